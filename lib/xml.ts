@@ -1,0 +1,119 @@
+/**
+ * The one XML library of Herald (server and browser): @xmldom/xmldom behind a safe parser.
+ *
+ * - DOCTYPE declarations are refused outright, so no external entity is ever resolved and
+ *   no entity expansion ("billion laughs") can happen.
+ * - Input size is bounded.
+ * - Any parser warning that would silently change the document (unknown entity, mismatched
+ *   tag) is an error.
+ */
+import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
+
+export type XmlDocument = globalThis.Document;
+export type XmlElement = globalThis.Element;
+export type XmlNode = globalThis.Node;
+
+export const DEFAULT_MAX_XML_BYTES = 1024 * 1024;
+
+export type XmlErrorCode = "too-large" | "doctype" | "not-well-formed" | "not-utf-8";
+
+export class XmlParseError extends Error {
+  constructor(
+    readonly code: XmlErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "XmlParseError";
+  }
+}
+
+export interface ParseXmlOptions {
+  /** Maximum size in bytes (UTF-8). Default 1 MiB. */
+  maxBytes?: number;
+}
+
+const DOCTYPE_RE = /<!DOCTYPE/i;
+const ENTITY_DECL_RE = /<!ENTITY/i;
+
+/** Decode UTF-8 strictly; throws XmlParseError("not-utf-8") on invalid sequences. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new XmlParseError("not-utf-8", "document is not valid UTF-8");
+  }
+}
+
+/** Parse an XML document from text or bytes. Throws XmlParseError. */
+export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = {}): XmlDocument {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_XML_BYTES;
+  let text: string;
+  if (typeof input === "string") {
+    // length in UTF-16 units is a lower bound of UTF-8 bytes: cheap pre-check first
+    if (input.length > maxBytes) throw new XmlParseError("too-large", `document larger than ${maxBytes} bytes`);
+    text = input;
+  } else {
+    if (input.byteLength > maxBytes) throw new XmlParseError("too-large", `document larger than ${maxBytes} bytes`);
+    text = decodeUtf8(input);
+  }
+  if (DOCTYPE_RE.test(text) || ENTITY_DECL_RE.test(text)) {
+    throw new XmlParseError("doctype", "DOCTYPE and entity declarations are not allowed");
+  }
+  let failure: string | undefined;
+  const parser = new DOMParser({
+    onError: (level: string, message: string) => {
+      if (level === "warning") return;
+      failure ??= message;
+      throw new XmlParseError("not-well-formed", message);
+    },
+  });
+  let doc: XmlDocument;
+  try {
+    doc = parser.parseFromString(text, "application/xml") as unknown as XmlDocument;
+  } catch (err) {
+    if (err instanceof XmlParseError) throw err;
+    throw new XmlParseError("not-well-formed", failure ?? (err instanceof Error ? err.message : String(err)));
+  }
+  if (!doc || !doc.documentElement) throw new XmlParseError("not-well-formed", "missing root element");
+  return doc;
+}
+
+/** Serialize a document or node to text. */
+export function serializeXml(node: XmlNode): string {
+  return new XMLSerializer().serializeToString(node as never);
+}
+
+/** Child elements of a node (skipping text, comments, PIs). */
+export function childElements(node: XmlNode): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (let c = node.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) out.push(c as XmlElement);
+  return out;
+}
+
+/** Child elements with the given namespace and local name. */
+export function childrenNS(node: XmlNode, ns: string | null, localName: string): XmlElement[] {
+  return childElements(node).filter((e) => e.namespaceURI === ns && e.localName === localName);
+}
+
+/** First child element with the given namespace and local name. */
+export function firstChildNS(node: XmlNode, ns: string | null, localName: string): XmlElement | undefined {
+  for (let c = node.firstChild; c; c = c.nextSibling) {
+    if (c.nodeType === 1 && (c as XmlElement).namespaceURI === ns && (c as XmlElement).localName === localName) {
+      return c as XmlElement;
+    }
+  }
+  return undefined;
+}
+
+/** Text content of an element, trimmed. */
+export function textOf(el: XmlElement | undefined): string | undefined {
+  if (!el) return undefined;
+  return (el.textContent ?? "").trim();
+}
+
+/** Escape text for inclusion in XML character data or attribute values. */
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) =>
+    c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : c === '"' ? "&quot;" : "&apos;",
+  );
+}
