@@ -7,7 +7,7 @@
  * - Any parser warning that would silently change the document (unknown entity, mismatched
  *   tag) is an error.
  */
-import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
+import { DOMImplementation, DOMParser, XMLSerializer } from "@xmldom/xmldom";
 
 export type XmlDocument = globalThis.Document;
 export type XmlElement = globalThis.Element;
@@ -116,4 +116,58 @@ export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) =>
     c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : c === '"' ? "&quot;" : "&apos;",
   );
+}
+
+/** Namespace of `xmlns` / `xmlns:p` declarations (for setAttributeNS). */
+export const XMLNS_NAMESPACE = "http://www.w3.org/2000/xmlns/";
+/** Namespace of the `xml:` prefix (xml:lang). */
+export const XML_NAMESPACE = "http://www.w3.org/XML/1998/namespace";
+/** The XML declaration Herald puts in front of the documents it composes. */
+export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+
+/**
+ * Create an empty document whose root element is `qualifiedName` in namespace `ns`, declaring
+ * the given prefixes on the root (`{ dm: "urn:...:data-model" }`; key "" = default namespace).
+ */
+export function createXmlDocument(
+  ns: string | null,
+  qualifiedName: string,
+  prefixes: Readonly<Record<string, string>> = {},
+): XmlDocument {
+  const doc = new DOMImplementation().createDocument(ns, qualifiedName, null) as unknown as XmlDocument;
+  const root = doc.documentElement;
+  for (const [prefix, uri] of Object.entries(prefixes)) {
+    if (prefix === "") {
+      if (uri !== ns) root.setAttributeNS(XMLNS_NAMESPACE, "xmlns", uri);
+    } else root.setAttributeNS(XMLNS_NAMESPACE, `xmlns:${prefix}`, uri);
+  }
+  return doc;
+}
+
+/**
+ * Append a new element to `parent` and return it. `attributes` with value undefined are skipped;
+ * a key "xml:lang" sets the xml:lang attribute. `text`, when given, becomes the element's content.
+ */
+export function appendElementNS(
+  parent: XmlNode,
+  ns: string | null,
+  qualifiedName: string,
+  attributes: Readonly<Record<string, string | number | boolean | undefined>> = {},
+  text?: string,
+): XmlElement {
+  const doc = (parent.nodeType === 9 ? parent : parent.ownerDocument) as XmlDocument;
+  const el = doc.createElementNS(ns, qualifiedName);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined) continue;
+    if (name.startsWith("xml:")) el.setAttributeNS(XML_NAMESPACE, name, String(value));
+    else el.setAttribute(name, String(value));
+  }
+  if (text !== undefined) el.appendChild(doc.createTextNode(text));
+  parent.appendChild(el);
+  return el;
+}
+
+/** Serialize a whole document with Herald's XML declaration in front. */
+export function serializeXmlDocument(doc: XmlDocument): string {
+  return `${XML_DECLARATION}\n${serializeXml(doc.documentElement)}`;
 }
