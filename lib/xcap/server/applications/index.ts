@@ -1,0 +1,31 @@
+/** The application usages Herald's XCAP server registers by default. */
+import type { ApplicationUsage } from "../application-usage";
+import { resourceListsApplication } from "./resource-lists";
+import { rlsServicesApplication } from "./rls-services";
+import { omaPresRulesApplication, presRulesApplication } from "./pres-rules";
+import { pidfManipulationApplication } from "./pidf-manipulation";
+import { presContentApplication } from "./pres-content";
+import { xcapCapsApplication } from "./xcap-caps";
+import { xcapDirectoryApplication } from "./xcap-directory";
+
+export const DEFAULT_APPLICATIONS: readonly ApplicationUsage[] = [
+  xcapCapsApplication,
+  resourceListsApplication,
+  rlsServicesApplication,
+  presRulesApplication,
+  omaPresRulesApplication,
+  pidfManipulationApplication,
+  xcapDirectoryApplication,
+  presContentApplication,
+];
+
+export {
+  resourceListsApplication,
+  rlsServicesApplication,
+  presRulesApplication,
+  omaPresRulesApplication,
+  pidfManipulationApplication,
+  presContentApplication,
+  xcapCapsApplication,
+  xcapDirectoryApplication,
+};

@@ -1,0 +1,146 @@
+/**
+ * Presence authorization rules (RFC 5025 over RFC 4745 common-policy), under the IETF auid
+ * `pres-rules` and the OMA auid `org.openmobilealliance.pres-rules` (separate documents;
+ * OMA adds the `urn:oma:xml:xdm:common-policy` conditions external-list, other-identity and
+ * anonymous-request). Both use `urn:ietf:params:xml:ns:pres-rules` as the default namespace for
+ * node selectors (RFC 5025 §9.4).
+ */
+import type { XmlElement } from "../../../xml";
+import { schemaError } from "../../errors";
+import type { ApplicationUsage } from "../application-usage";
+import { checkAttributes, checkContent, expectRoot, isAnyUri, isDateTime, isNCName, textOnly } from "../validation";
+
+export const COMMON_POLICY_NS = "urn:ietf:params:xml:ns:common-policy";
+export const PRES_RULES_NS = "urn:ietf:params:xml:ns:pres-rules";
+export const OMA_COMMON_POLICY_NS = "urn:oma:xml:xdm:common-policy";
+
+const SUB_HANDLING = new Set(["block", "confirm", "polite-block", "allow"]);
+const BOOLEAN_PERMISSIONS = new Set([
+  "provide-activities", "provide-class", "provide-deviceID", "provide-mood", "provide-place-is",
+  "provide-place-type", "provide-privacy", "provide-relationship", "provide-status-icon",
+  "provide-sphere", "provide-time-offset", "provide-note",
+]);
+const USER_INPUT = new Set(["false", "bare", "thresholds", "full"]);
+
+function checkIdentity(identity: XmlElement): void {
+  const kids = checkContent(identity, COMMON_POLICY_NS, { one: "N", many: "M" }, /^[NMO]+$/);
+  for (const k of kids) {
+    if (k.namespaceURI !== COMMON_POLICY_NS) continue;
+    if (k.localName === "one") {
+      checkAttributes(k, ["id"], ["id"]);
+      if (!isAnyUri(k.getAttribute("id")!)) throw schemaError("identity/one id is not a URI");
+      checkContent(k, COMMON_POLICY_NS, {}, /^O?$/);
+    } else {
+      checkAttributes(k, ["domain"]);
+      for (const e of checkContent(k, COMMON_POLICY_NS, { except: "X" }, /^[XO]*$/)) {
+        if (e.namespaceURI === COMMON_POLICY_NS) {
+          checkAttributes(e, ["domain", "id"]);
+          checkContent(e, COMMON_POLICY_NS, {}, /^$/);
+        }
+      }
+    }
+  }
+}
+
+function checkConditions(cond: XmlElement): void {
+  const kids = checkContent(cond, COMMON_POLICY_NS, { identity: "I", sphere: "S", validity: "V" }, /^I?S?V?O*$/);
+  for (const k of kids) {
+    if (k.namespaceURI === COMMON_POLICY_NS) {
+      if (k.localName === "identity") checkIdentity(k);
+      else if (k.localName === "sphere") {
+        checkAttributes(k, ["value"], ["value"]);
+        checkContent(k, COMMON_POLICY_NS, {}, /^$/);
+      } else if (k.localName === "validity") {
+        for (const t of checkContent(k, COMMON_POLICY_NS, { from: "F", until: "U" }, /^(FU)+$/)) {
+          if (!isDateTime(textOnly(t))) throw schemaError(`validity/${t.localName} is not a dateTime`);
+        }
+      }
+    } else if (k.namespaceURI === OMA_COMMON_POLICY_NS) {
+      if (k.localName === "external-list") {
+        for (const e of checkContent(k, OMA_COMMON_POLICY_NS, { entry: "E" }, /^E*$/)) {
+          checkAttributes(e, ["anc"]);
+          const anc = e.getAttribute("anc");
+          if (anc !== null && !isAnyUri(anc)) throw schemaError("external-list entry anc is not a URI");
+        }
+      } else if (k.localName === "other-identity" || k.localName === "anonymous-request") {
+        checkContent(k, OMA_COMMON_POLICY_NS, {}, /^$/);
+        if ((k.textContent ?? "").trim() !== "") throw schemaError(`${k.localName} must be empty`);
+      } else {
+        throw schemaError(`unknown OMA condition ${k.localName}`);
+      }
+    }
+  }
+}
+
+function checkActions(actions: XmlElement): void {
+  let subHandling = 0;
+  for (const k of checkContent(actions, COMMON_POLICY_NS, {}, /^O*$/)) {
+    if (k.namespaceURI !== PRES_RULES_NS) continue;
+    if (k.localName === "sub-handling") {
+      if (++subHandling > 1) throw schemaError("more than one sub-handling");
+      const v = textOnly(k).trim();
+      if (!SUB_HANDLING.has(v)) throw schemaError(`sub-handling "${v}" is not block|confirm|polite-block|allow`);
+    } else {
+      throw schemaError(`unknown pres-rules action ${k.localName}`);
+    }
+  }
+}
+
+function checkTransformations(tr: XmlElement): void {
+  for (const k of checkContent(tr, COMMON_POLICY_NS, {}, /^O*$/)) {
+    if (k.namespaceURI !== PRES_RULES_NS) continue;
+    const name = k.localName ?? "";
+    if (BOOLEAN_PERMISSIONS.has(name)) {
+      const v = textOnly(k).trim();
+      if (v !== "true" && v !== "false") throw schemaError(`${name} must be true or false`);
+    } else if (name === "provide-user-input") {
+      if (!USER_INPUT.has(textOnly(k).trim())) throw schemaError("provide-user-input has a bad value");
+    } else if (name === "provide-unknown-attribute") {
+      checkAttributes(k, ["name", "ns"], ["name", "ns"]);
+      const v = textOnly(k).trim();
+      if (v !== "true" && v !== "false") throw schemaError("provide-unknown-attribute must be true or false");
+    } else if (!["provide-services", "provide-persons", "provide-devices", "provide-all-attributes"].includes(name)) {
+      throw schemaError(`unknown pres-rules transformation ${name}`);
+    }
+  }
+}
+
+/** Validate a common-policy ruleset carrying pres-rules (RFC 4745 §7, RFC 5025 §5). */
+export function validatePresRules(doc: Document): void {
+  const root = expectRoot(doc, COMMON_POLICY_NS, "ruleset");
+  checkAttributes(root, []);
+  const rules = checkContent(root, COMMON_POLICY_NS, { rule: "R" }, /^R*$/);
+  const ids = new Set<string>();
+  for (const rule of rules) {
+    checkAttributes(rule, ["id"], ["id"]);
+    const id = rule.getAttribute("id")!;
+    // xs:ID: an NCName, unique in the document
+    if (!isNCName(id)) throw schemaError(`rule id "${id}" is not an NCName`);
+    if (ids.has(id)) throw schemaError(`duplicate rule id "${id}"`);
+    ids.add(id);
+    for (const part of checkContent(rule, COMMON_POLICY_NS, { conditions: "C", actions: "A", transformations: "T" }, /^C?A?T?$/)) {
+      if (part.localName === "conditions") checkConditions(part);
+      else if (part.localName === "actions") checkActions(part);
+      else checkTransformations(part);
+    }
+  }
+}
+
+const base = {
+  defaultNamespace: PRES_RULES_NS,
+  mimeType: "application/auth-policy+xml",
+  scopes: ["users"] as const,
+  validate: (doc: Document) => validatePresRules(doc),
+};
+
+export const presRulesApplication: ApplicationUsage = {
+  ...base,
+  auid: "pres-rules",
+  namespaces: [PRES_RULES_NS, COMMON_POLICY_NS],
+};
+
+export const omaPresRulesApplication: ApplicationUsage = {
+  ...base,
+  auid: "org.openmobilealliance.pres-rules",
+  namespaces: [PRES_RULES_NS, COMMON_POLICY_NS, OMA_COMMON_POLICY_NS],
+};

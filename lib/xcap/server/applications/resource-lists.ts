@@ -1,0 +1,118 @@
+/** resource-lists application usage (RFC 4826 §3). */
+import type { XmlElement } from "../../../xml";
+import { XcapConflict, constraintError, schemaError } from "../../errors";
+import type { ApplicationUsage } from "../application-usage";
+import { checkAttributes, checkContent, expectRoot, isAnyUri, isAbsoluteUri, isHttpUri, textOnly, XML_NS } from "../validation";
+
+export const RESOURCE_LISTS_NS = "urn:ietf:params:xml:ns:resource-lists";
+
+function checkDisplayName(el: XmlElement): void {
+  textOnly(el);
+  checkAttributes(el, []);
+  for (let i = 0; i < el.attributes.length; i++) {
+    const a = el.attributes[i]!;
+    if (a.namespaceURI && a.namespaceURI !== XML_NS && !a.name.startsWith("xmlns")) {
+      throw schemaError("display-name allows only xml:lang");
+    }
+  }
+}
+
+function uniqueness(field: string, value: string): XcapConflict {
+  return new XcapConflict("uniqueness-failure", `duplicate value "${value}"`, { exists: [{ field, altValues: [] }] });
+}
+
+/**
+ * Validate a list (RFC 4826 §3.3 listType, §3.4.5 constraints): list names unique among
+ * siblings, entry uri / external anchor / entry-ref ref unique within the list.
+ */
+export function validateListType(list: XmlElement, path: string): void {
+  checkAttributes(list, ["name"]);
+  const kids = checkContent(
+    list,
+    RESOURCE_LISTS_NS,
+    { "display-name": "D", list: "L", external: "X", entry: "E", "entry-ref": "R" },
+    /^D?[LXER]*O*$/,
+  );
+  const names = new Set<string>();
+  const uris = new Set<string>();
+  const anchors = new Set<string>();
+  const refs = new Set<string>();
+  for (const k of kids) {
+    if (k.namespaceURI !== RESOURCE_LISTS_NS) continue;
+    switch (k.localName) {
+      case "display-name":
+        checkDisplayName(k);
+        break;
+      case "list": {
+        const name = k.getAttribute("name");
+        if (name !== null) {
+          if (names.has(name)) throw uniqueness(`${path}/list/@name`, name);
+          names.add(name);
+        }
+        validateListType(k, name !== null ? `${path}/list[@name="${name}"]` : `${path}/list`);
+        break;
+      }
+      case "entry": {
+        checkAttributes(k, ["uri"], ["uri"]);
+        const uri = k.getAttribute("uri")!;
+        if (!isAnyUri(uri)) throw schemaError(`entry uri "${uri}" is not a URI`);
+        if (uris.has(uri)) throw uniqueness(`${path}/entry/@uri`, uri);
+        uris.add(uri);
+        for (const c of checkContent(k, RESOURCE_LISTS_NS, { "display-name": "D" }, /^D?O*$/)) {
+          if (c.namespaceURI === RESOURCE_LISTS_NS) checkDisplayName(c);
+        }
+        break;
+      }
+      case "external": {
+        checkAttributes(k, ["anchor"]);
+        const anchor = k.getAttribute("anchor");
+        if (anchor !== null) {
+          // §3.4.5: the anchor is an absolute HTTP URI pointing at a list
+          if (!isHttpUri(anchor)) throw constraintError(`external anchor "${anchor}" is not an absolute HTTP URI`);
+          if (anchors.has(anchor)) throw uniqueness(`${path}/external/@anchor`, anchor);
+          anchors.add(anchor);
+        }
+        for (const c of checkContent(k, RESOURCE_LISTS_NS, { "display-name": "D" }, /^D?O*$/)) {
+          if (c.namespaceURI === RESOURCE_LISTS_NS) checkDisplayName(c);
+        }
+        break;
+      }
+      case "entry-ref": {
+        checkAttributes(k, ["ref"], ["ref"]);
+        const ref = k.getAttribute("ref")!;
+        // §3.4.5: a relative reference to an entry below the XCAP root
+        if (isAbsoluteUri(ref) || ref.startsWith("/") || !isAnyUri(ref)) {
+          throw constraintError(`entry-ref "${ref}" must be a relative path below the XCAP root`);
+        }
+        if (refs.has(ref)) throw uniqueness(`${path}/entry-ref/@ref`, ref);
+        refs.add(ref);
+        for (const c of checkContent(k, RESOURCE_LISTS_NS, { "display-name": "D" }, /^D?O*$/)) {
+          if (c.namespaceURI === RESOURCE_LISTS_NS) checkDisplayName(c);
+        }
+        break;
+      }
+    }
+  }
+}
+
+export const resourceListsApplication: ApplicationUsage = {
+  auid: "resource-lists",
+  defaultNamespace: RESOURCE_LISTS_NS,
+  mimeType: "application/resource-lists+xml",
+  namespaces: [RESOURCE_LISTS_NS],
+  scopes: ["users"],
+  validate(doc) {
+    const root = expectRoot(doc, RESOURCE_LISTS_NS, "resource-lists");
+    checkAttributes(root, []);
+    const lists = checkContent(root, RESOURCE_LISTS_NS, { list: "L" }, /^L*$/);
+    const names = new Set<string>();
+    for (const l of lists) {
+      const name = l.getAttribute("name");
+      if (name !== null) {
+        if (names.has(name)) throw uniqueness("resource-lists/list/@name", name);
+        names.add(name);
+      }
+      validateListType(l, name !== null ? `resource-lists/list[@name="${name}"]` : "resource-lists/list");
+    }
+  },
+};

@@ -1,0 +1,623 @@
+/**
+ * The framework-free XCAP server core (RFC 4825): one function from a request to a response,
+ * over an XcapStore. The route handler authenticates (digest or portal session) and passes
+ * `user`; a 401 from here means "challenge this request".
+ */
+import { XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
+import { XCAP_ERROR_MIME, XcapConflict, XcapError } from "../errors";
+import {
+  checkSelectorBindings,
+  decodeAttValue,
+  formatSteps,
+  inScopeNamespaces,
+  nameMatches,
+  resolveAttributeNs,
+  selectElement,
+  type NodeSelectorStep,
+  type SelectorNamespaces,
+} from "../node-selector";
+import { escapeAttValue, serializeFaithful } from "../serialize";
+import { buildXcapUri, normalizeXui, parseXcapUri, type XcapDocumentKey, type XcapUri } from "../uri";
+import type { ApplicationContext, ApplicationUsage } from "./application-usage";
+import { DEFAULT_APPLICATIONS } from "./applications";
+import { serviceUriConflict } from "./applications/rls-services";
+import type { StoredXcapDocument, XcapStore } from "./store";
+
+export const XCAP_EL_MIME = "application/xcap-el+xml";
+export const XCAP_ATT_MIME = "application/xcap-att+xml";
+export const XCAP_NS_MIME = "application/xcap-ns+xml";
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export interface XcapRequest {
+  method: string;
+  /** Path after the XCAP root, e.g. `resource-lists/users/sip:alice@example.test/index`. */
+  path: string;
+  /** Raw query component (with or without the leading "?"). */
+  query?: string;
+  /** Request headers, lower-case names. */
+  headers: Record<string, string | undefined>;
+  body: Uint8Array;
+  /** The authenticated user, or null when the request carried no valid credentials. */
+  user: { aor: string } | null;
+  /** Absolute URI of the XCAP root, e.g. `https://example.test/xcap-root`. */
+  rootUri: string;
+}
+
+export interface XcapResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export type XcapChangeAction = "create" | "replace" | "delete";
+
+export interface XcapChangeEvent {
+  /** Canonical XUI of the tree's owner (`sip:alice@example.test`); null for the global tree. */
+  user: string | null;
+  auid: string;
+  /** Document path, e.g. `index`. */
+  document: string;
+  /** The document's new ETag (unquoted); null when the document was deleted. */
+  etag: string | null;
+  /** The ETag before the write (unquoted); null when the document was created. */
+  previousEtag: string | null;
+  /** Whole-document action: a node PUT/DELETE replaces the document. */
+  action: XcapChangeAction;
+  /** The node selector the write addressed, if any. */
+  nodeSelector: string | null;
+}
+
+export interface XcapServerOptions {
+  /** Application usages (default: all of Herald's). */
+  applications?: readonly ApplicationUsage[];
+  /** Maximum request body size; larger bodies get 413. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Maximum size of a stored document after a node PUT. Default: maxBodyBytes. */
+  maxDocumentBytes?: number;
+  /** Fired after every successful write (awaited before the response is returned). */
+  onChange?: (event: XcapChangeEvent) => void | Promise<void>;
+  /**
+   * Receives errors thrown by onChange: the write has been stored, so they never change the
+   * response. Default: rethrown from a microtask (surfaces as an uncaught error, never silent).
+   */
+  onHookError?: (error: unknown, event: XcapChangeEvent) => void;
+  /** Compare-and-set attempts before giving up with 503. Default 8. */
+  maxWriteAttempts?: number;
+}
+
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array();
+const STORED_DOC_LIMIT = 64 * 1024 * 1024;
+
+function respond(status: number, headers: Record<string, string> = {}, body: string | Uint8Array = EMPTY): XcapResponse {
+  return { status, headers, body: typeof body === "string" ? encoder.encode(body) : body };
+}
+
+function errorResponse(err: XcapError): XcapResponse {
+  if (err instanceof XcapConflict) {
+    return respond(409, { "content-type": XCAP_ERROR_MIME }, err.toXml());
+  }
+  return respond(err.status, { ...err.headers, "content-type": "text/plain; charset=utf-8" }, `${err.message}\n`);
+}
+
+/** Strong ETag (RFC 7232) from the document text: SHA-256, base64url, 128 bits. */
+export async function computeEtag(content: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(content)));
+  let bin = "";
+  for (let i = 0; i < 16; i++) bin += String.fromCharCode(digest[i]!);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function quoteEtag(etag: string): string {
+  return `"${etag}"`;
+}
+
+interface EntityTag {
+  weak: boolean;
+  opaque: string;
+}
+
+/** Parse an If-Match / If-None-Match value: "*" or a list of entity tags. */
+function parseEtagList(value: string): "*" | EntityTag[] {
+  const v = value.trim();
+  if (v === "*") return "*";
+  const out: EntityTag[] = [];
+  const re = /\s*(W\/)?(?:"([^"]*)"|([^,\s]+))\s*(?:,|$)/gy;
+  let m: RegExpExecArray | null;
+  while (re.lastIndex < v.length && (m = re.exec(v))) {
+    out.push({ weak: !!m[1], opaque: m[2] ?? m[3] ?? "" });
+    if (m[0] === "") break;
+  }
+  return out;
+}
+
+type Precondition = null | 304 | 412;
+
+/** RFC 7232 §3.1/§3.2 with one ETag per document (RFC 4825 §7.11); `*` tests the target's existence. */
+function evaluatePreconditions(
+  headers: Record<string, string | undefined>,
+  method: string,
+  etag: string | null,
+  targetExists: boolean,
+): Precondition {
+  const ifMatch = headers["if-match"];
+  if (ifMatch !== undefined) {
+    const list = parseEtagList(ifMatch);
+    const ok = list === "*" ? targetExists : etag !== null && list.some((t) => !t.weak && t.opaque === etag);
+    if (!ok) return 412;
+  }
+  const ifNoneMatch = headers["if-none-match"];
+  if (ifNoneMatch !== undefined) {
+    const list = parseEtagList(ifNoneMatch);
+    const matches = list === "*" ? targetExists : etag !== null && list.some((t) => t.opaque === etag);
+    if (matches) return method === "GET" || method === "HEAD" ? 304 : 412;
+  }
+  return null;
+}
+
+function mediaType(headers: Record<string, string | undefined>): { type: string; charset?: string } {
+  const raw = headers["content-type"] ?? "";
+  const [type, ...params] = raw.split(";");
+  let charset: string | undefined;
+  for (const p of params) {
+    const m = /^\s*charset\s*=\s*"?([^";\s]+)"?\s*$/i.exec(p);
+    if (m) charset = m[1]!.toLowerCase();
+  }
+  return { type: (type ?? "").trim().toLowerCase(), ...(charset ? { charset } : {}) };
+}
+
+function requireMediaType(headers: Record<string, string | undefined>, expected: string): void {
+  const mt = mediaType(headers);
+  if (mt.type !== expected) throw new XcapError(415, `Content-Type must be ${expected}`);
+  if (mt.charset && mt.charset !== "utf-8" && mt.charset !== "utf8") throw new XcapError(415, "charset must be UTF-8");
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** Decode a body as strict UTF-8 (RFC 4825 §8.2.1: not-utf-8). */
+function bodyText(body: Uint8Array): string {
+  try {
+    return stripBom(decodeUtf8(body));
+  } catch {
+    throw new XcapConflict("not-utf-8", "the body is not valid UTF-8");
+  }
+}
+
+/** Parse a document body; every failure is 409 not-well-formed (DOCTYPE included: entities are never processed). */
+function parseDocumentBody(text: string, maxBytes: number): XmlDocument {
+  try {
+    return parseXml(text, { maxBytes });
+  } catch (err) {
+    if (err instanceof XmlParseError) {
+      if (err.code === "too-large") throw new XcapError(413, err.message);
+      if (err.code === "doctype") throw new XcapConflict("not-well-formed", "DOCTYPE and entity declarations are not allowed");
+      throw new XcapConflict("not-well-formed", err.message);
+    }
+    throw err;
+  }
+}
+
+function parseStored(content: string): XmlDocument {
+  return parseXml(content, { maxBytes: STORED_DOC_LIMIT });
+}
+
+const WRAPPER = "xcap-fragment-wrapper";
+
+/**
+ * Parse an element PUT body (RFC 4825 §7.4: exactly one element). Prefixes in scope at the
+ * insertion point may be used by the fragment, as they will be once it is in the document.
+ */
+function parseElementFragment(text: string, scope: Map<string, string>, maxBytes: number): XmlElement {
+  const body = text.replace(/^\s*<\?xml\s[^?]*\?>/, "");
+  let decls = "";
+  for (const [prefix, uri] of scope) {
+    decls += prefix === "" ? ` xmlns="${escapeAttValue(uri)}"` : ` xmlns:${prefix}="${escapeAttValue(uri)}"`;
+  }
+  let doc: XmlDocument;
+  try {
+    doc = parseXml(`<${WRAPPER}${decls}>${body}</${WRAPPER}>`, { maxBytes: maxBytes + decls.length + 64 });
+  } catch (err) {
+    if (err instanceof XmlParseError) {
+      if (err.code === "too-large") throw new XcapError(413, err.message);
+      throw new XcapConflict("not-xml-frag", err.code === "doctype" ? "DOCTYPE and entity declarations are not allowed" : err.message);
+    }
+    throw err;
+  }
+  const wrapper = doc.documentElement as XmlElement;
+  let element: XmlElement | undefined;
+  for (let c = wrapper.firstChild; c; c = c.nextSibling) {
+    if (c.nodeType === 1) {
+      if (element) throw new XcapConflict("not-xml-frag", "the body must contain exactly one element");
+      element = c as XmlElement;
+    } else if (c.nodeType === 3) {
+      if ((c as Text).data.trim() !== "") throw new XcapConflict("not-xml-frag", "text outside the element");
+    } else if (c.nodeType !== 8) {
+      throw new XcapConflict("not-xml-frag", "the body must contain exactly one element");
+    }
+  }
+  if (!element) throw new XcapConflict("not-xml-frag", "the body must contain exactly one element");
+  return element;
+}
+
+interface Resolved {
+  uri: XcapUri;
+  key: XcapDocumentKey;
+  app: ApplicationUsage;
+  ns: SelectorNamespaces;
+  ctx: ApplicationContext;
+}
+
+class RetryWrite extends Error {}
+
+export interface XcapServer {
+  handle(req: XcapRequest): Promise<XcapResponse>;
+}
+
+/** Handle one XCAP request against `store`. */
+export async function handleXcapRequest(req: XcapRequest, store: XcapStore, options: XcapServerOptions = {}): Promise<XcapResponse> {
+  try {
+    return await handle(req, store, options);
+  } catch (err) {
+    if (err instanceof XcapError) return errorResponse(err);
+    throw err;
+  }
+}
+
+/** Bind a store and options once (what the route handler keeps). */
+export function createXcapServer(store: XcapStore, options: XcapServerOptions = {}): XcapServer {
+  return { handle: (req) => handleXcapRequest(req, store, options) };
+}
+
+async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOptions): Promise<XcapResponse> {
+  const applications = options.applications ?? DEFAULT_APPLICATIONS;
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const method = req.method.toUpperCase();
+  const headers = req.headers;
+
+  const uri = parseXcapUri(req.path, req.query ?? "");
+  const app = applications.find((a) => a.auid === uri.auid);
+  if (!app || !app.scopes.includes(uri.scope)) throw new XcapError(404, "no such application usage or tree");
+  const key: XcapDocumentKey = { auid: uri.auid, scope: uri.scope, xui: uri.xui, docPath: uri.docPath };
+  const ns: SelectorNamespaces = { bindings: uri.namespaces, defaultNamespace: app.defaultNamespace };
+  if (uri.nodeSelector) checkSelectorBindings(uri.nodeSelector, ns);
+
+  // Authorization: a user reads and writes only their own tree; the global tree is read-only.
+  const reading = method === "GET" || method === "HEAD";
+  const publicRead = reading && app.publicRead === true && uri.scope === "users";
+  if (!req.user && !publicRead) throw new XcapError(401, "authentication required");
+  if (uri.scope === "users" && !publicRead && normalizeXui(req.user!.aor) !== uri.xui) {
+    throw new XcapError(403, "a user may only access their own documents");
+  }
+
+  const readOnly = uri.scope === "global" || !!app.generate || uri.nodeSelector?.terminal?.kind === "namespace";
+  const allow = readOnly ? "GET, HEAD" : "GET, PUT, DELETE, HEAD";
+  if (!["GET", "HEAD", "PUT", "DELETE"].includes(method) || (readOnly && !reading)) {
+    throw new XcapError(405, `method ${method} not allowed here`, { allow });
+  }
+  if (req.body.byteLength > maxBody) throw new XcapError(413, `body larger than ${maxBody} bytes`);
+
+  const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications } };
+  if (reading) return get(r, method, headers);
+  const attempts = options.maxWriteAttempts ?? 8;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return method === "PUT" ? await put(r, req, options, maxBody) : await del(r, req, options);
+    } catch (err) {
+      if (!(err instanceof RetryWrite)) throw err;
+    }
+  }
+  throw new XcapError(503, "document is being modified concurrently, retry", { "retry-after": "1" });
+}
+
+async function load(r: Resolved): Promise<StoredXcapDocument | null> {
+  if (r.app.generate) {
+    const content = await r.app.generate(r.ctx);
+    return content === null ? null : { content, etag: await computeEtag(content) };
+  }
+  return r.ctx.store.get(r.key);
+}
+
+function documentUri(r: Resolved, steps?: readonly NodeSelectorStep[]): string {
+  return buildXcapUri(r.ctx.rootUri, r.key, steps && steps.length > 0 ? formatSteps(steps) : undefined);
+}
+
+/** The selected element, or a reason it is not selected. */
+function findElement(doc: XmlDocument, r: Resolved) {
+  return selectElement(doc, r.uri.nodeSelector!.steps, r.ns);
+}
+
+function findAttribute(el: XmlElement, r: Resolved): Attr | null {
+  const t = r.uri.nodeSelector!.terminal;
+  if (t?.kind !== "attribute") return null;
+  const ans = resolveAttributeNs(t.name, r.ns);
+  if (ans === null) {
+    for (let i = 0; i < el.attributes.length; i++) {
+      const a = el.attributes[i]!;
+      if (!a.namespaceURI && !a.name.includes(":") && a.name === t.name.local) return a;
+    }
+    return null;
+  }
+  return el.getAttributeNodeNS(ans, t.name.local);
+}
+
+function namespaceBody(el: XmlElement): string {
+  let decls = "";
+  for (const [prefix, uri] of inScopeNamespaces(el)) {
+    decls += prefix === "" ? ` xmlns="${escapeAttValue(uri)}"` : ` xmlns:${prefix}="${escapeAttValue(uri)}"`;
+  }
+  return `<${el.tagName}${decls}/>`;
+}
+
+async function get(r: Resolved, method: string, headers: Record<string, string | undefined>): Promise<XcapResponse> {
+  const stored = await load(r);
+  if (!stored) throw new XcapError(404, "no such document");
+  let body: string;
+  let type: string;
+  if (!r.uri.nodeSelector) {
+    body = stored.content;
+    type = r.app.mimeType;
+  } else {
+    const doc = parseStored(stored.content);
+    const sel = findElement(doc, r);
+    if (sel.kind !== "found") throw new XcapError(404, "the node selector selects no single element");
+    const terminal = r.uri.nodeSelector.terminal;
+    if (!terminal) {
+      body = serializeFaithful(sel.element);
+      type = XCAP_EL_MIME;
+    } else if (terminal.kind === "attribute") {
+      const attr = findAttribute(sel.element, r);
+      if (!attr) throw new XcapError(404, "no such attribute");
+      body = escapeAttValue(attr.value);
+      type = XCAP_ATT_MIME;
+    } else {
+      body = namespaceBody(sel.element);
+      type = XCAP_NS_MIME;
+    }
+  }
+  const etag = quoteEtag(stored.etag);
+  const pre = evaluatePreconditions(headers, method, stored.etag, true);
+  if (pre === 304) return respond(304, { etag });
+  if (pre === 412) return respond(412, { etag });
+  const bytes = encoder.encode(body);
+  return respond(200, { "content-type": type, etag }, method === "HEAD" ? EMPTY : bytes);
+}
+
+/** Reparse the modified document (round-trip check), then run the §8.2.5 idempotency check. */
+function reparseModified(text: string, maxDocumentBytes: number): XmlDocument {
+  if (encoder.encode(text).byteLength > maxDocumentBytes) {
+    throw new XcapConflict("constraint-failure", `the document would exceed ${maxDocumentBytes} bytes`);
+  }
+  try {
+    return parseXml(text, { maxBytes: maxDocumentBytes });
+  } catch (err) {
+    if (err instanceof XmlParseError) throw new XcapConflict("cannot-insert", `the result is not well-formed: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Insert `el` as a new child of `parent` per RFC 4825 §7.4 / §8.2.3. */
+function insertElement(parent: XmlElement | XmlDocument, el: XmlElement, step: NodeSelectorStep, r: Resolved): void {
+  if (parent.nodeType === 9) {
+    // a document has exactly one root element: it would have been selected
+    throw new XcapConflict("cannot-insert", "the document already has a root element");
+  }
+  const siblings = nameMatches(parent, step, r.ns);
+  let before: Node | null;
+  if (step.position !== undefined) {
+    if (step.position > siblings.length + 1) {
+      throw new XcapConflict("cannot-insert", `cannot insert as number ${step.position} of ${siblings.length} siblings`);
+    }
+    // becomes the n-th matching sibling
+    before = step.position <= siblings.length ? siblings[step.position - 1]! : siblings.length > 0 ? siblings[siblings.length - 1]!.nextSibling : null;
+  } else {
+    before = null;
+  }
+  if (before === null) {
+    // appended after the last element child (trailing whitespace stays last)
+    let last: Node | null = null;
+    for (let c = parent.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) last = c;
+    before = last ? last.nextSibling : parent.firstChild;
+  }
+  parent.insertBefore(el, before);
+}
+
+async function put(r: Resolved, req: XcapRequest, options: XcapServerOptions, maxBody: number): Promise<XcapResponse> {
+  const sel = r.uri.nodeSelector;
+  const terminal = sel?.terminal ?? null;
+  requireMediaType(req.headers, !sel ? r.app.mimeType : terminal ? XCAP_ATT_MIME : XCAP_EL_MIME);
+  const text = bodyText(req.body);
+  const maxDoc = options.maxDocumentBytes ?? maxBody;
+  const cur = await r.ctx.store.get(r.key);
+
+  let newDoc: XmlDocument;
+  let content: string;
+  let created: boolean;
+
+  if (!sel) {
+    const pre = evaluatePreconditions(req.headers, "PUT", cur?.etag ?? null, cur !== null);
+    if (pre) return respond(412, cur ? { etag: quoteEtag(cur.etag) } : {});
+    newDoc = parseDocumentBody(text, maxBody);
+    content = text;
+    created = cur === null;
+  } else {
+    if (!cur) throw new XcapError(404, "no such document");
+    const doc = parseStored(cur.content);
+    const found = findElement(doc, r);
+    if (!terminal) {
+      // element PUT (§8.2.3)
+      if (found.kind === "ambiguous") throw new XcapConflict("cannot-insert", "the node selector selects more than one element");
+      const pre = evaluatePreconditions(req.headers, "PUT", cur.etag, found.kind === "found");
+      if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
+      const steps = sel.steps;
+      let parent: XmlElement | XmlDocument;
+      if (found.kind === "found") {
+        parent = (found.element.parentNode as XmlElement | XmlDocument) ?? doc;
+      } else {
+        const parentSteps = steps.slice(0, -1);
+        if (parentSteps.length === 0) parent = doc;
+        else {
+          const p = selectElement(doc, parentSteps, r.ns);
+          if (p.kind !== "found") {
+            throw new XcapConflict("no-parent", "the parent element does not exist", {
+              ancestor: documentUri(r, parentSteps.slice(0, p.matched)),
+            });
+          }
+          parent = p.element;
+        }
+      }
+      const scope = parent.nodeType === 1 ? inScopeNamespaces(parent as XmlElement) : new Map<string, string>();
+      const fragment = parseElementFragment(text, scope, maxBody);
+      const el = doc.importNode(fragment, true) as XmlElement;
+      if (found.kind === "found") parent.replaceChild(el, found.element);
+      else insertElement(parent, el, steps[steps.length - 1]!, r);
+      created = found.kind !== "found";
+      content = serializeFaithful(doc);
+      const expected = serializeFaithful(el);
+      newDoc = reparseModified(content, maxDoc);
+      // §8.2.5: selecting with the same URI must give back what was put
+      const again = selectElement(newDoc, steps, r.ns);
+      if (again.kind !== "found" || serializeFaithful(again.element) !== expected) {
+        throw new XcapConflict("cannot-insert", "the element would not be selected by the request URI");
+      }
+    } else if (terminal.kind === "attribute") {
+      // attribute PUT (§8.2.4)
+      if (found.kind !== "found") {
+        const steps = sel.steps;
+        throw new XcapConflict("no-parent", "the element does not exist", {
+          ancestor: documentUri(r, steps.slice(0, found.kind === "none" ? found.matched : found.matched)),
+        });
+      }
+      const existing = findAttribute(found.element, r);
+      const pre = evaluatePreconditions(req.headers, "PUT", cur.etag, existing !== null);
+      if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
+      const value = decodeAttValue(text);
+      if (value === undefined) throw new XcapConflict("not-xml-att-value", "the body is not a valid attribute value");
+      const el = found.element;
+      const attNs = resolveAttributeNs(terminal.name, r.ns);
+      if (existing) existing.value = value;
+      else if (attNs === null) el.setAttribute(terminal.name.local, value);
+      else {
+        const scope = inScopeNamespaces(el);
+        let prefix = [...scope].find(([p, u]) => p !== "" && u === attNs)?.[0];
+        if (!prefix) {
+          prefix = terminal.name.prefix ?? "ns";
+          for (let n = 1; scope.has(prefix) && scope.get(prefix) !== attNs; n++) prefix = `${terminal.name.prefix ?? "ns"}${n}`;
+          el.setAttributeNS("http://www.w3.org/2000/xmlns/", `xmlns:${prefix}`, attNs);
+        }
+        el.setAttributeNS(attNs, `${prefix}:${terminal.name.local}`, value);
+      }
+      created = existing === null;
+      content = serializeFaithful(doc);
+      newDoc = reparseModified(content, maxDoc);
+      const again = selectElement(newDoc, sel.steps, r.ns);
+      const attAgain = again.kind === "found" ? findAttribute(again.element, r) : null;
+      if (!attAgain || attAgain.value !== value) {
+        throw new XcapConflict("cannot-insert", "the attribute would not be selected by the request URI");
+      }
+    } else {
+      throw new XcapError(405, "namespace bindings are read-only", { allow: "GET, HEAD" });
+    }
+  }
+
+  const validated = (await r.app.validate?.(newDoc, r.ctx)) ?? {};
+  const etag = await computeEtag(content);
+  const result = await r.ctx.store.put(r.key, { content, etag, ...validated }, cur?.etag ?? null);
+  if (!result.ok) {
+    if (result.reason === "etag-mismatch") throw new RetryWrite();
+    throw await serviceUriConflict(result.uris, r.ctx.store, new Set(validated.serviceUris ?? []));
+  }
+  await notify(options, {
+    user: r.key.xui,
+    auid: r.key.auid,
+    document: r.key.docPath,
+    etag,
+    previousEtag: cur?.etag ?? null,
+    action: created && !sel ? "create" : "replace",
+    nodeSelector: r.uri.nodeSelectorText,
+  });
+  return respond(created ? 201 : 200, { etag: quoteEtag(etag) });
+}
+
+function removeWithIndent(el: Node): void {
+  const prev = el.previousSibling;
+  if (prev && prev.nodeType === 3 && (prev as Text).data.trim() === "") prev.parentNode!.removeChild(prev);
+  el.parentNode!.removeChild(el);
+}
+
+async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions): Promise<XcapResponse> {
+  const cur = await r.ctx.store.get(r.key);
+  if (!cur) throw new XcapError(404, "no such document");
+  const sel = r.uri.nodeSelector;
+  if (!sel) {
+    const pre = evaluatePreconditions(req.headers, "DELETE", cur.etag, true);
+    if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
+    if (!(await r.ctx.store.delete(r.key, cur.etag))) throw new RetryWrite();
+    await notify(options, {
+      user: r.key.xui,
+      auid: r.key.auid,
+      document: r.key.docPath,
+      etag: null,
+      previousEtag: cur.etag,
+      action: "delete",
+      nodeSelector: null,
+    });
+    return respond(200);
+  }
+  const doc = parseStored(cur.content);
+  const found = findElement(doc, r);
+  if (found.kind !== "found") throw new XcapError(404, "the node selector selects no single element");
+  const terminal = sel.terminal;
+  if (!terminal) {
+    if (found.element === doc.documentElement) throw new XcapConflict("cannot-delete", "the root element cannot be deleted");
+    const pre = evaluatePreconditions(req.headers, "DELETE", cur.etag, true);
+    if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
+    removeWithIndent(found.element);
+  } else if (terminal.kind === "attribute") {
+    const attr = findAttribute(found.element, r);
+    if (!attr) throw new XcapError(404, "no such attribute");
+    const pre = evaluatePreconditions(req.headers, "DELETE", cur.etag, true);
+    if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
+    found.element.removeAttributeNode(attr);
+  } else {
+    throw new XcapError(405, "namespace bindings are read-only", { allow: "GET, HEAD" });
+  }
+  const content = serializeFaithful(doc);
+  const newDoc = parseStored(content);
+  // §8.3.5: after a DELETE the request URI must select nothing
+  const again = selectElement(newDoc, sel.steps, r.ns);
+  const stillThere = again.kind === "ambiguous" || (again.kind === "found" && (!terminal || findAttribute(again.element, r) !== null));
+  if (stillThere) throw new XcapConflict("cannot-delete", "the request URI would still select a node");
+  const validated = (await r.app.validate?.(newDoc, r.ctx)) ?? {};
+  const etag = await computeEtag(content);
+  const result = await r.ctx.store.put(r.key, { content, etag, ...validated }, cur.etag);
+  if (!result.ok) {
+    if (result.reason === "etag-mismatch") throw new RetryWrite();
+    throw await serviceUriConflict(result.uris, r.ctx.store, new Set(validated.serviceUris ?? []));
+  }
+  await notify(options, {
+    user: r.key.xui,
+    auid: r.key.auid,
+    document: r.key.docPath,
+    etag,
+    previousEtag: cur.etag,
+    action: "replace",
+    nodeSelector: r.uri.nodeSelectorText,
+  });
+  return respond(200, { etag: quoteEtag(etag) });
+}
+
+async function notify(options: XcapServerOptions, event: XcapChangeEvent): Promise<void> {
+  if (!options.onChange) return;
+  try {
+    await options.onChange(event);
+  } catch (err) {
+    if (options.onHookError) options.onHookError(err, event);
+    else
+      queueMicrotask(() => {
+        throw err;
+      });
+  }
+}
+

@@ -1,0 +1,111 @@
+/**
+ * Small helpers for the hand-written document validators: content models as regular expressions
+ * over one-letter tokens per child element (fast, and close enough to the XSDs in
+ * ../shared/schemas that the tests cross-check them with xmllint).
+ */
+import type { XmlElement } from "../../xml";
+import { schemaError } from "../errors";
+
+export const XML_NS = "http://www.w3.org/XML/1998/namespace";
+export const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
+
+export function elementsOf(el: XmlElement | Document): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (let c = el.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) out.push(c as XmlElement);
+  return out;
+}
+
+export function describe(el: XmlElement): string {
+  return el.namespaceURI ? `{${el.namespaceURI}}${el.localName}` : String(el.localName);
+}
+
+/** Root element must be `{ns}local`. */
+export function expectRoot(doc: Document, ns: string, local: string): XmlElement {
+  const root = doc.documentElement as XmlElement;
+  if (root.namespaceURI !== ns || root.localName !== local) {
+    throw schemaError(`root element must be {${ns}}${local}, not ${describe(root)}`);
+  }
+  return root;
+}
+
+/**
+ * Check the children of `el` against a content model: each child in `ns` becomes the token
+ * `tokens[localName]` (unknown names in `ns` fail), each child in another namespace becomes "O".
+ * Also refuses non-whitespace text in element-only content.
+ */
+export function checkContent(
+  el: XmlElement,
+  ns: string | readonly string[],
+  tokens: Record<string, string>,
+  model: RegExp,
+): XmlElement[] {
+  const own = typeof ns === "string" ? [ns] : ns;
+  let s = "";
+  const kids: XmlElement[] = [];
+  for (let c = el.firstChild; c; c = c.nextSibling) {
+    if (c.nodeType === 3 || c.nodeType === 4) {
+      if ((c as Text).data.trim() !== "") throw schemaError(`text not allowed in ${describe(el)}`);
+      continue;
+    }
+    if (c.nodeType !== 1) continue;
+    const k = c as XmlElement;
+    kids.push(k);
+    if (own.includes(k.namespaceURI ?? "")) {
+      const t = tokens[`${k.namespaceURI === own[0] ? "" : `{${k.namespaceURI}}`}${k.localName}`];
+      if (!t) throw schemaError(`element ${describe(k)} not allowed in ${describe(el)}`);
+      s += t;
+    } else {
+      s += "O";
+    }
+  }
+  if (!model.test(s)) throw schemaError(`children of ${describe(el)} do not match its schema`);
+  return kids;
+}
+
+/**
+ * Unqualified attributes must be among `allowed`; `required` ones must be present.
+ * Namespaced attributes (extensions, xml:lang, xmlns) pass.
+ */
+export function checkAttributes(el: XmlElement, allowed: readonly string[], required: readonly string[] = []): void {
+  for (let i = 0; i < el.attributes.length; i++) {
+    const a = el.attributes[i]!;
+    if (a.namespaceURI) continue;
+    if (a.name === "xmlns" || a.name.startsWith("xmlns:")) continue;
+    if (!allowed.includes(a.name)) throw schemaError(`attribute "${a.name}" not allowed on ${describe(el)}`);
+  }
+  for (const r of required) {
+    if (!el.hasAttribute(r)) throw schemaError(`attribute "${r}" required on ${describe(el)}`);
+  }
+}
+
+/** Element with simple (text-only) content. */
+export function textOnly(el: XmlElement): string {
+  for (let c = el.firstChild; c; c = c.nextSibling) {
+    if (c.nodeType === 1) throw schemaError(`${describe(el)} must contain text only`);
+  }
+  return el.textContent ?? "";
+}
+
+const NCNAME_RE = /^[A-Za-z_\u00C0-\uFFEF][A-Za-z0-9_.\-\u00B7-\uFFEF]*$/;
+export function isNCName(s: string): boolean {
+  return NCNAME_RE.test(s);
+}
+
+const ABS_URI_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\S*$/;
+export function isAbsoluteUri(s: string): boolean {
+  return ABS_URI_RE.test(s);
+}
+
+export function isHttpUri(s: string): boolean {
+  return /^https?:\/\/[^\s/]+(\/\S*)?$/i.test(s);
+}
+
+const DATETIME_RE = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
+export function isDateTime(s: string): boolean {
+  return DATETIME_RE.test(s.trim());
+}
+
+/** anyURI lexical check: no whitespace inside. */
+export function isAnyUri(s: string): boolean {
+  return !/\s/.test(s.trim());
+}
