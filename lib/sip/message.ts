@@ -1,0 +1,323 @@
+/**
+ * SIP message model (RFC 3261 §7). Headers are kept as ordered raw values under canonical names
+ * (list headers split into one entry per element); typed views are parsed on first access and
+ * cached. The parser primes the cache for the routing-critical headers, so a message that parsed
+ * has valid Via, From, To, Call-ID, CSeq, Content-Length, Event and Expires.
+ */
+import { CSeq } from "./cseq";
+import { canonicalHeaderName } from "./header-names";
+import { NameAddr, type ContactValue } from "./name-addr";
+import { ParamHeader } from "./param-header";
+import { SipParseError, type SipParseErrorCode } from "./parse-error";
+import { TOKEN_RE, parseUnsigned } from "./syntax";
+import { parseUri, type Uri } from "./uri";
+import { Via } from "./via";
+
+const HEADER_VALUE_BAD_RE = /[\r\n]/;
+const CALL_ID_RE = /^[^\s]+$/;
+const WS_LIST_RE = /[ \t]*,[ \t]*/;
+
+export interface HeaderField {
+  /** Canonical name (compact forms expanded). */
+  name: string;
+  value: string;
+}
+
+/** Anything with a wire form: strings, `Via`, `NameAddr`, `CSeq`, `SipUri`, numbers. */
+export type HeaderValue = string | number | { toString(): string };
+
+export type SipBody = Buffer | string;
+
+function toWire(name: string, v: HeaderValue): string {
+  const s = typeof v === "string" ? v : String(v);
+  if (HEADER_VALUE_BAD_RE.test(s)) throw new TypeError(`header ${name} value contains CR or LF`);
+  return s;
+}
+
+export abstract class SipMessage {
+  /** Ordered header fields. Mutate through the methods below so typed caches stay coherent. */
+  readonly headers: HeaderField[] = [];
+  body: Buffer = Buffer.alloc(0);
+  /** Parsed typed values keyed by lower-case header name. */
+  private cache = new Map<string, unknown>();
+
+  abstract get isRequest(): boolean;
+  abstract startLine(): string;
+
+  // ---- raw header access --------------------------------------------------------------------
+
+  getHeader(name: string): string | undefined {
+    const lower = canonicalHeaderName(name).toLowerCase();
+    for (const h of this.headers) if (h.name.toLowerCase() === lower) return h.value;
+    return undefined;
+  }
+
+  getHeaders(name: string): string[] {
+    const lower = canonicalHeaderName(name).toLowerCase();
+    const out: string[] = [];
+    for (const h of this.headers) if (h.name.toLowerCase() === lower) out.push(h.value);
+    return out;
+  }
+
+  hasHeader(name: string): boolean {
+    return this.getHeader(name) !== undefined;
+  }
+
+  /** Replace every value of `name` (keeps the position of the first occurrence). */
+  setHeader(name: string, value: HeaderValue | HeaderValue[]): this {
+    const canonical = this.checkName(name);
+    const lower = canonical.toLowerCase();
+    const values = (Array.isArray(value) ? value : [value]).map((v) => toWire(canonical, v));
+    let pos = this.headers.findIndex((h) => h.name.toLowerCase() === lower);
+    this.removeHeader(canonical);
+    if (pos < 0 || pos > this.headers.length) pos = this.headers.length;
+    this.headers.splice(pos, 0, ...values.map((v) => ({ name: canonical, value: v })));
+    return this;
+  }
+
+  /** Append (or with `prepend`, insert before the first value of the same name). */
+  addHeader(name: string, value: HeaderValue, options: { prepend?: boolean } = {}): this {
+    const canonical = this.checkName(name);
+    const lower = canonical.toLowerCase();
+    const field = { name: canonical, value: toWire(canonical, value) };
+    this.cache.delete(lower);
+    if (options.prepend) {
+      const pos = this.headers.findIndex((h) => h.name.toLowerCase() === lower);
+      this.headers.splice(pos < 0 ? 0 : pos, 0, field);
+    } else {
+      this.headers.push(field);
+    }
+    return this;
+  }
+
+  removeHeader(name: string): this {
+    const lower = canonicalHeaderName(name).toLowerCase();
+    this.cache.delete(lower);
+    for (let i = this.headers.length - 1; i >= 0; i--) if (this.headers[i].name.toLowerCase() === lower) this.headers.splice(i, 1);
+    return this;
+  }
+
+  /** @internal used by the parser: append without validation, the parser has checked the text. */
+  pushRawHeader(name: string, value: string): void {
+    this.headers.push({ name, value });
+  }
+
+  private checkName(name: string): string {
+    if (!TOKEN_RE.test(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+    return canonicalHeaderName(name);
+  }
+
+  /** Typed, cached view of a header. `parse` receives all raw values (may be empty). */
+  protected typed<T>(name: string, parse: (values: string[]) => T): T {
+    const lower = name.toLowerCase();
+    if (this.cache.has(lower)) return this.cache.get(lower) as T;
+    const value = parse(this.getHeaders(name));
+    this.cache.set(lower, value);
+    return value;
+  }
+
+  // ---- typed views --------------------------------------------------------------------------
+
+  get via(): Via[] {
+    return this.typed("via", (vs) => vs.map((v) => Via.parse(v)));
+  }
+  get topVia(): Via | undefined {
+    return this.via[0];
+  }
+  get from(): NameAddr {
+    return this.typed("from", (vs) => single(vs, "From", "INVALID_NAME_ADDR", NameAddr.parse));
+  }
+  get to(): NameAddr {
+    return this.typed("to", (vs) => single(vs, "To", "INVALID_NAME_ADDR", NameAddr.parse));
+  }
+  get callId(): string {
+    return this.typed("call-id", (vs) =>
+      single(vs, "Call-ID", "MALFORMED_HEADER", (v) => {
+        const t = v.trim();
+        if (!CALL_ID_RE.test(t)) throw new SipParseError("MALFORMED_HEADER", "invalid Call-ID");
+        return t;
+      }),
+    );
+  }
+  get cseq(): CSeq {
+    return this.typed("cseq", (vs) => single(vs, "CSeq", "INVALID_CSEQ", CSeq.parse));
+  }
+  /** Declared Content-Length, if the header is present. */
+  get contentLength(): number | undefined {
+    return this.typed("content-length", (vs) =>
+      optional(vs, "Content-Length", (v) => parseUnsigned(v, 2 ** 31 - 1, "INVALID_CONTENT_LENGTH", "Content-Length")),
+    );
+  }
+  get event(): ParamHeader | undefined {
+    return this.typed("event", (vs) => optional(vs, "Event", (v) => ParamHeader.parse(v, "INVALID_VALUE")));
+  }
+  get expires(): number | undefined {
+    return this.typed("expires", (vs) => optional(vs, "Expires", (v) => parseUnsigned(v, 2 ** 32 - 1, "INVALID_VALUE", "Expires")));
+  }
+  get minExpires(): number | undefined {
+    return this.typed("min-expires", (vs) => optional(vs, "Min-Expires", (v) => parseUnsigned(v, 2 ** 32 - 1, "INVALID_VALUE", "Min-Expires")));
+  }
+  get maxForwards(): number | undefined {
+    return this.typed("max-forwards", (vs) => optional(vs, "Max-Forwards", (v) => parseUnsigned(v, 255, "INVALID_VALUE", "Max-Forwards")));
+  }
+  /** Contact list; `["*"]` for the REGISTER wildcard. */
+  get contact(): ContactValue[] {
+    return this.typed("contact", (vs) => vs.map((v) => (v.trim() === "*" ? "*" : NameAddr.parse(v))));
+  }
+  get route(): NameAddr[] {
+    return this.typed("route", (vs) => vs.map((v) => NameAddr.parse(v)));
+  }
+  get recordRoute(): NameAddr[] {
+    return this.typed("record-route", (vs) => vs.map((v) => NameAddr.parse(v)));
+  }
+  get contentType(): ParamHeader | undefined {
+    return this.typed("content-type", (vs) => optional(vs, "Content-Type", (v) => ParamHeader.parse(v, "INVALID_VALUE", "media-type")));
+  }
+  get subscriptionState(): ParamHeader | undefined {
+    return this.typed("subscription-state", (vs) => optional(vs, "Subscription-State", (v) => ParamHeader.parse(v)));
+  }
+  get supported(): string[] {
+    return this.typed("supported", tokenList);
+  }
+  get require(): string[] {
+    return this.typed("require", tokenList);
+  }
+  get allow(): string[] {
+    return this.typed("allow", tokenList);
+  }
+  get allowEvents(): string[] {
+    return this.typed("allow-events", tokenList);
+  }
+  get accept(): string[] {
+    return this.typed("accept", (vs) => vs.filter((v) => v.trim() !== "").map((v) => ParamHeader.parse(v, "INVALID_VALUE", "media-type").value));
+  }
+
+  /** Body as UTF-8 text. */
+  get bodyText(): string {
+    return this.body.toString("utf8");
+  }
+  setBody(body: SipBody, contentType?: string): this {
+    this.body = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+    if (contentType !== undefined) this.setHeader("Content-Type", contentType);
+    return this;
+  }
+
+  /** Parse every structured header this model knows; throws the first SipParseError. */
+  validate(): void {
+    void this.via, this.from, this.to, this.callId, this.cseq, this.contentLength, this.event, this.expires;
+    void this.minExpires, this.maxForwards, this.contact, this.route, this.recordRoute, this.contentType;
+    void this.subscriptionState, this.supported, this.require, this.allow, this.allowEvents, this.accept;
+  }
+
+  /** @internal the parser primes the cache; exposed for it only. */
+  primeCache(): void {
+    void this.via, this.from, this.to, this.callId, this.cseq, this.contentLength, this.event, this.expires;
+  }
+}
+
+export interface SipRequestInit {
+  method: string;
+  uri: Uri | string;
+  headers?: Array<[string, HeaderValue]>;
+  body?: SipBody;
+}
+
+export class SipRequest extends SipMessage {
+  method: string;
+  uri: Uri;
+  constructor(init: SipRequestInit) {
+    super();
+    if (!TOKEN_RE.test(init.method)) throw new TypeError("invalid method");
+    this.method = init.method;
+    this.uri = typeof init.uri === "string" ? parseUri(init.uri) : init.uri;
+    for (const [n, v] of init.headers ?? []) this.addHeader(n, v);
+    if (init.body !== undefined) this.setBody(init.body);
+  }
+  get isRequest(): true {
+    return true;
+  }
+  startLine(): string {
+    return `${this.method} ${this.uri.toString()} SIP/2.0`;
+  }
+}
+
+export interface SipResponseInit {
+  status: number;
+  reason?: string;
+  headers?: Array<[string, HeaderValue]>;
+  body?: SipBody;
+}
+
+export class SipResponse extends SipMessage {
+  status: number;
+  reason: string;
+  constructor(init: SipResponseInit) {
+    super();
+    if (!Number.isInteger(init.status) || init.status < 100 || init.status > 699) throw new TypeError("invalid status");
+    this.status = init.status;
+    this.reason = init.reason ?? defaultReason(init.status);
+    if (HEADER_VALUE_BAD_RE.test(this.reason)) throw new TypeError("reason phrase contains CR/LF");
+    for (const [n, v] of init.headers ?? []) this.addHeader(n, v);
+    if (init.body !== undefined) this.setBody(init.body);
+  }
+  get isRequest(): false {
+    return false;
+  }
+  startLine(): string {
+    return `SIP/2.0 ${this.status} ${this.reason}`;
+  }
+}
+
+export type SipMessageAny = SipRequest | SipResponse;
+/** Naming per CONVENTIONS: what arrives from the network vs what we send. Same classes. */
+export type IncomingRequest = SipRequest;
+export type IncomingResponse = SipResponse;
+export type OutgoingRequest = SipRequest;
+export type OutgoingResponse = SipResponse;
+
+function single<T>(values: string[], name: string, code: SipParseErrorCode, parse: (v: string) => T): T {
+  if (values.length === 0) throw new SipParseError("MISSING_HEADER", `missing ${name}`);
+  if (values.length > 1) throw new SipParseError("DUPLICATE_HEADER", `duplicate ${name}`);
+  return parse(values[0]);
+}
+
+function optional<T>(values: string[], name: string, parse: (v: string) => T): T | undefined {
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw new SipParseError("DUPLICATE_HEADER", `duplicate ${name}`);
+  return parse(values[0]);
+}
+
+function tokenList(values: string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) {
+    for (const t of v.split(WS_LIST_RE)) {
+      const tok = t.trim();
+      if (tok === "") continue;
+      if (!TOKEN_RE.test(tok)) throw new SipParseError("INVALID_VALUE", "invalid token in list");
+      out.push(tok);
+    }
+  }
+  return out;
+}
+
+const REASONS: Record<number, string> = {
+  100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued", 183: "Session Progress",
+  200: "OK", 202: "Accepted", 204: "No Notification", 300: "Multiple Choices", 301: "Moved Permanently",
+  302: "Moved Temporarily", 305: "Use Proxy", 380: "Alternative Service", 400: "Bad Request",
+  401: "Unauthorized", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
+  405: "Method Not Allowed", 406: "Not Acceptable", 407: "Proxy Authentication Required",
+  408: "Request Timeout", 410: "Gone", 412: "Conditional Request Failed", 413: "Request Entity Too Large",
+  414: "Request-URI Too Long", 415: "Unsupported Media Type", 416: "Unsupported URI Scheme",
+  420: "Bad Extension", 421: "Extension Required", 423: "Interval Too Brief", 430: "Flow Failed",
+  439: "First Hop Lacks Outbound Support", 480: "Temporarily Unavailable",
+  481: "Call/Transaction Does Not Exist", 482: "Loop Detected", 483: "Too Many Hops",
+  484: "Address Incomplete", 485: "Ambiguous", 486: "Busy Here", 487: "Request Terminated",
+  488: "Not Acceptable Here", 489: "Bad Event", 491: "Request Pending", 493: "Undecipherable",
+  500: "Server Internal Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+  504: "Server Time-out", 505: "Version Not Supported", 513: "Message Too Large",
+  600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere", 606: "Not Acceptable",
+};
+
+export function defaultReason(status: number): string {
+  return REASONS[status] ?? (status < 200 ? "Provisional" : status < 300 ? "OK" : status < 700 ? "Error" : "");
+}
