@@ -47,7 +47,7 @@ import {
   type Transformations,
 } from "./pres-rules";
 
-export interface Watcher {
+export interface WatcherIdentity {
   /** The watcher's identity (From / P-Asserted-Identity), when known. */
   uri?: string;
   /** True when the identity was authenticated (digest, trusted asserted identity). */
@@ -107,7 +107,7 @@ function hostOf(canonical: string): string {
   return canonical.slice(at >= 0 ? at + 1 : colon + 1).replace(/:\d+$/, "");
 }
 
-export function isAnonymous(w: Watcher): boolean {
+export function isAnonymous(w: WatcherIdentity): boolean {
   if (!w.authenticated || !w.uri) return true;
   return hostOf(canonicalIdentity(w.uri)) === "anonymous.invalid";
 }
@@ -190,7 +190,7 @@ export function fullTransformations(): Transformations {
 }
 
 /** Evaluate synchronously (external lists pre-resolved). `rules` undefined = no rules document. */
-export function evaluatePresRules(rules: PresRules | undefined, watcher: Watcher, options: EvaluateOptions = {}): Permissions {
+export function evaluatePresRules(rules: PresRules | undefined, watcher: WatcherIdentity, options: EvaluateOptions = {}): Permissions {
   if (!rules) {
     return { subHandling: options.noRulesSubHandling ?? "confirm", matchedRules: [], transformations: emptyTransformations(), transformationsDefaulted: false };
   }
@@ -246,7 +246,7 @@ export interface AuthorizeOptions extends Omit<EvaluateOptions, "externalLists">
 }
 
 /** Resolve the external lists the rules reference, then evaluate. */
-export async function authorizeWatcher(rules: PresRules | undefined, watcher: Watcher, options: AuthorizeOptions = {}): Promise<Permissions> {
+export async function authorizeWatcher(rules: PresRules | undefined, watcher: WatcherIdentity, options: AuthorizeOptions = {}): Promise<Permissions> {
   const lists = new Map<string, Iterable<string>>(options.externalLists ?? []);
   if (rules && options.resolveExternalList) {
     const missing = collectExternalListAnchors(rules).filter((a) => !lists.has(a));
