@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { ALICE, BOB, EL_MIME, RL, RL_DOC, RL_MIME, sel, setup, xcapErrorCondition } from "./helpers";
+
+const BOB_RL = "resource-lists/users/sip:bob@example.test/index";
+
+describe("hostile XML is refused and nothing is stored", () => {
+  const hostile: Array<[string, string]> = [
+    ["DOCTYPE", `<?xml version="1.0"?><!DOCTYPE r [<!ELEMENT r ANY>]><resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"/>`],
+    [
+      "external entity",
+      `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="&xxe;"/></resource-lists>`,
+    ],
+    [
+      "billion laughs",
+      `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="&lol3;"/></resource-lists>`,
+    ],
+    ["undeclared entity", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="&lol;"/></resource-lists>`],
+    ["malformed", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list>`],
+    ["unbound prefix", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><q:list/></resource-lists>`],
+  ];
+  for (const [name, body] of hostile) {
+    it(`${name} → 409 not-well-formed`, async () => {
+      const s = setup();
+      const r = await s.put(RL, body, RL_MIME);
+      expect(r.status).toBe(409);
+      expect(r.headers["content-type"]).toBe("application/xcap-error+xml");
+      expect(xcapErrorCondition(r.text)).toBe("not-well-formed");
+      expect(s.store.size).toBe(0);
+      expect(s.events).toHaveLength(0);
+    });
+  }
+
+  it("a DOCTYPE in an element PUT body → 409 not-xml-frag", async () => {
+    const s = setup();
+    await s.put(RL, RL_DOC, RL_MIME);
+    const before = (await s.call({ path: RL })).text;
+    const r = await s.put(sel('resource-lists/list[@name="x"]'), '<!DOCTYPE list [<!ENTITY a "b">]><list name="x"/>', EL_MIME);
+    expect(xcapErrorCondition(r.text)).toBe("not-xml-frag");
+    expect((await s.call({ path: RL })).text).toBe(before);
+  });
+
+  it("non-UTF-8 bodies → 409 not-utf-8", async () => {
+    const s = setup();
+    const latin1 = new Uint8Array([...new TextEncoder().encode('<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="'), 0xe9, ...new TextEncoder().encode('"/></resource-lists>')]);
+    const r = await s.call({ method: "PUT", path: RL, body: latin1, contentType: RL_MIME });
+    expect(r.status).toBe(409);
+    expect(xcapErrorCondition(r.text)).toBe("not-utf-8");
+    const utf16 = new Uint8Array([0xff, 0xfe, 0x3c, 0x00, 0x61, 0x00]);
+    expect(xcapErrorCondition((await s.call({ method: "PUT", path: RL, body: utf16, contentType: RL_MIME })).text)).toBe("not-utf-8");
+    expect(s.store.size).toBe(0);
+  });
+
+  it("oversize bodies → 413 (configurable limit)", async () => {
+    const s = setup({ maxBodyBytes: 2048 });
+    const big = `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="${"a".repeat(4096)}"/></resource-lists>`;
+    expect((await s.put(RL, big, RL_MIME)).status).toBe(413);
+    expect(s.store.size).toBe(0);
+    const d = setup();
+    const huge = `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="${"a".repeat(1024 * 1024)}"/></resource-lists>`;
+    expect((await d.put(RL, huge, RL_MIME)).status).toBe(413);
+  });
+
+  it("node PUTs cannot grow a document past the document limit", async () => {
+    const s = setup({ maxBodyBytes: 4096, maxDocumentBytes: 1024 });
+    await s.put(RL, RL_DOC, RL_MIME);
+    const r = await s.put(sel('resource-lists/list[@name="big"]'), `<list name="big"><display-name>${"x".repeat(1000)}</display-name></list>`, EL_MIME);
+    expect(xcapErrorCondition(r.text)).toBe("constraint-failure");
+  });
+});
+
+describe("authorization", () => {
+  it("no user → 401 for everything except reading pres-content", async () => {
+    const s = setup();
+    expect((await s.call({ path: RL, user: null })).status).toBe(401);
+    expect((await s.put(RL, RL_DOC, RL_MIME, { user: null })).status).toBe(401);
+    expect((await s.call({ path: "xcap-caps/global/index", user: null })).status).toBe(401);
+    expect((await s.call({ path: "org.openmobilealliance.pres-content/users/sip:alice@example.test/oma_status-icon/index", user: null })).status).toBe(404);
+    expect((await s.put("org.openmobilealliance.pres-content/users/sip:alice@example.test/oma_status-icon/index", "<content/>", "application/vnd.oma.pres-content+xml", { user: null })).status).toBe(401);
+    expect(s.store.size).toBe(0);
+  });
+
+  it("another user's tree → 403 for GET, PUT and DELETE; nothing stored or changed", async () => {
+    const s = setup();
+    await s.put(BOB_RL, RL_DOC, RL_MIME, { user: BOB });
+    const bobDoc = (await s.call({ path: BOB_RL, user: BOB })).text;
+    expect((await s.call({ path: BOB_RL, user: ALICE })).status).toBe(403);
+    expect((await s.call({ path: sel("resource-lists").replace(RL, BOB_RL), user: ALICE })).status).toBe(403);
+    expect((await s.put(BOB_RL, RL_DOC.replace("family", "pwned"), RL_MIME, { user: ALICE })).status).toBe(403);
+    expect((await s.del(BOB_RL, { user: ALICE })).status).toBe(403);
+    expect((await s.put("resource-lists/users/carol@example.test/index", RL_DOC, RL_MIME, { user: ALICE })).status).toBe(403);
+    expect((await s.call({ path: "org.openmobilealliance.xcap-directory/users/sip:bob@example.test/directory.xml", user: ALICE })).status).toBe(403);
+    expect((await s.call({ path: BOB_RL, user: BOB })).text).toBe(bobDoc);
+    expect(s.store.size).toBe(1);
+  });
+
+  it("the user's AOR in either form owns the sip: tree", async () => {
+    const s = setup();
+    expect((await s.put(RL, RL_DOC, RL_MIME, { user: { aor: "sip:alice@EXAMPLE.TEST" } })).status).toBe(201);
+  });
+
+  it("the global tree and generated documents are read-only: 405 Allow GET", async () => {
+    const s = setup();
+    for (const path of ["xcap-caps/global/index", "org.openmobilealliance.xcap-directory/users/sip:alice@example.test/directory.xml"]) {
+      const p = await s.put(path, "<x/>", "application/xcap-caps+xml");
+      expect(p.status).toBe(405);
+      expect(p.headers.allow).toBe("GET, HEAD");
+      expect((await s.del(path)).status).toBe(405);
+    }
+    // a usage that lives in the users tree has no global documents
+    expect((await s.put("resource-lists/global/index", RL_DOC, RL_MIME)).status).toBe(404);
+    expect(s.store.size).toBe(0);
+  });
+});
