@@ -87,7 +87,7 @@ export class AddressBook {
    * Apply an edit across the documents in the documented order and return the edit's result and
    * the resulting address book. AddressBookError from the edit propagates before anything is written.
    */
-  async apply<T>(edit: ResourceListsEdit<T> | null, presEdit?: PresRulesEdit): Promise<{ result: T | undefined; model: AddressBookModel }> {
+  async applyEdit<T>(edit: ResourceListsEdit<T> | null, presEdit?: PresRulesEdit): Promise<{ result: T | undefined; model: AddressBookModel }> {
     const ctx = this.context;
     let result: T | undefined;
     const rl = await this.client.update(
@@ -117,64 +117,64 @@ export class AddressBook {
 
   /** Recompute every derived list, service and rule (repairs a half-applied edit or a foreign writer). */
   async normalize(): Promise<AddressBookModel> {
-    return (await this.apply(null)).model;
+    return (await this.applyEdit(null)).model;
   }
 
   async addContact(input: edits.NewContact): Promise<Contact> {
-    const { model, result } = await this.apply((doc) => edits.addContact(doc, input, this.gen).id);
+    const { model, result } = await this.applyEdit((doc) => edits.addContact(doc, input, this.gen).id);
     return model.contacts.find((c) => c.id === result)!;
   }
 
   async editContact(id: string, patch: edits.ContactPatch): Promise<Contact> {
-    const { model } = await this.apply((doc) => edits.editContact(doc, id, patch, this.gen));
+    const { model } = await this.applyEdit((doc) => edits.editContact(doc, id, patch, this.gen));
     return model.contacts.find((c) => c.id === id)!;
   }
 
   async deleteContact(id: string): Promise<AddressBookModel> {
-    return (await this.apply((doc) => edits.deleteContact(doc, id))).model;
+    return (await this.applyEdit((doc) => edits.deleteContact(doc, id))).model;
   }
 
   async moveContact(id: string, to: string | null, from?: string | null): Promise<Contact> {
-    const { model } = await this.apply((doc) => edits.moveContact(doc, id, to, from));
+    const { model } = await this.applyEdit((doc) => edits.moveContact(doc, id, to, from));
     return model.contacts.find((c) => c.id === id)!;
   }
 
   async createGroup(input: edits.NewGroup): Promise<Group> {
-    const { model, result } = await this.apply((doc) => edits.createGroup(doc, input, this.gen).id);
+    const { model, result } = await this.applyEdit((doc) => edits.createGroup(doc, input, this.gen).id);
     return model.groups.find((g) => g.id === result)!;
   }
 
   async renameGroup(id: string, name: string): Promise<Group> {
-    const { model } = await this.apply((doc) => edits.renameGroup(doc, id, name));
+    const { model } = await this.applyEdit((doc) => edits.renameGroup(doc, id, name));
     return model.groups.find((g) => g.id === id)!;
   }
 
   async deleteGroup(id: string, opts: { deleteContacts?: boolean } = {}): Promise<AddressBookModel> {
-    return (await this.apply((doc) => edits.deleteGroup(doc, id, opts))).model;
+    return (await this.applyEdit((doc) => edits.deleteGroup(doc, id, opts))).model;
   }
 
   async allowUri(uri: string, opts: edits.PolicyTargetOptions = {}): Promise<{ change: edits.PolicyChange; model: AddressBookModel }> {
-    const { model, result } = await this.apply((doc, ctx) => edits.allowUri(doc, ctx, uri, opts, this.gen));
+    const { model, result } = await this.applyEdit((doc, ctx) => edits.allowUri(doc, ctx, uri, opts, this.gen));
     return { change: result!, model };
   }
 
   async blockUri(uri: string, opts: edits.PolicyTargetOptions = {}): Promise<{ change: edits.PolicyChange; model: AddressBookModel }> {
-    const { model, result } = await this.apply((doc, ctx) => edits.blockUri(doc, ctx, uri, opts, this.gen));
+    const { model, result } = await this.applyEdit((doc, ctx) => edits.blockUri(doc, ctx, uri, opts, this.gen));
     return { change: result!, model };
   }
 
   async unblockUri(uri: string, opts: edits.PolicyTargetOptions = {}): Promise<{ change: edits.PolicyChange; model: AddressBookModel }> {
-    const { model, result } = await this.apply((doc) => edits.unblockUri(doc, uri, opts));
+    const { model, result } = await this.applyEdit((doc) => edits.unblockUri(doc, uri, opts));
     return { change: result!, model };
   }
 
   async deletePolicy(id: string): Promise<AddressBookModel> {
-    return (await this.apply((doc) => edits.deletePolicy(doc, id))).model;
+    return (await this.applyEdit((doc) => edits.deletePolicy(doc, id))).model;
   }
 
   /** Policy for watchers that are neither granted nor blocked (pres-rules wp_prs_(allow_)unlisted). */
   async setDefaultPolicy(policy: DefaultPolicy): Promise<AddressBookModel> {
     const p = validateDefaultPolicy(policy);
-    return (await this.apply(null, (doc, ctx) => setDefaultPolicyInPresRules(doc, ctx, p))).model;
+    return (await this.applyEdit(null, (doc, ctx) => setDefaultPolicyInPresRules(doc, ctx, p))).model;
   }
 }

@@ -15,7 +15,7 @@ import {
   type DigestChallenge,
   type DigestCredentials,
 } from "./digest";
-import { documentPath, encodeNodeSelector, joinRoot, type DocumentLocation } from "./uri";
+import { documentPath, encodeNodeSelector, joinRoot } from "./uri";
 import { XcapError, parseXcapErrorBody } from "./xcap-error";
 
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
