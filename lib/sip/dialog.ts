@@ -1,0 +1,198 @@
+/**
+ * Dialogs (RFC 3261 §12) as used by SUBSCRIBE/NOTIFY (RFC 6665 §4.1.2, §4.2.2): id, CSeq
+ * spaces, route set and remote target, building in-dialog requests, and a plain-JSON form so the
+ * presence server can persist dialogs and restore them after a restart.
+ */
+import { CSeq } from "./cseq";
+import type { HeaderValue, SipBody, SipRequest, SipResponse } from "./message";
+import { SipRequest as Request } from "./message";
+import { NameAddr } from "./name-addr";
+import { SipUri, parseUri } from "./uri";
+import { generateBranch } from "./ua-helpers";
+import { Via } from "./via";
+
+export interface DialogId {
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+}
+
+/** JSON-safe snapshot. */
+export interface DialogState {
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+  /** From/To URIs (as written) for the local and remote party. */
+  localUri: string;
+  remoteUri: string;
+  localDisplayName?: string;
+  remoteDisplayName?: string;
+  /** Last CSeq we sent (0 = none yet). */
+  localCSeq: number;
+  /** Last CSeq received from the peer, if any. */
+  remoteCSeq?: number;
+  /** Route set, each a name-addr string, in the order to put in Route headers. */
+  routeSet: string[];
+  /** Remote target URI (from the peer's Contact). */
+  remoteTarget: string;
+  /** §12.1.1: request arrived over TLS with a sips Request-URI. */
+  secure: boolean;
+}
+
+export function dialogIdToString(id: DialogId): string {
+  return `${id.callId};${id.localTag};${id.remoteTag}`;
+}
+
+/** Dialog id of an incoming in-dialog request as seen by its recipient: local = To tag, remote = From tag. */
+export function dialogIdOfIncomingRequest(request: SipRequest): DialogId | undefined {
+  const localTag = request.to.tag;
+  const remoteTag = request.from.tag;
+  if (localTag === undefined || remoteTag === undefined) return undefined;
+  return { callId: request.callId, localTag, remoteTag };
+}
+
+export interface InDialogRequestOptions {
+  via: { transport: string; host: string; port?: number; branch?: string };
+  contact?: NameAddr | string;
+  headers?: Array<[string, HeaderValue]>;
+  body?: SipBody;
+  contentType?: string;
+  maxForwards?: number;
+}
+
+export class Dialog {
+  private s: DialogState;
+
+  private constructor(state: DialogState) {
+    this.s = { ...state, routeSet: [...state.routeSet] };
+  }
+
+  /**
+   * UAS side (§12.1.1), e.g. the notifier accepting a SUBSCRIBE: route set = Record-Route in order,
+   * remote target = Contact, remote CSeq = request CSeq, local tag = the To tag we answer with.
+   */
+  static createUas(request: SipRequest, localTag: string): Dialog {
+    const contact = firstContact(request);
+    const remoteTag = request.from.tag;
+    if (remoteTag === undefined) throw new Error("request without From tag cannot create a dialog");
+    return new Dialog({
+      callId: request.callId,
+      localTag,
+      remoteTag,
+      localUri: request.to.uri.toString(),
+      remoteUri: request.from.uri.toString(),
+      localDisplayName: request.to.displayName,
+      remoteDisplayName: request.from.displayName,
+      localCSeq: 0,
+      remoteCSeq: request.cseq.seq,
+      routeSet: request.getHeaders("Record-Route"),
+      remoteTarget: contact,
+      secure: request.uri instanceof SipUri && request.uri.scheme === "sips",
+    });
+  }
+
+  /**
+   * UAC side (§12.1.2), e.g. the subscriber on a 2xx to SUBSCRIBE or on the first NOTIFY
+   * (RFC 6665 §4.1.2.4): route set = Record-Route reversed, remote target = Contact.
+   * `message` is the 2xx response or the NOTIFY request.
+   */
+  static createUac(request: SipRequest, message: SipResponse | SipRequest): Dialog {
+    const isNotify = message instanceof Request;
+    const remoteTag = isNotify ? message.from.tag : message.to.tag;
+    const localTag = request.from.tag;
+    if (remoteTag === undefined || localTag === undefined) throw new Error("missing tag for dialog");
+    const rr = message.getHeaders("Record-Route");
+    return new Dialog({
+      callId: request.callId,
+      localTag,
+      remoteTag,
+      localUri: request.from.uri.toString(),
+      remoteUri: request.to.uri.toString(),
+      localDisplayName: request.from.displayName,
+      remoteDisplayName: request.to.displayName,
+      localCSeq: request.cseq.seq,
+      remoteCSeq: isNotify ? message.cseq.seq : undefined,
+      routeSet: isNotify ? rr : rr.reverse(),
+      remoteTarget: firstContact(message),
+      secure: request.uri instanceof SipUri && request.uri.scheme === "sips",
+    });
+  }
+
+  static fromJSON(state: DialogState): Dialog {
+    return new Dialog(state);
+  }
+
+  toJSON(): DialogState {
+    return { ...this.s, routeSet: [...this.s.routeSet] };
+  }
+
+  get id(): DialogId {
+    return { callId: this.s.callId, localTag: this.s.localTag, remoteTag: this.s.remoteTag };
+  }
+  get idString(): string {
+    return dialogIdToString(this.id);
+  }
+  get localCSeq(): number {
+    return this.s.localCSeq;
+  }
+  get remoteCSeq(): number | undefined {
+    return this.s.remoteCSeq;
+  }
+  get remoteTarget(): string {
+    return this.s.remoteTarget;
+  }
+  get routeSet(): readonly string[] {
+    return this.s.routeSet;
+  }
+
+  /**
+   * §12.2.2: accept an in-dialog request from the peer. Returns false when its CSeq is lower
+   * than the last one (answer 500). A target refresh (SUBSCRIBE with Contact) updates the remote target.
+   */
+  receiveRequest(request: SipRequest): boolean {
+    const seq = request.cseq.seq;
+    if (this.s.remoteCSeq !== undefined && seq < this.s.remoteCSeq) return false;
+    this.s.remoteCSeq = seq;
+    if ((request.method === "SUBSCRIBE" || request.method === "NOTIFY") && request.hasHeader("Contact")) {
+      // RFC 6665 §4.1.2.1/§4.2.1: SUBSCRIBE and NOTIFY are target refresh requests
+      this.s.remoteTarget = firstContact(request);
+    }
+    return true;
+  }
+
+  /** §12.2.1.1: build an in-dialog request (e.g. NOTIFY) with the next local CSeq and the route set. */
+  createRequest(method: string, options: InDialogRequestOptions): SipRequest {
+    this.s.localCSeq += 1;
+    const target = parseUri(this.s.remoteTarget);
+    const routes = this.s.routeSet.map((r) => NameAddr.parse(r));
+    let requestUri = target;
+    let routeHeaders = routes.map(String);
+    if (routes.length > 0) {
+      const first = routes[0];
+      const loose = first.uri instanceof SipUri && first.uri.params.has("lr");
+      if (!loose) {
+        // strict router: Request-URI = first route (params not allowed stripped), target appended last
+        requestUri = first.uri;
+        routeHeaders = [...routes.slice(1).map(String), `<${target.toString()}>`];
+      }
+    }
+    const req = new Request({ method, uri: requestUri });
+    req.addHeader("Via", new Via({ transport: options.via.transport, host: options.via.host, port: options.via.port, params: { branch: options.via.branch ?? generateBranch() } }));
+    req.addHeader("Max-Forwards", options.maxForwards ?? 70);
+    for (const r of routeHeaders) req.addHeader("Route", r);
+    req.addHeader("From", new NameAddr({ displayName: this.s.localDisplayName, uri: parseUri(this.s.localUri), params: { tag: this.s.localTag } }));
+    req.addHeader("To", new NameAddr({ displayName: this.s.remoteDisplayName, uri: parseUri(this.s.remoteUri), params: { tag: this.s.remoteTag } }));
+    req.addHeader("Call-ID", this.s.callId);
+    req.addHeader("CSeq", new CSeq(this.s.localCSeq, method));
+    if (options.contact !== undefined) req.addHeader("Contact", options.contact);
+    for (const [n, v] of options.headers ?? []) req.addHeader(n, v);
+    if (options.body !== undefined) req.setBody(options.body, options.contentType);
+    return req;
+  }
+}
+
+function firstContact(msg: SipRequest | SipResponse): string {
+  const c = msg.contact[0];
+  if (c === undefined || c === "*") throw new Error("dialog-creating message without a usable Contact");
+  return c.uri.toString();
+}
