@@ -27,6 +27,8 @@ export type SipParseErrorCode =
   | "MESSAGE_TOO_LARGE"
   | "INVALID_FRAMING";
 
+const CRLF_RUN_RE = /[\r\n]+/g;
+
 export class SipParseError extends Error {
   readonly code: SipParseErrorCode;
   /** Status to answer a request with (400 unless the RFC says otherwise, e.g. 505). */
@@ -39,6 +41,6 @@ export class SipParseError extends Error {
     this.name = "SipParseError";
     this.code = code;
     this.status = status;
-    this.reason = reason.replace(/[\r\n]+/g, " ").slice(0, 120);
+    this.reason = reason.replace(CRLF_RUN_RE, " ").slice(0, 120);
   }
 }

@@ -6,6 +6,7 @@ const LWS_RE = /[ \t]+/g;
 const NEEDS_QUOTE_RE = /[^A-Za-z0-9\-.!%*_+`'~]/;
 const BAD_PARAM_VALUE_RE = /[\s"<>,]/;
 const QUOTE_ESCAPE_RE = /["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+const QUOTED_PAIR_RE = /\\(.)/gs;
 const DIGITS_RE = /^\d{1,10}$/;
 
 /** Ordered, case-insensitive parameter list (`;name=value`). Values are kept raw (quoted strings keep their quotes). */
@@ -140,7 +141,7 @@ export function splitTopLevel(text: string, sep: string, code: SipParseErrorCode
 export function unquote(s: string): string {
   if (s.length < 2 || s.charCodeAt(0) !== 34) return s;
   const inner = s.slice(1, -1);
-  return inner.indexOf("\\") < 0 ? inner : inner.replace(/\\(.)/gs, "$1");
+  return inner.indexOf("\\") < 0 ? inner : inner.replace(QUOTED_PAIR_RE, "$1");
 }
 
 /** Quote a string as a quoted-string, escaping `"` and `\`. */

@@ -1,0 +1,54 @@
+/**
+ * Best-effort 4xx/5xx for a request that failed to parse (RFC 3261 §16.3 / §21.4.1): if the raw
+ * bytes hold a request line and Via, From, To, Call-ID and CSeq lines, copy them verbatim into a
+ * response carrying the parse error's status and reason. Otherwise there is nobody to answer.
+ */
+import { canonicalHeaderName } from "./header-names";
+import { SipResponse } from "./message";
+import type { SipParseError } from "./parse-error";
+
+const REQUEST_LINE_RE = /^[A-Za-z0-9\-.!%*_+`'~]+ \S+ SIP\/\d+\.\d+$/;
+const HEADER_RE = /^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*:[ \t]*(.*?)[ \t]*$/;
+const CTL_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const NEEDED = ["Via", "From", "To", "Call-ID", "CSeq"] as const;
+
+export function buildErrorResponse(raw: Buffer, error: SipParseError): SipResponse | undefined {
+  let end = raw.indexOf("\r\n\r\n");
+  if (end < 0) end = Math.min(raw.length, 16 * 1024);
+  const lines = raw.toString("utf8", 0, end).split("\r\n");
+  let first = 0;
+  while (first < lines.length && lines[first] === "") first++;
+  if (first >= lines.length || !REQUEST_LINE_RE.test(lines[first])) return undefined;
+  const found = new Map<string, string[]>();
+  let last: [string, number] | undefined;
+  for (let i = first + 1; i < lines.length; i++) {
+    const line = lines[i];
+    if ((line.startsWith(" ") || line.startsWith("\t")) && last) {
+      const arr = found.get(last[0]);
+      if (arr) arr[last[1]] += " " + line.trim();
+      continue;
+    }
+    const m = HEADER_RE.exec(line);
+    if (!m) {
+      last = undefined;
+      continue;
+    }
+    const name = canonicalHeaderName(m[1]);
+    if (!(NEEDED as readonly string[]).includes(name)) {
+      last = undefined;
+      continue;
+    }
+    const arr = found.get(name) ?? [];
+    arr.push(m[2]);
+    found.set(name, arr);
+    last = [name, arr.length - 1];
+  }
+  for (const n of NEEDED) {
+    const values = found.get(n);
+    if (!values || values.length === 0 || values.some((v) => v === "" || CTL_RE.test(v))) return undefined;
+    if (n !== "Via" && values.length > 1) return undefined;
+  }
+  const res = new SipResponse({ status: error.status, reason: error.reason });
+  for (const n of NEEDED) for (const v of found.get(n)!) res.addHeader(n, v);
+  return res;
+}

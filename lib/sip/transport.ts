@@ -1,0 +1,302 @@
+/**
+ * SIP over TCP and TLS (RFC 3261 §18, RFC 5626 keep-alive, RFC 5923 connection reuse).
+ *
+ * - Listens on TCP and/or TLS (port 0 allowed; `listen()` reports the real ports).
+ * - Every connection, inbound or outbound, gets its own `SipStreamParser`; each message is
+ *   emitted as `{ message, connection }`. Requests get `received`/`rport` filled in on the top Via
+ *   (§18.2.1, RFC 3581) so responses and later requests can find the connection.
+ * - Connections are kept by id and aliased by their remote source address (and the Via sent-by
+ *   when the client asks with `;alias`, RFC 5923), so the server can send a request to a
+ *   registered contact over the connection it registered from.
+ * - A malformed request is answered with 400 (or the error's status) when enough headers survive;
+ *   a framing error closes the connection. Nothing a peer sends can throw out of this class.
+ */
+import { EventEmitter } from "node:events";
+import { createServer as createTcpServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, connect as tlsConnect, type TlsOptions } from "node:tls";
+import { SipConnection, type StreamTransport } from "./connection";
+import { buildErrorResponse } from "./error-response";
+import type { LogLevel, SipLogger } from "./logger";
+import { SipRequest, type SipMessageAny } from "./message";
+import { SipParseError } from "./parse-error";
+import { SipStreamParser, type KeepAliveKind } from "./stream-parser";
+
+const BRACKETS_RE = /^\[|\]$/g;
+const IPV4_RE = /^[\d.]+$/;
+
+export interface SipTransportOptions {
+  /** TCP listener; omit to not listen on TCP. */
+  tcp?: { host?: string; port?: number };
+  /** TLS listener, enabled when cert and key are given. */
+  tls?: { host?: string; port?: number; cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
+  /** Options for outbound TLS connections (default verifies the server certificate). */
+  tlsClient?: { ca?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
+  /** Close connections idle this long (ms). Default 600,000 (10 min, longer than RFC 5626 keep-alive). 0 disables. */
+  idleTimeoutMs?: number;
+  /** Outbound connect timeout (ms). Default 10,000. */
+  connectTimeoutMs?: number;
+  maxHeaderSize?: number;
+  maxMessageSize?: number;
+  /** Maximum simultaneous inbound connections per listener. Default 10,000. */
+  maxConnections?: number;
+  logger?: SipLogger;
+}
+
+export interface IncomingSipMessage {
+  message: SipMessageAny;
+  connection: SipConnection;
+}
+
+export interface SipTransportEvents {
+  message: [incoming: IncomingSipMessage];
+  connection: [connection: SipConnection];
+  connectionClosed: [connection: SipConnection];
+  keepalive: [connection: SipConnection, kind: KeepAliveKind];
+  /** A message could not be parsed (answered with 4xx when possible). */
+  messageError: [error: SipParseError, connection: SipConnection];
+}
+
+export interface ListenAddresses {
+  tcp?: AddressInfo;
+  tls?: AddressInfo;
+}
+
+export class SipTransport extends EventEmitter<SipTransportEvents> {
+  private readonly options: SipTransportOptions;
+  private readonly log: SipLogger;
+  private tcpServer?: Server;
+  private tlsServer?: Server;
+  private readonly connections = new Map<string, SipConnection>();
+  private readonly aliases = new Map<string, string>();
+  private readonly pendingConnects = new Map<string, Promise<SipConnection>>();
+  private nextId = 1;
+  private addresses: ListenAddresses = {};
+
+  constructor(options: SipTransportOptions = {}) {
+    super();
+    this.options = options;
+    const log = options.logger;
+    this.log = log ? (level: LogLevel, msg, meta) => log(level, `sip:transport ${msg}`, meta) : () => {};
+  }
+
+  /** Start the configured listeners; resolves with the bound addresses (real ports when 0 was asked). */
+  async listen(): Promise<ListenAddresses> {
+    const { tcp, tls } = this.options;
+    if (tcp) {
+      this.tcpServer = createTcpServer((s) => this.accept(s, "TCP"));
+      this.addresses.tcp = await this.bind(this.tcpServer, tcp.host ?? "0.0.0.0", tcp.port ?? 5060);
+    }
+    if (tls) {
+      const opts: TlsOptions = { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: tls.requestCert ?? false, rejectUnauthorized: false };
+      this.tlsServer = createTlsServer(opts, (s) => this.accept(s, "TLS"));
+      this.tlsServer.on("tlsClientError", (err) => this.log("info", "TLS handshake failed", { error: err.message }));
+      this.addresses.tls = await this.bind(this.tlsServer, tls.host ?? "0.0.0.0", tls.port ?? 5061);
+    }
+    return { ...this.addresses };
+  }
+
+  get listening(): ListenAddresses {
+    return { ...this.addresses };
+  }
+
+  private bind(server: Server, host: string, port: number): Promise<AddressInfo> {
+    server.maxConnections = this.options.maxConnections ?? 10_000;
+    server.on("error", (err) => this.log("error", "listener error", { error: err.message }));
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Connection by id, if still open. */
+  getConnection(id: string): SipConnection | undefined {
+    const c = this.connections.get(id);
+    return c && !c.closed ? c : undefined;
+  }
+
+  /** An open connection to/from host:port (source address or alias), optionally of one transport. */
+  findConnection(host: string, port: number, transport?: StreamTransport): SipConnection | undefined {
+    for (const t of transport ? [transport] : (["TLS", "TCP"] as const)) {
+      const id = this.aliases.get(aliasKey(t, host, port));
+      const c = id ? this.getConnection(id) : undefined;
+      if (c) return c;
+    }
+    return undefined;
+  }
+
+  /** Make `host:port` resolve to this connection (RFC 5923 alias, or a registered Contact). */
+  addAlias(connection: SipConnection, host: string, port: number): void {
+    this.aliases.set(aliasKey(connection.transport, host, port), connection.id);
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Reuse an open connection to host:port or open one (TCP or TLS). */
+  connect(host: string, port: number, transport: StreamTransport = "TCP"): Promise<SipConnection> {
+    const existing = this.findConnection(host, port, transport);
+    if (existing) return Promise.resolve(existing);
+    const key = aliasKey(transport, host, port);
+    const pending = this.pendingConnects.get(key);
+    if (pending) return pending;
+    const p = new Promise<SipConnection>((resolve, reject) => {
+      const tc = this.options.tlsClient ?? {};
+      const socket: Socket =
+        transport === "TLS"
+          ? tlsConnect({ host, port, ca: tc.ca, rejectUnauthorized: tc.rejectUnauthorized ?? true, servername: tc.servername ?? (isIp(host) ? undefined : host) })
+          : tcpConnect({ host, port });
+      const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), this.options.connectTimeoutMs ?? 10_000);
+      const onError = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      socket.once("error", onError);
+      socket.once(transport === "TLS" ? "secureConnect" : "connect", () => {
+        clearTimeout(timer);
+        socket.off("error", onError);
+        const conn = this.adopt(socket, transport, "outbound");
+        this.addAlias(conn, host, port);
+        resolve(conn);
+      });
+    });
+    this.pendingConnects.set(key, p);
+    const done = () => this.pendingConnects.delete(key);
+    p.then(done, done);
+    return p;
+  }
+
+  /**
+   * Send over a known connection (by id) or to host:port (reusing or opening a connection).
+   * Throws/rejects when the connection is gone — a transport error for the transaction layer.
+   */
+  async send(message: SipMessageAny | Buffer, target: { connectionId: string } | { host: string; port: number; transport?: StreamTransport }): Promise<SipConnection> {
+    let conn: SipConnection | undefined;
+    if ("connectionId" in target) {
+      conn = this.getConnection(target.connectionId);
+      if (!conn) throw new Error(`connection ${target.connectionId} is gone`);
+    } else {
+      conn = await this.connect(target.host, target.port, target.transport ?? "TCP");
+    }
+    conn.send(message);
+    return conn;
+  }
+
+  async close(): Promise<void> {
+    for (const c of [...this.connections.values()]) c.destroy();
+    const closeServer = (s?: Server) => new Promise<void>((r) => (s ? s.close(() => r()) : r()));
+    await Promise.all([closeServer(this.tcpServer), closeServer(this.tlsServer)]);
+    this.tcpServer = this.tlsServer = undefined;
+    this.addresses = {};
+  }
+
+  private accept(socket: Socket, transport: StreamTransport): void {
+    try {
+      this.adopt(socket, transport, "inbound");
+    } catch (e) {
+      this.log("error", "failed to set up connection", { error: String(e) });
+      socket.destroy();
+    }
+  }
+
+  private adopt(socket: Socket, transport: StreamTransport, direction: "inbound" | "outbound"): SipConnection {
+    const id = `${transport.toLowerCase()}-${this.nextId++}`;
+    const conn = new SipConnection(id, transport, socket, direction);
+    this.connections.set(id, conn);
+    this.addAlias(conn, conn.remoteAddress, conn.remotePort);
+    socket.setNoDelay(true);
+    socket.on("error", (err) => this.log("debug", "socket error", { id, error: err.message }));
+    const idle = this.options.idleTimeoutMs ?? 600_000;
+    if (idle > 0) {
+      socket.setTimeout(idle, () => {
+        this.log("debug", "idle timeout", { id });
+        conn.close();
+      });
+    }
+    const framer = new SipStreamParser({ maxHeaderSize: this.options.maxHeaderSize, maxMessageSize: this.options.maxMessageSize });
+    framer.on("message", (message) => this.onMessage(message, conn));
+    framer.on("parseError", (err, raw) => this.onParseError(err, raw, conn));
+    framer.on("keepalive", (kind) => {
+      if (kind === "ping") conn.sendPong(); // RFC 5626 §4.4.1: answer CRLFCRLF with CRLF
+      this.safeEmit("keepalive", conn, kind);
+    });
+    framer.on("framingError", (err) => {
+      this.log("info", "framing error, closing connection", { id, code: err.code });
+      this.safeEmit("messageError", err, conn);
+      conn.close();
+    });
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        framer.push(chunk);
+      } catch (e) {
+        // parser bug or a throwing listener: never crash the process because of one peer
+        this.log("error", "unexpected error handling data, closing connection", { id, error: String(e) });
+        conn.destroy();
+      }
+    });
+    socket.on("end", () => framer.end());
+    conn.once("close", () => {
+      this.connections.delete(id);
+      for (const [k, v] of this.aliases) if (v === id) this.aliases.delete(k);
+      this.safeEmit("connectionClosed", conn);
+    });
+    this.safeEmit("connection", conn);
+    return conn;
+  }
+
+  private onMessage(message: SipMessageAny, conn: SipConnection): void {
+    if (message instanceof SipRequest) {
+      const vias = message.via;
+      const top = vias[0].clone();
+      let changed = false;
+      // RFC 3261 §18.2.1: received when sent-by host differs from the source address
+      if (top.host.replace(BRACKETS_RE, "") !== conn.remoteAddress) {
+        top.received = conn.remoteAddress;
+        changed = true;
+      }
+      // RFC 3581 §4: fill in rport when asked
+      if (top.rport === true) {
+        top.rport = conn.remotePort;
+        top.received = conn.remoteAddress;
+        changed = true;
+      }
+      if (changed) message.setHeader("Via", [top, ...message.getHeaders("Via").slice(1)]);
+      // RFC 5923: the client offers the connection for reuse towards its sent-by
+      if (top.params.has("alias")) this.addAlias(conn, top.host, top.port ?? (conn.transport === "TLS" ? 5061 : 5060));
+    }
+    this.safeEmit("message", { message, connection: conn });
+  }
+
+  private onParseError(err: SipParseError, raw: Buffer, conn: SipConnection): void {
+    this.log("info", "malformed message", { id: conn.id, code: err.code, reason: err.reason });
+    this.safeEmit("messageError", err, conn);
+    const response = buildErrorResponse(raw, err);
+    if (response) {
+      try {
+        conn.send(response);
+      } catch (e) {
+        this.log("debug", "could not send error response", { id: conn.id, error: String(e) });
+      }
+    }
+  }
+
+  /** Listener exceptions are logged, never propagated into socket handling. */
+  private safeEmit<K extends keyof SipTransportEvents>(event: K, ...args: SipTransportEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: SipTransportEvents[K]) => boolean)(event, ...args);
+    } catch (e) {
+      this.log("error", `listener for ${String(event)} threw`, { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}
+
+function aliasKey(transport: StreamTransport, host: string, port: number): string {
+  return `${transport}|${host.toLowerCase().replace(BRACKETS_RE, "")}|${port}`;
+}
+
+function isIp(host: string): boolean {
+  return IPV4_RE.test(host) || host.includes(":");
+}
