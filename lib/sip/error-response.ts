@@ -9,6 +9,7 @@ import type { SipParseError } from "./parse-error";
 
 const REQUEST_LINE_RE = /^[A-Za-z0-9\-.!%*_+`'~]+ \S+ SIP\/\d+\.\d+$/;
 const HEADER_RE = /^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*:[ \t]*(.*?)[ \t]*$/;
+// eslint-disable-next-line no-control-regex -- values with control characters are not echoed back
 const CTL_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const NEEDED = ["Via", "From", "To", "Call-ID", "CSeq"] as const;
 

@@ -204,14 +204,15 @@ export abstract class SipMessage {
 
   /** Parse every structured header this model knows; throws the first SipParseError. */
   validate(): void {
-    void this.via, this.from, this.to, this.callId, this.cseq, this.contentLength, this.event, this.expires;
-    void this.minExpires, this.maxForwards, this.contact, this.route, this.recordRoute, this.contentType;
-    void this.subscriptionState, this.supported, this.require, this.allow, this.allowEvents, this.accept;
+    this.primeCache();
+    const views: unknown[] = [this.minExpires, this.maxForwards, this.contact, this.route, this.recordRoute, this.contentType];
+    views.push(this.subscriptionState, this.supported, this.require, this.allow, this.allowEvents, this.accept);
   }
 
-  /** @internal the parser primes the cache; exposed for it only. */
+  /** @internal the parser primes the cache for the routing-critical headers (each getter parses and caches). */
   primeCache(): void {
-    void this.via, this.from, this.to, this.callId, this.cseq, this.contentLength, this.event, this.expires;
+    const views: unknown[] = [this.via, this.from, this.to, this.callId, this.cseq, this.contentLength, this.event, this.expires];
+    views.length = 0;
   }
 }
 

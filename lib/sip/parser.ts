@@ -10,6 +10,7 @@ import { SipUri, parseUri, type Uri } from "./uri";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 // Control characters other than HTAB (unless escaped as a quoted-pair, RFC 3261 §25.1), and CR/LF not forming a pair.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const BAD_CTL_RE = /(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
 const VERSION_RE = /^SIP\/(\d+)\.(\d+)$/i;
 const STATUS_RE = /^(\d{3})$/;
@@ -130,8 +131,7 @@ function parseStartLine(line: string): SipRequest | SipResponse {
   const uriText = line.slice(sp1 + 1, sp2);
   if (uriText === "" || uriText.charCodeAt(0) === 60) throw new SipParseError("INVALID_URI", "malformed Request-URI");
   parseVersion(line.slice(sp2 + 1));
-  let uri: Uri;
-  uri = parseUri(uriText);
+  const uri: Uri = parseUri(uriText);
   // RFC 3261 §19.1.1 table: headers are not allowed in a Request-URI.
   if (uri instanceof SipUri && uri.headers.length > 0) throw new SipParseError("INVALID_URI", "headers in Request-URI");
   return new SipRequest({ method, uri });

@@ -5,6 +5,7 @@ export const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 const LWS_RE = /[ \t]+/g;
 const NEEDS_QUOTE_RE = /[^A-Za-z0-9\-.!%*_+`'~]/;
 const BAD_PARAM_VALUE_RE = /[\s"<>,]/;
+// eslint-disable-next-line no-control-regex -- control characters must be escaped as quoted-pairs
 const QUOTE_ESCAPE_RE = /["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
 const QUOTED_PAIR_RE = /\\(.)/gs;
 const DIGITS_RE = /^\d{1,10}$/;

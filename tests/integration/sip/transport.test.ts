@@ -239,3 +239,29 @@ describe("SipTransport over TLS", () => {
     await expect(cli.connect("127.0.0.1", addr.tls!.port, "TLS")).rejects.toThrow();
   });
 });
+
+describe("SipTransport under damaged input", () => {
+  it("2,000 randomly damaged messages over real sockets: process survives, server keeps answering", async () => {
+    const { mutate, prng } = await import("../../unit/sip/fuzz-helpers");
+    const { t: srv, addr } = await server({ tcp: { host: "127.0.0.1", port: 0 }, maxHeaderSize: 4096, maxMessageSize: 8192 });
+    srv.on("message", ({ message, connection }) => {
+      if (message instanceof SipRequest) connection.send(createResponse(message, 200, { toTag: "f" }));
+    });
+    let errors = 0;
+    srv.on("messageError", () => errors++);
+    const rnd = prng(42);
+    const base = serializeMessage(register("TCP", 5094));
+    for (let conn = 0; conn < 20; conn++) {
+      const c = await rawClient(addr.tcp!.port);
+      c.socket.on("error", () => {}); // the server may close on us mid-write
+      for (let i = 0; i < 100 && !c.closed(); i++) c.socket.write(mutate(base, rnd));
+      c.socket.destroy();
+    }
+    await waitFor(() => srv.connectionCount === 0, "fuzz connections cleaned up");
+    expect(errors).toBeGreaterThan(0);
+    const ok = await rawClient(addr.tcp!.port);
+    ok.socket.write(base);
+    await waitFor(() => ok.data().startsWith("SIP/2.0 200 OK\r\n"), "server still answers");
+    ok.socket.destroy();
+  });
+});
