@@ -1,0 +1,145 @@
+/** next-auth options: portal login with the SIP account's address and password. */
+import type { NextAuthOptions, Session } from "next-auth";
+import { getServerSession } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import { config } from "./config";
+import { db } from "./db";
+import { audit, checkLogin, type Role } from "./accounts/service";
+import { FailureLimiter } from "./accounts/rate-limit";
+import { parseAddress } from "./accounts/address";
+
+export interface HeraldUser {
+  id: string;
+  address: string;
+  role: Role;
+  name: string | null;
+}
+
+/** Login failures: one limiter per account, one per client address (kept across bundles). */
+function limiters() {
+  const g = globalThis as { __heraldLoginLimiters?: { account: FailureLimiter; address: FailureLimiter } };
+  if (!g.__heraldLoginLimiters) {
+    const c = config();
+    const windowMs = c.LOGIN_WINDOW_SECONDS * 1000;
+    g.__heraldLoginLimiters = {
+      account: new FailureLimiter({ max: c.LOGIN_MAX_ATTEMPTS_ACCOUNT, windowMs }),
+      address: new FailureLimiter({ max: c.LOGIN_MAX_ATTEMPTS_ADDRESS, windowMs }),
+    };
+  }
+  return g.__heraldLoginLimiters;
+}
+
+/** The client address as set by Herald's own HTTP server (any incoming value is overwritten). */
+export const CLIENT_IP_HEADER = "x-herald-client-ip";
+
+function header(headers: unknown, name: string): string | undefined {
+  if (!headers) return undefined;
+  if (typeof (headers as Headers).get === "function") return (headers as Headers).get(name) ?? undefined;
+  const v = (headers as Record<string, string | string[] | undefined>)[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Login error codes shown to the user (next-auth passes the thrown message to the client). */
+export const LOGIN_ERRORS = {
+  invalid: "Wrong SIP address or password.",
+  limited: "Too many failed attempts. Wait a few minutes and try again.",
+  disabled: "This account is disabled. Ask your operator.",
+} as const;
+
+export async function authorizeLogin(
+  credentials: { address?: string; password?: string } | undefined,
+  clientIp: string,
+): Promise<HeraldUser> {
+  const address = (credentials?.address ?? "").trim();
+  const password = credentials?.password ?? "";
+  let key = address.toLowerCase();
+  try {
+    key = parseAddress(address).address;
+  } catch {
+    /* keep the raw key */
+  }
+  const { account: perAccount, address: perAddress } = limiters();
+  if (perAccount.blocked(key) || perAddress.blocked(clientIp)) {
+    await audit(db(), { actor: key || null, action: "login.limited", target: key || null, ip: clientIp });
+    throw new Error("limited");
+  }
+  const result = await checkLogin(db(), address, password);
+  if (!result.ok) {
+    perAccount.fail(key);
+    perAddress.fail(clientIp);
+    await audit(db(), { actor: key || null, action: "login.failed", target: key || null, detail: result.reason, ip: clientIp });
+    throw new Error(result.reason === "disabled" ? "disabled" : "invalid");
+  }
+  perAccount.reset(key);
+  await audit(db(), { actor: result.account.address, action: "login", target: result.account.address, ip: clientIp });
+  return {
+    id: String(result.account.id),
+    address: result.account.address,
+    role: result.account.role,
+    name: result.account.displayName,
+  };
+}
+
+export function authOptions(): NextAuthOptions {
+  return {
+    secret: config().authSecret,
+    logger: {
+      // without NEXTAUTH_URL next-auth uses the request's host, which is what Herald wants
+      warn: (code) => {
+        if (code !== "NEXTAUTH_URL") process.emitWarning(`next-auth: ${code}`);
+      },
+      error: (code, metadata) => process.emitWarning(`next-auth: ${code} ${(metadata as Error)?.message ?? ""}`),
+      debug: () => undefined,
+    },
+    session: { strategy: "jwt", maxAge: 12 * 60 * 60 },
+    pages: { signIn: "/login" },
+    providers: [
+      CredentialsProvider({
+        name: "SIP account",
+        credentials: {
+          address: { label: "SIP address", type: "text" },
+          password: { label: "Password", type: "password" },
+        },
+        async authorize(credentials, req) {
+          const ip = header(req?.headers, CLIENT_IP_HEADER) ?? "unknown";
+          return (await authorizeLogin(credentials, ip)) as never;
+        },
+      }),
+    ],
+    callbacks: {
+      async jwt({ token, user }) {
+        if (user) {
+          const u = user as unknown as HeraldUser;
+          token.sub = u.id;
+          token.address = u.address;
+          token.role = u.role;
+          token.name = u.name;
+        }
+        return token;
+      },
+      async session({ session, token }) {
+        (session as HeraldSession).user = {
+          id: String(token.sub),
+          address: String(token.address),
+          role: token.role === "admin" ? "admin" : "user",
+          name: (token.name as string | null) ?? null,
+        };
+        return session;
+      },
+    },
+  };
+}
+
+export type HeraldSession = Session & { user: HeraldUser };
+
+/**
+ * The session of the current request, re-checked against the database so a disabled or deleted
+ * account loses access at once.
+ */
+export async function currentUser(): Promise<HeraldUser | null> {
+  const session = (await getServerSession(authOptions())) as HeraldSession | null;
+  if (!session?.user?.address) return null;
+  const acc = await db().account.findUnique({ where: { address: session.user.address } });
+  if (!acc || acc.disabled) return null;
+  return { id: String(acc.id), address: acc.address, role: acc.role === "admin" ? "admin" : "user", name: acc.displayName };
+}

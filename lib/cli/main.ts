@@ -1,0 +1,221 @@
+/**
+ * `herald` — the operator CLI (npm run herald -- <command>). Non-interactive; exit code 0 on
+ * success, 1 on a usage or data error with a one-line message, 2 on a configuration error.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, type HeraldConfig } from "../config";
+import { openDb, prepareDb, setDb, type Db } from "../db";
+import { deployMigrations, diffMigrationsToSchema, createMigration } from "../migrations";
+import {
+  AccountError,
+  addAccount,
+  addDomain,
+  listAccounts,
+  setDisabled,
+  setPassword,
+  setRole,
+} from "../accounts/service";
+import { generatePassword } from "../accounts/password";
+import { startHerald } from "./start";
+
+const USAGE = `Usage: npm run herald -- <command>
+
+  start                                   run Herald (portal, XCAP, bridge, embedded SIP server)
+  demo                                    seed example.test with alice, bob, carol, admin and start
+  migrate                                 apply pending database migrations
+  domains add <domain> [--realm <realm>]  add a SIP domain
+  domains list
+  accounts add <user@domain> --password <pw> [--name <display name>] [--admin]
+  accounts list
+  accounts passwd <user@domain> --password <pw>
+  accounts disable <user@domain>
+  accounts enable <user@domain>
+  accounts role <user@domain> --role user|admin
+  db check                                exit 1 if prisma/schema.prisma and the migrations differ
+  db create-migration <name> [--provider sqlite|postgresql]`;
+
+class UsageError extends Error {}
+
+function out(line: string) {
+  process.stdout.write(line + "\n");
+}
+
+async function withDb<T>(cfg: HeraldConfig, fn: (db: Db) => Promise<T>): Promise<T> {
+  await deployMigrations(cfg.DATABASE_URL);
+  const client = openDb(cfg.DATABASE_URL);
+  await prepareDb(client, cfg.DATABASE_URL);
+  setDb(client);
+  try {
+    return await fn(client);
+  } finally {
+    await client.$disconnect();
+  }
+}
+
+function need(v: string | undefined, what: string): string {
+  if (!v) throw new UsageError(`missing ${what}`);
+  return v;
+}
+
+export const DEMO_USERS = [
+  { user: "alice", name: "Alice Liddell", role: "user" },
+  { user: "bob", name: "Bob Builder", role: "user" },
+  { user: "carol", name: "Carol Danvers", role: "user" },
+  { user: "admin", name: "Operator", role: "admin" },
+] as const;
+
+/** Seed example.test (idempotent: existing accounts get a fresh password). */
+export async function seedDemo(db: Db, domain = "example.test"): Promise<{ address: string; password: string; role: string }[]> {
+  if (!(await db.domain.findUnique({ where: { name: domain } }))) await addDomain(db, domain, { actor: "demo" });
+  const seeded = [];
+  for (const u of DEMO_USERS) {
+    const address = `${u.user}@${domain}`;
+    const password = generatePassword();
+    if (await db.account.findUnique({ where: { address } })) await setPassword(db, address, password, "demo");
+    else await addAccount(db, { address, password, displayName: u.name, role: u.role, actor: "demo" });
+    seeded.push({ address, password, role: u.role });
+  }
+  return seeded;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  if (!cmd || cmd === "help" || cmd === "--help") {
+    out(USAGE);
+    return cmd ? 0 : 1;
+  }
+  let cfg: HeraldConfig;
+  try {
+    cfg = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + "\n");
+      return 2;
+    }
+    throw err;
+  }
+  try {
+    switch (cmd) {
+      case "start":
+        await startHerald(cfg);
+        return -1; // keep running
+      case "demo": {
+        const seeded = await withDb(cfg, (db) => seedDemo(db));
+        out("Demo accounts (domain example.test):");
+        for (const s of seeded) out(`  ${s.address.padEnd(22)} password: ${s.password}${s.role === "admin" ? "  (admin)" : ""}`);
+        await startHerald(cfg);
+        return -1;
+      }
+      case "migrate": {
+        const applied = await deployMigrations(cfg.DATABASE_URL);
+        out(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
+        return 0;
+      }
+      case "domains": {
+        const { values, positionals } = parseArgs({ args: rest, options: { realm: { type: "string" } }, allowPositionals: true });
+        if (sub === "add") {
+          const d = await withDb(cfg, (db) => addDomain(db, need(positionals[0], "domain"), { realm: values.realm }));
+          out(`domain ${d.name} added (realm ${d.realm})`);
+          return 0;
+        }
+        if (sub === "list") {
+          const ds = await withDb(cfg, (db) => db.domain.findMany({ orderBy: { name: "asc" } }));
+          for (const d of ds) out(`${d.name}\trealm=${d.realm}\t${d.enabled ? "enabled" : "disabled"}`);
+          return 0;
+        }
+        throw new UsageError(`unknown domains command: ${sub ?? "(none)"}`);
+      }
+      case "accounts": {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          options: {
+            password: { type: "string" },
+            name: { type: "string" },
+            admin: { type: "boolean", default: false },
+            role: { type: "string" },
+          },
+          allowPositionals: true,
+        });
+        const address = positionals[0];
+        switch (sub) {
+          case "add": {
+            if (values.password === undefined) throw new UsageError("missing --password");
+            const a = await withDb(cfg, (db) =>
+              addAccount(db, {
+                address: need(address, "SIP address"),
+                password: values.password ?? "",
+                displayName: values.name,
+                role: values.admin ? "admin" : "user",
+              }),
+            );
+            out(`account ${a.address} added (${a.role})`);
+            return 0;
+          }
+          case "list": {
+            const list = await withDb(cfg, (db) => listAccounts(db));
+            for (const a of list) out(`${a.address}\t${a.role}\t${a.disabled ? "disabled" : "active"}\t${a.displayName ?? ""}`);
+            return 0;
+          }
+          case "passwd":
+            if (values.password === undefined) throw new UsageError("missing --password");
+            await withDb(cfg, (db) => setPassword(db, need(address, "SIP address"), values.password ?? ""));
+            out(`password of ${address} changed`);
+            return 0;
+          case "disable":
+          case "enable":
+            await withDb(cfg, (db) => setDisabled(db, need(address, "SIP address"), sub === "disable"));
+            out(`account ${address} ${sub}d`);
+            return 0;
+          case "role": {
+            if (values.role !== "user" && values.role !== "admin") throw new UsageError("--role must be user or admin");
+            const role = values.role;
+            await withDb(cfg, (db) => setRole(db, need(address, "SIP address"), role));
+            out(`account ${address} is now ${role}`);
+            return 0;
+          }
+        }
+        throw new UsageError(`unknown accounts command: ${sub ?? "(none)"}`);
+      }
+      case "db": {
+        const { values, positionals } = parseArgs({ args: rest, options: { provider: { type: "string", default: "sqlite" } }, allowPositionals: true });
+        const provider = values.provider === "postgresql" ? "postgresql" : "sqlite";
+        const pgUrl = provider === "postgresql" ? cfg.DATABASE_URL : undefined;
+        if (sub === "check") {
+          const sql = await diffMigrationsToSchema(provider, pgUrl);
+          if (sql) {
+            process.stderr.write(`schema.prisma and the ${provider} migrations differ:\n${sql}\n`);
+            return 1;
+          }
+          out(`schema.prisma and the ${provider} migrations agree`);
+          return 0;
+        }
+        if (sub === "create-migration") {
+          const dir = await createMigration(provider, need(positionals[0], "migration name"), pgUrl);
+          out(dir ? `created ${dir}` : "no changes");
+          return 0;
+        }
+        throw new UsageError(`unknown db command: ${sub ?? "(none)"}`);
+      }
+      default:
+        throw new UsageError(`unknown command: ${cmd}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`herald: ${err.message}\n\n${USAGE}\n`);
+      return 1;
+    }
+    if (err instanceof AccountError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(err.message + "\n");
+      return 2;
+    }
+    process.stderr.write(`herald: ${(err as Error)?.stack ?? err}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

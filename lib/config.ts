@@ -1,0 +1,135 @@
+/**
+ * Herald's one configuration module. Every variable is documented in README.md (Configuration);
+ * a bad value stops start-up with a message naming the variable and what is wrong.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { parseDatabaseUrl } from "./database-url";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+const port = z.coerce
+  .number({ message: "must be a port number" })
+  .int("must be a whole number")
+  .min(0, "must be between 0 and 65535")
+  .max(65535, "must be between 0 and 65535");
+const positiveInt = z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(1, "must be at least 1");
+
+const sipUri = z
+  .string()
+  .regex(/^sips?:[^:;]+(:\d+)?(;transport=(tcp|tls))?$/i, "must look like sip:host:port;transport=tcp|tls");
+
+export const configSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .default("file:./data/herald.db")
+    .superRefine((v, ctx) => {
+      try {
+        parseDatabaseUrl(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+      }
+    }),
+  HERALD_DATA_DIR: z.string().min(1).default("./data"),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  PORT: port.default(3000),
+  PUBLIC_URL: z.url({ message: "must be an absolute URL such as https://herald.example.com" }).optional(),
+  AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  SIP_EMBEDDED: bool.default(true),
+  SIP_HOST: z.string().min(1).default("0.0.0.0"),
+  SIP_PORT: port.default(5060),
+  SIP_TLS_PORT: port.default(5061),
+  SIP_TLS_CERT: z.string().optional(),
+  SIP_TLS_KEY: z.string().optional(),
+  SIP_UPSTREAM: sipUri.optional(),
+  SIP_EPHEMERAL_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  SIP_EPHEMERAL_TTL: positiveInt.default(3600),
+  XCAP_ROOT_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")
+    .default("/xcap-root"),
+  XCAP_SERVER_URL: z.url({ message: "must be an absolute http(s) URL of an XCAP root" }).optional(),
+  XCAP_MAX_BODY: positiveInt.default(1024 * 1024),
+  LOGIN_MAX_ATTEMPTS_ACCOUNT: positiveInt.default(5),
+  LOGIN_MAX_ATTEMPTS_ADDRESS: positiveInt.default(20),
+  LOGIN_WINDOW_SECONDS: positiveInt.default(300),
+  AUTO_AWAY_MINUTES: z.coerce.number({ message: "must be a number" }).int().min(0, "must be 0 (off) or more").default(10),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { message: "must be debug, info, warn or error" }).default("info"),
+});
+
+export type HeraldEnv = z.infer<typeof configSchema>;
+
+export interface HeraldConfig extends HeraldEnv {
+  /** Resolved absolute data directory. */
+  dataDir: string;
+  /** The secret next-auth signs sessions with (AUTH_SECRET or generated and kept in the data dir). */
+  authSecret: string;
+  /** Shared secret for short-lived SIP credentials (autheph scheme). */
+  ephemeralSecret: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      "Invalid configuration:\n" + problems.map((p) => `  ${p.variable}: ${p.message}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Validate an environment (pure except for reading/writing generated secrets in the data dir). */
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): HeraldConfig {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== "") raw[key] = v;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? "?"), message: i.message })),
+    );
+  }
+  const c = parsed.data;
+  const problems: { variable: string; message: string }[] = [];
+  if (Boolean(c.SIP_TLS_CERT) !== Boolean(c.SIP_TLS_KEY)) {
+    problems.push({ variable: c.SIP_TLS_CERT ? "SIP_TLS_KEY" : "SIP_TLS_CERT", message: "SIP_TLS_CERT and SIP_TLS_KEY go together" });
+  }
+  for (const v of ["SIP_TLS_CERT", "SIP_TLS_KEY"] as const) {
+    const file = c[v];
+    if (file && !existsSync(/*turbopackIgnore: true*/ path.resolve(cwd, file))) problems.push({ variable: v, message: `file not found: ${file}` });
+  }
+  if (!c.SIP_EMBEDDED && !c.SIP_UPSTREAM) {
+    problems.push({ variable: "SIP_UPSTREAM", message: "is required when SIP_EMBEDDED=false" });
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const dataDir = path.resolve(cwd, c.HERALD_DATA_DIR);
+  return {
+    ...c,
+    dataDir,
+    authSecret: c.AUTH_SECRET ?? persistentSecret(dataDir, "auth-secret"),
+    ephemeralSecret: c.SIP_EPHEMERAL_SECRET ?? persistentSecret(dataDir, "sip-ephemeral-secret"),
+  };
+}
+
+/** A random secret generated on first start and kept (mode 0600) in the data directory. */
+function persistentSecret(dataDir: string, name: string): string {
+  const file = path.join(dataDir, name);
+  if (existsSync(/*turbopackIgnore: true*/ file)) return readFileSync(/*turbopackIgnore: true*/ file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString("base64url");
+  writeFileSync(file, secret + "\n", { mode: 0o600 });
+  return secret;
+}
+
+let cached: HeraldConfig | undefined;
+
+/** The process configuration, validated once. */
+export function config(): HeraldConfig {
+  const g = globalThis as { __heraldConfig?: HeraldConfig };
+  cached ??= g.__heraldConfig ??= loadConfig();
+  return cached;
+}

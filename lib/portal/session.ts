@@ -1,0 +1,23 @@
+/** Page guards for the portal (server components). */
+import { forbidden, redirect } from "next/navigation";
+import { currentUser, type HeraldUser } from "../auth";
+
+/** The logged-in user, or a redirect to /login that comes back to `returnTo`. */
+export async function requireUser(returnTo: string): Promise<HeraldUser> {
+  const user = await currentUser();
+  if (!user) redirect(`/login?callbackUrl=${encodeURIComponent(returnTo)}`);
+  return user;
+}
+
+/** The logged-in admin; a non-admin gets the 403 page. */
+export async function requireAdmin(returnTo: string): Promise<HeraldUser> {
+  const user = await requireUser(returnTo);
+  if (user.role !== "admin") forbidden();
+  return user;
+}
+
+/** Only same-site paths are accepted as a post-login destination. */
+export function safeCallbackUrl(raw: string | undefined | null): string {
+  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || raw.startsWith("/\\")) return "/";
+  return raw;
+}

@@ -1,0 +1,59 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "@/lib/config";
+
+const dir = () => mkdtempSync(path.join(tmpdir(), "herald-cfg-"));
+
+function problems(env: Record<string, string>) {
+  try {
+    loadConfig({ HERALD_DATA_DIR: dir(), ...env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  it("has working defaults", () => {
+    const c = loadConfig({ HERALD_DATA_DIR: dir() });
+    expect(c.PORT).toBe(3000);
+    expect(c.SIP_PORT).toBe(5060);
+    expect(c.DATABASE_URL).toBe("file:./data/herald.db");
+    expect(c.SIP_EMBEDDED).toBe(true);
+    expect(c.authSecret.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it("keeps the generated secrets across starts", () => {
+    const d = dir();
+    expect(loadConfig({ HERALD_DATA_DIR: d }).authSecret).toBe(loadConfig({ HERALD_DATA_DIR: d }).authSecret);
+  });
+
+  it.each([
+    [{ PORT: "http" }, "PORT", /port number/],
+    [{ PORT: "70000" }, "PORT", /65535/],
+    [{ DATABASE_URL: "mysql://x/y" }, "DATABASE_URL", /file: .*postgresql/],
+    [{ SIP_EMBEDDED: "maybe" }, "SIP_EMBEDDED", /true or false/],
+    [{ AUTH_SECRET: "short" }, "AUTH_SECRET", /32/],
+    [{ SIP_UPSTREAM: "http://x" }, "SIP_UPSTREAM", /sip:host/],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /debug, info/],
+    [{ SIP_TLS_CERT: "/nonexistent.pem" }, "SIP_TLS_KEY", /go together/],
+    [{ SIP_EMBEDDED: "false" }, "SIP_UPSTREAM", /required/],
+  ])("rejects %j naming the variable", (env, variable, message) => {
+    const p = problems(env as Record<string, string>);
+    const hit = p.find((x) => x.variable === variable);
+    expect(hit, JSON.stringify(p)).toBeDefined();
+    expect(hit!.message).toMatch(message);
+  });
+
+  it("formats one line per bad variable", () => {
+    try {
+      loadConfig({ HERALD_DATA_DIR: dir(), PORT: "x", SIP_PORT: "-1" });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toMatch(/PORT: .*\n.*SIP_PORT: /);
+    }
+  });
+});
