@@ -16,11 +16,15 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   await prepareDb(db, cfg.DATABASE_URL);
   setDb(db);
   (globalThis as { __heraldConfig?: HeraldConfig }).__heraldConfig = cfg;
+  // next-auth v4 builds absolute URLs from NEXTAUTH_URL, else (with AUTH_TRUST_HOST) from the
+  // request's Host; the portal server drops client-sent X-Forwarded-Host unless PUBLIC_URL is set.
+  if (cfg.PUBLIC_URL) process.env.NEXTAUTH_URL = cfg.PUBLIC_URL;
+  else process.env.AUTH_TRUST_HOST = "true";
   if (!hasBuild()) {
     log("herald: no build found, running next build (once)…");
     await buildPortal();
   }
-  const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT });
+  const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL) });
   log(`herald: portal listening on http://${cfg.HOST === "0.0.0.0" ? "localhost" : cfg.HOST}:${portal.port}`);
   const stop = async () => {
     await portal.close();

@@ -40,7 +40,7 @@ export function buildPortal(dir = APP_DIR): Promise<void> {
   });
 }
 
-export async function startPortal(opts: { host: string; port: number; dir?: string }): Promise<PortalServer> {
+export async function startPortal(opts: { host: string; port: number; dir?: string; trustForwardedHost?: boolean }): Promise<PortalServer> {
   const dir = opts.dir ?? APP_DIR;
   const app = next({ dev: false, dir, hostname: opts.host, port: opts.port });
   await app.prepare();
@@ -49,6 +49,7 @@ export async function startPortal(opts: { host: string; port: number; dir?: stri
   const server = http.createServer((req, res) => {
     // the client address as this server saw it; never trust one sent by the client
     req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
+    if (!opts.trustForwardedHost) delete req.headers["x-forwarded-host"];
     handle(req, res).catch((err: unknown) => {
       res.statusCode = 500;
       res.end("Internal Server Error");
