@@ -24,7 +24,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     log("herald: no build found, running next build (once)…");
     await buildPortal();
   }
-  const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL) });
+  const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL), xcapRootPath: cfg.XCAP_ROOT_PATH });
   log(`herald: portal listening on http://${cfg.HOST === "0.0.0.0" ? "localhost" : cfg.HOST}:${portal.port}`);
   const stop = async () => {
     await portal.close();

@@ -40,7 +40,14 @@ export function buildPortal(dir = APP_DIR): Promise<void> {
   });
 }
 
-export async function startPortal(opts: { host: string; port: number; dir?: string; trustForwardedHost?: boolean }): Promise<PortalServer> {
+export async function startPortal(opts: {
+  host: string;
+  port: number;
+  dir?: string;
+  trustForwardedHost?: boolean;
+  /** Public XCAP root path when it is not the internal /xcap-root route. */
+  xcapRootPath?: string;
+}): Promise<PortalServer> {
   const dir = opts.dir ?? APP_DIR;
   const app = next({ dev: false, dir, hostname: opts.host, port: opts.port });
   await app.prepare();
@@ -50,6 +57,10 @@ export async function startPortal(opts: { host: string; port: number; dir?: stri
     // the client address as this server saw it; never trust one sent by the client
     req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
     if (!opts.trustForwardedHost) delete req.headers["x-forwarded-host"];
+    const root = opts.xcapRootPath;
+    if (root && root !== "/xcap-root" && req.url && (req.url === root || req.url.startsWith(root + "/"))) {
+      req.url = "/xcap-root" + req.url.slice(root.length);
+    }
     handle(req, res).catch((err: unknown) => {
       res.statusCode = 500;
       res.end("Internal Server Error");

@@ -1,0 +1,122 @@
+/**
+ * The embedded XCAP root over HTTP: authentication (HTTP digest with SIP credentials, qop=auth,
+ * or the portal session), bounded bodies, and change events — around the framework-free core.
+ */
+import { createXcapServer, type XcapChangeEvent, type XcapServer, type XcapStore } from "../xcap/server";
+import { DigestAuthenticator } from "../sip";
+import type { Db } from "../db";
+import { digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
+
+/** The Next.js route of the XCAP root (app/xcap-root). */
+export const INTERNAL_ROOT = "/xcap-root";
+
+export interface XcapHttpOptions {
+  db: Db;
+  store: XcapStore;
+  /** Public path of the XCAP root (XCAP_ROOT_PATH), e.g. "/xcap-root". */
+  rootPath: string;
+  maxBodyBytes: number;
+  /** Secret for digest nonces (and short-lived SIP credentials). */
+  secret: string;
+  ephemeralSecret: string;
+  /** The portal session's AOR (user@domain), if any. */
+  sessionAor: () => Promise<string | null>;
+  onChange: (e: XcapChangeEvent) => void;
+}
+
+export interface XcapHttp {
+  handle(req: Request): Promise<Response>;
+}
+
+export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
+  const core: XcapServer = createXcapServer(opts.store, {
+    maxBodyBytes: opts.maxBodyBytes,
+    onChange: async (e) => opts.onChange(e),
+    onHookError: (err) => process.emitWarning(`xcap change hook failed: ${(err as Error).message}`),
+  });
+  const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret);
+  const authenticators = new Map<string, DigestAuthenticator>();
+  const authenticator = (realm: string) => {
+    let a = authenticators.get(realm);
+    if (!a) {
+      a = new DigestAuthenticator({ realm, secret: opts.secret, credentialsLookup: lookup, algorithms: ["MD5", "SHA-256"] });
+      authenticators.set(realm, a);
+    }
+    return a;
+  };
+
+  /** The realm to challenge with: the domain of the XUI in the path, else the first domain. */
+  async function realmFor(path: string): Promise<{ realm: string; domain: string } | null> {
+    const m = /^[^/]+\/users\/([^/]+)\//.exec(path);
+    let domainName: string | undefined;
+    if (m) {
+      const xui = decodeURIComponent(m[1]).replace(/^sips?:/i, "");
+      domainName = xui.slice(xui.lastIndexOf("@") + 1).toLowerCase();
+    }
+    const d = domainName
+      ? await opts.db.domain.findFirst({ where: { name: domainName, enabled: true } })
+      : await opts.db.domain.findFirst({ where: { enabled: true }, orderBy: { id: "asc" } });
+    return d ? { realm: d.realm, domain: d.name } : null;
+  }
+
+  return {
+    async handle(req: Request): Promise<Response> {
+      const url = new URL(req.url);
+      // the portal server maps a non-default public root onto the internal route /xcap-root
+      const prefix = url.pathname.startsWith(INTERNAL_ROOT + "/") ? INTERNAL_ROOT : opts.rootPath;
+      if (!url.pathname.startsWith(prefix + "/")) return text(404, "Not Found");
+      const path = url.pathname.slice(prefix.length + 1);
+      const headers: Record<string, string> = {};
+      req.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
+
+      const declared = Number(headers["content-length"] ?? "0");
+      if (Number.isFinite(declared) && declared > opts.maxBodyBytes) return text(413, "Request body too large");
+      const body = await readBounded(req, opts.maxBodyBytes);
+      if (!body) return text(413, "Request body too large");
+
+      const realm = await realmFor(path);
+      let user: { aor: string } | null = null;
+      let stale = false;
+      const authz = headers["authorization"];
+      if (authz && /^digest\s/i.test(authz) && realm) {
+        const v = await authenticator(realm.realm).verifyCredentials(authz, req.method);
+        if (v.ok) user = { aor: `${digestAccountUser(v.username)}@${realm.domain}` };
+        else stale = v.stale;
+      } else {
+        const aor = await opts.sessionAor();
+        if (aor) user = { aor };
+      }
+
+      const root = `${url.origin}${opts.rootPath}`;
+      const res = await core.handle({ method: req.method, path, query: url.search, headers, body, user, rootUri: root });
+      const out = new Headers(res.headers);
+      if (res.status === 401 && realm) {
+        for (const v of authenticator(realm.realm).challenge({ stale }).values) out.append("WWW-Authenticate", v);
+      }
+      return new Response(res.status === 304 || req.method === "HEAD" ? null : Buffer.from(res.body), { status: res.status, headers: out });
+    },
+  };
+}
+
+function text(status: number, msg: string) {
+  return new Response(msg, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
+
+/** The request body, or null when it exceeds the limit (read no further than the limit). */
+async function readBounded(req: Request, max: number): Promise<Uint8Array | null> {
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,32 @@
+/** The portal's XCAP pieces: the embedded store, the HTTP root and the client the server actions use. */
+import { getServerSession } from "next-auth";
+import { config } from "../config";
+import { db } from "../db";
+import { authOptions, type HeraldSession } from "../auth";
+import { PrismaXcapStore } from "../storage/xcap-prisma-store";
+import { createXcapHttp, type XcapHttp } from "./xcap-http";
+import { xcapEvents } from "./xcap-events";
+
+const g = globalThis as { __heraldXcapHttp?: XcapHttp };
+
+export function xcapHttp(): XcapHttp {
+  if (!g.__heraldXcapHttp) {
+    const c = config();
+    g.__heraldXcapHttp = createXcapHttp({
+      db: db(),
+      store: new PrismaXcapStore(db()),
+      rootPath: c.XCAP_ROOT_PATH,
+      maxBodyBytes: c.XCAP_MAX_BODY,
+      secret: c.authSecret,
+      ephemeralSecret: c.ephemeralSecret,
+      sessionAor: async () => {
+        const s = (await getServerSession(authOptions())) as HeraldSession | null;
+        if (!s?.user?.address) return null;
+        const acc = await db().account.findUnique({ where: { address: s.user.address } });
+        return acc && !acc.disabled ? acc.address : null;
+      },
+      onChange: (e) => xcapEvents().emit(e),
+    });
+  }
+  return g.__heraldXcapHttp;
+}
