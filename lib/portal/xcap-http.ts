@@ -26,6 +26,8 @@ export interface XcapHttpOptions {
 
 export interface XcapHttp {
   handle(req: Request): Promise<Response>;
+  /** In-process request on behalf of an already authenticated user (the portal's server actions). */
+  handleAs(req: Request, aor: string): Promise<Response>;
 }
 
 export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
@@ -59,8 +61,8 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
     return d ? { realm: d.realm, domain: d.name } : null;
   }
 
-  return {
-    async handle(req: Request): Promise<Response> {
+  async function handle(req: Request, asUser?: string): Promise<Response> {
+    {
       const url = new URL(req.url);
       // the portal server maps a non-default public root onto the internal route /xcap-root
       const prefix = url.pathname.startsWith(INTERNAL_ROOT + "/") ? INTERNAL_ROOT : opts.rootPath;
@@ -75,10 +77,12 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       if (!body) return text(413, "Request body too large");
 
       const realm = await realmFor(path);
-      let user: { aor: string } | null = null;
+      let user: { aor: string } | null = asUser ? { aor: asUser } : null;
       let stale = false;
       const authz = headers["authorization"];
-      if (authz && /^digest\s/i.test(authz) && realm) {
+      if (asUser) {
+        /* authenticated by the caller */
+      } else if (authz && /^digest\s/i.test(authz) && realm) {
         const v = await authenticator(realm.realm).verifyCredentials(authz, req.method);
         if (v.ok) user = { aor: `${digestAccountUser(v.username)}@${realm.domain}` };
         else stale = v.stale;
@@ -94,8 +98,9 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
         for (const v of authenticator(realm.realm).challenge({ stale }).values) out.append("WWW-Authenticate", v);
       }
       return new Response(res.status === 304 || req.method === "HEAD" ? null : Buffer.from(res.body), { status: res.status, headers: out });
-    },
-  };
+    }
+  }
+  return { handle: (req) => handle(req), handleAs: (req, aor) => handle(req, aor) };
 }
 
 function text(status: number, msg: string) {

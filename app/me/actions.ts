@@ -1,0 +1,55 @@
+"use server";
+/** My Presence server actions: offline status, icon and the default policy, all in XCAP. */
+import { z } from "zod";
+import { runAction, type ActionResult } from "@/lib/portal/action-result";
+import {
+  addressBookFor,
+  clearOfflineStatus,
+  getOfflineStatus,
+  MAX_ICON_BYTES,
+  removeIcon,
+  setIcon,
+  setOfflineStatus,
+  type OfflineStatus,
+} from "@/lib/portal/presence-documents";
+
+export async function loadOfflineStatus(): Promise<ActionResult<OfflineStatus>> {
+  return runAction(z.undefined(), undefined, (user) => getOfflineStatus(user.address));
+}
+
+export async function saveOfflineStatus(note: string): Promise<ActionResult<null>> {
+  return runAction(z.string().trim().max(500), note, async (user, d) => {
+    await setOfflineStatus(user.address, d);
+    return null;
+  });
+}
+
+export async function deleteOfflineStatus(): Promise<ActionResult<null>> {
+  return runAction(z.undefined(), undefined, async (user) => {
+    await clearOfflineStatus(user.address);
+    return null;
+  });
+}
+
+export async function uploadIcon(form: FormData): Promise<ActionResult<{ url: string; mimeType: string }>> {
+  const file = form.get("icon");
+  return runAction(
+    z.instanceof(Blob, { message: "choose a picture" }).refine((f) => f.size <= MAX_ICON_BYTES, `must be at most ${MAX_ICON_BYTES / 1024} KiB`),
+    file,
+    async (user, f) => setIcon(user.address, new Uint8Array(await f.arrayBuffer())),
+  );
+}
+
+export async function deleteIcon(): Promise<ActionResult<null>> {
+  return runAction(z.undefined(), undefined, async (user) => {
+    await removeIcon(user.address);
+    return null;
+  });
+}
+
+export async function setDefaultPolicy(policy: "allow" | "confirm" | "block" | "polite-block"): Promise<ActionResult<null>> {
+  return runAction(z.enum(["allow", "confirm", "block", "polite-block"]), policy, async (user, d) => {
+    await (await addressBookFor(user.address)).setDefaultPolicy(d);
+    return null;
+  });
+}

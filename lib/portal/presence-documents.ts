@@ -1,0 +1,108 @@
+/**
+ * What the portal's server actions do, on top of lib/xcap: the Blink-compatible address book,
+ * the offline status (pidf-manipulation) and the icon (OMA pres-content). Every change is an XCAP
+ * write — to Herald's embedded root in-process, or to an operator's XCAP server over HTTP with
+ * the account's HA1 — so the portal keeps no second copy of this data.
+ */
+import { config } from "../config";
+import { db } from "../db";
+import { XcapClient, type FetchFn } from "../xcap/client";
+import { AddressBook } from "../xcap/addressbook";
+import { composePidf, parsePidfManipulation, summarizePresence } from "../presence";
+import { escapeXml } from "../xml";
+import { DEFAULT_MAX_ICON_BYTES, sniffImageType, STATUS_ICON_DOCUMENT, PRES_CONTENT_AUID } from "../xcap/server";
+import { xcapHttp } from "./xcap";
+
+export const PIDF_MANIPULATION_AUID = "pidf-manipulation";
+export const MAX_ICON_BYTES = DEFAULT_MAX_ICON_BYTES;
+
+/** Public XCAP root: what is written into documents and what Blink clients are configured with. */
+export function publicXcapRoot(): string {
+  const c = config();
+  if (c.XCAP_SERVER_URL) return c.XCAP_SERVER_URL.replace(/\/+$/, "");
+  const base = c.PUBLIC_URL ?? `http://localhost:${c.PORT}`;
+  return `${base.replace(/\/+$/, "")}${c.XCAP_ROOT_PATH}`;
+}
+
+/** An XCAP client acting as this user (address user@domain). */
+export async function xcapClientFor(address: string): Promise<XcapClient> {
+  const c = config();
+  const xui = `sip:${address}`;
+  if (c.XCAP_SERVER_URL) {
+    const acc = await db().account.findUniqueOrThrow({ where: { address } });
+    return new XcapClient({ root: c.XCAP_SERVER_URL, xui, auth: { username: acc.username, ha1: acc.ha1 }, wildcard: '"*"' });
+  }
+  const inProcess: FetchFn = (url, init) => xcapHttp().handleAs(new Request(url, init), address);
+  return new XcapClient({ root: publicXcapRoot(), xui, fetch: inProcess });
+}
+
+export async function addressBookFor(address: string): Promise<AddressBook> {
+  return new AddressBook({ client: await xcapClientFor(address), xcapRoot: publicXcapRoot() });
+}
+
+export interface OfflineStatus {
+  note: string | null;
+  /** Set when an offline status document exists. */
+  set: boolean;
+}
+
+/** The offline status: what watchers see while none of the user's devices publishes. */
+export async function getOfflineStatus(address: string): Promise<OfflineStatus> {
+  const client = await xcapClientFor(address);
+  const doc = await client.getDocument(PIDF_MANIPULATION_AUID, "index");
+  if (!doc) return { note: null, set: false };
+  const summary = summarizePresence(parsePidfManipulation(doc.xml));
+  return { note: summary.note ?? null, set: true };
+}
+
+export async function setOfflineStatus(address: string, note: string): Promise<void> {
+  const client = await xcapClientFor(address);
+  const xml = composePidf({
+    entity: `sip:${address}`,
+    basic: "closed",
+    extended: "offline",
+    note: note || undefined,
+    tupleId: "offline_status_tuple",
+    personId: "offline_status",
+  });
+  await client.putDocument(PIDF_MANIPULATION_AUID, "index", xml, { contentType: "application/pidf+xml" });
+}
+
+export async function clearOfflineStatus(address: string): Promise<void> {
+  const client = await xcapClientFor(address);
+  await client.deleteDocument(PIDF_MANIPULATION_AUID, "index");
+}
+
+export class IconError extends Error {
+  constructor(
+    readonly code: "too-large" | "not-an-image" | "empty",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Store the icon (OMA pres-content); the type comes from the bytes, not from the file name. */
+export async function setIcon(address: string, bytes: Uint8Array): Promise<{ mimeType: string; url: string }> {
+  if (!bytes.byteLength) throw new IconError("empty", "The file is empty.");
+  if (bytes.byteLength > MAX_ICON_BYTES) throw new IconError("too-large", `The picture is larger than ${MAX_ICON_BYTES / 1024} KiB.`);
+  const mimeType = sniffImageType(bytes);
+  if (!mimeType) throw new IconError("not-an-image", "Only PNG, JPEG and GIF pictures are accepted.");
+  const xml =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<content xmlns="urn:oma:xml:prs:pres-content">` +
+    `<mime-type>${escapeXml(mimeType)}</mime-type><encoding>base64</encoding>` +
+    `<data>${Buffer.from(bytes).toString("base64")}</data></content>`;
+  const client = await xcapClientFor(address);
+  await client.putDocument(PRES_CONTENT_AUID, STATUS_ICON_DOCUMENT, xml, { contentType: "application/vnd.oma.pres-content+xml" });
+  return { mimeType, url: iconUrl(address) };
+}
+
+export async function removeIcon(address: string): Promise<void> {
+  const client = await xcapClientFor(address);
+  await client.deleteDocument(PRES_CONTENT_AUID, STATUS_ICON_DOCUMENT);
+}
+
+/** The stable URL of a user's icon document (Blink fetches it there). */
+export function iconUrl(address: string): string {
+  return `${publicXcapRoot()}/${PRES_CONTENT_AUID}/users/sip:${address}/${STATUS_ICON_DOCUMENT}`;
+}
