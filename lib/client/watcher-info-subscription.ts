@@ -1,0 +1,79 @@
+/**
+ * The owner's watcher-info subscription (RFC 3857 `presence.winfo` to the own AOR,
+ * `application/watcherinfo+xml`): pending watchers drive "New contact requests", active ones
+ * "who can see me". A version gap is answered with a fresh SUBSCRIBE.
+ */
+import type { UA } from "jssip";
+import { EventSubscription, type EventSubscriptionState } from "./event-subscription";
+import type { ClientTimers } from "./timers";
+import { applyWatcherInfoNotify, EMPTY_WATCHER_LIST, type WatcherListState } from "./watcher-list-state";
+
+export interface WatcherInfoSubscriptionOptions {
+  ua: UA;
+  /** The user's own AOR. */
+  aor: string;
+  expires?: number;
+  timers?: ClientTimers;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  onChange: (state: WatcherListState) => void;
+  onSubscriptionState?: (state: EventSubscriptionState, reason?: string) => void;
+  onResync?: (why: string) => void;
+}
+
+export class WatcherInfoSubscription {
+  private readonly subscription: EventSubscription;
+  private _state: WatcherListState = EMPTY_WATCHER_LIST;
+
+  constructor(private readonly options: WatcherInfoSubscriptionOptions) {
+    this.subscription = new EventSubscription({
+      ua: options.ua,
+      target: options.aor,
+      event: "presence.winfo",
+      accept: "application/watcherinfo+xml",
+      expires: options.expires,
+      timers: options.timers,
+      retryBaseMs: options.retryBaseMs,
+      retryMaxMs: options.retryMaxMs,
+      onNotify: ({ body }) => this.onNotify(body),
+      // a new dialog restarts the version sequence (RFC 3858 §4.2); keep the list until full state replaces it
+      onNewDialog: () => this.set({ watchers: this._state.watchers }),
+      onStateChange: options.onSubscriptionState,
+    });
+  }
+
+  get state(): WatcherListState {
+    return this._state;
+  }
+
+  start(): void {
+    this.subscription.start();
+  }
+
+  stop(): void {
+    this.subscription.stop();
+  }
+
+  detach(): void {
+    this.subscription.detach();
+  }
+
+  resync(why: string): void {
+    this.options.onResync?.(why);
+    this.subscription.restart();
+  }
+
+  private onNotify(body: string): void {
+    const outcome = applyWatcherInfoNotify(this._state, body);
+    if (outcome.kind === "gap") {
+      this.resync(`watcherinfo version gap: expected ${outcome.expected ?? "full state"}, got ${outcome.got}`);
+      return;
+    }
+    if (outcome.kind === "applied") this.set(outcome.state);
+  }
+
+  private set(state: WatcherListState): void {
+    this._state = state;
+    this.options.onChange(state);
+  }
+}
