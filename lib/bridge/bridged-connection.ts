@@ -1,0 +1,410 @@
+/**
+ * One browser WebSocket (RFC 7118) bound to its own TCP/TLS connection to the SIP server.
+ *
+ * Browser → upstream: each WS message is one SIP message. Requests must carry the session's
+ * identity (From, and To for REGISTER/PUBLISH) or the bridge answers 403 itself; accepted
+ * requests get the bridge's Via on top and their Contact rewritten to the upstream socket's
+ * local address so the server routes in-dialog requests (NOTIFY) back over this very TCP
+ * connection (RFC 5626 flow / RFC 5923 connection reuse). Everything else passes byte for byte.
+ *
+ * Upstream → browser: the stream is framed with `SipStreamParser`; requests pass byte for byte,
+ * responses lose the bridge's top Via. Each SIP message is one WS message (text when it is
+ * valid UTF-8, binary otherwise). RFC 5626 CRLF keep-alives are answered on both sides.
+ */
+import { isUtf8 } from "node:buffer";
+import type { Socket } from "node:net";
+import type { WebSocket } from "ws";
+import {
+  BRANCH_MAGIC_COOKIE,
+  DEFAULT_MAX_HEADER_SIZE,
+  SipParseError,
+  SipRequest,
+  SipStreamParser,
+  SipUri,
+  buildErrorResponse,
+  createResponse,
+  generateTag,
+  parseMessage,
+  serializeMessage,
+  type NameAddr,
+  type SipLogger,
+  type SipMessageAny,
+} from "../sip";
+import type { BridgeErrorKind, BridgeMetrics } from "./metrics";
+import { editClientMessage, isSessionAor, stripTopVia, type SessionIdentity } from "./rewrite";
+import { TokenBucket } from "./token-bucket";
+
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+const CRLF = Buffer.from("\r\n");
+/** WS close codes (RFC 6455 §7.4.1). */
+export const WsClose = {
+  Normal: 1000,
+  GoingAway: 1001,
+  InvalidPayload: 1007,
+  PolicyViolation: 1008,
+  TooBig: 1009,
+  InternalError: 1011,
+} as const;
+
+/** Pause reading upstream while this much is queued towards the browser; resume below the low mark. */
+const WS_HIGH_WATER = 1024 * 1024;
+const WS_LOW_WATER = 256 * 1024;
+/** Time a half-closed upstream socket gets to finish before it is destroyed. */
+const UPSTREAM_CLOSE_GRACE_MS = 1000;
+
+export interface ConnectionLimits {
+  maxMessageBytes: number;
+  maxMessagesPerSecond: number;
+  messageBurst: number;
+  idleTimeoutMs: number;
+  upstreamKeepAliveMs: number;
+}
+
+export interface BridgedConnectionInit {
+  id: string;
+  ws: WebSocket;
+  upstream: Socket;
+  transport: "TCP" | "TLS";
+  identity: SessionIdentity;
+  limits: ConnectionLimits;
+  metrics: BridgeMetrics;
+  log: SipLogger;
+  onClose: (conn: BridgedConnection) => void;
+}
+
+export class BridgedConnection {
+  readonly id: string;
+  readonly identity: SessionIdentity;
+  private readonly ws: WebSocket;
+  private readonly upstream: Socket;
+  private readonly transport: "TCP" | "TLS";
+  private readonly limits: ConnectionLimits;
+  private readonly metrics: BridgeMetrics;
+  private readonly log: SipLogger;
+  private readonly onClose: (conn: BridgedConnection) => void;
+  private readonly bucket: TokenBucket;
+  private readonly framer: SipStreamParser;
+  /** `host:port` of the upstream socket's local end: what the server sees as our source. */
+  private readonly localHostPort: string;
+  private readonly localHost: string;
+  private readonly localPort: number;
+  /** Branch prefix unique to this connection; responses whose top Via lacks it are not ours. */
+  private readonly branchPrefix: string;
+  private excess = 0;
+  private lastClientActivity = Date.now();
+  private lastUpstreamWrite = Date.now();
+  private upstreamPaused = false;
+  private finished = false;
+
+  constructor(init: BridgedConnectionInit) {
+    this.id = init.id;
+    this.ws = init.ws;
+    this.upstream = init.upstream;
+    this.transport = init.transport;
+    this.identity = init.identity;
+    this.limits = init.limits;
+    this.metrics = init.metrics;
+    this.log = init.log;
+    this.onClose = init.onClose;
+    this.bucket = new TokenBucket(init.limits.maxMessagesPerSecond, init.limits.messageBurst);
+    const addr = normalizeAddress(this.upstream.localAddress ?? "127.0.0.1");
+    this.localHost = addr.includes(":") ? `[${addr}]` : addr;
+    this.localPort = this.upstream.localPort ?? 0;
+    this.localHostPort = `${this.localHost}:${this.localPort}`;
+    this.branchPrefix = `${BRANCH_MAGIC_COOKIE}-hb${init.id}-`;
+    this.framer = new SipStreamParser({ maxMessageSize: init.limits.maxMessageBytes, maxHeaderSize: Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes) });
+
+    this.ws.on("message", (data, isBinary) => this.guard("client message", () => this.onClientMessage(toBuffer(data), isBinary)));
+    this.ws.on("pong", () => (this.lastClientActivity = Date.now()));
+    this.ws.on("ping", () => (this.lastClientActivity = Date.now()));
+    this.ws.on("error", (err: Error & { code?: string }) => {
+      // ws closes the connection itself (1009 for maxPayload, 1002/1007 for protocol errors)
+      this.countError(err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" ? "clientOversized" : "clientSocket");
+      this.log("info", "websocket error", { id: this.id, code: err.code, error: err.message });
+    });
+    this.ws.on("close", (code) => {
+      this.log("debug", "websocket closed", { id: this.id, code });
+      this.endUpstream();
+      this.finish();
+    });
+
+    this.framer.on("message", (msg, raw) => this.guard("upstream message", () => this.onUpstreamMessage(msg, raw)));
+    this.framer.on("parseError", (err) => {
+      this.countError("upstreamMalformed");
+      this.log("warn", "malformed message from upstream dropped", { id: this.id, code: err.code, reason: err.reason });
+    });
+    this.framer.on("keepalive", (kind) => {
+      this.metrics.keepAlives.fromUpstream++;
+      if (kind === "ping") this.writeUpstream(CRLF); // RFC 5626 §4.4.1: answer CRLFCRLF with CRLF
+    });
+    this.framer.on("framingError", (err) => {
+      this.countError("upstreamFraming");
+      this.log("warn", "upstream framing error, closing", { id: this.id, code: err.code });
+      this.closeClient(WsClose.InternalError, "upstream framing error");
+      this.upstream.destroy();
+    });
+    this.upstream.on("data", (chunk: Buffer) => this.guard("upstream data", () => this.framer.push(chunk)));
+    this.upstream.on("end", () => {
+      this.framer.end();
+      this.log("debug", "upstream ended", { id: this.id });
+      this.closeClient(WsClose.GoingAway, "upstream closed");
+    });
+    this.upstream.on("error", (err) => {
+      this.countError("upstreamSocket");
+      this.log("info", "upstream socket error", { id: this.id, error: err.message });
+      this.closeClient(WsClose.InternalError, "upstream error");
+    });
+    this.upstream.on("close", () => {
+      this.closeClient(WsClose.GoingAway, "upstream closed");
+      this.finish();
+    });
+    this.upstream.on("drain", () => this.ws.resume());
+  }
+
+  /** Called periodically by the bridge: WS pings, idle timeout, upstream keep-alives. */
+  tick(now: number): void {
+    if (this.finished) return;
+    const idle = this.limits.idleTimeoutMs;
+    if (idle > 0) {
+      const silent = now - this.lastClientActivity;
+      if (silent >= idle) {
+        this.countError("idleTimeout");
+        this.log("info", "idle timeout", { id: this.id });
+        this.ws.terminate(); // a peer that does not answer pings will not answer a close either
+        return;
+      }
+      if (silent >= idle / 3 && this.ws.readyState === this.ws.OPEN) this.ws.ping();
+    }
+    const ka = this.limits.upstreamKeepAliveMs;
+    // RFC 5626 §4.4.1: the bridge is the client end of the TCP flow; keep it (and NATs, server idle timers) alive
+    if (ka > 0 && now - this.lastUpstreamWrite >= ka) this.writeUpstream(CRLFCRLF);
+  }
+
+  /** Close both sides (bridge shutdown). */
+  close(code: number = WsClose.GoingAway, reason = "bridge shutting down"): void {
+    this.closeClient(code, reason);
+    this.endUpstream();
+  }
+
+  /** Drop both sides now. */
+  destroy(): void {
+    this.ws.terminate();
+    this.upstream.destroy();
+  }
+
+  // ---- browser → upstream -------------------------------------------------------------------
+
+  private onClientMessage(buf: Buffer, isBinary: boolean): void {
+    this.lastClientActivity = Date.now();
+    if (isKeepAlive(buf)) {
+      this.metrics.keepAlives.fromClient++;
+      if (!this.bucket.take()) return this.overLimit(undefined);
+      // RFC 5626 §4.4.1 over WS: answer the ping, and keep the upstream flow alive too
+      if (buf.length >= 4) {
+        this.sendToClient(CRLF);
+        this.writeUpstream(CRLFCRLF);
+      }
+      return;
+    }
+    this.metrics.messages.fromClient++;
+    let msg: SipMessageAny;
+    try {
+      msg = parseMessage(buf);
+      if (msg instanceof SipRequest) void msg.contact; // parse Contact now: a bad one is a 400, not a crash later
+    } catch (e) {
+      if (!(e instanceof SipParseError)) throw e;
+      return this.malformed(buf, e, isBinary);
+    }
+    if (!this.bucket.take()) return this.overLimit(msg);
+    this.excess = 0;
+    if (msg instanceof SipRequest) this.forwardRequest(msg, buf);
+    else this.forwardResponse(msg, buf);
+  }
+
+  private forwardRequest(req: SipRequest, raw: Buffer): void {
+    const denied = this.checkIdentity(req);
+    if (denied) {
+      this.countError("clientForbidden");
+      this.log("info", "request refused: identity is not the session's", { id: this.id, method: req.method, header: denied, aor: this.identity.aor });
+      // RFC 3261 §17.2.3/§8.2.6: an ACK is never answered
+      if (req.method !== "ACK") this.answer(createResponse(req, 403, { reason: `Forbidden (${denied} is not ${this.identity.aor})`, toTag: generateTag() }));
+      return;
+    }
+    const browserBranch = req.topVia?.branch;
+    // Deterministic per browser branch so CANCEL/ACK for non-2xx match their request (RFC 3261 §16.11 spirit)
+    const branch = this.branchPrefix + (browserBranch ?? generateTag());
+    const transport = this.transport;
+    const via = `SIP/2.0/${transport} ${this.localHostPort};branch=${branch};rport;alias`;
+    this.writeUpstream(editClientMessage(raw, req, { via, contacts: this.rewriteContacts(req) }));
+    this.metrics.messages.toUpstream++;
+  }
+
+  private forwardResponse(res: SipMessageAny, raw: Buffer): void {
+    let contacts: NameAddr[] | undefined;
+    try {
+      contacts = this.rewriteContacts(res);
+    } catch (e) {
+      if (!(e instanceof SipParseError)) throw e;
+      return this.malformed(raw, e, false);
+    }
+    const out = contacts === undefined && isExactFrame(raw, res) ? raw : editClientMessage(raw, res, { contacts });
+    this.writeUpstream(out);
+    this.metrics.messages.toUpstream++;
+  }
+
+  /** Which identity header is wrong, or undefined when the request may pass. */
+  private checkIdentity(req: SipRequest): string | undefined {
+    if (!isSessionAor(req.from.uri, this.identity)) return "From";
+    // REGISTER binds the To AOR (RFC 3261 §10.2); PUBLISH publishes the To presentity (RFC 3903 §4)
+    if ((req.method === "REGISTER" || req.method === "PUBLISH") && !isSessionAor(req.to.uri, this.identity)) return "To";
+    return undefined;
+  }
+
+  /**
+   * Contact URIs pointing at the browser (host `*.invalid`, transport=ws) cannot be reached by
+   * the server; make them point at our upstream socket (RFC 7118 §5, RFC 5626 §5): same user
+   * part and parameters, host:port = local end of the upstream connection, transport=tcp|tls.
+   * `undefined` when the message has no Contact to rewrite.
+   */
+  private rewriteContacts(msg: SipMessageAny): NameAddr[] | undefined {
+    const contacts = msg.contact;
+    if (contacts.length === 0 || contacts.includes("*")) return undefined;
+    return (contacts as NameAddr[]).map((c) => {
+      if (!(c.uri instanceof SipUri)) return c;
+      const r = c.clone();
+      const uri = r.uri as SipUri;
+      uri.host = this.localHost;
+      uri.port = this.localPort;
+      uri.params.set("transport", this.transport === "TLS" ? "tls" : "tcp");
+      return r;
+    });
+  }
+
+  private malformed(raw: Buffer, err: SipParseError, isBinary: boolean): void {
+    this.countError("clientMalformed");
+    this.log("info", "malformed SIP from browser", { id: this.id, code: err.code, reason: err.reason, binary: isBinary });
+    const response = buildErrorResponse(raw, err);
+    if (response) this.answer(response);
+    else this.closeClient(WsClose.InvalidPayload, "malformed SIP message");
+  }
+
+  private overLimit(msg: SipMessageAny | undefined): void {
+    this.countError("clientRateLimited");
+    if (++this.excess > this.limits.messageBurst) {
+      this.log("info", "message rate exceeded persistently, closing", { id: this.id });
+      this.closeClient(WsClose.PolicyViolation, "message rate exceeded");
+      this.endUpstream();
+      return;
+    }
+    // RFC 3261 §21.5.4: 503 with Retry-After; responses and keep-alives over the limit are dropped
+    if (msg instanceof SipRequest && msg.method !== "ACK") {
+      this.answer(createResponse(msg, 503, { reason: "Message Rate Exceeded", toTag: generateTag(), headers: [["Retry-After", "1"]] }));
+    }
+  }
+
+  private answer(res: SipMessageAny): void {
+    this.metrics.messages.answeredByBridge++;
+    this.sendToClient(serializeMessage(res));
+  }
+
+  // ---- upstream → browser -------------------------------------------------------------------
+
+  private onUpstreamMessage(msg: SipMessageAny, raw: Buffer): void {
+    this.metrics.messages.fromUpstream++;
+    if (msg instanceof SipRequest) {
+      // NOTIFY, MESSAGE, OPTIONS... byte for byte. JsSIP accepts our rewritten Request-URI:
+      // it only compares the user part, which the Contact rewrite keeps (UA.receiveRequest).
+      this.sendToClient(raw);
+    } else {
+      if (!msg.topVia?.branch?.startsWith(this.branchPrefix)) {
+        this.countError("upstreamMisrouted");
+        this.log("warn", "response without the bridge's Via dropped", { id: this.id, status: msg.status });
+        return;
+      }
+      this.sendToClient(stripTopVia(raw));
+    }
+    this.metrics.messages.toClient++;
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  private sendToClient(data: Buffer): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    // RFC 7118 §5: text frames must be UTF-8; anything else goes as a binary frame
+    this.ws.send(data, { binary: !isUtf8(data) }, this.onClientWritten);
+    if (!this.upstreamPaused && this.ws.bufferedAmount > WS_HIGH_WATER) {
+      // backpressure: stop reading upstream until the browser has taken most of the queue
+      this.upstreamPaused = true;
+      this.upstream.pause();
+    }
+  }
+
+  private readonly onClientWritten = (): void => {
+    if (this.upstreamPaused && this.ws.bufferedAmount < WS_LOW_WATER) {
+      this.upstreamPaused = false;
+      this.upstream.resume();
+    }
+  };
+
+  private writeUpstream(data: Buffer): void {
+    if (this.upstream.destroyed || this.upstream.writableEnded) return;
+    this.lastUpstreamWrite = Date.now();
+    if (!this.upstream.write(data)) this.ws.pause(); // resumed on 'drain'
+  }
+
+  private closeClient(code: number, reason: string): void {
+    const s = this.ws.readyState;
+    if (s === this.ws.OPEN || s === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+
+  private endUpstream(): void {
+    if (this.upstream.destroyed) return;
+    if (!this.upstream.writableEnded) this.upstream.end();
+    setTimeout(() => this.upstream.destroy(), UPSTREAM_CLOSE_GRACE_MS).unref();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onClose(this);
+  }
+
+  private countError(kind: BridgeErrorKind): void {
+    this.metrics.errors[kind]++;
+  }
+
+  /** Nothing a peer sends may throw out of a socket callback (CONVENTIONS: log and close). */
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log("error", `unexpected error handling ${what}, closing`, { id: this.id, error: e instanceof Error ? e.stack : String(e) });
+      this.closeClient(WsClose.InternalError, "internal error");
+      this.upstream.destroy();
+    }
+  }
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** A frame of nothing but CRLFs: RFC 5626 keep-alive ping (CRLFCRLF) or pong (CRLF). */
+function isKeepAlive(buf: Buffer): boolean {
+  if (buf.length === 0 || buf.length % 2 !== 0 || buf.length > 8) return false;
+  for (let i = 0; i < buf.length; i += 2) if (buf[i] !== 13 || buf[i + 1] !== 10) return false;
+  return true;
+}
+
+/** The raw bytes are exactly one stream-framed message (declared Content-Length, no leading CRLF, no trailing bytes). */
+function isExactFrame(raw: Buffer, msg: SipMessageAny): boolean {
+  const cl = msg.contentLength;
+  if (cl === undefined || raw[0] === 13) return false;
+  return raw.indexOf(CRLFCRLF) + 4 + cl === raw.length;
+}
+
+function normalizeAddress(a: string): string {
+  return a.startsWith("::ffff:") ? a.slice(7) : a;
+}

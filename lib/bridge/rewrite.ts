@@ -1,0 +1,148 @@
+/**
+ * The bridge's only edits to SIP messages, done on the header text so that every other header,
+ * the start line and the body pass byte for byte (RFC 7118 §5; RFC 5626 edge-proxy role):
+ *  - browser → upstream: insert the bridge's own top Via, replace the Contact header(s) with the
+ *    rewritten list, drop P-Asserted-Identity (RFC 3325 §5: the trust boundary removes it), and
+ *    add Content-Length when the browser left it out (optional on WebSocket, required on TCP);
+ *  - upstream → browser (responses only): remove the bridge's top Via.
+ * Identity checks on From/To live here too, as pure functions.
+ */
+import { canonicalHeaderName, splitTopLevel, SipUri, type NameAddr, type SipMessageAny } from "../sip";
+
+const CRLF = "\r\n";
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+
+/** A logical header line: its canonical lower-case name and its raw text (folded lines kept). */
+interface HeaderLine {
+  lower: string;
+  text: string;
+}
+
+export interface SplitMessage {
+  startLine: string;
+  headers: HeaderLine[];
+  /** Body bytes exactly as on the wire after the header block. */
+  body: Buffer;
+}
+
+/** Split raw message bytes into start line, logical header lines and body. `undefined` when there is no header block end. */
+export function splitRaw(raw: Buffer): SplitMessage | undefined {
+  let start = 0;
+  // RFC 3261 §7.5: CRLFs before the start line are ignored
+  while (start + 1 < raw.length && raw[start] === 13 && raw[start + 1] === 10) start += 2;
+  const headEnd = raw.indexOf(CRLFCRLF, start);
+  if (headEnd < 0) return undefined;
+  const lines = raw.toString("utf8", start, headEnd).split(CRLF);
+  const headers: HeaderLine[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const c = line.charCodeAt(0);
+    if ((c === 32 || c === 9) && headers.length > 0) {
+      headers[headers.length - 1].text += CRLF + line; // RFC 3261 §7.3.1 folding
+      continue;
+    }
+    const colon = line.indexOf(":");
+    const name = colon < 0 ? line : line.slice(0, colon).trimEnd();
+    headers.push({ lower: canonicalHeaderName(name).toLowerCase(), text: line });
+  }
+  return { startLine: lines[0], headers, body: raw.subarray(headEnd + 4) };
+}
+
+function join(startLine: string, headers: Iterable<string>, body: Buffer): Buffer {
+  let head = startLine + CRLF;
+  for (const h of headers) head += h + CRLF;
+  head += CRLF;
+  if (body.length === 0) return Buffer.from(head, "utf8");
+  const headLen = Buffer.byteLength(head, "utf8");
+  const out = Buffer.allocUnsafe(headLen + body.length);
+  out.write(head, 0, "utf8");
+  body.copy(out, headLen);
+  return out;
+}
+
+export interface ClientMessageEdit {
+  /** Value of the Via to insert on top (requests only). */
+  via?: string;
+  /** Replacement Contact values; `undefined` keeps the Contact lines as they are. */
+  contacts?: NameAddr[];
+}
+
+/**
+ * Apply the browser → upstream edits. `msg` is the parsed form of `raw` (its body already cut to
+ * Content-Length by datagram parsing, RFC 7118 §5: WebSocket frames carry one message each).
+ */
+export function editClientMessage(raw: Buffer, msg: SipMessageAny, edit: ClientMessageEdit): Buffer {
+  const split = splitRaw(raw);
+  if (!split) throw new Error("editClientMessage: raw message has no header block"); // parse succeeded, so unreachable
+  const out: string[] = [];
+  if (edit.via !== undefined) out.push(`Via: ${edit.via}`);
+  let sawLength = false;
+  let wroteContact = false;
+  for (const h of split.headers) {
+    switch (h.lower) {
+      case "contact":
+        if (edit.contacts === undefined) out.push(h.text);
+        else if (!wroteContact && edit.contacts.length > 0) out.push(`Contact: ${edit.contacts.join(", ")}`);
+        wroteContact = true;
+        break;
+      case "p-asserted-identity":
+        break;
+      case "content-length":
+        sawLength = true;
+        out.push(h.text);
+        break;
+      default:
+        out.push(h.text);
+    }
+  }
+  if (!sawLength) out.push(`Content-Length: ${msg.body.length}`);
+  return join(split.startLine, out, msg.body);
+}
+
+/**
+ * Remove the top Via value (the bridge's own) from a response from upstream. When the top Via
+ * line holds several comma-separated values, only the first is removed.
+ */
+export function stripTopVia(raw: Buffer): Buffer {
+  const split = splitRaw(raw);
+  if (!split) throw new Error("stripTopVia: raw message has no header block");
+  const out: string[] = [];
+  let done = false;
+  for (const h of split.headers) {
+    if (!done && h.lower === "via") {
+      done = true;
+      const colon = h.text.indexOf(":");
+      const values = splitTopLevel(h.text.slice(colon + 1).replace(/\r\n[ \t]+/g, " "), ",");
+      if (values.length > 1) out.push(`${h.text.slice(0, colon)}: ${values.slice(1).map((v) => v.trim()).join(", ")}`);
+      continue;
+    }
+    out.push(h.text);
+  }
+  return join(split.startLine, out, split.body);
+}
+
+/** `user@domain` of the session (a leading `sip:` is accepted), split for comparison. */
+export interface SessionIdentity {
+  user: string;
+  /** Lower-cased domain. */
+  domain: string;
+  /** Canonical `user@domain`. */
+  aor: string;
+}
+
+export function parseSessionAor(aor: string): SessionIdentity | undefined {
+  const s = aor.trim().replace(/^sip:/i, "");
+  const at = s.lastIndexOf("@");
+  if (at <= 0 || at === s.length - 1) return undefined;
+  const user = s.slice(0, at);
+  const domain = s.slice(at + 1).toLowerCase();
+  return { user, domain, aor: `${user}@${domain}` };
+}
+
+/**
+ * True when `uri` is the session's address of record: `sip:` scheme, same user (case-sensitive,
+ * compared unescaped per RFC 3261 §19.1.4), same domain ignoring case; port and parameters ignored.
+ */
+export function isSessionAor(uri: NameAddr["uri"], who: SessionIdentity): boolean {
+  return uri instanceof SipUri && uri.scheme === "sip" && uri.user === who.user && uri.host.toLowerCase() === who.domain;
+}

@@ -1,0 +1,323 @@
+/**
+ * SIP over WebSocket (RFC 7118) ↔ SIP over TCP/TLS relay. Attach `handleUpgrade` to an HTTP
+ * server's `upgrade` event (the portal does), or run it on its own port with `listen`.
+ *
+ * Upgrade checks, in order: path, WebSocket upgrade request (400), version 13 (426, RFC 6455
+ * §4.4), subprotocol `sip` (400, RFC 7118 §4.1), Origin (403), capacity (503), portal session
+ * via `authenticate` (401), upstream connection (502). Only then is the 101 sent, so a browser
+ * never holds a WebSocket without its TCP/TLS leg.
+ */
+import http, { type IncomingMessage } from "node:http";
+import net, { type AddressInfo, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
+import { WebSocketServer, type WebSocket } from "ws";
+import { DEFAULT_MAX_MESSAGE_SIZE, SipUri, parseUri, type LogLevel, type SipLogger } from "../sip";
+import { BridgedConnection, WsClose, type ConnectionLimits } from "./bridged-connection";
+import { newMetrics, snapshotMetrics, type BridgeMetrics, type UpgradeRejection } from "./metrics";
+import { parseSessionAor } from "./rewrite";
+
+/** The WebSocket subprotocol for SIP (RFC 7118 §4.1). */
+export const SIP_SUBPROTOCOL = "sip";
+
+export interface SipBridgeUpstream {
+  host: string;
+  port: number;
+  /** Default "tcp". */
+  transport?: "tcp" | "tls";
+  /** Outbound TLS options (transport "tls"). The certificate is verified unless rejectUnauthorized is false. */
+  tls?: { ca?: string | Buffer | Array<string | Buffer>; servername?: string; rejectUnauthorized?: boolean };
+  /** Default 5,000 ms. */
+  connectTimeoutMs?: number;
+}
+
+export interface SipBridgeLimits {
+  /** Largest SIP message either way (WS maxPayload; upstream framer). Default 64 KiB. Larger WS frames close with 1009. */
+  maxMessageBytes?: number;
+  /** Sustained SIP messages per second per connection, browser → bridge (token bucket). Default 50. */
+  maxMessagesPerSecond?: number;
+  /** Bucket size: messages allowed in a burst. Default 2 × maxMessagesPerSecond. */
+  messageBurst?: number;
+  /** Close a WebSocket whose browser has sent nothing, not even a pong, for this long; pings go out after a third of it. Default 60,000. 0 disables. */
+  idleTimeoutMs?: number;
+  /** RFC 5626 CRLFCRLF keep-alive towards upstream after this long without writing. Default 30,000. 0 disables. */
+  upstreamKeepAliveMs?: number;
+  /** Open plus in-progress bridged connections. Default 10,000. */
+  maxConnections?: number;
+}
+
+export interface SipBridgeOptions {
+  /** URL path of the WebSocket endpoint. Default "/sip". */
+  path?: string;
+  upstream: SipBridgeUpstream;
+  /** The portal session for the upgrade request: `{ aor: "alice@example.test" }` or null (→ 401). */
+  authenticate: (req: IncomingMessage) => Promise<{ aor: string } | null>;
+  /**
+   * Cross-site WebSocket hijacking guard. Default: when the request has an Origin header, its
+   * host must equal the Host header; requests without Origin (non-browser clients) pass.
+   */
+  checkOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
+  limits?: SipBridgeLimits;
+  /** Messages are prefixed `bridge:ws`. */
+  logger?: SipLogger;
+}
+
+export interface SipBridge {
+  /** For an HTTP server's `upgrade` event: true when the path is the bridge's (the request is then handled, accepted or refused). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Standalone: an HTTP server of its own that only does the bridge's upgrades. */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  metrics(): BridgeMetrics;
+  /** Close every bridged connection (WS 1001, upstream FIN) and the standalone listener. */
+  close(): Promise<void>;
+}
+
+/** `sip:host:port;transport=tcp|tls` (the SIP_UPSTREAM setting) → upstream options. Throws on anything else. */
+export function parseUpstreamUri(text: string): SipBridgeUpstream {
+  const uri = parseUri(text.trim());
+  if (!(uri instanceof SipUri) || uri.user !== undefined) throw new Error(`SIP upstream must be sip:host[:port][;transport=tcp|tls], got ${JSON.stringify(text)}`);
+  const t = uri.transport ?? (uri.scheme === "sips" ? "tls" : "tcp");
+  if (t !== "tcp" && t !== "tls") throw new Error(`SIP upstream transport must be tcp or tls, got ${JSON.stringify(t)}`);
+  return { host: uri.host.replace(/^\[|\]$/g, ""), port: uri.port ?? (t === "tls" ? 5061 : 5060), transport: t };
+}
+
+class UpgradeRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly kind: UpgradeRejection,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function createSipBridge(options: SipBridgeOptions): SipBridge {
+  const path = options.path ?? "/sip";
+  const userLog = options.logger;
+  const log: SipLogger = userLog ? (level: LogLevel, msg, meta) => userLog(level, `bridge:ws ${msg}`, meta) : () => {};
+  const l = options.limits ?? {};
+  const rate = l.maxMessagesPerSecond ?? 50;
+  const limits: ConnectionLimits = {
+    maxMessageBytes: l.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_SIZE,
+    maxMessagesPerSecond: rate,
+    messageBurst: l.messageBurst ?? rate * 2,
+    idleTimeoutMs: l.idleTimeoutMs ?? 60_000,
+    upstreamKeepAliveMs: l.upstreamKeepAliveMs ?? 30_000,
+  };
+  const maxConnections = l.maxConnections ?? 10_000;
+  const upstream = options.upstream;
+  const transport = upstream.transport === "tls" ? "TLS" : "TCP";
+  const checkOrigin = options.checkOrigin ?? sameOrigin;
+  const metrics = newMetrics();
+  const connections = new Set<BridgedConnection>();
+  let pending = 0;
+  let nextId = 1;
+  let closed = false;
+  let server: http.Server | undefined;
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxMessageBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    handleProtocols: (protocols) => (protocols.has(SIP_SUBPROTOCOL) ? SIP_SUBPROTOCOL : false),
+  });
+
+  // One timer for all connections: pings, idle timeouts, upstream keep-alives.
+  const periods = [limits.idleTimeoutMs / 3, limits.upstreamKeepAliveMs].filter((p) => p > 0);
+  const sweep = periods.length > 0 ? setInterval(() => {
+    const now = Date.now();
+    for (const c of connections) c.tick(now);
+  }, Math.max(20, Math.min(...periods) / 2)) : undefined;
+  sweep?.unref();
+
+  function connectUpstream(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket: Socket =
+        transport === "TLS"
+          ? tls.connect({
+              host: upstream.host,
+              port: upstream.port,
+              ca: upstream.tls?.ca,
+              servername: upstream.tls?.servername ?? (net.isIP(upstream.host) ? undefined : upstream.host),
+              rejectUnauthorized: upstream.tls?.rejectUnauthorized ?? true,
+            })
+          : net.connect({ host: upstream.host, port: upstream.port });
+      const timer = setTimeout(() => socket.destroy(new Error("connect timed out")), upstream.connectTimeoutMs ?? 5000);
+      const onError = (err: Error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      socket.once("error", onError);
+      socket.once(transport === "TLS" ? "secureConnect" : "connect", () => {
+        clearTimeout(timer);
+        socket.off("error", onError);
+        socket.setNoDelay(true);
+        resolve(socket);
+      });
+    });
+  }
+
+  function refuse(socket: Duplex, err: UpgradeRefused): void {
+    metrics.upgradesRejected[err.kind]++;
+    log("info", "upgrade refused", { status: err.status, kind: err.kind, reason: err.message });
+    if (socket.destroyed || !socket.writable) return void socket.destroy();
+    const body = err.message + "\n";
+    const reason = http.STATUS_CODES[err.status] ?? "Error";
+    let head = `HTTP/1.1 ${err.status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+    for (const [k, v] of Object.entries(err.headers)) head += `${k}: ${v}\r\n`;
+    socket.once("finish", () => socket.destroy());
+    socket.end(head + "\r\n" + body);
+  }
+
+  /** Synchronous checks on the upgrade request. */
+  function precheck(req: IncomingMessage): void {
+    if (closed) throw new UpgradeRefused(503, "overloaded", "bridge is shutting down");
+    if (req.method !== "GET" || (req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+      throw new UpgradeRefused(400, "badRequest", "WebSocket upgrade required");
+    }
+    if (req.headers["sec-websocket-version"] !== "13") {
+      throw new UpgradeRefused(426, "badRequest", "WebSocket version 13 required", { "Sec-WebSocket-Version": "13" });
+    }
+    const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
+    if (!offered.includes(SIP_SUBPROTOCOL)) {
+      throw new UpgradeRefused(400, "badRequest", `WebSocket subprotocol "${SIP_SUBPROTOCOL}" required (RFC 7118)`);
+    }
+    if (!checkOrigin(req.headers.origin, req)) throw new UpgradeRefused(403, "forbiddenOrigin", "origin not allowed");
+    if (connections.size + pending >= maxConnections) throw new UpgradeRefused(503, "overloaded", "too many connections", { "Retry-After": "5" });
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    try {
+      precheck(req);
+    } catch (e) {
+      return refuse(socket, e as UpgradeRefused);
+    }
+    pending++;
+    let upstreamSocket: Socket | undefined;
+    try {
+      let session: { aor: string } | null;
+      try {
+        session = await options.authenticate(req);
+      } catch (e) {
+        log("error", "authenticate() failed", { error: e instanceof Error ? e.message : String(e) });
+        throw new UpgradeRefused(500, "authError", "session check failed");
+      }
+      if (!session) throw new UpgradeRefused(401, "unauthorized", "login required");
+      const identity = parseSessionAor(session.aor);
+      if (!identity) {
+        log("error", "authenticate() returned an invalid AOR", { aor: session.aor });
+        throw new UpgradeRefused(500, "authError", "session check failed");
+      }
+      if (socket.destroyed) return;
+      try {
+        upstreamSocket = await connectUpstream();
+      } catch (e) {
+        log("warn", "cannot connect to SIP upstream", { host: upstream.host, port: upstream.port, error: e instanceof Error ? e.message : String(e) });
+        throw new UpgradeRefused(502, "upstreamUnavailable", "SIP server unavailable");
+      }
+      if (socket.destroyed || closed) {
+        upstreamSocket.destroy();
+        return;
+      }
+      const up = upstreamSocket;
+      // ws validates the key itself and answers 400 when it is bad; the upstream leg is then dropped
+      const onAbort = () => up.destroy();
+      socket.once("close", onAbort);
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        socket.off("close", onAbort);
+        const id = (nextId++).toString(36);
+        const conn = new BridgedConnection({
+          id,
+          ws,
+          upstream: up,
+          transport,
+          identity,
+          limits,
+          metrics,
+          log,
+          onClose: (c) => {
+            if (connections.delete(c)) metrics.connectionsOpen--;
+          },
+        });
+        connections.add(conn);
+        metrics.connectionsOpen++;
+        metrics.connectionsTotal++;
+        log("debug", "bridged", { id, aor: identity.aor, local: `${up.localAddress}:${up.localPort}` });
+      });
+    } catch (e) {
+      upstreamSocket?.destroy();
+      if (e instanceof UpgradeRefused) return refuse(socket, e);
+      log("error", "upgrade failed", { error: e instanceof Error ? e.stack : String(e) });
+      socket.destroy();
+    } finally {
+      pending--;
+    }
+  }
+
+  return {
+    handleUpgrade(req, socket, head) {
+      if (pathOf(req.url) !== path) return false;
+      socket.on("error", (err) => log("debug", "upgrade socket error", { error: err.message }));
+      void upgrade(req, socket, head);
+      return true;
+    },
+
+    listen(port, host = "0.0.0.0") {
+      if (server) return Promise.reject(new Error("bridge is already listening"));
+      const s = http.createServer((_req, res) => {
+        res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "Upgrade" });
+        res.end(`SIP over WebSocket endpoint: upgrade at ${path} with subprotocol "${SIP_SUBPROTOCOL}"\n`);
+      });
+      s.on("upgrade", (req, socket, head) => {
+        if (!this.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      });
+      server = s;
+      return new Promise<AddressInfo>((resolve, reject) => {
+        s.once("error", reject);
+        s.listen(port, host, () => {
+          s.off("error", reject);
+          s.on("error", (err) => log("error", "listener error", { error: err.message }));
+          resolve(s.address() as AddressInfo);
+        });
+      });
+    },
+
+    metrics: () => snapshotMetrics(metrics),
+
+    async close() {
+      closed = true;
+      if (sweep) clearInterval(sweep);
+      for (const c of connections) c.close(WsClose.GoingAway, "bridge shutting down");
+      // give closing handshakes a bounded moment, then drop whatever is left
+      const deadline = Date.now() + 2000;
+      while (connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      for (const c of connections) c.destroy();
+      wss.close();
+      const s = server;
+      server = undefined;
+      if (s) {
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+    },
+  };
+}
+
+function pathOf(url: string | undefined): string {
+  if (!url) return "/";
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Default Origin policy: same host as the request (or no Origin at all, i.e. not a browser). */
+function sameOrigin(origin: string | undefined, req: IncomingMessage): boolean {
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host.toLowerCase() === (req.headers.host ?? "").toLowerCase();
+  } catch {
+    return false;
+  }
+}
