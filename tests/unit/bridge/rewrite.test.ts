@@ -1,0 +1,143 @@
+/** Pure parts of the bridge: header-text edits, identity comparison, token bucket, SIP_UPSTREAM parsing. */
+import { describe, expect, it } from "vitest";
+import { parseUpstreamUri } from "../../../lib/bridge";
+import { editClientMessage, isSessionAor, parseSessionAor, splitRaw, stripTopVia } from "../../../lib/bridge/rewrite";
+import { TokenBucket } from "../../../lib/bridge/token-bucket";
+import { NameAddr, parseMessage, parseUri } from "../../../lib/sip";
+
+const REGISTER = [
+  "REGISTER sip:example.test SIP/2.0",
+  "v: SIP/2.0/WSS k3b9.invalid;branch=z9hG4bK776asdhds",
+  "Max-Forwards: 70",
+  "From: <sip:alice@example.test>;tag=1928301774",
+  "To: <sip:alice@example.test>",
+  "Call-ID: a84b4c76e66710",
+  "CSeq: 1 REGISTER",
+  "m: <sip:x7@k3b9.invalid;transport=ws>;expires=600,",
+  " <sip:x8@k3b9.invalid;transport=ws>",
+  "P-Asserted-Identity: <sip:bob@example.test>",
+  "X-Weird:   spaced\tvalue ",
+  "Content-Length: 4",
+  "",
+  "body",
+].join("\r\n");
+
+describe("editClientMessage", () => {
+  it("inserts the Via on top, replaces the (folded, compact) Contact, drops P-Asserted-Identity, keeps the rest byte for byte", () => {
+    const raw = Buffer.from(REGISTER);
+    const msg = parseMessage(raw);
+    const contacts = (msg.contact as NameAddr[]).map((c) => {
+      const r = c.clone();
+      (r.uri as { host: string }).host = "10.0.0.1";
+      return r;
+    });
+    const out = editClientMessage(raw, msg, { via: "SIP/2.0/TCP 10.0.0.1:40000;branch=z9hG4bK-x", contacts }).toString();
+    expect(out).toBe(
+      [
+        "REGISTER sip:example.test SIP/2.0",
+        "Via: SIP/2.0/TCP 10.0.0.1:40000;branch=z9hG4bK-x",
+        "v: SIP/2.0/WSS k3b9.invalid;branch=z9hG4bK776asdhds",
+        "Max-Forwards: 70",
+        "From: <sip:alice@example.test>;tag=1928301774",
+        "To: <sip:alice@example.test>",
+        "Call-ID: a84b4c76e66710",
+        "CSeq: 1 REGISTER",
+        "Contact: <sip:x7@10.0.0.1;transport=ws>;expires=600, <sip:x8@10.0.0.1;transport=ws>",
+        "X-Weird:   spaced\tvalue ",
+        "Content-Length: 4",
+        "",
+        "body",
+      ].join("\r\n"),
+    );
+    expect(parseMessage(out, { stream: true }).via).toHaveLength(2);
+  });
+
+  it("adds Content-Length when absent, cuts trailing bytes beyond it, skips leading CRLFs", () => {
+    const noLength = "\r\nMESSAGE sip:bob@example.test SIP/2.0\r\nVia: SIP/2.0/WSS h.invalid;branch=z9hG4bKa\r\nFrom: <sip:alice@example.test>;tag=1\r\nTo: <sip:bob@example.test>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n\r\nhi ü";
+    const raw = Buffer.from(noLength);
+    const out = editClientMessage(raw, parseMessage(raw), {});
+    const reparsed = parseMessage(out, { stream: true });
+    expect(reparsed.bodyText).toBe("hi ü");
+    expect(out.toString().startsWith("MESSAGE ")).toBe(true);
+
+    const extra = Buffer.from(noLength.replace("CSeq: 1 MESSAGE\r\n", "CSeq: 1 MESSAGE\r\nContent-Length: 2\r\n"));
+    const cut = editClientMessage(extra, parseMessage(extra), {});
+    expect(parseMessage(cut, { stream: true }).bodyText).toBe("hi");
+  });
+
+  it("leaves Contact alone when no replacement is given (Contact: *)", () => {
+    const raw = Buffer.from(REGISTER.replace(/\r\nm: [^]*?transport=ws>\r\n/, "\r\nContact: *\r\n"));
+    const out = editClientMessage(raw, parseMessage(raw), { via: "SIP/2.0/TCP 1.2.3.4:5;branch=z9hG4bKq" }).toString();
+    expect(out).toContain("\r\nContact: *\r\n");
+  });
+});
+
+describe("stripTopVia", () => {
+  const res = (vias: string) =>
+    Buffer.from(`SIP/2.0 200 OK\r\n${vias}From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>;tag=2\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 2\r\n\r\nok`);
+
+  it("removes the top Via line", () => {
+    const out = stripTopVia(res("Via: SIP/2.0/TCP 1.2.3.4:5;branch=z9hG4bK-hb1-x;received=9.9.9.9\r\nVia: SIP/2.0/WSS h.invalid;branch=z9hG4bKb\r\n"));
+    expect(out.toString()).toBe(res("Via: SIP/2.0/WSS h.invalid;branch=z9hG4bKb\r\n").toString());
+  });
+
+  it("removes only the first value of a combined or folded Via line", () => {
+    const out = stripTopVia(res("Via: SIP/2.0/TCP 1.2.3.4:5;branch=z9hG4bK-hb1-x,\r\n  SIP/2.0/WSS h.invalid;branch=z9hG4bKb\r\n"));
+    expect(parseMessage(out).getHeaders("Via")).toEqual(["SIP/2.0/WSS h.invalid;branch=z9hG4bKb"]);
+  });
+
+  it("splitRaw keeps folded lines with their header", () => {
+    const s = splitRaw(Buffer.from(REGISTER))!;
+    expect(s.headers.find((h) => h.lower === "contact")?.text).toContain("\r\n <sip:x8@");
+    expect(s.body.toString()).toBe("body");
+  });
+});
+
+describe("identity", () => {
+  const alice = parseSessionAor("alice@Example.TEST")!;
+
+  it("parses the session AOR with or without sip:", () => {
+    expect(alice).toEqual({ user: "alice", domain: "example.test", aor: "alice@example.test" });
+    expect(parseSessionAor("sip:alice@example.test")).toEqual(alice);
+    expect(parseSessionAor("alice")).toBeUndefined();
+    expect(parseSessionAor("@example.test")).toBeUndefined();
+  });
+
+  it.each([
+    ["sip:alice@example.test", true],
+    ["sip:alice@EXAMPLE.test:5060;transport=tcp", true],
+    ["sip:%61lice@example.test", true], // compared unescaped (RFC 3261 §19.1.4)
+    ["sip:Alice@example.test", false], // user part is case-sensitive
+    ["sips:alice@example.test", false],
+    ["sip:bob@example.test", false],
+    ["sip:alice@example.test.evil", false],
+    ["sip:example.test", false],
+    ["tel:+15551234", false],
+  ])("%s → %s", (uri, ok) => {
+    expect(isSessionAor(parseUri(uri), alice)).toBe(ok);
+  });
+});
+
+describe("TokenBucket", () => {
+  it("allows a burst, then refills at the rate", () => {
+    let t = 0;
+    const b = new TokenBucket(10, 3, () => t);
+    expect([b.take(), b.take(), b.take(), b.take()]).toEqual([true, true, true, false]);
+    t += 100; // one token
+    expect([b.take(), b.take()]).toEqual([true, false]);
+    t += 10_000; // capped at the burst
+    expect([b.take(), b.take(), b.take(), b.take()]).toEqual([true, true, true, false]);
+  });
+});
+
+describe("parseUpstreamUri", () => {
+  it("reads SIP_UPSTREAM forms", () => {
+    expect(parseUpstreamUri("sip:127.0.0.1:5060;transport=tcp")).toEqual({ host: "127.0.0.1", port: 5060, transport: "tcp" });
+    expect(parseUpstreamUri("sip:sip.example.test;transport=tls")).toEqual({ host: "sip.example.test", port: 5061, transport: "tls" });
+    expect(parseUpstreamUri("sips:sip.example.test")).toEqual({ host: "sip.example.test", port: 5061, transport: "tls" });
+    expect(parseUpstreamUri("sip:[::1]:5070")).toEqual({ host: "::1", port: 5070, transport: "tcp" });
+    expect(() => parseUpstreamUri("sip:host;transport=udp")).toThrow(/tcp or tls/);
+    expect(() => parseUpstreamUri("sip:alice@host")).toThrow();
+    expect(() => parseUpstreamUri("http://host")).toThrow();
+  });
+});
