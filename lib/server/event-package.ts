@@ -1,0 +1,119 @@
+/**
+ * Event packages behind one interface (RFC 6665 §7): the notifier (`Notifier`) owns subscription
+ * state, dialogs and NOTIFY delivery; a package decides who may subscribe and what a NOTIFY
+ * carries. The presence package (RFC 3856) and watcher info (RFC 3857) are built in; the RLS
+ * (RFC 4662) plugs in as another package for its service URIs via `PresenceServer.addSubscribeRoute`.
+ */
+import type { Permissions, WatcherIdentity } from "../presence";
+
+/** Subscription-State reasons (RFC 6665 §8.2.3 / RFC 3857 event values). */
+export type TerminationReason = "deactivated" | "probation" | "rejected" | "timeout" | "giveup" | "noresource" | "invariant";
+
+export type SubscriptionStatus = "pending" | "active" | "terminated";
+
+/** A package's decision about one subscriber (initial SUBSCRIBE, refresh, or re-evaluation). */
+export interface SubscriptionDecision {
+  status: SubscriptionStatus;
+  /** For `terminated`. */
+  reason?: TerminationReason;
+  /** Package data carried with the subscription (presence: the watcher's Permissions). */
+  permissions?: Permissions;
+  /**
+   * Initial SUBSCRIBE only: answer with this final status instead of creating a subscription
+   * (presence answers 403 to a blocked watcher, RFC 5025 §3.2.1).
+   */
+  rejectWith?: { status: number; reason?: string };
+}
+
+export interface NotifyBody {
+  contentType: string;
+  /** Serialized once and shared by every watcher with the same permissions. */
+  body: Buffer;
+  /** Parsed form when the package has one (internal subscribers get it without reparsing). */
+  document?: unknown;
+}
+
+/** What a package sees of a subscription. */
+export interface SubscriptionView {
+  readonly id: string;
+  readonly event: string;
+  /** The resource (presentity AOR, or RLS service URI). */
+  readonly resource: string;
+  /** Watcher identity (AOR of the authenticated subscriber). */
+  readonly watcher: string;
+  readonly watcherDisplayName?: string;
+  readonly status: SubscriptionStatus;
+  readonly permissions?: Permissions;
+  /** Accept header values of the SUBSCRIBE (empty = package default). */
+  readonly accept: readonly string[];
+  /** Supported option tags of the SUBSCRIBE (e.g. `eventlist`). */
+  readonly supported: readonly string[];
+  /** True for subscriptions created through `subscribeInternal` (RLS back ends). */
+  readonly internal: boolean;
+  /** Seconds since creation / until expiry (watcher info). */
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  /** NOTIFY counter for the package's own versioning (winfo, RLMI). Incremented by the notifier per NOTIFY with a body. */
+  readonly version: number;
+}
+
+export interface SubscribeRequestContext {
+  event: string;
+  resource: string;
+  watcher: WatcherIdentity & { uri: string };
+  /** Null for internal subscriptions. */
+  supported: readonly string[];
+  accept: readonly string[];
+  /** True for a refresh of an existing subscription. */
+  refresh: boolean;
+}
+
+export interface EventPackage {
+  /** Event header token, e.g. `presence`. */
+  readonly name: string;
+  /** Body types it can produce, preferred first (406 when the Accept header allows none). */
+  readonly acceptTypes: readonly string[];
+  /** Expires when the SUBSCRIBE has none (RFC 6665 §4.1.2.1). */
+  readonly defaultExpires: number;
+  /** Shorter non-zero requests get 423 with Min-Expires. */
+  readonly minExpires: number;
+  /** Longer requests are shortened to this. */
+  readonly maxExpires: number;
+  /** Decide the subscription state for a subscriber. May throw `SipError` (403, 404, 489...). */
+  authorize(ctx: SubscribeRequestContext): Promise<SubscriptionDecision>;
+  /**
+   * Body of the next NOTIFY for an active subscription (`full` on the initial NOTIFY and after a
+   * refresh, `partial` for later changes when the package has partial state, RFC 3857/4662).
+   * Undefined means no body (e.g. pending).
+   */
+  composeBody(sub: SubscriptionView, state: "full" | "partial"): Promise<NotifyBody | undefined>;
+  /** Called when a subscription starts (after the initial NOTIFY was queued) and when it ends. */
+  subscriptionStarted?(sub: SubscriptionView): void;
+  subscriptionEnded?(sub: SubscriptionView, reason: TerminationReason | undefined): void;
+  /** An initial SUBSCRIBE was refused by `rejectWith` (watcher info records the attempt). */
+  subscriptionRejected?(ctx: SubscribeRequestContext, info: { id: string; displayName?: string }): void;
+  /** Called when a subscription's status changed (pending → active, ...), for watcher info. */
+  statusChanged?(sub: SubscriptionView, previous: SubscriptionStatus, reason?: TerminationReason): void;
+}
+
+/** Update delivered to an internal subscriber (`PresenceServer.subscribeInternal`). */
+export interface InternalNotification {
+  status: SubscriptionStatus;
+  reason?: TerminationReason;
+  /** Present for active subscriptions (the same bytes a SIP watcher with these permissions gets). */
+  body?: NotifyBody;
+  /** True for the first notification and after a refresh. */
+  fullState: boolean;
+}
+
+export type InternalListener = (n: InternalNotification) => void;
+
+export interface InternalSubscription {
+  readonly id: string;
+  /** The latest notification (status, body). */
+  readonly current: InternalNotification;
+  /** Re-authorize and redeliver full state (RLS refresh). */
+  refresh(): Promise<InternalNotification>;
+  /** End it (RLS list subscription ended or resource removed from the list). */
+  close(): void;
+}

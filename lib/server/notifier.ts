@@ -1,0 +1,453 @@
+/**
+ * The RFC 6665 notifier: owns every subscription (SIP dialogs and internal ones), their state
+ * machine (pending / active / terminated), expiry, and NOTIFY delivery. Event packages decide
+ * authorization and bodies (event-package.ts).
+ *
+ * Delivery: NOTIFYs of one subscription are serialized (CSeq order = body order) and coalesced —
+ * when several changes arrive while one NOTIFY is being composed, the next NOTIFY carries the
+ * latest state once. The next hop is, in order: the connection the subscription's last SUBSCRIBE
+ * came over; the first Route of the route set; the connection of a registered binding whose
+ * contact is the remote target (RFC 5626/5923: clients behind NAT or the bridge); any open
+ * connection to the target's host:port; a new TCP/TLS connection to it (after a restart).
+ */
+import {
+  Dialog,
+  NameAddr,
+  SipUri,
+  parseUri,
+  type DialogState,
+  type SipConnection,
+  type SipLogger,
+  type SipResponse,
+  type SipTransport,
+  type StreamTransport,
+  type TransactionLayer,
+} from "../sip";
+import type { Permissions } from "../presence";
+import type {
+  EventPackage,
+  InternalListener,
+  InternalNotification,
+  NotifyBody,
+  SubscriptionStatus,
+  SubscriptionView,
+  TerminationReason,
+} from "./event-package";
+import { ExpiryWheel } from "./expiry-wheel";
+import type { Registrar } from "./registrar";
+import type { StateRow, WriteBehind } from "./state-store";
+import type { TimerApi } from "../sip";
+
+const EMPTY: readonly string[] = Object.freeze([]);
+
+export interface SubscriptionRecord {
+  id: string;
+  event: string;
+  eventId?: string;
+  resource: string;
+  watcher: string;
+  watcherDisplayName?: string;
+  status: SubscriptionStatus;
+  reason?: TerminationReason;
+  permissions?: Permissions;
+  accept: string[];
+  supported: string[];
+  createdAt: number;
+  expiresAt: number;
+  version: number;
+  dialog: DialogState;
+  connectionId?: string;
+}
+
+export class Subscription implements SubscriptionView {
+  id: string;
+  event: string;
+  eventId?: string;
+  resource: string;
+  watcher: string;
+  watcherDisplayName?: string;
+  status: SubscriptionStatus = "pending";
+  reason?: TerminationReason;
+  permissions?: Permissions;
+  /** Cache key of `permissions` (bodies are shared per key). */
+  permKey?: string;
+  accept: readonly string[] = EMPTY;
+  supported: readonly string[] = EMPTY;
+  createdAt: number;
+  expiresAt: number;
+  version = 0;
+  pkg: EventPackage;
+  dialog?: Dialog;
+  connectionId?: string;
+  listener?: InternalListener;
+  lastInternal?: InternalNotification;
+  /** Fetch (Expires: 0, RFC 6665 §4.4.3): the final NOTIFY carries the state. */
+  finalBody?: boolean;
+  /** A NOTIFY is queued and not yet composed. */
+  queued?: "full" | "partial";
+  chain: Promise<void> = Promise.resolve();
+
+  constructor(init: { id: string; event: string; resource: string; watcher: string; createdAt: number; expiresAt: number; pkg: EventPackage }) {
+    this.id = init.id;
+    this.event = init.event;
+    this.resource = init.resource;
+    this.watcher = init.watcher;
+    this.createdAt = init.createdAt;
+    this.expiresAt = init.expiresAt;
+    this.pkg = init.pkg;
+  }
+
+  get internal(): boolean {
+    return this.listener !== undefined;
+  }
+
+  toRecord(): SubscriptionRecord {
+    return {
+      id: this.id,
+      event: this.event,
+      eventId: this.eventId,
+      resource: this.resource,
+      watcher: this.watcher,
+      watcherDisplayName: this.watcherDisplayName,
+      status: this.status,
+      reason: this.reason,
+      permissions: this.permissions,
+      accept: [...this.accept],
+      supported: [...this.supported],
+      createdAt: this.createdAt,
+      expiresAt: this.expiresAt,
+      version: this.version,
+      dialog: (this.dialog as Dialog).toJSON(),
+      connectionId: this.connectionId,
+    };
+  }
+}
+
+export interface NotifierOptions {
+  transport: SipTransport;
+  transactions: TransactionLayer;
+  registrar: Registrar;
+  now: () => number;
+  timers: TimerApi;
+  persist?: WriteBehind;
+  logger?: SipLogger;
+  /** Host to put in our Contact (default: the local address of the connection used). */
+  advertisedHost?: string;
+  /** Our Contact port per transport (default: the listening ports). */
+  contactPort: (t: StreamTransport) => number | undefined;
+  userAgent?: string;
+}
+
+export class Notifier {
+  private readonly subs = new Map<string, Subscription>();
+  private readonly byResource = new Map<string, Set<Subscription>>();
+  private readonly wheel: ExpiryWheel<Subscription>;
+  private readonly o: NotifierOptions;
+  private readonly log: SipLogger;
+  private internalSeq = 0;
+  /** NOTIFYs sent / failed (bench and tests). */
+  readonly stats = { sent: 0, failed: 0, internal: 0 };
+
+  constructor(options: NotifierOptions) {
+    this.o = options;
+    const log = options.logger;
+    this.log = log ? (level, msg, meta) => log(level, `presence:notifier ${msg}`, meta) : () => {};
+    this.wheel = new ExpiryWheel(options.timers, options.now, (s) => this.expire(s));
+  }
+
+  get size(): number {
+    return this.subs.size;
+  }
+
+  get(id: string): Subscription | undefined {
+    return this.subs.get(id);
+  }
+
+  all(): IterableIterator<Subscription> {
+    return this.subs.values();
+  }
+
+  /** Live subscriptions to a resource for an event package. */
+  subscriptionsOf(event: string, resource: string): Subscription[] {
+    return [...(this.byResource.get(`${event}\u0000${resource}`) ?? [])];
+  }
+
+  hasSubscribers(event: string, resource: string): boolean {
+    return (this.byResource.get(`${event}\u0000${resource}`)?.size ?? 0) > 0;
+  }
+
+  nextInternalId(): string {
+    return `internal-${++this.internalSeq}`;
+  }
+
+  /** Register a new subscription (after the package authorized it). */
+  add(sub: Subscription): void {
+    this.subs.set(sub.id, sub);
+    const k = `${sub.event}\u0000${sub.resource}`;
+    let s = this.byResource.get(k);
+    if (!s) this.byResource.set(k, (s = new Set()));
+    s.add(sub);
+    if (Number.isFinite(sub.expiresAt)) this.wheel.set(sub, sub.expiresAt);
+    this.persist(sub);
+  }
+
+  /** New expiry (refresh). */
+  refresh(sub: Subscription, expiresAt: number): void {
+    sub.expiresAt = expiresAt;
+    this.wheel.set(sub, expiresAt);
+    this.persist(sub);
+  }
+
+  /** Change status (RFC 6665 §4.2.2 state machine), tell the package, NOTIFY. */
+  setStatus(sub: Subscription, status: SubscriptionStatus, reason?: TerminationReason): void {
+    const previous = sub.status;
+    if (previous === status && (status !== "terminated" || sub.listener)) return;
+    if (status === "terminated" && sub.listener && reason === "rejected") {
+      // internal (RLS back-end) subscriptions stay registered while blocked, so that a later
+      // rules change re-evaluates them like any watcher; the listener sees `terminated;rejected`
+      sub.status = status;
+      sub.reason = reason;
+      if (previous !== status) this.safe(() => sub.pkg.statusChanged?.(sub, previous, reason));
+      this.notify(sub, "full");
+      return;
+    }
+    sub.status = status;
+    sub.reason = reason;
+    if (previous !== status) this.safe(() => sub.pkg.statusChanged?.(sub, previous, reason));
+    if (status === "terminated") this.terminate(sub, reason, true);
+    else {
+      this.persist(sub);
+      this.notify(sub, "full");
+    }
+  }
+
+  /**
+   * End a subscription: final NOTIFY (terminated;reason=…) unless `sendFinal` is false (the
+   * watcher is unreachable), then forget it.
+   */
+  terminate(sub: Subscription, reason: TerminationReason | undefined, sendFinal: boolean): void {
+    if (!this.subs.has(sub.id)) return;
+    const previous = sub.status;
+    sub.status = "terminated";
+    sub.reason = reason;
+    if (previous !== "terminated") this.safe(() => sub.pkg.statusChanged?.(sub, previous, reason));
+    this.subs.delete(sub.id);
+    this.byResource.get(`${sub.event}\u0000${sub.resource}`)?.delete(sub);
+    if (this.byResource.get(`${sub.event}\u0000${sub.resource}`)?.size === 0) this.byResource.delete(`${sub.event}\u0000${sub.resource}`);
+    this.wheel.delete(sub);
+    this.o.persist?.remove("subscription", sub.id);
+    this.safe(() => sub.pkg.subscriptionEnded?.(sub, reason));
+    if (sendFinal) this.notify(sub, "full", true);
+  }
+
+  /** Queue a NOTIFY (coalesced per subscription). */
+  notify(sub: Subscription, state: "full" | "partial", final = false): Promise<void> {
+    if (sub.queued && !final) {
+      if (state === "full") sub.queued = "full";
+      return sub.chain;
+    }
+    sub.queued = state;
+    const run = async () => {
+      const kind = sub.queued ?? state;
+      sub.queued = undefined;
+      if (!final && !this.subs.has(sub.id)) return; // terminated meanwhile: the final NOTIFY went out
+      try {
+        await this.deliver(sub, kind);
+      } catch (e) {
+        this.log("error", "NOTIFY failed", { id: sub.id, error: e instanceof Error ? e.message : String(e) });
+      }
+    };
+    sub.chain = sub.chain.then(run, run);
+    return sub.chain;
+  }
+
+  /** Notify every subscription to a resource (presence: the presentity changed). */
+  notifyResource(event: string, resource: string, state: "full" | "partial" = "full", filter?: (s: Subscription) => boolean): void {
+    for (const s of this.byResource.get(`${event}\u0000${resource}`) ?? []) {
+      if (s.status === "terminated") continue;
+      if (filter && !filter(s)) continue;
+      void this.notify(s, state);
+    }
+  }
+
+  private async deliver(sub: Subscription, kind: "full" | "partial"): Promise<void> {
+    let body: NotifyBody | undefined;
+    if (sub.status === "active" || (sub.status === "terminated" && sub.finalBody)) body = await sub.pkg.composeBody(sub, kind);
+    if (body) sub.version++;
+    if (sub.listener) {
+      const n: InternalNotification = { status: sub.status, reason: sub.reason, body, fullState: kind === "full" };
+      sub.lastInternal = n;
+      this.stats.internal++;
+      this.safe(() => sub.listener?.(n));
+      return;
+    }
+    const dialog = sub.dialog;
+    if (!dialog) return;
+    let conn: SipConnection;
+    try {
+      conn = await this.connectionFor(sub);
+    } catch (e) {
+      this.stats.failed++;
+      this.log("info", "watcher unreachable, ending subscription", { id: sub.id, error: e instanceof Error ? e.message : String(e) });
+      this.terminate(sub, "timeout", false);
+      return;
+    }
+    const now = this.o.now();
+    const remaining = Math.max(0, Math.round((sub.expiresAt - now) / 1000));
+    const state =
+      sub.status === "terminated"
+        ? `terminated${sub.reason ? `;reason=${sub.reason}` : ""}`
+        : `${sub.status};expires=${remaining}`;
+    const headers: Array<[string, string]> = [
+      ["Event", sub.eventId ? `${sub.event};id=${sub.eventId}` : sub.event],
+      ["Subscription-State", state],
+    ];
+    if (this.o.userAgent) headers.push(["User-Agent", this.o.userAgent]);
+    const req = dialog.createRequest("NOTIFY", {
+      via: { transport: conn.transport, host: conn.localAddress, port: conn.localPort },
+      contact: this.contactFor(conn),
+      headers,
+      body: body?.body,
+      contentType: body?.contentType,
+    });
+    if (sub.status !== "terminated") this.persist(sub); // CSeq and version moved
+    this.stats.sent++;
+    const tx = this.o.transactions.sendRequest(req, { send: (r) => conn.send(r), reliable: true });
+    await new Promise<void>((resolve) => {
+      tx.on("response", (res: SipResponse) => {
+        if (res.status < 200) return;
+        resolve();
+        if (res.status >= 300 && this.subs.has(sub.id)) {
+          // RFC 6665 §4.2.2: a failed NOTIFY (481 in particular) removes the subscription
+          this.stats.failed++;
+          this.log("info", "NOTIFY rejected, ending subscription", { id: sub.id, status: res.status });
+          this.terminate(sub, res.status === 481 ? "noresource" : "timeout", false);
+        }
+      });
+      const fail = (what: string) => () => {
+        resolve();
+        this.stats.failed++;
+        if (this.subs.has(sub.id)) {
+          this.log("info", `NOTIFY ${what}, ending subscription`, { id: sub.id });
+          this.terminate(sub, "timeout", false);
+        }
+      };
+      tx.on("timeout", fail("timed out"));
+      tx.on("transportError", fail("transport error"));
+    });
+  }
+
+  /** Next hop for a subscription's NOTIFY (see the module comment). */
+  private async connectionFor(sub: Subscription): Promise<SipConnection> {
+    const t = this.o.transport;
+    if (sub.connectionId) {
+      const c = t.getConnection(sub.connectionId);
+      if (c) return c;
+    }
+    const dialog = sub.dialog as Dialog;
+    const routes = dialog.routeSet;
+    let target: string = dialog.remoteTarget;
+    if (routes.length > 0) {
+      try {
+        target = NameAddr.parse(routes[0]).uri.toString();
+      } catch {
+        // fall back to the remote target
+      }
+    } else {
+      const b = this.o.registrar.findByContact(target);
+      const c = b?.connectionId ? t.getConnection(b.connectionId) : undefined;
+      if (c) {
+        sub.connectionId = c.id;
+        return c;
+      }
+    }
+    const uri = parseUri(target);
+    if (!(uri instanceof SipUri)) throw new Error(`cannot reach ${target}`);
+    const tls = uri.scheme === "sips" || uri.transport === "tls";
+    if (uri.transport !== undefined && uri.transport !== "tcp" && uri.transport !== "tls") throw new Error(`unsupported transport ${uri.transport}`);
+    const host = uri.host.replace(/^\[|\]$/g, "");
+    const port = uri.port ?? (tls ? 5061 : 5060);
+    const existing = t.findConnection(host, port, tls ? "TLS" : undefined);
+    const c = existing ?? (await t.connect(host, port, tls ? "TLS" : "TCP"));
+    sub.connectionId = c.id;
+    return c;
+  }
+
+  contactFor(conn: SipConnection): string {
+    const host = this.o.advertisedHost ?? conn.localAddress;
+    const port = this.o.contactPort(conn.transport) ?? conn.localPort;
+    const h = host.includes(":") ? `[${host}]` : host;
+    return `<sip:${h}:${port};transport=${conn.transport.toLowerCase()}>`;
+  }
+
+  private expire(sub: Subscription): void {
+    if (!this.subs.has(sub.id)) return;
+    if (sub.expiresAt > this.o.now() + 50) {
+      this.wheel.set(sub, sub.expiresAt);
+      return;
+    }
+    // RFC 6665 §4.2.2: expired subscriptions end with a final NOTIFY, reason=timeout
+    this.terminate(sub, "timeout", true);
+  }
+
+  private persist(sub: Subscription): void {
+    if (sub.listener || !this.o.persist) return;
+    this.o.persist.mark("subscription", sub.id, () => (this.subs.has(sub.id) ? { data: JSON.stringify(sub.toRecord()), expiresAt: sub.expiresAt } : null));
+  }
+
+  /** Rebuild persisted subscriptions. `resolve` finds the package for each (undefined drops it). */
+  restore(rows: StateRow[], resolve: (r: SubscriptionRecord) => EventPackage | undefined): Subscription[] {
+    const now = this.o.now();
+    const out: Subscription[] = [];
+    for (const row of rows) {
+      let r: SubscriptionRecord;
+      try {
+        r = JSON.parse(row.data) as SubscriptionRecord;
+      } catch {
+        this.o.persist?.remove("subscription", row.key);
+        continue;
+      }
+      const pkg = resolve(r);
+      if (r.expiresAt <= now || !pkg || r.status === "terminated") {
+        this.o.persist?.remove("subscription", row.key);
+        continue;
+      }
+      const sub = new Subscription({ id: r.id, event: r.event, resource: r.resource, watcher: r.watcher, createdAt: r.createdAt, expiresAt: r.expiresAt, pkg });
+      sub.eventId = r.eventId;
+      sub.watcherDisplayName = r.watcherDisplayName;
+      sub.status = r.status;
+      sub.reason = r.reason;
+      sub.permissions = r.permissions;
+      sub.accept = r.accept.length ? r.accept : EMPTY;
+      sub.supported = r.supported.length ? r.supported : EMPTY;
+      sub.version = r.version;
+      sub.dialog = Dialog.fromJSON(r.dialog);
+      sub.connectionId = undefined; // connections do not survive a restart
+      this.subs.set(sub.id, sub);
+      const k = `${sub.event}\u0000${sub.resource}`;
+      let s = this.byResource.get(k);
+      if (!s) this.byResource.set(k, (s = new Set()));
+      s.add(sub);
+      this.wheel.set(sub, sub.expiresAt);
+      out.push(sub);
+    }
+    return out;
+  }
+
+  /** Wait for every queued NOTIFY (tests, shutdown). */
+  async drain(): Promise<void> {
+    await Promise.all([...this.subs.values()].map((s) => s.chain));
+  }
+
+  dispose(): void {
+    this.wheel.dispose();
+  }
+
+  private safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log("error", "event package hook threw", { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+}

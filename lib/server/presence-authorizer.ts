@@ -1,0 +1,205 @@
+/**
+ * Reads a presentity's XCAP documents for the presence agent: pres-rules (RFC 5025, both the OMA
+ * auid `org.openmobilealliance.pres-rules` that Blink writes and the IETF `pres-rules` auid),
+ * the resource lists their OMA external-list conditions point at, and pidf-manipulation
+ * (RFC 4827). Parsed documents are cached per presentity and dropped on XCAP change events;
+ * `invalidate()` tells the caller which presentities must be re-evaluated.
+ *
+ * Rule for two rules documents: the OMA auid's `index` wins when both exist (that is the one
+ * Blink and the portal write); otherwise the IETF auid's `index`.
+ *
+ * Blink percent-encodes URIs inside documents (`<cr:one id="sip%3Abob%40example.test"/>`,
+ * `<entry uri="sip%3Abob%40example.test"/>`): identities and list entries are decoded here.
+ */
+import { authorizeWatcher, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
+import type { SipLogger } from "../sip";
+import { childElements, parseXml, type XmlElement } from "../xml";
+import { decodeAnyUri } from "../xcap/addressbook";
+import type { XcapChangeEvent, XcapStore } from "../xcap/server";
+
+export const OMA_PRES_RULES_AUID = "org.openmobilealliance.pres-rules";
+export const IETF_PRES_RULES_AUID = "pres-rules";
+export const RESOURCE_LISTS_AUID = "resource-lists";
+export const PIDF_MANIPULATION_AUID = "pidf-manipulation";
+const RL_NS = "urn:ietf:params:xml:ns:resource-lists";
+const MAX_LIST_DEPTH = 6;
+
+interface RulesEntry {
+  rules?: PresRules;
+  /** anchor → members (canonical URIs). */
+  lists: Map<string, string[]>;
+  /** XUIs whose resource-lists this entry depends on. */
+  listOwners: Set<string>;
+}
+
+export interface PresenceAuthorizerOptions {
+  store: XcapStore;
+  logger?: SipLogger;
+}
+
+export class PresenceAuthorizer {
+  private readonly store: XcapStore;
+  private readonly log: SipLogger;
+  private readonly rules = new Map<string, Promise<RulesEntry>>();
+  private readonly manipulation = new Map<string, Promise<PresenceDocument | undefined>>();
+
+  constructor(options: PresenceAuthorizerOptions) {
+    this.store = options.store;
+    this.log = options.logger ?? (() => {});
+  }
+
+  /** RFC 5025 decision for `watcher` subscribing to `presentity` (a `sip:user@domain` AOR). */
+  async authorize(presentity: string, watcher: WatcherIdentity): Promise<Permissions> {
+    const entry = await this.rulesEntry(presentity);
+    const w = watcher.uri ? { ...watcher, uri: decodeAnyUri(watcher.uri) } : watcher;
+    return authorizeWatcher(entry.rules, w, { externalLists: entry.lists });
+  }
+
+  /** The presentity's pidf-manipulation document, parsed (undefined when absent or unusable). */
+  pidfManipulation(presentity: string): Promise<PresenceDocument | undefined> {
+    let p = this.manipulation.get(presentity);
+    if (!p) {
+      p = this.loadManipulation(presentity);
+      this.manipulation.set(presentity, p);
+      p.catch(() => this.manipulation.delete(presentity));
+    }
+    return p;
+  }
+
+  /**
+   * Drop cached documents affected by an XCAP change. Returns what the caller must redo:
+   * presentities whose authorization may have changed, and whose composed document may have.
+   */
+  invalidate(event: XcapChangeEvent): { rules: string[]; manipulation: string[] } {
+    const user = event.user;
+    const out = { rules: [] as string[], manipulation: [] as string[] };
+    if (!user) return out;
+    if (event.auid === OMA_PRES_RULES_AUID || event.auid === IETF_PRES_RULES_AUID) {
+      this.rules.delete(user);
+      out.rules.push(user);
+    } else if (event.auid === RESOURCE_LISTS_AUID) {
+      // any presentity whose rules reference this user's lists (normally only the user itself)
+      this.rules.delete(user);
+      out.rules.push(user);
+      out.rules.push(...this.dependents(user));
+    } else if (event.auid === PIDF_MANIPULATION_AUID) {
+      this.manipulation.delete(user);
+      out.manipulation.push(user);
+    }
+    out.rules = [...new Set(out.rules)];
+    return out;
+  }
+
+  private readonly owners = new Map<string, Set<string>>();
+  private dependents(listOwner: string): string[] {
+    const deps = [...(this.owners.get(listOwner) ?? [])];
+    for (const d of deps) this.rules.delete(d);
+    return deps;
+  }
+
+  private rulesEntry(presentity: string): Promise<RulesEntry> {
+    let p = this.rules.get(presentity);
+    if (!p) {
+      p = this.loadRules(presentity);
+      this.rules.set(presentity, p);
+      p.catch(() => this.rules.delete(presentity));
+    }
+    return p;
+  }
+
+  private async loadRules(presentity: string): Promise<RulesEntry> {
+    const entry: RulesEntry = { lists: new Map(), listOwners: new Set() };
+    let text: string | undefined;
+    for (const auid of [OMA_PRES_RULES_AUID, IETF_PRES_RULES_AUID]) {
+      const doc = await this.store.get({ auid, scope: "users", xui: presentity, docPath: "index" });
+      if (doc) {
+        text = doc.content;
+        break;
+      }
+    }
+    if (text === undefined) return entry;
+    let rules: PresRules;
+    try {
+      rules = parsePresRules(text);
+    } catch (e) {
+      // An unusable document grants nothing beyond the no-document default? No: treat as present
+      // but empty, so nobody is allowed by accident (RFC 5025 §3.2.1 default block).
+      this.log("warn", "presence:authz unparsable pres-rules, treating as empty", { presentity, error: String(e) });
+      return { ...entry, rules: { rules: [], element: undefined as unknown as XmlElement } };
+    }
+    for (const r of rules.rules) {
+      const id = r.conditions.identity;
+      if (id) {
+        id.ones = id.ones.map((o) => decodeAnyUri(o));
+        for (const m of id.manys) for (const e of m.excepts) if (e.id) e.id = decodeAnyUri(e.id);
+      }
+    }
+    entry.rules = rules;
+    const anchors = [...new Set(rules.rules.flatMap((r) => r.conditions.externalLists ?? []))];
+    for (const anchor of anchors) {
+      const members = new Set<string>();
+      await this.resolveAnchor(anchor, members, entry.listOwners, 0);
+      entry.lists.set(anchor, [...members]);
+    }
+    for (const owner of entry.listOwners) {
+      let s = this.owners.get(owner);
+      if (!s) this.owners.set(owner, (s = new Set()));
+      s.add(presentity);
+    }
+    return entry;
+  }
+
+  private async resolveAnchor(anchor: string, out: Set<string>, owners: Set<string>, depth: number): Promise<void> {
+    if (depth > MAX_LIST_DEPTH) return;
+    const a = parseExternalListAnchor(decodeAnyUri(anchor)) ?? parseExternalListAnchor(anchor);
+    if (!a || a.tree !== "users" || !a.xui) return;
+    const xui = normalizeXuiLoose(a.xui);
+    owners.add(xui);
+    const doc = await this.store.get({ auid: a.auid, scope: "users", xui, docPath: a.document });
+    if (!doc) return;
+    let root: XmlElement;
+    try {
+      root = parseXml(doc.content).documentElement;
+    } catch (e) {
+      this.log("warn", "presence:authz unparsable resource-lists", { xui, error: String(e) });
+      return;
+    }
+    let lists: XmlElement[] = childElements(root).filter((e) => e.namespaceURI === RL_NS && e.localName === "list");
+    if (a.listName !== undefined) lists = lists.filter((l) => l.getAttribute("name") === a.listName);
+    else if (a.nodeSelector) return; // a selector we do not understand designates nothing we can use
+    for (const l of lists) await this.collect(l, out, owners, depth);
+  }
+
+  private async collect(list: XmlElement, out: Set<string>, owners: Set<string>, depth: number): Promise<void> {
+    for (const c of childElements(list)) {
+      if (c.namespaceURI !== RL_NS) continue;
+      if (c.localName === "entry") {
+        const uri = decodeAnyUri(c.getAttribute("uri"));
+        if (uri) out.add(uri);
+      } else if (c.localName === "list") {
+        await this.collect(c, out, owners, depth + 1);
+      } else if (c.localName === "external") {
+        const anchor = c.getAttribute("anchor");
+        if (anchor) await this.resolveAnchor(anchor, out, owners, depth + 1);
+      }
+    }
+  }
+
+  private async loadManipulation(presentity: string): Promise<PresenceDocument | undefined> {
+    const doc = await this.store.get({ auid: PIDF_MANIPULATION_AUID, scope: "users", xui: presentity, docPath: "index" });
+    if (!doc) return undefined;
+    try {
+      return parsePidfManipulation(doc.content);
+    } catch (e) {
+      this.log("warn", "presence:authz unparsable pidf-manipulation", { presentity, error: String(e) });
+      return undefined;
+    }
+  }
+}
+
+function normalizeXuiLoose(xui: string): string {
+  const s = xui.trim();
+  const withScheme = /^[a-z]+:/i.test(s) ? s : `sip:${s}`;
+  const at = withScheme.lastIndexOf("@");
+  return at < 0 ? withScheme : withScheme.slice(0, at) + withScheme.slice(at).toLowerCase();
+}

@@ -1,0 +1,600 @@
+/**
+ * Herald's embedded SIP SIMPLE server: registrar (RFC 3261 §10), presence agent (RFC 3856,
+ * RFC 3903, RFC 6665), pres-rules authorization (RFC 5025 + OMA), watcher info (RFC 3857/3858),
+ * persistence with write-behind, and hooks for the RLS (RFC 4662).
+ *
+ * Authentication (RFC 3261 §22): REGISTER is challenged with 401 (registrar, UAS); out-of-dialog
+ * PUBLISH and SUBSCRIBE with 407, as Kamailio does (so a client that works against Kamailio works
+ * here); in-dialog requests are not challenged (the dialog was authenticated). Credentials are the
+ * account's HA1 (MD5 or SHA-256) or autheph short-lived credentials (`<expiry>:<user>`, HMAC-SHA1
+ * with the shared secret). The authenticated identity must be the From AOR (PUBLISH and SUBSCRIBE;
+ * for PUBLISH also the Request-URI) or the To AOR (REGISTER): 403 otherwise.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import {
+  Dialog,
+  DigestAuthenticator,
+  SipError,
+  SipParseError,
+  SipRequest,
+  SipResponse,
+  SipTransport,
+  TransactionLayer,
+  createResponse,
+  dialogIdToString,
+  ephemeralHa1,
+  generateTag,
+  parseEphemeralUsername,
+  realTimers,
+  type DigestAlgorithm,
+  type ListenAddresses,
+  type SipConnection,
+  type SipLogger,
+  type TimerApi,
+} from "../sip";
+import { PresencePayloadError } from "../presence";
+import type { XcapChangeEvent, XcapStore } from "../xcap/server";
+import type { AccountDirectory, ServedDomain } from "./account-directory";
+import { aorOf, canonicalAor, splitAor } from "./aor";
+import { SipErrorWithHeaders } from "./errors";
+import type { EventPackage, InternalListener, InternalNotification, InternalSubscription, SubscribeRequestContext } from "./event-package";
+import { Notifier, Subscription, type SubscriptionRecord } from "./notifier";
+import { PresenceAuthorizer } from "./presence-authorizer";
+import { PresencePackage, permissionsKey } from "./presence-package";
+import { Registrar } from "./registrar";
+import { MemoryPresenceStateStore, WriteBehind, type PresenceStateStore } from "./state-store";
+import { WatcherInfoPackage } from "./winfo-package";
+
+const ALLOW = "REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, OPTIONS";
+
+export interface PresenceServerListen {
+  host?: string;
+  /** TCP port (0 = any free port). Omit (undefined) to not listen on TCP. */
+  tcpPort?: number;
+  /** TLS port, used when `cert` and `key` are given. */
+  tlsPort?: number;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
+export interface PresenceServerOptions {
+  listen: PresenceServerListen;
+  /** Domains, realms and credentials. */
+  accounts: AccountDirectory;
+  /** Shared secret of the autheph short-lived credentials; omit to accept only account passwords. */
+  ephemeralSecret?: string;
+  /** XCAP documents (pres-rules, resource-lists, pidf-manipulation) and their change events. */
+  xcap: { store: XcapStore; subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void };
+  /** Persistence (default: in memory, i.e. none across restarts). */
+  state?: PresenceStateStore;
+  /** Write-behind delay (ms). Default 200. */
+  persistDelayMs?: number;
+  /** Wall clock (ms since the epoch). Default Date.now. */
+  now?: () => number;
+  /** Timers for expiry and transactions. Default real timers. */
+  timers?: TimerApi;
+  logger?: SipLogger;
+  /** Minimum interval between NOTIFY rounds per presentity (RFC 3856 §6.10), ms. Default 1000; 0 disables. */
+  notifyIntervalMs?: number;
+  registrar?: { defaultExpires?: number; minExpires?: number; maxExpires?: number; maxBindings?: number };
+  publish?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
+  subscribe?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
+  winfo?: { waitingRetentionMs?: number };
+  /** Host written in our Contact headers (default: the local address of each connection). */
+  advertisedHost?: string;
+  /** Outbound TLS (NOTIFYs to `transport=tls` contacts after a restart). */
+  tlsClient?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  /** Status used to challenge PUBLISH/SUBSCRIBE: 407 (default, like Kamailio) or 401. */
+  challengeStatus?: 401 | 407;
+  /** How long the domain list is cached (ms). Default 5000. */
+  domainsCacheMs?: number;
+  userAgent?: string;
+  /** Maximum SIP message size (default 64 KiB). */
+  maxMessageSize?: number;
+}
+
+/** Where a SUBSCRIBE goes when it is not for a local presentity (RLS service URIs, ...). */
+export type SubscribeRoute = (ctx: { event: string; resource: string; supported: readonly string[]; request?: SipRequest }) => EventPackage | undefined;
+
+interface Identity {
+  aor: string;
+  user: string;
+  domain: string;
+}
+
+type Outcome = { response: SipResponse; after?: () => void };
+
+export class PresenceServer {
+  readonly transport: SipTransport;
+  readonly transactions: TransactionLayer;
+  readonly registrar: Registrar;
+  readonly notifier: Notifier;
+  readonly presence: PresencePackage;
+  readonly winfo: WatcherInfoPackage;
+  readonly authorizer: PresenceAuthorizer;
+  private readonly o: PresenceServerOptions;
+  private readonly log: SipLogger;
+  private readonly now: () => number;
+  private readonly timers: TimerApi;
+  private readonly persist: WriteBehind;
+  private readonly state: PresenceStateStore;
+  private readonly nonceSecret: Buffer;
+  private readonly routes: SubscribeRoute[] = [];
+  private readonly packages = new Map<string, EventPackage>();
+  private readonly authenticators = new Map<string, DigestAuthenticator>();
+  private domains?: { at: number; list: Promise<ServedDomain[]> };
+  private unsubscribeXcap?: () => void;
+  private addresses: ListenAddresses = {};
+  private started = false;
+
+  constructor(options: PresenceServerOptions) {
+    this.o = options;
+    this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? realTimers;
+    const log = options.logger;
+    this.log = log ? (level, msg, meta) => log(level, `presence:server ${msg}`, meta) : () => {};
+    this.state = options.state ?? new MemoryPresenceStateStore();
+    this.persist = new WriteBehind({ store: this.state, delayMs: options.persistDelayMs, logger: options.logger });
+    // nonces survive a restart when derived from the configured secret
+    this.nonceSecret = options.ephemeralSecret ? createHmac("sha256", options.ephemeralSecret).update("herald-sip-nonce").digest() : randomBytes(32);
+    const l = options.listen;
+    this.transport = new SipTransport({
+      tcp: l.tcpPort !== undefined ? { host: l.host, port: l.tcpPort } : undefined,
+      tls: l.cert && l.key ? { host: l.host, port: l.tlsPort ?? 5061, cert: l.cert, key: l.key } : undefined,
+      tlsClient: options.tlsClient,
+      maxMessageSize: options.maxMessageSize,
+      logger: options.logger,
+    });
+    this.transactions = new TransactionLayer({ timers: this.timers, logger: options.logger });
+    this.authorizer = new PresenceAuthorizer({ store: options.xcap.store, logger: options.logger });
+    this.registrar = new Registrar({ ...options.registrar, now: this.now, timers: this.timers, persist: this.persist, onChange: (aor) => this.presence.changed(aor) });
+    this.notifier = new Notifier({
+      transport: this.transport,
+      transactions: this.transactions,
+      registrar: this.registrar,
+      now: this.now,
+      timers: this.timers,
+      persist: this.persist,
+      logger: options.logger,
+      advertisedHost: options.advertisedHost,
+      contactPort: (t) => (t === "TLS" ? this.addresses.tls?.port : this.addresses.tcp?.port),
+      userAgent: options.userAgent ?? "Herald",
+    });
+    this.winfo = new WatcherInfoPackage({ now: this.now, persist: this.persist, logger: options.logger, ...options.winfo, ...options.subscribe });
+    this.winfo.notifier = this.notifier;
+    this.presence = new PresencePackage({
+      authorizer: this.authorizer,
+      registrar: this.registrar,
+      notifier: this.notifier,
+      winfo: this.winfo,
+      now: this.now,
+      timers: this.timers,
+      persist: this.persist,
+      logger: options.logger,
+      notifyIntervalMs: options.notifyIntervalMs,
+      publish: options.publish,
+      subscribe: options.subscribe,
+    });
+    this.packages.set(this.presence.name, this.presence);
+    this.packages.set(this.winfo.name, this.winfo);
+  }
+
+  /** Bound addresses (after start). */
+  get listening(): ListenAddresses {
+    return { ...this.addresses };
+  }
+
+  /**
+   * Route SUBSCRIBEs for other resources (RLS service URIs) to a plugged-in package. Routes are
+   * consulted before the built-in packages, also when persisted subscriptions are restored — add
+   * them before `start()`.
+   */
+  addSubscribeRoute(route: SubscribeRoute): void {
+    this.routes.push(route);
+  }
+
+  /** Restore persisted state, subscribe to XCAP changes, listen. */
+  async start(): Promise<ListenAddresses> {
+    if (this.started) return this.listening;
+    this.started = true;
+    await this.restore();
+    this.unsubscribeXcap = this.o.xcap.subscribe?.((e) => this.onXcapChange(e));
+    this.transport.on("message", ({ message, connection }) => {
+      if (message instanceof SipResponse) this.transactions.receiveResponse(message);
+      else this.onRequest(message, connection);
+    });
+    this.addresses = await this.transport.listen();
+    this.log("info", "listening", { tcp: this.addresses.tcp?.port, tls: this.addresses.tls?.port });
+    return this.listening;
+  }
+
+  /** Stop listening, flush persisted state. Subscriptions stay in the store for the next start. */
+  async stop(): Promise<void> {
+    this.unsubscribeXcap?.();
+    await Promise.race([this.notifier.drain(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await this.transport.close();
+    this.transactions.dispose();
+    this.registrar.dispose();
+    this.presence.dispose();
+    this.notifier.dispose();
+    await this.persist.stop();
+  }
+
+  /** Write pending state now (tests). */
+  flush(): Promise<void> {
+    return this.persist.flush();
+  }
+
+  // ---- internal subscriptions (RLS back ends) --------------------------------------------------
+
+  /**
+   * Subscribe `watcherAor` to `resource` without SIP, through exactly the authorization path of a
+   * SUBSCRIBE (rules, transformations, watcher info). The listener gets every notification a SIP
+   * watcher would (same body bytes); while blocked the subscription stays registered with
+   * status terminated/rejected so that a rules change can activate it. Not persisted: the owner
+   * (RLS) re-creates its back ends on start.
+   */
+  async subscribeInternal(watcherAor: string, resource: string, listener: InternalListener, options: { event?: string } = {}): Promise<InternalSubscription> {
+    const event = options.event ?? "presence";
+    const watcher = canonicalAor(watcherAor);
+    const target = canonicalAor(resource);
+    const pkg = this.packageFor(event, target, []);
+    if (!pkg) throw new SipError(489, "Bad Event");
+    const ctx: SubscribeRequestContext = { event, resource: target, watcher: { uri: watcher, authenticated: true }, supported: [], accept: [], refresh: false };
+    const decision = await pkg.authorize(ctx);
+    const now = this.now();
+    const sub = new Subscription({ id: this.notifier.nextInternalId(), event, resource: target, watcher, createdAt: now, expiresAt: Infinity, pkg });
+    sub.listener = listener;
+    sub.status = decision.status;
+    sub.reason = decision.reason;
+    sub.permissions = decision.permissions;
+    sub.permKey = permissionsKey(decision.permissions);
+    this.notifier.add(sub);
+    pkg.subscriptionStarted?.(sub);
+    await this.notifier.notify(sub, "full");
+    const notifier = this.notifier;
+    return {
+      id: sub.id,
+      get current(): InternalNotification {
+        return sub.lastInternal ?? { status: sub.status, reason: sub.reason, fullState: true };
+      },
+      refresh: async () => {
+        const d = await pkg.authorize({ ...ctx, refresh: true });
+        if (pkg === this.presence) this.presence.apply(sub, d);
+        await notifier.notify(sub, "full");
+        return sub.lastInternal as InternalNotification;
+      },
+      close: () => notifier.terminate(sub, "timeout", false),
+    };
+  }
+
+  // ---- request dispatch ------------------------------------------------------------------------
+
+  private onRequest(request: SipRequest, conn: SipConnection): void {
+    const send = (r: SipResponse) => conn.send(r);
+    const disposition = this.transactions.receiveRequest(request, { send, reliable: true });
+    if (disposition.kind === "retransmission") return;
+    if (disposition.kind === "stateless") {
+      if (request.method === "ACK") return;
+      this.trySend(conn, createResponse(request, request.method === "CANCEL" ? 481 : 405, { toTag: generateTag(), headers: [["Allow", ALLOW]] }));
+      return;
+    }
+    const tx = disposition.transaction;
+    void this.dispatch(request, conn).then((outcome) => {
+      try {
+        tx.respond(outcome.response);
+      } catch (e) {
+        this.log("debug", "could not send response", { error: String(e) });
+        return;
+      }
+      try {
+        outcome.after?.();
+      } catch (e) {
+        this.log("error", "post-response action failed", { error: String(e) });
+      }
+    });
+  }
+
+  private async dispatch(request: SipRequest, conn: SipConnection): Promise<Outcome> {
+    try {
+      request.validate();
+      switch (request.method) {
+        case "REGISTER":
+          return await this.onRegister(request, conn);
+        case "PUBLISH":
+          return await this.onPublish(request, conn);
+        case "SUBSCRIBE":
+          return await this.onSubscribe(request, conn);
+        case "OPTIONS":
+          return { response: createResponse(request, 200, { toTag: generateTag(), headers: [["Allow", ALLOW], ["Allow-Events", this.allowEvents()], ["Accept", "application/pidf+xml"]] }) };
+        case "NOTIFY":
+          return { response: createResponse(request, 481, { toTag: generateTag() }) };
+        default:
+          return { response: createResponse(request, 405, { toTag: generateTag(), headers: [["Allow", ALLOW]] }) };
+      }
+    } catch (e) {
+      return { response: this.errorResponse(request, e) };
+    }
+  }
+
+  private errorResponse(request: SipRequest, e: unknown): SipResponse {
+    const toTag = request.to.tag === undefined ? generateTag() : undefined;
+    if (e instanceof SipErrorWithHeaders) return createResponse(request, e.status, { reason: e.reason, toTag, headers: e.headers });
+    if (e instanceof SipError) return createResponse(request, e.status, { reason: e.reason, toTag });
+    if (e instanceof SipParseError) return createResponse(request, e.status ?? 400, { reason: safeReason(e.reason ?? "Bad Request"), toTag });
+    if (e instanceof PresencePayloadError) return createResponse(request, e.status, { reason: safeReason(e.message), toTag });
+    this.log("error", "request failed", { method: request.method, error: e instanceof Error ? e.stack ?? e.message : String(e) });
+    return createResponse(request, 500, { toTag });
+  }
+
+  private trySend(conn: SipConnection, r: SipResponse): void {
+    try {
+      conn.send(r);
+    } catch (e) {
+      this.log("debug", "could not send", { error: String(e) });
+    }
+  }
+
+  private allowEvents(): string {
+    return [...this.packages.keys()].join(", ");
+  }
+
+  // ---- authentication --------------------------------------------------------------------------
+
+  private servedDomains(): Promise<ServedDomain[]> {
+    const now = Date.now();
+    if (!this.domains || now - this.domains.at > (this.o.domainsCacheMs ?? 5000)) {
+      const list = this.o.accounts.listDomains();
+      this.domains = { at: now, list };
+      list.catch(() => (this.domains = undefined));
+    }
+    return this.domains.list;
+  }
+
+  private async domain(name: string): Promise<ServedDomain | undefined> {
+    const n = name.toLowerCase();
+    return (await this.servedDomains()).find((d) => d.name === n);
+  }
+
+  private authenticator(d: ServedDomain): DigestAuthenticator {
+    let a = this.authenticators.get(d.name);
+    if (!a) {
+      a = new DigestAuthenticator({
+        realm: d.realm,
+        secret: this.nonceSecret,
+        credentialsLookup: (username, _realm, algorithm) => this.lookupHa1(d, username, algorithm),
+        clock: this.now,
+        logger: this.o.logger,
+      });
+      this.authenticators.set(d.name, a);
+    }
+    return a;
+  }
+
+  private async lookupHa1(d: ServedDomain, username: string, algorithm: DigestAlgorithm): Promise<string | undefined> {
+    const eph = parseEphemeralUsername(username);
+    if (eph) {
+      if (!this.o.ephemeralSecret) return undefined;
+      return ephemeralHa1({ secret: this.o.ephemeralSecret, username, realm: d.realm, algorithm, now: this.now() });
+    }
+    const { user, domain } = userAndDomain(username, d.name);
+    if (domain !== d.name) return undefined;
+    return this.o.accounts.lookupHa1(user, domain, algorithm);
+  }
+
+  /**
+   * Digest-authenticate `request` for an identity in `domainName` (401 for REGISTER, 407 else).
+   * Returns the identity, or a challenge/403 response.
+   */
+  private async authenticate(request: SipRequest, domainName: string, proxy: boolean): Promise<Identity | SipResponse> {
+    const d = await this.domain(domainName);
+    if (!d) throw new SipError(403, "Domain not served here");
+    const auth = this.authenticator(d);
+    const v = await auth.verifyRequest(request, { proxy });
+    if (!v.ok) {
+      const ch = auth.challenge({ proxy, stale: v.stale });
+      const res = createResponse(request, ch.status, { toTag: request.to.tag === undefined ? generateTag() : undefined });
+      for (const value of ch.values) res.addHeader(ch.header, value);
+      return res;
+    }
+    const eph = parseEphemeralUsername(v.username);
+    const { user, domain } = userAndDomain(eph ? eph.user : v.username, d.name);
+    if (domain !== d.name) throw new SipError(403, "Identity not in this domain");
+    if ((await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(403, "Account disabled or unknown");
+    return { aor: `sip:${user}@${domain}`, user, domain };
+  }
+
+  // ---- REGISTER --------------------------------------------------------------------------------
+
+  private async onRegister(request: SipRequest, conn: SipConnection): Promise<Outcome> {
+    const aor = aorOf(request.to.uri);
+    if (!aor) throw new SipError(404, "Not Found");
+    const { domain } = splitAor(aor);
+    if (!(await this.domain(domain))) throw new SipError(404, "Domain not served here");
+    const id = await this.authenticate(request, domain, false);
+    if (id instanceof SipResponse) return { response: id };
+    if (id.aor !== aor) throw new SipError(403, "Identity does not match To"); // §10.3 step 3
+    try {
+      const response = this.registrar.register(request, aor, conn);
+      for (const c of request.contact) {
+        if (c === "*") continue;
+        const u = c.uri as { host?: string; port?: number };
+        if (u.host && u.port) this.transport.addAlias(conn, u.host.replace(/^\[|\]$/g, ""), u.port); // RFC 5923-style reuse
+      }
+      return { response };
+    } catch (e) {
+      if (e instanceof SipError && e.status === 423) throw new SipErrorWithHeaders(423, e.reason, [["Min-Expires", String(this.registrar.minExpires)]]);
+      throw e;
+    }
+  }
+
+  // ---- PUBLISH ---------------------------------------------------------------------------------
+
+  private async onPublish(request: SipRequest, _conn: SipConnection): Promise<Outcome> {
+    const presentity = aorOf(request.uri) ?? aorOf(request.to.uri);
+    if (!presentity) throw new SipError(404, "Not Found");
+    const { user, domain } = splitAor(presentity);
+    if (!(await this.domain(domain))) throw new SipError(404, "Domain not served here");
+    const ev = request.event?.value;
+    if (ev !== "presence") throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", "presence"]]); // RFC 3903 §6 step 2
+    const id = await this.authenticate(request, splitAor(aorOf(request.from.uri) ?? presentity).domain, this.o.challengeStatus !== 401);
+    if (id instanceof SipResponse) return { response: id };
+    if (id.aor !== aorOf(request.from.uri) || id.aor !== presentity) throw new SipError(403, "Only the presentity may publish");
+    if ((await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
+    return { response: this.presence.publish(request, presentity) };
+  }
+
+  // ---- SUBSCRIBE -------------------------------------------------------------------------------
+
+  private packageFor(event: string, resource: string, supported: readonly string[], request?: SipRequest): EventPackage | undefined {
+    for (const r of this.routes) {
+      const p = r({ event, resource, supported, request });
+      if (p) return p;
+    }
+    return this.packages.get(event);
+  }
+
+  private async onSubscribe(request: SipRequest, conn: SipConnection): Promise<Outcome> {
+    const ev = request.event;
+    if (!ev) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", this.allowEvents()]]);
+    if (request.to.tag !== undefined) return this.onResubscribe(request, conn);
+    const resourceAor = aorOf(request.uri);
+    const resource = resourceAor ?? canonicalAor(request.uri.toString());
+    const pkg = this.packageFor(ev.value, resource, request.supported, request);
+    if (!pkg) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", this.allowEvents()]]); // RFC 6665 §4.2.1.1
+    const watcherAor = aorOf(request.from.uri);
+    if (!watcherAor) throw new SipError(403, "Watcher must be a SIP AOR");
+    const id = await this.authenticate(request, splitAor(watcherAor).domain, this.o.challengeStatus !== 401);
+    if (id instanceof SipResponse) return { response: id };
+    if (id.aor !== watcherAor) throw new SipError(403, "Identity does not match From");
+    if (pkg === this.presence || pkg === this.winfo) {
+      if (!resourceAor) throw new SipError(404, "Not Found");
+      const { user, domain } = splitAor(resourceAor);
+      if (!(await this.domain(domain)) || (await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
+    }
+    const accept = request.accept;
+    if (accept.length > 0 && !pkg.acceptTypes.some((t) => accept.includes(t) || accept.includes("*/*") || accept.includes(t.split("/")[0] + "/*"))) {
+      throw new SipErrorWithHeaders(406, "Not Acceptable", [["Accept", pkg.acceptTypes.join(", ")]]);
+    }
+    const expires = this.negotiateExpires(request, pkg);
+    if (request.contact.length === 0 || request.contact[0] === "*") throw new SipError(400, "Missing Contact");
+    const ctx: SubscribeRequestContext = { event: ev.value, resource, watcher: { uri: watcherAor, authenticated: true }, supported: request.supported, accept, refresh: false };
+    const decision = await pkg.authorize(ctx);
+    if (decision.rejectWith) {
+      pkg.subscriptionRejected?.(ctx, { id: request.callId, displayName: request.from.displayName });
+      throw new SipError(decision.rejectWith.status, decision.rejectWith.reason ?? "Forbidden");
+    }
+    const localTag = generateTag();
+    const dialog = Dialog.createUas(request, localTag);
+    const now = this.now();
+    const sub = new Subscription({ id: dialog.idString, event: ev.value, resource, watcher: watcherAor, createdAt: now, expiresAt: now + expires * 1000, pkg });
+    sub.dialog = dialog;
+    sub.eventId = ev.param("id");
+    sub.watcherDisplayName = request.from.displayName;
+    sub.status = decision.status;
+    sub.reason = decision.reason;
+    sub.permissions = decision.permissions;
+    sub.permKey = permissionsKey(decision.permissions);
+    if (accept.length) sub.accept = accept;
+    if (request.supported.length) sub.supported = request.supported;
+    sub.connectionId = conn.id;
+    const response = createResponse(request, 200, { toTag: localTag, headers: [["Expires", String(expires)], ["Contact", this.notifier.contactFor(conn)]] });
+    return {
+      response,
+      after: () => {
+        this.notifier.add(sub);
+        pkg.subscriptionStarted?.(sub);
+        if (decision.status === "terminated") {
+          this.notifier.terminate(sub, decision.reason, true);
+        } else if (expires === 0) {
+          // RFC 6665 §4.4.3 fetch: one NOTIFY with the state, subscription terminated
+          sub.finalBody = sub.status === "active";
+          this.notifier.terminate(sub, "timeout", true);
+        } else {
+          void this.notifier.notify(sub, "full"); // RFC 6665 §4.2.1.2: immediate NOTIFY
+        }
+      },
+    };
+  }
+
+  private negotiateExpires(request: SipRequest, pkg: EventPackage): number {
+    const asked = request.expires ?? pkg.defaultExpires;
+    if (asked > 0 && asked < pkg.minExpires) throw new SipErrorWithHeaders(423, "Interval Too Brief", [["Min-Expires", String(pkg.minExpires)]]); // RFC 6665 §4.2.1.1
+    return Math.min(asked, pkg.maxExpires);
+  }
+
+  private async onResubscribe(request: SipRequest, conn: SipConnection): Promise<Outcome> {
+    const fromTag = request.from.tag;
+    const toTag = request.to.tag;
+    if (fromTag === undefined || toTag === undefined) throw new SipError(481, "Subscription does not exist");
+    const sub = this.notifier.get(dialogIdToString({ callId: request.callId, localTag: toTag, remoteTag: fromTag }));
+    if (!sub || !sub.dialog || sub.status === "terminated") throw new SipError(481, "Subscription does not exist");
+    if (request.event?.value !== sub.event) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", sub.event]]);
+    if (!sub.dialog.receiveRequest(request)) throw new SipError(500, "CSeq out of order"); // RFC 3261 §12.2.2
+    const expires = this.negotiateExpires(request, sub.pkg);
+    sub.connectionId = conn.id;
+    const response = createResponse(request, 200, { headers: [["Expires", String(expires)], ["Contact", this.notifier.contactFor(conn)]] });
+    if (expires === 0) {
+      // RFC 6665 §4.2.1.4: unsubscribe → final NOTIFY
+      return { response, after: () => this.notifier.terminate(sub, "timeout", true) };
+    }
+    this.notifier.refresh(sub, this.now() + expires * 1000);
+    return {
+      response,
+      after: () => {
+        void (async () => {
+          if (sub.pkg === this.presence) {
+            try {
+              const d = await this.presence.authorize({ event: sub.event, resource: sub.resource, watcher: { uri: sub.watcher, authenticated: true }, supported: sub.supported, accept: sub.accept, refresh: true });
+              const before = sub.status;
+              this.presence.apply(sub, d);
+              if (sub.status !== before || sub.status === "terminated") return; // apply sent the NOTIFY
+            } catch (e) {
+              this.log("error", "re-authorization on refresh failed", { error: String(e) });
+            }
+          }
+          // RFC 6665 §4.2.1.2: a refresh gets a NOTIFY with the full state
+          void this.notifier.notify(sub, "full");
+        })();
+      },
+    };
+  }
+
+  // ---- XCAP changes and restore ------------------------------------------------------------------
+
+  /** React to an XCAP write (pres-rules, resource-lists, pidf-manipulation). */
+  onXcapChange(e: XcapChangeEvent): void {
+    const todo = this.authorizer.invalidate(e);
+    for (const p of todo.rules) {
+      void this.presence.reevaluate(p).catch((err) => this.log("error", "re-evaluation failed", { presentity: p, error: String(err) }));
+    }
+    for (const p of todo.manipulation) this.presence.changed(p);
+  }
+
+  private async restore(): Promise<void> {
+    const [regs, pubs, subs, watchers] = await Promise.all([
+      this.state.load("registration"),
+      this.state.load("publication"),
+      this.state.load("subscription"),
+      this.state.load("watcher"),
+    ]);
+    this.registrar.restore(regs);
+    this.presence.restorePublications(pubs);
+    this.winfo.restore(watchers);
+    const restored = this.notifier.restore(subs, (r: SubscriptionRecord) => this.packageFor(r.event, r.resource, r.supported));
+    for (const s of restored) s.permKey = permissionsKey(s.permissions);
+    if (regs.length + pubs.length + subs.length > 0) {
+      this.log("info", "restored state", { registrations: regs.length, publications: pubs.length, subscriptions: restored.length, watchers: watchers.length });
+    }
+  }
+}
+
+function userAndDomain(username: string, defaultDomain: string): { user: string; domain: string } {
+  const at = username.lastIndexOf("@");
+  if (at < 0) return { user: username, domain: defaultDomain };
+  return { user: username.slice(0, at), domain: username.slice(at + 1).toLowerCase() };
+}
+
+function safeReason(s: string): string {
+  return s.replace(/[\r\n]+/g, " ").slice(0, 100);
+}
