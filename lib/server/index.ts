@@ -33,3 +33,4 @@ export { Registrar, type Binding } from "./registrar";
 export { ExpiryWheel } from "./expiry-wheel";
 export { SipErrorWithHeaders } from "./errors";
 export { aorOf, canonicalAor, splitAor } from "./aor";
+export { startEmbeddedSipServer, lineLogger, type EmbeddedXcapSource, type RunningSipServer } from "./main";

@@ -78,8 +78,42 @@ export class SipTestClient {
     return this.socket.localPort ?? 0;
   }
 
+  /** Port of the client's own listener (see `listen()`), when it has one. */
+  listenPort?: number;
+  private listener?: net.Server;
+  private readonly accepted = new Set<net.Socket>();
+
   get contact(): string {
+    if (this.listenPort !== undefined) return `<sip:${this.o.user}@127.0.0.1:${this.listenPort};transport=tcp>`;
     return `<sip:${this.o.user}@127.0.0.1:${this.localPort};transport=${this.o.tls ? "tls" : "tcp"}>`;
+  }
+
+  /**
+   * Listen for inbound TCP connections (a server that lost our connection, e.g. after a restart,
+   * connects to the Contact). From then on the Contact advertises this port.
+   */
+  listen(): Promise<number> {
+    return new Promise((resolve) => {
+      const srv = net.createServer((sock) => {
+        this.accepted.add(sock);
+        const parser = new SipStreamParser();
+        parser.on("message", (m) => {
+          if (m instanceof SipRequest) {
+            this.received.push(m);
+            if (m.method === "NOTIFY" || m.method === "OPTIONS") sock.write(serializeMessage(createResponse(m, m.method === "NOTIFY" ? this.notifyResponse : 200)));
+            this.wake();
+          }
+        });
+        sock.on("data", (d) => parser.push(d));
+        sock.on("error", () => {});
+        sock.on("close", () => this.accepted.delete(sock));
+      });
+      srv.listen(0, "127.0.0.1", () => {
+        this.listener = srv;
+        this.listenPort = (srv.address() as net.AddressInfo).port;
+        resolve(this.listenPort);
+      });
+    });
   }
 
   private open(): Promise<void> {
@@ -233,7 +267,7 @@ export class SipTestClient {
       const hit = list.find(pred);
       if (hit) return hit;
       const left = deadline - Date.now();
-      if (left <= 0 || this.closed) {
+      if (left <= 0 || (this.closed && this.listenPort === undefined)) {
         throw new Error(`no matching NOTIFY within the time limit; got ${list.length}: ${list.map((n) => n.getHeader("Subscription-State")).join(" | ")}`);
       }
       await new Promise<void>((r) => {
@@ -265,6 +299,8 @@ export class SipTestClient {
   }
 
   close(): Promise<void> {
+    for (const s of this.accepted) s.destroy();
+    this.listener?.close();
     return new Promise((r) => {
       if (this.closed) return r();
       this.socket.once("close", () => r());

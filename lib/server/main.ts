@@ -1,0 +1,73 @@
+/**
+ * Stand-alone entry of the embedded presence server, for the lead's wiring into `npm start`
+ * (lib/cli/start.ts) and `npm run herald -- sip`:
+ *
+ * ```ts
+ * const sip = await startEmbeddedSipServer(cfg, db, { store: xcapStore, subscribe: xcapEvents.subscribe });
+ * log(`herald: SIP on tcp ${sip.ports.tcp}` + (sip.ports.tls ? `, tls ${sip.ports.tls}` : ""));
+ * // on shutdown
+ * await sip.stop();
+ * ```
+ *
+ * - Listens on SIP_HOST:SIP_PORT (TCP) and SIP_TLS_PORT when SIP_TLS_CERT and SIP_TLS_KEY are set
+ *   (file paths, read here).
+ * - Serves the enabled domains of the Domain table, authenticates against Account HA1s and the
+ *   autheph short-lived credentials derived from `cfg.ephemeralSecret`.
+ * - Persists its state in the PresenceState table of `db` (write-behind; flushed by `stop()`).
+ * - Reads pres-rules / resource-lists / pidf-manipulation through `xcap.store` and re-evaluates
+ *   watchers on every event `xcap.subscribe` delivers (pass the XCAP server's onChange fan-out).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { HeraldConfig } from "../config";
+import type { Db } from "../db";
+import type { LogLevel, SipLogger } from "../sip";
+import type { XcapChangeEvent, XcapStore } from "../xcap/server";
+import { PrismaAccountDirectory } from "./account-directory";
+import { PresenceServer, type PresenceServerOptions } from "./presence-server";
+import { PrismaPresenceStateStore } from "./state-store";
+
+export interface EmbeddedXcapSource {
+  store: XcapStore;
+  /** Register a listener for XCAP writes; returns an unsubscribe function. */
+  subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void;
+}
+
+export interface RunningSipServer {
+  server: PresenceServer;
+  ports: { tcp?: number; tls?: number };
+  stop(): Promise<void>;
+}
+
+const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** A line logger honouring LOG_LEVEL (`write` defaults to stderr). */
+export function lineLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l + "\n")): SipLogger {
+  return (lvl, msg, meta) => {
+    if (LEVELS[lvl] < LEVELS[level]) return;
+    write(`${new Date().toISOString()} ${lvl} ${msg}${meta ? " " + JSON.stringify(meta) : ""}`);
+  };
+}
+
+export async function startEmbeddedSipServer(
+  cfg: HeraldConfig,
+  db: Db,
+  xcap: EmbeddedXcapSource,
+  extra: Partial<PresenceServerOptions> & { cwd?: string } = {},
+): Promise<RunningSipServer> {
+  const cwd = extra.cwd ?? process.cwd();
+  const tls = cfg.SIP_TLS_CERT && cfg.SIP_TLS_KEY
+    ? { cert: readFileSync(path.resolve(cwd, cfg.SIP_TLS_CERT)), key: readFileSync(path.resolve(cwd, cfg.SIP_TLS_KEY)), tlsPort: cfg.SIP_TLS_PORT }
+    : {};
+  const server = new PresenceServer({
+    listen: { host: cfg.SIP_HOST, tcpPort: cfg.SIP_PORT, ...tls },
+    accounts: new PrismaAccountDirectory(db),
+    ephemeralSecret: cfg.ephemeralSecret,
+    xcap,
+    state: new PrismaPresenceStateStore(db),
+    logger: extra.logger ?? lineLogger(cfg.LOG_LEVEL),
+    ...extra,
+  });
+  const addr = await server.start();
+  return { server, ports: { tcp: addr.tcp?.port, tls: addr.tls?.port }, stop: () => server.stop() };
+}
