@@ -3,6 +3,9 @@ import type { HeraldConfig } from "../config";
 import { openDb, prepareDb, setDb } from "../db";
 import { deployMigrations } from "../migrations";
 import { buildPortal, hasBuild, startPortal } from "../portal/http-server";
+import { createSipBridge, parseUpstreamUri } from "../bridge";
+import { sessionAorOfUpgrade } from "../portal/bridge-auth";
+import { logger } from "../log";
 
 export interface RunningHerald {
   httpPort: number;
@@ -25,8 +28,15 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     await buildPortal();
   }
   const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL), xcapRootPath: cfg.XCAP_ROOT_PATH });
+  const upstream = cfg.SIP_UPSTREAM
+    ? parseUpstreamUri(cfg.SIP_UPSTREAM)
+    : { host: cfg.SIP_HOST === "0.0.0.0" ? "127.0.0.1" : cfg.SIP_HOST, port: cfg.SIP_PORT, transport: "tcp" as const };
+  const bridge = createSipBridge({ path: "/sip", upstream, authenticate: sessionAorOfUpgrade, logger: logger(cfg.LOG_LEVEL) });
+  portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
+  log(`herald: SIP bridge at /sip relaying to ${upstream.transport}:${upstream.host}:${upstream.port}`);
   log(`herald: portal listening on http://${cfg.HOST === "0.0.0.0" ? "localhost" : cfg.HOST}:${portal.port}`);
   const stop = async () => {
+    await bridge.close();
     await portal.close();
     await db.$disconnect();
   };

@@ -1,0 +1,33 @@
+/**
+ * Short-lived SIP credentials for the page (the autheph scheme: user name `<expiry>:<user>`,
+ * password base64 HMAC-SHA1 of the user name): the browser never needs the SIP password.
+ */
+import { issueEphemeralCredentials } from "../sip";
+import { config } from "../config";
+import { parseAddress } from "../accounts/address";
+
+export interface PageSipCredentials {
+  /** Path of the WebSocket bridge on the portal's host. */
+  wsPath: string;
+  aor: string;
+  authorizationUser: string;
+  password: string;
+  displayName: string | null;
+  realm: string;
+  expires: number;
+}
+
+export function sipCredentialsFor(user: { address: string; name: string | null }, realm: string): PageSipCredentials {
+  const c = config();
+  const { user: name } = parseAddress(user.address);
+  const eph = issueEphemeralCredentials({ secret: c.ephemeralSecret, user: name, ttlSeconds: c.SIP_EPHEMERAL_TTL });
+  return {
+    wsPath: "/sip",
+    aor: `sip:${user.address}`,
+    authorizationUser: eph.username,
+    password: eph.password,
+    displayName: user.name,
+    realm,
+    expires: eph.expires,
+  };
+}
