@@ -37,6 +37,19 @@ export interface EventSubscriptionOptions {
   onStateChange?: (state: EventSubscriptionState, reason?: string) => void;
 }
 
+/**
+ * JsSIP 3.13 serializes an event template package wrongly: its grammar action joins the parsed
+ * `event-type` parts without flattening them, so "presence.winfo" goes out as
+ * "Event: presence.,winfo" (a server answers 489 Bad Event). JsSIP compares incoming NOTIFYs with
+ * the same mangled value, so only the outgoing header needs repair: rewrite it in the Subscriber's
+ * header list, used for the initial SUBSCRIBE, refreshes and the un-SUBSCRIBE.
+ */
+function repairEventHeader(sub: Subscriber, event: string): void {
+  const internals = sub as unknown as { _headers?: unknown };
+  if (!Array.isArray(internals._headers)) return;
+  internals._headers = (internals._headers as string[]).map((h) => (/^\s*event\s*:/i.test(h) ? `Event: ${event}` : h));
+}
+
 /** RFC 6665 §4.1.3: reasons after which a subscriber should not try again on its own. */
 const NO_RETRY_REASONS = new Set(["rejected", "noresource", "invariant"]);
 
@@ -121,6 +134,7 @@ export class EventSubscription {
       expires: this.opts.expires ?? 600,
       extraHeaders: this.opts.extraHeaders ?? [],
     });
+    repairEventHeader(sub, event);
     this.current = sub;
     sub.on("pending", () => {
       if (this.current !== sub) return;
