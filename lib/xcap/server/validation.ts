@@ -91,13 +91,31 @@ export function isNCName(s: string): boolean {
   return NCNAME_RE.test(s);
 }
 
-const ABS_URI_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\S*$/;
-export function isAbsoluteUri(s: string): boolean {
-  return ABS_URI_RE.test(s);
+const QUOTED_SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*%3A/i;
+/**
+ * python-sipsimple (Blink) writes every xs:anyURI value through `urllib.parse.quote`, so its
+ * documents carry `sip%3Aalice%2Bpresence%40example.test` and `https%3A//xcap…` and its readers
+ * unquote them. A value whose scheme colon is percent-encoded is decoded once; anything else is
+ * returned as is.
+ */
+export function decodeQuotedUri(s: string): string {
+  if (!QUOTED_SCHEME_RE.test(s)) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
+const ABS_URI_RE = /^[A-Za-z][A-Za-z0-9+.-]*:\S*$/;
+/** Absolute URI, in plain or Blink's percent-encoded form. */
+export function isAbsoluteUri(s: string): boolean {
+  return ABS_URI_RE.test(decodeQuotedUri(s));
+}
+
+/** Absolute http(s) URI, in plain or Blink's percent-encoded form. */
 export function isHttpUri(s: string): boolean {
-  return /^https?:\/\/[^\s/]+(\/\S*)?$/i.test(s);
+  return /^https?:\/\/[^\s/]+(\/\S*)?$/i.test(decodeQuotedUri(s));
 }
 
 const DATETIME_RE = /^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;

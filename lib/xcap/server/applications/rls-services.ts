@@ -4,7 +4,7 @@ import { XcapConflict, constraintError, schemaError } from "../../errors";
 import type { XcapStore } from "../store";
 import type { XcapDocumentKey } from "../../uri";
 import type { ApplicationUsage } from "../application-usage";
-import { checkAttributes, checkContent, expectRoot, isAbsoluteUri, isHttpUri, textOnly } from "../validation";
+import { checkAttributes, checkContent, decodeQuotedUri, expectRoot, isAbsoluteUri, isHttpUri, textOnly } from "../validation";
 import { RESOURCE_LISTS_NS, validateListType } from "./resource-lists";
 
 export const RLS_SERVICES_NS = "urn:ietf:params:xml:ns:rls-services";
@@ -33,7 +33,8 @@ export async function serviceUriConflict(uris: string[], store: XcapStore, inDoc
 
 function validateService(svc: XmlElement): string {
   checkAttributes(svc, ["uri"], ["uri"]);
-  const uri = svc.getAttribute("uri")!.trim();
+  // stored decoded: Blink writes `sip%3Aalice%2Bpresence%40…`, the RLS looks up `sip:alice+presence@…`
+  const uri = decodeQuotedUri(svc.getAttribute("uri")!.trim());
   if (!isAbsoluteUri(uri)) throw schemaError(`service uri "${uri}" is not an absolute URI`);
   const kids = checkContent(svc, RLS_SERVICES_NS, { "resource-list": "R", list: "L", packages: "P" }, /^[RL]P?O*$/);
   for (const k of kids) {
