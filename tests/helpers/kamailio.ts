@@ -217,6 +217,7 @@ export async function startKamailio(options: StartKamailioOptions = {}): Promise
     }
     const dbUrl = cluster.url(dbName);
     pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
+    pool.on("error", () => undefined); // idle clients see the cluster shut down at stop()
     const addUser = async ({ user, password }: KamailioUser) => {
       const ha1 = digestHa1(user, domain, password);
       const ha1b = digestHa1(`${user}@${domain}`, domain, password);
