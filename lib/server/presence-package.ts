@@ -304,8 +304,21 @@ export class PresencePackage implements EventPackage {
   // ---- EventPackage ---------------------------------------------------------------------------
 
   async authorize(ctx: SubscribeRequestContext): Promise<SubscriptionDecision> {
-    const permissions = await this.o.authorizer.authorize(ctx.resource, ctx.watcher);
+    const permissions = this.intern(await this.o.authorizer.authorize(ctx.resource, ctx.watcher));
     return decisionFor(permissions, ctx.refresh);
+  }
+
+  /**
+   * Watchers with equal permissions share one Permissions object (a full-transformations set is
+   * ~1 KiB of small arrays; 10,000 watchers would otherwise hold 10,000 copies).
+   */
+  private readonly interned = new Map<string, Permissions>();
+  private intern(p: Permissions): Permissions {
+    const key = `${p.subHandling}|${permissionsKey(p)}`;
+    const hit = this.interned.get(key);
+    if (hit) return hit;
+    if (this.interned.size < 10_000) this.interned.set(key, { ...p, matchedRules: [] });
+    return p;
   }
 
   /** Body for one watcher: cached per permission set and composition. */
