@@ -301,14 +301,39 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications } };
   if (reading) return get(r, method, headers);
   const attempts = options.maxWriteAttempts ?? 8;
-  for (let i = 0; i < attempts; i++) {
-    try {
-      return method === "PUT" ? await put(r, req, options, maxBody) : await del(r, req, options);
-    } catch (err) {
-      if (!(err instanceof RetryWrite)) throw err;
+  return serializedWrite(store, key, async () => {
+    for (let i = 0; i < attempts; i++) {
+      try {
+        return method === "PUT" ? await put(r, req, options, maxBody) : await del(r, req, options);
+      } catch (err) {
+        if (!(err instanceof RetryWrite)) throw err;
+      }
     }
-  }
-  throw new XcapError(503, "document is being modified concurrently, retry", { "retry-after": "1" });
+    throw new XcapError(503, "document is being modified concurrently, retry", { "retry-after": "1" });
+  });
+}
+
+/**
+ * Writes to one document from this process run one after another. Without this, concurrent element
+ * PUTs to one document (ten browser tabs, a benchmark) all read the same version, all but one lose
+ * the compare-and-set, and after maxWriteAttempts rounds they fail with 503. The CAS loop stays for
+ * writers in other processes sharing the store.
+ */
+const writeQueues = new WeakMap<XcapStore, Map<string, Promise<void>>>();
+function serializedWrite<T>(store: XcapStore, key: XcapDocumentKey, fn: () => Promise<T>): Promise<T> {
+  let queues = writeQueues.get(store);
+  if (!queues) writeQueues.set(store, (queues = new Map()));
+  const id = JSON.stringify([key.auid, key.scope, key.xui, key.docPath]);
+  const run = (queues.get(id) ?? Promise.resolve()).then(fn);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(id, tail);
+  void tail.then(() => {
+    if (queues.get(id) === tail) queues.delete(id);
+  });
+  return run;
 }
 
 async function load(r: Resolved): Promise<StoredXcapDocument | null> {
