@@ -1,0 +1,232 @@
+/**
+ * XCAP benchmark (issue 4). Prints JSON lines, no assertions:
+ *   npx tsx tests/bench/xcap.ts [--seconds 3] [--concurrency 10,50] [--contacts 200]
+ *        [--url <xcap-root> --user <name> --password <pw> [--domain <d>]]   # also any XCAP server
+ *        [--no-kamailio] [--kamailio-children 4]
+ *
+ * Operations, each at every concurrency level (one XcapClient with its own digest session per
+ * concurrent worker, HTTP keep-alive):
+ *   get-document   GET resource-lists/users/<xui>/index (a 200-contact list)
+ *   get-node       GET …/index/~~/resource-lists/list[@name="buddies"]/entry[@uri="…"]
+ *   put-element    PUT of one entry element (replace; each worker toggles its own entry)
+ * Targets, measured in the same run, each in its own process(es):
+ *   herald         Herald's XCAP core (lib/xcap/server, MemoryXcapStore) over node:http + digest,
+ *                  in a child process (tests/bench/xcap-herald-server.ts)
+ *   url            the server given by --url (e.g. the portal's /xcap-root route), when given
+ *   kamailio       Kamailio 5.6 xcap_server (tests/helpers/kamailio.ts), when installed
+ * Then one `xcap-ratio` line per operation and concurrency: rps(herald or url) / rps(kamailio).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { cpus } from "node:os";
+import { XcapClient } from "../../lib/xcap/client";
+import { digestHa1 } from "../../lib/accounts/password";
+import { kamailioAvailable, startKamailio, type KamailioServer } from "../helpers/kamailio";
+import { numberedContacts, resourceListsXml } from "../helpers/kamailio-documents";
+
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const flag = (name: string) => argv.includes(`--${name}`);
+const SECONDS = Number(opt("seconds") ?? 3);
+const WARMUP_MS = Number(opt("warmup-ms") ?? 500);
+const CONCURRENCY = (opt("concurrency") ?? "10,50").split(",").map(Number);
+const CONTACTS = Number(opt("contacts") ?? 200);
+const DOMAIN = opt("domain") ?? "example.test";
+const USER = "alice";
+const PASSWORD = "bench-xcap-password";
+
+function line(o: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(o) + "\n");
+}
+
+interface Target {
+  name: string;
+  root: string;
+  user: string;
+  domain: string;
+  ha1: string;
+  /** Kamailio's If-None-Match wildcard quirk */
+  wildcard: "*" | '"*"';
+}
+
+interface Op {
+  name: string;
+  run(client: XcapClient, worker: number, i: number): Promise<unknown>;
+}
+
+const LIST = "buddies";
+const entrySelector = (uri: string) => `/resource-lists/list[@name="${LIST}"]/entry[@uri="${uri}"]`;
+const contacts = numberedContacts(CONTACTS, DOMAIN);
+const probe = contacts[Math.floor(CONTACTS / 2)]!.uri;
+
+const OPS: Op[] = [
+  {
+    name: "get-document",
+    run: async (c) => {
+      const r = await c.getDocument("resource-lists", "index");
+      if (!r || r.xml.length < CONTACTS * 40) throw new Error("short document");
+    },
+  },
+  {
+    name: "get-node",
+    run: async (c) => {
+      const r = await c.getElement("resource-lists", "index", entrySelector(probe));
+      if (!r) throw new Error("node not found");
+    },
+  },
+  {
+    name: "put-element",
+    run: async (c, worker, i) => {
+      // worker w owns contact w (w < CONTACTS): replace its element, toggling the display name
+      const uri = contacts[worker % CONTACTS]!.uri;
+      await c.putElement("resource-lists", "index", entrySelector(uri), `<entry uri="${uri}"><display-name>W${worker} #${i % 2}</display-name></entry>`);
+    },
+  },
+];
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function runOp(target: Target, op: Op, concurrency: number): Promise<{ rps: number; p50: number; p99: number; requests: number; errors: number }> {
+  const clients = Array.from(
+    { length: concurrency },
+    () =>
+      new XcapClient({
+        root: target.root,
+        xui: `sip:${target.user}@${target.domain}`,
+        auth: { username: target.user, ha1: target.ha1 },
+        wildcard: target.wildcard,
+        timeoutMs: 10_000,
+      }),
+  );
+  // prime each client's digest session (one 401 each) outside the measurement
+  await Promise.all(clients.map((c) => c.getDocument("resource-lists", "index")));
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const start = performance.now();
+  const measureFrom = start + WARMUP_MS;
+  const end = measureFrom + SECONDS * 1000;
+  let measuredRequests = 0;
+  await Promise.all(
+    clients.map(async (c, w) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const t0 = performance.now();
+        try {
+          await op.run(c, w, i);
+        } catch (err) {
+          errors++;
+          firstError ??= (err as Error).message;
+        }
+        const t1 = performance.now();
+        if (t0 >= measureFrom && t1 <= end) {
+          latencies.push(t1 - t0);
+          measuredRequests++;
+        }
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  if (firstError) line({ bench: "xcap-error", target: target.name, op: op.name, concurrency, errors, firstError });
+  return {
+    rps: Math.round(measuredRequests / SECONDS),
+    p50: +percentile(latencies, 50).toFixed(2),
+    p99: +percentile(latencies, 99).toFixed(2),
+    requests: measuredRequests,
+    errors,
+  };
+}
+
+async function prepare(target: Target): Promise<void> {
+  const c = new XcapClient({ root: target.root, xui: `sip:${target.user}@${target.domain}`, auth: { username: target.user, ha1: target.ha1 }, wildcard: target.wildcard });
+  const xml = resourceListsXml({ [LIST]: contacts });
+  await c.putDocument("resource-lists", "index", xml);
+  const back = await c.getDocument("resource-lists", "index");
+  if (!back || !back.xml.includes(probe)) throw new Error(`${target.name}: the ${CONTACTS}-contact document did not round-trip`);
+  line({ bench: "xcap-setup", target: target.name, root: target.root, documentBytes: Buffer.byteLength(xml), contacts: CONTACTS });
+}
+
+async function startHeraldChild(): Promise<{ root: string; child: ChildProcess }> {
+  const script = fileURLToPath(new URL("./xcap-herald-server.ts", import.meta.url));
+  const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
+  const child = spawn(tsx, [script, "--domain", DOMAIN, "--user", `${USER}:${PASSWORD}`], { stdio: ["ignore", "pipe", "inherit"] });
+  const rl = createInterface({ input: child.stdout! });
+  const root = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("Herald XCAP child did not start within 30 s")), 30_000);
+    rl.once("line", (l) => {
+      clearTimeout(t);
+      resolve((JSON.parse(l) as { xcapRoot: string }).xcapRoot);
+    });
+    child.once("exit", (code) => reject(new Error(`Herald XCAP child exited (${code})`)));
+  });
+  return { root, child };
+}
+
+async function main(): Promise<void> {
+  line({ bench: "xcap", node: process.version, cpus: cpus().length, seconds: SECONDS, concurrency: CONCURRENCY, contacts: CONTACTS });
+  const targets: Target[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    const herald = await startHeraldChild();
+    cleanups.push(async () => {
+      const exited = new Promise<void>((r) => herald.child.once("exit", () => r()));
+      herald.child.kill("SIGTERM");
+      await exited;
+    });
+    targets.push({ name: "herald", root: herald.root, user: USER, domain: DOMAIN, ha1: digestHa1(USER, DOMAIN, PASSWORD), wildcard: "*" });
+
+    const url = opt("url");
+    if (url) {
+      const user = opt("user") ?? USER;
+      const password = opt("password");
+      const ha1 = opt("ha1") ?? (password !== undefined ? digestHa1(user, DOMAIN, password) : undefined);
+      if (!ha1) throw new Error("--url needs --password or --ha1");
+      targets.push({ name: opt("url-name") ?? "url", root: url, user, domain: DOMAIN, ha1, wildcard: flag("quoted-wildcard") ? '"*"' : "*" });
+    }
+
+    let kamailio: KamailioServer | undefined;
+    if (!flag("no-kamailio")) {
+      if (!kamailioAvailable()) line({ bench: "xcap-skip", target: "kamailio", reason: "Kamailio or its modules not installed" });
+      else {
+        const children = Number(opt("kamailio-children") ?? 4);
+        kamailio = await startKamailio({ domain: DOMAIN, users: [{ user: USER, password: PASSWORD }], children, authephSecret: false });
+        cleanups.push(() => kamailio!.stop());
+        line({ bench: "xcap-kamailio", children, note: "auth_db reads the subscriber table (PostgreSQL) per request" });
+        targets.push({ name: "kamailio", root: kamailio.xcapRoot, user: USER, domain: DOMAIN, ha1: kamailio.ha1(USER), wildcard: '"*"' });
+      }
+    }
+
+    for (const t of targets) await prepare(t);
+    const results = new Map<string, number>();
+    for (const op of OPS) {
+      for (const concurrency of CONCURRENCY) {
+        for (const t of targets) {
+          const r = await runOp(t, op, concurrency);
+          results.set(`${t.name}|${op.name}|${concurrency}`, r.rps);
+          line({ bench: "xcap", target: t.name, op: op.name, concurrency, rps: r.rps, p50Ms: r.p50, p99Ms: r.p99, requests: r.requests, errors: r.errors });
+        }
+        const k = results.get(`kamailio|${op.name}|${concurrency}`);
+        if (k) {
+          for (const t of targets) {
+            if (t.name === "kamailio") continue;
+            const h = results.get(`${t.name}|${op.name}|${concurrency}`)!;
+            line({ bench: "xcap-ratio", target: t.name, vs: "kamailio", op: op.name, concurrency, ratio: +(h / k).toFixed(2) });
+          }
+        }
+      }
+    }
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch((e: unknown) => line({ bench: "xcap-cleanup-error", error: String(e) }));
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
