@@ -212,6 +212,10 @@ export class PresenceServer {
     });
     this.addresses = await this.transport.listen();
     this.log("info", "listening", { tcp: this.addresses.tcp?.port, tls: this.addresses.tls?.port });
+    // rules may have changed while we were down: re-evaluate restored watchers (NOTIFY only on change)
+    const restored = new Set<string>();
+    for (const sub of this.notifier.all()) if (sub.pkg === this.presence) restored.add(sub.resource);
+    for (const p of restored) void this.presence.reevaluate(p).catch((e) => this.log("error", "re-evaluation after restore failed", { presentity: p, error: String(e) }));
     return this.listening;
   }
 
