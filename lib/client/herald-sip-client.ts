@@ -10,6 +10,7 @@
  */
 import { UA, WebSocketInterface, type Socket } from "jssip";
 import type { PresenceSummary } from "../presence";
+import { withMd5Challenges } from "./digest-challenge-filter";
 import { AutoAway, attachActivityListeners, type ActivityTarget } from "./auto-away";
 import { tabInstanceId, type KeyValueStorage } from "./instance-id";
 import { JsSipPublishTransport } from "./jssip-publish-transport";
@@ -136,7 +137,7 @@ export class HeraldSipClient {
     if (options.credentials.displayName) this.device.displayName = options.credentials.displayName;
     this.me = options.initialPresence ?? { status: "available", ...(options.credentials.iconUrl ? { iconUrl: options.credentials.iconUrl } : {}) };
     this.lastChangeAt = this.timers.now();
-    this.store = options.store ?? new PresenceStore({ myPresence: this.me });
+    this.store = options.store ?? new PresenceStore({ myPresence: this.me, aor: this.aor });
     this.store.setMyPresence(this.me);
     const aa = options.autoAway;
     if (aa !== false && aa?.enabled !== false) {
@@ -301,7 +302,7 @@ export class HeraldSipClient {
 
   private createUa(): UA {
     const c = this.credentials;
-    const socket = this.opts.socketFactory ? this.opts.socketFactory(c) : new WebSocketInterface(c.wsUrl);
+    const socket = withMd5Challenges(this.opts.socketFactory ? this.opts.socketFactory(c) : new WebSocketInterface(c.wsUrl));
     const ua = new UA({
       sockets: [socket],
       uri: c.aor,

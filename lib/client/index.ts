@@ -26,3 +26,4 @@ export { AutoAway, attachActivityListeners, ACTIVITY_EVENTS, DEFAULT_IDLE_MINUTE
 export { tabInstanceId, randomUuid, INSTANCE_ID_STORAGE_KEY, type KeyValueStorage } from "./instance-id";
 export { realTimers, backoffDelay, type ClientTimers, type TimerHandle } from "./timers";
 export { SipClientError } from "./errors";
+export { keepMd5Challenges, withMd5Challenges } from "./digest-challenge-filter";

@@ -50,15 +50,15 @@ interface StoreState {
   myPublication: PublicationSnapshot;
 }
 
-function snapshotOf(s: StoreState): PresenceSnapshot {
+function snapshotOf(s: StoreState, ownAor: string | undefined): PresenceSnapshot {
   const snap: PresenceSnapshot = {
     connection: s.connection,
     registered: s.registered,
     contacts: s.resourceList.resources,
     contactsLive: s.resourceList.version !== undefined && ![...s.resourceList.resources.values()].some((c) => c.stale),
     watchers: [...s.watcherList.watchers.values()],
-    pendingWatchers: pendingWatchers(s.watcherList),
-    activeWatchers: activeWatchers(s.watcherList),
+    pendingWatchers: pendingWatchers(s.watcherList, ownAor),
+    activeWatchers: activeWatchers(s.watcherList, ownAor),
     myPresence: s.myPresence,
     myPublication: s.myPublication,
   };
@@ -80,7 +80,11 @@ export class PresenceStore {
   /** The snapshot to render on the server (useSyncExternalStore's getServerSnapshot). */
   readonly serverSnapshot: PresenceSnapshot;
 
-  constructor(initial: { myPresence?: MyPresence } = {}) {
+  /** The user's AOR: their own subscriptions are left out of pending/active watchers. */
+  readonly aor?: string;
+
+  constructor(initial: { myPresence?: MyPresence; aor?: string } = {}) {
+    this.aor = initial.aor;
     this.state = {
       connection: "offline",
       registered: false,
@@ -89,7 +93,7 @@ export class PresenceStore {
       myPresence: initial.myPresence ?? INITIAL_PRESENCE,
       myPublication: { state: "idle" },
     };
-    this.snapshot = snapshotOf(this.state);
+    this.snapshot = snapshotOf(this.state, this.aor);
     this.serverSnapshot = this.snapshot;
   }
 
@@ -148,7 +152,7 @@ export class PresenceStore {
     if (!changed) return;
     this.state = { ...this.state, ...patch };
     if ("error" in patch && patch.error === undefined) delete this.state.error;
-    this.snapshot = snapshotOf(this.state);
+    this.snapshot = snapshotOf(this.state, this.aor);
     for (const l of [...this.listeners]) l();
   }
 }

@@ -58,12 +58,19 @@ function byUri(entries: Iterable<WatcherEntry>, keep: (w: WatcherEntry) => boole
 }
 
 /** Watchers asking for authorization ("New contact requests"): pending or waiting (RFC 3857 §3.2.2). */
-export function pendingWatchers(state: WatcherListState): WatcherEntry[] {
+export function pendingWatchers(state: WatcherListState, ownAor?: string): WatcherEntry[] {
   const active = new Set([...state.watchers.values()].filter((w) => w.status === "active").map((w) => w.uri));
-  return byUri(state.watchers.values(), (w) => (w.status === "pending" || w.status === "waiting") && !active.has(w.uri));
+  return byUri(state.watchers.values(), (w) => (w.status === "pending" || w.status === "waiting") && !active.has(w.uri) && !sameAor(w.uri, ownAor));
 }
 
 /** Watchers currently receiving presence ("who can see me"). */
-export function activeWatchers(state: WatcherListState): WatcherEntry[] {
-  return byUri(state.watchers.values(), (w) => w.status === "active");
+export function activeWatchers(state: WatcherListState, ownAor?: string): WatcherEntry[] {
+  return byUri(state.watchers.values(), (w) => w.status === "active" && !sameAor(w.uri, ownAor));
+}
+
+/** The user's own subscriptions (other tabs and devices watching themselves) are not watchers to show. */
+function sameAor(uri: string, ownAor: string | undefined): boolean {
+  if (!ownAor) return false;
+  const norm = (u: string) => u.trim().replace(/^<|>$/g, "").split(/[;?]/, 1)[0].toLowerCase();
+  return norm(uri) === norm(ownAor);
 }

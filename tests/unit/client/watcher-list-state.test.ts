@@ -47,6 +47,19 @@ describe("watcherinfo merge (RFC 3857/3858)", () => {
     expect(pendingWatchers(s)).toEqual([]);
   });
 
+  it("leaves the user's own subscriptions out of requests and watchers", () => {
+    const s = applied(
+      EMPTY_WATCHER_LIST,
+      winfo(0, "full", [
+        { id: "a", uri: "sip:alice@example.test", status: "pending" },
+        { id: "b", uri: "sip:Alice@Example.test", status: "active" },
+        { id: "c", uri: "sip:bob@example.test", status: "pending" },
+      ]),
+    );
+    expect(pendingWatchers(s, "sip:alice@example.test").map((w) => w.uri)).toEqual(["sip:bob@example.test"]);
+    expect(activeWatchers(s, "sip:alice@example.test")).toEqual([]);
+  });
+
   it("detects version gaps and ignores old versions", () => {
     const s = applied(EMPTY_WATCHER_LIST, winfo(4, "full", []));
     expect(applyWatcherInfoNotify(s, winfo(6, "partial", []))).toMatchObject({ kind: "gap", expected: 5, got: 6 });

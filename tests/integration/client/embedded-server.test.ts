@@ -1,0 +1,121 @@
+/**
+ * HeraldSipClient (JsSIP in Node over a TCP socket) against Herald's embedded presence server
+ * (lib/server): register, publish, own-presence NOTIFY, winfo with a real watcher, two tabs of
+ * one user following each other, removal on stop. The RLS is not plugged into this server
+ * instance, so the RLS subscription is left out here (covered against the scripted peer).
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HeraldSipClient, type SipCredentials } from "@/lib/client";
+import { parsePidf, summarizePresence } from "@/lib/presence";
+import { issueEphemeralCredentials } from "@/lib/sip";
+import type { PresenceServer } from "@/lib/server";
+import { JsSipTcpSocket } from "../../helpers/jssip-tcp-socket";
+import { waitFor } from "../../helpers/wait";
+import { client as rawClient, DOMAIN, SECRET, startServer, XcapFixture } from "../server/harness";
+
+/** Blink-style pres-rules: own AOR and bob allowed, anybody else must be confirmed (pending). */
+const PRES_RULES = `<?xml version="1.0" encoding="UTF-8"?>
+<cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules" xmlns:pr="urn:ietf:params:xml:ns:pres-rules" xmlns:cr="urn:ietf:params:xml:ns:common-policy" xmlns:ocp="urn:oma:xml:xdm:common-policy">
+  <cr:rule id="wp_prs_allow_own"><cr:conditions><cr:identity><cr:one id="sip:alice@${DOMAIN}"/></cr:identity></cr:conditions><cr:actions><pr:sub-handling>allow</pr:sub-handling></cr:actions></cr:rule>
+  <cr:rule id="wp_prs_grantedcontacts"><cr:conditions><cr:identity><cr:one id="sip:bob@${DOMAIN}"/></cr:identity></cr:conditions><cr:actions><pr:sub-handling>allow</pr:sub-handling></cr:actions><cr:transformations><pr:provide-services><pr:all-services/></pr:provide-services><pr:provide-persons><pr:all-persons/></pr:provide-persons><pr:provide-devices><pr:all-devices/></pr:provide-devices><pr:provide-all-attributes/></cr:transformations></cr:rule>
+  <cr:rule id="wp_prs_unlisted"><cr:conditions><ocp:other-identity/></cr:conditions><cr:actions><pr:sub-handling>confirm</pr:sub-handling></cr:actions></cr:rule>
+</cr:ruleset>`;
+
+let server: PresenceServer;
+let port: number;
+let xcap: XcapFixture;
+const clients: HeraldSipClient[] = [];
+const closers: (() => Promise<void>)[] = [];
+
+function credentials(user: string): SipCredentials {
+  const c = issueEphemeralCredentials({ secret: SECRET, user, ttlSeconds: 3600 });
+  return { wsUrl: `tcp://127.0.0.1:${port}`, aor: `sip:${user}@${DOMAIN}`, authorizationUser: c.username, password: c.password };
+}
+
+function tab(user: string, instanceId: string): HeraldSipClient {
+  const socket = new JsSipTcpSocket({ host: "127.0.0.1", port });
+  const c = new HeraldSipClient({
+    credentials: credentials(user),
+    socketFactory: () => socket as never,
+    instanceId,
+    window: null,
+    autoAway: false,
+    subscribe: { resourceList: false },
+  });
+  clients.push(c);
+  c.start();
+  return c;
+}
+
+beforeEach(async () => {
+  xcap = new XcapFixture();
+  const started = await startServer({}, xcap);
+  server = started.server;
+  port = started.port;
+  // the portal writes Blink's pres-rules, whose wp_prs_allow_own lets the user watch themselves
+  await xcap.put(`sip:alice@${DOMAIN}`, "org.openmobilealliance.pres-rules", PRES_RULES);
+});
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.stop();
+  for (const close of closers.splice(0)) await close();
+  await server.stop();
+});
+
+describe("HeraldSipClient against the embedded presence server", () => {
+  it("registers, publishes and sees its own presence through the server", async () => {
+    const alice = tab("alice", "11111111-1111-4111-8111-111111111111");
+    await waitFor(() => alice.store.getSnapshot().connection === "online", { what: "online" });
+    await waitFor(() => alice.store.getSnapshot().myPublication.state === "published", { what: "published" });
+    await waitFor(() => alice.store.getSnapshot().self?.availability === "available", { what: "own NOTIFY" });
+
+    await alice.setPresence({ status: "busy", note: "Writing" });
+    await waitFor(() => alice.store.getSnapshot().self?.availability === "busy", { what: "busy via server" });
+    const self = alice.store.getSnapshot().self;
+    expect(self?.note).toBe("Writing");
+    expect(self?.devices.find((d) => d.deviceId === "11111111-1111-4111-8111-111111111111")).toBeDefined();
+  });
+
+  it("a watcher allowed by pres-rules sees the publication; a pending one shows up in winfo", async () => {
+    const alice = tab("alice", "22222222-2222-4222-8222-222222222222");
+    await waitFor(() => alice.store.getSnapshot().myPublication.state === "published", { what: "published" });
+    await alice.setPresence({ status: "away", note: "Back soon" });
+
+    const bob = await rawClient(port, "bob");
+    closers.push(() => bob.close());
+    const { sub } = await bob.subscribe(`sip:alice@${DOMAIN}`);
+    const n = await bob.waitForNotify((r) => r.bodyText.includes("away"), { sub });
+    expect(summarizePresence(parsePidf(n.bodyText))).toMatchObject({ availability: "away", note: "Back soon" });
+    await waitFor(() => alice.store.getSnapshot().activeWatchers.some((w) => w.uri === `sip:bob@${DOMAIN}`), { what: "bob active in winfo" });
+
+    const carol = await rawClient(port, "carol");
+    closers.push(() => carol.close());
+    await carol.subscribe(`sip:alice@${DOMAIN}`);
+    await waitFor(() => alice.store.getSnapshot().pendingWatchers.some((w) => w.uri === `sip:carol@${DOMAIN}`), { what: "carol pending in winfo" });
+    // the user's own subscriptions (this tab's self subscription) are never "contact requests"
+    expect(alice.store.getSnapshot().pendingWatchers.map((w) => w.uri)).toEqual([`sip:carol@${DOMAIN}`]);
+    expect(alice.store.getSnapshot().activeWatchers.map((w) => w.uri)).toEqual([`sip:bob@${DOMAIN}`]);
+  });
+
+  it("two tabs of one user: away set in one shows in the other", async () => {
+    const a = tab("alice", "33333333-3333-4333-8333-333333333333");
+    const b = tab("alice", "44444444-4444-4444-8444-444444444444");
+    await waitFor(() => a.store.getSnapshot().myPublication.state === "published" && b.store.getSnapshot().myPublication.state === "published", { what: "both published" });
+    await waitFor(() => a.store.getSnapshot().self && b.store.getSnapshot().self, { what: "both see themselves" });
+    await a.setPresence({ status: "away", note: "coffee" });
+    await waitFor(() => b.presence.status === "away", { what: "tab b adopted away", timeoutMs: 10_000 });
+    expect(b.presence.note).toBe("coffee");
+    await waitFor(() => b.store.getSnapshot().selfStatus === "away" && a.store.getSnapshot().selfStatus === "away", { what: "composed away in both" });
+  });
+
+  it("stop() removes this tab's publication", async () => {
+    const a = tab("alice", "55555555-5555-4555-8555-555555555555");
+    const b = tab("alice", "66666666-6666-4666-8666-666666666666");
+    await waitFor(() => b.store.getSnapshot().self?.devices.some((d) => d.deviceId === "55555555-5555-4555-8555-555555555555"), { what: "b sees a's device" });
+    await a.stop();
+    clients.splice(clients.indexOf(a), 1);
+    await waitFor(() => !b.store.getSnapshot().self?.devices.some((d) => d.deviceId === "55555555-5555-4555-8555-555555555555" && d.basic === "open"), {
+      what: "a's tuple gone",
+    });
+  });
+});
