@@ -23,6 +23,7 @@ import pg from "pg";
 import { digestHa1 } from "../../lib/accounts/password";
 import { XcapClient, type XcapClientOptions } from "../../lib/xcap/client";
 import { AddressBook, type AddressBookOptions } from "../../lib/xcap/addressbook";
+import { presRulesXml } from "./kamailio-documents";
 import { freePort } from "./ports";
 import { startPostgres, type PgCluster } from "./postgres";
 import { waitFor } from "./wait";
@@ -98,6 +99,8 @@ export interface KamailioServer {
   ha1(user: string): string;
   /** add a subscriber row (takes effect at once: auth_db reads the table per request) */
   addUser(user: KamailioUser): Promise<void>;
+  /** add many subscribers in batched INSERTs (benchmarks with thousands of users) */
+  addUsers(users: KamailioUser[]): Promise<void>;
   /** run SQL against Kamailio's database (e.g. inspect active_watchers, rls_watchers, xcap) */
   sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<T[]>;
   /** an XcapClient for a provisioned user: digest from HA1, the quoted `"*"` wildcard Kamailio needs */
@@ -330,6 +333,25 @@ export async function startKamailio(options: StartKamailioOptions = {}): Promise
       configPath,
       ha1,
       addUser,
+      async addUsers(list) {
+        for (let i = 0; i < list.length; i += 500) {
+          const batch = list.slice(i, i + 500);
+          const values: string[] = [];
+          const params: string[] = [];
+          for (const { user, password } of batch) {
+            const h = digestHa1(user, domain, password);
+            params.push(user, domain, password, h, digestHa1(`${user}@${domain}`, domain, password));
+            const b = params.length - 5;
+            values.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5})`);
+            users.set(user, h);
+          }
+          await pool!.query(
+            `INSERT INTO subscriber (username, domain, password, ha1, ha1b) VALUES ${values.join(", ")} ` +
+              "ON CONFLICT (username, domain) DO UPDATE SET password = EXCLUDED.password, ha1 = EXCLUDED.ha1, ha1b = EXCLUDED.ha1b",
+            params,
+          );
+        }
+      },
       async sql(text, values) {
         return (await pool!.query(text, values)).rows;
       },
@@ -342,4 +364,40 @@ export async function startKamailio(options: StartKamailioOptions = {}): Promise
     await cleanup().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The shape tests/bench/presence-load.ts drives (its BenchTarget), for Kamailio: provisions
+ * `count` users `<prefix><i>` and allows watchers with inline-identity pres-rules (Kamailio ignores
+ * Blink's OMA conditions and has no catch-all rule).
+ */
+export async function kamailioBenchTarget(
+  k: KamailioServer,
+  opts: { count: number; prefix?: string; password?: string },
+): Promise<{
+  name: string;
+  host: string;
+  port: number;
+  domain: string;
+  account(i: number): { user: string; password: string };
+  allowAll(presentities: string[], watchers: string[]): Promise<void>;
+}> {
+  const prefix = opts.prefix ?? "u";
+  const password = opts.password ?? "bench-password";
+  await k.addUsers(Array.from({ length: opts.count }, (_, i) => ({ user: `${prefix}${i}`, password })));
+  return {
+    name: "kamailio",
+    host: k.host,
+    port: k.sipPort,
+    domain: k.domain,
+    account: (i) => ({ user: `${prefix}${i}`, password }),
+    async allowAll(presentities, watchers) {
+      const rules = presRulesXml([{ id: "bench-allow", identities: watchers, subHandling: "allow" }]);
+      for (const p of presentities) {
+        const user = /^sips?:([^@]+)@/.exec(p)?.[1];
+        if (!user) throw new Error(`not a SIP AOR: ${p}`);
+        await k.xcapClient(user).putDocument("pres-rules", "index", rules);
+      }
+    },
+  };
 }
