@@ -1,22 +1,47 @@
 import { AppHeader } from "@/components/app-header";
+import { BuddyList } from "@/components/buddy-list/buddy-list";
+import { ConnectionBanner } from "@/components/presence/connection-banner";
+import { PresenceProvider } from "@/components/presence/presence-client-context";
+import { config } from "@/lib/config";
 import { requireUser } from "@/lib/portal/session";
+import { addressBookFor, getIcon, publicXcapRoot } from "@/lib/portal/presence-documents";
+import {
+  acceptWatcher,
+  addContact,
+  createGroup,
+  deleteContact,
+  deleteGroup,
+  editContact,
+  loadAddressBook,
+  moveContact,
+  renameGroup,
+  setUriPolicy,
+} from "./actions";
 
 export const dynamic = "force-dynamic";
 
+const actions = { loadAddressBook, addContact, editContact, deleteContact, moveContact, createGroup, renameGroup, deleteGroup, setUriPolicy, acceptWatcher };
+
 export default async function Home() {
   const user = await requireUser("/");
+  const c = config();
+  const [book, icon] = await Promise.all([addressBookFor(user.address).then((b) => b.load()), getIcon(user.address)]);
+  // the etags are the server's concern; the page gets the model only
+  const { etags: _etags, ...model } = book;
+  const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   return (
-    <>
-      <AppHeader address={user.address} isAdmin={user.role === "admin"} />
+    <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES}>
+      <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/" />
       <main className="mx-auto max-w-5xl px-4 py-6">
+        <ConnectionBanner />
         <h1 className="text-xl font-semibold">Buddy list</h1>
         <p className="mt-1 text-sm text-slate-600">
           Signed in as <span data-testid="home-address">{user.address}</span>
         </p>
-        <section aria-label="Buddy list" data-testid="buddy-list" className="mt-4 rounded-lg border border-slate-200 bg-white p-6">
-          <p className="text-slate-500">No contacts yet.</p>
+        <section aria-label="Buddy list" data-testid="buddy-list" className="mt-4 rounded-lg border border-slate-200 bg-white">
+          <BuddyList initialModel={model} actions={actions} xcap={xcap} />
         </section>
       </main>
-    </>
+    </PresenceProvider>
   );
 }

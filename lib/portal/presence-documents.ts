@@ -8,9 +8,9 @@ import { config } from "../config";
 import { db } from "../db";
 import { XcapClient, type FetchFn } from "../xcap/client";
 import { AddressBook } from "../xcap/addressbook";
-import { composePidf, parsePidfManipulation, summarizePresence } from "../presence";
-import { escapeXml } from "../xml";
-import { DEFAULT_MAX_ICON_BYTES, sniffImageType, STATUS_ICON_DOCUMENT, PRES_CONTENT_AUID } from "../xcap/server";
+import { composePidf, iconUrlWithHash, parsePidfManipulation, summarizePresence } from "../presence";
+import { escapeXml, parseXml } from "../xml";
+import { decodePresContent, DEFAULT_MAX_ICON_BYTES, sniffImageType, STATUS_ICON_DOCUMENT, PRES_CONTENT_AUID } from "../xcap/server";
 import { xcapHttp } from "./xcap";
 
 export const PIDF_MANIPULATION_AUID = "pidf-manipulation";
@@ -105,4 +105,30 @@ export async function removeIcon(address: string): Promise<void> {
 /** The stable URL of a user's icon document (Blink fetches it there). */
 export function iconUrl(address: string): string {
   return `${publicXcapRoot()}/${PRES_CONTENT_AUID}/users/sip:${address}/${STATUS_ICON_DOCUMENT}`;
+}
+
+export interface StoredIcon {
+  /** The URL to publish: iconUrl(address) hash-tagged with the picture's SHA-1 (Blink's form). */
+  publishedUrl: string;
+  mimeType: string;
+  /** data: URL of the picture (for a preview). */
+  dataUrl: string;
+}
+
+/** The user's stored icon, or null when there is none (or it cannot be decoded). */
+export async function getIcon(address: string): Promise<StoredIcon | null> {
+  const client = await xcapClientFor(address);
+  const doc = await client.getDocument(PRES_CONTENT_AUID, STATUS_ICON_DOCUMENT);
+  if (!doc) return null;
+  try {
+    const icon = decodePresContent(parseXml(doc.xml), MAX_ICON_BYTES);
+    return {
+      publishedUrl: iconUrlWithHash(iconUrl(address), icon.data),
+      mimeType: icon.mimeType,
+      dataUrl: `data:${icon.mimeType};base64,${Buffer.from(icon.data).toString("base64")}`,
+    };
+  } catch (err) {
+    process.emitWarning(`stored icon of ${address} is not readable: ${(err as Error).message}`);
+    return null;
+  }
 }

@@ -1,0 +1,618 @@
+"use client";
+/**
+ * The Gmail-style buddy list: requests from new watchers on top, then the groups (collapsible,
+ * with online counts), contacts without a group, and the blocked addresses. Every change goes
+ * through the address-book server actions it is given; the list changes at once (optimistic)
+ * and rolls back with the error text when the server refuses.
+ */
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
+import type { ContactPresence, PresenceSnapshot, WatcherEntry } from "@/lib/client";
+import type { ActionResult } from "@/lib/portal/action-result";
+import { usePresence, usePresenceClient } from "../presence/presence-client-context";
+import { ContactIcon, type XcapLocation } from "../presence/contact-icon";
+import { isOnline, type ShownAvailability } from "../presence/status-indicator";
+import { btn, field } from "../ui/styles";
+import { AddContactDialog, ConfirmDialog, EditContactDialog, GroupNameDialog, MoveContactDialog, type ContactFormValues } from "./contact-dialogs";
+import { ContactRow, noteLines } from "./contact-row";
+import * as ops from "./model-ops";
+import type { AddressBookModel, Contact, Group } from "./model-ops";
+
+type Handling = { policy?: "allow" | "block" | "default"; subscribe?: boolean };
+
+/** The address-book server actions (app/actions.ts), passed in by the page. */
+export interface AddressBookActions {
+  loadAddressBook: () => Promise<ActionResult<AddressBookModel>>;
+  addContact: (input: { name?: string; uris: string[]; groups?: string[]; presence?: Handling }) => Promise<ActionResult<Contact>>;
+  editContact: (id: string, patch: { name?: string; uris?: string[]; groups?: string[]; presence?: Handling }) => Promise<ActionResult<Contact>>;
+  deleteContact: (id: string) => Promise<ActionResult<null>>;
+  moveContact: (id: string, to: string | null, from?: string | null) => Promise<ActionResult<Contact>>;
+  createGroup: (name: string) => Promise<ActionResult<Group>>;
+  renameGroup: (id: string, name: string) => Promise<ActionResult<Group>>;
+  deleteGroup: (id: string) => Promise<ActionResult<null>>;
+  setUriPolicy: (uri: string, action: "allow" | "block" | "unblock") => Promise<ActionResult<null>>;
+  acceptWatcher: (uri: string, name?: string) => Promise<ActionResult<Contact>>;
+}
+
+const COLLAPSED_KEY = "herald.collapsedGroups";
+const UNGROUPED = "__ungrouped";
+
+interface ShownContact {
+  contact: Contact;
+  name: string;
+  uris: string[];
+  presence: ContactPresence | undefined;
+  availability: ShownAvailability;
+  blocked: boolean;
+}
+
+const RANK: Record<ShownAvailability, number> = { available: 0, busy: 1, away: 2, "extended-away": 3, offline: 4, unknown: 5 };
+
+function presenceFor(contact: Contact, snap: PresenceSnapshot): { presence?: ContactPresence; availability: ShownAvailability } {
+  let best: ContactPresence | undefined;
+  for (const u of contact.uris) {
+    const p = snap.contacts.get(u.uri);
+    if (p && (!best || RANK[p.availability] < RANK[best.availability])) best = p;
+  }
+  if (!best || !contact.presence.subscribe) return { presence: best, availability: "unknown" };
+  return { presence: best, availability: best.availability };
+}
+
+/** Online first, then by name. */
+function byPresenceThenName(a: ShownContact, b: ShownContact): number {
+  const oa = isOnline(a.availability) ? 0 : 1;
+  const ob = isOnline(b.availability) ? 0 : 1;
+  return oa - ob || a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
+}
+
+function matches(c: ShownContact, q: string): boolean {
+  if (!q) return true;
+  const hay = [c.name, ...c.uris, ...noteLines(c.presence, c.contact.presence.subscribe, c.blocked)].join("\n").toLowerCase();
+  return q
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean)
+    .every((w) => hay.includes(w));
+}
+
+type Dialogs =
+  | { kind: "none" }
+  | { kind: "add" }
+  | { kind: "edit"; contact: Contact }
+  | { kind: "move"; contact: Contact; from: string | null }
+  | { kind: "delete"; contact: Contact }
+  | { kind: "new-group" }
+  | { kind: "rename-group"; group: Group }
+  | { kind: "delete-group"; group: Group };
+
+export function BuddyList({ initialModel, actions, xcap }: { initialModel: AddressBookModel; actions: AddressBookActions; xcap: XcapLocation | null }) {
+  const snap = usePresence();
+  const client = usePresenceClient();
+  const [model, setModel] = useState<AddressBookModel>(initialModel);
+  const modelRef = useRef(model);
+  modelRef.current = model;
+  const [query, setQuery] = useState("");
+  const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
+  const [dialog, setDialog] = useState<Dialogs>({ kind: "none" });
+  const [progress, setProgress] = useState<string>("");
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState<Set<string>>(() => new Set());
+  /** Requests handled here whose winfo update has not arrived yet. */
+  const [handled, setHandled] = useState<Set<string>>(() => new Set());
+  const pendingOps = useRef(0);
+  const searchId = useId();
+
+  useEffect(() => {
+    try {
+      const raw = window.localStorage.getItem(COLLAPSED_KEY);
+      if (raw) setCollapsed(new Set(JSON.parse(raw) as string[]));
+    } catch {
+      // nothing stored
+    }
+  }, []);
+
+  const toggleGroup = useCallback((id: string) => {
+    setCollapsed((prev) => {
+      const next = new Set(prev);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      try {
+        window.localStorage.setItem(COLLAPSED_KEY, JSON.stringify([...next]));
+      } catch {
+        // not kept
+      }
+      return next;
+    });
+  }, []);
+
+  /**
+   * Run one change: show it at once, call the server, then take the server's address book (or
+   * roll back and show why not).
+   */
+  const mutate = useCallback(
+    async <T,>(label: { doing: string; done: string }, apply: (m: AddressBookModel) => AddressBookModel, call: () => Promise<ActionResult<T>>, busyIds: string[] = []) => {
+      const before = modelRef.current;
+      const after = apply(before);
+      modelRef.current = after;
+      setModel(after);
+      setError(null);
+      setProgress(label.doing);
+      if (busyIds.length) setSaving((s) => new Set([...s, ...busyIds]));
+      pendingOps.current += 1;
+      let result: ActionResult<T>;
+      try {
+        result = await call();
+      } catch {
+        result = { ok: false, code: "network", error: "Herald could not be reached. Check your connection and try again." };
+      }
+      pendingOps.current -= 1;
+      if (busyIds.length)
+        setSaving((s) => {
+          const next = new Set(s);
+          for (const id of busyIds) next.delete(id);
+          return next;
+        });
+      if (!result.ok) {
+        // roll back this change only: later optimistic changes are re-applied by the reload below
+        modelRef.current = before;
+        setModel(before);
+        setProgress("");
+        setError(`${label.doing.replace(/…$/, "")} failed: ${result.error}`);
+        return false;
+      }
+      setProgress(label.done);
+      if (pendingOps.current === 0) {
+        const fresh = await actions.loadAddressBook().catch(() => null);
+        if (fresh?.ok && pendingOps.current === 0) {
+          modelRef.current = fresh.data;
+          setModel(fresh.data);
+        }
+      }
+      return true;
+    },
+    [actions],
+  );
+
+  const blockedSet = useMemo(() => new Set(model.presence.blocked), [model]);
+
+  const shown = useMemo(() => {
+    const map = new Map<string, ShownContact>();
+    for (const c of model.contacts) {
+      const uris = c.uris.map((u) => u.uri);
+      const p = presenceFor(c, snap);
+      map.set(c.id, {
+        contact: c,
+        name: c.name || p.presence?.summary?.displayName || (uris[0] ?? "").replace(/^sips?:/, ""),
+        uris,
+        presence: p.presence,
+        availability: p.availability,
+        blocked: uris.some((u) => blockedSet.has(u)),
+      });
+    }
+    return map;
+  }, [model, snap, blockedSet]);
+
+  const q = query.trim();
+  const sections = useMemo(() => {
+    const groups = model.groups.map((g) => {
+      const members = g.contactIds.map((id) => shown.get(id)).filter((x): x is ShownContact => Boolean(x));
+      return { id: g.id, group: g as Group | null, name: g.name, members };
+    });
+    const grouped = new Set(model.groups.flatMap((g) => g.contactIds));
+    const loose = [...shown.values()].filter((c) => !grouped.has(c.contact.id));
+    if (loose.length || !model.groups.length) groups.push({ id: UNGROUPED, group: null, name: model.groups.length ? "Other contacts" : "Contacts", members: loose });
+    return groups.map((s) => ({
+      ...s,
+      online: s.members.filter((m) => isOnline(m.availability)).length,
+      visible: s.members.filter((m) => matches(m, q)).sort(byPresenceThenName),
+    }));
+  }, [model, shown, q]);
+
+  const policyUris = useMemo(() => new Set(model.policies.filter((p) => p.presence.policy !== "default").map((p) => p.uri)), [model]);
+  const requests = useMemo(
+    () =>
+      snap.pendingWatchers.filter((w) => {
+        if (handled.has(w.uri) || blockedSet.has(w.uri) || policyUris.has(w.uri)) return false;
+        const c = model.contacts.find((x) => x.uris.some((u) => u.uri === w.uri));
+        return !c || c.presence.policy === "default";
+      }),
+    [snap.pendingWatchers, handled, blockedSet, policyUris, model],
+  );
+
+  const blocked = useMemo(
+    () =>
+      model.presence.blocked.map((uri) => {
+        const c = model.contacts.find((x) => x.uris.some((u) => u.uri === uri));
+        const p = model.policies.find((x) => x.uri === uri);
+        return { uri, name: c?.name || p?.name || uri.replace(/^sips?:/, "") };
+      }),
+    [model],
+  );
+
+  // ---- actions
+
+  function addContact(v: ContactFormValues) {
+    const id = ops.tempId("contact");
+    const presence = { policy: v.allow ? ("allow" as const) : ("default" as const), subscribe: v.subscribe };
+    const who = v.name || v.uri.replace(/^sips?:/, "");
+    void mutate(
+      { doing: `Adding ${who}…`, done: `${who} added.` },
+      (m) => ops.addContactOptimistic(m, { name: v.name, uri: v.uri, group: v.group, presence }, id),
+      async () => {
+        const r = await actions.addContact({ name: v.name || undefined, uris: [v.uri], groups: v.group ? [v.group] : undefined, presence });
+        if (r.ok) client?.resync();
+        return r;
+      },
+      [id],
+    );
+  }
+
+  function editContact(c: Contact, v: ContactFormValues) {
+    const first = ops.normalizeAddress(v.uri);
+    const uris = [first, ...c.uris.map((u) => u.uri).filter((u) => u !== c.uris[0]?.uri && u !== first)];
+    // a blocked contact stays blocked unless the user ticks "let them see my status"
+    const policy = v.allow ? "allow" : c.presence.policy === "block" ? "block" : "default";
+    const presence = { policy, subscribe: v.subscribe } as const;
+    const who = v.name || first.replace(/^sips?:/, "");
+    void mutate(
+      { doing: `Saving ${who}…`, done: `${who} saved.` },
+      (m) => ops.editContactOptimistic(m, c.id, { name: v.name, uris, presence }),
+      () => actions.editContact(c.id, { name: v.name, uris, presence }),
+      [c.id],
+    );
+  }
+
+  function moveContact(c: Contact, from: string | null, to: string | null) {
+    const target = to ? model.groups.find((g) => g.id === to)?.name : "no group";
+    const who = c.name || (c.uris[0]?.uri ?? "").replace(/^sips?:/, "");
+    void mutate(
+      { doing: `Moving ${who} to ${target}…`, done: `${who} moved to ${target}.` },
+      (m) => ops.moveContactOptimistic(m, c.id, to, from ?? undefined),
+      () => actions.moveContact(c.id, to, from ?? undefined),
+      [c.id],
+    );
+  }
+
+  function deleteContact(c: Contact) {
+    const who = c.name || (c.uris[0]?.uri ?? "").replace(/^sips?:/, "");
+    void mutate(
+      { doing: `Deleting ${who}…`, done: `${who} deleted.` },
+      (m) => ops.deleteContactOptimistic(m, c.id),
+      () => actions.deleteContact(c.id),
+    );
+  }
+
+  function createGroup(name: string) {
+    const id = ops.tempId("group");
+    void mutate({ doing: `Creating group ${name}…`, done: `Group ${name} created.` }, (m) => ops.createGroupOptimistic(m, name, id), () => actions.createGroup(name));
+  }
+
+  function renameGroup(g: Group, name: string) {
+    void mutate({ doing: `Renaming ${g.name}…`, done: `Group renamed to ${name}.` }, (m) => ops.renameGroupOptimistic(m, g.id, name), () => actions.renameGroup(g.id, name));
+  }
+
+  function deleteGroup(g: Group) {
+    void mutate({ doing: `Deleting group ${g.name}…`, done: `Group ${g.name} deleted.` }, (m) => ops.deleteGroupOptimistic(m, g.id), () => actions.deleteGroup(g.id));
+  }
+
+  function setPolicy(uri: string, action: "allow" | "block" | "unblock", who: string) {
+    const words = { allow: ["Allowing", "allowed"], block: ["Blocking", "blocked"], unblock: ["Unblocking", "unblocked"] }[action];
+    if (action !== "unblock") setHandled((h) => new Set([...h, uri]));
+    void mutate({ doing: `${words[0]} ${who}…`, done: `${who} ${words[1]}.` }, (m) => ops.setUriPolicyOptimistic(m, uri, action), () => actions.setUriPolicy(uri, action)).then((ok) => {
+      if (!ok) unhandle(uri);
+    });
+  }
+
+  function unhandle(uri: string) {
+    setHandled((h) => {
+      const next = new Set(h);
+      next.delete(uri);
+      return next;
+    });
+  }
+
+  function acceptRequest(w: WatcherEntry) {
+    const who = w.displayName || w.uri.replace(/^sips?:/, "");
+    const id = ops.tempId("contact");
+    setHandled((h) => new Set([...h, w.uri]));
+    void mutate(
+      { doing: `Allowing ${who}…`, done: `${who} can now see your status.` },
+      (m) => ops.acceptWatcherOptimistic(m, w.uri, w.displayName ?? "", id),
+      async () => {
+        const r = await actions.acceptWatcher(w.uri, w.displayName || undefined);
+        if (r.ok) client?.resync();
+        return r;
+      },
+      [id],
+    ).then((ok) => {
+      if (!ok) unhandle(w.uri);
+    });
+  }
+
+  function addRequestToContact(w: WatcherEntry, contactId: string) {
+    const c = model.contacts.find((x) => x.id === contactId);
+    if (!c) return;
+    const uris = [...c.uris.map((u) => u.uri), w.uri];
+    const who = c.name || (c.uris[0]?.uri ?? "").replace(/^sips?:/, "");
+    setHandled((h) => new Set([...h, w.uri]));
+    void mutate(
+      { doing: `Adding ${w.uri.replace(/^sips?:/, "")} to ${who}…`, done: `${w.uri.replace(/^sips?:/, "")} added to ${who}.` },
+      (m) => ops.editContactOptimistic(m, c.id, { uris, presence: { policy: "allow" } }),
+      () => actions.editContact(c.id, { uris, presence: { policy: "allow", subscribe: c.presence.subscribe } }),
+      [c.id],
+    ).then((ok) => {
+      if (!ok) unhandle(w.uri);
+    });
+  }
+
+  const realGroups = model.groups.filter((g) => !ops.isPendingId(g.id));
+  const anyVisible = sections.some((s) => s.visible.length);
+  const totalOnline = [...shown.values()].filter((c) => isOnline(c.availability)).length;
+
+  return (
+    <div>
+      <div className="flex flex-wrap items-end gap-2 border-b border-slate-200 p-3">
+        <div className="min-w-[12rem] flex-1">
+          <label htmlFor={searchId} className="sr-only">
+            Search contacts
+          </label>
+          <input
+            id={searchId}
+            type="search"
+            placeholder="Search contacts"
+            autoComplete="off"
+            className={`${field} mt-0`}
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            data-testid="contact-search"
+          />
+        </div>
+        <button type="button" className={btn.primary} onClick={() => setDialog({ kind: "add" })}>
+          <span aria-hidden="true">+</span> Add contact
+        </button>
+        <button type="button" className={btn.secondary} onClick={() => setDialog({ kind: "new-group" })}>
+          New group
+        </button>
+      </div>
+
+      <div className="px-3 pt-2">
+        <p role="status" data-testid="action-status" className="min-h-5 text-sm text-slate-700">
+          {progress}
+        </p>
+        {error ? (
+          <div role="alert" data-testid="action-error" className="mt-1 flex items-start justify-between gap-2 rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-900">
+            <span>{error}</span>
+            <button type="button" className={btn.ghost} onClick={() => setError(null)}>
+              Dismiss<span className="sr-only"> error</span>
+            </button>
+          </div>
+        ) : null}
+        <p className="sr-only" aria-live="off">
+          {totalOnline} of {shown.size} contacts online.
+        </p>
+      </div>
+
+      {requests.length ? (
+        <section aria-labelledby={`${searchId}-requests`} className="mx-3 mt-2 rounded-md border border-blue-200 bg-blue-50" data-testid="requests">
+          <h2 id={`${searchId}-requests`} className="px-3 pt-2 text-sm font-semibold text-blue-900">
+            New contact requests <span className="font-normal">({requests.length})</span>
+          </h2>
+          <ul className="divide-y divide-blue-100">
+            {requests.map((w) => (
+              <RequestRow
+                key={w.uri}
+                watcher={w}
+                contacts={model.contacts.filter((c) => !ops.isPendingId(c.id))}
+                xcap={xcap}
+                onAllow={() => acceptRequest(w)}
+                onBlock={() => setPolicy(w.uri, "block", w.displayName || w.uri.replace(/^sips?:/, ""))}
+                onAddTo={(id) => addRequestToContact(w, id)}
+              />
+            ))}
+          </ul>
+        </section>
+      ) : null}
+
+      <div className="py-2">
+        {sections.map((s) => {
+          if (q && !s.visible.length) return null;
+          const isCollapsed = !q && collapsed.has(s.id);
+          const headingId = `${searchId}-g-${s.id}`;
+          const listId = `${searchId}-l-${s.id}`;
+          return (
+            <section key={s.id} aria-labelledby={headingId} data-testid={`group-${s.name}`} className="mt-1">
+              <div className="flex items-center gap-1 px-3">
+                <h2 id={headingId} className="min-w-0 flex-1">
+                  <button
+                    type="button"
+                    aria-expanded={!isCollapsed}
+                    aria-controls={listId}
+                    onClick={() => toggleGroup(s.id)}
+                    className="flex w-full items-center gap-2 rounded px-1 py-1.5 text-left text-sm font-semibold text-slate-800 hover:bg-slate-100 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-blue-600"
+                  >
+                    <svg aria-hidden="true" width="10" height="10" viewBox="0 0 10 10" className={`transition-transform ${isCollapsed ? "" : "rotate-90"}`}>
+                      <path d="M3 1l4 4-4 4" fill="none" stroke="currentColor" strokeWidth="1.6" />
+                    </svg>
+                    <span className="truncate">{s.name}</span>
+                    <span className="font-normal text-slate-600" data-testid="group-count">
+                      <span aria-hidden="true">
+                        {s.online}/{s.members.length}
+                      </span>
+                      <span className="sr-only">
+                        , {s.online} of {s.members.length} online
+                      </span>
+                    </span>
+                  </button>
+                </h2>
+                {s.group && !ops.isPendingId(s.group.id) ? (
+                  <>
+                    <button type="button" className={btn.ghost} onClick={() => setDialog({ kind: "rename-group", group: s.group! })}>
+                      Rename<span className="sr-only"> group {s.name}</span>
+                    </button>
+                    <button type="button" className={btn.ghost} onClick={() => setDialog({ kind: "delete-group", group: s.group! })}>
+                      Delete<span className="sr-only"> group {s.name}</span>
+                    </button>
+                  </>
+                ) : null}
+              </div>
+              {isCollapsed ? null : (
+                <ul id={listId} className="mx-3 mt-1 rounded-md border border-slate-200 bg-white">
+                  {s.visible.length ? (
+                    s.visible.map((c) => (
+                      <ContactRow
+                        key={c.contact.id}
+                        contactId={c.contact.id}
+                        name={c.name}
+                        uris={c.uris}
+                        presence={c.presence}
+                        availability={c.availability}
+                        subscribed={c.contact.presence.subscribe}
+                        blocked={c.blocked}
+                        saving={saving.has(c.contact.id) || ops.isPendingId(c.contact.id)}
+                        xcap={xcap}
+                        onEdit={() => setDialog({ kind: "edit", contact: c.contact })}
+                        onMove={() => setDialog({ kind: "move", contact: c.contact, from: s.group?.id ?? null })}
+                        onDelete={() => setDialog({ kind: "delete", contact: c.contact })}
+                      />
+                    ))
+                  ) : (
+                    <li className="px-3 py-2 text-sm text-slate-600">No contacts in this group.</li>
+                  )}
+                </ul>
+              )}
+            </section>
+          );
+        })}
+        {q && !anyVisible ? (
+          <p className="px-3 py-4 text-sm text-slate-600" data-testid="no-matches">
+            No contacts match &ldquo;{q}&rdquo;.
+          </p>
+        ) : null}
+      </div>
+
+      {blocked.length ? (
+        <section aria-labelledby={`${searchId}-blocked`} className="mx-3 mb-3 mt-2" data-testid="blocked">
+          <h2 id={`${searchId}-blocked`} className="px-1 py-1.5 text-sm font-semibold text-slate-800">
+            Blocked <span className="font-normal text-slate-600">({blocked.length})</span>
+          </h2>
+          <ul className="rounded-md border border-slate-200 bg-white">
+            {blocked.map((b) => (
+              <li key={b.uri} data-testid={`blocked-${b.uri}`} className="flex items-center gap-3 border-b border-slate-100 px-3 py-2 last:border-b-0">
+                <svg aria-hidden="true" width="14" height="14" viewBox="0 0 16 16" className="shrink-0">
+                  <circle cx="8" cy="8" r="6.5" fill="none" stroke="#b91c1c" strokeWidth="1.6" />
+                  <path d="M3.5 12.5l9-9" stroke="#b91c1c" strokeWidth="1.6" />
+                </svg>
+                <div className="min-w-0 flex-1">
+                  <p className="truncate text-sm font-medium text-slate-900">{b.name}</p>
+                  <p className="truncate text-xs text-slate-600">{b.uri.replace(/^sips?:/, "")} · cannot see your status</p>
+                </div>
+                <button type="button" className={btn.secondary} onClick={() => setPolicy(b.uri, "unblock", b.name)}>
+                  Unblock<span className="sr-only"> {b.name}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+
+      <AddContactDialog open={dialog.kind === "add"} groups={realGroups} defaultGroup={realGroups[0]?.id ?? null} onClose={() => setDialog({ kind: "none" })} onAdd={addContact} />
+      <EditContactDialog
+        contact={dialog.kind === "edit" ? dialog.contact : null}
+        onClose={() => setDialog({ kind: "none" })}
+        onSave={(v) => dialog.kind === "edit" && editContact(dialog.contact, v)}
+      />
+      <MoveContactDialog
+        contact={dialog.kind === "move" ? dialog.contact : null}
+        fromGroup={dialog.kind === "move" ? dialog.from : null}
+        groups={realGroups}
+        onClose={() => setDialog({ kind: "none" })}
+        onMove={(to) => dialog.kind === "move" && moveContact(dialog.contact, dialog.from, to)}
+      />
+      <ConfirmDialog
+        open={dialog.kind === "delete"}
+        title={dialog.kind === "delete" ? `Delete ${dialog.contact.name || dialog.contact.uris[0]?.uri.replace(/^sips?:/, "")}?` : "Delete contact?"}
+        description="The contact is removed from all groups. Their permission to see your status goes back to your default policy."
+        confirm="Delete"
+        onClose={() => setDialog({ kind: "none" })}
+        onConfirm={() => dialog.kind === "delete" && deleteContact(dialog.contact)}
+      />
+      <GroupNameDialog open={dialog.kind === "new-group"} title="New group" initial="" submit="Create group" onClose={() => setDialog({ kind: "none" })} onSave={createGroup} />
+      <GroupNameDialog
+        open={dialog.kind === "rename-group"}
+        title="Rename group"
+        initial={dialog.kind === "rename-group" ? dialog.group.name : ""}
+        submit="Rename"
+        onClose={() => setDialog({ kind: "none" })}
+        onSave={(name) => dialog.kind === "rename-group" && renameGroup(dialog.group, name)}
+      />
+      <ConfirmDialog
+        open={dialog.kind === "delete-group"}
+        title={dialog.kind === "delete-group" ? `Delete group ${dialog.group.name}?` : "Delete group?"}
+        description="The group goes away; its contacts stay in your address book."
+        confirm="Delete group"
+        onClose={() => setDialog({ kind: "none" })}
+        onConfirm={() => dialog.kind === "delete-group" && deleteGroup(dialog.group)}
+      />
+    </div>
+  );
+}
+
+function RequestRow({
+  watcher,
+  contacts,
+  xcap,
+  onAllow,
+  onBlock,
+  onAddTo,
+}: {
+  watcher: WatcherEntry;
+  contacts: Contact[];
+  xcap: XcapLocation | null;
+  onAllow: () => void;
+  onBlock: () => void;
+  onAddTo: (contactId: string) => void;
+}) {
+  const selectId = useId();
+  const [target, setTarget] = useState("");
+  const who = watcher.displayName || watcher.uri.replace(/^sips?:/, "");
+  return (
+    <li data-testid={`request-${watcher.uri}`} className="flex flex-wrap items-center gap-3 px-3 py-2">
+      <ContactIcon name={who} xcap={xcap} size={32} />
+      <div className="min-w-0 flex-1">
+        <p className="truncate text-sm font-medium text-slate-900">{who}</p>
+        <p className="truncate text-xs text-slate-700">{watcher.uri.replace(/^sips?:/, "")} wants to see your status</p>
+      </div>
+      <div className="flex flex-wrap items-center gap-1.5">
+        <button type="button" className={btn.primary} onClick={onAllow}>
+          Allow<span className="sr-only"> {who}</span>
+        </button>
+        <button type="button" className={btn.secondary} onClick={onBlock}>
+          Block<span className="sr-only"> {who}</span>
+        </button>
+        {contacts.length ? (
+          <form
+            className="flex items-center gap-1.5"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (target) onAddTo(target);
+            }}
+          >
+            <label htmlFor={selectId} className="sr-only">
+              Add {who} to an existing contact
+            </label>
+            <select id={selectId} className={`${field} mt-0 w-40 py-1`} value={target} onChange={(e) => setTarget(e.target.value)}>
+              <option value="">Existing contact…</option>
+              {contacts.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name || (c.uris[0]?.uri ?? "").replace(/^sips?:/, "")}
+                </option>
+              ))}
+            </select>
+            <button type="submit" className={btn.secondary} disabled={!target}>
+              Add to contact<span className="sr-only"> for {who}</span>
+            </button>
+          </form>
+        ) : null}
+      </div>
+    </li>
+  );
+}

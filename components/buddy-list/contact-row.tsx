@@ -1,0 +1,92 @@
+"use client";
+import { useEffect, useId, useState } from "react";
+import type { ContactPresence } from "@/lib/client";
+import { ContactIcon, type XcapLocation } from "../presence/contact-icon";
+import { StatusBadge, StatusIcon, type ShownAvailability } from "../presence/status-indicator";
+import { btn } from "../ui/styles";
+import { PresenceDetails } from "./presence-details";
+
+export const NOTE_ROTATION_MS = 10_000;
+
+/** Show one line at a time, the next every 10 s. */
+function useRotating(lines: string[]): string | undefined {
+  const [tick, setTick] = useState(0);
+  const count = lines.length;
+  useEffect(() => {
+    if (count < 2) return;
+    const t = setInterval(() => setTick((x) => x + 1), NOTE_ROTATION_MS);
+    return () => clearInterval(t);
+  }, [count]);
+  return count ? lines[tick % count] : undefined;
+}
+
+export interface ContactRowProps {
+  contactId: string;
+  name: string;
+  uris: string[];
+  presence: ContactPresence | undefined;
+  availability: ShownAvailability;
+  subscribed: boolean;
+  blocked: boolean;
+  saving: boolean;
+  xcap: XcapLocation | null;
+  onEdit: () => void;
+  onMove: () => void;
+  onDelete: () => void;
+}
+
+export function noteLines(presence: ContactPresence | undefined, subscribed: boolean, blocked: boolean): string[] {
+  const lines: string[] = [];
+  if (presence?.summary) for (const n of presence.summary.notes) if (n.text && !lines.includes(n.text)) lines.push(n.text);
+  if (presence?.state === "pending") lines.push("Waiting for authorization");
+  if (presence?.state === "terminated" && presence.reason === "rejected") lines.push("Does not share status with you");
+  if (!subscribed && !lines.length) lines.push("Not following status");
+  if (blocked) lines.push("Blocked: cannot see your status");
+  return lines;
+}
+
+export function ContactRow(p: ContactRowProps) {
+  const [open, setOpen] = useState(false);
+  const detailsId = useId();
+  const primary = p.uris[0] ?? "";
+  const note = useRotating(noteLines(p.presence, p.subscribed, p.blocked));
+  return (
+    <li data-testid={`contact-${primary}`} data-availability={p.availability} data-contact-id={p.contactId} className="group border-b border-slate-100 last:border-b-0">
+      <div className="flex items-center gap-3 px-3 py-2 hover:bg-slate-50 focus-within:bg-slate-50">
+        <div className="relative">
+          <ContactIcon name={p.name} url={p.presence?.summary?.iconUrl} xcap={p.xcap} />
+          <span className="absolute -bottom-0.5 -right-0.5 rounded-full bg-white p-px">
+            <StatusIcon availability={p.availability} size={13} />
+          </span>
+        </div>
+        <div className="min-w-0 flex-1">
+          <div className="flex min-w-0 items-baseline gap-2">
+            <span className="truncate font-medium text-slate-900" data-testid="contact-name">
+              {p.name}
+            </span>
+            <StatusBadge availability={p.availability} className="shrink-0" />
+            {p.saving ? <span className="shrink-0 text-xs text-slate-600">Saving…</span> : null}
+          </div>
+          <p data-testid="contact-note" className="truncate text-sm text-slate-600" title={note}>
+            {note ?? <span className="text-slate-500">{primary.replace(/^sips?:/, "")}</span>}
+          </p>
+        </div>
+        <div className="flex shrink-0 items-center gap-0.5 sm:opacity-0 sm:group-hover:opacity-100 sm:group-focus-within:opacity-100">
+          <button type="button" className={btn.ghost} aria-expanded={open} aria-controls={open ? detailsId : undefined} onClick={() => setOpen((o) => !o)}>
+            Info<span className="sr-only"> — show presence information for {p.name}</span>
+          </button>
+          <button type="button" className={btn.ghost} onClick={p.onEdit} disabled={p.saving}>
+            Edit<span className="sr-only"> {p.name}</span>
+          </button>
+          <button type="button" className={btn.ghost} onClick={p.onMove} disabled={p.saving}>
+            Move<span className="sr-only"> {p.name}</span>
+          </button>
+          <button type="button" className={btn.ghost} onClick={p.onDelete} disabled={p.saving}>
+            Delete<span className="sr-only"> {p.name}</span>
+          </button>
+        </div>
+      </div>
+      {open ? <PresenceDetails id={detailsId} name={p.name} uris={p.uris} presence={p.presence} availability={p.availability} subscribed={p.subscribed} /> : null}
+    </li>
+  );
+}

@@ -1,0 +1,221 @@
+"use client";
+/**
+ * The page's SIP SIMPLE client as React context: fetches short-lived SIP credentials from the
+ * portal, starts one HeraldSipClient per tab and exposes its PresenceStore.
+ *
+ * One client per tab, not per page: the buddy list and My Presence each mount a provider, and a
+ * client-side navigation between them unmounts one and mounts the other in the same commit. The
+ * client is therefore kept in a module-level slot with a reference count and stopped only when
+ * no provider has claimed it again shortly after the last one went away (logout, leaving the
+ * portal). Closing the tab is handled by the client itself (pagehide → removal PUBLISH).
+ */
+import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
+import { publishableIconUrl, type XcapLocation } from "./contact-icon";
+import { HeraldSipClient, PresenceStore, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
+
+/** What the portal's GET /api/sip-credentials answers. */
+interface PageSipCredentials {
+  wsPath: string;
+  aor: string;
+  authorizationUser: string;
+  password: string;
+  displayName: string | null;
+  realm: string;
+  expires: number;
+}
+
+/** What the UI needs from the client (HeraldSipClient implements it). */
+export interface PresenceClient {
+  readonly store: PresenceStore;
+  setPresence(patch: Partial<MyPresence>): Promise<void>;
+  setStatus(status: MyStatus): Promise<void>;
+  setNote(note: string | undefined): Promise<void>;
+  setHomepage(homepage: string | undefined): Promise<void>;
+  setIcon(iconUrl: string | undefined): Promise<void>;
+  setAutoAway(idleMinutes: number | false): void;
+  resync(): void;
+}
+
+interface PresenceContextValue {
+  store: PresenceStore;
+  client: PresenceClient | null;
+}
+
+const PresenceContext = createContext<PresenceContextValue | null>(null);
+
+const SAVED_PRESENCE_KEY = "herald.myPresence";
+/** How long a client outlives its last provider (a navigation re-claims it well within this). */
+const RELEASE_GRACE_MS = 3000;
+
+interface Slot {
+  aor: string;
+  store: PresenceStore;
+  client: HeraldSipClient | null;
+  refs: number;
+  releaseTimer?: ReturnType<typeof setTimeout>;
+  listeners: Set<() => void>;
+  autoAwayMinutes: number;
+  unsubscribeSave?: () => void;
+}
+
+let slot: Slot | null = null;
+
+/** What this tab published last time (status, note, homepage), so a reload keeps it. */
+function savedPresence(): Partial<MyPresence> {
+  try {
+    const raw = window.localStorage.getItem(SAVED_PRESENCE_KEY);
+    if (!raw) return {};
+    const v = JSON.parse(raw) as Partial<MyPresence>;
+    const out: Partial<MyPresence> = {};
+    if (v.status && ["available", "away", "extended-away", "busy", "invisible"].includes(v.status)) out.status = v.status;
+    if (typeof v.note === "string" && v.note) out.note = v.note;
+    if (typeof v.homepage === "string" && v.homepage) out.homepage = v.homepage;
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function savePresence(p: MyPresence): void {
+  if (p.idle) return; // auto-away is not a choice to restore
+  try {
+    window.localStorage.setItem(SAVED_PRESENCE_KEY, JSON.stringify({ status: p.status, note: p.note, homepage: p.homepage }));
+  } catch {
+    // storage full or disabled: nothing to keep
+  }
+}
+
+function wsUrlFor(path: string): string {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}${path}`;
+}
+
+async function fetchCredentials(): Promise<SipCredentials> {
+  const res = await fetch("/api/sip-credentials", { cache: "no-store", credentials: "same-origin" });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { error?: string };
+    throw new Error(body.error ? `SIP credentials refused: ${body.error}` : `SIP credentials refused (${res.status})`);
+  }
+  const c = (await res.json()) as PageSipCredentials;
+  const out: SipCredentials = { wsUrl: wsUrlFor(c.wsPath), aor: c.aor, authorizationUser: c.authorizationUser, password: c.password, realm: c.realm };
+  if (c.displayName) out.displayName = c.displayName;
+  return out;
+}
+
+function notify(s: Slot) {
+  for (const l of [...s.listeners]) l();
+}
+
+function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number): Slot {
+  if (slot && slot.aor !== aor) {
+    // another user signed in in this tab: the old client must not linger
+    release(slot, true);
+  }
+  if (slot) {
+    if (slot.releaseTimer) clearTimeout(slot.releaseTimer);
+    slot.releaseTimer = undefined;
+    slot.refs += 1;
+    if (slot.autoAwayMinutes !== autoAwayMinutes) {
+      slot.autoAwayMinutes = autoAwayMinutes;
+      slot.client?.setAutoAway(autoAwayMinutes > 0 ? autoAwayMinutes : false);
+    }
+    return slot;
+  }
+  const initial: MyPresence = { status: "available", ...savedPresence() };
+  if (iconUrl) initial.iconUrl = iconUrl;
+  const s: Slot = { aor, store: new PresenceStore({ myPresence: initial }), client: null, refs: 1, listeners: new Set(), autoAwayMinutes };
+  slot = s;
+  s.store.setConnection("connecting");
+  fetchCredentials()
+    .then((credentials) => {
+      if (slot !== s || s.refs === 0) return;
+      const client = new HeraldSipClient({
+        credentials,
+        store: s.store,
+        initialPresence: initial,
+        refreshCredentials: fetchCredentials,
+        autoAway: autoAwayMinutes > 0 ? { idleMinutes: autoAwayMinutes } : false,
+        deviceDescription: navigator.userAgent,
+        userAgent: "Herald web",
+      });
+      s.client = client;
+      let last = s.store.getSnapshot().myPresence;
+      s.unsubscribeSave = s.store.subscribe(() => {
+        const now = s.store.getSnapshot().myPresence;
+        if (now !== last) {
+          last = now;
+          savePresence(now);
+        }
+      });
+      client.start();
+      notify(s);
+    })
+    .catch((err: unknown) => {
+      if (slot !== s) return;
+      s.store.setConnection("offline", (err as Error).message);
+    });
+  return s;
+}
+
+function release(s: Slot, now = false): void {
+  s.refs = Math.max(0, s.refs - 1);
+  if (s.refs > 0 && !now) return;
+  const stop = () => {
+    if (s.refs > 0 && !now) return;
+    s.unsubscribeSave?.();
+    if (s.client) void s.client.stop();
+    if (slot === s) slot = null;
+  };
+  if (now) stop();
+  else s.releaseTimer = setTimeout(stop, RELEASE_GRACE_MS);
+}
+
+export interface PresenceProviderProps {
+  /** The signed-in user's address (user@domain). */
+  address: string;
+  /** The icon URL to publish (hash-tagged), or null without an icon. */
+  iconUrl: string | null;
+  /** Where the XCAP root is (to publish an icon URL others can fetch). */
+  xcap: XcapLocation;
+  /** Automatic away after this many idle minutes; 0 disables it. */
+  autoAwayMinutes: number;
+  children: ReactNode;
+}
+
+/** A store that never changes, rendered on the server and before the client is claimed. */
+const SERVER_STORE = new PresenceStore();
+
+export function PresenceProvider({ address, iconUrl, xcap, autoAwayMinutes, children }: PresenceProviderProps) {
+  const [value, setValue] = useState<PresenceContextValue>({ store: SERVER_STORE, client: null });
+
+  useEffect(() => {
+    const s = claim(`sip:${address}`, iconUrl ? publishableIconUrl(iconUrl, xcap) : null, autoAwayMinutes);
+    const update = () => setValue({ store: s.store, client: s.client });
+    s.listeners.add(update);
+    update();
+    return () => {
+      s.listeners.delete(update);
+      release(s);
+    };
+    // xcap is a fresh object on every render; its fields are what matter
+  }, [address, iconUrl, autoAwayMinutes, xcap.publicRoot, xcap.localPath, xcap.publicUrlKnown]);
+
+  return <PresenceContext.Provider value={value}>{children}</PresenceContext.Provider>;
+}
+
+function usePresenceContext(): PresenceContextValue {
+  const ctx = useContext(PresenceContext);
+  if (!ctx) throw new Error("usePresence must be used inside <PresenceProvider>");
+  return ctx;
+}
+
+/** The live presence snapshot (re-renders on every change). */
+export function usePresence(): PresenceSnapshot {
+  const { store } = usePresenceContext();
+  return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getServerSnapshot);
+}
+
+/** The running client (null until credentials arrived). */
+export function usePresenceClient(): PresenceClient | null {
+  return usePresenceContext().client;
+}
