@@ -16,11 +16,12 @@ import {
   setRole,
 } from "../accounts/service";
 import { seedDemo } from "./seed";
-import { startHerald } from "./start";
+import { startHerald, startSipOnly } from "./start";
 
 const USAGE = `Usage: npm run herald -- <command>
 
   start                                   run Herald (portal, XCAP, bridge, embedded SIP server)
+  sip                                     run only the embedded SIP presence server
   demo                                    seed example.test with alice, bob, carol, admin and start
   migrate                                 apply pending database migrations
   domains add <domain> [--realm <realm>]  add a SIP domain
@@ -78,6 +79,9 @@ export async function main(argv: string[]): Promise<number> {
       case "start":
         await startHerald(cfg);
         return -1; // keep running
+      case "sip":
+        await startSipOnly(cfg);
+        return -1;
       case "demo": {
         const seeded = await withDb(cfg, (db) => seedDemo(db));
         out("Demo accounts (domain example.test):");

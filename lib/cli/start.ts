@@ -6,6 +6,9 @@ import { buildPortal, hasBuild, startPortal } from "../portal/http-server";
 import { createSipBridge, parseUpstreamUri } from "../bridge";
 import { sessionAorOfUpgrade } from "../portal/bridge-auth";
 import { logger } from "../log";
+import { startEmbeddedSipServer, type RunningSipServer } from "../server/main";
+import { PrismaXcapStore } from "../storage/xcap-prisma-store";
+import { xcapEvents } from "../portal/xcap-events";
 
 export interface RunningHerald {
   httpPort: number;
@@ -23,6 +26,11 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   // request's Host; the portal server drops client-sent X-Forwarded-Host unless PUBLIC_URL is set.
   if (cfg.PUBLIC_URL) process.env.NEXTAUTH_URL = cfg.PUBLIC_URL;
   else process.env.AUTH_TRUST_HOST = "true";
+  let sip: RunningSipServer | undefined;
+  if (cfg.SIP_EMBEDDED) {
+    sip = await startEmbeddedSipServer(cfg, db, { store: new PrismaXcapStore(db), subscribe: xcapEvents().subscribe });
+    log(`herald: SIP server on tcp ${cfg.SIP_HOST}:${sip.ports.tcp}${sip.ports.tls ? `, tls ${sip.ports.tls}` : ""}`);
+  }
   if (!hasBuild()) {
     log("herald: no build found, running next build (once)…");
     await buildPortal();
@@ -30,7 +38,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL), xcapRootPath: cfg.XCAP_ROOT_PATH });
   const upstream = cfg.SIP_UPSTREAM
     ? parseUpstreamUri(cfg.SIP_UPSTREAM)
-    : { host: cfg.SIP_HOST === "0.0.0.0" ? "127.0.0.1" : cfg.SIP_HOST, port: cfg.SIP_PORT, transport: "tcp" as const };
+    : { host: cfg.SIP_HOST === "0.0.0.0" ? "127.0.0.1" : cfg.SIP_HOST, port: sip?.ports.tcp ?? cfg.SIP_PORT, transport: "tcp" as const };
   const bridge = createSipBridge({ path: "/sip", upstream, authenticate: sessionAorOfUpgrade, logger: logger(cfg.LOG_LEVEL) });
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
   log(`herald: SIP bridge at /sip relaying to ${upstream.transport}:${upstream.host}:${upstream.port}`);
@@ -38,6 +46,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   const stop = async () => {
     await bridge.close();
     await portal.close();
+    await sip?.stop();
     await db.$disconnect();
   };
   const onSignal = () => {
@@ -46,4 +55,18 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   return { httpPort: portal.port, stop };
+}
+
+/** `herald sip`: only the embedded SIP server (operators running the portal elsewhere). */
+export async function startSipOnly(cfg: HeraldConfig, log: (line: string) => void = (l) => process.stdout.write(l + "\n")) {
+  await deployMigrations(cfg.DATABASE_URL);
+  const db = openDb(cfg.DATABASE_URL);
+  await prepareDb(db, cfg.DATABASE_URL);
+  setDb(db);
+  const sip = await startEmbeddedSipServer(cfg, db, { store: new PrismaXcapStore(db), subscribe: xcapEvents().subscribe });
+  log(`herald: SIP server on tcp ${cfg.SIP_HOST}:${sip.ports.tcp}${sip.ports.tls ? `, tls ${sip.ports.tls}` : ""}`);
+  const onSignal = () => void sip.stop().finally(() => process.exit(0));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return sip;
 }

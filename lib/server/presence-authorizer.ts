@@ -11,7 +11,7 @@
  * Blink percent-encodes URIs inside documents (`<cr:one id="sip%3Abob%40example.test"/>`,
  * `<entry uri="sip%3Abob%40example.test"/>`): identities and list entries are decoded here.
  */
-import { authorizeWatcher, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
+import { authorizeWatcher, canonicalIdentity, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
 import type { SipLogger } from "../sip";
 import { childElements, parseXml, type XmlElement } from "../xml";
 import { decodeAnyUri } from "../xcap/addressbook";
@@ -50,6 +50,11 @@ export class PresenceAuthorizer {
 
   /** RFC 5025 decision for `watcher` subscribing to `presentity` (a `sip:user@domain` AOR). */
   async authorize(presentity: string, watcher: WatcherIdentity): Promise<Permissions> {
+    // A user always sees their own presence (other tabs and devices), rules or not — the
+    // same grant Blink's wp_prs_allow_own rule makes explicit.
+    if (watcher.authenticated && watcher.uri && canonicalIdentity(decodeAnyUri(watcher.uri)) === canonicalIdentity(presentity)) {
+      return { subHandling: "allow", matchedRules: ["herald-own-presence"], transformations: { booleans: {}, unknownAttributes: {} }, transformationsDefaulted: true };
+    }
     const entry = await this.rulesEntry(presentity);
     const w = watcher.uri ? { ...watcher, uri: decodeAnyUri(watcher.uri) } : watcher;
     return authorizeWatcher(entry.rules, w, { externalLists: entry.lists });
