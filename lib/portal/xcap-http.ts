@@ -2,7 +2,14 @@
  * The embedded XCAP root over HTTP: authentication (HTTP digest with SIP credentials, qop=auth,
  * or the portal session), bounded bodies, and change events — around the framework-free core.
  */
-import { createXcapServer, type XcapChangeEvent, type XcapServer, type XcapStore } from "../xcap/server";
+import {
+  createXcapServer,
+  PRES_CONTENT_AUID,
+  servePresContentIcon,
+  type XcapChangeEvent,
+  type XcapServer,
+  type XcapStore,
+} from "../xcap/server";
 import { DigestAuthenticator } from "../sip";
 import type { Db } from "../db";
 import { digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
@@ -76,6 +83,15 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       const body = await readBounded(req, opts.maxBodyBytes);
       if (!body) return text(413, "Request body too large");
 
+      // The icon's XCAP URL is what PIDF's CIPID <icon> carries. Blink fetches the pres-content
+      // document; a browser's <img> asks for an image: serve the same URL decoded (no auth, as
+      // the icon is public).
+      const icon = ICON_PATH_RE.exec(path);
+      if (icon && (req.method === "GET" || req.method === "HEAD") && wantsImage(headers["accept"])) {
+        const r = await servePresContentIcon(opts.store, decodeURIComponent(icon[1]), headers, decodeURIComponent(icon[2]));
+        return new Response(req.method === "HEAD" || r.status === 304 ? null : Buffer.from(r.body), { status: r.status, headers: r.headers });
+      }
+
       const realm = await realmFor(path);
       let user: { aor: string } | null = asUser ? { aor: asUser } : null;
       let stale = false;
@@ -101,6 +117,14 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
     }
   }
   return { handle: (req) => handle(req), handleAs: (req, aor) => handle(req, aor) };
+}
+
+const ICON_PATH_RE = new RegExp(`^${PRES_CONTENT_AUID.replace(/\./g, "\\.")}/users/([^/]+)/(.+)$`);
+
+/** An Accept header that prefers images over XML (what <img> sends). */
+function wantsImage(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return /image\/(\*|png|jpeg|gif|avif|webp)/i.test(accept) && !/xml/i.test(accept);
 }
 
 function text(status: number, msg: string) {

@@ -137,3 +137,37 @@ describe("embedded XCAP root over HTTP", () => {
     expect(await t.db.xcapDocument.count({ where: { scope: "global" } })).toBe(0);
   });
 });
+
+describe("icon at its XCAP URL", () => {
+  it("serves the pres-content document to XCAP clients and the decoded image to browsers, without auth", async () => {
+    const t = await tempSqliteDb();
+    try {
+      await addDomain(t.db, "example.test");
+      await addAccount(t.db, { address: "alice@example.test", password: "Alice-pass1" });
+      const x = createXcapHttp({
+        db: t.db,
+        store: new PrismaXcapStore(t.db),
+        rootPath: "/xcap-root",
+        maxBodyBytes: 64 * 1024,
+        secret: "nonce-secret-for-tests-0123456789",
+        ephemeralSecret: "ephemeral-secret-for-tests",
+        sessionAor: async () => null,
+        onChange: () => undefined,
+      });
+      const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
+      const doc = `<?xml version="1.0" encoding="UTF-8"?><content xmlns="urn:oma:xml:prs:pres-content"><mime-type>image/png</mime-type><encoding>base64</encoding><data>${png.toString("base64")}</data></content>`;
+      const url = "http://h/xcap-root/org.openmobilealliance.pres-content/users/sip:alice@example.test/oma_status-icon/index";
+      const put = await x.handleAs(new Request(url, { method: "PUT", body: doc, headers: { "content-type": "application/vnd.oma.pres-content+xml" } }), "alice@example.test");
+      expect(put.status).toBe(201);
+      const asXcap = await x.handle(new Request(url));
+      expect(asXcap.status).toBe(200);
+      expect(await asXcap.text()).toContain("<mime-type>image/png</mime-type>");
+      const asImg = await x.handle(new Request(url, { headers: { accept: "image/avif,image/webp,image/apng,image/*,*/*;q=0.8" } }));
+      expect(asImg.status).toBe(200);
+      expect(asImg.headers.get("content-type")).toBe("image/png");
+      expect(Buffer.from(await asImg.arrayBuffer()).equals(png)).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+});
