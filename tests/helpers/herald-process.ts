@@ -1,0 +1,98 @@
+/** Run `herald start` as a child process on free ports with a fresh database, for e2e tests. */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { openMigrated } from "./temp-db";
+import { freePort } from "./ports";
+import type { Db } from "../../lib/db";
+
+export const ROOT = path.resolve(import.meta.dirname, "..", "..");
+
+export function buildPortal(): void {
+  const build = spawnSync(process.execPath, [path.join(ROOT, "node_modules/next/dist/bin/next"), "build"], {
+    cwd: ROOT,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+    encoding: "utf8",
+  });
+  if (build.status !== 0) throw new Error(`next build failed:\n${build.stdout}\n${build.stderr}`);
+}
+
+export interface HeraldProcess {
+  baseUrl: string;
+  sipPort: number;
+  dataDir: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start Herald with a fresh SQLite database seeded by `seed`, extra environment `env`.
+ * Resolves once the portal listens.
+ */
+export async function startHerald(opts: { seed: (db: Db) => Promise<void>; env?: Record<string, string> }): Promise<HeraldProcess> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
+  const url = `file:${path.join(dataDir, "herald.db")}`;
+  const t = await openMigrated(url, dataDir);
+  await opts.seed(t.db);
+  await t.db.$disconnect();
+  const sipPort = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "start"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      DATABASE_URL: url,
+      HERALD_DATA_DIR: dataDir,
+      HOST: "127.0.0.1",
+      PORT: "0",
+      SIP_HOST: "127.0.0.1",
+      SIP_PORT: String(sipPort),
+      LOGIN_MAX_ATTEMPTS_ACCOUNT: "50",
+      LOGIN_MAX_ATTEMPTS_ADDRESS: "500",
+      ...opts.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Herald did not start within 90 s:\n${output}`)), 90_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.length > 2_000_000) output = output.slice(-1_000_000);
+      const m = /portal listening on (http:\/\/\S+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1].replace("localhost", "127.0.0.1"));
+      }
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Herald exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    baseUrl,
+    sipPort,
+    dataDir,
+    output: () => output,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t2 = setTimeout(() => {
+          child.kill("SIGKILL");
+          resolve();
+        }, 10_000);
+        child.once("exit", () => {
+          clearTimeout(t2);
+          resolve();
+        });
+      });
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
