@@ -39,7 +39,7 @@ export default async function Home() {
           Signed in as <span data-testid="home-address">{user.address}</span>
         </p>
         <section aria-label="Buddy list" data-testid="buddy-list" className="mt-4 rounded-lg border border-slate-200 bg-white">
-          <BuddyList initialModel={model} actions={actions} xcap={xcap} />
+          <BuddyList self={`sip:${user.address}`} initialModel={model} actions={actions} xcap={xcap} />
         </section>
       </main>
     </PresenceProvider>

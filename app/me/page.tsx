@@ -43,7 +43,7 @@ export default async function MyPresencePage() {
             <Card id="status-heading" title="Status">
               <MyStatusForm autoAwayMinutes={c.AUTO_AWAY_MINUTES} />
             </Card>
-            <Card id="icon-heading" title="Picture">
+            <Card id="icon-heading" title="Your picture">
               <IconEditor name={user.name || user.address} initial={icon?.dataUrl ?? null} xcap={xcap} actions={{ uploadIcon, deleteIcon }} maxBytes={MAX_ICON_BYTES} />
             </Card>
             <Card id="offline-heading" title="When I am offline">
@@ -55,7 +55,7 @@ export default async function MyPresencePage() {
               <DefaultPolicyForm initial={book.defaultPolicy} setDefaultPolicy={setDefaultPolicy} />
             </Card>
             <Card id="watchers-heading" title="Who can see me">
-              <WatchersPanel initialBlocked={book.presence.blocked} names={names} actions={{ setUriPolicy }} />
+              <WatchersPanel self={`sip:${user.address}`} initialBlocked={book.presence.blocked} names={names} actions={{ setUriPolicy }} />
             </Card>
           </div>
         </div>

@@ -84,7 +84,7 @@ type Dialogs =
   | { kind: "rename-group"; group: Group }
   | { kind: "delete-group"; group: Group };
 
-export function BuddyList({ initialModel, actions, xcap }: { initialModel: AddressBookModel; actions: AddressBookActions; xcap: XcapLocation | null }) {
+export function BuddyList({ self, initialModel, actions, xcap }: { self: string; initialModel: AddressBookModel; actions: AddressBookActions; xcap: XcapLocation | null }) {
   const snap = usePresence();
   const client = usePresenceClient();
   const [model, setModel] = useState<AddressBookModel>(initialModel);
@@ -211,11 +211,11 @@ export function BuddyList({ initialModel, actions, xcap }: { initialModel: Addre
   const requests = useMemo(
     () =>
       snap.pendingWatchers.filter((w) => {
-        if (handled.has(w.uri) || blockedSet.has(w.uri) || policyUris.has(w.uri)) return false;
+        if (w.uri === self || handled.has(w.uri) || blockedSet.has(w.uri) || policyUris.has(w.uri)) return false;
         const c = model.contacts.find((x) => x.uris.some((u) => u.uri === w.uri));
         return !c || c.presence.policy === "default";
       }),
-    [snap.pendingWatchers, handled, blockedSet, policyUris, model],
+    [snap.pendingWatchers, handled, blockedSet, policyUris, model, self],
   );
 
   const blocked = useMemo(
@@ -472,6 +472,7 @@ export function BuddyList({ initialModel, actions, xcap }: { initialModel: Addre
                         onEdit={() => setDialog({ kind: "edit", contact: c.contact })}
                         onMove={() => setDialog({ kind: "move", contact: c.contact, from: s.group?.id ?? null })}
                         onDelete={() => setDialog({ kind: "delete", contact: c.contact })}
+                        onBlock={() => setPolicy(c.uris[0] ?? "", c.blocked ? "unblock" : "block", c.name)}
                       />
                     ))
                   ) : (

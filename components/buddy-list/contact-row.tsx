@@ -33,6 +33,7 @@ export interface ContactRowProps {
   onEdit: () => void;
   onMove: () => void;
   onDelete: () => void;
+  onBlock: () => void;
 }
 
 export function noteLines(presence: ContactPresence | undefined, subscribed: boolean, blocked: boolean): string[] {
@@ -80,6 +81,10 @@ export function ContactRow(p: ContactRowProps) {
           </button>
           <button type="button" className={btn.ghost} onClick={p.onMove} disabled={p.saving}>
             Move<span className="sr-only"> {p.name}</span>
+          </button>
+          <button type="button" className={btn.ghost} onClick={p.onBlock} disabled={p.saving}>
+            {p.blocked ? "Unblock" : "Block"}
+            <span className="sr-only"> {p.name}</span>
           </button>
           <button type="button" className={btn.ghost} onClick={p.onDelete} disabled={p.saving}>
             Delete<span className="sr-only"> {p.name}</span>

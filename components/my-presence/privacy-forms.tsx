@@ -76,7 +76,7 @@ export function OfflineStatusForm({ initial, actions }: { initial: { note: strin
         onChange={(e) => setNote(e.target.value)}
       />
       <p id={hint} className="text-xs text-slate-600">
-        {isSet ? "Set: " : "Not set. "}contacts see this note while none of your devices is online.
+        {isSet ? "Set: contacts" : "Not set. Contacts"} see this note while none of your devices is online.
       </p>
       <div className="flex flex-wrap items-center gap-2">
         <button type="submit" className={btn.primary} disabled={busy}>
@@ -162,7 +162,7 @@ export interface WatcherActions {
   setUriPolicy: (uri: string, action: "allow" | "block" | "unblock") => Promise<ActionResult<null>>;
 }
 
-export function WatchersPanel({ initialBlocked, names, actions }: { initialBlocked: string[]; names: Record<string, string>; actions: WatcherActions }) {
+export function WatchersPanel({ self, initialBlocked, names, actions }: { self: string; initialBlocked: string[]; names: Record<string, string>; actions: WatcherActions }) {
   const snap = usePresence();
   const [blocked, setBlocked] = useState<string[]>(initialBlocked);
   const [busy, setBusy] = useState<string | null>(null);
@@ -185,7 +185,8 @@ export function WatchersPanel({ initialBlocked, names, actions }: { initialBlock
     setMessage({ kind: "ok", text: `${who} ${action === "block" ? "blocked" : "unblocked"}.` });
   }
 
-  const watching = snap.activeWatchers.filter((w) => !blocked.includes(w.uri));
+  // the user's own other devices and tabs watch too; they are not "someone"
+  const watching = snap.activeWatchers.filter((w) => w.uri !== self && !blocked.includes(w.uri));
   return (
     <div className="space-y-5">
       <section aria-labelledby={headingWho}>
