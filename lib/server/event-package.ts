@@ -94,6 +94,11 @@ export interface EventPackage {
   subscriptionRejected?(ctx: SubscribeRequestContext, info: { id: string; displayName?: string }): void;
   /** Called when a subscription's status changed (pending → active, ...), for watcher info. */
   statusChanged?(sub: SubscriptionView, previous: SubscriptionStatus, reason?: TerminationReason): void;
+  /**
+   * Extra headers for the 200 to an initial SUBSCRIBE and for every NOTIFY of a subscription
+   * (the RLS adds `Require: eventlist`, RFC 4662 §4.5).
+   */
+  extraHeaders?(sub: SubscriptionView): Array<[string, string]>;
 }
 
 /** Update delivered to an internal subscriber (`PresenceServer.subscribeInternal`). */

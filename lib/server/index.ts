@@ -2,7 +2,7 @@
  * lib/server — Herald's embedded SIP SIMPLE server: registrar, presence agent, pres-rules
  * authorization, watcher info, persistence, and the hooks the RLS plugs into.
  */
-export { PresenceServer, type PresenceServerOptions, type PresenceServerListen, type SubscribeRoute } from "./presence-server";
+export { PresenceServer, type PresenceServerOptions, type PresenceServerListen, type SubscribeRoute, type NotifyHandler } from "./presence-server";
 export { MemoryAccountDirectory, PrismaAccountDirectory, type AccountDirectory, type AccountStatus, type ServedDomain } from "./account-directory";
 export {
   MemoryPresenceStateStore,
@@ -33,4 +33,5 @@ export { Registrar, type Binding } from "./registrar";
 export { ExpiryWheel } from "./expiry-wheel";
 export { SipErrorWithHeaders } from "./errors";
 export { aorOf, canonicalAor, splitAor } from "./aor";
+export { ResourceListServer, ResourceListSubscription, type ResourceListServerOptions } from "./rls";
 export { startEmbeddedSipServer, lineLogger, type EmbeddedXcapSource, type RunningSipServer } from "./main";

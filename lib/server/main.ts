@@ -16,6 +16,8 @@
  * - Persists its state in the PresenceState table of `db` (write-behind; flushed by `stop()`).
  * - Reads pres-rules / resource-lists / pidf-manipulation through `xcap.store` and re-evaluates
  *   watchers on every event `xcap.subscribe` delivers (pass the XCAP server's onChange fan-out).
+ * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents; list
+ *   edits arrive through the same `xcap.subscribe`. `extra.rls` tunes it; `rls: false` turns it off.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -25,6 +27,7 @@ import type { LogLevel, SipLogger } from "../sip";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import { PrismaAccountDirectory } from "./account-directory";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
+import { ResourceListServer, type ResourceListServerOptions } from "./rls";
 import { PrismaPresenceStateStore } from "./state-store";
 
 export interface EmbeddedXcapSource {
@@ -35,6 +38,8 @@ export interface EmbeddedXcapSource {
 
 export interface RunningSipServer {
   server: PresenceServer;
+  /** The RLS (undefined when turned off). */
+  rls?: ResourceListServer;
   ports: { tcp?: number; tls?: number };
   stop(): Promise<void>;
 }
@@ -53,9 +58,10 @@ export async function startEmbeddedSipServer(
   cfg: HeraldConfig,
   db: Db,
   xcap: EmbeddedXcapSource,
-  extra: Partial<PresenceServerOptions> & { cwd?: string } = {},
+  extra: Partial<PresenceServerOptions> & { cwd?: string; rls?: Partial<ResourceListServerOptions> | false } = {},
 ): Promise<RunningSipServer> {
-  const cwd = extra.cwd ?? process.cwd();
+  const { cwd: cwdOption, rls: rlsOptions, ...serverExtra } = extra;
+  const cwd = cwdOption ?? process.cwd();
   const tls = cfg.SIP_TLS_CERT && cfg.SIP_TLS_KEY
     ? { cert: readFileSync(path.resolve(cwd, cfg.SIP_TLS_CERT)), key: readFileSync(path.resolve(cwd, cfg.SIP_TLS_KEY)), tlsPort: cfg.SIP_TLS_PORT }
     : {};
@@ -66,8 +72,20 @@ export async function startEmbeddedSipServer(
     xcap,
     state: new PrismaPresenceStateStore(db),
     logger: extra.logger ?? lineLogger(cfg.LOG_LEVEL),
-    ...extra,
+    ...serverExtra,
   });
+  const logger = extra.logger ?? lineLogger(cfg.LOG_LEVEL);
+  // routes must exist before start(): restored list subscriptions find their package through them
+  const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
   const addr = await server.start();
-  return { server, ports: { tcp: addr.tcp?.port, tls: addr.tls?.port }, stop: () => server.stop() };
+  await rls?.start();
+  return {
+    server,
+    rls,
+    ports: { tcp: addr.tcp?.port, tls: addr.tls?.port },
+    stop: async () => {
+      rls?.stop();
+      await server.stop();
+    },
+  };
 }

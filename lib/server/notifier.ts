@@ -303,6 +303,8 @@ export class Notifier {
       ["Subscription-State", state],
     ];
     if (this.o.userAgent) headers.push(["User-Agent", this.o.userAgent]);
+    const extra = sub.pkg.extraHeaders?.(sub);
+    if (extra) headers.push(...extra);
     const req = dialog.createRequest("NOTIFY", {
       via: { transport: conn.transport, host: conn.localAddress, port: conn.localPort },
       contact: this.contactFor(conn),

@@ -100,8 +100,19 @@ export interface PresenceServerOptions {
   maxMessageSize?: number;
 }
 
-/** Where a SUBSCRIBE goes when it is not for a local presentity (RLS service URIs, ...). */
-export type SubscribeRoute = (ctx: { event: string; resource: string; supported: readonly string[]; request?: SipRequest }) => EventPackage | undefined;
+/**
+ * Where a SUBSCRIBE goes when it is not for a local presentity (RLS service URIs, ...). May be
+ * asynchronous (the RLS looks service URIs up in the XCAP store). `request` is absent for
+ * internal subscriptions and for persisted subscriptions being restored.
+ */
+export type SubscribeRoute = (ctx: { event: string; resource: string; supported: readonly string[]; request?: SipRequest }) => EventPackage | undefined | Promise<EventPackage | undefined>;
+
+/**
+ * Handles a NOTIFY the server receives (dialogs the server created as a subscriber, e.g. RLS
+ * back-end subscriptions to other domains). Returns the response, or undefined when the NOTIFY
+ * is not for it (the next handler is asked; with none left the answer is 481).
+ */
+export type NotifyHandler = (request: SipRequest, conn: SipConnection) => SipResponse | undefined | Promise<SipResponse | undefined>;
 
 interface Identity {
   aor: string;
@@ -127,6 +138,7 @@ export class PresenceServer {
   private readonly state: PresenceStateStore;
   private readonly nonceSecret: Buffer;
   private readonly routes: SubscribeRoute[] = [];
+  private readonly notifyHandlers: NotifyHandler[] = [];
   private readonly packages = new Map<string, EventPackage>();
   private readonly authenticators = new Map<string, DigestAuthenticator>();
   private domains?: { at: number; list: Promise<ServedDomain[]> };
@@ -200,6 +212,16 @@ export class PresenceServer {
     this.routes.push(route);
   }
 
+  /** Receive NOTIFYs for dialogs the server subscribed itself (see `NotifyHandler`). */
+  addNotifyHandler(handler: NotifyHandler): void {
+    this.notifyHandlers.push(handler);
+  }
+
+  /** True when `domain` is one of the served domains (RLS: local presentity or another domain). */
+  async servesDomain(domain: string): Promise<boolean> {
+    return (await this.domain(domain)) !== undefined;
+  }
+
   /** Restore persisted state, subscribe to XCAP changes, listen. */
   async start(): Promise<ListenAddresses> {
     if (this.started) return this.listening;
@@ -249,7 +271,7 @@ export class PresenceServer {
     const event = options.event ?? "presence";
     const watcher = canonicalAor(watcherAor);
     const target = canonicalAor(resource);
-    const pkg = this.packageFor(event, target, []);
+    const pkg = await this.packageFor(event, target, []);
     if (!pkg) throw new SipError(489, "Bad Event");
     const ctx: SubscribeRequestContext = { event, resource: target, watcher: { uri: watcher, authenticated: true }, supported: [], accept: [], refresh: false };
     const decision = await pkg.authorize(ctx);
@@ -319,7 +341,7 @@ export class PresenceServer {
         case "OPTIONS":
           return { response: createResponse(request, 200, { toTag: generateTag(), headers: [["Allow", ALLOW], ["Allow-Events", this.allowEvents()], ["Accept", "application/pidf+xml"]] }) };
         case "NOTIFY":
-          return { response: createResponse(request, 481, { toTag: generateTag() }) };
+          return await this.onNotify(request, conn);
         default:
           return { response: createResponse(request, 405, { toTag: generateTag(), headers: [["Allow", ALLOW]] }) };
       }
@@ -458,12 +480,20 @@ export class PresenceServer {
 
   // ---- SUBSCRIBE -------------------------------------------------------------------------------
 
-  private packageFor(event: string, resource: string, supported: readonly string[], request?: SipRequest): EventPackage | undefined {
+  private async packageFor(event: string, resource: string, supported: readonly string[], request?: SipRequest): Promise<EventPackage | undefined> {
     for (const r of this.routes) {
-      const p = r({ event, resource, supported, request });
+      const p = await r({ event, resource, supported, request });
       if (p) return p;
     }
     return this.packages.get(event);
+  }
+
+  private async onNotify(request: SipRequest, conn: SipConnection): Promise<Outcome> {
+    for (const h of this.notifyHandlers) {
+      const response = await h(request, conn);
+      if (response) return { response };
+    }
+    return { response: createResponse(request, 481, { toTag: request.to.tag === undefined ? generateTag() : undefined }) };
   }
 
   private async onSubscribe(request: SipRequest, conn: SipConnection): Promise<Outcome> {
@@ -472,7 +502,7 @@ export class PresenceServer {
     if (request.to.tag !== undefined) return this.onResubscribe(request, conn);
     const resourceAor = aorOf(request.uri);
     const resource = resourceAor ?? canonicalAor(request.uri.toString());
-    const pkg = this.packageFor(ev.value, resource, request.supported, request);
+    const pkg = await this.packageFor(ev.value, resource, request.supported, request);
     if (!pkg) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", this.allowEvents()]]); // RFC 6665 §4.2.1.1
     const watcherAor = aorOf(request.from.uri);
     if (!watcherAor) throw new SipError(403, "Watcher must be a SIP AOR");
@@ -510,7 +540,7 @@ export class PresenceServer {
     if (accept.length) sub.accept = accept;
     if (request.supported.length) sub.supported = request.supported;
     sub.connectionId = conn.id;
-    const response = createResponse(request, 200, { toTag: localTag, headers: [["Expires", String(expires)], ["Contact", this.notifier.contactFor(conn)]] });
+    const response = createResponse(request, 200, { toTag: localTag, headers: [["Expires", String(expires)], ["Contact", this.notifier.contactFor(conn)], ...(pkg.extraHeaders?.(sub) ?? [])] });
     return {
       response,
       after: () => {
@@ -545,7 +575,7 @@ export class PresenceServer {
     if (!sub.dialog.receiveRequest(request)) throw new SipError(500, "CSeq out of order"); // RFC 3261 §12.2.2
     const expires = this.negotiateExpires(request, sub.pkg);
     sub.connectionId = conn.id;
-    const response = createResponse(request, 200, { headers: [["Expires", String(expires)], ["Contact", this.notifier.contactFor(conn)]] });
+    const response = createResponse(request, 200, { headers: [["Expires", String(expires)], ["Contact", this.notifier.contactFor(conn)], ...(sub.pkg.extraHeaders?.(sub) ?? [])] });
     if (expires === 0) {
       // RFC 6665 §4.2.1.4: unsubscribe → final NOTIFY
       return { response, after: () => this.notifier.terminate(sub, "timeout", true) };
@@ -593,7 +623,17 @@ export class PresenceServer {
     this.registrar.restore(regs);
     this.presence.restorePublications(pubs);
     this.winfo.restore(watchers);
-    const restored = this.notifier.restore(subs, (r: SubscriptionRecord) => this.packageFor(r.event, r.resource, r.supported));
+    // packages are resolved first (routes may be asynchronous), then the notifier rebuilds
+    const pkgs = new Map<string, EventPackage | undefined>();
+    for (const row of subs) {
+      try {
+        const r = JSON.parse(row.data) as SubscriptionRecord;
+        pkgs.set(r.id, await this.packageFor(r.event, r.resource, r.supported ?? []));
+      } catch (e) {
+        this.log("warn", "no package for a persisted subscription", { key: row.key, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    const restored = this.notifier.restore(subs, (r: SubscriptionRecord) => pkgs.get(r.id));
     for (const s of restored) s.permKey = permissionsKey(s.permissions);
     if (regs.length + pubs.length + subs.length > 0) {
       this.log("info", "restored state", { registrations: regs.length, publications: pubs.length, subscriptions: restored.length, watchers: watchers.length });

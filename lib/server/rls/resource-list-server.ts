@@ -1,0 +1,345 @@
+/**
+ * The Resource List Server (RFC 4662) of the embedded presence server: an event package for
+ * `presence` subscriptions whose Request-URI is a service URI of some user's rls-services
+ * document (RFC 4826), plugged in with `PresenceServer.addSubscribeRoute`.
+ *
+ * - Accepted only with `Supported: eventlist` (otherwise 421 + `Require: eventlist`, RFC 4662
+ *   §4.1) and only from the document's owner (403 otherwise: the back-end state is what the
+ *   owner may see). 200 and every NOTIFY carry `Require: eventlist` (§4.5; Kamailio does too).
+ * - One back-end subscription per resource, made as the list owner (back-end.ts): internal for
+ *   local presentities, a SIP SUBSCRIBE for other domains (remote-subscriber.ts).
+ * - NOTIFY bodies: multipart/related with the RLMI root and one application/pidf+xml part per
+ *   active instance (§5); pending and terminated instances have no part. Full state first, on
+ *   refresh and after a removal from the list; partial state (only changed resources) otherwise.
+ *   RLMI `version` counts the subscription's NOTIFYs with a body, starting at 0 (§5.2).
+ * - Batching (§4.8 rate of notifications): back-end changes within `batchWindowMs` (default 200)
+ *   leave as one partial NOTIFY; the window starts at the first change, so no change waits longer.
+ * - List edits: an XCAP change of the owner's resource-lists or rls-services re-resolves the
+ *   owner's running lists; back ends are added and released and a NOTIFY follows (within the
+ *   batch window), without a new SUBSCRIBE.
+ * - Restart: list subscriptions are persisted by the Notifier like any other; `start()` (after
+ *   the server's) re-creates their back ends and sends each list a full-state NOTIFY.
+ */
+import { createHash } from "node:crypto";
+import { composeRlsNotifyBody, type RlmiInstance, type RlmiResource } from "../../presence";
+import { SipError, realTimers, type SipLogger, type TimerApi } from "../../sip";
+import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
+import { canonicalAor } from "../aor";
+import { SipErrorWithHeaders } from "../errors";
+import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView, TerminationReason } from "../event-package";
+import type { Subscription } from "../notifier";
+import type { PresenceServer } from "../presence-server";
+import { BackEndPool, type BackEndHandle } from "./back-end";
+import { RemoteSubscriber, type RemoteSubscriberOptions } from "./remote-subscriber";
+import { RESOURCE_LISTS_AUID, RLS_SERVICES_AUID, ServiceResolver, type ListResource } from "./service-resolver";
+
+export const EVENTLIST = "eventlist";
+export const RLS_ACCEPT_TYPES = ["multipart/related", "application/rlmi+xml", "application/pidf+xml"] as const;
+
+export interface ResourceListServerOptions {
+  server: PresenceServer;
+  /** Where rls-services and resource-lists documents live (the server's XCAP store). */
+  store: XcapStore;
+  /** XCAP change events (list edits). */
+  subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void;
+  /** Batch window for partial NOTIFYs (ms). Default 200; 0 sends on the next tick. */
+  batchWindowMs?: number;
+  /** Longest wait for back ends before the first full-state NOTIFY (ms). Default 2000. */
+  readyTimeoutMs?: number;
+  /** Back ends in other domains; `false` disables them (such resources show terminated). */
+  remote?: RemoteSubscriberOptions | false;
+  /** Expires limits of list subscriptions (s). Defaults 3600 / 60 / 3600. */
+  defaultExpires?: number;
+  minExpires?: number;
+  maxExpires?: number;
+  timers?: TimerApi;
+  logger?: SipLogger;
+}
+
+/** A running list subscription: its resolved resources, back ends and pending changes. */
+export class ResourceListSubscription {
+  entries: ListResource[] = [];
+  readonly handles = new Map<string, BackEndHandle>();
+  /** Resources changed since the last NOTIFY. */
+  readonly changed = new Set<string>();
+  /** The next NOTIFY must carry full state (a resource was removed, or after a restore). */
+  fullPending = false;
+  timer?: unknown;
+  ready: Promise<void>;
+  closed = false;
+  private loading = true;
+  private reloads: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly rls: ResourceListServer,
+    readonly sub: Subscription,
+    readonly owner: string,
+  ) {
+    this.ready = this.reload();
+  }
+
+  /** Re-resolve the list and adjust the back ends (serialized). */
+  reload(): Promise<void> {
+    const run = () => this.load().catch((e) => this.rls.logError("list resolution failed", this.sub, e));
+    this.reloads = this.reloads.then(run, run);
+    return this.reloads;
+  }
+
+  private async load(): Promise<void> {
+    if (this.closed) return;
+    const service = await this.rls.resolver.resolve(this.sub.resource);
+    if (this.closed) return;
+    if (!service || canonicalAor(service.owner) !== this.owner) {
+      // RFC 6665 §4.2.2: the service is gone — end the list subscription
+      this.rls.terminate(this.sub, "noresource");
+      return;
+    }
+    const before = new Map(this.entries.map((e) => [e.uri, e]));
+    const added: BackEndHandle[] = [];
+    for (const r of service.resources) {
+      if (!this.handles.has(r.uri)) {
+        const h = this.rls.pool.acquire(this.owner, r.uri, (uri) => this.backEndChanged(uri));
+        this.handles.set(r.uri, h);
+        added.push(h);
+        if (!this.loading) this.changed.add(r.uri);
+      } else if (!this.loading && before.get(r.uri)?.name !== r.name) this.changed.add(r.uri);
+    }
+    const keep = new Set(service.resources.map((r) => r.uri));
+    for (const [uri, h] of this.handles) {
+      if (keep.has(uri)) continue;
+      h.release();
+      this.handles.delete(uri);
+      this.changed.delete(uri);
+      if (!this.loading) this.fullPending = true; // a removal is only unambiguous in full state
+    }
+    this.entries = service.resources;
+    await this.rls.waitReady(added.map((h) => h.ready));
+    if (this.loading) {
+      this.loading = false;
+      this.changed.clear();
+    } else if (this.changed.size > 0 || this.fullPending) this.schedule();
+  }
+
+  private backEndChanged(uri: string): void {
+    if (this.loading || this.closed || !this.handles.has(uri)) return;
+    this.changed.add(uri);
+    this.schedule();
+  }
+
+  /** Batch (RFC 4662 §4.8): the first change opens the window, its end sends one NOTIFY. */
+  schedule(): void {
+    if (this.timer !== undefined || this.closed) return;
+    this.timer = this.rls.timers.setTimeout(() => {
+      this.timer = undefined;
+      if (this.closed || (this.changed.size === 0 && !this.fullPending)) return;
+      void this.rls.server.notifier.notify(this.sub, this.fullPending ? "full" : "partial");
+    }, this.rls.batchWindowMs);
+  }
+
+  /** The NOTIFY body; takes the pending changes. */
+  compose(kind: "full" | "partial"): NotifyBody {
+    const full = kind === "full" || this.fullPending;
+    const changed = full ? undefined : new Set(this.changed);
+    this.changed.clear();
+    this.fullPending = false;
+    const version = this.sub.version;
+    const listUri = this.sub.resource;
+    const domain = listUri.split("@").pop() || "herald.invalid";
+    const resources: RlmiResource[] = [];
+    const parts: Array<{ contentId: string; contentType: string; body: Uint8Array }> = [];
+    for (const e of this.entries) {
+      if (changed && !changed.has(e.uri)) continue;
+      const h = this.handles.get(e.uri);
+      if (!h) continue;
+      const s = h.state;
+      const id = instanceId(this.sub.id, e.uri);
+      const instance: RlmiInstance = { id, state: s.status };
+      if (s.status === "active" && s.body) {
+        instance.cid = `${id}.${version}@${domain}`;
+        parts.push({ contentId: instance.cid, contentType: s.body.contentType, body: s.body.body });
+      } else if (s.status === "terminated" && s.reason) instance.reason = s.reason;
+      resources.push({ uri: e.uri, names: e.name ? [{ text: e.name }] : [], instances: [instance] });
+    }
+    const composed = composeRlsNotifyBody({ uri: listUri, version, fullState: full, names: [], resources }, parts, {
+      rootContentId: `${instanceId(this.sub.id, listUri)}.${version}@${domain}`,
+    });
+    this.rls.stats.notifies++;
+    if (full) this.rls.stats.full++;
+    return { contentType: composed.contentType, body: Buffer.from(composed.body.buffer, composed.body.byteOffset, composed.body.byteLength) };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== undefined) this.rls.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const h of this.handles.values()) h.release();
+    this.handles.clear();
+  }
+}
+
+/** Stable instance id per (list subscription, resource) — the same across a restart. */
+function instanceId(subId: string, uri: string): string {
+  return createHash("sha1").update(subId).update("\u0000").update(uri).digest("base64url").slice(0, 10);
+}
+
+export class ResourceListServer implements EventPackage {
+  readonly name = "presence";
+  readonly acceptTypes = RLS_ACCEPT_TYPES;
+  readonly defaultExpires: number;
+  readonly minExpires: number;
+  readonly maxExpires: number;
+  readonly server: PresenceServer;
+  readonly resolver: ServiceResolver;
+  readonly pool: BackEndPool;
+  readonly remote?: RemoteSubscriber;
+  readonly timers: TimerApi;
+  readonly batchWindowMs: number;
+  /** NOTIFY bodies composed (bench/tests). */
+  readonly stats = { notifies: 0, full: 0 };
+  private readonly lists = new Map<string, ResourceListSubscription>();
+  private readonly owners = new Map<string, Promise<string | undefined>>();
+  private readonly o: ResourceListServerOptions;
+  private readonly log: SipLogger;
+  private unsubscribeXcap?: () => void;
+  private stopped = false;
+
+  constructor(options: ResourceListServerOptions) {
+    this.o = options;
+    this.server = options.server;
+    this.timers = options.timers ?? realTimers;
+    this.batchWindowMs = options.batchWindowMs ?? 200;
+    this.defaultExpires = options.defaultExpires ?? 3600;
+    this.minExpires = options.minExpires ?? 60;
+    this.maxExpires = options.maxExpires ?? 3600;
+    const log = options.logger;
+    this.log = log ? (level, msg, meta) => log(level, `presence:rls ${msg}`, meta) : () => {};
+    this.resolver = new ServiceResolver({ store: options.store, logger: options.logger });
+    if (options.remote !== false) this.remote = new RemoteSubscriber(options.server, { timers: options.timers, logger: options.logger, ...(options.remote ?? {}) });
+    this.pool = new BackEndPool({ server: options.server, remote: this.remote, logger: options.logger });
+    options.server.addSubscribeRoute((ctx) => {
+      // SIP SUBSCRIBEs (any: a list URI without eventlist must get 421) and restored list subscriptions
+      if (ctx.event !== this.name || (!ctx.request && !ctx.supported.includes(EVENTLIST))) return undefined;
+      return this.ownerOf(ctx.resource).then((owner) => (owner ? this : undefined));
+    });
+    this.unsubscribeXcap = options.subscribe?.((e) => this.onXcapChange(e));
+  }
+
+  /** Number of running list subscriptions. */
+  get size(): number {
+    return this.lists.size;
+  }
+
+  list(subId: string): ResourceListSubscription | undefined {
+    return this.lists.get(subId);
+  }
+
+  /** Attach restored list subscriptions (call after `server.start()`): back ends, then full state. */
+  async start(): Promise<void> {
+    const restored = [...this.server.notifier.all()].filter((s) => s.pkg === this && s.status === "active" && !this.lists.has(s.id));
+    await Promise.all(
+      restored.map(async (s) => {
+        const ls = this.attach(s);
+        if (!ls) return;
+        await ls.ready;
+        void this.server.notifier.notify(s, "full");
+      }),
+    );
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribeXcap?.();
+    this.unsubscribeXcap = undefined;
+    for (const ls of this.lists.values()) ls.close();
+    this.lists.clear();
+    this.remote?.closeAll();
+  }
+
+  private ownerOf(serviceUri: string): Promise<string | undefined> {
+    let p = this.owners.get(serviceUri);
+    if (!p) {
+      if (this.owners.size > 10_000) this.owners.clear();
+      p = this.resolver.ownerOf(serviceUri).then((o) => (o ? canonicalAor(o.owner) : undefined));
+      this.owners.set(serviceUri, p);
+      p.catch(() => this.owners.delete(serviceUri));
+    }
+    return p;
+  }
+
+  // ---- EventPackage ---------------------------------------------------------------------------
+
+  async authorize(ctx: SubscribeRequestContext): Promise<SubscriptionDecision> {
+    // RFC 4662 §4.1: a list subscription needs the subscriber's eventlist support
+    if (!ctx.supported.includes(EVENTLIST)) throw new SipErrorWithHeaders(421, "Extension Required", [["Require", EVENTLIST]]);
+    const owner = await this.ownerOf(ctx.resource);
+    if (!owner) throw new SipError(404, "Not Found");
+    if (canonicalAor(ctx.watcher.uri) !== owner) throw new SipError(403, "Only the list's owner may subscribe");
+    const service = await this.resolver.resolve(ctx.resource);
+    if (!service) throw new SipError(404, "Not Found");
+    if (service.packages.length > 0 && !service.packages.includes(ctx.event)) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", service.packages.join(", ")]]);
+    return { status: "active" };
+  }
+
+  subscriptionStarted(sub: SubscriptionView): void {
+    this.attach(sub as Subscription);
+  }
+
+  subscriptionEnded(sub: SubscriptionView): void {
+    const ls = this.lists.get(sub.id);
+    if (!ls) return;
+    this.lists.delete(sub.id);
+    ls.close();
+  }
+
+  async composeBody(sub: SubscriptionView, state: "full" | "partial"): Promise<NotifyBody | undefined> {
+    const ls = this.lists.get(sub.id) ?? this.attach(sub as Subscription);
+    if (!ls) return undefined;
+    await ls.ready;
+    if (ls.closed) return undefined;
+    return ls.compose(state);
+  }
+
+  extraHeaders(): Array<[string, string]> {
+    return [["Require", EVENTLIST]];
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private attach(sub: Subscription): ResourceListSubscription | undefined {
+    const existing = this.lists.get(sub.id);
+    if (existing) return existing;
+    if (sub.status === "terminated" || this.stopped) return undefined;
+    const ls = new ResourceListSubscription(this, sub, canonicalAor(sub.watcher));
+    this.lists.set(sub.id, ls);
+    return ls;
+  }
+
+  /** Wait for back ends, bounded by `readyTimeoutMs`. */
+  async waitReady(ready: Array<Promise<void>>): Promise<void> {
+    if (ready.length === 0) return;
+    let t: unknown;
+    await Promise.race([
+      Promise.all(ready),
+      new Promise<void>((r) => (t = this.timers.setTimeout(r, this.o.readyTimeoutMs ?? 2000))),
+    ]);
+    this.timers.clearTimeout(t);
+  }
+
+  terminate(sub: Subscription, reason: TerminationReason): void {
+    this.server.notifier.terminate(sub, reason, true);
+  }
+
+  logError(msg: string, sub: SubscriptionView, e: unknown): void {
+    this.log("error", msg, { id: sub.id, list: sub.resource, error: e instanceof Error ? e.message : String(e) });
+  }
+
+  /** List edits (resource-lists / rls-services of a list owner) and service URI changes. */
+  onXcapChange(e: XcapChangeEvent): void {
+    if (!e.user) return;
+    if (e.auid === RLS_SERVICES_AUID) this.owners.clear();
+    if (e.auid !== RLS_SERVICES_AUID && e.auid !== RESOURCE_LISTS_AUID) return;
+    const user = canonicalAor(e.user);
+    for (const ls of this.lists.values()) if (ls.owner === user) void ls.reload();
+  }
+}
