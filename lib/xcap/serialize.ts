@@ -6,61 +6,60 @@
  */
 import type { XmlNode } from "../xml";
 
+const TEXT_SPECIAL = /[&<>\r]/;
+const ATT_SPECIAL = /[&<"\t\n\r]/;
+
 function escText(s: string): string {
+  if (!TEXT_SPECIAL.test(s)) return s;
   return s.replace(/[&<>\r]/g, (c) => (c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : "&#13;"));
 }
 
 /** Escape an attribute value for use between double quotes. */
 export function escapeAttValue(s: string): string {
+  if (!ATT_SPECIAL.test(s)) return s;
   return s.replace(/[&<"\t\n\r]/g, (c) =>
     c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === '"' ? "&quot;" : c === "\t" ? "&#9;" : c === "\n" ? "&#10;" : "&#13;",
   );
 }
 
-function write(node: XmlNode, out: string[]): void {
+// String concatenation (V8 ropes, flattened once at the end) is faster than an array join here.
+function write(node: XmlNode): string {
   switch (node.nodeType) {
     case 1: {
       const el = node as Element;
-      out.push("<", el.tagName);
-      for (let i = 0; i < el.attributes.length; i++) {
-        const a = el.attributes[i]!;
-        out.push(" ", a.name, '="', escapeAttValue(a.value), '"');
+      let out = "<" + el.tagName;
+      const attrs = el.attributes;
+      for (let i = 0, n = attrs.length; i < n; i++) {
+        const a = attrs[i]!;
+        out += " " + a.name + '="' + escapeAttValue(a.value) + '"';
       }
-      if (!el.firstChild) {
-        out.push("/>");
-        return;
-      }
-      out.push(">");
-      for (let c: ChildNode | null = el.firstChild; c; c = c.nextSibling) write(c, out);
-      out.push("</", el.tagName, ">");
-      return;
+      if (!el.firstChild) return out + "/>";
+      out += ">";
+      for (let c: ChildNode | null = el.firstChild; c; c = c.nextSibling) out += write(c);
+      return out + "</" + el.tagName + ">";
     }
     case 3:
-      out.push(escText((node as Text).data));
-      return;
+      return escText((node as Text).data);
     case 4:
-      out.push("<![CDATA[", (node as CDATASection).data, "]]>");
-      return;
+      return "<![CDATA[" + (node as CDATASection).data + "]]>";
     case 7: {
       const pi = node as ProcessingInstruction;
-      out.push("<?", pi.target, pi.data ? ` ${pi.data}` : "", "?>");
-      return;
+      return "<?" + pi.target + (pi.data ? ` ${pi.data}` : "") + "?>";
     }
     case 8:
-      out.push("<!--", (node as Comment).data, "-->");
-      return;
+      return "<!--" + (node as Comment).data + "-->";
     case 9:
-    case 11:
-      for (let c: ChildNode | null = node.firstChild; c; c = c.nextSibling) write(c, out);
-      return;
+    case 11: {
+      let out = "";
+      for (let c: ChildNode | null = node.firstChild; c; c = c.nextSibling) out += write(c);
+      return out;
+    }
     default:
-      return;
+      return "";
   }
 }
 
 /** Serialize a document or node. */
 export function serializeFaithful(node: XmlNode): string {
-  const out: string[] = [];
-  write(node, out);
-  return out.join("");
+  return write(node);
 }

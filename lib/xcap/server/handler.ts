@@ -3,6 +3,7 @@
  * over an XcapStore. The route handler authenticates (digest or portal session) and passes
  * `user`; a 401 from here means "challenge this request".
  */
+import { createHash } from "node:crypto";
 import { XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
 import { XCAP_ERROR_MIME, XcapConflict, XcapError } from "../errors";
 import {
@@ -22,6 +23,7 @@ import type { ApplicationContext, ApplicationUsage } from "./application-usage";
 import { DEFAULT_APPLICATIONS } from "./applications";
 import { serviceUriConflict } from "./applications/rls-services";
 import type { StoredXcapDocument, XcapStore } from "./store";
+import { XcapDocumentCache, type XcapDocumentCacheOptions } from "./document-cache";
 
 export const XCAP_EL_MIME = "application/xcap-el+xml";
 export const XCAP_ATT_MIME = "application/xcap-att+xml";
@@ -83,6 +85,12 @@ export interface XcapServerOptions {
   onHookError?: (error: unknown, event: XcapChangeEvent) => void;
   /** Compare-and-set attempts before giving up with 503. Default 8. */
   maxWriteAttempts?: number;
+  /**
+   * Parsed-DOM cache for node-selector GETs and node writes (see document-cache.ts). Default: one
+   * cache per store with default bounds, shared by every server on that store. `false` parses the
+   * stored text on every request; an instance or options give a cache of its own.
+   */
+  documentCache?: XcapDocumentCache | XcapDocumentCacheOptions | false;
 }
 
 const encoder = new TextEncoder();
@@ -101,11 +109,14 @@ function errorResponse(err: XcapError): XcapResponse {
 }
 
 /** Strong ETag (RFC 7232) from the document text: SHA-256, base64url, 128 bits. */
+export function etagOf(content: string): string {
+  // synchronous: inside a document's write queue a hop to the crypto thread pool costs more than the hash
+  return createHash("sha256").update(content, "utf8").digest().subarray(0, 16).toString("base64url");
+}
+
+/** Strong ETag (RFC 7232) from the document text: SHA-256, base64url, 128 bits. */
 export async function computeEtag(content: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(content)));
-  let bin = "";
-  for (let i = 0; i < 16; i++) bin += String.fromCharCode(digest[i]!);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return etagOf(content);
 }
 
 function quoteEtag(etag: string): string {
@@ -247,6 +258,40 @@ interface Resolved {
   app: ApplicationUsage;
   ns: SelectorNamespaces;
   ctx: ApplicationContext;
+  /** null: no caching (disabled, or a generated document) */
+  cache: XcapDocumentCache | null;
+}
+
+const sharedCaches = new WeakMap<XcapStore, XcapDocumentCache>();
+const ownCaches = new WeakMap<XcapDocumentCacheOptions, XcapDocumentCache>();
+
+function documentCache(store: XcapStore, options: XcapServerOptions): XcapDocumentCache | null {
+  const o = options.documentCache;
+  if (o === false) return null;
+  if (o instanceof XcapDocumentCache) return o;
+  if (o) {
+    let c = ownCaches.get(o);
+    if (!c) ownCaches.set(o, (c = new XcapDocumentCache(o)));
+    return c;
+  }
+  let c = sharedCaches.get(store);
+  if (!c) sharedCaches.set(store, (c = new XcapDocumentCache()));
+  return c;
+}
+
+/** The tree of the stored document: shared from the cache (never to be modified), or parsed. */
+function readTree(r: Resolved, stored: StoredXcapDocument): XmlDocument {
+  return r.cache ? r.cache.get(r.key, stored, parseStored) : parseStored(stored.content);
+}
+
+/**
+ * The tree of the stored document for a writer: from the cache if it is there (call `own` before
+ * the first modification: it leaves the cache then), else a fresh parse.
+ */
+function writableTree(r: Resolved, stored: StoredXcapDocument): { doc: XmlDocument; own(): void } {
+  const cached = r.cache?.lookup(r.key, stored);
+  if (!cached) return { doc: parseStored(stored.content), own: () => undefined };
+  return { doc: cached, own: () => r.cache!.delete(r.key, cached) };
 }
 
 class RetryWrite extends Error {}
@@ -298,7 +343,8 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   }
   if (req.body.byteLength > maxBody) throw new XcapError(413, `body larger than ${maxBody} bytes`);
 
-  const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications } };
+  const cache = app.generate ? null : documentCache(store, options);
+  const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications }, cache };
   if (reading) return get(r, method, headers);
   const attempts = options.maxWriteAttempts ?? 8;
   return serializedWrite(store, key, async () => {
@@ -339,7 +385,7 @@ function serializedWrite<T>(store: XcapStore, key: XcapDocumentKey, fn: () => Pr
 async function load(r: Resolved): Promise<StoredXcapDocument | null> {
   if (r.app.generate) {
     const content = await r.app.generate(r.ctx);
-    return content === null ? null : { content, etag: await computeEtag(content) };
+    return content === null ? null : { content, etag: etagOf(content) };
   }
   return r.ctx.store.get(r.key);
 }
@@ -384,7 +430,7 @@ async function get(r: Resolved, method: string, headers: Record<string, string |
     body = stored.content;
     type = r.app.mimeType;
   } else {
-    const doc = parseStored(stored.content);
+    const doc = readTree(r, stored);
     const sel = findElement(doc, r);
     if (sel.kind !== "found") throw new XcapError(404, "the node selector selects no single element");
     const terminal = r.uri.nodeSelector.terminal;
@@ -409,11 +455,16 @@ async function get(r: Resolved, method: string, headers: Record<string, string |
   return respond(200, { "content-type": type, etag }, method === "HEAD" ? EMPTY : bytes);
 }
 
-/** Reparse the modified document (round-trip check), then run the §8.2.5 idempotency check. */
-function reparseModified(text: string, maxDocumentBytes: number): XmlDocument {
-  if (encoder.encode(text).byteLength > maxDocumentBytes) {
+function checkDocumentSize(text: string, maxDocumentBytes: number): void {
+  // UTF-8 needs at most 3 bytes per UTF-16 code unit: encode only when it might be too large
+  if (text.length * 3 > maxDocumentBytes && encoder.encode(text).byteLength > maxDocumentBytes) {
     throw new XcapConflict("constraint-failure", `the document would exceed ${maxDocumentBytes} bytes`);
   }
+}
+
+/** Reparse the modified document (round-trip check), then run the §8.2.5 idempotency check. */
+function reparseModified(text: string, maxDocumentBytes: number): XmlDocument {
+  checkDocumentSize(text, maxDocumentBytes);
   try {
     return parseXml(text, { maxBytes: maxDocumentBytes });
   } catch (err) {
@@ -468,7 +519,8 @@ async function put(r: Resolved, req: XcapRequest, options: XcapServerOptions, ma
     created = cur === null;
   } else {
     if (!cur) throw new XcapError(404, "no such document");
-    const doc = parseStored(cur.content);
+    const tree = writableTree(r, cur);
+    const doc = tree.doc;
     const found = findElement(doc, r);
     if (!terminal) {
       // element PUT (§8.2.3)
@@ -494,16 +546,21 @@ async function put(r: Resolved, req: XcapRequest, options: XcapServerOptions, ma
       }
       const scope = parent.nodeType === 1 ? inScopeNamespaces(parent as XmlElement) : new Map<string, string>();
       const fragment = parseElementFragment(text, scope, maxBody);
+      tree.own();
       const el = doc.importNode(fragment, true) as XmlElement;
       if (found.kind === "found") parent.replaceChild(el, found.element);
       else insertElement(parent, el, steps[steps.length - 1]!, r);
       created = found.kind !== "found";
       content = serializeFaithful(doc);
-      const expected = serializeFaithful(el);
-      newDoc = reparseModified(content, maxDoc);
+      checkDocumentSize(content, maxDoc);
+      // No reparse of `content`: the fragment was parsed with exactly the namespace bindings in
+      // scope at its new place, so the modified tree is what parsing `content` would give (the
+      // element-for-element replacement or insertion merges no text nodes), and the §8.2.5
+      // check can run on it. (Attribute PUTs and DELETEs still reparse.)
+      newDoc = doc;
       // §8.2.5: selecting with the same URI must give back what was put
       const again = selectElement(newDoc, steps, r.ns);
-      if (again.kind !== "found" || serializeFaithful(again.element) !== expected) {
+      if (again.kind !== "found" || again.element !== el) {
         throw new XcapConflict("cannot-insert", "the element would not be selected by the request URI");
       }
     } else if (terminal.kind === "attribute") {
@@ -519,6 +576,7 @@ async function put(r: Resolved, req: XcapRequest, options: XcapServerOptions, ma
       if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
       const value = decodeAttValue(text);
       if (value === undefined) throw new XcapConflict("not-xml-att-value", "the body is not a valid attribute value");
+      tree.own();
       const el = found.element;
       const attNs = resolveAttributeNs(terminal.name, r.ns);
       if (existing) existing.value = value;
@@ -547,12 +605,13 @@ async function put(r: Resolved, req: XcapRequest, options: XcapServerOptions, ma
   }
 
   const validated = (await r.app.validate?.(newDoc, r.ctx)) ?? {};
-  const etag = await computeEtag(content);
+  const etag = etagOf(content);
   const result = await r.ctx.store.put(r.key, { content, etag, ...validated }, cur?.etag ?? null);
   if (!result.ok) {
     if (result.reason === "etag-mismatch") throw new RetryWrite();
     throw await serviceUriConflict(result.uris, r.ctx.store, new Set(validated.serviceUris ?? []));
   }
+  r.cache?.set(r.key, { content, etag }, newDoc);
   await notify(options, {
     user: r.key.xui,
     auid: r.key.auid,
@@ -579,6 +638,7 @@ async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions): P
     const pre = evaluatePreconditions(req.headers, "DELETE", cur.etag, true);
     if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
     if (!(await r.ctx.store.delete(r.key, cur.etag))) throw new RetryWrite();
+    r.cache?.delete(r.key);
     await notify(options, {
       user: r.key.xui,
       auid: r.key.auid,
@@ -590,7 +650,8 @@ async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions): P
     });
     return respond(200);
   }
-  const doc = parseStored(cur.content);
+  const tree = writableTree(r, cur);
+  const doc = tree.doc;
   const found = findElement(doc, r);
   if (found.kind !== "found") throw new XcapError(404, "the node selector selects no single element");
   const terminal = sel.terminal;
@@ -598,12 +659,14 @@ async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions): P
     if (found.element === doc.documentElement) throw new XcapConflict("cannot-delete", "the root element cannot be deleted");
     const pre = evaluatePreconditions(req.headers, "DELETE", cur.etag, true);
     if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
+    tree.own();
     removeWithIndent(found.element);
   } else if (terminal.kind === "attribute") {
     const attr = findAttribute(found.element, r);
     if (!attr) throw new XcapError(404, "no such attribute");
     const pre = evaluatePreconditions(req.headers, "DELETE", cur.etag, true);
     if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
+    tree.own();
     found.element.removeAttributeNode(attr);
   } else {
     throw new XcapError(405, "namespace bindings are read-only", { allow: "GET, HEAD" });
@@ -615,12 +678,13 @@ async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions): P
   const stillThere = again.kind === "ambiguous" || (again.kind === "found" && (!terminal || findAttribute(again.element, r) !== null));
   if (stillThere) throw new XcapConflict("cannot-delete", "the request URI would still select a node");
   const validated = (await r.app.validate?.(newDoc, r.ctx)) ?? {};
-  const etag = await computeEtag(content);
+  const etag = etagOf(content);
   const result = await r.ctx.store.put(r.key, { content, etag, ...validated }, cur.etag);
   if (!result.ok) {
     if (result.reason === "etag-mismatch") throw new RetryWrite();
     throw await serviceUriConflict(result.uris, r.ctx.store, new Set(validated.serviceUris ?? []));
   }
+  r.cache?.set(r.key, { content, etag }, newDoc);
   await notify(options, {
     user: r.key.xui,
     auid: r.key.auid,
