@@ -132,8 +132,10 @@ export async function fanout(t: BenchTarget, o: { presentities: number; watchers
   const publishers = await Promise.all(Array.from({ length: o.presentities }, (_, i) => connectUser(t, o.firstUser + i)));
   await t.allowAll(publishers.map((p) => p.aor), watchers.map((w) => w.aor));
   const etags: (string | undefined)[] = await Promise.all(publishers.map(async (p) => (await p.publish(pidf(p.aor, "open", "start"))).getHeader("SIP-ETag")));
+  let subscribeFailures = 0;
+  let publishFailures = 0;
   await pool(watchers, 50, async (w) => {
-    for (const p of publishers) await w.subscribe(p.aor, { expires: 600 });
+    for (const p of publishers) if ((await w.subscribe(p.aor, { expires: 600 })).response.status >= 300) subscribeFailures++;
   });
   const subscriptions = o.presentities * o.watchers;
   const expected = subscriptions * o.rounds;
@@ -149,7 +151,8 @@ export async function fanout(t: BenchTarget, o: { presentities: number; watchers
         const key = `${i}-${r}`;
         sentAt.set(key, performance.now());
         const res = await p.publish(pidf(p.aor, r % 2 ? "open" : "closed", `mark-${key}`), { etag: etags[i] });
-        etags[i] = res.getHeader("SIP-ETag");
+        if (res.status !== 200) publishFailures++;
+        else etags[i] = res.getHeader("SIP-ETag");
       }),
     );
   }
@@ -165,6 +168,8 @@ export async function fanout(t: BenchTarget, o: { presentities: number; watchers
     publishes: o.presentities * o.rounds,
     notifiesExpected: expected,
     notifiesDelivered: delivered,
+    subscribeFailures,
+    publishFailures,
     seconds,
     notifiesPerSecond: delivered / seconds,
     latencyP50Ms: percentile(latencies, 50),

@@ -1,94 +1,314 @@
 /**
- * Presence server benchmark. Prints JSON lines (no assertions):
- *   npx tsx --expose-gc tests/bench/presence.ts            # Herald's embedded server, in process
- * Figures: PUBLISH rate; SUBSCRIBE+NOTIFY setups/s over TCP; fan-out (P × W, NOTIFYs/s, p50/p99
- * PUBLISH→NOTIFY latency); memory per held subscription at 10,000 subscriptions.
- * The load functions (presence-load.ts) take any BenchTarget, so the Kamailio harness can run the
- * same load against its server and print ratios.
+ * Presence server benchmark (issue 3). Prints JSON lines, no assertions:
+ *   npm run bench -- presence [--no-kamailio] [--kamailio-children 4] [--notify-interval-ms 0]
+ *        [--publishers 8 --publishes 4000] [--setups 2000] [--P 20 --W 100 --rounds 10 --rate 200]
+ *        [--hold 10000] [--settle-ms 6000] [--kamailio-shm-mb 1024]
+ *
+ * Figures, per target:
+ *   parser            lib/sip parseMessage of a PUBLISH with a PIDF body, messages/s (Herald only)
+ *   publish           PUBLISH modifications/s (8 publishers, one connection each, one in flight each)
+ *   subscribe-setup   SUBSCRIBE → 200 → first NOTIFY setups/s over TCP (50 in flight, 20 connections)
+ *   fanout            P presentities × W watchers, every presentity PUBLISHes `rounds` modifications
+ *                     at `rate` PUBLISHes/s overall; NOTIFYs delivered/s, p50/p99 PUBLISH→NOTIFY
+ *   memory            bytes per held subscription at 10,000 subscriptions, measured in the server
+ *                     process(es) only, on a fresh server
+ * Targets, each in its own process(es), the same load (same users, pres-rules "allow", same
+ * concurrency) from this process:
+ *   herald     PresenceServer in a child process (tests/bench/presence-herald-server.ts), in-memory
+ *              accounts and XCAP store, persistence off-process (a no-op store, as with a database)
+ *   kamailio   Kamailio 5.6 presence + presence_xml (tests/helpers/kamailio.ts), PostgreSQL back end,
+ *              when installed
+ * Then one `{"bench":"presence","measure":…,"herald":…,"kamailio":…,"ratio":…}` line per measure;
+ * ratio = herald / kamailio (`higherIsBetter` says which way is good).
+ *
+ * Before the measured loads each target gets an unreported warm-up (1,000 PUBLISHes, 500 setups).
+ * Accounts: Herald's child uses an in-memory account directory (HA1 computed per request);
+ * Kamailio's auth_db reads the subscriber table in PostgreSQL per request.
+ *
+ * Rate limit: RFC 3856 §6.10's per-presentity NOTIFY rate limit (Herald's notifyIntervalMs, default
+ * 1000 ms in production) is set to 0 here (`--notify-interval-ms`) because Kamailio's presence module
+ * NOTIFYs every PUBLISH at once (it has no such limit); with 1000 ms the fan-out latency would
+ * measure the limit, not the server.
  */
-import { MemoryAccountDirectory, PresenceServer, type PresenceStateStore } from "../../lib/server";
-import { MemoryXcapStore, computeEtag } from "../../lib/xcap/server";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { cpus } from "node:os";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseMessage } from "../../lib/sip/parser";
+import { serializeMessage } from "../../lib/sip/serializer";
+import { createRequest } from "../../lib/sip/ua-helpers";
+import { kamailioAvailable, kamailioBenchTarget, startKamailio, type KamailioServer } from "../helpers/kamailio";
+import { pidf } from "../helpers/sip-client";
 import { fanout, holdSubscriptions, publishRate, subscribeSetups, type BenchTarget } from "./presence-load";
 
 const DOMAIN = "bench.test";
 const PASSWORD = "bench-password";
 const USERS = 12_000;
+const argv = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
+const flag = (name: string) => argv.includes(`--${name}`);
+const NOTIFY_INTERVAL_MS = arg("notify-interval-ms", 0);
 
 function line(o: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(o) + "\n");
 }
 
-/** Persistence that keeps nothing in this process (as with a database): memory figures are the server's own. */
-const offProcessStore: PresenceStateStore = { load: async () => [], apply: async () => {} };
+interface MemorySample {
+  /** what `bytes` counts */
+  what: string;
+  bytes: number;
+  extra?: Record<string, number>;
+}
 
-async function embedded(): Promise<{ target: BenchTarget; server: PresenceServer }> {
-  const accounts = new MemoryAccountDirectory().addDomain(DOMAIN);
-  for (let i = 0; i < USERS; i++) accounts.addAccount(`u${i}`, DOMAIN, PASSWORD);
-  const store = new MemoryXcapStore();
-  const server = new PresenceServer({ listen: { host: "127.0.0.1", tcpPort: 0 }, accounts, xcap: { store }, notifyIntervalMs: 0, state: offProcessStore });
-  const addr = await server.start();
-  const rules = `<?xml version="1.0" encoding="UTF-8"?>
-<cr:ruleset xmlns:pr="urn:ietf:params:xml:ns:pres-rules" xmlns:cr="urn:ietf:params:xml:ns:common-policy">
-  <cr:rule id="all"><cr:conditions><cr:identity><cr:many domain="${DOMAIN}"/></cr:identity></cr:conditions><cr:actions><pr:sub-handling>allow</pr:sub-handling></cr:actions></cr:rule>
-</cr:ruleset>`;
+interface RunningTarget {
+  target: BenchTarget;
+  /** memory of the server process(es) only */
+  memory(): Promise<MemorySample>;
+  /** subscriptions held by the server, when it can tell */
+  held(): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+// ---- Herald in a child process ---------------------------------------------------------------
+
+async function startHerald(): Promise<RunningTarget> {
+  const script = fileURLToPath(new URL("./presence-herald-server.ts", import.meta.url));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", script, "--domain", DOMAIN, "--users", String(USERS), "--password", PASSWORD, "--notify-interval-ms", String(NOTIFY_INTERVAL_MS)],
+    { stdio: ["ignore", "pipe", "inherit", "ipc"] },
+  );
+  const rl = createInterface({ input: child.stdout! });
+  const { port } = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("Herald presence child did not start within 60 s")), 60_000);
+    rl.once("line", (l) => {
+      clearTimeout(t);
+      resolve(JSON.parse(l) as { port: number; pid: number });
+    });
+    child.once("exit", (code) => reject(new Error(`Herald presence child exited (${code})`)));
+  });
+  let seq = 0;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  child.on("message", (raw) => {
+    const m = raw as { id: number; result?: unknown; error?: string };
+    const w = waiting.get(m.id);
+    if (!w) return;
+    waiting.delete(m.id);
+    if (m.error !== undefined) w.reject(new Error(m.error));
+    else w.resolve(m.result);
+  });
+  const call = <T>(op: string, extra: Record<string, unknown> = {}): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++seq;
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id, op, ...extra });
+    });
   const target: BenchTarget = {
     name: "herald",
     host: "127.0.0.1",
-    port: addr.tcp!.port,
+    port,
     domain: DOMAIN,
     account: (i) => ({ user: `u${i}`, password: PASSWORD }),
-    allowAll: async (presentities) => {
-      for (const p of presentities) {
-        const key = { auid: "org.openmobilealliance.pres-rules", scope: "users" as const, xui: p, docPath: "index" };
-        if (await store.get(key)) continue;
-        await store.put(key, { content: rules, etag: await computeEtag(rules + p) }, null);
-      }
+    allowAll: (presentities) => call<void>("allow", { presentities }),
+  };
+  return {
+    target,
+    async memory() {
+      const m = await call<{ heapUsed: number; external: number; arrayBuffers: number; rss: number }>("memory");
+      return { what: "server process: V8 heapUsed + external after full GC", bytes: m.heapUsed + m.external, extra: { rss: m.rss } };
+    },
+    async held() {
+      return (await call<{ subscriptions: number }>("stats")).subscriptions;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((r) => child.once("exit", () => r()));
+      child.kill("SIGTERM");
+      await exited;
     },
   };
-  return { target, server };
 }
 
-function heap(): number {
-  (globalThis as { gc?: () => void }).gc?.();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.external + m.arrayBuffers;
+// ---- Kamailio ------------------------------------------------------------------------------------
+
+/** The main process and every descendant (Kamailio forks its workers). */
+function processTree(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parent.set(Number(d), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) for (const [pid, pp] of parent) if (pp === out[i]) out.push(pid);
+  return out;
+}
+
+function pssBytes(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function startKamailioTarget(): Promise<RunningTarget> {
+  const children = arg("kamailio-children", 4);
+  // 1 GiB of shm: with the harness's 256 MB, 20,000 NOTIFY transactions of the fan-out exhaust
+  // Kamailio's shared memory (q_malloc "Free fragment not found", PUBLISHes answered 500)
+  const k: KamailioServer = await startKamailio({ domain: DOMAIN, children, authephSecret: false, shmMb: arg("kamailio-shm-mb", 1024) });
+  try {
+    const t = await kamailioBenchTarget(k, { count: USERS, password: PASSWORD });
+    const target: BenchTarget = { ...t };
+    return {
+      target,
+      async memory() {
+        const pids = processTree(k.pid);
+        const bytes = pids.reduce((s, p) => s + pssBytes(p), 0);
+        return { what: `kamailio: summed PSS of its ${pids.length} processes (shm + pkg; PostgreSQL not counted)`, bytes, extra: { processes: pids.length } };
+      },
+      async held() {
+        // active_watchers is written back from shm periodically (subs_db_mode 2); the hash table is authoritative
+        return undefined;
+      },
+      stop: () => k.stop(),
+    };
+  } catch (e) {
+    await k.stop();
+    throw e;
+  }
+}
+
+// ---- the measures --------------------------------------------------------------------------------
+
+function parserRate(): Record<string, number> {
+  const publish = serializeMessage(
+    createRequest({
+      method: "PUBLISH",
+      uri: `sip:u1@${DOMAIN}`,
+      from: `<sip:u1@${DOMAIN}>;tag=8f3a2c`,
+      to: `<sip:u1@${DOMAIN}>`,
+      via: { transport: "TCP", host: "127.0.0.1", port: 39636 },
+      headers: [
+        ["Event", "presence"],
+        ["Expires", "3600"],
+        ["SIP-If-Match", "a1b2c3d4e5"],
+        ["Proxy-Authorization", `Digest username="u1", realm="${DOMAIN}", nonce="awJOMWsCTQXOy5R22qisYo8gnS4FHCUk", uri="sip:u1@${DOMAIN}", response="96102b5636c52dd3dbabb3156a65450f", algorithm=MD5, qop=auth, nc=00000001, cnonce="6b930abcdd34"`],
+      ],
+      body: pidf(`sip:u1@${DOMAIN}`, "open", "bench"),
+      contentType: "application/pidf+xml",
+    }),
+  );
+  const N = 100_000;
+  for (let i = 0; i < 10_000; i++) parseMessage(publish);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < N; i++) parseMessage(publish);
+  const ns = Number(process.hrtime.bigint() - t0);
+  return { messages: N, bytes: publish.length, perSecond: Math.round((N * 1e9) / ns), usPerMessage: +(ns / N / 1000).toFixed(2) };
+}
+
+interface Results {
+  publish?: number;
+  setups?: number;
+  notifies?: number;
+  p50?: number;
+  p99?: number;
+  memory?: number;
+}
+
+async function runLoads(name: string, start: () => Promise<RunningTarget>): Promise<Results> {
+  const out: Results = {};
+  const rt = await start();
+  try {
+    const t = rt.target;
+    // warm-up (not reported): JIT for Herald, connection pools and caches for both
+    await publishRate(t, { clients: arg("publishers", 8), count: 1000, firstUser: 0 });
+    await subscribeSetups(t, { count: 500, concurrency: 50, watchers: 20, presentity: 101, firstWatcher: 300 });
+    const pub = await publishRate(t, { clients: arg("publishers", 8), count: arg("publishes", 4000), firstUser: 0 });
+    line({ bench: "publish", target: name, ...pub });
+    out.publish = pub.perSecond;
+    const sub = await subscribeSetups(t, { count: arg("setups", 2000), concurrency: 50, watchers: 20, presentity: 100, firstWatcher: 200 });
+    line({ bench: "subscribe-setup", target: name, ...sub });
+    out.setups = sub.perSecond;
+    const fo = await fanout(t, { presentities: arg("P", 20), watchers: arg("W", 100), rounds: arg("rounds", 10), ratePerSecond: arg("rate", 200), firstUser: 1000 });
+    line({ bench: "fanout", target: name, notifyIntervalMs: name === "herald" ? NOTIFY_INTERVAL_MS : undefined, ...fo });
+    out.notifies = fo.notifiesPerSecond;
+    out.p50 = fo.latencyP50Ms;
+    out.p99 = fo.latencyP99Ms;
+  } finally {
+    await rt.stop();
+  }
+
+  // memory per held subscription: a fresh server, measured in the server process(es) only
+  const fresh = await start();
+  try {
+    const count = arg("hold", 10_000);
+    // the 50 watcher connections are part of the delta (a few KB each on the server side)
+    const before = await fresh.memory();
+    const clients = await holdSubscriptions(fresh.target, { count, watchers: 50, presentities: 200, firstUser: 2000 });
+    const held = await fresh.held();
+    // NOTIFY transactions settle: Kamailio's tm keeps completed ones for wait_timer (5 s)
+    await new Promise((r) => setTimeout(r, arg("settle-ms", 6000)));
+    const after = await fresh.memory();
+    const bytesPerSubscription = Math.round((after.bytes - before.bytes) / count);
+    line({
+      bench: "memory",
+      target: name,
+      subscriptions: count,
+      heldByServer: held,
+      bytesPerSubscription,
+      measured: after.what,
+      rssPerSubscription: after.extra?.rss !== undefined && before.extra?.rss !== undefined ? Math.round((after.extra.rss - before.extra.rss) / count) : undefined,
+      note: "delta before/after opening the subscriptions over 50 watcher connections, divided by the subscriptions",
+    });
+    out.memory = bytesPerSubscription;
+    await Promise.all(clients.map((c) => c.close()));
+  } finally {
+    await fresh.stop();
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
-  const { target, server } = await embedded();
-  line({ bench: "presence", target: target.name, node: process.version, gc: typeof (globalThis as { gc?: unknown }).gc === "function" });
+  line({ bench: "presence", node: process.version, cpus: cpus().length, notifyIntervalMs: NOTIFY_INTERVAL_MS, users: USERS });
+  line({ bench: "parser", target: "herald", what: "parseMessage(PUBLISH + PIDF)", ...parserRate() });
 
-  const pub = await publishRate(target, { clients: arg("publishers", 8), count: arg("publishes", 4000), firstUser: 0 });
-  line({ bench: "publish", target: target.name, ...pub });
-
-  const sub = await subscribeSetups(target, { count: arg("setups", 2000), concurrency: 50, watchers: 20, presentity: 100, firstWatcher: 200 });
-  line({ bench: "subscribe-setup", target: target.name, ...sub });
-
-  const fo = await fanout(target, { presentities: arg("P", 20), watchers: arg("W", 100), rounds: arg("rounds", 10), ratePerSecond: arg("rate", 200), firstUser: 1000 });
-  line({ bench: "fanout", target: target.name, ...fo });
-
-  // memory per held subscription: only this process (server + thin clients) — measured in-process
-  await server.stop();
-  const fresh = await embedded();
-  const before = heap();
-  const count = arg("hold", 10_000);
-  const clients = await holdSubscriptions(fresh.target, { count, watchers: 50, presentities: 200, firstUser: 2000 });
-  await fresh.server.notifier.drain();
-  await fresh.server.flush();
-  const after = heap();
-  line({
-    bench: "memory",
-    target: fresh.target.name,
-    subscriptions: fresh.server.notifier.size,
-    bytesPerSubscription: Math.round((after - before) / count),
-    note: "heap+external delta of the whole process (server and the 50 bench connections) / subscriptions",
-  });
-  await Promise.all(clients.map((c) => c.close()));
-  await fresh.server.stop();
+  const results = new Map<string, Results>();
+  results.set("herald", await runLoads("herald", startHerald));
+  if (!flag("no-kamailio")) {
+    if (!kamailioAvailable()) line({ bench: "presence-skip", target: "kamailio", reason: "Kamailio or its presence modules not installed" });
+    else {
+      line({ bench: "presence-kamailio", children: arg("kamailio-children", 4), note: "presence + presence_xml, pres-rules from the xcap table, PostgreSQL back end" });
+      results.set("kamailio", await runLoads("kamailio", startKamailioTarget));
+    }
+  }
+  const h = results.get("herald")!;
+  const k = results.get("kamailio");
+  if (!k) return;
+  const measures: Array<[string, keyof Results, string, boolean]> = [
+    ["publish_rate", "publish", "PUBLISH/s", true],
+    ["subscribe_setups", "setups", "setups/s", true],
+    ["fanout_notifies", "notifies", "NOTIFY/s", true],
+    ["fanout_latency_p50", "p50", "ms", false],
+    ["fanout_latency_p99", "p99", "ms", false],
+    ["memory_per_subscription", "memory", "bytes (Herald: heap of its process; Kamailio: summed PSS)", false],
+  ];
+  for (const [measure, key, unit, higherIsBetter] of measures) {
+    const hv = h[key];
+    const kv = k[key];
+    if (hv === undefined || kv === undefined) continue;
+    line({ bench: "presence", measure, unit, herald: +hv.toFixed(2), kamailio: +kv.toFixed(2), ratio: kv ? +(hv / kv).toFixed(2) : null, higherIsBetter });
+  }
 }
 
 main().then(
