@@ -13,6 +13,8 @@
 import {
   Dialog,
   NameAddr,
+  detachString,
+  internString,
   SipUri,
   parseUri,
   type DialogState,
@@ -39,6 +41,8 @@ import type { StateRow, WriteBehind } from "./state-store";
 import type { TimerApi } from "../sip";
 
 const EMPTY: readonly string[] = Object.freeze([]);
+/** The chain of a subscription with no NOTIFY in flight (one shared promise, not one per subscription). */
+const IDLE: Promise<void> = Promise.resolve();
 
 export interface SubscriptionRecord {
   id: string;
@@ -85,13 +89,14 @@ export class Subscription implements SubscriptionView {
   finalBody?: boolean;
   /** A NOTIFY is queued and not yet composed. */
   queued?: "full" | "partial";
-  chain: Promise<void> = Promise.resolve();
+  chain: Promise<void> = IDLE;
 
   constructor(init: { id: string; event: string; resource: string; watcher: string; createdAt: number; expiresAt: number; pkg: EventPackage }) {
-    this.id = init.id;
-    this.event = init.event;
-    this.resource = init.resource;
-    this.watcher = init.watcher;
+    // thousands of subscriptions share a few AORs and event names: keep one copy of each
+    this.id = detachString(init.id);
+    this.event = internString(init.event);
+    this.resource = internString(init.resource);
+    this.watcher = internString(init.watcher);
     this.createdAt = init.createdAt;
     this.expiresAt = init.expiresAt;
     this.pkg = init.pkg;
@@ -257,8 +262,13 @@ export class Notifier {
         this.log("error", "NOTIFY failed", { id: sub.id, error: e instanceof Error ? e.message : String(e) });
       }
     };
-    sub.chain = sub.chain.then(run, run);
-    return sub.chain;
+    const chain = sub.chain.then(run, run);
+    sub.chain = chain;
+    // back to the shared idle promise once this NOTIFY is done and nothing else was queued
+    void chain.then(() => {
+      if (sub.chain === chain) sub.chain = IDLE;
+    });
+    return chain;
   }
 
   /** Notify every subscription to a resource (presence: the presentity changed). */

@@ -117,6 +117,9 @@ export class WatcherInfoPackage implements EventPackage {
       createdAt: sub.createdAt,
       expiresAt: status === "waiting" ? now + (this.o.waitingRetentionMs ?? 7 * 86_400_000) : sub.expiresAt,
       updatedAt: now,
+      // declared up front so that setting it later does not move the record to out-of-object
+      // properties (one record per watcher per presentity: this is per-subscription memory)
+      unseen: undefined,
     };
     if (prev && prev.id !== rec.id && (prev.status === "active" || prev.status === "pending") && status === "terminated") {
       // another subscription of the same watcher is still live: that one's record stays

@@ -7,6 +7,7 @@ import { CSeq } from "./cseq";
 import type { HeaderValue, SipBody, SipRequest, SipResponse } from "./message";
 import { SipRequest as Request } from "./message";
 import { NameAddr } from "./name-addr";
+import { detachString, internString } from "./strings";
 import { SipUri, parseUri } from "./uri";
 import { generateBranch } from "./ua-helpers";
 import { Via } from "./via";
@@ -60,11 +61,37 @@ export interface InDialogRequestOptions {
   maxForwards?: number;
 }
 
+const NO_ROUTES: readonly string[] = Object.freeze([]);
+
 export class Dialog {
-  private s: DialogState;
+  // Plain fields (not a state object): one compact object per dialog. Strings are detached from
+  // the message they came from and AORs/targets are shared between dialogs (strings.ts).
+  private callId: string;
+  private localTag: string;
+  private remoteTag: string;
+  private localUri: string;
+  private remoteUri: string;
+  private localDisplayName: string | undefined;
+  private remoteDisplayName: string | undefined;
+  private _localCSeq: number;
+  private _remoteCSeq: number | undefined;
+  private _routeSet: readonly string[];
+  private _remoteTarget: string;
+  private secure: boolean;
 
   private constructor(state: DialogState) {
-    this.s = { ...state, routeSet: [...state.routeSet] };
+    this.callId = detachString(state.callId);
+    this.localTag = detachString(state.localTag);
+    this.remoteTag = detachString(state.remoteTag);
+    this.localUri = internString(state.localUri);
+    this.remoteUri = internString(state.remoteUri);
+    this.localDisplayName = state.localDisplayName === undefined ? undefined : detachString(state.localDisplayName);
+    this.remoteDisplayName = state.remoteDisplayName === undefined ? undefined : detachString(state.remoteDisplayName);
+    this._localCSeq = state.localCSeq;
+    this._remoteCSeq = state.remoteCSeq;
+    this._routeSet = state.routeSet.length ? state.routeSet.map(internString) : NO_ROUTES;
+    this._remoteTarget = internString(state.remoteTarget);
+    this.secure = state.secure;
   }
 
   /**
@@ -123,26 +150,41 @@ export class Dialog {
   }
 
   toJSON(): DialogState {
-    return { ...this.s, routeSet: [...this.s.routeSet] };
+    const out: DialogState = {
+      callId: this.callId,
+      localTag: this.localTag,
+      remoteTag: this.remoteTag,
+      localUri: this.localUri,
+      remoteUri: this.remoteUri,
+      localCSeq: this._localCSeq,
+      routeSet: [...this._routeSet],
+      remoteTarget: this._remoteTarget,
+      secure: this.secure,
+    };
+    if (this.localDisplayName !== undefined) out.localDisplayName = this.localDisplayName;
+    if (this.remoteDisplayName !== undefined) out.remoteDisplayName = this.remoteDisplayName;
+    if (this._remoteCSeq !== undefined) out.remoteCSeq = this._remoteCSeq;
+    return out;
   }
 
   get id(): DialogId {
-    return { callId: this.s.callId, localTag: this.s.localTag, remoteTag: this.s.remoteTag };
+    return { callId: this.callId, localTag: this.localTag, remoteTag: this.remoteTag };
   }
+  /** `dialogIdToString(id)`, as one flat string (it is kept as a map key). */
   get idString(): string {
-    return dialogIdToString(this.id);
+    return detachString(dialogIdToString(this.id));
   }
   get localCSeq(): number {
-    return this.s.localCSeq;
+    return this._localCSeq;
   }
   get remoteCSeq(): number | undefined {
-    return this.s.remoteCSeq;
+    return this._remoteCSeq;
   }
   get remoteTarget(): string {
-    return this.s.remoteTarget;
+    return this._remoteTarget;
   }
   get routeSet(): readonly string[] {
-    return this.s.routeSet;
+    return this._routeSet;
   }
 
   /**
@@ -151,20 +193,20 @@ export class Dialog {
    */
   receiveRequest(request: SipRequest): boolean {
     const seq = request.cseq.seq;
-    if (this.s.remoteCSeq !== undefined && seq < this.s.remoteCSeq) return false;
-    this.s.remoteCSeq = seq;
+    if (this._remoteCSeq !== undefined && seq < this._remoteCSeq) return false;
+    this._remoteCSeq = seq;
     if ((request.method === "SUBSCRIBE" || request.method === "NOTIFY") && request.hasHeader("Contact")) {
       // RFC 6665 §4.1.2.1/§4.2.1: SUBSCRIBE and NOTIFY are target refresh requests
-      this.s.remoteTarget = firstContact(request);
+      this._remoteTarget = internString(firstContact(request));
     }
     return true;
   }
 
   /** §12.2.1.1: build an in-dialog request (e.g. NOTIFY) with the next local CSeq and the route set. */
   createRequest(method: string, options: InDialogRequestOptions): SipRequest {
-    this.s.localCSeq += 1;
-    const target = parseUri(this.s.remoteTarget);
-    const routes = this.s.routeSet.map((r) => NameAddr.parse(r));
+    this._localCSeq += 1;
+    const target = parseUri(this._remoteTarget);
+    const routes = this._routeSet.map((r) => NameAddr.parse(r));
     let requestUri = target;
     let routeHeaders = routes.map(String);
     if (routes.length > 0) {
@@ -180,10 +222,10 @@ export class Dialog {
     req.addHeader("Via", new Via({ transport: options.via.transport, host: options.via.host, port: options.via.port, params: { branch: options.via.branch ?? generateBranch() } }));
     req.addHeader("Max-Forwards", options.maxForwards ?? 70);
     for (const r of routeHeaders) req.addHeader("Route", r);
-    req.addHeader("From", new NameAddr({ displayName: this.s.localDisplayName, uri: parseUri(this.s.localUri), params: { tag: this.s.localTag } }));
-    req.addHeader("To", new NameAddr({ displayName: this.s.remoteDisplayName, uri: parseUri(this.s.remoteUri), params: { tag: this.s.remoteTag } }));
-    req.addHeader("Call-ID", this.s.callId);
-    req.addHeader("CSeq", new CSeq(this.s.localCSeq, method));
+    req.addHeader("From", new NameAddr({ displayName: this.localDisplayName, uri: parseUri(this.localUri), params: { tag: this.localTag } }));
+    req.addHeader("To", new NameAddr({ displayName: this.remoteDisplayName, uri: parseUri(this.remoteUri), params: { tag: this.remoteTag } }));
+    req.addHeader("Call-ID", this.callId);
+    req.addHeader("CSeq", new CSeq(this._localCSeq, method));
     if (options.contact !== undefined) req.addHeader("Contact", options.contact);
     for (const [n, v] of options.headers ?? []) req.addHeader(n, v);
     if (options.body !== undefined) req.setBody(options.body, options.contentType);

@@ -58,3 +58,4 @@ export { createResponse, createRequest, generateBranch, generateCallId, generate
 export { Dialog, dialogIdOfIncomingRequest, dialogIdToString, type DialogId, type DialogState, type InDialogRequestOptions } from "./dialog";
 export { SipConnection, type StreamTransport } from "./connection";
 export { SipTransport, type IncomingSipMessage, type ListenAddresses, type SipTransportOptions } from "./transport";
+export { detachString, internString } from "./strings";
