@@ -14,6 +14,8 @@ import { DigestAuthenticator } from "../sip";
 import type { Db } from "../db";
 import { digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
 
+const REALM_TTL_MS = 5_000;
+
 /** The Next.js route of the XCAP root (app/xcap-root). */
 export const INTERNAL_ROOT = "/xcap-root";
 
@@ -54,6 +56,13 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
     return a;
   };
 
+  /**
+   * Realms by domain name, for a few seconds: a Prisma query costs as much CPU as the XCAP request
+   * itself. Only the realm to challenge with comes from here; whether an account (and its domain)
+   * is enabled is still checked on every request by the credentials lookup.
+   */
+  const realms = new Map<string, { until: number; value: { realm: string; domain: string } | null }>();
+
   /** The realm to challenge with: the domain of the XUI in the path, else the first domain. */
   async function realmFor(path: string): Promise<{ realm: string; domain: string } | null> {
     const m = /^[^/]+\/users\/([^/]+)\//.exec(path);
@@ -62,10 +71,16 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       const xui = decodeURIComponent(m[1]).replace(/^sips?:/i, "");
       domainName = xui.slice(xui.lastIndexOf("@") + 1).toLowerCase();
     }
+    const now = Date.now();
+    const cached = realms.get(domainName ?? "");
+    if (cached && cached.until > now) return cached.value;
     const d = domainName
       ? await opts.db.domain.findFirst({ where: { name: domainName, enabled: true } })
       : await opts.db.domain.findFirst({ where: { enabled: true }, orderBy: { id: "asc" } });
-    return d ? { realm: d.realm, domain: d.name } : null;
+    const value = d ? { realm: d.realm, domain: d.name } : null;
+    if (realms.size >= 1024) realms.clear();
+    realms.set(domainName ?? "", { until: now + REALM_TTL_MS, value });
+    return value;
   }
 
   async function handle(req: Request, asUser?: string): Promise<Response> {

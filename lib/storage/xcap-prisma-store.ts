@@ -32,7 +32,8 @@ export class PrismaXcapStore implements XcapStore {
   constructor(private readonly db: Db) {}
 
   async get(key: XcapDocumentKey): Promise<StoredXcapDocument | null> {
-    const row = await this.db.xcapDocument.findUnique({ where: { auid_scope_xui_path: where(key) } });
+    // one indexed lookup (the unique key), only the two columns served
+    const row = await this.db.xcapDocument.findUnique({ where: { auid_scope_xui_path: where(key) }, select: { content: true, etag: true } });
     return row ? { content: row.content, etag: row.etag } : null;
   }
 

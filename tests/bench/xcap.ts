@@ -2,7 +2,7 @@
  * XCAP benchmark (issue 4). Prints JSON lines, no assertions:
  *   npx tsx tests/bench/xcap.ts [--seconds 3] [--concurrency 10,50] [--contacts 200]
  *        [--url <xcap-root> --user <name> --password <pw> [--domain <d>]]   # also any XCAP server
- *        [--no-kamailio] [--kamailio-children 4]
+ *        [--portal] [--no-kamailio] [--kamailio-children 4]
  *
  * Operations, each at every concurrency level (one XcapClient with its own digest session per
  * concurrent worker, HTTP keep-alive):
@@ -12,9 +12,13 @@
  * Targets, measured in the same run, each in its own process(es):
  *   herald         Herald's XCAP core (lib/xcap/server, MemoryXcapStore) over node:http + digest,
  *                  in a child process (tests/bench/xcap-herald-server.ts)
+ *   portal-prisma  with --portal: the portal's deployment path — createXcapHttp (lib/portal/xcap-http.ts,
+ *                  digest against the accounts table, fetch Request/Response as in the Next.js route)
+ *                  over PrismaXcapStore on SQLite, behind node:http, in a child process
+ *                  (tests/bench/xcap-portal-server.ts)
  *   url            the server given by --url (e.g. the portal's /xcap-root route), when given
  *   kamailio       Kamailio 5.6 xcap_server (tests/helpers/kamailio.ts), when installed
- * Then one `xcap-ratio` line per operation and concurrency: rps(herald or url) / rps(kamailio).
+ * Then one `xcap-ratio` line per operation, concurrency and target: rps(target) / rps(kamailio).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -37,7 +41,7 @@ const CONCURRENCY = (opt("concurrency") ?? "10,50").split(",").map(Number);
 const CONTACTS = Number(opt("contacts") ?? 200);
 const DOMAIN = opt("domain") ?? "example.test";
 const USER = "alice";
-const PASSWORD = "bench-xcap-password";
+const PASSWORD = "Bench-xcap-pass1"; // passes the portal's password policy
 
 function line(o: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(o) + "\n");
@@ -152,8 +156,8 @@ async function prepare(target: Target): Promise<void> {
   line({ bench: "xcap-setup", target: target.name, root: target.root, documentBytes: Buffer.byteLength(xml), contacts: CONTACTS });
 }
 
-async function startHeraldChild(): Promise<{ root: string; child: ChildProcess }> {
-  const script = fileURLToPath(new URL("./xcap-herald-server.ts", import.meta.url));
+async function startHeraldChild(name = "./xcap-herald-server.ts"): Promise<{ root: string; child: ChildProcess }> {
+  const script = fileURLToPath(new URL(name, import.meta.url));
   const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
   const child = spawn(tsx, [script, "--domain", DOMAIN, "--user", `${USER}:${PASSWORD}`], { stdio: ["ignore", "pipe", "inherit"] });
   const rl = createInterface({ input: child.stdout! });
@@ -180,6 +184,16 @@ async function main(): Promise<void> {
       await exited;
     });
     targets.push({ name: "herald", root: herald.root, user: USER, domain: DOMAIN, ha1: digestHa1(USER, DOMAIN, PASSWORD), wildcard: "*" });
+
+    if (flag("portal")) {
+      const portal = await startHeraldChild("./xcap-portal-server.ts");
+      cleanups.push(async () => {
+        const exited = new Promise<void>((r) => portal.child.once("exit", () => r()));
+        portal.child.kill("SIGTERM");
+        await exited;
+      });
+      targets.push({ name: "portal-prisma", root: portal.root, user: USER, domain: DOMAIN, ha1: digestHa1(USER, DOMAIN, PASSWORD), wildcard: "*" });
+    }
 
     const url = opt("url");
     if (url) {

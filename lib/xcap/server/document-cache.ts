@@ -18,9 +18,12 @@ import type { XcapDocumentKey } from "../uri";
 import type { StoredXcapDocument } from "./store";
 
 export interface XcapDocumentCacheOptions {
-  /** Maximum number of cached documents. Default 256. */
+  /** Maximum number of cached documents. Default 128. */
   maxEntries?: number;
-  /** Maximum total size of the cached documents' text (UTF-16 code units). Default 4 Mi. */
+  /**
+   * Maximum total size of the cached documents' text (UTF-16 code units). Default 1 Mi: an xmldom
+   * tree takes about 30 times its text in heap, so about 30 MB at most.
+   */
   maxChars?: number;
 }
 
@@ -43,8 +46,8 @@ export class XcapDocumentCache {
   readonly stats = { hits: 0, misses: 0, evictions: 0 };
 
   constructor(options: XcapDocumentCacheOptions = {}) {
-    this.maxEntries = Math.max(0, options.maxEntries ?? 256);
-    this.maxChars = Math.max(0, options.maxChars ?? 4 * 1024 * 1024);
+    this.maxEntries = Math.max(0, options.maxEntries ?? 128);
+    this.maxChars = Math.max(0, options.maxChars ?? 1024 * 1024);
   }
 
   /** The cached tree of exactly `stored`, or undefined. Do not mutate it (use `take`). */

@@ -1,0 +1,49 @@
+/**
+ * Child process for tests/bench/xcap.ts --portal: the portal's deployment path of the XCAP root —
+ * createXcapHttp (lib/portal/xcap-http.ts: digest against the accounts in the database, fetch-style
+ * Request/Response as the Next.js route app/xcap-root/[...path] uses it) over PrismaXcapStore on a
+ * fresh migrated SQLite database, behind node:http (tests/helpers/xcap-http-server.ts). Prints one
+ * JSON line `{ "xcapRoot": … }` when listening; SIGTERM stops it and removes the database.
+ *   npx tsx tests/bench/xcap-portal-server.ts --domain example.test --user alice:secret [--user …]
+ */
+import { addAccount, addDomain } from "../../lib/accounts/service";
+import { createXcapHttp } from "../../lib/portal/xcap-http";
+import { PrismaXcapStore } from "../../lib/storage/xcap-prisma-store";
+import { tempSqliteDb } from "../helpers/temp-db";
+import { serveFetch } from "../helpers/xcap-http-server";
+
+const users: Record<string, string> = {};
+let domain = "example.test";
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a === "--domain") domain = process.argv[++i]!;
+  else if (a === "--user") {
+    const [u, ...p] = process.argv[++i]!.split(":");
+    users[u!] = p.join(":");
+  }
+}
+
+const t = await tempSqliteDb();
+await addDomain(t.db, domain);
+for (const [user, password] of Object.entries(users)) await addAccount(t.db, { address: `${user}@${domain}`, password });
+let changes = 0;
+const xcap = createXcapHttp({
+  db: t.db,
+  store: new PrismaXcapStore(t.db),
+  rootPath: "/xcap-root",
+  maxBodyBytes: 4 * 1024 * 1024,
+  secret: "bench-nonce-secret-0123456789abcdef",
+  ephemeralSecret: "bench-ephemeral-secret",
+  sessionAor: async () => null,
+  onChange: () => void changes++,
+});
+const srv = await serveFetch((r) => xcap.handle(r));
+process.stdout.write(JSON.stringify({ xcapRoot: `${srv.url}/xcap-root`, pid: process.pid, db: t.url }) + "\n");
+const stop = () =>
+  void srv
+    .close()
+    .then(() => t.close())
+    .finally(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+process.on("disconnect", stop);
