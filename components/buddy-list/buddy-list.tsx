@@ -110,6 +110,17 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
     }
   }, []);
 
+  // a handled request is hidden until winfo stops listing it as pending; after that, a new
+  // request from the same address (e.g. after an unblock) shows again
+  const pendingKey = snap.pendingWatchers.map((w) => w.uri).join("\n");
+  useEffect(() => {
+    const pending = new Set(pendingKey.split("\n"));
+    setHandled((h) => {
+      const kept = [...h].filter((u) => pending.has(u));
+      return kept.length === h.size ? h : new Set(kept);
+    });
+  }, [pendingKey]);
+
   const toggleGroup = useCallback((id: string) => {
     setCollapsed((prev) => {
       const next = new Set(prev);
