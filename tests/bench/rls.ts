@@ -99,7 +99,22 @@ async function measureTarget(t: RlsBenchTarget): Promise<void> {
     if (response.status !== 200 || !sub) throw new Error(`SUBSCRIBE ${owner}: ${response.status}`);
     const first = await c.waitForNotify((x) => parse(x) !== undefined, { sub, timeoutMs: 30_000 });
     const firstMs = performance.now() - t0;
-    const full = await c.waitForNotify((x) => activeCount(parse(x)) === n, { sub, timeoutMs: 60_000 });
+    let full: SipRequest | undefined;
+    try {
+      full = await c.waitForNotify((x) => activeCount(parse(x)) === n, { sub, timeoutMs: 60_000 });
+    } catch {
+      // not reached: report how far it got (instance states of the last NOTIFY)
+      const last = c.notifies(sub).at(-1);
+      const states: Record<string, number> = {};
+      for (const r of (last && parse(last))?.rlmi?.resources ?? []) {
+        const st = r.instances[0]?.state ?? "no-instance";
+        states[st] = (states[st] ?? 0) + 1;
+      }
+      out({ target: t.name, metric: "subscribe_to_full_state", resources: n, firstNotifyMs: +firstMs.toFixed(1), fullStateMs: null, notifies: c.notifies(sub).length, lastNotifyStates: states, note: "full state not reached within 60 s" });
+      await c.resubscribe(sub, 0).catch(() => undefined);
+      await c.close();
+      continue;
+    }
     const fullMs = performance.now() - t0;
     out({ target: t.name, metric: "subscribe_to_full_state", resources: n, firstNotifyMs: +firstMs.toFixed(1), fullStateMs: +fullMs.toFixed(1), fullStateNotifyBytes: full.body.length, firstNotifyBytes: first.body.length, notifiesUntilFull: c.notifies(sub).length });
 
