@@ -269,17 +269,25 @@ export function nameMatches(parent: { firstChild: ChildNode | null }, step: Node
   return kids.filter((e) => (e.namespaceURI ?? "") === uri && e.localName === local);
 }
 
-/** Apply one step to a context node: the elements it selects. */
+/** Apply one step to a context node: the elements it selects (at most two: more is "ambiguous" too). */
 export function applyStep(parent: { firstChild: ChildNode | null }, step: NodeSelectorStep, ns: SelectorNamespaces): XmlElement[] {
-  let cands = nameMatches(parent, step, ns);
-  if (step.position !== undefined) cands = cands.length >= step.position ? [cands[step.position - 1]!] : [];
-  if (step.attr) {
-    const ans = resolveAttributeNs(step.attr.name, ns);
-    const { local } = step.attr.name;
-    const value = step.attr.value;
-    cands = cands.filter((e) => getAttr(e, ans, local) === value);
+  // one pass over the children, no intermediate arrays (a 200-entry list is walked per request)
+  const uri = step.name === "*" ? null : resolveElementNs(step.name, ns);
+  const local = step.name === "*" ? null : step.name.local;
+  const ans = step.attr ? resolveAttributeNs(step.attr.name, ns) : null;
+  const out: XmlElement[] = [];
+  let n = 0;
+  for (let c = parent.firstChild; c; c = c.nextSibling) {
+    if (c.nodeType !== 1) continue;
+    const e = c as XmlElement;
+    if (uri !== null && ((e.namespaceURI ?? "") !== uri || e.localName !== local)) continue;
+    n++;
+    if (step.position !== undefined && n !== step.position) continue;
+    if (step.attr && getAttr(e, ans, step.attr.name.local) !== step.attr.value) continue;
+    out.push(e);
+    if (out.length > 1 || step.position !== undefined) break;
   }
-  return cands;
+  return out;
 }
 
 export type ElementSelection =

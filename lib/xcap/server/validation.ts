@@ -80,10 +80,13 @@ export function checkAttributes(el: XmlElement, allowed: readonly string[], requ
 
 /** Element with simple (text-only) content. */
 export function textOnly(el: XmlElement): string {
+  // with no element children, textContent is the text and CDATA children (without xmldom's walkDOM)
+  let text = "";
   for (let c = el.firstChild; c; c = c.nextSibling) {
     if (c.nodeType === 1) throw schemaError(`${describe(el)} must contain text only`);
+    if (c.nodeType === 3 || c.nodeType === 4) text += (c as Text).data;
   }
-  return el.textContent ?? "";
+  return text;
 }
 
 const NCNAME_RE = /^[A-Za-z_\u00C0-\uFFEF][A-Za-z0-9_.\-\u00B7-\uFFEF]*$/;
