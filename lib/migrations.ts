@@ -324,3 +324,47 @@ export async function createMigration(provider: DatabaseTarget["provider"], name
 export function removeSqliteDatabase(file: string) {
   for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
 }
+
+/**
+ * Names of migrations not yet applied, read from Prisma's own `_prisma_migrations` table with a
+ * plain query (no engine: fast, and no exclusive lock on a database a running Herald is using).
+ */
+export async function pendingMigrations(databaseUrl: string): Promise<string[]> {
+  const target = parseDatabaseUrl(databaseUrl);
+  const { migrationsDir } = schemaLocation(target.provider);
+  const all = readMigrations(migrationsDir).migrationDirectories.map((d) => d.path);
+  let applied: string[] = [];
+  try {
+    if (target.provider === "sqlite") {
+      if (target.file === ":memory:" || !existsSync(target.file)) return all;
+      const { default: Database } = await import("better-sqlite3");
+      const dbh = new Database(target.file, { readonly: true, fileMustExist: true });
+      try {
+        applied = (dbh.prepare("SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL").all() as {
+          migration_name: string;
+        }[]).map((r) => r.migration_name);
+      } finally {
+        dbh.close();
+      }
+    } else {
+      const client = new pg.Client({ connectionString: target.url });
+      await client.connect();
+      try {
+        const r = await client.query("SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL");
+        applied = r.rows.map((row: { migration_name: string }) => row.migration_name);
+      } finally {
+        await client.end();
+      }
+    }
+  } catch {
+    return all; // no bookkeeping table yet: everything is pending
+  }
+  const done = new Set(applied);
+  return all.filter((m) => !done.has(m));
+}
+
+/** Apply pending migrations only when there are some (what every start and CLI command does). */
+export async function migrateIfNeeded(databaseUrl: string): Promise<string[]> {
+  if ((await pendingMigrations(databaseUrl)).length === 0) return [];
+  return deployMigrations(databaseUrl);
+}

@@ -54,6 +54,7 @@ const UPSTREAM_CLOSE_GRACE_MS = 1000;
 
 export interface ConnectionLimits {
   maxMessageBytes: number;
+  maxUpstreamMessageBytes: number;
   maxMessagesPerSecond: number;
   messageBurst: number;
   idleTimeoutMs: number;
@@ -112,7 +113,7 @@ export class BridgedConnection {
     this.localPort = this.upstream.localPort ?? 0;
     this.localHostPort = `${this.localHost}:${this.localPort}`;
     this.branchPrefix = `${BRANCH_MAGIC_COOKIE}-hb${init.id}-`;
-    this.framer = new SipStreamParser({ maxMessageSize: init.limits.maxMessageBytes, maxHeaderSize: Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes) });
+    this.framer = new SipStreamParser({ maxMessageSize: init.limits.maxUpstreamMessageBytes, maxHeaderSize: Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes) });
 
     this.ws.on("message", (data, isBinary) => this.guard("client message", () => this.onClientMessage(toBuffer(data), isBinary)));
     this.ws.on("pong", () => (this.lastClientActivity = Date.now()));

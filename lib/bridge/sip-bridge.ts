@@ -32,8 +32,13 @@ export interface SipBridgeUpstream {
 }
 
 export interface SipBridgeLimits {
-  /** Largest SIP message either way (WS maxPayload; upstream framer). Default 64 KiB. Larger WS frames close with 1009. */
+  /** Largest SIP message from the browser (WS maxPayload). Default 64 KiB. Larger WS frames close with 1009. */
   maxMessageBytes?: number;
+  /**
+   * Largest SIP message from the SIP server (upstream framer). Default 4 MiB: an RLS full-state
+   * NOTIFY of a few hundred contacts (RFC 4662 multipart) is far above 64 KiB.
+   */
+  maxUpstreamMessageBytes?: number;
   /** Sustained SIP messages per second per connection, browser → bridge (token bucket). Default 50. */
   maxMessagesPerSecond?: number;
   /** Bucket size: messages allowed in a burst. Default 2 × maxMessagesPerSecond. */
@@ -92,6 +97,8 @@ class UpgradeRefused extends Error {
   }
 }
 
+export const DEFAULT_MAX_UPSTREAM_MESSAGE_SIZE = 4 * 1024 * 1024;
+
 export function createSipBridge(options: SipBridgeOptions): SipBridge {
   const path = options.path ?? "/sip";
   const userLog = options.logger;
@@ -100,6 +107,7 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
   const rate = l.maxMessagesPerSecond ?? 50;
   const limits: ConnectionLimits = {
     maxMessageBytes: l.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_SIZE,
+    maxUpstreamMessageBytes: l.maxUpstreamMessageBytes ?? DEFAULT_MAX_UPSTREAM_MESSAGE_SIZE,
     maxMessagesPerSecond: rate,
     messageBurst: l.messageBurst ?? rate * 2,
     idleTimeoutMs: l.idleTimeoutMs ?? 60_000,

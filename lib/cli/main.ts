@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, type HeraldConfig } from "../config";
 import { openDb, prepareDb, setDb, type Db } from "../db";
-import { deployMigrations, diffMigrationsToSchema, createMigration } from "../migrations";
+import { deployMigrations, diffMigrationsToSchema, createMigration, migrateIfNeeded } from "../migrations";
 import {
   AccountError,
   addAccount,
@@ -42,7 +42,7 @@ function out(line: string) {
 }
 
 async function withDb<T>(cfg: HeraldConfig, fn: (db: Db) => Promise<T>): Promise<T> {
-  await deployMigrations(cfg.DATABASE_URL);
+  await migrateIfNeeded(cfg.DATABASE_URL);
   const client = openDb(cfg.DATABASE_URL);
   await prepareDb(client, cfg.DATABASE_URL);
   setDb(client);

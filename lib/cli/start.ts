@@ -1,7 +1,7 @@
 /** `herald start`: migrate, build if needed, then run every piece in this process. */
 import type { HeraldConfig } from "../config";
 import { openDb, prepareDb, setDb } from "../db";
-import { deployMigrations } from "../migrations";
+import { migrateIfNeeded } from "../migrations";
 import { buildPortal, hasBuild, startPortal } from "../portal/http-server";
 import { createSipBridge, parseUpstreamUri } from "../bridge";
 import { sessionAorOfUpgrade } from "../portal/bridge-auth";
@@ -16,7 +16,7 @@ export interface RunningHerald {
 }
 
 export async function startHerald(cfg: HeraldConfig, log: (line: string) => void = (l) => process.stdout.write(l + "\n")): Promise<RunningHerald> {
-  const applied = await deployMigrations(cfg.DATABASE_URL);
+  const applied = await migrateIfNeeded(cfg.DATABASE_URL);
   if (applied.length) log(`herald: applied migrations ${applied.join(", ")}`);
   const db = openDb(cfg.DATABASE_URL);
   await prepareDb(db, cfg.DATABASE_URL);
@@ -42,6 +42,8 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   const bridge = createSipBridge({ path: "/sip", upstream, authenticate: sessionAorOfUpgrade, logger: logger(cfg.LOG_LEVEL) });
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
   log(`herald: SIP bridge at /sip relaying to ${upstream.transport}:${upstream.host}:${upstream.port}`);
+  // with PORT=0 the real port is known only now: everything deriving URLs reads it from config
+  cfg.PORT = portal.port;
   log(`herald: portal listening on http://${cfg.HOST === "0.0.0.0" ? "localhost" : cfg.HOST}:${portal.port}`);
   const stop = async () => {
     await bridge.close();
@@ -59,7 +61,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
 
 /** `herald sip`: only the embedded SIP server (operators running the portal elsewhere). */
 export async function startSipOnly(cfg: HeraldConfig, log: (line: string) => void = (l) => process.stdout.write(l + "\n")) {
-  await deployMigrations(cfg.DATABASE_URL);
+  await migrateIfNeeded(cfg.DATABASE_URL);
   const db = openDb(cfg.DATABASE_URL);
   await prepareDb(db, cfg.DATABASE_URL);
   setDb(db);

@@ -12,6 +12,7 @@ const BENCHES: Record<string, { file: string; args?: string[] }> = {
   xcap: { file: "xcap.ts" },
   bridge: { file: "bridge.ts" },
   rls: { file: "rls.ts" },
+  page: { file: "page.ts" },
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -346,6 +346,34 @@ describe("relay and rewriting", () => {
     expect(conn.received[1].raw.equals(okRaw)).toBe(true);
   });
 
+  it("relays a large upstream NOTIFY (an RLS full state of hundreds of contacts) that is over the browser-side limit", async () => {
+    const { upstream, url } = await setup();
+    const b = await openBrowser(url);
+    b.send(browserRequest("SUBSCRIBE", { to: "sip:alice+presence@example.test", headers: [["Event", "presence"], ["Expires", "600"]] }));
+    await waitFor(() => lastConn(upstream)?.received.length === 1 && responses(b).length === 1, { ...W, what: "SUBSCRIBE round trip" });
+    const conn = lastConn(upstream);
+    const sub = conn.received[0].msg as SipRequest;
+    const target = sub.contact[0];
+    if (target === "*") throw new Error("unexpected *");
+    const notify = createRequest({
+      method: "NOTIFY",
+      uri: target.uri,
+      from: `<sip:alice+presence@example.test>;tag=${generateTag()}`,
+      to: sub.getHeader("From")!,
+      callId: sub.callId,
+      via: { transport: "TCP", host: "127.0.0.1", port: upstream.port },
+      contact: `<sip:presence@127.0.0.1:${upstream.port};transport=tcp>`,
+      headers: [["Event", "presence"], ["Subscription-State", "active;expires=600"]],
+      body: `<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@example.test"><note>${"x".repeat(300 * 1024)}</note></presence>`,
+      contentType: "application/pidf+xml",
+    });
+    const raw = serializeMessage(notify);
+    expect(raw.length).toBeGreaterThan(256 * 1024);
+    conn.send(raw);
+    await waitFor(() => b.received.some((r) => r.startsWith("NOTIFY ")), { ...W, what: "large NOTIFY at the browser" });
+    expect(b.received.find((r) => r.startsWith("NOTIFY "))).toBe(raw.toString());
+  });
+
   it("rewrites the Contact of a response from the browser (a 2xx to NOTIFY refreshes the target, RFC 6665 §4.1.2)", async () => {
     const { upstream, url } = await setup();
     const b = await openBrowser(url);

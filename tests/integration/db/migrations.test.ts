@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { deployMigrations, diffMigrationsToSchema, PRISMA_DIR, schemaLocation } from "@/lib/migrations";
+import { deployMigrations, diffMigrationsToSchema, migrateIfNeeded, pendingMigrations, PRISMA_DIR, schemaLocation } from "@/lib/migrations";
 
 function models(file: string) {
   const text = readFileSync(file, "utf8");
@@ -37,6 +37,17 @@ describe("prisma schema and migrations", () => {
       expect(r.checksum).toBe(createHash("sha256").update(sql).digest("hex"));
       expect(r.finished_at).not.toBeNull();
     }
+  });
+});
+
+describe("pending migrations without the engine", () => {
+  it("reads Prisma's bookkeeping: everything pending on a new file, nothing after deploy", async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "herald-pend-")), "h.db");
+    const dirs = readdirSync(schemaLocation("sqlite").migrationsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    expect(await pendingMigrations(`file:${file}`)).toEqual(dirs);
+    expect(await migrateIfNeeded(`file:${file}`)).toEqual(dirs);
+    expect(await pendingMigrations(`file:${file}`)).toEqual([]);
+    expect(await migrateIfNeeded(`file:${file}`)).toEqual([]);
   });
 });
 

@@ -1,0 +1,111 @@
+/**
+ * Issue 6 benchmark (b): a buddy list of N contacts (default 200) — time from clicking "Sign in"
+ * to every contact row showing live state (not "unknown"), in Debian's Chromium against a real
+ * `herald start` (embedded SIP and XCAP servers). Half the contacts publish "available" through
+ * raw SIP before the login; the rest are offline. Prints JSON lines.
+ *
+ *   npm run bench -- page [--contacts=200] [--runs=3]
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { buildPortal, ROOT, startHerald } from "../helpers/herald-process";
+import { launchBrowser } from "../e2e/browser";
+import { addDomain } from "../../lib/accounts/service";
+import { digestHa1, hashPassword } from "../../lib/accounts/password";
+import { XcapClient } from "../../lib/xcap/client";
+import { AddressBook, addContact } from "../../lib/xcap/addressbook";
+import { SipTestUa, simplePidf } from "../helpers/kamailio-sip";
+
+const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
+const N = arg("contacts", 200);
+const RUNS = arg("runs", 3);
+const PASSWORD = "Bench-pass-1";
+
+function out(o: Record<string, unknown>) {
+  process.stdout.write(JSON.stringify({ bench: "page", ...o }) + "\n");
+}
+
+if (!existsSync(path.join(ROOT, ".next", "BUILD_ID"))) buildPortal();
+const names = Array.from({ length: N }, (_, i) => `user${String(i).padStart(4, "0")}`);
+const herald = await startHerald({
+  seed: async (db) => {
+    const d = await addDomain(db, "example.test");
+    const hash = await hashPassword(PASSWORD);
+    await db.account.createMany({
+      data: ["alice", ...names].map((u) => ({
+        username: u,
+        domainId: d.id,
+        address: `${u}@example.test`,
+        passwordHash: hash,
+        ha1: digestHa1(u, "example.test", PASSWORD),
+        ha1Sha256: digestHa1(u, "example.test", PASSWORD, "sha256"),
+      })),
+    });
+  },
+});
+const uas: SipTestUa[] = [];
+try {
+  const xcap = (u: string) =>
+    new XcapClient({ root: `${herald.baseUrl}/xcap-root`, xui: `sip:${u}@example.test`, auth: { username: u, ha1: digestHa1(u, "example.test", PASSWORD) } });
+  // alice's buddy list: all N contacts, written in one edit
+  const aliceBook = new AddressBook({ client: xcap("alice") });
+  await aliceBook.applyEdit((doc) => {
+    for (const u of names) addContact(doc, { name: u, uris: [`sip:${u}@example.test`] });
+  });
+  // every contact lets alice see them (their own Blink-style rules)
+  for (let i = 0; i < names.length; i += 20) {
+    await Promise.all(names.slice(i, i + 20).map((u) => new AddressBook({ client: xcap(u) }).allowUri("sip:alice@example.test")));
+  }
+  // half of them are online
+  for (const u of names.slice(0, Math.floor(N / 2))) {
+    const ua = await SipTestUa.connect({ host: "127.0.0.1", port: herald.sipPort, user: u, domain: "example.test", password: PASSWORD });
+    await ua.publish(simplePidf(`sip:${u}@example.test`, "open", "benchmarking"));
+    uas.push(ua);
+  }
+  const browser = await launchBrowser();
+  try {
+    const times: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${herald.baseUrl}/login`);
+      await page.getByLabel("SIP address").fill("alice@example.test");
+      await page.getByLabel("Password").fill(PASSWORD);
+      const t0 = Date.now();
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForFunction(
+        (n) => {
+          const rows = document.querySelectorAll('[data-testid^="contact-sip:"]');
+          if (rows.length < n) return false;
+          for (const r of rows) if (r.getAttribute("data-availability") === "unknown") return false;
+          return true;
+        },
+        N,
+        { timeout: 60_000, polling: 20 },
+      ).catch(async (err) => {
+        const states = await page.evaluate(() => {
+          const c: Record<string, number> = {};
+          for (const r of document.querySelectorAll('[data-testid^="contact-sip:"]')) {
+            const a = r.getAttribute("data-availability") ?? "?";
+            c[a] = (c[a] ?? 0) + 1;
+          }
+          return c;
+        });
+        const status = await page.getByTestId("connection-status").textContent().catch(() => "?");
+        throw new Error(`not every contact became live: ${JSON.stringify(states)}, connection: ${status}; ${(err as Error).message}`);
+      });
+      const ms = Date.now() - t0;
+      times.push(ms);
+      const online = await page.locator('[data-testid^="contact-sip:"][data-availability="available"]').count();
+      out({ measure: "login_to_all_live_ms", run, contacts: N, ms, online });
+      await context.close();
+    }
+    times.sort((a, b) => a - b);
+    out({ measure: "login_to_all_live_ms_median", contacts: N, ms: times[Math.floor(times.length / 2)], target_ms: 1000 });
+  } finally {
+    await browser.close();
+  }
+} finally {
+  for (const ua of uas) await ua.close().catch(() => undefined);
+  await herald.stop();
+}
