@@ -18,7 +18,6 @@
  * Bodies: one composition per presentity change; one serialized body per distinct permission
  * set, shared by every watcher with those permissions (and by RLS back-end subscriptions).
  */
-import { randomBytes } from "node:crypto";
 import {
   applyTransformations,
   composePresence,
@@ -28,7 +27,7 @@ import {
   type Permissions,
   type PresenceDocument,
 } from "../presence";
-import { SipError, createResponse, type SipLogger, type SipRequest, type SipResponse, type TimerApi } from "../sip";
+import { SipError, createResponse, randomToken, type SipLogger, type SipRequest, type SipResponse, type TimerApi } from "../sip";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionStatus, SubscriptionView, TerminationReason } from "./event-package";
 import { SipErrorWithHeaders } from "./errors";
 import { ExpiryWheel } from "./expiry-wheel";
@@ -422,5 +421,5 @@ function bodyOf(xml: string): NotifyBody {
 }
 
 function newEtag(): string {
-  return randomBytes(9).toString("base64url");
+  return randomToken(9, "base64url");
 }

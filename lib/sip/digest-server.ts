@@ -73,8 +73,12 @@ export class DigestAuthenticator {
   private readonly clock: () => number;
   private readonly log: SipLogger;
   private readonly opaque: string;
-  /** nonce → highest nc seen (Map iteration order = insertion order → oldest first). */
-  private readonly seen = new Map<string, number>();
+  /**
+   * nonce → highest nc seen and the nonce's issue time (Map iteration order = insertion order →
+   * least recently used first). A tracked nonce was authenticated when it was first seen, so its
+   * HMAC is not computed again on every request.
+   */
+  private readonly seen = new Map<string, { nc: number; issued: number }>();
   /** Issue time (ms) of the newest still-valid nonce evicted from `seen`. */
   private evictedWatermark = -1;
 
@@ -175,7 +179,8 @@ export class DigestAuthenticator {
     if (p.opaque !== undefined && p.opaque !== this.opaque) return fail("opaque-mismatch");
     if (this.checkUri && requestUri !== undefined && p.uri !== requestUri) return fail("uri-mismatch");
 
-    const issued = this.nonceIssuedAt(p.nonce);
+    const tracked = this.seen.get(p.nonce);
+    const issued = tracked ? tracked.issued : this.nonceIssuedAt(p.nonce);
     if (issued === undefined) return fail("invalid-nonce");
     const now = this.clock();
     if (now - issued > this.ttl * 1000 || issued > now + 5000) return fail("stale", true); // RFC 2617 §3.2.1 stale=true
@@ -188,14 +193,14 @@ export class DigestAuthenticator {
 
     // Replay protection: nonce-count must increase for a given nonce (RFC 2617 §3.2.2 nc).
     const nc = parseInt(p.nc, 16);
-    const last = this.seen.get(p.nonce);
+    const last = tracked;
     if (last === undefined) {
       if (issued <= this.evictedWatermark) return fail("stale", true); // could have been evicted: make the client refresh
-    } else if (nc <= last) {
+    } else if (nc <= last.nc) {
       return fail("replay");
     }
     this.seen.delete(p.nonce);
-    this.seen.set(p.nonce, nc);
+    this.seen.set(p.nonce, { nc, issued });
     this.evictOld(now);
     return { ok: true, username, realm: this.realm, algorithm };
   }
@@ -207,8 +212,7 @@ export class DigestAuthenticator {
 
   private evictOld(now: number): void {
     const ttlMs = this.ttl * 1000;
-    for (const [nonce] of this.seen) {
-      const issued = this.nonceIssuedAt(nonce) ?? 0;
+    for (const [nonce, { issued }] of this.seen) {
       const valid = now - issued <= ttlMs;
       if (this.seen.size <= this.maxTracked && valid) break; // least recently used still valid: stop
       if (valid) this.evictedWatermark = Math.max(this.evictedWatermark, issued);

@@ -54,7 +54,7 @@ export { T1, T2, T4, TIMER_E_INITIAL, TIMER_F, timerJ, timerK, realTimers, type 
 export { NonInviteClientTransaction, NonInviteClientState, clientTransactionKey } from "./client-transaction";
 export { NonInviteServerTransaction, NonInviteServerState, serverTransactionKey } from "./server-transaction";
 export { TransactionLayer, type IncomingRequestDisposition, type TransactionLayerOptions } from "./transaction-layer";
-export { createResponse, createRequest, generateBranch, generateCallId, generateTag, type CreateRequestOptions, type CreateResponseOptions } from "./ua-helpers";
+export { createResponse, createRequest, generateBranch, generateCallId, generateTag, randomToken, type CreateRequestOptions, type CreateResponseOptions } from "./ua-helpers";
 export { Dialog, dialogIdOfIncomingRequest, dialogIdToString, type DialogId, type DialogState, type InDialogRequestOptions } from "./dialog";
 export { SipConnection, type StreamTransport } from "./connection";
 export { SipTransport, type IncomingSipMessage, type ListenAddresses, type SipTransportOptions } from "./transport";

@@ -1,20 +1,38 @@
 /** UAS/UAC helpers: build responses from requests (RFC 3261 §8.2.6) and new requests (§8.1.1). */
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { CSeq } from "./cseq";
 import { SipRequest, SipResponse, defaultReason, type HeaderValue, type SipBody } from "./message";
 import { NameAddr } from "./name-addr";
 import type { Uri } from "./uri";
 import { BRANCH_MAGIC_COOKIE, Via } from "./via";
 
+/**
+ * Random bytes from a pool refilled 4 KiB at a time from the CSPRNG: tags, branches and ETags are
+ * made for every request, and one `randomBytes` call per token costs more than the token.
+ */
+const POOL_SIZE = 4096;
+const pool = Buffer.alloc(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
+export function randomToken(bytes: number, encoding: "hex" | "base64url"): string {
+  if (poolOffset + bytes > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const s = pool.toString(encoding, poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return s;
+}
+
 export function generateTag(): string {
-  return randomBytes(6).toString("hex");
+  return randomToken(6, "hex");
 }
 /** RFC 3261 §8.1.1.7: branch starts with the magic cookie and is unique per transaction. */
 export function generateBranch(): string {
-  return BRANCH_MAGIC_COOKIE + randomBytes(9).toString("base64url");
+  return BRANCH_MAGIC_COOKIE + randomToken(9, "base64url");
 }
 export function generateCallId(host?: string): string {
-  const id = randomBytes(12).toString("hex");
+  const id = randomToken(12, "hex");
   return host ? `${id}@${host}` : id;
 }
 
