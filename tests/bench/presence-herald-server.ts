@@ -8,6 +8,7 @@
  *   { id, op: "allow", presentities }   pres-rules "allow everyone in the domain" for each presentity
  *   { id, op: "memory" }                after a full GC: heap/external/arrayBuffers and VmRSS of this process
  *   { id, op: "snapshot", file? }       write a V8 heap snapshot, answers its path
+ *   { id, op: "cpu" }                   CPU time (user + system) of this process so far, ms
  *   { id, op: "stats" }                 subscriptions held, NOTIFYs sent/failed (after draining queued NOTIFYs)
  * Answers `{ id, result }` or `{ id, error }`. SIGTERM or the parent going away stops it.
  */
@@ -71,6 +72,10 @@ async function handle(op: string, msg: Record<string, unknown>): Promise<unknown
       // heap snapshot of this process (profiling memory per subscription)
       const { writeHeapSnapshot } = await import("node:v8");
       return writeHeapSnapshot(msg.file as string | undefined);
+    }
+    case "cpu": {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
     }
     case "stats": {
       await server.notifier.drain();

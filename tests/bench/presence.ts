@@ -18,10 +18,14 @@
  *              accounts and XCAP store, persistence off-process (a no-op store, as with a database)
  *   kamailio   Kamailio 5.6 presence + presence_xml (tests/helpers/kamailio.ts), PostgreSQL back end,
  *              when installed
+ * Server CPU per operation (user + system time of the server's process(es) during a measure,
+ * divided by its operations) is printed too: unlike rates it does not depend on what else runs
+ * on the machine. Kamailio's figure excludes PostgreSQL's processes.
  * Then one `{"bench":"presence","measure":…,"herald":…,"kamailio":…,"ratio":…}` line per measure;
  * ratio = herald / kamailio (`higherIsBetter` says which way is good).
  *
- * Before the measured loads each target gets an unreported warm-up (1,000 PUBLISHes, 500 setups).
+ * Measures alternate between targets (Herald's publish, Kamailio's publish, Herald's setups, …) so
+ * that other load on the machine skews both alike. Before the measured loads each target gets an unreported warm-up (1,000 PUBLISHes, 500 setups).
  * Accounts: Herald's child uses an in-memory account directory (HA1 computed per request);
  * Kamailio's auth_db reads the subscriber table in PostgreSQL per request.
  *
@@ -68,6 +72,8 @@ interface RunningTarget {
   target: BenchTarget;
   /** memory of the server process(es) only */
   memory(): Promise<MemorySample>;
+  /** CPU time (user + system) used by the server process(es) so far, ms */
+  cpuMs(): Promise<number>;
   /** subscriptions held by the server, when it can tell */
   held(): Promise<number | undefined>;
   stop(): Promise<void>;
@@ -121,6 +127,7 @@ async function startHerald(): Promise<RunningTarget> {
       const m = await call<{ heapUsed: number; external: number; arrayBuffers: number; rss: number }>("memory");
       return { what: "server process: V8 heapUsed + external after full GC", bytes: m.heapUsed + m.external, extra: { rss: m.rss } };
     },
+    cpuMs: () => call<number>("cpu"),
     async held() {
       return (await call<{ subscriptions: number }>("stats")).subscriptions;
     },
@@ -153,6 +160,17 @@ function processTree(root: number): number[] {
   return out;
 }
 
+/** utime + stime of a process, ms (clock ticks of 10 ms) */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 function pssBytes(pid: number): number {
   try {
     const m = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
@@ -177,6 +195,7 @@ async function startKamailioTarget(): Promise<RunningTarget> {
         const bytes = pids.reduce((s, p) => s + pssBytes(p), 0);
         return { what: `kamailio: summed PSS of its ${pids.length} processes (shm + pkg; PostgreSQL not counted)`, bytes, extra: { processes: pids.length } };
       },
+      cpuMs: async () => processTree(k.pid).reduce((s, p) => s + cpuMsOf(p), 0),
       async held() {
         // active_watchers is written back from shm periodically (subs_db_mode 2); the hash table is authoritative
         return undefined;
@@ -224,57 +243,86 @@ interface Results {
   p50?: number;
   p99?: number;
   memory?: number;
+  publishCpu?: number;
+  setupCpu?: number;
+  notifyCpu?: number;
 }
 
-async function runLoads(name: string, start: () => Promise<RunningTarget>): Promise<Results> {
-  const out: Results = {};
-  const rt = await start();
+type Starter = [name: string, start: () => Promise<RunningTarget>];
+
+/**
+ * The loads, measure by measure: each measure runs against every target back to back (not all of
+ * one target, then the other), so that other work on the machine skews both alike.
+ */
+async function runLoads(starters: Starter[]): Promise<Map<string, Results>> {
+  const out = new Map<string, Results>(starters.map(([n]) => [n, {}]));
+  const running: Array<[string, RunningTarget]> = [];
   try {
-    const t = rt.target;
+    for (const [name, start] of starters) running.push([name, await start()]);
     // warm-up (not reported): JIT for Herald, connection pools and caches for both
-    await publishRate(t, { clients: arg("publishers", 8), count: 1000, firstUser: 0 });
-    await subscribeSetups(t, { count: 500, concurrency: 50, watchers: 20, presentity: 101, firstWatcher: 300 });
-    const pub = await publishRate(t, { clients: arg("publishers", 8), count: arg("publishes", 4000), firstUser: 0 });
-    line({ bench: "publish", target: name, ...pub });
-    out.publish = pub.perSecond;
-    const sub = await subscribeSetups(t, { count: arg("setups", 2000), concurrency: 50, watchers: 20, presentity: 100, firstWatcher: 200 });
-    line({ bench: "subscribe-setup", target: name, ...sub });
-    out.setups = sub.perSecond;
-    const fo = await fanout(t, { presentities: arg("P", 20), watchers: arg("W", 100), rounds: arg("rounds", 10), ratePerSecond: arg("rate", 200), firstUser: 1000 });
-    line({ bench: "fanout", target: name, notifyIntervalMs: name === "herald" ? NOTIFY_INTERVAL_MS : undefined, ...fo });
-    out.notifies = fo.notifiesPerSecond;
-    out.p50 = fo.latencyP50Ms;
-    out.p99 = fo.latencyP99Ms;
+    for (const [, rt] of running) {
+      await publishRate(rt.target, { clients: arg("publishers", 8), count: 1000, firstUser: 0 });
+      await subscribeSetups(rt.target, { count: 500, concurrency: 50, watchers: 20, presentity: 101, firstWatcher: 300 });
+    }
+    for (const [name, rt] of running) {
+      const cpu0 = await rt.cpuMs();
+      const pub = await publishRate(rt.target, { clients: arg("publishers", 8), count: arg("publishes", 4000), firstUser: 0 });
+      const serverCpuUsPerPublish = Math.round((((await rt.cpuMs()) - cpu0) * 1000) / pub.publishes);
+      line({ bench: "publish", target: name, ...pub, serverCpuUsPerPublish });
+      out.get(name)!.publish = pub.perSecond;
+      out.get(name)!.publishCpu = serverCpuUsPerPublish;
+    }
+    for (const [name, rt] of running) {
+      const cpu0 = await rt.cpuMs();
+      const sub = await subscribeSetups(rt.target, { count: arg("setups", 2000), concurrency: 50, watchers: 20, presentity: 100, firstWatcher: 200 });
+      const serverCpuUsPerSetup = Math.round((((await rt.cpuMs()) - cpu0) * 1000) / sub.setups);
+      line({ bench: "subscribe-setup", target: name, ...sub, serverCpuUsPerSetup });
+      out.get(name)!.setups = sub.perSecond;
+      out.get(name)!.setupCpu = serverCpuUsPerSetup;
+    }
+    for (const [name, rt] of running) {
+      const cpu0 = await rt.cpuMs();
+      const fo = await fanout(rt.target, { presentities: arg("P", 20), watchers: arg("W", 100), rounds: arg("rounds", 10), ratePerSecond: arg("rate", 200), firstUser: 1000 });
+      const serverCpuUsPerNotify = Math.round((((await rt.cpuMs()) - cpu0) * 1000) / Math.max(1, fo.notifiesDelivered));
+      line({ bench: "fanout", target: name, notifyIntervalMs: name === "herald" ? NOTIFY_INTERVAL_MS : undefined, ...fo, serverCpuUsPerNotify, cpuNote: "includes setting up the P×W subscriptions" });
+      const r = out.get(name)!;
+      r.notifyCpu = serverCpuUsPerNotify;
+      r.notifies = fo.notifiesPerSecond;
+      r.p50 = fo.latencyP50Ms;
+      r.p99 = fo.latencyP99Ms;
+    }
   } finally {
-    await rt.stop();
+    for (const [, rt] of running) await rt.stop();
   }
 
-  // memory per held subscription: a fresh server, measured in the server process(es) only
-  const fresh = await start();
-  try {
-    const count = arg("hold", 10_000);
-    // the 50 watcher connections are part of the delta (a few KB each on the server side)
-    const before = await fresh.memory();
-    const clients = await holdSubscriptions(fresh.target, { count, watchers: 50, presentities: 200, firstUser: 2000 });
-    const held = await fresh.held();
-    // NOTIFY transactions settle: Kamailio's tm keeps completed ones for wait_timer (5 s)
-    await new Promise((r) => setTimeout(r, arg("settle-ms", 6000)));
-    const after = await fresh.memory();
-    const bytesPerSubscription = Math.round((after.bytes - before.bytes) / count);
-    line({
-      bench: "memory",
-      target: name,
-      subscriptions: count,
-      heldByServer: held,
-      bytesPerSubscription,
-      measured: after.what,
-      rssPerSubscription: after.extra?.rss !== undefined && before.extra?.rss !== undefined ? Math.round((after.extra.rss - before.extra.rss) / count) : undefined,
-      note: "delta before/after opening the subscriptions over 50 watcher connections, divided by the subscriptions",
-    });
-    out.memory = bytesPerSubscription;
-    await Promise.all(clients.map((c) => c.close()));
-  } finally {
-    await fresh.stop();
+  // memory per held subscription: a fresh server each, measured in the server process(es) only
+  for (const [name, start] of starters) {
+    const fresh = await start();
+    try {
+      const count = arg("hold", 10_000);
+      const before = await fresh.memory();
+      // the 50 watcher connections are part of the delta (a few KB each on the server side)
+      const clients = await holdSubscriptions(fresh.target, { count, watchers: 50, presentities: 200, firstUser: 2000 });
+      const held = await fresh.held();
+      // NOTIFY transactions settle: Kamailio's tm keeps completed ones for wait_timer (5 s)
+      await new Promise((r) => setTimeout(r, arg("settle-ms", 6000)));
+      const after = await fresh.memory();
+      const bytesPerSubscription = Math.round((after.bytes - before.bytes) / count);
+      line({
+        bench: "memory",
+        target: name,
+        subscriptions: count,
+        heldByServer: held,
+        bytesPerSubscription,
+        measured: after.what,
+        rssPerSubscription: after.extra?.rss !== undefined && before.extra?.rss !== undefined ? Math.round((after.extra.rss - before.extra.rss) / count) : undefined,
+        note: "delta before/after opening the subscriptions over 50 watcher connections, divided by the subscriptions",
+      });
+      out.get(name)!.memory = bytesPerSubscription;
+      await Promise.all(clients.map((c) => c.close()));
+    } finally {
+      await fresh.stop();
+    }
   }
   return out;
 }
@@ -283,15 +331,15 @@ async function main(): Promise<void> {
   line({ bench: "presence", node: process.version, cpus: cpus().length, notifyIntervalMs: NOTIFY_INTERVAL_MS, users: USERS });
   line({ bench: "parser", target: "herald", what: "parseMessage(PUBLISH + PIDF)", ...parserRate() });
 
-  const results = new Map<string, Results>();
-  results.set("herald", await runLoads("herald", startHerald));
+  const starters: Starter[] = [["herald", startHerald]];
   if (!flag("no-kamailio")) {
     if (!kamailioAvailable()) line({ bench: "presence-skip", target: "kamailio", reason: "Kamailio or its presence modules not installed" });
     else {
       line({ bench: "presence-kamailio", children: arg("kamailio-children", 4), note: "presence + presence_xml, pres-rules from the xcap table, PostgreSQL back end" });
-      results.set("kamailio", await runLoads("kamailio", startKamailioTarget));
+      starters.push(["kamailio", startKamailioTarget]);
     }
   }
+  const results = await runLoads(starters);
   const h = results.get("herald")!;
   const k = results.get("kamailio");
   if (!k) return;
@@ -301,6 +349,9 @@ async function main(): Promise<void> {
     ["fanout_notifies", "notifies", "NOTIFY/s", true],
     ["fanout_latency_p50", "p50", "ms", false],
     ["fanout_latency_p99", "p99", "ms", false],
+    ["server_cpu_per_publish", "publishCpu", "µs of server CPU (all its processes)", false],
+    ["server_cpu_per_setup", "setupCpu", "µs of server CPU (all its processes)", false],
+    ["server_cpu_per_notify", "notifyCpu", "µs of server CPU incl. subscription set-up", false],
     ["memory_per_subscription", "memory", "bytes (Herald: heap of its process; Kamailio: summed PSS)", false],
   ];
   for (const [measure, key, unit, higherIsBetter] of measures) {
