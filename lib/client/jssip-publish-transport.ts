@@ -31,7 +31,30 @@ function intHeader(response: IncomingResponse, name: string): number | undefined
   return Number.isFinite(v) && v >= 0 ? v : undefined;
 }
 
+interface DigestAuth {
+  authenticate(request: { method: string; ruri: unknown; body?: string }, challenge: unknown): boolean;
+  toString(): string;
+}
+
+interface SenderInternals {
+  _auth: DigestAuth | null;
+  _receiveResponse(response: IncomingResponse): void;
+}
+
+/**
+ * Credentials of the last digest challenge, reused preemptively (RFC 2617 §3.2.2: the same nonce
+ * with an incremented nonce-count) so a PUBLISH needs no challenge round trip — which is what
+ * lets the removal PUBLISH sent on pagehide take effect before the page is gone.
+ */
+interface CachedAuth {
+  auth: DigestAuth;
+  challenge: unknown;
+  header: "authorization" | "proxy-authorization";
+}
+
 export class JsSipPublishTransport implements PublishTransport {
+  private cached?: CachedAuth;
+
   constructor(private readonly ua: UA) {}
 
   send(request: PublishRequest): Promise<PublishResponse> {
@@ -44,6 +67,10 @@ export class JsSipPublishTransport implements PublishTransport {
     if (request.body !== undefined) headers.push(`Content-Type: ${request.contentType ?? "application/pidf+xml"}`);
     const Ctor = (SIPMessage as unknown as { OutgoingRequest: OutgoingRequestCtor }).OutgoingRequest;
     const outgoing = new Ctor("PUBLISH", ruri, this.ua, {}, headers, request.body);
+    const cached = this.cached;
+    if (cached && cached.auth.authenticate(outgoing as never, cached.challenge)) {
+      outgoing.setHeader(cached.header, cached.auth.toString());
+    }
     return new Promise<PublishResponse>((resolve, reject) => {
       const sender = new RequestSender(this.ua, outgoing, {
         onRequestTimeout: () => reject(new SipClientError(408, "PUBLISH timed out", "timeout")),
@@ -59,6 +86,17 @@ export class JsSipPublishTransport implements PublishTransport {
           resolve(out);
         },
       });
+      // remember the challenge the sender answers, for the next PUBLISH
+      const internals = sender as unknown as SenderInternals;
+      const receive = internals._receiveResponse.bind(sender);
+      internals._receiveResponse = (response: IncomingResponse) => {
+        const code = response.status_code;
+        const challenge = code === 401 || code === 407 ? response.parseHeader(code === 401 ? "www-authenticate" : "proxy-authenticate") : undefined;
+        receive(response);
+        if (challenge && internals._auth) {
+          this.cached = { auth: internals._auth, challenge, header: code === 401 ? "authorization" : "proxy-authorization" };
+        }
+      };
       sender.send();
     });
   }

@@ -232,6 +232,7 @@ export class PresenceServer {
       if (message instanceof SipResponse) this.transactions.receiveResponse(message);
       else this.onRequest(message, connection);
     });
+    this.transport.on("connectionClosed", (conn) => this.registrar.flowFailed(conn.id));
     this.addresses = await this.transport.listen();
     this.log("info", "listening", { tcp: this.addresses.tcp?.port, tls: this.addresses.tls?.port });
     // rules may have changed while we were down: re-evaluate restored watchers (NOTIFY only on change)

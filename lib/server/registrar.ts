@@ -226,6 +226,21 @@ export class Registrar {
     });
   }
 
+  /**
+   * The connection (flow) `connectionId` closed. RFC 5626 §5.2/§6: a binding registered with a
+   * reg-id is bound to its flow; when the flow fails the binding goes with it (the UA registers
+   * again over a new flow). A browser tab behind the bridge is such a UA: closing the tab closes
+   * the flow, and its registration-derived presence turns closed at once.
+   */
+  flowFailed(connectionId: string): void {
+    const gone: Binding[] = [];
+    for (const m of this.bindings.values()) {
+      for (const b of m.values()) if (b.regId !== undefined && b.connectionId === connectionId) gone.push(b);
+    }
+    for (const b of gone) this.remove(b);
+    for (const aor of new Set(gone.map((b) => b.aor))) this.o.onChange?.(aor);
+  }
+
   /** Restore persisted bindings (expired rows are dropped). */
   restore(rows: StateRow[]): void {
     const now = this.o.now();

@@ -131,12 +131,9 @@ describe("live presence (embedded server)", () => {
     await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 10_000 }).toBe("away");
   });
 
-  // Skipped: with both of alice's tabs closed (page.close with runBeforeUnload, so pagehide runs)
-  // bob keeps seeing her last status ("away") for more than 5 s: either the removal PUBLISH
-  // (Expires: 0) sent from pagehide does not leave the page before the socket closes, or the
-  // server keeps the publication / registration-derived state of a closed bridge flow until it
-  // expires. Enable once the client or the server drops it promptly.
-  it.skip("alice closes her tab: bob sees her offline", async () => {
+  // The removal PUBLISH (Expires: 0) leaves on pagehide with preemptive digest credentials, so
+  // it takes effect even though the page is gone before any challenge could be answered.
+  it("alice closes her tab: bob sees her offline", async () => {
     await alice.close({ runBeforeUnload: true });
     await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("offline");
     await screenshot(bob, "presence-bob-alice-offline");

@@ -272,6 +272,21 @@ describe("PUBLISH and SUBSCRIBE/NOTIFY", () => {
     await bob.waitForNotify((n) => basicOf(n.body).join() === "closed", { sub, from: bob.notifies(sub).indexOf(open) + 1 });
   });
 
+  it("drops a reg-id binding when its flow closes (RFC 5626), so the device shows closed at once", async () => {
+    const xcap = new XcapFixture();
+    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
+    const { port } = await setup({}, xcap);
+    const bob = await ua(port, "bob");
+    const { sub } = await bob.subscribe(ALICE);
+    await bob.waitForNotify(() => true, { sub });
+    const alice = await ua(port, "alice");
+    const inst = "<urn:uuid:00000000-0000-1000-8000-0000000000f1>";
+    await alice.register(600, [["Supported", "outbound"]], `${alice.contact};+sip.instance="${inst}";reg-id=1`);
+    const open = await bob.waitForNotify((n) => basicOf(n.body).includes("open"), { sub });
+    await alice.close();
+    await bob.waitForNotify((n) => basicOf(n.body).join() === "closed", { sub, from: bob.notifies(sub).indexOf(open) + 1, timeoutMs: 5000 });
+  });
+
   it("coalesces a burst into a rate-limited NOTIFY that carries the final state", async () => {
     const xcap = new XcapFixture();
     await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
