@@ -124,6 +124,11 @@ describe("internal subscriptions (RLS back ends)", () => {
     await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB], "block"));
     await waitFor(() => isub.current.status === "terminated", { what: "block" });
     expect(isub.current.reason).toBe("rejected");
+    // unblocked to "confirm" (Blink's unblock: back to the unlisted rule): pending again, and
+    // the presentity's watcher info lists the request again
+    await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB], "confirm"));
+    await waitFor(() => isub.current.status === "pending", { what: "pending after unblock" });
+    await waitFor(() => s.server.winfo.recordsOf(ALICE).some((r) => r.uri === BOB && r.status === "pending"), { what: "winfo pending after unblock" });
     await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
     await waitFor(() => isub.current.status === "active", { what: "re-allowed" });
     isub.close();
