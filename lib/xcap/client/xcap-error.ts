@@ -3,23 +3,13 @@
  * (RFC 4825 §11) whose single child names the condition; it is parsed into `condition`.
  */
 import { childElements, parseXml, textOf, firstChildNS } from "../../xml";
+import type { XcapConflictCondition } from "../errors";
 
-export const XCAP_ERROR_NS = "urn:ietf:params:xml:ns:xcap-error";
+export { XCAP_ERROR_NS } from "../errors";
+import { XCAP_ERROR_NS } from "../errors";
 
 /** Conditions of RFC 4825 §11.2 (plus any extension element name the server sends). */
-export type XcapErrorConditionName =
-  | "not-well-formed"
-  | "not-xml-frag"
-  | "no-parent"
-  | "schema-validation-error"
-  | "not-xml-att-value"
-  | "cannot-insert"
-  | "cannot-delete"
-  | "uniqueness-failure"
-  | "constraint-failure"
-  | "extension"
-  | "not-utf-8"
-  | (string & {});
+export type XcapErrorConditionName = XcapConflictCondition | (string & {});
 
 export interface XcapErrorCondition {
   name: XcapErrorConditionName;
