@@ -65,6 +65,12 @@ export interface StartKamailioOptions {
   authephSecret?: string | false;
   /** load pua_usrloc: a registration publishes an "open" tuple (as in the captured fixtures). Default false. */
   puaUsrloc?: boolean;
+  /**
+   * presence_xml evaluates only IETF `pres-rules` documents: OMA pres-rules (Blink's layout, with
+   * external-list conditions Kamailio cannot evaluate) stay readable and writable over XCAP but
+   * are hidden from presence_xml (the cfg's WITH_IETF_PRES_RULES_ONLY, sqlops). Default false.
+   */
+  ietfPresRulesOnly?: boolean;
   /** worker processes per listener (children and tcp_children); default 4 */
   children?: number;
   /** Kamailio log level (-1 … 3); default 1 (warnings and errors) */
@@ -254,6 +260,7 @@ export async function startKamailio(options: StartKamailioOptions = {}): Promise
     const defines: string[] = [];
     if (authephSecret !== null) defines.push("WITH_AUTHEPH");
     if (puaUsrloc) defines.push("WITH_PUA_USRLOC");
+    if (options.ietfPresRulesOnly) defines.push("WITH_IETF_PRES_RULES_ONLY");
     const args = [
       "-DD",
       "-E",
