@@ -14,13 +14,26 @@
  * 5,000 bridged connections need ~10,000 descriptors in the bridge process and 5,000 each in
  * the others: raise the limit first if `ulimit -n` is lower (e.g. `ulimit -n 65536`).
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { fork, spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { createSipBridge } from "../../lib/bridge";
 import { editClientMessage, stripTopVia } from "../../lib/bridge/rewrite";
-import { SipRequest, type NameAddr, type SipUri, SipStreamParser, createRequest, createResponse, generateTag, parseMessage, serializeMessage } from "../../lib/sip";
+import {
+  SipRequest,
+  type NameAddr,
+  type SipMessageAny,
+  type SipUri,
+  SipStreamParser,
+  buildDigestAuthorization,
+  createRequest,
+  createResponse,
+  generateTag,
+  parseMessage,
+  serializeMessage,
+} from "../../lib/sip";
 
 const SELF = fileURLToPath(import.meta.url);
 const arg = (name: string, dflt: number): number => {
@@ -47,10 +60,10 @@ function runUpstream(): void {
   server.listen(0, "127.0.0.1", () => process.send!({ port: (server.address() as net.AddressInfo).port } satisfies Msg));
 }
 
-async function runBridge(upstreamPort: number): Promise<void> {
+async function runBridge(upstreamPort: number, aor: string): Promise<void> {
   const bridge = createSipBridge({
     upstream: { host: "127.0.0.1", port: upstreamPort },
-    authenticate: async () => ({ aor: "alice@example.test" }),
+    authenticate: async () => ({ aor }),
     limits: { maxMessagesPerSecond: 1e9, messageBurst: 1e9, maxConnections: 100_000 },
   });
   const addr = await bridge.listen(0, "127.0.0.1");
@@ -84,7 +97,7 @@ function request(i: number): Buffer {
 /** A SIP client connection: send a request, `onResponse` fires per response (parsed, like a UA would). */
 interface Client {
   send(data: Buffer): void;
-  onResponse: () => void;
+  onResponse: (raw: Buffer) => void;
   close(): void;
 }
 
@@ -96,7 +109,7 @@ function directClient(port: number): Promise<Client> {
     });
     const framer = new SipStreamParser();
     const c: Client = { send: (d) => socket.write(d), onResponse: () => {}, close: () => socket.destroy() };
-    framer.on("message", () => c.onResponse());
+    framer.on("message", (_m, raw) => c.onResponse(raw));
     socket.on("data", (d: Buffer) => framer.push(d));
     socket.once("error", reject);
   });
@@ -105,27 +118,35 @@ function directClient(port: number): Promise<Client> {
 function wsClient(port: number): Promise<Client & { ws: WebSocket }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/sip`, "sip", { perMessageDeflate: false });
-    const c = { ws, send: (d: Buffer) => ws.send(d, { binary: false }), onResponse: () => {}, close: () => ws.terminate() };
+    const c = { ws, send: (d: Buffer) => ws.send(d, { binary: false }), onResponse: (_raw: Buffer) => {}, close: () => ws.terminate() };
     ws.on("message", (d: Buffer) => {
       parseMessage(d);
-      c.onResponse();
+      c.onResponse(d);
     });
     ws.once("open", () => resolve(c));
     ws.once("error", reject);
   });
 }
 
+let lastResponse: Buffer | undefined;
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function latency(client: Client, requests: Buffer[], warmup: number): Promise<{ p50: number; p99: number; mean: number }> {
+/** `requests`: the bytes to send, or a maker called before the clock starts (authenticated requests). */
+async function latency(client: Client, requests: Buffer[] | { count: number; make: (i: number) => Buffer }, warmup: number): Promise<{ p50: number; p99: number; mean: number }> {
   const times: number[] = [];
-  for (let i = 0; i < requests.length; i++) {
+  const count = Array.isArray(requests) ? requests.length : requests.count;
+  for (let i = 0; i < count; i++) {
+    const data = Array.isArray(requests) ? requests[i] : requests.make(i);
     const t0 = process.hrtime.bigint();
     await new Promise<void>((resolve) => {
-      client.onResponse = resolve;
-      client.send(requests[i]);
+      client.onResponse = (raw) => {
+        lastResponse = raw;
+        resolve();
+      };
+      client.send(data);
     });
     if (i >= warmup) times.push(Number(process.hrtime.bigint() - t0) / 1000);
   }
@@ -172,6 +193,72 @@ function round(n: number): number {
 
 function ratio(a: number, b: number): number {
   return Math.round((a / b) * 100) / 100;
+}
+
+/** Herald's embedded presence server (tests/bench/presence-herald-server.ts) as the upstream, in its own process. */
+function heraldChild(): Promise<{ proc: ChildProcess; port: number }> {
+  const script = fileURLToPath(new URL("./presence-herald-server.ts", import.meta.url));
+  const proc = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script, "--domain", HERALD_DOMAIN, "--users", "4", "--password", HERALD_PASSWORD, "--prefix", "u"], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).once("line", (l) => resolve({ proc, port: (JSON.parse(l) as { port: number }).port }));
+    proc.once("exit", (code) => reject(new Error(`herald upstream exited with ${code}`)));
+  });
+}
+
+const HERALD_DOMAIN = "bench.test";
+const HERALD_PASSWORD = "bench-password";
+
+/**
+ * Requests for Herald's server as `user`: OPTIONS (answered by the transaction layer, no auth), or
+ * authenticated PUBLISH refreshes (digest check with a tracked nonce, SIP-If-Match against the
+ * publication, new ETag, watchers none): the server's real per-request path. One challenge per
+ * connection (a 401 first), nc counting up; each refresh carries the ETag of the last answer.
+ */
+async function heraldPublisher(c: Client, user: string): Promise<{ options: (i: number) => Buffer; publish: (i: number) => Buffer }> {
+  const aor = `sip:${user}@${HERALD_DOMAIN}`;
+  const callId = `bench-${generateTag()}`;
+  const fromTag = generateTag();
+  let cseq = 1;
+  const build = (method: string, headers: Array<[string, string]>, body?: string) =>
+    createRequest({
+      method,
+      uri: aor,
+      from: `<${aor}>;tag=${fromTag}`,
+      to: `<${aor}>`,
+      callId,
+      cseq: cseq++,
+      via: { transport: "WSS", host: "k3b9x2p1q7.invalid" },
+      headers,
+      body,
+      contentType: body === undefined ? undefined : "application/pidf+xml",
+    });
+  const roundTrip = (req: SipRequest) =>
+    new Promise<SipMessageAny>((resolve) => {
+      c.onResponse = (raw) => resolve(parseMessage(raw));
+      c.send(serializeMessage(req));
+    });
+  const pidf = `<?xml version="1.0" encoding="UTF-8"?>\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${aor}"><tuple id="t1"><status><basic>open</basic></status><note>bench</note></tuple></presence>`;
+  const first = await roundTrip(build("PUBLISH", [["Event", "presence"], ["Expires", "3600"]], pidf));
+  const status = first instanceof SipRequest ? 0 : first.status;
+  const challenge = first.getHeader(status === 407 ? "Proxy-Authenticate" : "WWW-Authenticate");
+  if ((status !== 401 && status !== 407) || !challenge) throw new Error(`herald PUBLISH: expected 401/407, got ${status}`);
+  let nc = 1;
+  const auth = (req: SipRequest) => {
+    req.setHeader(status === 407 ? "Proxy-Authorization" : "Authorization", buildDigestAuthorization({ challenge, method: req.method, uri: req.uri.toString(), username: user, password: HERALD_PASSWORD, nc: nc++ }));
+    return req;
+  };
+  const initial = await roundTrip(auth(build("PUBLISH", [["Event", "presence"], ["Expires", "3600"]], pidf)));
+  let etag = initial.getHeader("SIP-ETag");
+  if (initial instanceof SipRequest || initial.status !== 200 || !etag) throw new Error(`herald initial PUBLISH: ${String((initial as { status?: number }).status)}`);
+  return {
+    options: () => serializeMessage(build("OPTIONS", [["Accept", "application/sdp"]])),
+    publish: () => {
+      // the ETag of the previous answer (latency() keeps the last response)
+      const m = lastResponse && /\r\nSIP-ETag:[ \t]*([^\r]+)/i.exec(lastResponse.toString("latin1"));
+      if (m) etag = m[1]!.trim();
+      return serializeMessage(auth(build("PUBLISH", [["Event", "presence"], ["Expires", "3600"], ["SIP-If-Match", etag!]])));
+    },
+  };
 }
 
 function child(role: string, extra: string[] = []): Promise<{ proc: ChildProcess; port: number }> {
@@ -246,6 +333,8 @@ async function main(): Promise<void> {
     w.close();
     print({ bench: "bridge.latency", unit: "µs per request→response round trip", samples: rtts - warmup, direct, bridged, addedP50: round(bridged.p50 - direct.p50), addedP99: round(bridged.p99 - direct.p99), ratioP50: ratio(bridged.p50, direct.p50), ratioMean: ratio(bridged.mean, direct.mean), target: "ratio ≤ 1.2" });
 
+    if (!process.argv.includes("--no-herald")) await heraldUpstream(rtts, warmup);
+
     print({ bench: "bridge.processing", unit: "µs of bridge CPU per message (in process, no sockets)", ...processingCost(requests) });
 
     const conns = 16;
@@ -285,9 +374,57 @@ async function main(): Promise<void> {
   }
 }
 
+/** Same comparison with Herald's real presence server behind the bridge (and directly). */
+async function heraldUpstream(rtts: number, warmup: number): Promise<void> {
+  const herald = await heraldChild();
+  const bridge = await child("bridge", [String(herald.port), `u0@${HERALD_DOMAIN}`]);
+  try {
+    // one user per path: their publications (and ETags) do not interfere
+    const d = await directClient(herald.port);
+    const w = await wsClient(bridge.port);
+    const dp = await heraldPublisher(d, "u0");
+    const wp = await heraldPublisher(w, "u0");
+    for (const kind of ["options", "publish"] as const) {
+      await latency(d, { count: warmup, make: dp[kind] }, warmup);
+      await latency(w, { count: warmup, make: wp[kind] }, warmup);
+      const direct = await latency(d, { count: rtts, make: dp[kind] }, warmup);
+      const bridged = await latency(w, { count: rtts, make: wp[kind] }, warmup);
+      print({
+        bench: "bridge.latency.herald",
+        request: kind === "options" ? "OPTIONS (transaction layer, 200)" : "authenticated PUBLISH refresh (digest, SIP-If-Match, 200 + new ETag)",
+        unit: "µs per request→response round trip",
+        samples: rtts - warmup,
+        direct,
+        bridged,
+        addedP50: round(bridged.p50 - direct.p50),
+        addedP99: round(bridged.p99 - direct.p99),
+        ratioP50: ratio(bridged.p50, direct.p50),
+        ratioP99: ratio(bridged.p99, direct.p99),
+        ratioMean: ratio(bridged.mean, direct.mean),
+        target: "ratio ≤ 1.2",
+      });
+    }
+    d.close();
+    w.close();
+    // throughput: 8 connections × 4 outstanding OPTIONS each way
+    const conns = 8;
+    const reqs = Array.from({ length: 200 }, (_, i) => serializeMessage(createRequest({ method: "OPTIONS", uri: `sip:u0@${HERALD_DOMAIN}`, from: `<sip:u0@${HERALD_DOMAIN}>;tag=${generateTag()}`, to: `<sip:u0@${HERALD_DOMAIN}>`, cseq: i + 1, via: { transport: "WSS", host: "k3b9x2p1q7.invalid" } })));
+    const dcs = await Promise.all(Array.from({ length: conns }, () => directClient(herald.port)));
+    const directRate = await throughput(dcs, reqs, 4, 3);
+    dcs.forEach((c) => c.close());
+    const wcs = await Promise.all(Array.from({ length: conns }, () => wsClient(bridge.port)));
+    const bridgedRate = await throughput(wcs, reqs, 4, 3);
+    wcs.forEach((c) => c.close());
+    print({ bench: "bridge.throughput.herald", unit: "OPTIONS request+response pairs/s", connections: conns, outstandingPerConnection: 4, seconds: 3, direct: directRate, bridged: bridgedRate, ratio: ratio(bridgedRate, directRate) });
+  } finally {
+    bridge.proc.kill();
+    herald.proc.kill();
+  }
+}
+
 const role = process.argv[2];
 if (role === "upstream") runUpstream();
-else if (role === "bridge") void runBridge(Number(process.argv[3]));
+else if (role === "bridge") void runBridge(Number(process.argv[3]), process.argv[4] ?? "alice@example.test");
 else
   main().catch((e: unknown) => {
     process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
