@@ -7,8 +7,8 @@
  * local address so the server routes in-dialog requests (NOTIFY) back over this very TCP
  * connection (RFC 5626 flow / RFC 5923 connection reuse). Everything else passes byte for byte.
  *
- * Upstream → browser: the stream is framed with `SipStreamParser`; requests pass byte for byte,
- * responses lose the bridge's top Via. Each SIP message is one WS message (text when it is
+ * Upstream → browser: the stream is framed (not parsed) by `UpstreamFramer`; requests pass byte
+ * for byte, responses lose the bridge's top Via. Each SIP message is one WS message (text when it is
  * valid UTF-8, binary otherwise). RFC 5626 CRLF keep-alives are answered on both sides.
  */
 import { isUtf8 } from "node:buffer";
@@ -19,7 +19,6 @@ import {
   DEFAULT_MAX_HEADER_SIZE,
   SipParseError,
   SipRequest,
-  SipStreamParser,
   SipUri,
   buildErrorResponse,
   createResponse,
@@ -33,6 +32,7 @@ import {
 import type { BridgeErrorKind, BridgeMetrics } from "./metrics";
 import { editClientMessage, isSessionAor, stripTopVia, type SessionIdentity } from "./rewrite";
 import { TokenBucket } from "./token-bucket";
+import { UpstreamFramer, classifyUpstream, cutBytes, topViaBranch } from "./upstream-framer";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CRLF = Buffer.from("\r\n");
@@ -84,7 +84,7 @@ export class BridgedConnection {
   private readonly log: SipLogger;
   private readonly onClose: (conn: BridgedConnection) => void;
   private readonly bucket: TokenBucket;
-  private readonly framer: SipStreamParser;
+  private readonly framer: UpstreamFramer;
   /** `host:port` of the upstream socket's local end: what the server sees as our source. */
   private readonly localHostPort: string;
   private readonly localHost: string;
@@ -113,7 +113,19 @@ export class BridgedConnection {
     this.localPort = this.upstream.localPort ?? 0;
     this.localHostPort = `${this.localHost}:${this.localPort}`;
     this.branchPrefix = `${BRANCH_MAGIC_COOKIE}-hb${init.id}-`;
-    this.framer = new SipStreamParser({ maxMessageSize: init.limits.maxUpstreamMessageBytes, maxHeaderSize: Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes) });
+    this.framer = new UpstreamFramer(Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes), init.limits.maxUpstreamMessageBytes, {
+      message: (raw, headEnd) => this.guard("upstream message", () => this.onUpstreamMessage(raw, headEnd)),
+      keepalive: (kind) => {
+        this.metrics.keepAlives.fromUpstream++;
+        if (kind === "ping") this.writeUpstream(CRLF); // RFC 5626 §4.4.1: answer CRLFCRLF with CRLF
+      },
+      framingError: (err) => {
+        this.countError("upstreamFraming");
+        this.log("warn", "upstream framing error, closing", { id: this.id, code: err.code });
+        this.closeClient(WsClose.InternalError, "upstream framing error");
+        this.upstream.destroy();
+      },
+    });
 
     this.ws.on("message", (data, isBinary) => this.guard("client message", () => this.onClientMessage(toBuffer(data), isBinary)));
     this.ws.on("pong", () => (this.lastClientActivity = Date.now()));
@@ -129,21 +141,6 @@ export class BridgedConnection {
       this.finish();
     });
 
-    this.framer.on("message", (msg, raw) => this.guard("upstream message", () => this.onUpstreamMessage(msg, raw)));
-    this.framer.on("parseError", (err) => {
-      this.countError("upstreamMalformed");
-      this.log("warn", "malformed message from upstream dropped", { id: this.id, code: err.code, reason: err.reason });
-    });
-    this.framer.on("keepalive", (kind) => {
-      this.metrics.keepAlives.fromUpstream++;
-      if (kind === "ping") this.writeUpstream(CRLF); // RFC 5626 §4.4.1: answer CRLFCRLF with CRLF
-    });
-    this.framer.on("framingError", (err) => {
-      this.countError("upstreamFraming");
-      this.log("warn", "upstream framing error, closing", { id: this.id, code: err.code });
-      this.closeClient(WsClose.InternalError, "upstream framing error");
-      this.upstream.destroy();
-    });
     this.upstream.on("data", (chunk: Buffer) => this.guard("upstream data", () => this.framer.push(chunk)));
     this.upstream.on("end", () => {
       this.framer.end();
@@ -310,19 +307,31 @@ export class BridgedConnection {
 
   // ---- upstream → browser -------------------------------------------------------------------
 
-  private onUpstreamMessage(msg: SipMessageAny, raw: Buffer): void {
+  /**
+   * Server messages are framed, not parsed (they pass byte for byte): requests go as they are,
+   * responses must carry the bridge's branch in their top Via, which is cut out of the bytes.
+   */
+  private onUpstreamMessage(raw: Buffer, headEnd: number): void {
     this.metrics.messages.fromUpstream++;
-    if (msg instanceof SipRequest) {
+    const m = classifyUpstream(raw, headEnd);
+    if (m.kind === "malformed") {
+      this.countError("upstreamMalformed");
+      this.log("warn", "malformed message from upstream dropped", { id: this.id, reason: m.reason });
+      return;
+    }
+    if (m.kind === "request") {
       // NOTIFY, MESSAGE, OPTIONS... byte for byte. JsSIP accepts our rewritten Request-URI:
       // it only compares the user part, which the Contact rewrite keeps (UA.receiveRequest).
       this.sendToClient(raw);
     } else {
-      if (!msg.topVia?.branch?.startsWith(this.branchPrefix)) {
+      const via = m.via;
+      if (!via || !topViaBranch(via.value)?.startsWith(this.branchPrefix)) {
         this.countError("upstreamMisrouted");
-        this.log("warn", "response without the bridge's Via dropped", { id: this.id, status: msg.status });
+        this.log("warn", "response without the bridge's Via dropped", { id: this.id, status: m.status });
         return;
       }
-      this.sendToClient(stripTopVia(raw));
+      // one Via value on the line (the usual case): drop the line; several: rewrite it
+      this.sendToClient(via.value.includes(",") ? stripTopVia(raw) : cutBytes(raw, via.start, via.end));
     }
     this.metrics.messages.toClient++;
   }

@@ -20,7 +20,8 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { createSipBridge } from "../../lib/bridge";
-import { editClientMessage, stripTopVia } from "../../lib/bridge/rewrite";
+import { editClientMessage } from "../../lib/bridge/rewrite";
+import { UpstreamFramer, classifyUpstream, cutBytes, topViaBranch } from "../../lib/bridge/upstream-framer";
 import {
   SipRequest,
   type NameAddr,
@@ -301,8 +302,15 @@ function processingCost(requests: Buffer[]): { clientToUpstream: number; upstrea
   }
   const c2u = Number(process.hrtime.bigint() - t0) / 1000 / n;
   const response = serializeMessage(createResponse(parseMessage(out) as SipRequest, 200, { toTag: "t1" }));
-  const framer = new SipStreamParser();
-  framer.on("message", (_m, raw) => stripTopVia(raw));
+  // as BridgedConnection does: frame without parsing, find the top Via, cut it out of the bytes
+  const framer = new UpstreamFramer(16 * 1024, 4 * 1024 * 1024, {
+    message: (raw, headEnd) => {
+      const m = classifyUpstream(raw, headEnd);
+      if (m.kind === "response" && m.via && topViaBranch(m.via.value)) cutBytes(raw, m.via.start, m.via.end);
+    },
+    keepalive: () => {},
+    framingError: () => {},
+  });
   t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) framer.push(response);
   const u2c = Number(process.hrtime.bigint() - t0) / 1000 / n;
