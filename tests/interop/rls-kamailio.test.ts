@@ -84,8 +84,14 @@ describe.skipIf(!kamailioAvailable())("Kamailio RLS NOTIFYs read by Herald's RLM
     expect(partText(part!)).toContain("<note>Bob is here</note>");
 
     // bob changes his status: the next list NOTIFY carries it (Kamailio: still fullState)
-    await bob.publish(simplePidf("sip:bob@example.test", "closed", "Bob went home", "t-bob"), { etag: pub.final.getHeader("SIP-ETag") });
-    const changed = await alice.waitForNotify(sub.dialog, (n) => n.bodyText.includes("Bob went home"), 10_000);
+    // Kamailio's rls (db_mode=2) now and then drops a back-end update under load (a race inside
+    // Kamailio, seen in tests/bench/rls.ts): publish once more, modifying, if the first is lost.
+    const mod = await bob.publish(simplePidf("sip:bob@example.test", "closed", "Bob went home", "t-bob"), { etag: pub.final.getHeader("SIP-ETag") });
+    let changed = await alice.waitForNotify(sub.dialog, (n) => n.bodyText.includes("Bob went home"), 6_000).catch(() => undefined);
+    if (!changed) {
+      await bob.publish(simplePidf("sip:bob@example.test", "closed", "Bob went home.", "t-bob"), { etag: mod.final.getHeader("SIP-ETag") });
+      changed = await alice.waitForNotify(sub.dialog, (n) => n.bodyText.includes("Bob went home"), 10_000);
+    }
     const after = rlmiOf(changed);
     expect(after.rlmi.version).toBeGreaterThan(rlmi.version);
     const bobPart = after.mp.byContentId.get(after.rlmi.resources.find((r) => r.uri === "sip:bob@example.test")!.instances[0]!.cid!)!;
