@@ -5,10 +5,9 @@ import { ephemeralCredentialsLookup, parseEphemeralUsername, type CredentialsLoo
 /** HA1 of an enabled account in an enabled domain with this realm. */
 export function accountCredentialsLookup(db: Db): CredentialsLookup {
   return async (username, realm, algorithm) => {
-    const domains = await db.domain.findMany({ where: { realm, enabled: true }, select: { id: true } });
-    if (!domains.length) return undefined;
+    // one indexed query per challenge answer (hot path of every XCAP request)
     const acc = await db.account.findFirst({
-      where: { username, domainId: { in: domains.map((d) => d.id) }, disabled: false },
+      where: { username, disabled: false, domain: { realm, enabled: true } },
       select: { ha1: true, ha1Sha256: true },
     });
     if (!acc) return undefined;
