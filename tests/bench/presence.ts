@@ -34,8 +34,9 @@
  * NOTIFYs every PUBLISH at once (it has no such limit); with 1000 ms the fan-out latency would
  * measure the limit, not the server.
  */
+import { processTree, pssBytes } from "../helpers/kamailio";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -143,22 +144,6 @@ async function startHerald(): Promise<RunningTarget> {
 // ---- Kamailio ------------------------------------------------------------------------------------
 
 /** The main process and every descendant (Kamailio forks its workers). */
-function processTree(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parent.set(Number(d), ppid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) for (const [pid, pp] of parent) if (pp === out[i]) out.push(pid);
-  return out;
-}
 
 /** utime + stime of a process, ms (clock ticks of 10 ms) */
 function cpuMsOf(pid: number): number {
@@ -171,14 +156,6 @@ function cpuMsOf(pid: number): number {
   }
 }
 
-function pssBytes(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 async function startKamailioTarget(): Promise<RunningTarget> {
   const children = arg("kamailio-children", 4);

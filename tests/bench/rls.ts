@@ -22,7 +22,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SipTestClient } from "../helpers/sip-client";
-import { kamailioAvailable, startKamailio, type KamailioServer } from "../helpers/kamailio";
+import { kamailioAvailable, kamailioMemoryBytes, startKamailio, type KamailioServer } from "../helpers/kamailio";
 import { presRulesXml, resourceListNodeUri, resourceListsXml as kResourceListsXml, rlsServicesXml as kRlsServicesXml } from "../helpers/kamailio-documents";
 import {
   DOMAIN,
@@ -299,12 +299,18 @@ async function heraldTarget(): Promise<RlsBenchTarget & { memory(): Promise<void
 
 // ---- Kamailio ---------------------------------------------------------------------------------
 
-async function kamailioTarget(): Promise<RlsBenchTarget> {
+async function kamailioTarget(): Promise<RlsBenchTarget & { memory(): Promise<void> }> {
   const k: KamailioServer = await startKamailio({ domain: DOMAIN, shmMb: 1024, pkgMb: 64, debug: Number(process.env.RLS_BENCH_KDEBUG ?? 1) });
   const owners = SIZES.map((n) => `owner${n}`);
-  await k.addUsers([...owners, ...Array.from({ length: MAX }, (_, i) => rUser(i))].map((user) => ({ user, password: PASSWORD })));
+  const memOwners = Array.from({ length: MEM_LISTS }, (_, i) => `mem${i}`);
+  await k.addUsers([...owners, ...memOwners, ...Array.from({ length: MAX }, (_, i) => rUser(i))].map((user) => ({ user, password: PASSWORD })));
   const aor = (u: string) => `sip:${u}@${DOMAIN}`;
-  return {
+  const writeList = async (owner: string, n: number) => {
+    const cl = k.xcapClient(owner);
+    await cl.putDocument("resource-lists", "index", kResourceListsXml({ sipsimple_presence_rls: Array.from({ length: n }, (_, i) => ({ uri: aor(rUser(i)) })) }));
+    await cl.putDocument("rls-services", "index", kRlsServicesXml([{ uri: `sip:${owner}+presence@${DOMAIN}`, resourceList: resourceListNodeUri(k.xcapRoot, aor(owner), "sipsimple_presence_rls") }]));
+  };
+  const target: RlsBenchTarget & { memory(): Promise<void> } = {
     name: "kamailio",
     host: k.host,
     port: k.sipPort,
@@ -312,14 +318,34 @@ async function kamailioTarget(): Promise<RlsBenchTarget> {
     serviceUri: (owner) => `sip:${owner}+presence@${DOMAIN}`,
     async seed(sizes) {
       // Kamailio evaluates only inline identities (no OMA external-list): one rule naming the owners
-      const rules = presRulesXml([{ id: "owners", identities: owners.map(aor), subHandling: "allow" }]);
+      const rules = presRulesXml([{ id: "owners", identities: [...owners, ...memOwners].map(aor), subHandling: "allow" }]);
       for (let i = 0; i < MAX; i++) await k.xcapClient(rUser(i)).putDocument("pres-rules", "index", rules);
-      for (const n of sizes) {
-        const owner = `owner${n}`;
-        const cl = k.xcapClient(owner);
-        await cl.putDocument("resource-lists", "index", kResourceListsXml({ sipsimple_presence_rls: Array.from({ length: n }, (_, i) => ({ uri: aor(rUser(i)) })) }));
-        await cl.putDocument("rls-services", "index", kRlsServicesXml([{ uri: `sip:${owner}+presence@${DOMAIN}`, resourceList: resourceListNodeUri(k.xcapRoot, aor(owner), "sipsimple_presence_rls") }]));
+      for (const n of sizes) await writeList(`owner${n}`, n);
+      for (const owner of memOwners) await writeList(owner, MEM_SIZE);
+    },
+    async memory() {
+      // the same hold as Herald's: MEM_LISTS list subscriptions of MEM_SIZE resources each
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = kamailioMemoryBytes(k);
+      const clients: SipTestClient[] = [];
+      for (const owner of memOwners) {
+        const c = await connect(target, owner, false);
+        const { sub } = await c.subscribe(`sip:${owner}+presence@${DOMAIN}`, { headers: [["Supported", "eventlist"]], expires: 600 });
+        if (!sub) throw new Error("memory SUBSCRIBE failed");
+        clients.push(c);
       }
+      // back-end subscriptions settle (Kamailio keeps them in shm and its database)
+      await new Promise((r) => setTimeout(r, 5000));
+      const after = kamailioMemoryBytes(k);
+      out({
+        target: "kamailio",
+        metric: "memory_per_list_subscription",
+        what: "summed PSS of Kamailio's processes (shm + pkg; its PostgreSQL not counted)",
+        lists: MEM_LISTS,
+        resources: MEM_SIZE,
+        bytesPerList: Math.round((after - before) / MEM_LISTS),
+      });
+      for (const c of clients) await c.close();
     },
     async diagnose() {
       const q = async (sql: string) => (await k.sql(sql)).map((r) => Object.values(r).join(":")).join(",");
@@ -336,6 +362,7 @@ async function kamailioTarget(): Promise<RlsBenchTarget> {
       await k.stop();
     },
   };
+  return target;
 }
 
 // ---- run ----------------------------------------------------------------------------------------
@@ -353,10 +380,11 @@ if (!args.includes("--no-herald")) {
 if (!args.includes("--no-kamailio")) {
   if (!kamailioAvailable()) out({ target: "kamailio", skipped: "Kamailio or its presence/rls modules are not installed" });
   else {
-    let k: RlsBenchTarget | undefined;
+    let k: (RlsBenchTarget & { memory(): Promise<void> }) | undefined;
     try {
       k = await kamailioTarget();
       await measureTarget(k);
+      await k.memory();
     } catch (e) {
       out({ target: "kamailio", error: e instanceof Error ? e.message : String(e) });
     } finally {
@@ -383,5 +411,8 @@ for (const n of SIZES) {
 }
 const hb = records.find((r) => r.target === "herald" && r.metric === "notifies_per_burst");
 const kb = records.find((r) => r.target === "kamailio" && r.metric === "notifies_per_burst");
+const hm = records.find((r) => r.target === "herald" && r.metric === "memory_per_list_subscription");
+const km = records.find((r) => r.target === "kamailio" && r.metric === "memory_per_list_subscription");
+if (hm && km && Number(km.bytesPerList) > 0) out({ target: "herald/kamailio", metric: "ratio", memoryPerList: +(Number(hm.bytesPerList) / Number(km.bytesPerList)).toFixed(3) });
 if (hb && kb) out({ target: "herald/kamailio", metric: "ratio", burstNotifies: +(Number(hb.notifies) / Number(kb.notifies)).toFixed(3) });
 process.exit(0);
