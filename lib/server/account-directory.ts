@@ -26,7 +26,8 @@ export interface AccountDirectory {
 /** In-memory directory: `addDomain`, then `addAccount` with a clear-text password. */
 export class MemoryAccountDirectory implements AccountDirectory {
   private readonly domains = new Map<string, ServedDomain>();
-  private readonly accounts = new Map<string, { password: string; disabled: boolean }>();
+  /** HA1 per realm and algorithm is derived once per account (a hash per authentication otherwise). */
+  private readonly accounts = new Map<string, { password: string; disabled: boolean; ha1?: Map<string, string> }>();
 
   addDomain(name: string, realm = name): this {
     this.domains.set(name.toLowerCase(), { name: name.toLowerCase(), realm });
@@ -51,7 +52,13 @@ export class MemoryAccountDirectory implements AccountDirectory {
     const d = this.domains.get(domain.toLowerCase());
     const a = this.accounts.get(`${user}@${domain.toLowerCase()}`);
     if (!d || !a || a.disabled) return undefined;
-    return computeHa1(algorithm, user, d.realm, a.password);
+    const key = `${algorithm}\u0000${d.realm}`;
+    let ha1 = a.ha1?.get(key);
+    if (ha1 === undefined) {
+      ha1 = computeHa1(algorithm, user, d.realm, a.password);
+      (a.ha1 ??= new Map()).set(key, ha1);
+    }
+    return ha1;
   }
 
   async accountStatus(user: string, domain: string): Promise<AccountStatus> {

@@ -1,5 +1,5 @@
 /** Digest hash helpers (RFC 2617 §3.2.2, RFC 7616 §3.4.1-3.4.3, RFC 8760 for SIP). */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 export type DigestAlgorithm = "MD5" | "SHA-256";
 export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ["SHA-256", "MD5"];
@@ -11,7 +11,8 @@ export function normalizeAlgorithm(name: string | undefined): DigestAlgorithm | 
 }
 
 export function digestHash(algorithm: DigestAlgorithm, data: string): string {
-  return createHash(algorithm === "MD5" ? "md5" : "sha256").update(data, "utf8").digest("hex");
+  // one-shot crypto.hash (Node ≥ 20.12): no Hash object per call — three of these per digest verification
+  return hash(algorithm === "MD5" ? "md5" : "sha256", data, "hex");
 }
 
 /** HA1 = H(username:realm:password). */
