@@ -152,7 +152,8 @@ export class DigestAuthenticator {
       }
     }
     if (!mine) return { ok: false, failure: values.length ? "realm-mismatch" : "missing", stale: false };
-    return this.verifyCredentials(mine, request.method, request.uri.toString());
+    // the Request-URI string is only needed for checkUri: not serialized otherwise
+    return this.verifyCredentials(mine, request.method, this.checkUri ? request.uri.toString() : undefined);
   }
 
   /** Transport-neutral verification (also usable for XCAP over HTTP: method + request path). */
