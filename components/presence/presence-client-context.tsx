@@ -13,16 +13,7 @@ import { createContext, useContext, useEffect, useState, useSyncExternalStore, t
 import { publishableIconUrl, type XcapLocation } from "./contact-icon";
 import { HeraldSipClient, PresenceStore, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
 
-/** What the portal's GET /api/sip-credentials answers. */
-interface PageSipCredentials {
-  wsPath: string;
-  aor: string;
-  authorizationUser: string;
-  password: string;
-  displayName: string | null;
-  realm: string;
-  expires: number;
-}
+import type { PageSipCredentials } from "@/lib/portal/sip-credentials";
 
 /** What the UI needs from the client (HeraldSipClient implements it). */
 export interface PresenceClient {
