@@ -18,6 +18,7 @@ import {
   BRANCH_MAGIC_COOKIE,
   DEFAULT_MAX_HEADER_SIZE,
   SipParseError,
+  SipStreamFramer,
   SipRequest,
   SipUri,
   buildErrorResponse,
@@ -32,7 +33,7 @@ import {
 import type { BridgeErrorKind, BridgeMetrics } from "./metrics";
 import { editClientMessage, isSessionAor, stripTopVia, type SessionIdentity } from "./rewrite";
 import { TokenBucket } from "./token-bucket";
-import { UpstreamFramer, classifyUpstream, cutBytes, topViaBranch } from "./upstream-framer";
+import { classifyUpstream, cutBytes, topViaBranch } from "./upstream-framer";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CRLF = Buffer.from("\r\n");
@@ -84,7 +85,7 @@ export class BridgedConnection {
   private readonly log: SipLogger;
   private readonly onClose: (conn: BridgedConnection) => void;
   private readonly bucket: TokenBucket;
-  private readonly framer: UpstreamFramer;
+  private readonly framer: SipStreamFramer;
   /** `host:port` of the upstream socket's local end: what the server sees as our source. */
   private readonly localHostPort: string;
   private readonly localHost: string;
@@ -113,7 +114,7 @@ export class BridgedConnection {
     this.localPort = this.upstream.localPort ?? 0;
     this.localHostPort = `${this.localHost}:${this.localPort}`;
     this.branchPrefix = `${BRANCH_MAGIC_COOKIE}-hb${init.id}-`;
-    this.framer = new UpstreamFramer(Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes), init.limits.maxUpstreamMessageBytes, {
+    this.framer = new SipStreamFramer(Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes), init.limits.maxUpstreamMessageBytes, {
       message: (raw, headEnd) => this.guard("upstream message", () => this.onUpstreamMessage(raw, headEnd)),
       keepalive: (kind) => {
         this.metrics.keepAlives.fromUpstream++;

@@ -21,13 +21,14 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { createSipBridge } from "../../lib/bridge";
 import { editClientMessage } from "../../lib/bridge/rewrite";
-import { UpstreamFramer, classifyUpstream, cutBytes, topViaBranch } from "../../lib/bridge/upstream-framer";
+import { classifyUpstream, cutBytes, topViaBranch } from "../../lib/bridge/upstream-framer";
 import {
   SipRequest,
   type NameAddr,
   type SipMessageAny,
   type SipUri,
   SipStreamParser,
+  SipStreamFramer,
   buildDigestAuthorization,
   createRequest,
   createResponse,
@@ -303,7 +304,7 @@ function processingCost(requests: Buffer[]): { clientToUpstream: number; upstrea
   const c2u = Number(process.hrtime.bigint() - t0) / 1000 / n;
   const response = serializeMessage(createResponse(parseMessage(out) as SipRequest, 200, { toTag: "t1" }));
   // as BridgedConnection does: frame without parsing, find the top Via, cut it out of the bytes
-  const framer = new UpstreamFramer(16 * 1024, 4 * 1024 * 1024, {
+  const framer = new SipStreamFramer(16 * 1024, 4 * 1024 * 1024, {
     message: (raw, headEnd) => {
       const m = classifyUpstream(raw, headEnd);
       if (m.kind === "response" && m.via && topViaBranch(m.via.value)) cutBytes(raw, m.via.start, m.via.end);
