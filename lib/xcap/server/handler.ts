@@ -604,9 +604,25 @@ async function put(r: Resolved, req: XcapRequest, options: XcapServerOptions, ma
     }
   }
 
+  const etag = await commitWrite(r, options, newDoc, content, cur?.etag ?? null, created && !sel ? "create" : "replace");
+  return respond(created ? 201 : 200, { etag: quoteEtag(etag) });
+}
+
+/**
+ * Validate and store a new document text (compare-and-set on the ETag it was derived from), keep
+ * its parsed tree in the cache and announce the change. Returns the new ETag.
+ */
+async function commitWrite(
+  r: Resolved,
+  options: XcapServerOptions,
+  newDoc: XmlDocument,
+  content: string,
+  previousEtag: string | null,
+  action: "create" | "replace",
+): Promise<string> {
   const validated = (await r.app.validate?.(newDoc, r.ctx)) ?? {};
   const etag = etagOf(content);
-  const result = await r.ctx.store.put(r.key, { content, etag, ...validated }, cur?.etag ?? null);
+  const result = await r.ctx.store.put(r.key, { content, etag, ...validated }, previousEtag);
   if (!result.ok) {
     if (result.reason === "etag-mismatch") throw new RetryWrite();
     throw await serviceUriConflict(result.uris, r.ctx.store, new Set(validated.serviceUris ?? []));
@@ -617,11 +633,11 @@ async function put(r: Resolved, req: XcapRequest, options: XcapServerOptions, ma
     auid: r.key.auid,
     document: r.key.docPath,
     etag,
-    previousEtag: cur?.etag ?? null,
-    action: created && !sel ? "create" : "replace",
+    previousEtag,
+    action,
     nodeSelector: r.uri.nodeSelectorText,
   });
-  return respond(created ? 201 : 200, { etag: quoteEtag(etag) });
+  return etag;
 }
 
 function removeWithIndent(el: Node): void {
@@ -677,23 +693,7 @@ async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions): P
   const again = selectElement(newDoc, sel.steps, r.ns);
   const stillThere = again.kind === "ambiguous" || (again.kind === "found" && (!terminal || findAttribute(again.element, r) !== null));
   if (stillThere) throw new XcapConflict("cannot-delete", "the request URI would still select a node");
-  const validated = (await r.app.validate?.(newDoc, r.ctx)) ?? {};
-  const etag = etagOf(content);
-  const result = await r.ctx.store.put(r.key, { content, etag, ...validated }, cur.etag);
-  if (!result.ok) {
-    if (result.reason === "etag-mismatch") throw new RetryWrite();
-    throw await serviceUriConflict(result.uris, r.ctx.store, new Set(validated.serviceUris ?? []));
-  }
-  r.cache?.set(r.key, { content, etag }, newDoc);
-  await notify(options, {
-    user: r.key.xui,
-    auid: r.key.auid,
-    document: r.key.docPath,
-    etag,
-    previousEtag: cur.etag,
-    action: "replace",
-    nodeSelector: r.uri.nodeSelectorText,
-  });
+  const etag = await commitWrite(r, options, newDoc, content, cur.etag, "replace");
   return respond(200, { etag: quoteEtag(etag) });
 }
 
