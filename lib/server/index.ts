@@ -34,4 +34,4 @@ export { ExpiryWheel } from "./expiry-wheel";
 export { SipErrorWithHeaders } from "./errors";
 export { aorOf, canonicalAor, splitAor } from "./aor";
 export { ResourceListServer, ResourceListSubscription, type ResourceListServerOptions } from "./rls";
-export { startEmbeddedSipServer, lineLogger, type EmbeddedXcapSource, type RunningSipServer } from "./main";
+export { startEmbeddedSipServer, type EmbeddedXcapSource, type RunningSipServer } from "./main";

@@ -22,8 +22,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { HeraldConfig } from "../config";
+import { logger as processLogger } from "../log";
 import type { Db } from "../db";
-import type { LogLevel, SipLogger } from "../sip";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import { PrismaAccountDirectory } from "./account-directory";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
@@ -44,16 +44,6 @@ export interface RunningSipServer {
   stop(): Promise<void>;
 }
 
-const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-/** A line logger honouring LOG_LEVEL (`write` defaults to stderr). */
-export function lineLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l + "\n")): SipLogger {
-  return (lvl, msg, meta) => {
-    if (LEVELS[lvl] < LEVELS[level]) return;
-    write(`${new Date().toISOString()} ${lvl} ${msg}${meta ? " " + JSON.stringify(meta) : ""}`);
-  };
-}
-
 export async function startEmbeddedSipServer(
   cfg: HeraldConfig,
   db: Db,
@@ -65,16 +55,16 @@ export async function startEmbeddedSipServer(
   const tls = cfg.SIP_TLS_CERT && cfg.SIP_TLS_KEY
     ? { cert: readFileSync(path.resolve(cwd, cfg.SIP_TLS_CERT)), key: readFileSync(path.resolve(cwd, cfg.SIP_TLS_KEY)), tlsPort: cfg.SIP_TLS_PORT }
     : {};
+  const logger = extra.logger ?? processLogger(cfg.LOG_LEVEL);
   const server = new PresenceServer({
     listen: { host: cfg.SIP_HOST, tcpPort: cfg.SIP_PORT, ...tls },
     accounts: new PrismaAccountDirectory(db),
     ephemeralSecret: cfg.ephemeralSecret,
     xcap,
     state: new PrismaPresenceStateStore(db),
-    logger: extra.logger ?? lineLogger(cfg.LOG_LEVEL),
+    logger,
     ...serverExtra,
   });
-  const logger = extra.logger ?? lineLogger(cfg.LOG_LEVEL);
   // routes must exist before start(): restored list subscriptions find their package through them
   const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
   const addr = await server.start();
