@@ -35,10 +35,9 @@
  * measure the limit, not the server.
  */
 import { processTree, pssBytes } from "../helpers/kamailio";
-import { spawn, type ChildProcess } from "node:child_process";
+import { startChildServer } from "./child-server";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseMessage } from "../../lib/sip/parser";
 import { serializeMessage } from "../../lib/sip/serializer";
@@ -84,36 +83,12 @@ interface RunningTarget {
 
 async function startHerald(): Promise<RunningTarget> {
   const script = fileURLToPath(new URL("./presence-herald-server.ts", import.meta.url));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--expose-gc", "--import", "tsx", script, "--domain", DOMAIN, "--users", String(USERS), "--password", PASSWORD, "--notify-interval-ms", String(NOTIFY_INTERVAL_MS)],
-    { stdio: ["ignore", "pipe", "inherit", "ipc"] },
+  const { child, ready, call } = await startChildServer<{ port: number; pid: number }>(
+    script,
+    ["--domain", DOMAIN, "--users", String(USERS), "--password", PASSWORD, "--notify-interval-ms", String(NOTIFY_INTERVAL_MS)],
+    "Herald presence child",
   );
-  const rl = createInterface({ input: child.stdout! });
-  const { port } = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("Herald presence child did not start within 60 s")), 60_000);
-    rl.once("line", (l) => {
-      clearTimeout(t);
-      resolve(JSON.parse(l) as { port: number; pid: number });
-    });
-    child.once("exit", (code) => reject(new Error(`Herald presence child exited (${code})`)));
-  });
-  let seq = 0;
-  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  child.on("message", (raw) => {
-    const m = raw as { id: number; result?: unknown; error?: string };
-    const w = waiting.get(m.id);
-    if (!w) return;
-    waiting.delete(m.id);
-    if (m.error !== undefined) w.reject(new Error(m.error));
-    else w.resolve(m.result);
-  });
-  const call = <T>(op: string, extra: Record<string, unknown> = {}): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const id = ++seq;
-      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      child.send({ id, op, ...extra });
-    });
+  const { port } = ready;
   const target: BenchTarget = {
     name: "herald",
     host: "127.0.0.1",

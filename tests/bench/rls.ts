@@ -18,10 +18,9 @@
 import { parseMultipartRelated, type MultipartRelated } from "../../lib/presence";
 import type { SipRequest } from "../../lib/sip";
 import { SipStreamParser } from "../../lib/sip";
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { SipTestClient } from "../helpers/sip-client";
+import { startChildServer } from "./child-server";
 import { kamailioAvailable, kamailioMemoryBytes, startKamailio, type KamailioServer } from "../helpers/kamailio";
 import { presRulesXml, resourceListNodeUri, resourceListsXml as kResourceListsXml, rlsServicesXml as kRlsServicesXml } from "../helpers/kamailio-documents";
 import {
@@ -218,31 +217,8 @@ async function heraldTarget(): Promise<RlsBenchTarget & { memory(): Promise<void
   const owners = [...SIZES.map((n) => `owner${n}`), ...Array.from({ length: MEM_LISTS }, (_, i) => `mem${i}`)];
   const users = [...owners, ...Array.from({ length: MAX }, (_, i) => rUser(i))];
   const script = fileURLToPath(new URL("./rls-herald-server.ts", import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script, "--users", users.join(",")], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
-  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("Herald RLS child did not start within 60 s")), 60_000);
-    createInterface({ input: child.stdout! }).once("line", (l) => {
-      clearTimeout(t);
-      resolve(JSON.parse(l) as { port: number });
-    });
-    child.once("exit", (code) => reject(new Error(`Herald RLS child exited (${code})`)));
-  });
-  let seq = 0;
-  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  child.on("message", (raw) => {
-    const m = raw as { id: number; result?: unknown; error?: string };
-    const w = waiting.get(m.id);
-    if (!w) return;
-    waiting.delete(m.id);
-    if (m.error !== undefined) w.reject(new Error(m.error));
-    else w.resolve(m.result);
-  });
-  const call = <T>(op: string, extra: Record<string, unknown> = {}): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const id = ++seq;
-      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      child.send({ id, op, ...extra });
-    });
+  const { child, ready, call } = await startChildServer<{ port: number }>(script, ["--users", users.join(",")], "Herald RLS child");
+  const { port } = ready;
   const aor = (u: string) => `sip:${u}@${DOMAIN}`;
   const ownerDocs = (owner: string, n: number): Array<[string, string, string]> => [
     [aor(owner), "resource-lists", resourceListsXml({ sipsimple_presence_rls: Array.from({ length: n }, (_, i) => aor(rUser(i))) })],
