@@ -19,7 +19,12 @@ export interface BenchTarget {
 
 export async function connectUser(t: BenchTarget, i: number, extra: { onRequest?: SipTestClient["o"]["onRequest"]; keepReceived?: boolean } = {}): Promise<SipTestClient> {
   const a = t.account(i);
-  return SipTestClient.connect({ host: t.host, port: t.port, user: a.user, domain: t.domain, password: a.password, preemptiveAuth: true, keepReceived: extra.keepReceived ?? false, onRequest: extra.onRequest, timeoutMs: 30_000 });
+  const c = await SipTestClient.connect({ host: t.host, port: t.port, user: a.user, domain: t.domain, password: a.password, preemptiveAuth: true, keepReceived: extra.keepReceived ?? false, onRequest: extra.onRequest, timeoutMs: 30_000 });
+  // Nagle off, as a SIP UA's own stack does: with it on, a small write that follows an unacknowledged
+  // one (the 200 to a NOTIFY, then the next SUBSCRIBE) waits for the peer's delayed ACK (~40 ms on
+  // Linux), and the rates measure that stall instead of the server
+  c.socket.setNoDelay(true);
+  return c;
 }
 
 const aor = (t: BenchTarget, i: number) => `sip:${t.account(i).user}@${t.domain}`;

@@ -3,6 +3,9 @@
  *   npm run bench -- presence [--no-kamailio] [--kamailio-children 4] [--notify-interval-ms 0]
  *        [--publishers 8 --publishes 4000] [--setups 2000] [--P 20 --W 100 --rounds 10 --rate 200]
  *        [--hold 10000] [--settle-ms 6000] [--kamailio-shm-mb 1024]
+ *        [--only=subscribe-setup,publish]   measures to run (publish, subscribe-setup, fanout, memory;
+ *                                           default all); `--only x` works too when run directly
+ *        [--repeat 1]                       run the selected measures that many times (one ratio line each)
  *
  * Figures, per target:
  *   parser            lib/sip parseMessage of a PUBLISH with a PIDF body, messages/s (Herald only)
@@ -51,10 +54,20 @@ const PASSWORD = "bench-password";
 const USERS = 12_000;
 const argv = process.argv.slice(2);
 const arg = (name: string, dflt: number) => {
+  const eq = argv.find((a) => a.startsWith(`--${name}=`));
+  if (eq) return Number(eq.slice(name.length + 3));
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
 const flag = (name: string) => argv.includes(`--${name}`);
+/** `--only a,b` or `--only=a,b` (npm run bench passes only arguments that start with `-`) */
+const ONLY = ((): Set<string> | undefined => {
+  const eq = argv.find((a) => a.startsWith("--only="));
+  const i = argv.indexOf("--only");
+  const v = eq ? eq.slice("--only=".length) : i >= 0 ? argv[i + 1] : undefined;
+  return v ? new Set(v.split(",")) : undefined;
+})();
+const runs = (measure: string) => !ONLY || ONLY.has(measure);
 const NOTIFY_INTERVAL_MS = arg("notify-interval-ms", 0);
 
 function line(o: Record<string, unknown>): void {
@@ -213,42 +226,50 @@ async function runLoads(starters: Starter[]): Promise<Map<string, Results>> {
     for (const [name, start] of starters) running.push([name, await start()]);
     // warm-up (not reported): JIT for Herald, connection pools and caches for both
     for (const [, rt] of running) {
-      await publishRate(rt.target, { clients: arg("publishers", 8), count: 1000, firstUser: 0 });
+      if (runs("publish") || runs("fanout")) await publishRate(rt.target, { clients: arg("publishers", 8), count: 1000, firstUser: 0 });
       await subscribeSetups(rt.target, { count: 500, concurrency: 50, watchers: 20, presentity: 101, firstWatcher: 300 });
     }
-    for (const [name, rt] of running) {
-      const cpu0 = await rt.cpuMs();
-      const pub = await publishRate(rt.target, { clients: arg("publishers", 8), count: arg("publishes", 4000), firstUser: 0 });
-      const serverCpuUsPerPublish = Math.round((((await rt.cpuMs()) - cpu0) * 1000) / pub.publishes);
-      line({ bench: "publish", target: name, ...pub, serverCpuUsPerPublish });
-      out.get(name)!.publish = pub.perSecond;
-      out.get(name)!.publishCpu = serverCpuUsPerPublish;
-    }
-    for (const [name, rt] of running) {
-      const cpu0 = await rt.cpuMs();
-      const sub = await subscribeSetups(rt.target, { count: arg("setups", 2000), concurrency: 50, watchers: 20, presentity: 100, firstWatcher: 200 });
-      const serverCpuUsPerSetup = Math.round((((await rt.cpuMs()) - cpu0) * 1000) / sub.setups);
-      line({ bench: "subscribe-setup", target: name, ...sub, serverCpuUsPerSetup });
-      out.get(name)!.setups = sub.perSecond;
-      out.get(name)!.setupCpu = serverCpuUsPerSetup;
-    }
-    for (const [name, rt] of running) {
-      const cpu0 = await rt.cpuMs();
-      const fo = await fanout(rt.target, { presentities: arg("P", 20), watchers: arg("W", 100), rounds: arg("rounds", 10), ratePerSecond: arg("rate", 200), firstUser: 1000 });
-      const serverCpuUsPerNotify = Math.round((((await rt.cpuMs()) - cpu0) * 1000) / Math.max(1, fo.notifiesDelivered));
-      line({ bench: "fanout", target: name, notifyIntervalMs: name === "herald" ? NOTIFY_INTERVAL_MS : undefined, ...fo, serverCpuUsPerNotify, cpuNote: "includes setting up the P×W subscriptions" });
-      const r = out.get(name)!;
-      r.notifyCpu = serverCpuUsPerNotify;
-      r.notifies = fo.notifiesPerSecond;
-      r.p50 = fo.latencyP50Ms;
-      r.p99 = fo.latencyP99Ms;
+    for (let rep = 0; rep < arg("repeat", 1); rep++) {
+      if (runs("publish")) for (const [name, rt] of running) {
+        const cpu0 = await rt.cpuMs();
+        const pub = await publishRate(rt.target, { clients: arg("publishers", 8), count: arg("publishes", 4000), firstUser: 0 });
+        const serverCpuUsPerPublish = Math.round((((await rt.cpuMs()) - cpu0) * 1000) / pub.publishes);
+        line({ bench: "publish", target: name, ...pub, serverCpuUsPerPublish });
+        out.get(name)!.publish = pub.perSecond;
+        out.get(name)!.publishCpu = serverCpuUsPerPublish;
+      }
+      if (runs("subscribe-setup")) for (const [name, rt] of running) {
+        const cpu0 = await rt.cpuMs();
+        const own0 = process.cpuUsage();
+        const sub = await subscribeSetups(rt.target, { count: arg("setups", 2000), concurrency: 50, watchers: 20, presentity: 100, firstWatcher: 200 });
+        const serverCpuUsPerSetup = Math.round((((await rt.cpuMs()) - cpu0) * 1000) / sub.setups);
+        const own = process.cpuUsage(own0);
+        // the load generator's own CPU: near 1 s per second means it, not the server, caps the rate
+        const loadCpuUsPerSetup = Math.round((own.user + own.system) / sub.setups);
+        line({ bench: "subscribe-setup", target: name, ...sub, serverCpuUsPerSetup, loadCpuUsPerSetup, loadCpuShare: +((own.user + own.system) / 1e6 / sub.seconds).toFixed(2) });
+        out.get(name)!.setups = sub.perSecond;
+        out.get(name)!.setupCpu = serverCpuUsPerSetup;
+      }
+      if (runs("fanout")) for (const [name, rt] of running) {
+        const cpu0 = await rt.cpuMs();
+        const fo = await fanout(rt.target, { presentities: arg("P", 20), watchers: arg("W", 100), rounds: arg("rounds", 10), ratePerSecond: arg("rate", 200), firstUser: 1000 });
+        const serverCpuUsPerNotify = Math.round((((await rt.cpuMs()) - cpu0) * 1000) / Math.max(1, fo.notifiesDelivered));
+        line({ bench: "fanout", target: name, notifyIntervalMs: name === "herald" ? NOTIFY_INTERVAL_MS : undefined, ...fo, serverCpuUsPerNotify, cpuNote: "includes setting up the P×W subscriptions" });
+        const r = out.get(name)!;
+        r.notifyCpu = serverCpuUsPerNotify;
+        r.notifies = fo.notifiesPerSecond;
+        r.p50 = fo.latencyP50Ms;
+        r.p99 = fo.latencyP99Ms;
+      }
+      const [hs, ks] = [out.get("herald"), out.get("kamailio")];
+      if (runs("subscribe-setup") && hs?.setups && ks?.setups) line({ bench: "presence-rep", rep, measure: "subscribe_setups", ratio: +(hs.setups / ks.setups).toFixed(2), heraldCpuUs: hs.setupCpu, kamailioCpuUs: ks.setupCpu });
     }
   } finally {
     for (const [, rt] of running) await rt.stop();
   }
 
   // memory per held subscription: a fresh server each, measured in the server process(es) only
-  for (const [name, start] of starters) {
+  if (runs("memory")) for (const [name, start] of starters) {
     const fresh = await start();
     try {
       const count = arg("hold", 10_000);
@@ -281,7 +302,7 @@ async function runLoads(starters: Starter[]): Promise<Map<string, Results>> {
 
 async function main(): Promise<void> {
   line({ bench: "presence", node: process.version, cpus: cpus().length, notifyIntervalMs: NOTIFY_INTERVAL_MS, users: USERS });
-  line({ bench: "parser", target: "herald", what: "parseMessage(PUBLISH + PIDF)", ...parserRate() });
+  if (!ONLY) line({ bench: "parser", target: "herald", what: "parseMessage(PUBLISH + PIDF)", ...parserRate() });
 
   const starters: Starter[] = [["herald", startHerald]];
   if (!flag("no-kamailio")) {
