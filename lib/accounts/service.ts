@@ -2,6 +2,7 @@
 import type { Db } from "../db";
 import { parseAddress, normalizeDomain } from "./address";
 import { digestHa1, hashPassword, passwordProblem, verifyPassword } from "./password";
+import { accountsChanged } from "./changes";
 
 export type AccountErrorCode =
   | "malformed-address"
@@ -52,6 +53,7 @@ export async function addDomain(db: Db, name: string, opts: { realm?: string; ac
     throw new AccountError("duplicate-domain", `domain ${domain} already exists`);
   }
   const d = await db.domain.create({ data: { name: domain, realm: opts.realm ?? domain } });
+  accountsChanged();
   await audit(db, { actor: opts.actor ?? "cli", action: "domain.add", target: domain });
   return d;
 }
@@ -92,6 +94,8 @@ export async function addAccount(
       role: input.role ?? "user",
     },
   });
+  // cached "no such account" answers (digest credentials) must not outlive the account's creation
+  accountsChanged();
   await audit(db, { actor: input.actor ?? "cli", action: "account.add", target: address, detail: `role=${a.role}` });
   return view(a);
 }
@@ -114,18 +118,21 @@ export async function setPassword(db: Db, address: string, password: string, act
       ha1Sha256: digestHa1(acc.username, acc.domain.realm, password, "sha256"),
     },
   });
+  accountsChanged();
   await audit(db, { actor, action: "account.passwd", target: acc.address });
 }
 
 export async function setDisabled(db: Db, address: string, disabled: boolean, actor = "cli") {
   const acc = await find(db, address);
   await db.account.update({ where: { id: acc.id }, data: { disabled } });
+  accountsChanged();
   await audit(db, { actor, action: disabled ? "account.disable" : "account.enable", target: acc.address });
 }
 
 export async function setRole(db: Db, address: string, role: Role, actor = "cli") {
   const acc = await find(db, address);
   await db.account.update({ where: { id: acc.id }, data: { role } });
+  accountsChanged();
   await audit(db, { actor, action: "account.role", target: acc.address, detail: `role=${role}` });
 }
 

@@ -12,9 +12,22 @@ import {
 } from "../xcap/server";
 import { DigestAuthenticator } from "../sip";
 import type { Db } from "../db";
-import { digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
+import { PrismaXcapStore } from "../storage/xcap-prisma-store";
+import { CREDENTIALS_TTL_MS, CredentialsCache, digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
+import { accountsGeneration } from "../accounts/changes";
 
-const REALM_TTL_MS = 5_000;
+/**
+ * How long the portal serves a document from its cache before reading the database again. Writes
+ * through the portal update the cache at once; this bounds how long a write by another process on
+ * the same database (a second portal process) can go unseen by GETs here. Writes are never lost:
+ * they are compare-and-set on the ETag in the database.
+ */
+export const XCAP_DOCUMENT_CACHE_TTL_MS = 1_000;
+
+/** The portal's XCAP store: Prisma with the per-process document cache (see xcap-prisma-store.ts). */
+export function portalXcapStore(db: Db, options: { ttlMs?: number; now?: () => number } = {}): PrismaXcapStore {
+  return new PrismaXcapStore(db, { cache: { ttlMs: options.ttlMs ?? XCAP_DOCUMENT_CACHE_TTL_MS, ...(options.now ? { now: options.now } : {}) } });
+}
 
 /** The Next.js route of the XCAP root (app/xcap-root). */
 export const INTERNAL_ROOT = "/xcap-root";
@@ -31,6 +44,14 @@ export interface XcapHttpOptions {
   /** The portal session's AOR (user@domain), if any. */
   sessionAor: () => Promise<string | null>;
   onChange: (e: XcapChangeEvent) => void;
+  /**
+   * How long digest credentials (account HA1s) and realms are reused without a query, ms. Default
+   * 5000. Account writes in this process take effect at once; writes by another process (the CLI)
+   * within this time. 0: query on every request.
+   */
+  credentialsTtlMs?: number;
+  /** Clock for those caches (tests). Default Date.now. */
+  now?: () => number;
 }
 
 export interface XcapHttp {
@@ -45,7 +66,9 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
     onChange: async (e) => opts.onChange(e),
     onHookError: (err) => process.emitWarning(`xcap change hook failed: ${(err as Error).message}`),
   });
-  const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret);
+  const ttl = opts.credentialsTtlMs ?? CREDENTIALS_TTL_MS;
+  const now = opts.now ?? Date.now;
+  const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret, { cache: new CredentialsCache({ ttlMs: ttl, now }) });
   const authenticators = new Map<string, DigestAuthenticator>();
   const authenticator = (realm: string) => {
     let a = authenticators.get(realm);
@@ -62,6 +85,7 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
    * is enabled is still checked on every request by the credentials lookup.
    */
   const realms = new Map<string, { until: number; value: { realm: string; domain: string } | null }>();
+  let realmsGeneration = accountsGeneration();
 
   /** The realm to challenge with: the domain of the XUI in the path, else the first domain. */
   async function realmFor(path: string): Promise<{ realm: string; domain: string } | null> {
@@ -71,15 +95,19 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       const xui = decodeURIComponent(m[1]).replace(/^sips?:/i, "");
       domainName = xui.slice(xui.lastIndexOf("@") + 1).toLowerCase();
     }
-    const now = Date.now();
+    const t = now();
+    if (realmsGeneration !== accountsGeneration()) {
+      realms.clear();
+      realmsGeneration = accountsGeneration();
+    }
     const cached = realms.get(domainName ?? "");
-    if (cached && cached.until > now) return cached.value;
+    if (cached && cached.until > t) return cached.value;
     const d = domainName
       ? await opts.db.domain.findFirst({ where: { name: domainName, enabled: true } })
       : await opts.db.domain.findFirst({ where: { enabled: true }, orderBy: { id: "asc" } });
     const value = d ? { realm: d.realm, domain: d.name } : null;
     if (realms.size >= 1024) realms.clear();
-    realms.set(domainName ?? "", { until: now + REALM_TTL_MS, value });
+    realms.set(domainName ?? "", { until: t + ttl, value });
     return value;
   }
 

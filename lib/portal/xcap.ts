@@ -3,8 +3,7 @@ import { getServerSession } from "next-auth";
 import { config } from "../config";
 import { db } from "../db";
 import { authOptions, type HeraldSession } from "../auth";
-import { PrismaXcapStore } from "../storage/xcap-prisma-store";
-import { createXcapHttp, type XcapHttp } from "./xcap-http";
+import { createXcapHttp, portalXcapStore, type XcapHttp } from "./xcap-http";
 import { xcapEvents } from "./xcap-events";
 
 const g = globalThis as { __heraldXcapHttp?: XcapHttp };
@@ -14,7 +13,7 @@ export function xcapHttp(): XcapHttp {
     const c = config();
     g.__heraldXcapHttp = createXcapHttp({
       db: db(),
-      store: new PrismaXcapStore(db()),
+      store: portalXcapStore(db()),
       rootPath: c.XCAP_ROOT_PATH,
       maxBodyBytes: c.XCAP_MAX_BODY,
       secret: c.authSecret,

@@ -2,12 +2,23 @@
  * XcapStore over Prisma (SQLite or PostgreSQL): one row per document with its ETag; writes are
  * compare-and-set on the ETag, and rls-services service URIs are claimed in the same transaction
  * (a primary key on the URI keeps two users from claiming one at the same time).
+ *
+ * Optionally with a per-process cache of document texts (`cache`), so that reading an unchanged
+ * document costs no database round trip. The database stays the authority:
+ * - every write is still one compare-and-set statement on the ETag in the database, so a cached
+ *   ETag that another process has outdated makes the write fail (the XCAP core then reads again,
+ *   bypassing the cache, and retries or answers 412) — never a lost update;
+ * - writes through this store update its cache at once (read-your-writes in this process);
+ * - an entry is served for at most `ttlMs` after it was read or written, then read again: a write
+ *   by another process (a second portal process on the same database) is seen within `ttlMs`.
+ * Absent documents are not cached.
  */
 import type { Db } from "../db";
 import type {
   StoredXcapDocument,
   XcapDocumentKey,
   XcapDocumentListing,
+  XcapGetOptions,
   XcapPutInput,
   XcapPutResult,
   XcapStore,
@@ -28,17 +39,157 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === "P2002" || /unique constraint/i.test(e?.message ?? "");
 }
 
-export class PrismaXcapStore implements XcapStore {
-  constructor(private readonly db: Db) {}
+export interface XcapTextCacheOptions {
+  /** How long a cached document is served without reading the database again, ms. */
+  ttlMs: number;
+  /** Most documents kept (least recently used go first). Default 1024. */
+  maxEntries?: number;
+  /** Most text kept, UTF-16 code units. Default 16 Mi (about 32 MB). */
+  maxChars?: number;
+  /** Clock (tests). Default Date.now. */
+  now?: () => number;
+}
 
-  async get(key: XcapDocumentKey): Promise<StoredXcapDocument | null> {
+export interface PrismaXcapStoreOptions {
+  /** Cache document texts in this process (see the file comment). Default: no cache. */
+  cache?: XcapTextCacheOptions;
+}
+
+interface CacheEntry {
+  content: string;
+  etag: string;
+  until: number;
+}
+
+/** LRU of document texts with a freshness deadline per entry. */
+class TextCache {
+  private readonly entries = new Map<string, CacheEntry>();
+  private chars = 0;
+  private readonly maxEntries: number;
+  private readonly maxChars: number;
+  readonly now: () => number;
+  /**
+   * Bumped before and after every write through the store: a read that was in flight across a
+   * write must not put what it read into the cache (it may predate the write).
+   */
+  writes = 0;
+  readonly stats = { hits: 0, misses: 0 };
+
+  constructor(readonly options: XcapTextCacheOptions) {
+    this.maxEntries = Math.max(1, options.maxEntries ?? 1024);
+    this.maxChars = Math.max(0, options.maxChars ?? 16 * 1024 * 1024);
+    this.now = options.now ?? Date.now;
+  }
+
+  fresh(k: string): CacheEntry | undefined {
+    const e = this.entries.get(k);
+    if (!e || e.until <= this.now()) {
+      this.stats.misses++;
+      return undefined;
+    }
+    this.stats.hits++;
+    this.entries.delete(k);
+    this.entries.set(k, e);
+    return e;
+  }
+
+  set(k: string, doc: { content: string; etag: string }): void {
+    this.delete(k);
+    if (doc.content.length > this.maxChars) return;
+    this.entries.set(k, { content: doc.content, etag: doc.etag, until: this.now() + this.options.ttlMs });
+    this.chars += doc.content.length;
+    while (this.entries.size > this.maxEntries || this.chars > this.maxChars) {
+      const oldest = this.entries.keys().next().value as string;
+      this.delete(oldest);
+    }
+  }
+
+  delete(k: string): void {
+    const e = this.entries.get(k);
+    if (!e) return;
+    this.entries.delete(k);
+    this.chars -= e.content.length;
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.chars = 0;
+  }
+}
+
+export class PrismaXcapStore implements XcapStore {
+  private readonly cache: TextCache | null;
+
+  constructor(
+    private readonly db: Db,
+    options: PrismaXcapStoreOptions = {},
+  ) {
+    this.cache = options.cache && options.cache.ttlMs > 0 ? new TextCache(options.cache) : null;
+  }
+
+  /** Cache counters (tests, diagnostics); zeros without a cache. */
+  get cacheStats(): { hits: number; misses: number } {
+    return this.cache ? { ...this.cache.stats } : { hits: 0, misses: 0 };
+  }
+
+  /** Forget every cached document. */
+  clearCache(): void {
+    this.cache?.clear();
+  }
+
+  async get(key: XcapDocumentKey, options?: XcapGetOptions): Promise<StoredXcapDocument | null> {
+    const cache = this.cache;
+    if (!cache) return this.read(key);
+    const k = docId(key);
+    if (!options?.fresh) {
+      const e = cache.fresh(k);
+      if (e) return { content: e.content, etag: e.etag, cached: true };
+    }
+    const writes = cache.writes;
+    const row = await this.read(key);
+    if (cache.writes === writes) {
+      if (row) cache.set(k, row);
+      else cache.delete(k);
+    }
+    return row;
+  }
+
+  private async read(key: XcapDocumentKey): Promise<StoredXcapDocument | null> {
     // one indexed lookup (the unique key), only the two columns served
     const row = await this.db.xcapDocument.findUnique({ where: { auid_scope_xui_path: where(key) }, select: { content: true, etag: true } });
     return row ? { content: row.content, etag: row.etag } : null;
   }
 
   async put(key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string | null): Promise<XcapPutResult> {
+    const cache = this.cache;
+    const k = docId(key);
+    if (cache) {
+      cache.writes++;
+      cache.delete(k);
+    }
+    const result = await this.write(key, doc, expectedEtag);
+    if (cache) {
+      cache.writes++;
+      if (result.ok) cache.set(k, doc);
+    }
+    return result;
+  }
+
+  private async write(key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string | null): Promise<XcapPutResult> {
     try {
+      if (doc.serviceUris === undefined && key.auid !== "rls-services") {
+        // no service URIs to claim: the compare-and-set is one statement, no transaction
+        if (expectedEtag === null) {
+          await this.db.xcapDocument.create({ data: { ...where(key), content: doc.content, etag: doc.etag } });
+        } else {
+          const n = await this.db.xcapDocument.updateMany({
+            where: { ...where(key), etag: expectedEtag },
+            data: { content: doc.content, etag: doc.etag },
+          });
+          if (n.count !== 1) throw new Mismatch();
+        }
+        return { ok: true };
+      }
       await this.db.$transaction(async (tx) => {
         if (expectedEtag === null) {
           await tx.xcapDocument.create({ data: { ...where(key), content: doc.content, etag: doc.etag } });
@@ -49,16 +200,14 @@ export class PrismaXcapStore implements XcapStore {
           });
           if (n.count !== 1) throw new Mismatch();
         }
-        if (doc.serviceUris !== undefined || key.auid === "rls-services") {
-          const id = docId(key);
-          const uris = [...new Set(doc.serviceUris ?? [])];
-          const owners = uris.length ? await tx.rlsServiceUri.findMany({ where: { uri: { in: uris } } }) : [];
-          const taken = owners.filter((o) => o.path !== id).map((o) => o.uri);
-          if (taken.length) throw new Taken(taken);
-          await tx.rlsServiceUri.deleteMany({ where: { path: id } });
-          if (uris.length) {
-            for (const uri of uris) await tx.rlsServiceUri.create({ data: { uri, xui: key.xui ?? "", path: id } });
-          }
+        const id = docId(key);
+        const uris = [...new Set(doc.serviceUris ?? [])];
+        const owners = uris.length ? await tx.rlsServiceUri.findMany({ where: { uri: { in: uris } } }) : [];
+        const taken = owners.filter((o) => o.path !== id).map((o) => o.uri);
+        if (taken.length) throw new Taken(taken);
+        await tx.rlsServiceUri.deleteMany({ where: { path: id } });
+        if (uris.length) {
+          for (const uri of uris) await tx.rlsServiceUri.create({ data: { uri, xui: key.xui ?? "", path: id } });
         }
       });
       return { ok: true };
@@ -79,12 +228,27 @@ export class PrismaXcapStore implements XcapStore {
   }
 
   async delete(key: XcapDocumentKey, expectedEtag: string): Promise<boolean> {
-    return this.db.$transaction(async (tx) => {
-      const n = await tx.xcapDocument.deleteMany({ where: { ...where(key), etag: expectedEtag } });
-      if (n.count !== 1) return false;
-      await tx.rlsServiceUri.deleteMany({ where: { path: docId(key) } });
-      return true;
-    });
+    const cache = this.cache;
+    const k = docId(key);
+    if (cache) {
+      cache.writes++;
+      cache.delete(k);
+    }
+    try {
+      if (key.auid !== "rls-services") {
+        // only rls-services documents own service URI rows
+        const n = await this.db.xcapDocument.deleteMany({ where: { ...where(key), etag: expectedEtag } });
+        return n.count === 1;
+      }
+      return await this.db.$transaction(async (tx) => {
+        const n = await tx.xcapDocument.deleteMany({ where: { ...where(key), etag: expectedEtag } });
+        if (n.count !== 1) return false;
+        await tx.rlsServiceUri.deleteMany({ where: { path: docId(key) } });
+        return true;
+      });
+    } finally {
+      if (cache) cache.writes++;
+    }
   }
 
   async listUserDocuments(xui: string): Promise<XcapDocumentListing[]> {

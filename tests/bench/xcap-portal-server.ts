@@ -7,8 +7,7 @@
  *   npx tsx tests/bench/xcap-portal-server.ts --domain example.test --user alice:secret [--user …]
  */
 import { addAccount, addDomain } from "../../lib/accounts/service";
-import { createXcapHttp } from "../../lib/portal/xcap-http";
-import { PrismaXcapStore } from "../../lib/storage/xcap-prisma-store";
+import { createXcapHttp, portalXcapStore } from "../../lib/portal/xcap-http";
 import { tempSqliteDb } from "../helpers/temp-db";
 import { serveFetch } from "../helpers/xcap-http-server";
 
@@ -29,7 +28,7 @@ for (const [user, password] of Object.entries(users)) await addAccount(t.db, { a
 let changes = 0;
 const xcap = createXcapHttp({
   db: t.db,
-  store: new PrismaXcapStore(t.db),
+  store: portalXcapStore(t.db),
   rootPath: "/xcap-root",
   maxBodyBytes: 4 * 1024 * 1024,
   secret: "bench-nonce-secret-0123456789abcdef",

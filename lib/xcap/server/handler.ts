@@ -296,6 +296,24 @@ function writableTree(r: Resolved, stored: StoredXcapDocument): { doc: XmlDocume
 
 class RetryWrite extends Error {}
 
+/**
+ * Run a write against `cur`. When `cur` came from a cache another process's write may have
+ * outdated, a failure that depends on the stored state (a precondition, a missing document or
+ * element, a conflict) is not answered yet: the write is tried again on a fresh read.
+ */
+async function settle(cur: StoredXcapDocument | null, write: () => Promise<XcapResponse>): Promise<XcapResponse> {
+  if (!cur?.cached) return write();
+  let res: XcapResponse;
+  try {
+    res = await write();
+  } catch (err) {
+    if (err instanceof XcapError) throw new RetryWrite();
+    throw err;
+  }
+  if (res.status >= 300) throw new RetryWrite();
+  return res;
+}
+
 export interface XcapServer {
   handle(req: XcapRequest): Promise<XcapResponse>;
 }
@@ -350,7 +368,9 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   return serializedWrite(store, key, async () => {
     for (let i = 0; i < attempts; i++) {
       try {
-        return method === "PUT" ? await put(r, req, options, maxBody) : await del(r, req, options);
+        // the first attempt may read from the store's cache; every retry reads what is stored
+        const cur = await store.get(key, i > 0 ? { fresh: true } : undefined);
+        return await settle(cur, () => (method === "PUT" ? put(r, req, options, maxBody, cur) : del(r, req, options, cur)));
       } catch (err) {
         if (!(err instanceof RetryWrite)) throw err;
       }
@@ -499,13 +519,18 @@ function insertElement(parent: XmlElement | XmlDocument, el: XmlElement, step: N
   parent.insertBefore(el, before);
 }
 
-async function put(r: Resolved, req: XcapRequest, options: XcapServerOptions, maxBody: number): Promise<XcapResponse> {
+async function put(
+  r: Resolved,
+  req: XcapRequest,
+  options: XcapServerOptions,
+  maxBody: number,
+  cur: StoredXcapDocument | null,
+): Promise<XcapResponse> {
   const sel = r.uri.nodeSelector;
   const terminal = sel?.terminal ?? null;
   requireMediaType(req.headers, !sel ? r.app.mimeType : terminal ? XCAP_ATT_MIME : XCAP_EL_MIME);
   const text = bodyText(req.body);
   const maxDoc = options.maxDocumentBytes ?? maxBody;
-  const cur = await r.ctx.store.get(r.key);
 
   let newDoc: XmlDocument;
   let content: string;
@@ -646,8 +671,7 @@ function removeWithIndent(el: Node): void {
   el.parentNode!.removeChild(el);
 }
 
-async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions): Promise<XcapResponse> {
-  const cur = await r.ctx.store.get(r.key);
+async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions, cur: StoredXcapDocument | null): Promise<XcapResponse> {
   if (!cur) throw new XcapError(404, "no such document");
   const sel = r.uri.nodeSelector;
   if (!sel) {

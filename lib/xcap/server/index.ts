@@ -18,6 +18,7 @@ export {
   MemoryXcapStore,
   type XcapStore,
   type StoredXcapDocument,
+  type XcapGetOptions,
   type XcapPutInput,
   type XcapPutResult,
   type XcapDocumentListing,

@@ -11,6 +11,17 @@ export interface StoredXcapDocument {
   content: string;
   /** Opaque entity tag, without quotes. */
   etag: string;
+  /**
+   * Set by a store that answered from a cache which another process's write may have outdated
+   * (within the cache's bound). A write that fails against such a read (412, 404, 409) is tried
+   * again on a fresh read before the failure is answered.
+   */
+  cached?: boolean;
+}
+
+export interface XcapGetOptions {
+  /** Bypass any cache: read what is stored now. */
+  fresh?: boolean;
 }
 
 export interface XcapDocumentListing {
@@ -21,7 +32,9 @@ export interface XcapDocumentListing {
   lastModified?: Date;
 }
 
-export interface XcapPutInput extends StoredXcapDocument {
+export interface XcapPutInput {
+  content: string;
+  etag: string;
   /**
    * Service URIs defined by this document (rls-services only; RFC 4826 §4.4.7 makes them unique
    * across all users). A store must refuse the write atomically when another document already
@@ -40,7 +53,7 @@ export type XcapPutResult =
 
 export interface XcapStore {
   /** The document, or null when it does not exist. */
-  get(key: XcapDocumentKey): Promise<StoredXcapDocument | null>;
+  get(key: XcapDocumentKey, options?: XcapGetOptions): Promise<StoredXcapDocument | null>;
   /**
    * Compare-and-set write. `expectedEtag` null: create only (fails if the document exists);
    * a string: replace only if the stored ETag is exactly that.
