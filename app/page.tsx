@@ -2,6 +2,7 @@ import { AppHeader } from "@/components/app-header";
 import { BuddyList } from "@/components/buddy-list/buddy-list";
 import { ConnectionBanner } from "@/components/presence/connection-banner";
 import { PresenceProvider } from "@/components/presence/presence-client-context";
+import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
 import { config } from "@/lib/config";
 import { requireUser } from "@/lib/portal/session";
 import { addressBookFor, getIcon, publicXcapRoot } from "@/lib/portal/presence-documents";
@@ -25,12 +26,12 @@ const actions = { loadAddressBook, addContact, editContact, deleteContact, moveC
 export default async function Home() {
   const user = await requireUser("/");
   const c = config();
-  const [book, icon] = await Promise.all([addressBookFor(user.address).then((b) => b.load()), getIcon(user.address)]);
+  const [book, icon, sip] = await Promise.all([addressBookFor(user.address).then((b) => b.load()), getIcon(user.address), issuePageSipCredentials(user)]);
   // the etags are the server's concern; the page gets the model only
   const { etags: _etags, ...model } = book;
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   return (
-    <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES}>
+    <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null}>
       <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/" />
       <main className="mx-auto max-w-5xl px-4 py-6">
         <ConnectionBanner />

@@ -6,7 +6,7 @@ const active = "bg-blue-50 font-medium text-blue-900";
 
 export function AppHeader({ address, isAdmin, current }: { address: string; isAdmin: boolean; current?: "/" | "/me" | "/admin" }) {
   const item = (href: "/" | "/me" | "/admin", text: string) => (
-    <Link href={href} className={`${link} ${current === href ? active : ""}`} aria-current={current === href ? "page" : undefined}>
+    <Link href={href} prefetch={false} className={`${link} ${current === href ? active : ""}`} aria-current={current === href ? "page" : undefined}>
       {text}
     </Link>
   );

@@ -4,6 +4,7 @@ import { MyStatusForm } from "@/components/my-presence/my-status-form";
 import { DefaultPolicyForm, OfflineStatusForm, WatchersPanel } from "@/components/my-presence/privacy-forms";
 import { ConnectionBanner } from "@/components/presence/connection-banner";
 import { PresenceProvider } from "@/components/presence/presence-client-context";
+import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
 import { config } from "@/lib/config";
 import { requireUser } from "@/lib/portal/session";
 import { addressBookFor, getIcon, getOfflineStatus, MAX_ICON_BYTES, publicXcapRoot } from "@/lib/portal/presence-documents";
@@ -26,13 +27,18 @@ function Card({ id, title, children }: { id: string; title: string; children: Re
 export default async function MyPresencePage() {
   const user = await requireUser("/me");
   const c = config();
-  const [book, offline, icon] = await Promise.all([addressBookFor(user.address).then((b) => b.load()), getOfflineStatus(user.address), getIcon(user.address)]);
+  const [book, offline, icon, sip] = await Promise.all([
+    addressBookFor(user.address).then((b) => b.load()),
+    getOfflineStatus(user.address),
+    getIcon(user.address),
+    issuePageSipCredentials(user),
+  ]);
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   const names: Record<string, string> = {};
   for (const p of book.policies) if (p.name) names[p.uri] = p.name;
   for (const ct of book.contacts) for (const u of ct.uris) if (ct.name) names[u.uri] = ct.name;
   return (
-    <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES}>
+    <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null}>
       <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/me" />
       <main className="mx-auto max-w-5xl px-4 py-6">
         <ConnectionBanner />

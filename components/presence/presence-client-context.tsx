@@ -1,7 +1,8 @@
 "use client";
 /**
- * The page's SIP SIMPLE client as React context: fetches short-lived SIP credentials from the
- * portal, starts one HeraldSipClient per tab and exposes its PresenceStore.
+ * The page's SIP SIMPLE client as React context: takes the short-lived SIP credentials the page
+ * was rendered with (or fetches fresh ones from the portal), starts one HeraldSipClient per tab
+ * and exposes its PresenceStore.
  *
  * One client per tab, not per page: the buddy list and My Presence each mount a provider, and a
  * client-side navigation between them unmounts one and mounts the other in the same commit. The
@@ -81,13 +82,28 @@ function wsUrlFor(path: string): string {
   return `${scheme}//${window.location.host}${path}`;
 }
 
+/** Page credentials this close to expiry are not used for a new connection (fetch fresh ones). */
+const MIN_CREDENTIALS_LIFETIME_S = 120;
+
 async function fetchCredentials(): Promise<SipCredentials> {
   const res = await fetch("/api/sip-credentials", { cache: "no-store", credentials: "same-origin" });
   if (!res.ok) {
     const body = (await res.json().catch(() => ({}))) as { error?: string };
     throw new Error(body.error ? `SIP credentials refused: ${body.error}` : `SIP credentials refused (${res.status})`);
   }
-  const c = (await res.json()) as PageSipCredentials;
+  return toClientCredentials((await res.json()) as PageSipCredentials);
+}
+
+/**
+ * The credentials the page came with when they are still good for a while (a page restored from
+ * the back/forward cache or the router cache may carry old ones), else fresh ones.
+ */
+function firstCredentials(fromPage: PageSipCredentials | null): Promise<SipCredentials> {
+  if (fromPage && fromPage.expires - Date.now() / 1000 > MIN_CREDENTIALS_LIFETIME_S) return Promise.resolve(toClientCredentials(fromPage));
+  return fetchCredentials();
+}
+
+function toClientCredentials(c: PageSipCredentials): SipCredentials {
   const out: SipCredentials = { wsUrl: wsUrlFor(c.wsPath), aor: c.aor, authorizationUser: c.authorizationUser, password: c.password, realm: c.realm };
   if (c.displayName) out.displayName = c.displayName;
   return out;
@@ -97,7 +113,7 @@ function notify(s: Slot) {
   for (const l of [...s.listeners]) l();
 }
 
-function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number): Slot {
+function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number, pageCredentials: PageSipCredentials | null): Slot {
   if (slot && slot.aor !== aor) {
     // another user signed in in this tab: the old client must not linger
     release(slot, true);
@@ -117,7 +133,7 @@ function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number): Sl
   const s: Slot = { aor, store: new PresenceStore({ myPresence: initial }), client: null, refs: 1, listeners: new Set(), autoAwayMinutes };
   slot = s;
   s.store.setConnection("connecting");
-  fetchCredentials()
+  firstCredentials(pageCredentials)
     .then((credentials) => {
       if (slot !== s || s.refs === 0) return;
       const client = new HeraldSipClient({
@@ -170,17 +186,19 @@ export interface PresenceProviderProps {
   xcap: XcapLocation;
   /** Automatic away after this many idle minutes; 0 disables it. */
   autoAwayMinutes: number;
+  /** Short-lived SIP credentials issued with the page (null: fetch them). */
+  credentials?: PageSipCredentials | null;
   children: ReactNode;
 }
 
 /** A store that never changes, rendered on the server and before the client is claimed. */
 const SERVER_STORE = new PresenceStore();
 
-export function PresenceProvider({ address, iconUrl, xcap, autoAwayMinutes, children }: PresenceProviderProps) {
+export function PresenceProvider({ address, iconUrl, xcap, autoAwayMinutes, credentials = null, children }: PresenceProviderProps) {
   const [value, setValue] = useState<PresenceContextValue>({ store: SERVER_STORE, client: null });
 
   useEffect(() => {
-    const s = claim(`sip:${address}`, iconUrl ? publishableIconUrl(iconUrl, xcap) : null, autoAwayMinutes);
+    const s = claim(`sip:${address}`, iconUrl ? publishableIconUrl(iconUrl, xcap) : null, autoAwayMinutes, credentials);
     const update = () => setValue({ store: s.store, client: s.client });
     s.listeners.add(update);
     update();
@@ -188,7 +206,8 @@ export function PresenceProvider({ address, iconUrl, xcap, autoAwayMinutes, chil
       s.listeners.delete(update);
       release(s);
     };
-    // xcap is a fresh object on every render; its fields are what matter
+    // xcap and credentials are fresh objects on every render; xcap's fields are what matter, and
+    // credentials only seed a new client (a running one renews its own)
   }, [address, iconUrl, autoAwayMinutes, xcap.publicRoot, xcap.localPath, xcap.publicUrlKnown]);
 
   return <PresenceContext.Provider value={value}>{children}</PresenceContext.Provider>;

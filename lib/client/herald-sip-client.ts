@@ -5,8 +5,9 @@
  * PresenceStore the UI renders from.
  *
  * Connection loss: every live state is marked stale at once; JsSIP reconnects with exponential
- * backoff (capped by `reconnect.maxSeconds`); after the new REGISTER succeeds the client
- * re-publishes and re-subscribes, and fresh full state replaces the stale entries.
+ * backoff (capped by `reconnect.maxSeconds`); once the new connection is up the client
+ * re-registers, re-publishes and re-subscribes together (none waits for another), and fresh full
+ * state replaces the stale entries.
  */
 import { UA, WebSocketInterface, type Socket } from "jssip";
 import type { PresenceSummary } from "../presence";
@@ -359,6 +360,10 @@ export class HeraldSipClient {
     ua.on("connected", () => {
       if (this.stopped) return;
       this.emit("connected", {});
+      // PUBLISH and SUBSCRIBE need no registration (RFC 3903, RFC 6665: NOTIFYs follow the
+      // subscription's own dialog over this connection), so they go out with the REGISTER rather
+      // than one round trip after it: their digest challenges are answered in parallel.
+      if (!this.sessionStarted) this.startSession();
     });
     ua.on("disconnected", (e) => {
       if (this.stopped) return;
@@ -367,6 +372,8 @@ export class HeraldSipClient {
     ua.on("registered", () => {
       if (this.stopped) return;
       this.store.setRegistered(true);
+      this.everOnline = true;
+      this.store.setConnection("online");
       this.emit("registered", {});
       if (!this.sessionStarted) this.startSession();
     });
@@ -380,11 +387,9 @@ export class HeraldSipClient {
     return ua;
   }
 
-  /** Registered on a (new) connection: publish and subscribe afresh. */
+  /** Connected (again): publish and subscribe afresh; "online" follows with the registration. */
   private startSession(): void {
     this.sessionStarted = true;
-    this.everOnline = true;
-    this.store.setConnection("online");
     // first time: initial PUBLISH; after a reconnect: modify with the held ETag (412 → initial)
     if (this.publisher) void this.publisher.publish(this.composeBody());
     this.rls?.start();

@@ -5,6 +5,7 @@
 import { issueEphemeralCredentials } from "../sip";
 import { config } from "../config";
 import { parseAddress } from "../accounts/address";
+import { db } from "../db";
 
 export interface PageSipCredentials {
   /** Path of the WebSocket bridge on the portal's host. */
@@ -30,4 +31,17 @@ export function sipCredentialsFor(user: { address: string; name: string | null }
     realm,
     expires: eph.expires,
   };
+}
+
+export type PageSipCredentialsResult = { ok: true; credentials: PageSipCredentials } | { ok: false; status: 403; error: string };
+
+/**
+ * Credentials for a signed-in user, or why none are issued (their domain is disabled). Used by
+ * the credentials route and by the pages, which hand the first set to the client with the page
+ * itself so that the SIP connection starts without another round trip.
+ */
+export async function issuePageSipCredentials(user: { address: string; name: string | null }): Promise<PageSipCredentialsResult> {
+  const domain = await db().domain.findUnique({ where: { name: user.address.split("@")[1] } });
+  if (!domain?.enabled) return { ok: false, status: 403, error: "domain disabled" };
+  return { ok: true, credentials: sipCredentialsFor(user, domain.realm) };
 }

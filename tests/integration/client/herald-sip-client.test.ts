@@ -106,6 +106,24 @@ describe("HeraldSipClient over JsSIP (scripted TCP peer)", () => {
     expect(c.store.getSnapshot().pendingWatchers[0].uri).toBe("sip:bob@example.test");
   });
 
+  it("publishes and subscribes with the REGISTER, not one round trip after it; online once registered", async () => {
+    let admitRegister!: () => void;
+    server.registerGate = new Promise<void>((r) => (admitRegister = r));
+    const c = startClient();
+    // the list, winfo and own-presence subscriptions and the PUBLISH pass authentication while
+    // the REGISTER is still unanswered
+    await waitFor(() => server.authorized("SUBSCRIBE").length === 3 && server.authorized("PUBLISH").length === 1, { what: "requests before registration" });
+    await waitFor(() => c.store.getSnapshot().contactsLive, { what: "contacts before registration" });
+    expect(c.store.getSnapshot().registered).toBe(false);
+    expect(c.store.getSnapshot().connection).toBe("connecting");
+    admitRegister();
+    await waitFor(() => c.store.getSnapshot().connection === "online", { what: "online after the REGISTER's 200" });
+    expect(c.store.getSnapshot().registered).toBe(true);
+    // one session: nothing was sent twice because of the registration
+    expect(server.authorized("SUBSCRIBE")).toHaveLength(3);
+    expect(server.authorized("PUBLISH")).toHaveLength(1);
+  });
+
   it("setStatus/setNote modify the publication with SIP-If-Match; the own-presence NOTIFY shows it", async () => {
     const c = startClient();
     await waitFor(() => c.store.getSnapshot().myPublication.state === "published" && server.liveSubscriptions("presence", "sip:alice@").length === 1, { what: "ready" });

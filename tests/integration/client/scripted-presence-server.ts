@@ -47,6 +47,8 @@ export class ScriptedPresenceServer {
   initialNotify: (sub: ServerSubscription, req: SipRequest) => { contentType: string; body: string } | undefined = () => undefined;
   /** Hook to answer a PUBLISH differently (e.g. 412/423); return a status or undefined for default. */
   publishHook: (req: SipRequest) => { status: number; headers?: [string, string][] } | undefined = () => undefined;
+  /** While set, authenticated REGISTERs are answered only once it resolves (other requests go on). */
+  registerGate: Promise<void> | undefined;
   private readonly server = net.createServer((c) => this.accept(c));
   private readonly auth: DigestAuthenticator;
   private etagSeq = 0;
@@ -146,7 +148,9 @@ export class ScriptedPresenceServer {
       case "REGISTER": {
         const contact = req.getHeader("Contact") ?? "";
         const expires = req.expires ?? 600;
-        this.send(conn, req, 200, { toTag: generateTag(), headers: [["Contact", `${contact.replace(/;expires=\d+/, "")};expires=${expires}`]] });
+        const answer = () => this.send(conn, req, 200, { toTag: generateTag(), headers: [["Contact", `${contact.replace(/;expires=\d+/, "")};expires=${expires}`]] });
+        if (this.registerGate) void this.registerGate.then(answer);
+        else answer();
         return;
       }
       case "PUBLISH":
