@@ -1,0 +1,241 @@
+/**
+ * The portal's per-process caches on the XCAP path: document texts in PrismaXcapStore (served
+ * without a database read for the TTL, writes still compare-and-set in the database, two stores on
+ * one database behaving as two processes would) and digest credentials in createXcapHttp.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
+import { digestHa1 } from "@/lib/accounts/password";
+import { createXcapHttp, portalXcapStore, XCAP_DOCUMENT_CACHE_TTL_MS } from "@/lib/portal/xcap-http";
+import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
+import type { Db } from "@/lib/db";
+import { createXcapServer, type XcapServer } from "@/lib/xcap/server";
+import { XcapClient } from "@/lib/xcap/client";
+import { tempSqliteDb, type TempDb } from "../../helpers/temp-db";
+import { serveFetch } from "../../helpers/xcap-http-server";
+
+const TTL = XCAP_DOCUMENT_CACHE_TTL_MS;
+const XUI = "sip:alice@example.test";
+const RL_MIME = "application/resource-lists+xml";
+const EL_MIME = "application/xcap-el+xml";
+const doc = (...uris: string[]) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="buddies">${uris
+    .map((u) => `<entry uri="${u}"/>`)
+    .join("")}</list></resource-lists>`;
+const entryPath = (uri: string) =>
+  `resource-lists/users/${XUI}/index/~~/resource-lists/list%5B@name=%22buddies%22%5D/entry%5B@uri=%22${encodeURIComponent(uri)}%22%5D`;
+const DOC_PATH = `resource-lists/users/${XUI}/index`;
+
+function call(x: XcapServer, method: string, path: string, body = "", headers: Record<string, string> = {}) {
+  return x
+    .handle({ method, path, headers, body: new TextEncoder().encode(body), user: { aor: "alice@example.test" }, rootUri: "http://h/xcap-root" })
+    .then((r) => ({ ...r, text: new TextDecoder().decode(r.body) }));
+}
+const stored = async (db: Db) =>
+  (await db.xcapDocument.findUnique({ where: { auid_scope_xui_path: { auid: "resource-lists", scope: "users", xui: XUI, path: "index" } } }))!;
+
+describe("XCAP document cache (PrismaXcapStore)", () => {
+  let t: TempDb;
+  let clock = 0;
+  const now = () => clock;
+  /** one "process": a cached store and the XCAP core over it */
+  const proc = () => {
+    const store = portalXcapStore(t.db, { now });
+    return { store, x: createXcapServer(store) };
+  };
+
+  beforeAll(async () => {
+    t = await tempSqliteDb();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  beforeEach(async () => {
+    clock = 1_000_000;
+    await t.db.xcapDocument.deleteMany({});
+  });
+
+  it("serves an unchanged document without a database read, and reads again after the TTL", async () => {
+    const a = proc();
+    expect((await call(a.x, "PUT", DOC_PATH, doc("sip:bob@example.test"), { "content-type": RL_MIME })).status).toBe(201);
+    // another process rewrites the row behind this one's back
+    await t.db.xcapDocument.updateMany({ data: { content: doc("sip:zed@example.test"), etag: "other" } });
+    const cached = await call(a.x, "GET", DOC_PATH);
+    expect(cached.text).toContain("sip:bob@example.test"); // from the cache: no read happened
+    expect(a.store.cacheStats.hits).toBe(1);
+    clock += TTL - 1;
+    expect((await call(a.x, "GET", DOC_PATH)).text).toContain("sip:bob@example.test");
+    clock += 1;
+    const fresh = await call(a.x, "GET", DOC_PATH);
+    expect(fresh.text).toContain("sip:zed@example.test");
+    expect(fresh.headers.etag).toBe('"other"');
+  });
+
+  it("an uncached store reads the database every time", async () => {
+    const store = new PrismaXcapStore(t.db);
+    const x = createXcapServer(store);
+    await call(x, "PUT", DOC_PATH, doc("sip:bob@example.test"), { "content-type": RL_MIME });
+    await t.db.xcapDocument.updateMany({ data: { content: doc("sip:zed@example.test"), etag: "other" } });
+    expect((await call(x, "GET", DOC_PATH)).text).toContain("sip:zed@example.test");
+  });
+
+  it("writes in this process are read back at once (node GETs included)", async () => {
+    const a = proc();
+    await call(a.x, "PUT", DOC_PATH, doc("sip:bob@example.test"), { "content-type": RL_MIME });
+    expect((await call(a.x, "GET", DOC_PATH)).status).toBe(200);
+    const put = await call(a.x, "PUT", entryPath("sip:carol@example.test"), `<entry uri="sip:carol@example.test"/>`, { "content-type": EL_MIME });
+    expect(put.status).toBe(201);
+    const got = await call(a.x, "GET", DOC_PATH);
+    expect(got.text).toContain("sip:carol@example.test");
+    expect(got.headers.etag).toBe(put.headers.etag);
+    expect((await call(a.x, "GET", entryPath("sip:carol@example.test"))).status).toBe(200);
+    const del = await call(a.x, "DELETE", DOC_PATH);
+    expect(del.status).toBe(200);
+    expect((await call(a.x, "GET", DOC_PATH)).status).toBe(404);
+  });
+
+  it("two processes writing one document: the stale cache loses the compare-and-set and retries, no update is lost", async () => {
+    const a = proc();
+    const b = proc();
+    await call(a.x, "PUT", DOC_PATH, doc("sip:bob@example.test"), { "content-type": RL_MIME });
+    expect((await call(b.x, "GET", DOC_PATH)).status).toBe(200); // b caches this version
+    expect(b.store.cacheStats.misses).toBe(1);
+    const pa = await call(a.x, "PUT", entryPath("sip:carol@example.test"), `<entry uri="sip:carol@example.test"/>`, { "content-type": EL_MIME });
+    expect(pa.status).toBe(201);
+    // b still holds the version without carol; its element PUT must not drop carol
+    const pb = await call(b.x, "PUT", entryPath("sip:dave@example.test"), `<entry uri="sip:dave@example.test"/>`, { "content-type": EL_MIME });
+    expect(pb.status).toBe(201);
+    const row = await stored(t.db);
+    expect(row.content).toContain("sip:bob@example.test");
+    expect(row.content).toContain("sip:carol@example.test");
+    expect(row.content).toContain("sip:dave@example.test");
+    expect(`"${row.etag}"`).toBe(pb.headers.etag);
+    // and b now serves what is stored
+    expect((await call(b.x, "GET", DOC_PATH)).text).toBe(row.content);
+  });
+
+  it("many concurrent element writers in two processes: every entry arrives", async () => {
+    const a = proc();
+    const b = proc();
+    await call(a.x, "PUT", DOC_PATH, doc(), { "content-type": RL_MIME });
+    await Promise.all([call(a.x, "GET", DOC_PATH), call(b.x, "GET", DOC_PATH)]);
+    const uris = Array.from({ length: 12 }, (_, i) => `sip:u${i}@example.test`);
+    const results = await Promise.all(
+      uris.map((u, i) => call(i % 2 ? a.x : b.x, "PUT", entryPath(u), `<entry uri="${u}"/>`, { "content-type": EL_MIME })),
+    );
+    expect(results.map((r) => r.status)).toEqual(uris.map(() => 201));
+    const row = await stored(t.db);
+    for (const u of uris) expect(row.content).toContain(u);
+  });
+
+  it("a precondition or a missing node is judged on a fresh read, not on a stale cache", async () => {
+    const a = proc();
+    const b = proc();
+    await call(a.x, "PUT", DOC_PATH, doc("sip:bob@example.test"), { "content-type": RL_MIME });
+    const oldEtag = (await call(b.x, "GET", DOC_PATH)).headers.etag!;
+    const pa = await call(a.x, "PUT", entryPath("sip:carol@example.test"), `<entry uri="sip:carol@example.test"/>`, { "content-type": EL_MIME });
+    // a client that saw a's answer deletes carol through b (whose cache has no carol): 200, not 404
+    const del = await call(b.x, "DELETE", entryPath("sip:carol@example.test"), "", { "if-match": pa.headers.etag! });
+    expect(del.status).toBe(200);
+    expect((await stored(t.db)).content).not.toContain("sip:carol@example.test");
+    // a's cache is now the stale one: If-Match with the current ETag succeeds there too
+    const put = await call(a.x, "PUT", DOC_PATH, doc("sip:erin@example.test"), { "content-type": RL_MIME, "if-match": del.headers.etag! });
+    expect(put.status).toBe(200);
+    // and an outdated ETag is still refused
+    const stale = await call(b.x, "PUT", DOC_PATH, doc("sip:frank@example.test"), { "content-type": RL_MIME, "if-match": oldEtag });
+    expect(stale.status).toBe(412);
+    expect(stale.headers.etag).toBe(put.headers.etag);
+    expect((await stored(t.db)).content).toContain("sip:erin@example.test");
+  });
+
+  it("a create through a stale process finds the document another process created", async () => {
+    const a = proc();
+    const b = proc();
+    expect((await call(b.x, "GET", DOC_PATH)).status).toBe(404); // absence is never cached
+    await call(a.x, "PUT", DOC_PATH, doc("sip:bob@example.test"), { "content-type": RL_MIME });
+    const create = await call(b.x, "PUT", DOC_PATH, doc("sip:zed@example.test"), { "content-type": RL_MIME, "if-none-match": "*" });
+    expect(create.status).toBe(412);
+    expect((await call(b.x, "GET", DOC_PATH)).text).toContain("sip:bob@example.test");
+  });
+
+  it("a read in flight across a write of this process does not cache the older text", async () => {
+    const rows = [{ content: "<old/>", etag: "e1" }];
+    let hold: ((v: unknown) => void) | undefined;
+    const fakeDb = {
+      xcapDocument: {
+        findUnique: async () => {
+          const row = rows[rows.length - 1];
+          if (hold) await new Promise((r) => (hold = r));
+          return row;
+        },
+        updateMany: async (q: { where: { etag: string }; data: { content: string; etag: string } }) => {
+          if (rows[rows.length - 1]!.etag !== q.where.etag) return { count: 0 };
+          rows.push(q.data);
+          return { count: 1 };
+        },
+      },
+    } as unknown as Db;
+    const store = new PrismaXcapStore(fakeDb, { cache: { ttlMs: TTL, now } });
+    const key = { auid: "resource-lists", scope: "users" as const, xui: XUI, docPath: "index" };
+    hold = () => undefined;
+    const reading = store.get(key); // reads <old/>, answer delayed
+    await Promise.resolve();
+    expect(await store.put(key, { content: "<new/>", etag: "e2" }, "e1")).toEqual({ ok: true });
+    const release = hold!;
+    hold = undefined;
+    release(undefined);
+    expect((await reading)?.content).toBe("<old/>");
+    expect(await store.get(key)).toMatchObject({ content: "<new/>", etag: "e2", cached: true });
+  });
+});
+
+describe("digest credentials cache on the XCAP root", () => {
+  let t: TempDb;
+  let srv: Awaited<ReturnType<typeof serveFetch>>;
+  let clock = 1_000_000;
+
+  beforeAll(async () => {
+    t = await tempSqliteDb();
+    await addDomain(t.db, "example.test");
+    await addAccount(t.db, { address: "alice@example.test", password: "Alice-pass1" });
+    const x = createXcapHttp({
+      db: t.db,
+      store: portalXcapStore(t.db),
+      rootPath: "/xcap-root",
+      maxBodyBytes: 64 * 1024,
+      secret: "nonce-secret-for-tests-0123456789",
+      ephemeralSecret: "ephemeral-secret-for-tests",
+      sessionAor: async () => null,
+      onChange: () => undefined,
+      credentialsTtlMs: 5_000,
+      now: () => clock,
+    });
+    srv = await serveFetch((r) => x.handle(r));
+  });
+  afterAll(async () => {
+    await srv?.close();
+    await t?.close();
+  });
+
+  const alice = () =>
+    new XcapClient({ root: `${srv.url}/xcap-root`, xui: XUI, auth: { username: "alice", ha1: digestHa1("alice", "example.test", "Alice-pass1") } });
+  const status = (c: XcapClient) =>
+    c.getDocument("resource-lists", "index").then(
+      () => 200,
+      (e: { status?: number }) => e.status ?? 0,
+    );
+
+  it("an account disabled by another process stops working within the TTL; one disabled here at once", async () => {
+    const c = alice();
+    expect(await status(c)).toBe(200); // no document yet: getDocument answers null
+    await t.db.account.update({ where: { address: "alice@example.test" }, data: { disabled: true } }); // the CLI, elsewhere
+    expect(await status(c)).toBe(200);
+    clock += 5_000;
+    expect(await status(c)).toBe(401);
+    await t.db.account.update({ where: { address: "alice@example.test" }, data: { disabled: false } });
+    clock += 5_000;
+    expect(await status(c)).toBe(200);
+    await setDisabled(t.db, "alice@example.test", true); // the portal's own write: no waiting
+    expect(await status(c)).toBe(401);
+  });
+});
