@@ -87,6 +87,11 @@ export interface EventPackage {
    * Undefined means no body (e.g. pending).
    */
   composeBody(sub: SubscriptionView, state: "full" | "partial"): Promise<NotifyBody | undefined>;
+  /**
+   * The same body when it is at hand without waiting (cached), else null: lets the notifier send
+   * the initial NOTIFY in the same turn as the 200 to the SUBSCRIBE. Optional.
+   */
+  composeBodyNow?(sub: SubscriptionView, state: "full" | "partial"): NotifyBody | undefined | null;
   /** Called when a subscription starts (after the initial NOTIFY was queued) and when it ends. */
   subscriptionStarted?(sub: SubscriptionView): void;
   subscriptionEnded?(sub: SubscriptionView, reason: TerminationReason | undefined): void;

@@ -13,6 +13,7 @@
 import {
   Dialog,
   NameAddr,
+  NonInviteClientState,
   detachString,
   internString,
   SipUri,
@@ -20,6 +21,7 @@ import {
   type DialogState,
   type SipConnection,
   type SipLogger,
+  type SipRequest,
   type SipResponse,
   type SipTransport,
   type StreamTransport,
@@ -141,6 +143,8 @@ export interface NotifierOptions {
   /** Our Contact port per transport (default: the listening ports). */
   contactPort: (t: StreamTransport) => number | undefined;
   userAgent?: string;
+  /** Writes a NOTIFY on a connection (default `conn.send`); the server batches it with the 200 it follows. */
+  send?: (conn: SipConnection, request: SipRequest) => void;
 }
 
 export class Notifier {
@@ -259,16 +263,50 @@ export class Notifier {
       try {
         await this.deliver(sub, kind);
       } catch (e) {
-        this.log("error", "NOTIFY failed", { id: sub.id, error: e instanceof Error ? e.message : String(e) });
+        this.deliveryFailed(sub, e);
       }
     };
-    const chain = sub.chain.then(run, run);
+    return this.chain(sub, sub.chain.then(run, run));
+  }
+
+  /**
+   * The initial NOTIFY of a new SIP subscription (RFC 6665 §4.2.1.2), sent before this returns
+   * when nothing is in flight, the body is at hand (`composeBodyNow`) and the SUBSCRIBE's
+   * connection is open — so it can leave in the same write as the 200. Otherwise as `notify`.
+   */
+  notifyNow(sub: Subscription): Promise<void> {
+    const pkg = sub.pkg;
+    if (sub.chain !== IDLE || sub.queued || !sub.dialog || sub.listener || !pkg.composeBodyNow || !this.subs.has(sub.id)) return this.notify(sub, "full");
+    const conn = sub.connectionId ? this.o.transport.getConnection(sub.connectionId) : undefined;
+    if (!conn) return this.notify(sub, "full");
+    let body: NotifyBody | undefined;
+    if (this.wantsBody(sub)) {
+      const now = pkg.composeBodyNow(sub, "full");
+      if (now === null) return this.notify(sub, "full");
+      body = now;
+    }
+    if (body) sub.version++;
+    let sent: Promise<void>;
+    try {
+      sent = this.transmit(sub, conn, body);
+    } catch (e) {
+      this.deliveryFailed(sub, e);
+      return IDLE;
+    }
+    return this.chain(sub, sent.catch((e: unknown) => this.deliveryFailed(sub, e)));
+  }
+
+  /** `chain` becomes the subscription's NOTIFY chain; back to the shared idle promise once it is done and nothing else was queued. */
+  private chain(sub: Subscription, chain: Promise<void>): Promise<void> {
     sub.chain = chain;
-    // back to the shared idle promise once this NOTIFY is done and nothing else was queued
     void chain.then(() => {
       if (sub.chain === chain) sub.chain = IDLE;
     });
     return chain;
+  }
+
+  private deliveryFailed(sub: Subscription, e: unknown): void {
+    this.log("error", "NOTIFY failed", { id: sub.id, error: e instanceof Error ? e.message : String(e) });
   }
 
   /** Notify every subscription to a resource (presence: the presentity changed). */
@@ -280,9 +318,14 @@ export class Notifier {
     }
   }
 
+  /** Active subscriptions, and fetches ending (RFC 6665 §4.4.3), carry the state. */
+  private wantsBody(sub: Subscription): boolean {
+    return sub.status === "active" || (sub.status === "terminated" && sub.finalBody === true);
+  }
+
   private async deliver(sub: Subscription, kind: "full" | "partial"): Promise<void> {
     let body: NotifyBody | undefined;
-    if (sub.status === "active" || (sub.status === "terminated" && sub.finalBody)) body = await sub.pkg.composeBody(sub, kind);
+    if (this.wantsBody(sub)) body = await sub.pkg.composeBody(sub, kind);
     if (body) sub.version++;
     if (sub.listener) {
       const n: InternalNotification = { status: sub.status, reason: sub.reason, body, fullState: kind === "full" };
@@ -291,8 +334,7 @@ export class Notifier {
       this.safe(() => sub.listener?.(n));
       return;
     }
-    const dialog = sub.dialog;
-    if (!dialog) return;
+    if (!sub.dialog) return;
     let conn: SipConnection;
     try {
       conn = await this.connectionFor(sub);
@@ -302,6 +344,12 @@ export class Notifier {
       this.terminate(sub, "timeout", false);
       return;
     }
+    await this.transmit(sub, conn, body);
+  }
+
+  /** Build the NOTIFY, start its client transaction; resolves once it is answered or failed. */
+  private transmit(sub: Subscription, conn: SipConnection, body: NotifyBody | undefined): Promise<void> {
+    const dialog = sub.dialog as Dialog;
     const now = this.o.now();
     const remaining = Math.max(0, Math.round((sub.expiresAt - now) / 1000));
     const state =
@@ -324,8 +372,9 @@ export class Notifier {
     });
     if (sub.status !== "terminated") this.persist(sub); // CSeq and version moved
     this.stats.sent++;
-    const tx = this.o.transactions.sendRequest(req, { send: (r) => conn.send(r), reliable: true });
-    await new Promise<void>((resolve) => {
+    const write = this.o.send;
+    const tx = this.o.transactions.sendRequest(req, { send: write ? (r) => write(conn, r) : (r) => conn.send(r), reliable: true });
+    return new Promise<void>((resolve) => {
       tx.on("response", (res: SipResponse) => {
         if (res.status < 200) return;
         resolve();
@@ -346,6 +395,8 @@ export class Notifier {
       };
       tx.on("timeout", fail("timed out"));
       tx.on("transportError", fail("transport error"));
+      // the write failed inside sendRequest (closed connection): the event went out before we listened
+      if (tx.state === NonInviteClientState.Terminated) fail("transport error")();
     });
   }
 

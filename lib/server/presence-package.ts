@@ -59,6 +59,8 @@ interface PresentityState {
   version: number;
   publications: Map<string, PublicationEntry>;
   composed?: Promise<ComposedState>;
+  /** `composed` once it has settled (synchronous reads of the cached composition). */
+  ready?: ComposedState;
   lastNotifyAt: number;
   timer?: unknown;
   neutral?: NotifyBody;
@@ -248,6 +250,7 @@ export class PresencePackage implements EventPackage {
     const st = this.state(presentity);
     st.version++;
     st.composed = undefined;
+    st.ready = undefined;
     if (st.timer !== undefined) return; // trailing round already scheduled: it will carry this state
     const now = this.o.now();
     const wait = st.lastNotifyAt + this.interval - now;
@@ -294,9 +297,14 @@ export class PresencePackage implements EventPackage {
       return { version, xml: c.xml, document: c.document, bodies: new Map<string, NotifyBody>() };
     })();
     st.composed = p;
-    p.catch(() => {
-      if (st.composed === p) st.composed = undefined;
-    });
+    p.then(
+      (c) => {
+        if (st.composed === p) st.ready = c;
+      },
+      () => {
+        if (st.composed === p) st.composed = undefined;
+      },
+    );
     return p;
   }
 
@@ -325,11 +333,25 @@ export class PresencePackage implements EventPackage {
     const p = sub.permissions;
     if (!p) return undefined;
     const st = this.state(sub.resource);
-    if (p.subHandling === "polite-block") {
-      st.neutral ??= bodyOf(neutralPresence(sub.resource).xml);
-      return st.neutral;
-    }
-    const c = await this.composedState(sub.resource);
+    if (p.subHandling === "polite-block") return this.neutralBody(st, sub.resource);
+    return this.bodyFor(await this.composedState(sub.resource), sub, p);
+  }
+
+  /** `composeBody` from the cached composition; null when it must be (re)composed first. */
+  composeBodyNow(sub: SubscriptionView): NotifyBody | undefined | null {
+    const p = sub.permissions;
+    if (!p) return undefined;
+    const st = this.state(sub.resource);
+    if (p.subHandling === "polite-block") return this.neutralBody(st, sub.resource);
+    return st.ready ? this.bodyFor(st.ready, sub, p) : null;
+  }
+
+  private neutralBody(st: PresentityState, presentity: string): NotifyBody {
+    st.neutral ??= bodyOf(neutralPresence(presentity).xml);
+    return st.neutral;
+  }
+
+  private bodyFor(c: ComposedState, sub: SubscriptionView, p: Permissions): NotifyBody {
     const key = (sub as Subscription).permKey ?? permissionsKey(p);
     let body = c.bodies.get(key);
     if (!body) {

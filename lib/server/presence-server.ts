@@ -18,6 +18,8 @@ import {
   SipParseError,
   SipRequest,
   SipResponse,
+  serializeMessage,
+  type SipMessage,
   SipTransport,
   TransactionLayer,
   createResponse,
@@ -178,6 +180,7 @@ export class PresenceServer {
       advertisedHost: options.advertisedHost,
       contactPort: (t) => (t === "TLS" ? this.addresses.tls?.port : this.addresses.tcp?.port),
       userAgent: options.userAgent ?? "Herald",
+      send: (conn, request) => this.write(conn, request),
     });
     this.winfo = new WatcherInfoPackage({ now: this.now, persist: this.persist, logger: options.logger, ...options.winfo, ...options.subscribe });
     this.winfo.notifier = this.notifier;
@@ -304,8 +307,33 @@ export class PresenceServer {
 
   // ---- request dispatch ------------------------------------------------------------------------
 
+  /**
+   * While a request's outcome is being sent, messages for its connection are collected here and
+   * written together (the 200 to a SUBSCRIBE and its first NOTIFY: one write, one segment).
+   */
+  private batch?: { conn: SipConnection; parts: Buffer[] };
+
+  private write(conn: SipConnection, message: SipMessage): void {
+    const b = this.batch;
+    if (b === undefined || b.conn !== conn) return conn.send(message);
+    // a closed connection fails now, as an unbatched send would (transport error for the transaction)
+    if (conn.closed) throw new Error(`connection ${conn.id} is closed`);
+    b.parts.push(serializeMessage(message));
+  }
+
+  private flushBatch(): void {
+    const b = this.batch;
+    this.batch = undefined;
+    if (!b || b.parts.length === 0) return;
+    try {
+      b.conn.send(b.parts.length === 1 ? b.parts[0] : Buffer.concat(b.parts));
+    } catch (e) {
+      this.log("debug", "could not send", { error: String(e) });
+    }
+  }
+
   private onRequest(request: SipRequest, conn: SipConnection): void {
-    const send = (r: SipResponse) => conn.send(r);
+    const send = (r: SipResponse) => this.write(conn, r);
     const disposition = this.transactions.receiveRequest(request, { send, reliable: true });
     if (disposition.kind === "retransmission") return;
     if (disposition.kind === "stateless") {
@@ -315,10 +343,12 @@ export class PresenceServer {
     }
     const tx = disposition.transaction;
     void this.dispatch(request, conn).then((outcome) => {
+      this.batch = { conn, parts: [] };
       try {
         tx.respond(outcome.response);
       } catch (e) {
         this.log("debug", "could not send response", { error: String(e) });
+        this.flushBatch();
         return;
       }
       try {
@@ -326,6 +356,7 @@ export class PresenceServer {
       } catch (e) {
         this.log("error", "post-response action failed", { error: String(e) });
       }
+      this.flushBatch();
     });
   }
 
@@ -554,7 +585,7 @@ export class PresenceServer {
           sub.finalBody = sub.status === "active";
           this.notifier.terminate(sub, "timeout", true);
         } else {
-          void this.notifier.notify(sub, "full"); // RFC 6665 §4.2.1.2: immediate NOTIFY
+          void this.notifier.notifyNow(sub); // RFC 6665 §4.2.1.2: immediate NOTIFY
         }
       },
     };

@@ -158,6 +158,35 @@ describe("PUBLISH and SUBSCRIBE/NOTIFY", () => {
     expect(fin.getHeader("Subscription-State")).toBe("terminated;reason=timeout");
   });
 
+  it("sends the initial NOTIFY after the 200 in the same write, with the same body whether or not the composition was cached", async () => {
+    const xcap = new XcapFixture();
+    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB, CAROL]));
+    const { port } = await setup({}, xcap);
+    const alice = await ua(port, "alice");
+    expect((await alice.publish(pidf(ALICE, "open", "fresh"))).status).toBe(200);
+    const bodies: string[] = [];
+    for (const user of ["bob", "carol", "bob"]) {
+      const w = await ua(port, user);
+      const chunks: string[] = [];
+      w.socket.on("data", (d: Buffer) => chunks.push(d.toString("latin1")));
+      // first watcher after the PUBLISH: composed on demand; the next ones: from the cache
+      const { response, sub } = await w.subscribe(ALICE, { expires: 600 });
+      expect(response.status).toBe(200);
+      const n = await w.waitForNotify(() => true, { sub });
+      expect(n.getHeader("Subscription-State")).toMatch(/^active;expires=\d+/);
+      bodies.push(n.bodyText);
+      if (user === "carol") {
+        // the 200 and the NOTIFY left together, the 200 first (RFC 6665 §4.2.1.2)
+        const both = chunks.find((c) => c.includes("NOTIFY sip:"));
+        expect(both).toBeDefined();
+        expect(both!.indexOf("SIP/2.0 200")).toBeGreaterThanOrEqual(0);
+        expect(both!.indexOf("SIP/2.0 200")).toBeLessThan(both!.indexOf("NOTIFY sip:"));
+      }
+    }
+    expect(bodies[0]).toContain("fresh");
+    expect(new Set(bodies).size).toBe(1);
+  });
+
   it("puts confirm watchers in pending and activates them when the rules change, without re-SUBSCRIBE", async () => {
     const { port, xcap } = await setup();
     const alice = await ua(port, "alice");
