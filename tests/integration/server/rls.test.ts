@@ -175,6 +175,28 @@ describe("RLS list subscriptions (3 resources)", () => {
     expect(server.notifier.subscriptionsOf("presence", DAVE).filter((s) => s.watcher === ALICE)).toHaveLength(0);
   });
 
+  it("a presentity that blocked the owner and changes its rules is asked again: unblock → pending, allow → active", async () => {
+    const { xcap, c, server } = await setup({ rls: { batchWindowMs: 50 } });
+    await seed(xcap);
+    const dave = await c("dave");
+    await dave.publish(pidfDoc(DAVE, "open", "dave online"));
+    const alice = await c("alice");
+    const { sub } = await alice.subscribe(LIST, { headers: LIST_HEADERS });
+    expect(instances(parseListNotify(await alice.waitForNotify(isList, { sub }))).get(DAVE)).toMatchObject({ state: "terminated", reason: "rejected" });
+    // dave unblocks alice: she falls back to confirm (Blink's unlisted-watcher rule)
+    let from = alice.notifies(sub).length;
+    await xcap.put(DAVE, OMA_RULES, rulesXml(DAVE, [{ id: "a", identities: [ALICE], handling: "confirm" }]));
+    const pending = await alice.waitForNotify((n) => isList(n) && instances(parseListNotify(n)).get(DAVE)?.state === "pending", { sub, from });
+    expect(parseListNotify(pending).rlmi!.fullState).toBe(false);
+    // dave's watcher info now lists alice as a pending watcher to decide on
+    expect(server.notifier.subscriptionsOf("presence", DAVE).filter((s) => s.watcher === ALICE).map((s) => s.status)).toEqual(["pending"]);
+    // then dave allows alice: active with his PIDF
+    from = alice.notifies(sub).length;
+    await xcap.put(DAVE, OMA_RULES, rulesXml(DAVE, [{ id: "a", identities: [ALICE], handling: "allow" }]));
+    const active = await alice.waitForNotify((n) => isList(n) && n.bodyText.includes("dave online"), { sub, from });
+    expect(instances(parseListNotify(active)).get(DAVE)).toMatchObject({ state: "active" });
+  });
+
   it("a burst of PUBLISHes leaves as fewer NOTIFYs within the batch window, with the final state", async () => {
     const { xcap, c } = await setup({ rls: { batchWindowMs: 200 } });
     await seed(xcap, [BOB, ERIN]);
