@@ -1,5 +1,7 @@
 /**
- * One browser WebSocket (RFC 7118) bound to its own TCP/TLS connection to the SIP server.
+ * One browser WebSocket (RFC 7118) bound to its own connection (flow) to the SIP server: a TCP/TLS
+ * socket, or an in-memory flow to the embedded server in this process (`SipTransport.openFlow`),
+ * which behaves the same way and gets exactly the same bytes.
  *
  * Browser → upstream: each WS message is one SIP message. Requests must carry the session's
  * identity (From, and To for REGISTER/PUBLISH) or the bridge answers 403 itself; accepted
@@ -12,7 +14,6 @@
  * valid UTF-8, binary otherwise). RFC 5626 CRLF keep-alives are answered on both sides.
  */
 import { isUtf8 } from "node:buffer";
-import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 import {
   BRANCH_MAGIC_COOKIE,
@@ -27,6 +28,7 @@ import {
   parseMessage,
   serializeMessage,
   type NameAddr,
+  type SipByteStream,
   type SipLogger,
   type SipMessageAny,
 } from "../sip";
@@ -65,7 +67,7 @@ export interface ConnectionLimits {
 export interface BridgedConnectionInit {
   id: string;
   ws: WebSocket;
-  upstream: Socket;
+  upstream: SipByteStream;
   transport: "TCP" | "TLS";
   identity: SessionIdentity;
   limits: ConnectionLimits;
@@ -78,7 +80,7 @@ export class BridgedConnection {
   readonly id: string;
   readonly identity: SessionIdentity;
   private readonly ws: WebSocket;
-  private readonly upstream: Socket;
+  private readonly upstream: SipByteStream;
   private readonly transport: "TCP" | "TLS";
   private readonly limits: ConnectionLimits;
   private readonly metrics: BridgeMetrics;

@@ -1,5 +1,5 @@
 /**
- * lib/bridge public API: the SIP over WebSocket (RFC 7118) ↔ TCP/TLS relay.
+ * lib/bridge public API: the SIP over WebSocket (RFC 7118) ↔ TCP/TLS (or in-process flow) relay.
  * Imports lib/sip, node built-ins and `ws` only.
  */
 export {
@@ -7,6 +7,7 @@ export {
   parseUpstreamUri,
   SIP_SUBPROTOCOL,
   type SipBridge,
+  type SipBridgeInProcessUpstream,
   type SipBridgeLimits,
   type SipBridgeOptions,
   type SipBridgeUpstream,

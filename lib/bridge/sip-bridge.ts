@@ -5,14 +5,19 @@
  * Upgrade checks, in order: path, WebSocket upgrade request (400), version 13 (426, RFC 6455
  * §4.4), subprotocol `sip` (400, RFC 7118 §4.1), Origin (403), capacity (503), portal session
  * via `authenticate` (401), upstream connection (502). Only then is the 101 sent, so a browser
- * never holds a WebSocket without its TCP/TLS leg.
+ * never holds a WebSocket without its upstream leg.
+ *
+ * Upstream: a SIP server over TCP/TLS (one connection per WebSocket), or — `{ openFlow }` — a
+ * SIP server in this process (the embedded one: `transport.openFlow()`), one in-memory flow per
+ * WebSocket, which that server treats as an accepted TCP connection. The bridge handles both
+ * alike (same rewriting, limits and close semantics); only the kernel hop is gone.
  */
 import http, { type IncomingMessage } from "node:http";
 import net, { type AddressInfo, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { WebSocketServer, type WebSocket } from "ws";
-import { DEFAULT_MAX_MESSAGE_SIZE, SipUri, parseUri, type LogLevel, type SipLogger } from "../sip";
+import { DEFAULT_MAX_MESSAGE_SIZE, SipUri, parseUri, type LogLevel, type SipByteStream, type SipLogger } from "../sip";
 import { BridgedConnection, WsClose, type ConnectionLimits } from "./bridged-connection";
 import { newMetrics, snapshotMetrics, type BridgeMetrics, type UpgradeRejection } from "./metrics";
 import { parseSessionAor } from "./rewrite";
@@ -29,6 +34,17 @@ export interface SipBridgeUpstream {
   tls?: { ca?: string | Buffer | Array<string | Buffer>; servername?: string; rejectUnauthorized?: boolean };
   /** Default 5,000 ms. */
   connectTimeoutMs?: number;
+}
+
+/**
+ * A SIP server in this process: one new in-memory flow per WebSocket (the embedded server's
+ * `transport.openFlow()`), seen by the server as an accepted TCP connection. Throwing means the
+ * server cannot take the connection (the upgrade is refused with 502).
+ */
+export interface SipBridgeInProcessUpstream {
+  openFlow: () => SipByteStream;
+  /** For logs. Default "in-process". */
+  name?: string;
 }
 
 export interface SipBridgeLimits {
@@ -54,7 +70,7 @@ export interface SipBridgeLimits {
 export interface SipBridgeOptions {
   /** URL path of the WebSocket endpoint. Default "/sip". */
   path?: string;
-  upstream: SipBridgeUpstream;
+  upstream: SipBridgeUpstream | SipBridgeInProcessUpstream;
   /** The portal session for the upgrade request: `{ aor: "alice@example.test" }` or null (→ 401). */
   authenticate: (req: IncomingMessage) => Promise<{ aor: string } | null>;
   /**
@@ -114,8 +130,11 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
     upstreamKeepAliveMs: l.upstreamKeepAliveMs ?? 30_000,
   };
   const maxConnections = l.maxConnections ?? 10_000;
-  const upstream = options.upstream;
-  const transport = upstream.transport === "tls" ? "TLS" : "TCP";
+  const upstreamOption = options.upstream;
+  const inProcess = "openFlow" in upstreamOption ? upstreamOption : undefined;
+  const upstream = inProcess ? undefined : (upstreamOption as SipBridgeUpstream);
+  const upstreamName = inProcess ? (inProcess.name ?? "in-process") : `${upstream!.host}:${upstream!.port}`;
+  const transport = upstream?.transport === "tls" ? "TLS" : "TCP";
   const checkOrigin = options.checkOrigin ?? sameOrigin;
   const metrics = newMetrics();
   const connections = new Set<BridgedConnection>();
@@ -140,7 +159,15 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
   }, Math.max(20, Math.min(...periods) / 2)) : undefined;
   sweep?.unref();
 
-  function connectUpstream(): Promise<Socket> {
+  function connectUpstream(): Promise<SipByteStream> {
+    if (inProcess) {
+      try {
+        return Promise.resolve(inProcess.openFlow());
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    const upstream = upstreamOption as SipBridgeUpstream;
     return new Promise((resolve, reject) => {
       const socket: Socket =
         transport === "TLS"
@@ -204,7 +231,7 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
       return refuse(socket, e as UpgradeRefused);
     }
     pending++;
-    let upstreamSocket: Socket | undefined;
+    let upstreamSocket: SipByteStream | undefined;
     try {
       let session: { aor: string } | null;
       try {
@@ -223,7 +250,7 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
       try {
         upstreamSocket = await connectUpstream();
       } catch (e) {
-        log("warn", "cannot connect to SIP upstream", { host: upstream.host, port: upstream.port, error: e instanceof Error ? e.message : String(e) });
+        log("warn", "cannot connect to SIP upstream", { upstream: upstreamName, error: e instanceof Error ? e.message : String(e) });
         throw new UpgradeRefused(502, "upstreamUnavailable", "SIP server unavailable");
       }
       if (socket.destroyed || closed) {

@@ -3,7 +3,7 @@ import type { HeraldConfig } from "../config";
 import { openDb, prepareDb, setDb } from "../db";
 import { migrateIfNeeded } from "../migrations";
 import { buildPortal, hasBuild, startPortal } from "../portal/http-server";
-import { createSipBridge, parseUpstreamUri } from "../bridge";
+import { createSipBridge, parseUpstreamUri, type SipBridgeInProcessUpstream, type SipBridgeUpstream } from "../bridge";
 import { sessionAorOfUpgrade } from "../portal/bridge-auth";
 import { logger } from "../log";
 import { startEmbeddedSipServer, type RunningSipServer } from "../server/main";
@@ -36,12 +36,10 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     await buildPortal();
   }
   const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL), xcapRootPath: cfg.XCAP_ROOT_PATH });
-  const upstream = cfg.SIP_UPSTREAM
-    ? parseUpstreamUri(cfg.SIP_UPSTREAM)
-    : { host: cfg.SIP_HOST === "0.0.0.0" ? "127.0.0.1" : cfg.SIP_HOST, port: sip?.ports.tcp ?? cfg.SIP_PORT, transport: "tcp" as const };
+  const upstream = bridgeUpstream(cfg, sip);
   const bridge = createSipBridge({ path: "/sip", upstream, authenticate: sessionAorOfUpgrade, logger: logger(cfg.LOG_LEVEL) });
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
-  log(`herald: SIP bridge at /sip relaying to ${upstream.transport}:${upstream.host}:${upstream.port}`);
+  log(`herald: SIP bridge at /sip relaying to ${"openFlow" in upstream ? "the embedded SIP server (in-process flows)" : `${upstream.transport}:${upstream.host}:${upstream.port}`}`);
   // with PORT=0 the real port is known only now: everything deriving URLs reads it from config
   cfg.PORT = portal.port;
   log(`herald: portal listening on http://${cfg.HOST === "0.0.0.0" ? "localhost" : cfg.HOST}:${portal.port}`);
@@ -57,6 +55,20 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   return { httpPort: portal.port, stop };
+}
+
+/**
+ * Where the bridge sends browsers' SIP: SIP_UPSTREAM when set (always a real TCP/TLS connection,
+ * e.g. to Kamailio); else the embedded server in this process over in-memory flows (no loopback
+ * TCP hop); else (embedded server off) TCP to SIP_HOST:SIP_PORT.
+ */
+export function bridgeUpstream(cfg: HeraldConfig, sip: RunningSipServer | undefined): SipBridgeUpstream | SipBridgeInProcessUpstream {
+  if (cfg.SIP_UPSTREAM) return parseUpstreamUri(cfg.SIP_UPSTREAM);
+  if (sip) {
+    const transport = sip.server.transport;
+    return { openFlow: () => transport.openFlow(), name: "embedded SIP server" };
+  }
+  return { host: cfg.SIP_HOST === "0.0.0.0" ? "127.0.0.1" : cfg.SIP_HOST, port: cfg.SIP_PORT, transport: "tcp" };
 }
 
 /** `herald sip`: only the embedded SIP server (operators running the portal elsewhere). */

@@ -1,10 +1,36 @@
-/** One TCP or TLS connection carrying SIP, with its own stream framer (RFC 3261 §18.3). */
+/** One SIP connection (flow) over TCP, TLS or an in-process memory flow (RFC 3261 §18.3, RFC 5626). */
 import { EventEmitter } from "node:events";
-import type { Socket } from "node:net";
 import type { SipMessage } from "./message";
 import { serializeMessage } from "./serializer";
 
 export type StreamTransport = "TCP" | "TLS";
+
+/**
+ * The byte stream under a connection: what `SipConnection`, the transport and the WebSocket bridge
+ * use of it. `net.Socket` and `tls.TLSSocket` have it, and so does an in-process `MemoryFlowEnd`.
+ */
+export interface SipByteStream {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly localAddress?: string;
+  readonly localPort?: number;
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  /** False: wait for `'drain'` before writing more. */
+  write(data: Buffer | string): boolean;
+  end(): unknown;
+  destroy(): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  /** `callback` after `ms` without activity. */
+  setTimeout(ms: number, callback?: () => void): unknown;
+  on(event: "data", listener: (chunk: Buffer) => void): unknown;
+  on(event: "end" | "close" | "drain", listener: () => void): unknown;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  once(event: "end" | "close" | "drain", listener: () => void): unknown;
+  once(event: "error", listener: (err: Error) => void): unknown;
+  off(event: "end" | "close" | "drain", listener: () => void): unknown;
+}
 
 export interface SipConnectionEvents {
   close: [];
@@ -18,50 +44,50 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly localPort: number;
-  /** Inbound (accepted by our listener) or outbound (we connected). */
+  /** Inbound (accepted by our listener, or an in-process flow opened to us) or outbound (we connected). */
   readonly direction: "inbound" | "outbound";
-  readonly socket: Socket;
+  readonly stream: SipByteStream;
   private isClosed = false;
 
-  constructor(id: string, transport: StreamTransport, socket: Socket, direction: "inbound" | "outbound") {
+  constructor(id: string, transport: StreamTransport, stream: SipByteStream, direction: "inbound" | "outbound") {
     super();
     this.id = id;
     this.transport = transport;
-    this.socket = socket;
+    this.stream = stream;
     this.direction = direction;
-    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? "");
-    this.remotePort = socket.remotePort ?? 0;
-    this.localAddress = normalizeAddress(socket.localAddress ?? "");
-    this.localPort = socket.localPort ?? 0;
-    socket.once("close", () => {
+    this.remoteAddress = normalizeAddress(stream.remoteAddress ?? "");
+    this.remotePort = stream.remotePort ?? 0;
+    this.localAddress = normalizeAddress(stream.localAddress ?? "");
+    this.localPort = stream.localPort ?? 0;
+    stream.once("close", () => {
       this.isClosed = true;
       this.emit("close");
     });
   }
 
   get closed(): boolean {
-    return this.isClosed || this.socket.destroyed;
+    return this.isClosed || this.stream.destroyed;
   }
 
   /** Serialize and write. Throws if the connection is closed (transaction layers treat it as a transport error). */
   send(message: SipMessage | Buffer): void {
     if (this.closed) throw new Error(`connection ${this.id} is closed`);
-    this.socket.write(Buffer.isBuffer(message) ? message : serializeMessage(message));
+    this.stream.write(Buffer.isBuffer(message) ? message : serializeMessage(message));
   }
 
   /** RFC 5626 §4.4.1 pong. */
   sendPong(): void {
-    if (!this.closed) this.socket.write("\r\n");
+    if (!this.closed) this.stream.write("\r\n");
   }
 
   close(): void {
-    if (!this.socket.destroyed) this.socket.end();
+    if (!this.stream.destroyed) this.stream.end();
     // do not wait forever for a peer that never finishes the close handshake
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    setTimeout(() => this.stream.destroy(), 1000).unref();
   }
 
   destroy(): void {
-    this.socket.destroy();
+    this.stream.destroy();
   }
 }
 

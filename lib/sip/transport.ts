@@ -10,19 +10,33 @@
  *   registered contact over the connection it registered from.
  * - A malformed request is answered with 400 (or the error's status) when enough headers survive;
  *   a framing error closes the connection. Nothing a peer sends can throw out of this class.
+ * - `openFlow()` accepts an in-process peer (the WebSocket bridge in front of the embedded
+ *   server) over an in-memory flow instead of a loopback TCP socket. The server sees it as an
+ *   accepted TCP connection in every way (own id, framer and size limits, received/rport, aliases,
+ *   idle timeout, `connectionClosed`); its peer address is `0.0.0.0` with a port unique among the
+ *   open flows, which no real TCP peer can have, and which is never dialled: once the flow is gone,
+ *   requests towards it fail at once (RFC 5626 §5.3: a failed flow is not replaced by a new one).
  */
 import { EventEmitter } from "node:events";
 import { createServer as createTcpServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, connect as tlsConnect, type TlsOptions } from "node:tls";
-import { SipConnection, type StreamTransport } from "./connection";
+import { SipConnection, type SipByteStream, type StreamTransport } from "./connection";
 import { buildErrorResponse } from "./error-response";
 import type { LogLevel, SipLogger } from "./logger";
+import { createMemoryFlow, type MemoryFlowEnd } from "./memory-flow";
 import { SipRequest, type SipMessageAny } from "./message";
 import { SipParseError } from "./parse-error";
 import { SipStreamParser, type KeepAliveKind } from "./stream-parser";
 
 const BRACKETS_RE = /^\[|\]$/g;
 const IPV4_RE = /^[\d.]+$/;
+/**
+ * Peer address of in-process flows: the unspecified address is never the source of a real TCP
+ * connection (RFC 1122 §3.2.1.3), so flow aliases cannot collide with TCP peers', and it is never
+ * a destination: `connect()` refuses it.
+ */
+export const IN_PROCESS_FLOW_HOST = "0.0.0.0";
+const UNSPECIFIED_HOSTS = new Set(["0.0.0.0", "::", "0:0:0:0:0:0:0:0"]);
 
 export interface SipTransportOptions {
   /** TCP listener; omit to not listen on TCP. */
@@ -37,7 +51,7 @@ export interface SipTransportOptions {
   connectTimeoutMs?: number;
   maxHeaderSize?: number;
   maxMessageSize?: number;
-  /** Maximum simultaneous inbound connections per listener. Default 10,000. */
+  /** Maximum simultaneous inbound connections per listener, and open in-process flows. Default 10,000. */
   maxConnections?: number;
   logger?: SipLogger;
 }
@@ -69,6 +83,9 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   private readonly connections = new Map<string, SipConnection>();
   private readonly aliases = new Map<string, string>();
   private readonly pendingConnects = new Map<string, Promise<SipConnection>>();
+  /** Open in-process flows by their synthetic peer port. */
+  private readonly flows = new Map<number, SipConnection>();
+  private nextFlowPort = 1;
   private nextId = 1;
   private addresses: ListenAddresses = {};
 
@@ -140,6 +157,10 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   connect(host: string, port: number, transport: StreamTransport = "TCP"): Promise<SipConnection> {
     const existing = this.findConnection(host, port, transport);
     if (existing) return Promise.resolve(existing);
+    if (UNSPECIFIED_HOSTS.has(host.toLowerCase().replace(BRACKETS_RE, ""))) {
+      // an in-process flow that is gone (or a bogus Contact): the unspecified address is no destination
+      return Promise.reject(new Error(`${host}:${port} is not reachable (closed in-process flow or unspecified address)`));
+    }
     const key = aliasKey(transport, host, port);
     const pending = this.pendingConnects.get(key);
     if (pending) return pending;
@@ -158,6 +179,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       socket.once(transport === "TLS" ? "secureConnect" : "connect", () => {
         clearTimeout(timer);
         socket.off("error", onError);
+        socket.setNoDelay(true);
         const conn = this.adopt(socket, transport, "outbound");
         this.addAlias(conn, host, port);
         resolve(conn);
@@ -193,8 +215,34 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     this.addresses = {};
   }
 
+  /**
+   * Accept an in-process peer: a new in-memory flow whose server end is adopted as an inbound
+   * TCP connection (see the module comment); the peer's end is returned. Throws when
+   * `maxConnections` flows are open.
+   */
+  openFlow(): MemoryFlowEnd {
+    const max = Math.min(this.options.maxConnections ?? 10_000, 65_535);
+    if (this.flows.size >= max) throw new Error(`too many in-process flows (${this.flows.size})`);
+    let port = this.nextFlowPort;
+    while (this.flows.has(port)) port = (port % 65_535) + 1;
+    this.nextFlowPort = (port % 65_535) + 1;
+    const listener = this.addresses.tcp ?? this.addresses.tls;
+    const host = !listener || UNSPECIFIED_HOSTS.has(listener.address) ? "127.0.0.1" : listener.address;
+    const [peerEnd, serverEnd] = createMemoryFlow({ address: IN_PROCESS_FLOW_HOST, port }, { address: host, port: listener?.port ?? 0 });
+    const conn = this.adopt(serverEnd, "TCP", "inbound", "flow");
+    this.flows.set(port, conn);
+    conn.once("close", () => this.flows.delete(port));
+    return peerEnd;
+  }
+
+  /** Open in-process flows. */
+  get flowCount(): number {
+    return this.flows.size;
+  }
+
   private accept(socket: Socket, transport: StreamTransport): void {
     try {
+      socket.setNoDelay(true);
       this.adopt(socket, transport, "inbound");
     } catch (e) {
       this.log("error", "failed to set up connection", { error: String(e) });
@@ -202,12 +250,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     }
   }
 
-  private adopt(socket: Socket, transport: StreamTransport, direction: "inbound" | "outbound"): SipConnection {
-    const id = `${transport.toLowerCase()}-${this.nextId++}`;
+  private adopt(socket: SipByteStream, transport: StreamTransport, direction: "inbound" | "outbound", kind: string = transport.toLowerCase()): SipConnection {
+    const id = `${kind}-${this.nextId++}`;
     const conn = new SipConnection(id, transport, socket, direction);
     this.connections.set(id, conn);
     this.addAlias(conn, conn.remoteAddress, conn.remotePort);
-    socket.setNoDelay(true);
     socket.on("error", (err) => this.log("debug", "socket error", { id, error: err.message }));
     const idle = this.options.idleTimeoutMs ?? 600_000;
     if (idle > 0) {
