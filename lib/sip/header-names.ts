@@ -23,10 +23,25 @@ const COMPACT: Record<string, string> = {
 const BY_LOWER = new Map<string, string>();
 for (const name of CANONICAL) BY_LOWER.set(name.toLowerCase(), name);
 for (const [short, long] of Object.entries(COMPACT)) BY_LOWER.set(short, long);
+/** Spellings looked up as they are (canonical, lower case, compact): no lower-casing on the hot path. */
+const EXACT = new Map<string, string>(BY_LOWER);
+for (const name of CANONICAL) EXACT.set(name, name);
+for (const [short, long] of Object.entries(COMPACT)) EXACT.set(short.toUpperCase(), long);
+
+/** Canonical spelling when `name` is a known header (any case, or compact form), else undefined. */
+export function knownHeaderName(name: string): string | undefined {
+  return EXACT.get(name) ?? BY_LOWER.get(name.toLowerCase());
+}
+
+const LOWER = new Map<string, string>(CANONICAL.map((n) => [n, n.toLowerCase()]));
+/** Lower-case form of a canonical name (precomputed for the known ones). */
+export function lowerHeaderName(canonical: string): string {
+  return LOWER.get(canonical) ?? canonical.toLowerCase();
+}
 
 /** Canonical spelling of a header name (compact forms expanded); unknown names keep their spelling. */
 export function canonicalHeaderName(name: string): string {
-  return BY_LOWER.get(name.toLowerCase()) ?? name;
+  return EXACT.get(name) ?? BY_LOWER.get(name.toLowerCase()) ?? name;
 }
 
 /** Headers whose values are comma-separated lists (RFC 3261 §7.3.1) and are split on parse. */

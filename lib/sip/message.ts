@@ -5,7 +5,7 @@
  * has valid Via, From, To, Call-ID, CSeq, Content-Length, Event and Expires.
  */
 import { CSeq } from "./cseq";
-import { canonicalHeaderName } from "./header-names";
+import { canonicalHeaderName, knownHeaderName, lowerHeaderName } from "./header-names";
 import { NameAddr, type ContactValue } from "./name-addr";
 import { ParamHeader } from "./param-header";
 import { SipParseError, type SipParseErrorCode } from "./parse-error";
@@ -47,15 +47,17 @@ export abstract class SipMessage {
   // ---- raw header access --------------------------------------------------------------------
 
   getHeader(name: string): string | undefined {
-    const lower = canonicalHeaderName(name).toLowerCase();
-    for (const h of this.headers) if (h.name.toLowerCase() === lower) return h.value;
+    const canonical = canonicalHeaderName(name);
+    const lower = lowerHeaderName(canonical);
+    for (const h of this.headers) if (sameName(h.name, canonical, lower)) return h.value;
     return undefined;
   }
 
   getHeaders(name: string): string[] {
-    const lower = canonicalHeaderName(name).toLowerCase();
+    const canonical = canonicalHeaderName(name);
+    const lower = lowerHeaderName(canonical);
     const out: string[] = [];
-    for (const h of this.headers) if (h.name.toLowerCase() === lower) out.push(h.value);
+    for (const h of this.headers) if (sameName(h.name, canonical, lower)) out.push(h.value);
     return out;
   }
 
@@ -76,12 +78,12 @@ export abstract class SipMessage {
   }
 
   /** Append (or with `prepend`, insert before the first value of the same name). */
-  addHeader(name: string, value: HeaderValue, options: { prepend?: boolean } = {}): this {
+  addHeader(name: string, value: HeaderValue, options?: { prepend?: boolean }): this {
     const canonical = this.checkName(name);
-    const lower = canonical.toLowerCase();
+    const lower = lowerHeaderName(canonical);
     const field = { name: canonical, value: toWire(canonical, value) };
     this.cache.delete(lower);
-    if (options.prepend) {
+    if (options?.prepend) {
       const pos = this.headers.findIndex((h) => h.name.toLowerCase() === lower);
       this.headers.splice(pos < 0 ? 0 : pos, 0, field);
     } else {
@@ -103,78 +105,76 @@ export abstract class SipMessage {
   }
 
   private checkName(name: string): string {
+    const known = knownHeaderName(name);
+    if (known !== undefined) return known;
     if (!TOKEN_RE.test(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
-    return canonicalHeaderName(name);
+    return name;
   }
 
-  /** Typed, cached view of a header. `parse` receives all raw values (may be empty). */
-  protected typed<T>(name: string, parse: (values: string[]) => T): T {
-    const lower = name.toLowerCase();
-    if (this.cache.has(lower)) return this.cache.get(lower) as T;
-    const value = parse(this.getHeaders(name));
-    this.cache.set(lower, value);
+  /**
+   * Typed, cached view of a header. `lower` is the lower-case canonical name; `parse` (a
+   * module-level function: no closure per access) receives all raw values (may be empty).
+   */
+  protected typed<T>(lower: string, parse: (values: string[]) => T): T {
+    const cache = this.cache;
+    const hit = cache.get(lower);
+    if (hit !== undefined || cache.has(lower)) return hit as T;
+    const value = parse(this.getHeaders(lower));
+    cache.set(lower, value);
     return value;
   }
 
   // ---- typed views --------------------------------------------------------------------------
 
   get via(): Via[] {
-    return this.typed("via", (vs) => vs.map((v) => Via.parse(v)));
+    return this.typed("via", parseVias);
   }
   get topVia(): Via | undefined {
     return this.via[0];
   }
   get from(): NameAddr {
-    return this.typed("from", (vs) => single(vs, "From", "INVALID_NAME_ADDR", NameAddr.parse));
+    return this.typed("from", parseFrom);
   }
   get to(): NameAddr {
-    return this.typed("to", (vs) => single(vs, "To", "INVALID_NAME_ADDR", NameAddr.parse));
+    return this.typed("to", parseTo);
   }
   get callId(): string {
-    return this.typed("call-id", (vs) =>
-      single(vs, "Call-ID", "MALFORMED_HEADER", (v) => {
-        const t = v.trim();
-        if (!CALL_ID_RE.test(t)) throw new SipParseError("MALFORMED_HEADER", "invalid Call-ID");
-        return t;
-      }),
-    );
+    return this.typed("call-id", parseCallId);
   }
   get cseq(): CSeq {
-    return this.typed("cseq", (vs) => single(vs, "CSeq", "INVALID_CSEQ", CSeq.parse));
+    return this.typed("cseq", parseCSeq);
   }
   /** Declared Content-Length, if the header is present. */
   get contentLength(): number | undefined {
-    return this.typed("content-length", (vs) =>
-      optional(vs, "Content-Length", (v) => parseUnsigned(v, 2 ** 31 - 1, "INVALID_CONTENT_LENGTH", "Content-Length")),
-    );
+    return this.typed("content-length", parseContentLength);
   }
   get event(): ParamHeader | undefined {
-    return this.typed("event", (vs) => optional(vs, "Event", (v) => ParamHeader.parse(v, "INVALID_VALUE")));
+    return this.typed("event", parseEvent);
   }
   get expires(): number | undefined {
-    return this.typed("expires", (vs) => optional(vs, "Expires", (v) => parseUnsigned(v, 2 ** 32 - 1, "INVALID_VALUE", "Expires")));
+    return this.typed("expires", parseExpires);
   }
   get minExpires(): number | undefined {
-    return this.typed("min-expires", (vs) => optional(vs, "Min-Expires", (v) => parseUnsigned(v, 2 ** 32 - 1, "INVALID_VALUE", "Min-Expires")));
+    return this.typed("min-expires", parseMinExpires);
   }
   get maxForwards(): number | undefined {
-    return this.typed("max-forwards", (vs) => optional(vs, "Max-Forwards", (v) => parseUnsigned(v, 255, "INVALID_VALUE", "Max-Forwards")));
+    return this.typed("max-forwards", parseMaxForwards);
   }
   /** Contact list; `["*"]` for the REGISTER wildcard. */
   get contact(): ContactValue[] {
-    return this.typed("contact", (vs) => vs.map((v) => (v.trim() === "*" ? "*" : NameAddr.parse(v))));
+    return this.typed("contact", parseContacts);
   }
   get route(): NameAddr[] {
-    return this.typed("route", (vs) => vs.map((v) => NameAddr.parse(v)));
+    return this.typed("route", parseNameAddrs);
   }
   get recordRoute(): NameAddr[] {
-    return this.typed("record-route", (vs) => vs.map((v) => NameAddr.parse(v)));
+    return this.typed("record-route", parseNameAddrs);
   }
   get contentType(): ParamHeader | undefined {
-    return this.typed("content-type", (vs) => optional(vs, "Content-Type", (v) => ParamHeader.parse(v, "INVALID_VALUE", "media-type")));
+    return this.typed("content-type", parseContentType);
   }
   get subscriptionState(): ParamHeader | undefined {
-    return this.typed("subscription-state", (vs) => optional(vs, "Subscription-State", (v) => ParamHeader.parse(v)));
+    return this.typed("subscription-state", parseSubscriptionState);
   }
   get supported(): string[] {
     return this.typed("supported", tokenList);
@@ -189,7 +189,7 @@ export abstract class SipMessage {
     return this.typed("allow-events", tokenList);
   }
   get accept(): string[] {
-    return this.typed("accept", (vs) => vs.filter((v) => v.trim() !== "").map((v) => ParamHeader.parse(v, "INVALID_VALUE", "media-type").value));
+    return this.typed("accept", parseAccept);
   }
 
   /** Body as UTF-8 text. */
@@ -275,6 +275,34 @@ export type IncomingRequest = SipRequest;
 export type IncomingResponse = SipResponse;
 export type OutgoingRequest = SipRequest;
 export type OutgoingResponse = SipResponse;
+
+/** A stored (canonical) header name against a looked-up one: exact first, case-insensitive for unknown spellings. */
+function sameName(stored: string, canonical: string, lower: string): boolean {
+  return stored === canonical || (stored.length === lower.length && stored.toLowerCase() === lower);
+}
+
+// typed-view parsers (module level: one function object each, not one per access)
+const parseVias = (vs: string[]): Via[] => vs.map((v) => Via.parse(v));
+const parseFrom = (vs: string[]): NameAddr => single(vs, "From", "INVALID_NAME_ADDR", NameAddr.parse);
+const parseTo = (vs: string[]): NameAddr => single(vs, "To", "INVALID_NAME_ADDR", NameAddr.parse);
+const parseCallId = (vs: string[]): string =>
+  single(vs, "Call-ID", "MALFORMED_HEADER", (v) => {
+    const t = v.trim();
+    if (!CALL_ID_RE.test(t)) throw new SipParseError("MALFORMED_HEADER", "invalid Call-ID");
+    return t;
+  });
+const parseCSeq = (vs: string[]): CSeq => single(vs, "CSeq", "INVALID_CSEQ", CSeq.parse);
+const parseContentLength = (vs: string[]): number | undefined =>
+  optional(vs, "Content-Length", (v) => parseUnsigned(v, 2 ** 31 - 1, "INVALID_CONTENT_LENGTH", "Content-Length"));
+const parseEvent = (vs: string[]): ParamHeader | undefined => optional(vs, "Event", (v) => ParamHeader.parse(v, "INVALID_VALUE"));
+const parseExpires = (vs: string[]): number | undefined => optional(vs, "Expires", (v) => parseUnsigned(v, 2 ** 32 - 1, "INVALID_VALUE", "Expires"));
+const parseMinExpires = (vs: string[]): number | undefined => optional(vs, "Min-Expires", (v) => parseUnsigned(v, 2 ** 32 - 1, "INVALID_VALUE", "Min-Expires"));
+const parseMaxForwards = (vs: string[]): number | undefined => optional(vs, "Max-Forwards", (v) => parseUnsigned(v, 255, "INVALID_VALUE", "Max-Forwards"));
+const parseContacts = (vs: string[]): ContactValue[] => vs.map((v) => (v.trim() === "*" ? "*" : NameAddr.parse(v)));
+const parseNameAddrs = (vs: string[]): NameAddr[] => vs.map((v) => NameAddr.parse(v));
+const parseContentType = (vs: string[]): ParamHeader | undefined => optional(vs, "Content-Type", (v) => ParamHeader.parse(v, "INVALID_VALUE", "media-type"));
+const parseSubscriptionState = (vs: string[]): ParamHeader | undefined => optional(vs, "Subscription-State", (v) => ParamHeader.parse(v));
+const parseAccept = (vs: string[]): string[] => vs.filter((v) => v.trim() !== "").map((v) => ParamHeader.parse(v, "INVALID_VALUE", "media-type").value);
 
 function single<T>(values: string[], name: string, code: SipParseErrorCode, parse: (v: string) => T): T {
   if (values.length === 0) throw new SipParseError("MISSING_HEADER", `missing ${name}`);
