@@ -11,7 +11,8 @@ import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
 import type { Db } from "@/lib/db";
 import { createXcapServer, type XcapServer } from "@/lib/xcap/server";
 import { XcapClient } from "@/lib/xcap/client";
-import { tempSqliteDb, type TempDb } from "../../helpers/temp-db";
+import { openMigrated, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
+import { startPostgres } from "../../helpers/postgres";
 import { serveFetch } from "../../helpers/xcap-http-server";
 
 const TTL = XCAP_DOCUMENT_CACHE_TTL_MS;
@@ -34,8 +35,21 @@ function call(x: XcapServer, method: string, path: string, body = "", headers: R
 const stored = async (db: Db) =>
   (await db.xcapDocument.findUnique({ where: { auid_scope_xui_path: { auid: "resource-lists", scope: "users", xui: XUI, path: "index" } } }))!;
 
-describe("XCAP document cache (PrismaXcapStore)", () => {
+const backends: [string, () => Promise<{ t: TempDb; stop?: () => Promise<void> }>][] = [
+  ["sqlite", async () => ({ t: await tempSqliteDb() })],
+  [
+    "postgresql",
+    async () => {
+      const pg = await startPostgres();
+      pg.createDatabase("herald_xcap_cache");
+      return { t: await openMigrated(pg.url("herald_xcap_cache"), ""), stop: () => pg.stop() };
+    },
+  ],
+];
+
+describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, open) => {
   let t: TempDb;
+  let stop: (() => Promise<void>) | undefined;
   let clock = 0;
   const now = () => clock;
   /** one "process": a cached store and the XCAP core over it */
@@ -45,10 +59,11 @@ describe("XCAP document cache (PrismaXcapStore)", () => {
   };
 
   beforeAll(async () => {
-    t = await tempSqliteDb();
-  });
+    ({ t, stop } = await open());
+  }, 60_000);
   afterAll(async () => {
     await t?.close();
+    await stop?.();
   });
   beforeEach(async () => {
     clock = 1_000_000;
@@ -168,11 +183,12 @@ describe("XCAP document cache (PrismaXcapStore)", () => {
           if (hold) await new Promise((r) => (hold = r));
           return row;
         },
-        updateMany: async (q: { where: { etag: string }; data: { content: string; etag: string } }) => {
-          if (rows[rows.length - 1]!.etag !== q.where.etag) return { count: 0 };
-          rows.push(q.data);
-          return { count: 1 };
-        },
+      },
+      // the store's compare-and-set statement: SET content, etag, updatedAt WHERE <key> AND etag
+      $executeRaw: async (_sql: TemplateStringsArray, content: string, etag: string, ...rest: unknown[]) => {
+        if (rows[rows.length - 1]!.etag !== rest[rest.length - 1]) return 0;
+        rows.push({ content, etag });
+        return 1;
       },
     } as unknown as Db;
     const store = new PrismaXcapStore(fakeDb, { cache: { ttlMs: TTL, now } });
