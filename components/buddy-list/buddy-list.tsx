@@ -307,7 +307,9 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
 
   function setPolicy(uri: string, action: "allow" | "block" | "unblock", who: string) {
     const words = { allow: ["Allowing", "allowed"], block: ["Blocking", "blocked"], unblock: ["Unblocking", "unblocked"] }[action];
-    if (action !== "unblock") setHandled((h) => new Set([...h, uri]));
+    // only an answered request is hidden until winfo catches up: blocking a contact who is not
+    // asking must not hide the request he makes after a later unblock
+    if (action !== "unblock" && requests.some((w) => w.uri === uri)) setHandled((h) => new Set([...h, uri]));
     void mutate({ doing: `${words[0]} ${who}…`, done: `${who} ${words[1]}.` }, (m) => ops.setUriPolicyOptimistic(m, uri, action), () => actions.setUriPolicy(uri, action)).then((ok) => {
       if (!ok) unhandle(uri);
     });

@@ -22,7 +22,8 @@ export function composeWatcherInfo(info: WatcherInfo): string {
           event: w.event,
           "display-name": w.displayName,
           "duration-subscribed": w.durationSubscribed === undefined ? undefined : Math.max(0, Math.trunc(w.durationSubscribed)),
-          expiration: w.expiration === undefined ? undefined : Math.max(0, Math.trunc(w.expiration)),
+          // xs:unsignedLong: a subscription without an end (the RLS's internal ones) has none to give
+          expiration: w.expiration === undefined || !Number.isFinite(w.expiration) ? undefined : Math.max(0, Math.trunc(w.expiration)),
           "xml:lang": w.lang,
         },
         w.uri,

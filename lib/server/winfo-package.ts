@@ -186,7 +186,7 @@ export class WatcherInfoPackage implements EventPackage {
       event: r.event,
       displayName: r.displayName,
       durationSubscribed: Math.max(0, (now - r.createdAt) / 1000),
-      expiration: r.expiresAt !== undefined && r.status !== "terminated" ? Math.max(0, (r.expiresAt - now) / 1000) : undefined,
+      expiration: r.expiresAt !== undefined && Number.isFinite(r.expiresAt) && r.status !== "terminated" ? Math.max(0, (r.expiresAt - now) / 1000) : undefined,
     };
   }
 

@@ -149,4 +149,10 @@ describe("live presence (embedded server)", () => {
     await alice.getByTestId(`blocked-${BOB}`).waitFor();
     await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("offline");
   });
+
+  it("alice unblocks bob: he is a contact request again (her default policy is confirm) and waits for her answer", async () => {
+    await alice.getByTestId(`blocked-${BOB}`).getByRole("button", { name: /^Unblock/ }).click();
+    await alice.getByTestId(`request-${BOB}`).waitFor({ timeout: 5000 });
+    await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getByTestId("contact-note").textContent(), { timeout: 5000 }).toBe("Waiting for authorization");
+  });
 });

@@ -180,15 +180,29 @@ describe("RLS list subscriptions (3 resources)", () => {
     await seed(xcap);
     const dave = await c("dave");
     await dave.publish(pidfDoc(DAVE, "open", "dave online"));
+    const { sub: winfo } = await dave.subscribe(DAVE, { event: "presence.winfo", headers: [["Accept", "application/watcherinfo+xml"]] });
     const alice = await c("alice");
     const { sub } = await alice.subscribe(LIST, { headers: LIST_HEADERS });
     expect(instances(parseListNotify(await alice.waitForNotify(isList, { sub }))).get(DAVE)).toMatchObject({ state: "terminated", reason: "rejected" });
-    // dave unblocks alice: she falls back to confirm (Blink's unlisted-watcher rule)
+    // an allow, a block again (the running back end ends), then an unblock
     let from = alice.notifies(sub).length;
+    await xcap.put(DAVE, OMA_RULES, rulesXml(DAVE, [{ id: "a", identities: [ALICE], handling: "allow" }]));
+    await alice.waitForNotify((n) => isList(n) && instances(parseListNotify(n)).get(DAVE)?.state === "active", { sub, from });
+    from = alice.notifies(sub).length;
+    await xcap.put(DAVE, OMA_RULES, rulesXml(DAVE, [{ id: "a", identities: [ALICE], handling: "block" }]));
+    await alice.waitForNotify((n) => isList(n) && instances(parseListNotify(n)).get(DAVE)?.reason === "rejected", { sub, from });
+    // dave unblocks alice: she falls back to confirm (Blink's unlisted-watcher rule)
+    from = alice.notifies(sub).length;
     await xcap.put(DAVE, OMA_RULES, rulesXml(DAVE, [{ id: "a", identities: [ALICE], handling: "confirm" }]));
     const pending = await alice.waitForNotify((n) => isList(n) && instances(parseListNotify(n)).get(DAVE)?.state === "pending", { sub, from });
     expect(parseListNotify(pending).rlmi!.fullState).toBe(false);
     // dave's watcher info now lists alice as a pending watcher to decide on
+    await dave.waitForNotify((n) => /status="pending"[^>]*>sip:alice@/.test(n.bodyText), { sub: winfo });
+    // an internal (RLS) subscription never expires: no expiration attribute, and valid RFC 3858
+    for (const n of dave.notifies(winfo)) {
+      expect(n.bodyText).not.toContain("expiration=");
+      await expectValidXml(n.bodyText);
+    }
     expect(server.notifier.subscriptionsOf("presence", DAVE).filter((s) => s.watcher === ALICE).map((s) => s.status)).toEqual(["pending"]);
     // then dave allows alice: active with his PIDF
     from = alice.notifies(sub).length;

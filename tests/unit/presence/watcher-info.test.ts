@@ -31,6 +31,13 @@ describe("watcher info", () => {
     expect(() => composeWatcherInfo({ ...INFO, version: -1 })).toThrow(RangeError);
   });
 
+  it("leaves out an expiration that is not a number of seconds (a subscription without an end)", async () => {
+    const forever = { ...INFO, watcherLists: [{ ...INFO.watcherLists[0], watchers: [{ ...INFO.watcherLists[0].watchers[0], expiration: Infinity }] }] };
+    const xml = composeWatcherInfo(forever);
+    expect(xml).not.toContain("expiration=");
+    await expectValidXml(xml);
+  });
+
   it("round-trips", () => {
     const back = parseWatcherInfo(composeWatcherInfo(INFO));
     expect({ ...back, extensions: undefined }).toEqual({ ...INFO, extensions: undefined });
