@@ -1,0 +1,299 @@
+/**
+ * The deployed default: the bridge in front of Herald's embedded presence server in the same
+ * process, each WebSocket on its own in-memory flow (`transport.openFlow()`), no loopback TCP.
+ * A `ws` client plays the browser (RFC 7118, JsSIP-style Via/Contact), with digest auth against
+ * the real server: register, subscribe, NOTIFYs back over the flow, publish; close in both
+ * directions with RFC 5626 flow-failure handling; size limits on both sides; the identity check.
+ */
+import type { IncomingMessage } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { createSipBridge, type SipBridge, type SipBridgeLimits } from "@/lib/bridge";
+import type { PresenceServer, PresenceServerOptions } from "@/lib/server";
+import {
+  IN_PROCESS_FLOW_HOST,
+  SipRequest,
+  SipResponse,
+  buildDigestAuthorization,
+  createRequest,
+  createResponse,
+  generateCallId,
+  generateTag,
+  parseMessage,
+  serializeMessage,
+  type SipConnection,
+  type SipMessageAny,
+} from "@/lib/sip";
+import { waitFor } from "../../helpers/wait";
+import { DOMAIN, PASSWORD, XcapFixture, allowRules, client as tcpClient, startServer } from "../server/harness";
+
+const ALICE = `sip:alice@${DOMAIN}`;
+const BOB = `sip:bob@${DOMAIN}`;
+const W = { timeoutMs: 5000, intervalMs: 5 };
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Test session: cookie `session=<user>`. */
+async function authenticate(req: IncomingMessage): Promise<{ aor: string } | null> {
+  const m = /(?:^|;\s*)session=([a-z]+)/.exec(req.headers.cookie ?? "");
+  return m ? { aor: `${m[1]}@${DOMAIN}` } : null;
+}
+
+interface Setup {
+  server: PresenceServer;
+  xcap: XcapFixture;
+  port: number;
+  bridge: SipBridge;
+  url: string;
+  /** Requests the server received, and the connection each came over. */
+  atServer: Array<{ message: SipMessageAny; connection: SipConnection }>;
+  flows: SipConnection[];
+}
+
+async function setup(o: { server?: Partial<PresenceServerOptions>; limits?: SipBridgeLimits } = {}): Promise<Setup> {
+  const { server, xcap, port } = await startServer(o.server);
+  cleanups.push(() => server.stop());
+  const atServer: Setup["atServer"] = [];
+  const flows: SipConnection[] = [];
+  server.transport.on("message", (m) => atServer.push(m));
+  server.transport.on("connection", (c) => flows.push(c));
+  const bridge = createSipBridge({ upstream: { openFlow: () => server.transport.openFlow() }, authenticate, limits: o.limits });
+  cleanups.push(() => bridge.close());
+  const addr = await bridge.listen(0, "127.0.0.1");
+  return { server, xcap, port, bridge, url: `ws://127.0.0.1:${addr.port}/sip`, atServer, flows };
+}
+
+/** A browser tab: JsSIP-like SIP over a WebSocket, digest answers, NOTIFYs answered 200. */
+class Tab {
+  readonly requests: SipRequest[] = [];
+  closed?: { code: number };
+  private readonly waiting = new Map<string, (r: SipResponse) => void>();
+  private cseq = 1;
+  private nc = 1;
+  readonly callId = generateCallId("tab");
+  readonly fromTag = generateTag();
+  readonly contact: string;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly user: string,
+  ) {
+    const token = generateTag();
+    this.contact = `<sip:${token}@${token}.invalid;transport=ws;ob>;+sip.instance="<urn:uuid:00000000-0000-4000-8000-${token.padStart(12, "0").slice(-12)}>";reg-id=1`;
+    ws.on("message", (data) => this.onMessage(parseMessage(data as Buffer)));
+    ws.on("close", (code) => (this.closed = { code }));
+  }
+
+  static open(url: string, user: string): Promise<Tab> {
+    const ws = new WebSocket(url, "sip", { headers: { cookie: `session=${user}` } });
+    cleanups.push(() => ws.terminate());
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve(new Tab(ws, user)));
+      ws.once("error", reject);
+    });
+  }
+
+  get aor(): string {
+    return `sip:${this.user}@${DOMAIN}`;
+  }
+
+  private onMessage(m: SipMessageAny): void {
+    if (m instanceof SipResponse) {
+      if (m.status < 200) return;
+      const key = `${m.callId} ${m.cseq.seq}`;
+      this.waiting.get(key)?.(m);
+      this.waiting.delete(key);
+      return;
+    }
+    this.requests.push(m);
+    if (m.method !== "ACK") this.send(createResponse(m, 200, { headers: [["Contact", `<sip:${this.user}@x.invalid;transport=ws>`]] }));
+  }
+
+  send(m: SipMessageAny | string | Buffer): void {
+    this.ws.send(typeof m === "string" || Buffer.isBuffer(m) ? m : serializeMessage(m).toString("utf8"));
+  }
+
+  build(method: string, uri: string, o: { to?: string; headers?: Array<[string, string]>; body?: string; contentType?: string; callId?: string; fromTag?: string } = {}): SipRequest {
+    return createRequest({
+      method,
+      uri,
+      from: `<${this.aor}>;tag=${o.fromTag ?? this.fromTag}`,
+      to: `<${o.to ?? uri}>`,
+      callId: o.callId ?? this.callId,
+      cseq: this.cseq++,
+      via: { transport: "WSS", host: "k3b9x2p1q7.invalid" },
+      contact: this.contact,
+      headers: o.headers,
+      body: o.body,
+      contentType: o.contentType,
+    });
+  }
+
+  request(req: SipRequest): Promise<SipResponse> {
+    return new Promise((resolve, reject) => {
+      const key = `${req.callId} ${req.cseq.seq}`;
+      const t = setTimeout(() => reject(new Error(`no answer to ${req.method}`)), W.timeoutMs);
+      this.waiting.set(key, (r) => {
+        clearTimeout(t);
+        resolve(r);
+      });
+      this.send(req);
+    });
+  }
+
+  /** Send, and once more with credentials if challenged (401/407). */
+  async withAuth(make: () => SipRequest): Promise<SipResponse> {
+    const first = make();
+    const r = await this.request(first);
+    if (r.status !== 401 && r.status !== 407) return r;
+    const challenge = r.getHeader(r.status === 401 ? "WWW-Authenticate" : "Proxy-Authenticate")!;
+    const again = make();
+    again.setHeader(r.status === 401 ? "Authorization" : "Proxy-Authorization", buildDigestAuthorization({ challenge, method: again.method, uri: again.uri.toString(), username: this.user, password: PASSWORD, nc: this.nc++ }));
+    return this.request(again);
+  }
+
+  register(expires = 600): Promise<SipResponse> {
+    return this.withAuth(() => this.build("REGISTER", `sip:${DOMAIN}`, { to: this.aor, headers: [["Expires", String(expires)]] }));
+  }
+
+  subscribe(resource: string): Promise<SipResponse> {
+    const callId = generateCallId("sub");
+    const fromTag = generateTag();
+    return this.withAuth(() => this.build("SUBSCRIBE", resource, { callId, fromTag, headers: [["Event", "presence"], ["Accept", "application/pidf+xml"], ["Expires", "600"]] }));
+  }
+
+  publish(note: string): Promise<SipResponse> {
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${this.aor}"><tuple id="t1"><status><basic>open</basic></status><note>${note}</note></tuple></presence>`;
+    const callId = generateCallId("pub");
+    return this.withAuth(() => this.build("PUBLISH", this.aor, { callId, headers: [["Event", "presence"], ["Expires", "600"]], body, contentType: "application/pidf+xml" }));
+  }
+
+  notifies(): SipRequest[] {
+    return this.requests.filter((r) => r.method === "NOTIFY");
+  }
+}
+
+describe("bridge → embedded server over in-process flows", () => {
+  it("gives each WebSocket its own flow, seen by the server as a TCP connection from 0.0.0.0:<port>; no socket is opened", async () => {
+    const s = await setup();
+    const a = await Tab.open(s.url, "alice");
+    const b = await Tab.open(s.url, "alice");
+    expect((await a.register()).status).toBe(200);
+    expect((await b.register()).status).toBe(200);
+    const [fa, fb] = s.flows as [SipConnection, SipConnection];
+    expect(s.flows).toHaveLength(2);
+    expect(fa.id).not.toBe(fb.id);
+    expect([fa.transport, fa.direction, fa.remoteAddress]).toEqual(["TCP", "inbound", IN_PROCESS_FLOW_HOST]);
+    expect(fa.remotePort).not.toBe(fb.remotePort);
+    expect(s.server.transport.connectionCount).toBe(2);
+    expect(s.server.transport.flowCount).toBe(2);
+    // the bridge's Via got received/rport from the flow (RFC 3261 §18.2.1, RFC 3581)
+    const reg = s.atServer.find((m) => m.connection === fa && (m.message as SipRequest).method === "REGISTER")!.message as SipRequest;
+    expect(reg.topVia).toMatchObject({ transport: "TCP", host: IN_PROCESS_FLOW_HOST, port: fa.remotePort, rport: fa.remotePort });
+    // each binding is bound to its own flow, its Contact rewritten to the flow's address (RFC 5626)
+    const bindings = s.server.registrar.bindingsOf(ALICE);
+    expect(bindings.map((x) => x.connectionId).sort()).toEqual([fa.id, fb.id].sort());
+    const ba = bindings.find((x) => x.connectionId === fa.id)!;
+    expect([ba.sourceHost, ba.sourcePort, ba.transport]).toEqual([IN_PROCESS_FLOW_HOST, fa.remotePort, "TCP"]);
+    expect(ba.contact).toContain(`@${IN_PROCESS_FLOW_HOST}:${fa.remotePort};transport=tcp`);
+  });
+
+  it("REGISTER, SUBSCRIBE and PUBLISH go through; the server's NOTIFYs come back over the flow to the browser", async () => {
+    const s = await setup();
+    await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, []));
+    const alice = await Tab.open(s.url, "alice");
+    expect((await alice.register()).status).toBe(200);
+    const sub = await alice.subscribe(ALICE);
+    expect(sub.status).toBe(200);
+    await waitFor(() => alice.notifies().length > 0, { ...W, what: "initial NOTIFY through the bridge" });
+    expect(alice.notifies()[0]!.getHeader("Subscription-State")).toMatch(/^active/);
+    expect((await alice.publish("writing tests")).status).toBe(200);
+    await waitFor(() => alice.notifies().some((n) => n.bodyText.includes("writing tests")), { ...W, what: "NOTIFY with the publication" });
+    // the browser's 200s to those NOTIFYs reached the server over the same flow
+    await waitFor(() => s.atServer.filter((m) => m.message instanceof SipResponse && m.message.cseq.method === "NOTIFY").length >= 2, { ...W, what: "200 to NOTIFY at the server" });
+    expect(new Set(s.atServer.map((m) => m.connection.id))).toEqual(new Set([s.flows[0]!.id]));
+    expect(s.server.notifier.stats.failed).toBe(0);
+  });
+
+  it("closing the WebSocket closes its flow: the reg-id binding goes (RFC 5626 flow failed), the subscription ends at its next NOTIFY, nothing is dialled", async () => {
+    const s = await setup();
+    await s.xcap.put(BOB, "org.openmobilealliance.pres-rules", allowRules(BOB, [ALICE]));
+    const bob = await tcpClient(s.port, "bob");
+    cleanups.push(() => bob.close());
+    const alice = await Tab.open(s.url, "alice");
+    expect((await alice.register()).status).toBe(200);
+    expect((await alice.subscribe(BOB)).status).toBe(200);
+    await waitFor(() => alice.notifies().length > 0, { ...W, what: "initial NOTIFY" });
+    expect(s.server.notifier.size).toBe(1);
+    const connectionsBefore = s.server.transport.connectionCount; // bob's TCP + alice's flow
+    const closed: string[] = [];
+    s.server.transport.on("connectionClosed", (c) => closed.push(c.id));
+
+    alice.ws.close(1000);
+    await waitFor(() => s.server.transport.flowCount === 0, { ...W, what: "flow closed after the WebSocket" });
+    expect(closed).toEqual([s.flows[1]!.id]);
+    expect(s.server.registrar.bindingsOf(ALICE)).toHaveLength(0);
+
+    expect((await bob.publish(`<?xml version="1.0" encoding="UTF-8"?>\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${BOB}"><tuple id="b"><status><basic>open</basic></status></tuple></presence>`)).status).toBe(200);
+    await waitFor(() => s.server.notifier.size === 0, { ...W, what: "alice's subscription gone" });
+    expect(s.server.notifier.stats.failed).toBe(1);
+    expect(s.server.transport.connectionCount).toBe(connectionsBefore - 1);
+  });
+
+  it("when the server closes the flow, the bridge closes the WebSocket (1001)", async () => {
+    const s = await setup();
+    const alice = await Tab.open(s.url, "alice");
+    await waitFor(() => s.flows.length === 1, { ...W, what: "flow" });
+    s.flows[0]!.close();
+    await waitFor(() => alice.closed, { ...W, what: "WebSocket closed" });
+    expect(alice.closed!.code).toBe(1001);
+    await waitFor(() => s.bridge.metrics().connectionsOpen === 0, { ...W, what: "bridge forgot it" });
+  });
+
+  it("the server stopping closes every bridged WebSocket", async () => {
+    const s = await setup();
+    const a = await Tab.open(s.url, "alice");
+    const b = await Tab.open(s.url, "bob");
+    await waitFor(() => s.server.transport.flowCount === 2, { ...W, what: "flows" });
+    await s.server.transport.close();
+    await waitFor(() => a.closed && b.closed, { ...W, what: "WebSockets closed" });
+  });
+
+  it("a frame over the bridge's limit closes the WebSocket (1009) and its flow, with the binding", async () => {
+    const s = await setup({ limits: { maxMessageBytes: 4096 } });
+    const alice = await Tab.open(s.url, "alice");
+    expect((await alice.register()).status).toBe(200);
+    alice.send(alice.build("MESSAGE", BOB, { body: "x".repeat(8000), contentType: "text/plain" }));
+    await waitFor(() => alice.closed, { ...W, what: "WebSocket closed" });
+    expect(alice.closed!.code).toBe(1009);
+    await waitFor(() => s.server.transport.flowCount === 0, { ...W, what: "flow closed" });
+    expect(s.server.registrar.bindingsOf(ALICE)).toHaveLength(0);
+    expect(s.atServer.some((m) => (m.message as SipRequest).method === "MESSAGE")).toBe(false);
+  });
+
+  it("a message within the bridge's limit but over the server's closes the flow at the server, and the WebSocket with it", async () => {
+    const s = await setup({ server: { maxMessageSize: 3000 }, limits: { maxMessageBytes: 64 * 1024 } });
+    const alice = await Tab.open(s.url, "alice");
+    expect((await alice.register()).status).toBe(200);
+    alice.send(alice.build("MESSAGE", BOB, { body: "x".repeat(5000), contentType: "text/plain" }));
+    await waitFor(() => alice.closed, { ...W, what: "WebSocket closed" });
+    expect(alice.closed!.code).toBe(1001);
+    expect(s.server.transport.flowCount).toBe(0);
+    expect(s.server.registrar.bindingsOf(ALICE)).toHaveLength(0);
+  });
+
+  it("still answers 403 itself for another user's identity; nothing reaches the server", async () => {
+    const s = await setup();
+    const alice = await Tab.open(s.url, "alice");
+    const r = await alice.request(alice.build("REGISTER", `sip:${DOMAIN}`, { to: BOB, headers: [["Expires", "600"]] }));
+    expect(r.status).toBe(403);
+    const pub = alice.build("PUBLISH", BOB, { headers: [["Event", "presence"]], body: "<presence/>", contentType: "application/pidf+xml" });
+    pub.setHeader("From", `<${BOB}>;tag=${generateTag()}`);
+    expect((await alice.request(pub)).status).toBe(403);
+    expect(s.atServer).toHaveLength(0);
+    expect(s.bridge.metrics().errors.clientForbidden).toBe(2);
+  });
+});

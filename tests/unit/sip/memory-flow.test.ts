@@ -1,0 +1,128 @@
+/** The in-memory flow under in-process SIP connections: TCP-like delivery, close, backpressure, idle timeout. */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createMemoryFlow, type MemoryFlowEnd } from "@/lib/sip/memory-flow";
+
+const A = { address: "0.0.0.0", port: 7 };
+const B = { address: "127.0.0.1", port: 5060 };
+
+/** Let queued microtasks run (deliveries and close events are microtasks, never timers). */
+const settle = () => new Promise<void>((r) => setImmediate(r));
+
+function record(end: MemoryFlowEnd): string[] {
+  const events: string[] = [];
+  end.on("data", (c) => events.push(`data:${c.toString()}`));
+  end.on("end", () => events.push("end"));
+  end.on("close", () => events.push("close"));
+  end.on("drain", () => events.push("drain"));
+  return events;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("memory flow", () => {
+  it("gives each end the other's address as its remote", () => {
+    const [a, b] = createMemoryFlow(A, B);
+    expect([a.localAddress, a.localPort, a.remoteAddress, a.remotePort]).toEqual(["0.0.0.0", 7, "127.0.0.1", 5060]);
+    expect([b.localAddress, b.localPort, b.remoteAddress, b.remotePort]).toEqual(["127.0.0.1", 5060, "0.0.0.0", 7]);
+  });
+
+  it("delivers the written chunks in order, after write() has returned (never re-entrant), the same Buffer objects", async () => {
+    const [a, b] = createMemoryFlow(A, B);
+    const got: Buffer[] = [];
+    b.on("data", (c) => got.push(c));
+    const first = Buffer.from("INVITE");
+    expect(a.write(first)).toBe(true);
+    a.write(" sip:");
+    expect(got).toEqual([]);
+    await settle();
+    expect(Buffer.concat(got).toString()).toBe("INVITE sip:");
+    expect(got[0]).toBe(first);
+  });
+
+  it("end() → the peer gets the data, then 'end', ends its side too, and both ends close", async () => {
+    const [a, b] = createMemoryFlow(A, B);
+    const ea = record(a);
+    const eb = record(b);
+    a.write("last words");
+    a.end();
+    expect(a.writableEnded).toBe(true);
+    expect(a.write("more")).toBe(false);
+    await settle();
+    expect(eb).toEqual(["data:last words", "end", "close"]);
+    expect(ea).toEqual(["end", "close"]);
+    expect(a.destroyed && b.destroyed).toBe(true);
+  });
+
+  it("destroy() closes this end at once; the peer still gets what was written, then 'end' and 'close'", async () => {
+    const [a, b] = createMemoryFlow(A, B);
+    const ea = record(a);
+    const eb = record(b);
+    a.write("bye");
+    b.write("unread by a");
+    a.destroy();
+    expect(a.destroyed).toBe(true);
+    await settle();
+    expect(ea).toEqual(["close"]);
+    expect(eb).toEqual(["data:bye", "end", "close"]);
+  });
+
+  it("pause() holds deliveries; past the high-water mark write() returns false and 'drain' follows resume()", async () => {
+    const [a, b] = createMemoryFlow(A, B, { highWaterMark: 10 });
+    const ea = record(a);
+    const eb = record(b);
+    b.pause();
+    expect(a.write("12345")).toBe(true);
+    expect(a.write("678901")).toBe(false);
+    await settle();
+    expect(eb).toEqual([]);
+    expect(b.readableLength).toBe(11);
+    b.resume();
+    await settle();
+    expect(eb).toEqual(["data:12345", "data:678901"]);
+    expect(ea).toEqual(["drain"]);
+  });
+
+  it("a data listener that pauses stops the deliveries after its chunk", async () => {
+    const [a, b] = createMemoryFlow(A, B);
+    const got: string[] = [];
+    b.on("data", (c) => {
+      got.push(c.toString());
+      b.pause();
+    });
+    a.write("one");
+    a.write("two");
+    await settle();
+    expect(got).toEqual(["one"]);
+    b.resume();
+    await settle();
+    expect(got).toEqual(["one", "two"]);
+  });
+
+  it("setTimeout: 'timeout' after that long without traffic either way; traffic postpones it", async () => {
+    vi.useFakeTimers();
+    const [a, b] = createMemoryFlow(A, B);
+    const fired = vi.fn();
+    b.setTimeout(1000, fired);
+    vi.advanceTimersByTime(600);
+    a.write("keep-alive"); // traffic towards b counts
+    vi.advanceTimersByTime(600);
+    expect(fired).not.toHaveBeenCalled();
+    b.write("pong"); // so does b's own
+    vi.advanceTimersByTime(999);
+    expect(fired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(2);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+
+  it("no timeout after the flow closed", () => {
+    vi.useFakeTimers();
+    const [a] = createMemoryFlow(A, B);
+    const fired = vi.fn();
+    a.setTimeout(100, fired);
+    a.destroy();
+    vi.advanceTimersByTime(1000);
+    expect(fired).not.toHaveBeenCalled();
+  });
+});
