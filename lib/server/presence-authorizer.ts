@@ -11,7 +11,7 @@
  * Blink percent-encodes URIs inside documents (`<cr:one id="sip%3Abob%40example.test"/>`,
  * `<entry uri="sip%3Abob%40example.test"/>`): identities and list entries are decoded here.
  */
-import { authorizeWatcher, canonicalIdentity, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
+import { canonicalIdentity, evaluatePresRules, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
 import type { SipLogger } from "../sip";
 import { childElements, parseXml, type XmlElement } from "../xml";
 import { decodeAnyUri } from "../xcap/addressbook";
@@ -30,7 +30,14 @@ interface RulesEntry {
   lists: Map<string, string[]>;
   /** XUIs whose resource-lists this entry depends on. */
   listOwners: Set<string>;
+  /**
+   * Decisions per authenticated watcher URI, while the documents stay the same (the entry is
+   * dropped on a change). Absent when a rule has `validity` (the answer depends on the time).
+   */
+  decisions?: Map<string, Permissions>;
 }
+
+const MAX_CACHED_DECISIONS = 10_000;
 
 export interface PresenceAuthorizerOptions {
   store: XcapStore;
@@ -56,8 +63,16 @@ export class PresenceAuthorizer {
       return { subHandling: "allow", matchedRules: ["herald-own-presence"], transformations: { booleans: {}, unknownAttributes: {} }, transformationsDefaulted: true };
     }
     const entry = await this.rulesEntry(presentity);
+    const cache = watcher.authenticated && watcher.uri ? entry.decisions : undefined;
+    const hit = cache?.get(watcher.uri as string);
+    if (hit) return hit;
     const w = watcher.uri ? { ...watcher, uri: decodeAnyUri(watcher.uri) } : watcher;
-    return authorizeWatcher(entry.rules, w, { externalLists: entry.lists });
+    const decision = evaluatePresRules(entry.rules, w, { externalLists: entry.lists });
+    if (cache) {
+      if (cache.size >= MAX_CACHED_DECISIONS) cache.clear();
+      cache.set(watcher.uri as string, decision);
+    }
+    return decision;
   }
 
   /** The presentity's pidf-manipulation document, parsed (undefined when absent or unusable). */
@@ -122,7 +137,7 @@ export class PresenceAuthorizer {
         break;
       }
     }
-    if (text === undefined) return entry;
+    if (text === undefined) return { ...entry, decisions: new Map() };
     let rules: PresRules;
     try {
       rules = parsePresRules(text);
@@ -146,6 +161,7 @@ export class PresenceAuthorizer {
       await this.resolveAnchor(anchor, members, entry.listOwners, 0);
       entry.lists.set(anchor, [...members]);
     }
+    if (!rules.rules.some((r) => r.conditions.validity)) entry.decisions = new Map();
     for (const owner of entry.listOwners) {
       let s = this.owners.get(owner);
       if (!s) this.owners.set(owner, (s = new Set()));

@@ -69,11 +69,15 @@ export abstract class SipMessage {
   setHeader(name: string, value: HeaderValue | HeaderValue[]): this {
     const canonical = this.checkName(name);
     const lower = canonical.toLowerCase();
-    const values = (Array.isArray(value) ? value : [value]).map((v) => toWire(canonical, v));
-    let pos = this.headers.findIndex((h) => h.name.toLowerCase() === lower);
+    const given = Array.isArray(value) ? value : [value];
+    const values = given.map((v) => toWire(canonical, v));
+    let pos = this.headers.findIndex((h) => sameName(h.name, canonical, lower));
     this.removeHeader(canonical);
     if (pos < 0 || pos > this.headers.length) pos = this.headers.length;
     this.headers.splice(pos, 0, ...values.map((v) => ({ name: canonical, value: v })));
+    // Via objects written back (the transport's received/rport, §18.2.1) are the typed view as
+    // they stand: no re-parse of what was just serialized (the objects now belong to the message)
+    if (lower === "via" && given.every((v) => v instanceof Via)) this.cache.set(lower, given);
     return this;
   }
 
