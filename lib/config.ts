@@ -52,6 +52,7 @@ export const configSchema = z.object({
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")
     .default("/xcap-root"),
   XCAP_SERVER_URL: z.url({ message: "must be an absolute http(s) URL of an XCAP root" }).optional(),
+  XCAP_IDENTITY_RULES: bool.default(false),
   XCAP_MAX_BODY: positiveInt.default(1024 * 1024),
   LOGIN_MAX_ATTEMPTS_ACCOUNT: positiveInt.default(5),
   LOGIN_MAX_ATTEMPTS_ADDRESS: positiveInt.default(20),

@@ -37,7 +37,7 @@ export async function xcapClientFor(address: string): Promise<XcapClient> {
 }
 
 export async function addressBookFor(address: string): Promise<AddressBook> {
-  return new AddressBook({ client: await xcapClientFor(address), xcapRoot: publicXcapRoot() });
+  return new AddressBook({ client: await xcapClientFor(address), xcapRoot: publicXcapRoot(), identityRules: config().XCAP_IDENTITY_RULES });
 }
 
 export interface OfflineStatus {

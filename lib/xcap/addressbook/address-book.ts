@@ -6,6 +6,8 @@
  *   1. resource-lists `index`  — the edit itself, then normalizeResourceLists (derived lists)
  *   2. rls-services `index`    — normalizeRlsServices
  *   3. OMA pres-rules `index`  — normalizePresRules (and the default-policy edit, if any)
+ *   4. with `identityRules`: IETF pres-rules `index` — the policy as inline identities
+ *      (identity-rules.ts), for presence servers that cannot evaluate the OMA rules
  * Each step is an idempotent recomputation, so when a step fails after an earlier one landed,
  * the next call (any edit, or normalize()) converges the documents; a step with nothing to change
  * sends no PUT.
@@ -23,6 +25,7 @@ import {
   setDefaultPolicyInPresRules,
 } from "./documents";
 import * as edits from "./edits";
+import { mirrorIdentityRules } from "./identity-rules";
 import {
   AUID,
   generateId,
@@ -47,6 +50,11 @@ export interface AddressBookOptions {
   maxAttempts?: number;
   /** id generator (tests); default python-sipsimple style ids */
   idGenerator?: () => string;
+  /**
+   * Also restate the policy as inline-identity rules in the IETF pres-rules document after every
+   * edit (Kamailio / OpenSIPS presence_xml cannot evaluate Blink's OMA rules). Default false.
+   */
+  identityRules?: boolean;
 }
 
 export interface AddressBookSnapshot extends AddressBookModel {
@@ -63,6 +71,7 @@ export class AddressBook {
   readonly context: AddressBookContext;
   private readonly maxAttempts?: number;
   private readonly gen: () => string;
+  private readonly identityRules: boolean;
 
   constructor(options: AddressBookOptions) {
     this.client = options.client;
@@ -70,6 +79,7 @@ export class AddressBook {
     this.context = { xui: options.client.xui, xcapRoot: (options.xcapRoot ?? options.client.root).replace(/\/+$/, "") };
     this.maxAttempts = options.maxAttempts;
     this.gen = options.idGenerator ?? generateId;
+    this.identityRules = options.identityRules ?? false;
   }
 
   /** Read the address book (no writes). Missing documents read as empty. */
@@ -112,7 +122,14 @@ export class AddressBook {
       },
       { create: emptyPresRules, maxAttempts: this.maxAttempts },
     );
-    return { result, model: parseAddressBook(rl.document, pr.document) };
+    const model = parseAddressBook(rl.document, pr.document);
+    if (this.identityRules) {
+      await this.client.update(AUID.ietfPresRules, "index", (doc) => mirrorIdentityRules(doc, model, ctx), {
+        create: emptyPresRules,
+        maxAttempts: this.maxAttempts,
+      });
+    }
+    return { result, model };
   }
 
   /** Recompute every derived list, service and rule (repairs a half-applied edit or a foreign writer). */

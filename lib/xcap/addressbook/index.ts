@@ -3,3 +3,4 @@ export * from "./model";
 export * from "./documents";
 export * from "./edits";
 export * from "./address-book";
+export * from "./identity-rules";

@@ -31,6 +31,8 @@ export const AUID = {
   resourceLists: "resource-lists",
   rlsServices: "rls-services",
   presRules: "org.openmobilealliance.pres-rules",
+  /** The IETF pres-rules auid: only the optional identity-rules mirror (identity-rules.ts) writes it. */
+  ietfPresRules: "pres-rules",
 } as const;
 
 /** Named top-level lists of the resource-lists `index` document, in the order Blink creates them. */
