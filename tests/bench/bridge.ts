@@ -1,27 +1,42 @@
 /**
  * Bridge overhead benchmark (issue 6, benchmark a). Prints JSON lines; no assertions.
  *
- *   npx tsx tests/bench/bridge.ts [--rtts 5000] [--seconds 3] [--idle 5000]
+ *   npx tsx tests/bench/bridge.ts [--rtts 5000] [--seconds 3] [--idle 5000] [--no-tcp-upstream]
  *
- * Three processes so that no hop shares an event loop with another: an echo SIP server over TCP
- * (answers every request with 200), the bridge (createSipBridge → that server), and this process
- * as the client. The same requests are timed over a direct TCP connection to the server and
- * through the bridge over WebSocket:
- *  - latency: sequential request → response round trips (p50/p99/mean), ratio bridge/direct;
- *  - throughput: 16 connections × 8 outstanding requests for a few seconds, messages/s;
- *  - memory: bridge RSS/heap before and after opening N idle bridged connections (default
- *    5,000, after a full GC), per connection.
- * 5,000 bridged connections need ~10,000 descriptors in the bridge process and 5,000 each in
- * the others: raise the limit first if `ulimit -n` is lower (e.g. `ulimit -n 65536`).
+ * What is measured is the deployed default (`npm start` without SIP_UPSTREAM): a child process
+ * runs Herald's embedded presence server (PresenceServer; accounts and XCAP in memory instead of
+ * the database) with the SIP bridge attached in the same process, each WebSocket on its own
+ * in-process flow to the server (`transport.openFlow()`). This process is the client, timing the
+ * same real SIP requests over a direct TCP connection to that server and through the bridge over
+ * a WebSocket:
+ *  - latency (`bridge.latency`): sequential request → response round trips, direct and bridged in
+ *    alternating blocks so drift (CPU frequency, GC, other load on the machine) hits both alike;
+ *    p50/p99/mean and their ratios bridge/direct. Two requests: OPTIONS (answered by the server's
+ *    transaction layer) and an authenticated PUBLISH refresh (digest with a tracked nonce,
+ *    SIP-If-Match, new ETag: the server's real per-request path).
+ *  - throughput (`bridge.throughput`): 8 connections × 4 outstanding OPTIONS for a few seconds,
+ *    request+response pairs/s, direct and bridged.
+ *  - memory (`bridge.memory`): the server+bridge process's heap/RSS before and after opening N
+ *    idle bridged WebSockets (default 5,000, after a full GC), per connection — the WebSocket,
+ *    the bridge's state, the flow and the server's connection, all in that one process.
+ * Secondary, labelled `…tcpUpstream` (what an operator with SIP_UPSTREAM, e.g. Kamailio, sees):
+ * the bridge alone in its own process relaying over TCP to the same server — latency, throughput,
+ * and memory per idle connection in both processes (bridge: WebSocket + TCP leg; server: TCP).
+ * `bridge.processing`: the bridge's own CPU per message, in process, without sockets.
+ *
+ * File descriptors: 5,000 WebSockets need 5,000 descriptors here and in the server process, and
+ * twice that in a separate bridge process; every process's limit is raised to 65,536 with
+ * `prlimit` (root, or a hard limit that high), and `bridge.limits` prints what they got.
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
+import type { IncomingMessage } from "node:http";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
-import { createSipBridge } from "../../lib/bridge";
+import { createSipBridge, type SipBridge } from "../../lib/bridge";
 import { editClientMessage } from "../../lib/bridge/rewrite";
 import { classifyUpstream, cutBytes, topViaBranch } from "../../lib/bridge/upstream-framer";
+import { MemoryAccountDirectory, PresenceServer, type PresenceStateStore } from "../../lib/server";
 import {
   SipRequest,
   type NameAddr,
@@ -36,67 +51,90 @@ import {
   parseMessage,
   serializeMessage,
 } from "../../lib/sip";
+import { MemoryXcapStore } from "../../lib/xcap/server";
 
 const SELF = fileURLToPath(import.meta.url);
+const NOFILE = 65_536;
+const DOMAIN = "bench.test";
+const PASSWORD = "bench-password";
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 
-type Msg = { port?: number; mem?: { rss: number; heapUsed: number; external: number; arrayBuffers: number }; open?: number };
+interface Mem {
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+type Reply = { ready?: { port: number; sipPort?: number }; mem?: Mem; open?: number; flows?: number; sipConnections?: number; nofile?: number };
 
 // ---- child roles ---------------------------------------------------------------------------------
 
-function runUpstream(): void {
-  const server = net.createServer((socket) => {
-    socket.setNoDelay(true);
-    const framer = new SipStreamParser();
-    framer.on("message", (msg) => {
-      if (msg instanceof SipRequest) socket.write(serializeMessage(createResponse(msg, 200, { toTag: "t1" })));
-    });
-    framer.on("keepalive", (k) => k === "ping" && socket.write("\r\n"));
-    socket.on("data", (d: Buffer) => framer.push(d));
-    socket.on("error", () => {});
-  });
-  server.maxConnections = 100_000;
-  server.listen(0, "127.0.0.1", () => process.send!({ port: (server.address() as net.AddressInfo).port } satisfies Msg));
+/** `session=<user>` cookie → that user's AOR (default u0): each client path has its own identity. */
+async function authenticate(req: IncomingMessage): Promise<{ aor: string }> {
+  const m = /session=(u\d+)/.exec(req.headers.cookie ?? "");
+  return { aor: `${m ? m[1] : "u0"}@${DOMAIN}` };
 }
 
-async function runBridge(upstreamPort: number, aor: string): Promise<void> {
-  const bridge = createSipBridge({
-    upstream: { host: "127.0.0.1", port: upstreamPort },
-    authenticate: async () => ({ aor }),
-    limits: { maxMessagesPerSecond: 1e9, messageBurst: 1e9, maxConnections: 100_000 },
-  });
-  const addr = await bridge.listen(0, "127.0.0.1");
+const BENCH_LIMITS = { maxMessagesPerSecond: 1e9, messageBurst: 1e9, maxConnections: 100_000 };
+
+/** The deployed default: Herald's presence server with the bridge in the same process over in-process flows. */
+async function runHerald(): Promise<void> {
+  const accounts = new MemoryAccountDirectory().addDomain(DOMAIN);
+  for (let i = 0; i < 8; i++) accounts.addAccount(`u${i}`, DOMAIN, PASSWORD);
+  const offProcessStore: PresenceStateStore = { load: async () => [], apply: async () => {} };
+  const server = new PresenceServer({ listen: { host: "127.0.0.1", tcpPort: 0 }, accounts, xcap: { store: new MemoryXcapStore() }, state: offProcessStore });
+  const addr = await server.start();
+  const bridge = createSipBridge({ upstream: { openFlow: () => server.transport.openFlow() }, authenticate, limits: BENCH_LIMITS });
+  const b = await bridge.listen(0, "127.0.0.1");
+  serveIpc(bridge, () => ({ flows: server.transport.flowCount, sipConnections: server.transport.connectionCount }), { port: b.port, sipPort: addr.tcp!.port });
+}
+
+/** SIP_UPSTREAM style: the bridge alone, relaying over TCP. */
+async function runTcpBridge(upstreamPort: number): Promise<void> {
+  const bridge = createSipBridge({ upstream: { host: "127.0.0.1", port: upstreamPort }, authenticate, limits: BENCH_LIMITS });
+  const b = await bridge.listen(0, "127.0.0.1");
+  serveIpc(bridge, () => ({}), { port: b.port });
+}
+
+function serveIpc(bridge: SipBridge, extra: () => Partial<Reply>, ready: Reply["ready"]): void {
   process.on("message", (m: string) => {
-    if (m !== "mem") return;
-    for (let i = 0; i < 3; i++) globalThis.gc?.();
-    const u = process.memoryUsage();
-    process.send!({ mem: { rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers }, open: bridge.metrics().connectionsOpen } satisfies Msg);
+    if (m === "mem") {
+      for (let i = 0; i < 3; i++) globalThis.gc?.();
+      const u = process.memoryUsage();
+      process.send!({ mem: { rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers }, open: bridge.metrics().connectionsOpen, ...extra() } satisfies Reply);
+    } else if (m === "nofile") {
+      process.send!({ nofile: nofileOf(process.pid) } satisfies Reply);
+    }
   });
-  process.send!({ port: addr.port } satisfies Msg);
+  process.on("disconnect", () => process.exit(0));
+  process.send!({ ready } satisfies Reply);
+}
+
+// ---- descriptors -----------------------------------------------------------------------------------
+
+function raiseNofile(pid: number): void {
+  try {
+    execFileSync("prlimit", [`--pid=${pid}`, `--nofile=${NOFILE}:${NOFILE}`], { stdio: "ignore" });
+  } catch {
+    // not root and the hard limit is lower: bridge.limits shows what we have
+  }
+}
+
+function nofileOf(pid: number): number {
+  try {
+    const out = execFileSync("prlimit", [`--pid=${pid}`, "--nofile", "--raw", "--noheadings", "--output=SOFT"], { encoding: "utf8" });
+    return Number(out.trim());
+  } catch {
+    return NaN;
+  }
 }
 
 // ---- clients ---------------------------------------------------------------------------------------
 
-function request(i: number): Buffer {
-  return serializeMessage(
-    createRequest({
-      method: i % 2 === 0 ? "OPTIONS" : "MESSAGE",
-      uri: "sip:bob@example.test",
-      from: `<sip:alice@example.test>;tag=${generateTag()}`,
-      to: "<sip:bob@example.test>",
-      cseq: i + 1,
-      via: { transport: "WSS", host: "k3b9x2p1q7.invalid" },
-      contact: "<sip:h7f2k9a1@k3b9x2p1q7.invalid;transport=ws;ob>",
-      body: i % 2 === 0 ? undefined : "hello bob, this is a short instant message",
-      contentType: i % 2 === 0 ? undefined : "text/plain",
-    }),
-  );
-}
-
-/** A SIP client connection: send a request, `onResponse` fires per response (parsed, like a UA would). */
+/** A SIP client connection: `onResponse` fires for each message received (parsed, as a UA would). */
 interface Client {
   send(data: Buffer): void;
   onResponse: (raw: Buffer) => void;
@@ -117,44 +155,46 @@ function directClient(port: number): Promise<Client> {
   });
 }
 
-function wsClient(port: number): Promise<Client & { ws: WebSocket }> {
+function wsClient(port: number, user = "u0"): Promise<Client & { ws: WebSocket }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/sip`, "sip", { perMessageDeflate: false });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/sip`, "sip", { perMessageDeflate: false, headers: { cookie: `session=${user}` } });
     const c = { ws, send: (d: Buffer) => ws.send(d, { binary: false }), onResponse: (_raw: Buffer) => {}, close: () => ws.terminate() };
     ws.on("message", (d: Buffer) => {
       parseMessage(d);
       c.onResponse(d);
     });
-    ws.once("open", () => resolve(c));
+    ws.once("open", () => {
+      ws.on("error", () => {});
+      resolve(c);
+    });
     ws.once("error", reject);
   });
 }
 
-let lastResponse: Buffer | undefined;
-
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** `requests`: the bytes to send, or a maker called before the clock starts (authenticated requests). */
-async function latency(client: Client, requests: Buffer[] | { count: number; make: (i: number) => Buffer }, warmup: number): Promise<{ p50: number; p99: number; mean: number }> {
+function summary(times: number[]): { p50: number; p99: number; mean: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), mean: round(mean) };
+}
+
+/** `count` sequential round trips; each request made just before it is sent (not timed); µs per round trip. */
+async function roundTrips(client: Client, count: number, make: () => Buffer, onAnswer: (raw: Buffer) => void = () => {}): Promise<number[]> {
   const times: number[] = [];
-  const count = Array.isArray(requests) ? requests.length : requests.count;
   for (let i = 0; i < count; i++) {
-    const data = Array.isArray(requests) ? requests[i] : requests.make(i);
+    const data = make();
     const t0 = process.hrtime.bigint();
-    await new Promise<void>((resolve) => {
-      client.onResponse = (raw) => {
-        lastResponse = raw;
-        resolve();
-      };
+    const raw = await new Promise<Buffer>((resolve) => {
+      client.onResponse = resolve;
       client.send(data);
     });
-    if (i >= warmup) times.push(Number(process.hrtime.bigint() - t0) / 1000);
+    times.push(Number(process.hrtime.bigint() - t0) / 1000);
+    onAnswer(raw);
   }
-  times.sort((a, b) => a - b);
-  const mean = times.reduce((a, b) => a + b, 0) / times.length;
-  return { p50: round(percentile(times, 50)), p99: round(percentile(times, 99)), mean: round(mean) };
+  return times;
 }
 
 async function throughput(clients: Client[], requests: Buffer[], window: number, seconds: number): Promise<number> {
@@ -169,7 +209,7 @@ async function throughput(clients: Client[], requests: Buffer[], window: number,
     const pump = () => {
       while (!stop && inflight < window) {
         inflight++;
-        c.send(requests[next++ % requests.length]);
+        c.send(requests[next++ % requests.length]!);
       }
       if (stop && inflight === 0) resolveDone();
     };
@@ -197,27 +237,13 @@ function ratio(a: number, b: number): number {
   return Math.round((a / b) * 100) / 100;
 }
 
-/** Herald's embedded presence server (tests/bench/presence-herald-server.ts) as the upstream, in its own process. */
-function heraldChild(): Promise<{ proc: ChildProcess; port: number }> {
-  const script = fileURLToPath(new URL("./presence-herald-server.ts", import.meta.url));
-  const proc = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script, "--domain", HERALD_DOMAIN, "--users", "4", "--password", HERALD_PASSWORD, "--prefix", "u"], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).once("line", (l) => resolve({ proc, port: (JSON.parse(l) as { port: number }).port }));
-    proc.once("exit", (code) => reject(new Error(`herald upstream exited with ${code}`)));
-  });
-}
-
-const HERALD_DOMAIN = "bench.test";
-const HERALD_PASSWORD = "bench-password";
-
 /**
- * Requests for Herald's server as `user`: OPTIONS (answered by the transaction layer, no auth), or
- * authenticated PUBLISH refreshes (digest check with a tracked nonce, SIP-If-Match against the
- * publication, new ETag, watchers none): the server's real per-request path. One challenge per
- * connection (a 401 first), nc counting up; each refresh carries the ETag of the last answer.
+ * Requests for Herald's server as `user` over `c`: OPTIONS (answered by the transaction layer, no
+ * auth), or authenticated PUBLISH refreshes (one challenge per connection, nc counting up, each
+ * refresh carrying the ETag of the last answer).
  */
-async function heraldPublisher(c: Client, user: string): Promise<{ options: (i: number) => Buffer; publish: (i: number) => Buffer }> {
-  const aor = `sip:${user}@${HERALD_DOMAIN}`;
+async function publisher(c: Client, user: string): Promise<{ options: () => Buffer; publish: () => Buffer; onAnswer: (raw: Buffer) => void }> {
+  const aor = `sip:${user}@${DOMAIN}`;
   const callId = `bench-${generateTag()}`;
   const fromTag = generateTag();
   let cseq = 1;
@@ -243,67 +269,79 @@ async function heraldPublisher(c: Client, user: string): Promise<{ options: (i: 
   const first = await roundTrip(build("PUBLISH", [["Event", "presence"], ["Expires", "3600"]], pidf));
   const status = first instanceof SipRequest ? 0 : first.status;
   const challenge = first.getHeader(status === 407 ? "Proxy-Authenticate" : "WWW-Authenticate");
-  if ((status !== 401 && status !== 407) || !challenge) throw new Error(`herald PUBLISH: expected 401/407, got ${status}`);
+  if ((status !== 401 && status !== 407) || !challenge) throw new Error(`PUBLISH: expected 401/407, got ${status}`);
   let nc = 1;
   const auth = (req: SipRequest) => {
-    req.setHeader(status === 407 ? "Proxy-Authorization" : "Authorization", buildDigestAuthorization({ challenge, method: req.method, uri: req.uri.toString(), username: user, password: HERALD_PASSWORD, nc: nc++ }));
+    req.setHeader(status === 407 ? "Proxy-Authorization" : "Authorization", buildDigestAuthorization({ challenge, method: req.method, uri: req.uri.toString(), username: user, password: PASSWORD, nc: nc++ }));
     return req;
   };
   const initial = await roundTrip(auth(build("PUBLISH", [["Event", "presence"], ["Expires", "3600"]], pidf)));
   let etag = initial.getHeader("SIP-ETag");
-  if (initial instanceof SipRequest || initial.status !== 200 || !etag) throw new Error(`herald initial PUBLISH: ${String((initial as { status?: number }).status)}`);
+  if (initial instanceof SipRequest || initial.status !== 200 || !etag) throw new Error(`initial PUBLISH: ${String((initial as { status?: number }).status)}`);
   return {
     options: () => serializeMessage(build("OPTIONS", [["Accept", "application/sdp"]])),
-    publish: () => {
-      // the ETag of the previous answer (latency() keeps the last response)
-      const m = lastResponse && /\r\nSIP-ETag:[ \t]*([^\r]+)/i.exec(lastResponse.toString("latin1"));
+    publish: () => serializeMessage(auth(build("PUBLISH", [["Event", "presence"], ["Expires", "3600"], ["SIP-If-Match", etag!]]))),
+    onAnswer: (raw) => {
+      const m = /\r\nSIP-ETag:[ \t]*([^\r]+)/i.exec(raw.toString("latin1"));
       if (m) etag = m[1]!.trim();
-      return serializeMessage(auth(build("PUBLISH", [["Event", "presence"], ["Expires", "3600"], ["SIP-If-Match", etag!]])));
     },
   };
 }
 
-function child(role: string, extra: string[] = []): Promise<{ proc: ChildProcess; port: number }> {
+function child(role: string, extra: string[] = []): Promise<{ proc: ChildProcess; ready: NonNullable<Reply["ready"]> }> {
   const proc = fork(SELF, [role, ...extra], { execArgv: ["--import", "tsx", "--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  if (proc.pid) raiseNofile(proc.pid);
   return new Promise((resolve, reject) => {
-    proc.once("message", (m: Msg) => resolve({ proc, port: m.port! }));
+    proc.once("message", (m: Reply) => resolve({ proc, ready: m.ready! }));
     proc.once("exit", (code) => reject(new Error(`${role} exited with ${code}`)));
   });
 }
 
-function memOf(proc: ChildProcess): Promise<Required<Msg>["mem"] & { open: number }> {
+function ask(proc: ChildProcess, what: "mem" | "nofile"): Promise<Reply> {
   return new Promise((resolve) => {
-    proc.once("message", (m: Msg) => resolve({ ...m.mem!, open: m.open! }));
-    proc.send("mem");
+    proc.once("message", (m: Reply) => resolve(m));
+    proc.send(what);
   });
 }
 
 /**
  * The bridge's own CPU per message, in process and without sockets: what it does to a browser
- * request (parse, identity, Via + Contact rewrite) and to an upstream response (frame + parse,
- * strip Via). The rest of the added latency is the extra hop (two more socket writes/reads).
+ * request (parse, identity, Via + Contact rewrite) and to an upstream response (frame, find and
+ * cut its Via).
  */
-function processingCost(requests: Buffer[]): { clientToUpstream: number; upstreamToClient: number } {
+function processingCost(): { clientToUpstream: number; upstreamToClient: number } {
+  const requests = Array.from({ length: 100 }, (_, i) =>
+    serializeMessage(
+      createRequest({
+        method: "OPTIONS",
+        uri: "sip:u0@bench.test",
+        from: `<sip:u0@bench.test>;tag=${generateTag()}`,
+        to: "<sip:u0@bench.test>",
+        cseq: i + 1,
+        via: { transport: "WSS", host: "k3b9x2p1q7.invalid" },
+        contact: "<sip:h7f2k9a1@k3b9x2p1q7.invalid;transport=ws;ob>",
+      }),
+    ),
+  );
   const n = 20_000;
-  let out: Buffer = requests[0];
+  let out: Buffer = requests[0]!;
   let t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
-    const raw = requests[i % requests.length];
+    const raw = requests[i % requests.length]!;
     const m = parseMessage(raw);
     void m.from.uri;
     const contacts = (m.contact as NameAddr[]).map((c) => {
       const r = c.clone();
       const u = r.uri as SipUri;
-      u.host = "127.0.0.1";
+      u.host = "0.0.0.0";
       u.port = 40000;
       u.params.set("transport", "tcp");
       return r;
     });
-    out = editClientMessage(raw, m, { via: `SIP/2.0/TCP 127.0.0.1:40000;branch=z9hG4bK-hb1-${m.topVia?.branch};rport;alias`, contacts });
+    out = editClientMessage(raw, m, { via: `SIP/2.0/TCP 0.0.0.0:40000;branch=z9hG4bK-hb1-${m.topVia?.branch};rport;alias`, contacts });
   }
   const c2u = Number(process.hrtime.bigint() - t0) / 1000 / n;
   const response = serializeMessage(createResponse(parseMessage(out) as SipRequest, 200, { toTag: "t1" }));
-  // as BridgedConnection does: frame without parsing, find the top Via, cut it out of the bytes
   const framer = new SipStreamFramer(16 * 1024, 4 * 1024 * 1024, {
     message: (raw, headEnd) => {
       const m = classifyUpstream(raw, headEnd);
@@ -320,120 +358,187 @@ function processingCost(requests: Buffer[]): { clientToUpstream: number; upstrea
 
 const print = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + "\n");
 
+interface Path {
+  name: string;
+  client: Client;
+  p: Awaited<ReturnType<typeof publisher>>;
+  times: Record<"options" | "publish", number[]>;
+}
+
+async function openPath(name: string, client: Client, user: string): Promise<Path> {
+  return { name, client, p: await publisher(client, user), times: { options: [], publish: [] } };
+}
+
+/** Blocks of `block` round trips per path in turn, after a warm-up; every path sees the same conditions. */
+async function latencies(paths: Path[], rtts: number, block: number): Promise<void> {
+  const warmup = Math.min(1000, Math.floor(rtts / 5));
+  for (const kind of ["options", "publish"] as const) {
+    for (const path of paths) await roundTrips(path.client, warmup, path.p[kind], path.p.onAnswer);
+    for (let done = 0; done < rtts; done += block) {
+      for (const path of paths) path.times[kind].push(...(await roundTrips(path.client, Math.min(block, rtts - done), path.p[kind], path.p.onAnswer)));
+    }
+  }
+}
+
+const REQUEST_NAMES = { options: "OPTIONS (transaction layer, 200)", publish: "authenticated PUBLISH refresh (digest, SIP-If-Match, 200 + new ETag)" };
+
+function latencyLine(bench: string, kind: "options" | "publish", direct: Path, bridged: Path, label: string): void {
+  const d = summary(direct.times[kind]);
+  const b = summary(bridged.times[kind]);
+  print({
+    bench,
+    setup: label,
+    request: REQUEST_NAMES[kind],
+    unit: "µs per request→response round trip",
+    samples: direct.times[kind].length,
+    direct: d,
+    bridged: b,
+    addedP50: round(b.p50 - d.p50),
+    addedP99: round(b.p99 - d.p99),
+    ratioP50: ratio(b.p50, d.p50),
+    ratioP99: ratio(b.p99, d.p99),
+    ratioMean: ratio(b.mean, d.mean),
+    target: "ratio ≤ 1.2",
+  });
+}
+
+/** Open `n` idle WebSockets in batches; those that failed are counted, not fatal. */
+async function openIdle(port: number, n: number): Promise<{ sockets: WebSocket[]; failed: number; firstError?: string }> {
+  const sockets: WebSocket[] = [];
+  let failed = 0;
+  let firstError: string | undefined;
+  const batch = 250;
+  for (let i = 0; i < n; i += batch) {
+    const opened = await Promise.allSettled(Array.from({ length: Math.min(batch, n - i) }, () => wsClient(port)));
+    for (const r of opened) {
+      if (r.status === "fulfilled") sockets.push(r.value.ws);
+      else {
+        failed++;
+        firstError ??= String(r.reason);
+      }
+    }
+  }
+  return { sockets, failed, firstError };
+}
+
+async function settleOpen(proc: ChildProcess, target: number): Promise<Reply> {
+  let r = await ask(proc, "mem");
+  for (let i = 0; i < 300 && r.open !== target; i++) {
+    await new Promise((res) => setTimeout(res, 20));
+    r = await ask(proc, "mem");
+  }
+  return r;
+}
+
+const perConnection = (before: Mem, after: Mem, n: number) => ({
+  rss: Math.round((after.rss - before.rss) / n),
+  heapUsed: Math.round((after.heapUsed - before.heapUsed) / n),
+  external: Math.round((after.external - before.external) / n),
+});
+
 async function main(): Promise<void> {
   const rtts = arg("rtts", 5000);
   const seconds = arg("seconds", 3);
   const idle = arg("idle", 5000);
-  const upstream = await child("upstream");
-  const bridge = await child("bridge", [String(upstream.port)]);
+  const withTcp = !process.argv.includes("--no-tcp-upstream");
+  raiseNofile(process.pid);
+  const herald = await child("herald");
+  const sipPort = herald.ready.sipPort!;
+  const tcpBridge = withTcp ? await child("bridge", [String(sipPort)]) : undefined;
   try {
-    const requests = Array.from({ length: 1000 }, (_, i) => request(i));
-    const seq = Array.from({ length: rtts }, (_, i) => requests[i % requests.length]);
-    const warmup = Math.min(1000, Math.floor(rtts / 5));
+    print({
+      bench: "bridge.limits",
+      nofile: { client: nofileOf(process.pid), heraldWithBridge: (await ask(herald.proc, "nofile")).nofile, ...(tcpBridge ? { tcpBridge: (await ask(tcpBridge.proc, "nofile")).nofile } : {}) },
+      cpus: (await import("node:os")).cpus().length,
+      loadavg: (await import("node:os")).loadavg().map(round),
+    });
 
-    const d = await directClient(upstream.port);
-    const w = await wsClient(bridge.port);
-    // interleave the two so drift (CPU frequency, GC) hits both alike
-    await latency(d, seq.slice(0, warmup), warmup);
-    await latency(w, seq.slice(0, warmup), warmup);
-    const direct = await latency(d, seq, warmup);
-    const bridged = await latency(w, seq, warmup);
-    d.close();
-    w.close();
-    print({ bench: "bridge.latency", unit: "µs per request→response round trip", samples: rtts - warmup, direct, bridged, addedP50: round(bridged.p50 - direct.p50), addedP99: round(bridged.p99 - direct.p99), ratioP50: ratio(bridged.p50, direct.p50), ratioMean: ratio(bridged.mean, direct.mean), target: "ratio ≤ 1.2" });
-
-    if (!process.argv.includes("--no-herald")) await heraldUpstream(rtts, warmup);
-
-    print({ bench: "bridge.processing", unit: "µs of bridge CPU per message (in process, no sockets)", ...processingCost(requests) });
-
-    const conns = 16;
-    const window = 8;
-    const dcs = await Promise.all(Array.from({ length: conns }, () => directClient(upstream.port)));
-    const directRate = await throughput(dcs, requests, window, seconds);
-    dcs.forEach((c) => c.close());
-    const wcs = await Promise.all(Array.from({ length: conns }, () => wsClient(bridge.port)));
-    const bridgedRate = await throughput(wcs, requests, window, seconds);
-    wcs.forEach((c) => c.close());
-    print({ bench: "bridge.throughput", unit: "SIP request+response pairs/s", connections: conns, outstandingPerConnection: window, seconds, direct: directRate, bridged: bridgedRate, ratio: ratio(bridgedRate, directRate) });
-
-    // let the closes above settle before the memory baseline
-    for (let i = 0; i < 200 && (await memOf(bridge.proc)).open > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    const before = await memOf(bridge.proc);
-    const idleClients: WebSocket[] = [];
-    const batch = 250;
-    for (let i = 0; i < idle; i += batch) {
-      const opened = await Promise.all(Array.from({ length: Math.min(batch, idle - i) }, () => wsClient(bridge.port)));
-      idleClients.push(...opened.map((c) => c.ws));
+    // ---- latency: one user per path, so publications (and ETags) do not interfere
+    const direct = await openPath("direct", await directClient(sipPort), "u0");
+    const inProcess = await openPath("in-process bridge", await wsClient(herald.ready.port, "u1"), "u1");
+    const paths = [direct, inProcess];
+    const tcp = tcpBridge ? await openPath("tcp bridge", await wsClient(tcpBridge.ready.port, "u2"), "u2") : undefined;
+    if (tcp) paths.push(tcp);
+    await latencies(paths, rtts, 250);
+    for (const kind of ["options", "publish"] as const) {
+      latencyLine("bridge.latency", kind, direct, inProcess, "deployed default: server and bridge in one process, in-process flow");
+      if (tcp) latencyLine("bridge.latency.tcpUpstream", kind, direct, tcp, "SIP_UPSTREAM style: bridge in its own process → TCP → server");
     }
-    const after = await memOf(bridge.proc);
-    const per = (k: "rss" | "heapUsed" | "external") => Math.round((after[k] - before[k]) / idle);
+    for (const p of paths) p.client.close();
+
+    print({ bench: "bridge.processing", unit: "µs of bridge CPU per message (in process, no sockets)", ...processingCost() });
+
+    // ---- throughput: 8 connections × 4 outstanding OPTIONS
+    const conns = 8;
+    const window = 4;
+    const reqs = (user: string) =>
+      Array.from({ length: 200 }, (_, i) => serializeMessage(createRequest({ method: "OPTIONS", uri: `sip:${user}@${DOMAIN}`, from: `<sip:${user}@${DOMAIN}>;tag=${generateTag()}`, to: `<sip:${user}@${DOMAIN}>`, cseq: i + 1, via: { transport: "WSS", host: "k3b9x2p1q7.invalid" } })));
+    const rate = async (open: () => Promise<Client>) => {
+      const cs = await Promise.all(Array.from({ length: conns }, open));
+      const r = await throughput(cs, reqs("u0"), window, seconds);
+      cs.forEach((c) => c.close());
+      return r;
+    };
+    const directRate = await rate(() => directClient(sipPort));
+    const bridgedRate = await rate(() => wsClient(herald.ready.port));
+    const tcpRate = tcpBridge ? await rate(() => wsClient(tcpBridge.ready.port)) : undefined;
+    print({ bench: "bridge.throughput", unit: "OPTIONS request+response pairs/s", connections: conns, outstandingPerConnection: window, seconds, direct: directRate, bridged: bridgedRate, ratio: ratio(bridgedRate, directRate), note: "bridged: bridge and server share one process (one CPU)" });
+    if (tcpRate !== undefined) print({ bench: "bridge.throughput.tcpUpstream", unit: "OPTIONS request+response pairs/s", connections: conns, outstandingPerConnection: window, seconds, direct: directRate, bridged: tcpRate, ratio: ratio(tcpRate, directRate), note: "bridge in its own process (its own CPU)" });
+
+    // ---- memory per idle bridged connection, in-process default
+    const before = await settleOpen(herald.proc, 0);
+    const opened = await openIdle(herald.ready.port, idle);
+    const after = await settleOpen(herald.proc, opened.sockets.length);
+    const n = after.open!;
     print({
       bench: "bridge.memory",
+      setup: "deployed default: server and bridge in one process, in-process flow",
       unit: "bytes",
-      idleConnections: after.open,
-      before: { rss: before.rss, heapUsed: before.heapUsed },
-      after: { rss: after.rss, heapUsed: after.heapUsed },
-      perConnection: { rss: per("rss"), heapUsed: per("heapUsed"), external: per("external") },
-      note: "bridge process only (WebSocket + TCP leg + framer per connection), after full GC",
+      asked: idle,
+      idleConnections: n,
+      serverFlows: after.flows,
+      failed: opened.failed,
+      ...(opened.firstError ? { firstError: opened.firstError } : {}),
+      before: { rss: before.mem!.rss, heapUsed: before.mem!.heapUsed },
+      after: { rss: after.mem!.rss, heapUsed: after.mem!.heapUsed },
+      perConnection: perConnection(before.mem!, after.mem!, n),
+      note: "one process: WebSocket + bridge state + in-memory flow + server connection and framer, after full GC",
     });
-    for (const ws of idleClients) ws.terminate();
-  } finally {
-    bridge.proc.kill();
-    upstream.proc.kill();
-  }
-}
+    for (const ws of opened.sockets) ws.terminate();
 
-/** Same comparison with Herald's real presence server behind the bridge (and directly). */
-async function heraldUpstream(rtts: number, warmup: number): Promise<void> {
-  const herald = await heraldChild();
-  const bridge = await child("bridge", [String(herald.port), `u0@${HERALD_DOMAIN}`]);
-  try {
-    // one user per path: their publications (and ETags) do not interfere
-    const d = await directClient(herald.port);
-    const w = await wsClient(bridge.port);
-    const dp = await heraldPublisher(d, "u0");
-    const wp = await heraldPublisher(w, "u0");
-    for (const kind of ["options", "publish"] as const) {
-      await latency(d, { count: warmup, make: dp[kind] }, warmup);
-      await latency(w, { count: warmup, make: wp[kind] }, warmup);
-      const direct = await latency(d, { count: rtts, make: dp[kind] }, warmup);
-      const bridged = await latency(w, { count: rtts, make: wp[kind] }, warmup);
+    if (tcpBridge) {
+      await settleOpen(herald.proc, 0);
+      const serverBefore = await ask(herald.proc, "mem");
+      const bridgeBefore = await settleOpen(tcpBridge.proc, 0);
+      const o = await openIdle(tcpBridge.ready.port, idle);
+      const bridgeAfter = await settleOpen(tcpBridge.proc, o.sockets.length);
+      const serverAfter = await ask(herald.proc, "mem");
+      const m = bridgeAfter.open!;
+      const b = perConnection(bridgeBefore.mem!, bridgeAfter.mem!, m);
+      const s = perConnection(serverBefore.mem!, serverAfter.mem!, m);
       print({
-        bench: "bridge.latency.herald",
-        request: kind === "options" ? "OPTIONS (transaction layer, 200)" : "authenticated PUBLISH refresh (digest, SIP-If-Match, 200 + new ETag)",
-        unit: "µs per request→response round trip",
-        samples: rtts - warmup,
-        direct,
-        bridged,
-        addedP50: round(bridged.p50 - direct.p50),
-        addedP99: round(bridged.p99 - direct.p99),
-        ratioP50: ratio(bridged.p50, direct.p50),
-        ratioP99: ratio(bridged.p99, direct.p99),
-        ratioMean: ratio(bridged.mean, direct.mean),
-        target: "ratio ≤ 1.2",
+        bench: "bridge.memory.tcpUpstream",
+        setup: "SIP_UPSTREAM style: bridge in its own process → TCP → server",
+        unit: "bytes",
+        asked: idle,
+        idleConnections: m,
+        serverTcpConnections: (serverAfter.sipConnections ?? 0) - (serverBefore.sipConnections ?? 0),
+        failed: o.failed,
+        ...(o.firstError ? { firstError: o.firstError } : {}),
+        perConnection: { bridgeProcess: b, serverProcess: s, total: { rss: b.rss + s.rss, heapUsed: b.heapUsed + s.heapUsed, external: b.external + s.external } },
+        note: "bridge: WebSocket + TCP leg + framer; server: TCP connection + framer; after full GC",
       });
+      for (const ws of o.sockets) ws.terminate();
     }
-    d.close();
-    w.close();
-    // throughput: 8 connections × 4 outstanding OPTIONS each way
-    const conns = 8;
-    const reqs = Array.from({ length: 200 }, (_, i) => serializeMessage(createRequest({ method: "OPTIONS", uri: `sip:u0@${HERALD_DOMAIN}`, from: `<sip:u0@${HERALD_DOMAIN}>;tag=${generateTag()}`, to: `<sip:u0@${HERALD_DOMAIN}>`, cseq: i + 1, via: { transport: "WSS", host: "k3b9x2p1q7.invalid" } })));
-    const dcs = await Promise.all(Array.from({ length: conns }, () => directClient(herald.port)));
-    const directRate = await throughput(dcs, reqs, 4, 3);
-    dcs.forEach((c) => c.close());
-    const wcs = await Promise.all(Array.from({ length: conns }, () => wsClient(bridge.port)));
-    const bridgedRate = await throughput(wcs, reqs, 4, 3);
-    wcs.forEach((c) => c.close());
-    print({ bench: "bridge.throughput.herald", unit: "OPTIONS request+response pairs/s", connections: conns, outstandingPerConnection: 4, seconds: 3, direct: directRate, bridged: bridgedRate, ratio: ratio(bridgedRate, directRate) });
   } finally {
-    bridge.proc.kill();
+    tcpBridge?.proc.kill();
     herald.proc.kill();
   }
 }
 
 const role = process.argv[2];
-if (role === "upstream") runUpstream();
-else if (role === "bridge") void runBridge(Number(process.argv[3]), process.argv[4] ?? "alice@example.test");
+if (role === "herald") void runHerald();
+else if (role === "bridge") void runTcpBridge(Number(process.argv[3]));
 else
   main().catch((e: unknown) => {
     process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
