@@ -156,7 +156,7 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       if (res.status === 401 && realm) {
         for (const v of authenticator(realm.realm).challenge({ stale }).values) out.append("WWW-Authenticate", v);
       }
-      return new Response(res.status === 304 || req.method === "HEAD" ? null : Buffer.from(res.body), { status: res.status, headers: out });
+      return new Response(res.status === 304 || req.method === "HEAD" ? null : (res.body as Uint8Array<ArrayBuffer>), { status: res.status, headers: out });
     }
   }
   return { handle: (req) => handle(req), handleAs: (req, aor) => handle(req, aor) };

@@ -2,7 +2,7 @@
  * XCAP benchmark (issue 4). Prints JSON lines, no assertions:
  *   npx tsx tests/bench/xcap.ts [--seconds 3] [--concurrency 10,50] [--contacts 200]
  *        [--url <xcap-root> --user <name> --password <pw> [--domain <d>]]   # also any XCAP server
- *        [--portal] [--no-kamailio] [--kamailio-children 4]
+ *        [--portal] [--no-kamailio] [--kamailio-children 4] [--ops get-document,get-node,put-element]
  *
  * Operations, each at every concurrency level (one XcapClient with its own digest session per
  * concurrent worker, HTTP keep-alive):
@@ -39,6 +39,7 @@ const SECONDS = Number(opt("seconds") ?? 3);
 const WARMUP_MS = Number(opt("warmup-ms") ?? 500);
 const CONCURRENCY = (opt("concurrency") ?? "10,50").split(",").map(Number);
 const CONTACTS = Number(opt("contacts") ?? 200);
+const OP_NAMES = opt("ops")?.split(",");
 const DOMAIN = opt("domain") ?? "example.test";
 const USER = "alice";
 const PASSWORD = "Bench-xcap-pass1"; // passes the portal's password policy
@@ -218,7 +219,7 @@ async function main(): Promise<void> {
 
     for (const t of targets) await prepare(t);
     const results = new Map<string, number>();
-    for (const op of OPS) {
+    for (const op of OPS.filter((o) => !OP_NAMES || OP_NAMES.includes(o.name))) {
       for (const concurrency of CONCURRENCY) {
         for (const t of targets) {
           const r = await runOp(t, op, concurrency);
