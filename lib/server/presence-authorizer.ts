@@ -12,7 +12,7 @@
  * `<entry uri="sip%3Abob%40example.test"/>`): identities and list entries are decoded here.
  */
 import { canonicalIdentity, evaluatePresRules, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
-import type { SipLogger } from "../sip";
+import { internString, type SipLogger } from "../sip";
 import { childElements, parseXml, type XmlElement } from "../xml";
 import { decodeAnyUri } from "../xcap/addressbook";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
@@ -39,6 +39,14 @@ interface RulesEntry {
 
 const MAX_CACHED_DECISIONS = 10_000;
 
+/** Body cache key of a permission set. */
+export function permissionsKey(p: Permissions | undefined): string {
+  if (!p) return "none";
+  if (p.subHandling === "polite-block") return "neutral";
+  if (p.transformationsDefaulted) return "full";
+  return JSON.stringify(p.transformations);
+}
+
 export interface PresenceAuthorizerOptions {
   store: XcapStore;
   logger?: SipLogger;
@@ -55,24 +63,42 @@ export class PresenceAuthorizer {
     this.log = options.logger ?? (() => {});
   }
 
-  /** RFC 5025 decision for `watcher` subscribing to `presentity` (a `sip:user@domain` AOR). */
+  /**
+   * RFC 5025 decision for `watcher` subscribing to `presentity` (a `sip:user@domain` AOR). Equal
+   * decisions are one shared object (`matchedRules` empty): treat it as read-only.
+   */
   async authorize(presentity: string, watcher: WatcherIdentity): Promise<Permissions> {
     // A user always sees their own presence (other tabs and devices), rules or not — the
     // same grant Blink's wp_prs_allow_own rule makes explicit.
     if (watcher.authenticated && watcher.uri && canonicalIdentity(decodeAnyUri(watcher.uri)) === canonicalIdentity(presentity)) {
-      return { subHandling: "allow", matchedRules: ["herald-own-presence"], transformations: { booleans: {}, unknownAttributes: {} }, transformationsDefaulted: true };
+      return this.share({ subHandling: "allow", matchedRules: ["herald-own-presence"], transformations: { booleans: {}, unknownAttributes: {} }, transformationsDefaulted: true });
     }
     const entry = await this.rulesEntry(presentity);
     const cache = watcher.authenticated && watcher.uri ? entry.decisions : undefined;
     const hit = cache?.get(watcher.uri as string);
     if (hit) return hit;
     const w = watcher.uri ? { ...watcher, uri: decodeAnyUri(watcher.uri) } : watcher;
-    const decision = evaluatePresRules(entry.rules, w, { externalLists: entry.lists });
+    const decision = this.share(evaluatePresRules(entry.rules, w, { externalLists: entry.lists }));
     if (cache) {
       if (cache.size >= MAX_CACHED_DECISIONS) cache.clear();
-      cache.set(watcher.uri as string, decision);
+      cache.set(internString(watcher.uri as string), decision); // the subscriptions hold the same string
     }
     return decision;
+  }
+
+  /**
+   * Watchers with equal permissions share one Permissions object (a full-transformations set is
+   * ~1 KiB of small arrays; 10,000 watchers would otherwise hold 10,000 copies).
+   */
+  private readonly shared = new Map<string, Permissions>();
+  private share(p: Permissions): Permissions {
+    const key = `${p.subHandling}|${permissionsKey(p)}`;
+    const hit = this.shared.get(key);
+    if (hit) return hit;
+    if (this.shared.size >= 10_000) return p;
+    const own = { ...p, matchedRules: [] };
+    this.shared.set(key, own);
+    return own;
   }
 
   /** The presentity's pidf-manipulation document, parsed (undefined when absent or unusable). */

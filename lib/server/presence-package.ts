@@ -32,7 +32,7 @@ import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDec
 import { SipErrorWithHeaders } from "./errors";
 import { ExpiryWheel } from "./expiry-wheel";
 import type { Notifier, Subscription } from "./notifier";
-import type { PresenceAuthorizer } from "./presence-authorizer";
+import { permissionsKey, type PresenceAuthorizer } from "./presence-authorizer";
 import type { Registrar } from "./registrar";
 import type { StateRow, WriteBehind } from "./state-store";
 import type { WatcherInfoPackage } from "./winfo-package";
@@ -81,13 +81,7 @@ export interface PresencePackageOptions {
   subscribe?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
 }
 
-/** Body cache key of a permission set. */
-export function permissionsKey(p: Permissions | undefined): string {
-  if (!p) return "none";
-  if (p.subHandling === "polite-block") return "neutral";
-  if (p.transformationsDefaulted) return "full";
-  return JSON.stringify(p.transformations);
-}
+export { permissionsKey } from "./presence-authorizer";
 
 export class PresencePackage implements EventPackage {
   readonly name = "presence";
@@ -311,21 +305,8 @@ export class PresencePackage implements EventPackage {
   // ---- EventPackage ---------------------------------------------------------------------------
 
   async authorize(ctx: SubscribeRequestContext): Promise<SubscriptionDecision> {
-    const permissions = this.intern(await this.o.authorizer.authorize(ctx.resource, ctx.watcher));
-    return decisionFor(permissions, ctx.refresh);
-  }
-
-  /**
-   * Watchers with equal permissions share one Permissions object (a full-transformations set is
-   * ~1 KiB of small arrays; 10,000 watchers would otherwise hold 10,000 copies).
-   */
-  private readonly interned = new Map<string, Permissions>();
-  private intern(p: Permissions): Permissions {
-    const key = `${p.subHandling}|${permissionsKey(p)}`;
-    const hit = this.interned.get(key);
-    if (hit) return hit;
-    if (this.interned.size < 10_000) this.interned.set(key, { ...p, matchedRules: [] });
-    return p;
+    // shared Permissions objects (see PresenceAuthorizer.share)
+    return decisionFor(await this.o.authorizer.authorize(ctx.resource, ctx.watcher), ctx.refresh);
   }
 
   /** Body for one watcher: cached per permission set and composition. */

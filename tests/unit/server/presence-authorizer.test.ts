@@ -36,6 +36,17 @@ describe("PresenceAuthorizer decisions", () => {
     expect((await a.authorize(ALICE, BOB)).subHandling).toBe("block");
   });
 
+  it("hands out one shared object per distinct decision (memory per watcher)", async () => {
+    const store = new MemoryXcapStore();
+    await put(store, rules("allow"));
+    const a = new PresenceAuthorizer({ store });
+    const own = { uri: ALICE, authenticated: true };
+    expect(await a.authorize(ALICE, own)).toBe(await a.authorize("sip:bob@example.test", { uri: "sip:bob@example.test", authenticated: true }));
+    const carol = await a.authorize(ALICE, { uri: "sip:carol@example.test", authenticated: true });
+    const dave = await a.authorize(ALICE, { uri: "sip:dave@example.test", authenticated: true });
+    expect(carol).toBe(dave);
+  });
+
   it("does not cache decisions of rules with a validity window", async () => {
     vi.useFakeTimers();
     vi.setSystemTime(new Date("2030-01-01T10:00:00Z"));
