@@ -99,6 +99,7 @@ export class BridgedConnection {
   private lastUpstreamWrite = Date.now();
   private upstreamPaused = false;
   private finished = false;
+  private graceTimer?: NodeJS.Timeout;
 
   constructor(init: BridgedConnectionInit) {
     this.id = init.id;
@@ -373,7 +374,13 @@ export class BridgedConnection {
   private endUpstream(): void {
     if (this.upstream.destroyed) return;
     if (!this.upstream.writableEnded) this.upstream.end();
-    setTimeout(() => this.upstream.destroy(), UPSTREAM_CLOSE_GRACE_MS).unref();
+    if (this.graceTimer) return;
+    const upstream = this.upstream;
+    // not a closure over this connection: a closed one is not kept alive for the grace period
+    const timer = setTimeout(() => upstream.destroy(), UPSTREAM_CLOSE_GRACE_MS);
+    timer.unref();
+    this.graceTimer = timer;
+    upstream.once("close", () => clearTimeout(timer));
   }
 
   private finish(): void {

@@ -48,6 +48,7 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   readonly direction: "inbound" | "outbound";
   readonly stream: SipByteStream;
   private isClosed = false;
+  private closeTimer?: NodeJS.Timeout;
 
   constructor(id: string, transport: StreamTransport, stream: SipByteStream, direction: "inbound" | "outbound") {
     super();
@@ -81,9 +82,14 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   }
 
   close(): void {
-    if (!this.stream.destroyed) this.stream.end();
+    if (this.stream.destroyed || this.closeTimer) return;
+    this.stream.end();
     // do not wait forever for a peer that never finishes the close handshake
-    setTimeout(() => this.stream.destroy(), 1000).unref();
+    const stream = this.stream;
+    const timer = setTimeout(() => stream.destroy(), 1000);
+    timer.unref();
+    this.closeTimer = timer;
+    this.once("close", () => clearTimeout(timer));
   }
 
   destroy(): void {

@@ -421,9 +421,10 @@ async function openIdle(port: number, n: number): Promise<{ sockets: WebSocket[]
   return { sockets, failed, firstError };
 }
 
-async function settleOpen(proc: ChildProcess, target: number): Promise<Reply> {
+/** Ask for memory until the bridge holds `target` connections (and, when asked, the server `sipConnections`). */
+async function settleOpen(proc: ChildProcess, target: number, sipConnections?: number): Promise<Reply> {
   let r = await ask(proc, "mem");
-  for (let i = 0; i < 300 && r.open !== target; i++) {
+  for (let i = 0; i < 300 && (r.open !== target || (sipConnections !== undefined && r.sipConnections !== sipConnections)); i++) {
     await new Promise((res) => setTimeout(res, 20));
     r = await ask(proc, "mem");
   }
@@ -486,7 +487,7 @@ async function main(): Promise<void> {
     if (tcpRate !== undefined) print({ bench: "bridge.throughput.tcpUpstream", unit: "OPTIONS request+response pairs/s", connections: conns, outstandingPerConnection: window, seconds, direct: directRate, bridged: tcpRate, ratio: ratio(tcpRate, directRate), note: "bridge in its own process (its own CPU)" });
 
     // ---- memory per idle bridged connection, in-process default
-    const before = await settleOpen(herald.proc, 0);
+    const before = await settleOpen(herald.proc, 0, 0);
     const opened = await openIdle(herald.ready.port, idle);
     const after = await settleOpen(herald.proc, opened.sockets.length);
     const n = after.open!;
@@ -507,12 +508,11 @@ async function main(): Promise<void> {
     for (const ws of opened.sockets) ws.terminate();
 
     if (tcpBridge) {
-      await settleOpen(herald.proc, 0);
-      const serverBefore = await ask(herald.proc, "mem");
+      const serverBefore = await settleOpen(herald.proc, 0, 0);
       const bridgeBefore = await settleOpen(tcpBridge.proc, 0);
       const o = await openIdle(tcpBridge.ready.port, idle);
       const bridgeAfter = await settleOpen(tcpBridge.proc, o.sockets.length);
-      const serverAfter = await ask(herald.proc, "mem");
+      const serverAfter = await settleOpen(herald.proc, 0, o.sockets.length);
       const m = bridgeAfter.open!;
       const b = perConnection(bridgeBefore.mem!, bridgeAfter.mem!, m);
       const s = perConnection(serverBefore.mem!, serverAfter.mem!, m);

@@ -65,6 +65,34 @@ describe("editClientMessage", () => {
     expect(parseMessage(cut, { stream: true }).bodyText).toBe("hi");
   });
 
+  it("with only a Via to insert, keeps every other byte as it was (folded lines, odd spacing, non-ASCII body)", () => {
+    const head = [
+      "PUBLISH sip:alice@example.test SIP/2.0",
+      "Via: SIP/2.0/WSS h.invalid;branch=z9hG4bKa",
+      "From: <sip:alice@example.test>;tag=1",
+      "To: <sip:alice@example.test>",
+      "Call-ID: c",
+      "CSeq: 2 PUBLISH",
+      "X-Folded: one,",
+      "\ttwo",
+      "l:   6",
+    ].join("\r\n");
+    const raw = Buffer.from(`${head}\r\n\r\nhé ü`);
+    const out = editClientMessage(raw, parseMessage(raw), { via: "SIP/2.0/TCP 0.0.0.0:7;branch=z9hG4bK-hb1-a;rport;alias" });
+    expect(out.toString()).toBe(head.replace("SIP/2.0\r\n", "SIP/2.0\r\nVia: SIP/2.0/TCP 0.0.0.0:7;branch=z9hG4bK-hb1-a;rport;alias\r\n") + "\r\n\r\nhé ü");
+  });
+
+  it("with only a Via to insert, still drops P-Asserted-Identity, cuts bytes beyond Content-Length and skips leading CRLFs", () => {
+    const msg = "MESSAGE sip:bob@example.test SIP/2.0\r\nVia: SIP/2.0/WSS h.invalid;branch=z9hG4bKa\r\nFrom: <sip:alice@example.test>;tag=1\r\nTo: <sip:bob@example.test>\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\nContent-Length: 2\r\n\r\nhi";
+    const via = { via: "SIP/2.0/TCP 0.0.0.0:7;branch=z9hG4bK-x" };
+    const withPai = Buffer.from(msg.replace("Call-ID: c\r\n", "Call-ID: c\r\nP-Asserted-Identity: <sip:bob@example.test>\r\n"));
+    expect(editClientMessage(withPai, parseMessage(withPai), via).toString()).not.toContain("P-Asserted-Identity");
+    const trailing = Buffer.from(msg + "garbage");
+    expect(editClientMessage(trailing, parseMessage(trailing), via).toString().endsWith("\r\n\r\nhi")).toBe(true);
+    const leading = Buffer.from("\r\n" + msg);
+    expect(editClientMessage(leading, parseMessage(leading), via).toString().startsWith("MESSAGE sip:bob@example.test SIP/2.0\r\nVia: SIP/2.0/TCP 0.0.0.0:7")).toBe(true);
+  });
+
   it("leaves Contact alone when no replacement is given (Contact: *)", () => {
     const raw = Buffer.from(REGISTER.replace(/\r\nm: [^]*?transport=ws>\r\n/, "\r\nContact: *\r\n"));
     const out = editClientMessage(raw, parseMessage(raw), { via: "SIP/2.0/TCP 1.2.3.4:5;branch=z9hG4bKq" }).toString();
