@@ -474,6 +474,7 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
                       <ContactRow
                         key={c.contact.id}
                         contactId={c.contact.id}
+                        entry={c.contact}
                         name={c.name}
                         uris={c.uris}
                         presence={c.presence}

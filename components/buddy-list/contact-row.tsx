@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useId, useState } from "react";
+import { memo, useEffect, useId, useState } from "react";
 import type { ContactPresence } from "@/lib/client";
 import { ContactIcon, type XcapLocation } from "../presence/contact-icon";
 import { StatusBadge, StatusIcon, type ShownAvailability } from "../presence/status-indicator";
@@ -22,6 +22,8 @@ function useRotating(lines: string[]): string | undefined {
 
 export interface ContactRowProps {
   contactId: string;
+  /** The address-book entry the row is for (compared by identity: a changed entry re-renders the row). */
+  entry?: unknown;
   name: string;
   uris: string[];
   presence: ContactPresence | undefined;
@@ -46,7 +48,7 @@ export function noteLines(presence: ContactPresence | undefined, subscribed: boo
   return lines;
 }
 
-export function ContactRow(p: ContactRowProps) {
+function ContactRowView(p: ContactRowProps) {
   const [open, setOpen] = useState(false);
   const detailsId = useId();
   const primary = p.uris[0] ?? "";
@@ -95,3 +97,27 @@ export function ContactRow(p: ContactRowProps) {
     </li>
   );
 }
+
+/**
+ * Rows re-render only when what they show changes: a presence update of one contact, or a store
+ * change that is not about contacts at all (connection, winfo), must not re-render the other 199
+ * rows of a long list. The callbacks are left out of the comparison: they act on the entry, URIs
+ * and group a row is rendered for, which are compared.
+ */
+function sameRow(a: ContactRowProps, b: ContactRowProps): boolean {
+  return (
+    a.contactId === b.contactId &&
+    a.entry === b.entry &&
+    a.name === b.name &&
+    a.presence === b.presence &&
+    a.availability === b.availability &&
+    a.subscribed === b.subscribed &&
+    a.blocked === b.blocked &&
+    a.saving === b.saving &&
+    a.xcap === b.xcap &&
+    a.uris.length === b.uris.length &&
+    a.uris.every((u, i) => u === b.uris[i])
+  );
+}
+
+export const ContactRow = memo(ContactRowView, sameRow);
