@@ -5,6 +5,10 @@
  * fresh migrated SQLite database, behind node:http (tests/helpers/xcap-http-server.ts). Prints one
  * JSON line `{ "xcapRoot": … }` when listening; SIGTERM stops it and removes the database.
  *   npx tsx tests/bench/xcap-portal-server.ts --domain example.test --user alice:secret [--user …]
+ *        [--sqlite-synchronous off|normal]
+ * SQLite durability: `off` by default, the class of the Kamailio reference's PostgreSQL
+ * (tests/helpers/postgres.ts runs it with fsync=off, synchronous_commit=off); `normal` is Herald's
+ * deployment setting (lib/db.ts: WAL, fsync at checkpoints). The line printed says which.
  */
 import { addAccount, addDomain } from "../../lib/accounts/service";
 import { createXcapHttp, portalXcapStore } from "../../lib/portal/xcap-http";
@@ -13,16 +17,20 @@ import { serveFetch } from "../helpers/xcap-http-server";
 
 const users: Record<string, string> = {};
 let domain = "example.test";
+let synchronous = "off";
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === "--domain") domain = process.argv[++i]!;
+  else if (a === "--sqlite-synchronous") synchronous = process.argv[++i]!.toLowerCase();
   else if (a === "--user") {
     const [u, ...p] = process.argv[++i]!.split(":");
     users[u!] = p.join(":");
   }
 }
 
+if (synchronous !== "off" && synchronous !== "normal") throw new Error("--sqlite-synchronous: off or normal");
 const t = await tempSqliteDb();
+await t.db.$queryRawUnsafe(`PRAGMA synchronous=${synchronous.toUpperCase()}`);
 await addDomain(t.db, domain);
 for (const [user, password] of Object.entries(users)) await addAccount(t.db, { address: `${user}@${domain}`, password });
 let changes = 0;
@@ -37,7 +45,7 @@ const xcap = createXcapHttp({
   onChange: () => void changes++,
 });
 const srv = await serveFetch((r) => xcap.handle(r));
-process.stdout.write(JSON.stringify({ xcapRoot: `${srv.url}/xcap-root`, pid: process.pid, db: t.url }) + "\n");
+process.stdout.write(JSON.stringify({ xcapRoot: `${srv.url}/xcap-root`, pid: process.pid, db: t.url, sqliteSynchronous: synchronous }) + "\n");
 const stop = () =>
   void srv
     .close()

@@ -3,6 +3,7 @@
  *   npx tsx tests/bench/xcap.ts [--seconds 3] [--concurrency 10,50] [--contacts 200]
  *        [--url <xcap-root> --user <name> --password <pw> [--domain <d>]]   # also any XCAP server
  *        [--portal] [--no-kamailio] [--kamailio-children 4] [--ops get-document,get-node,put-element]
+ *        [--rounds 3] [--portal-sqlite-synchronous off|normal]
  *
  * Operations, each at every concurrency level (one XcapClient with its own digest session per
  * concurrent worker, HTTP keep-alive):
@@ -15,9 +16,15 @@
  *   portal-prisma  with --portal: the portal's deployment path — createXcapHttp (lib/portal/xcap-http.ts,
  *                  digest against the accounts table, fetch Request/Response as in the Next.js route)
  *                  over PrismaXcapStore on SQLite, behind node:http, in a child process
- *                  (tests/bench/xcap-portal-server.ts)
+ *                  (tests/bench/xcap-portal-server.ts); its SQLite runs with synchronous=off by default,
+ *                  the durability of the Kamailio reference's PostgreSQL (fsync=off), or with
+ *                  --portal-sqlite-synchronous normal, Herald's deployment setting (fsync at WAL
+ *                  checkpoints, which block the event loop while the disk is busy)
  *   url            the server given by --url (e.g. the portal's /xcap-root route), when given
  *   kamailio       Kamailio 5.6 xcap_server (tests/helpers/kamailio.ts), when installed
+ * Each operation and concurrency is measured in --rounds rounds of seconds/rounds each; a round runs
+ * every target once, in an order rotated from round to round, so a change in the machine's other
+ * load (a shared 2-core machine) spreads over all targets instead of falling on one.
  * Then one `xcap-ratio` line per operation, concurrency and target: rps(target) / rps(kamailio).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -40,6 +47,7 @@ const WARMUP_MS = Number(opt("warmup-ms") ?? 500);
 const CONCURRENCY = (opt("concurrency") ?? "10,50").split(",").map(Number);
 const CONTACTS = Number(opt("contacts") ?? 200);
 const OP_NAMES = opt("ops")?.split(",");
+const ROUNDS = Math.max(1, Number(opt("rounds") ?? 3));
 const DOMAIN = opt("domain") ?? "example.test";
 const USER = "alice";
 const PASSWORD = "Bench-xcap-pass1"; // passes the portal's password policy
@@ -98,7 +106,15 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function runOp(target: Target, op: Op, concurrency: number): Promise<{ rps: number; p50: number; p99: number; requests: number; errors: number }> {
+interface Measured {
+  latencies: number[];
+  requests: number;
+  errors: number;
+  seconds: number;
+}
+
+/** Run `op` against `target` for `seconds` (after the warm-up). */
+async function runOp(target: Target, op: Op, concurrency: number, seconds: number): Promise<Measured> {
   const clients = Array.from(
     { length: concurrency },
     () =>
@@ -117,7 +133,7 @@ async function runOp(target: Target, op: Op, concurrency: number): Promise<{ rps
   let firstError: string | undefined;
   const start = performance.now();
   const measureFrom = start + WARMUP_MS;
-  const end = measureFrom + SECONDS * 1000;
+  const end = measureFrom + seconds * 1000;
   let measuredRequests = 0;
   await Promise.all(
     clients.map(async (c, w) => {
@@ -130,21 +146,30 @@ async function runOp(target: Target, op: Op, concurrency: number): Promise<{ rps
           firstError ??= (err as Error).message;
         }
         const t1 = performance.now();
-        if (t0 >= measureFrom && t1 <= end) {
+        // throughput = completions inside the window (a condition on the start as well would drop
+        // the requests straddling its edges, about concurrency × latency of them: a bias against
+        // the slower target that grows as windows get shorter)
+        if (t1 >= measureFrom && t1 <= end) {
           latencies.push(t1 - t0);
           measuredRequests++;
         }
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
   if (firstError) line({ bench: "xcap-error", target: target.name, op: op.name, concurrency, errors, firstError });
+  return { latencies, requests: measuredRequests, errors, seconds };
+}
+
+function summarize(parts: Measured[]): { rps: number; p50: number; p99: number; requests: number; errors: number } {
+  const latencies = parts.flatMap((p) => p.latencies).sort((a, b) => a - b);
+  const requests = parts.reduce((n, p) => n + p.requests, 0);
+  const seconds = parts.reduce((n, p) => n + p.seconds, 0);
   return {
-    rps: Math.round(measuredRequests / SECONDS),
+    rps: Math.round(requests / seconds),
     p50: +percentile(latencies, 50).toFixed(2),
     p99: +percentile(latencies, 99).toFixed(2),
-    requests: measuredRequests,
-    errors,
+    requests,
+    errors: parts.reduce((n, p) => n + p.errors, 0),
   };
 }
 
@@ -157,16 +182,18 @@ async function prepare(target: Target): Promise<void> {
   line({ bench: "xcap-setup", target: target.name, root: target.root, documentBytes: Buffer.byteLength(xml), contacts: CONTACTS });
 }
 
-async function startHeraldChild(name = "./xcap-herald-server.ts"): Promise<{ root: string; child: ChildProcess }> {
+async function startHeraldChild(name = "./xcap-herald-server.ts", extraArgs: string[] = []): Promise<{ root: string; child: ChildProcess }> {
   const script = fileURLToPath(new URL(name, import.meta.url));
   const tsx = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
-  const child = spawn(tsx, [script, "--domain", DOMAIN, "--user", `${USER}:${PASSWORD}`], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(tsx, [script, "--domain", DOMAIN, "--user", `${USER}:${PASSWORD}`, ...extraArgs], { stdio: ["ignore", "pipe", "inherit"] });
   const rl = createInterface({ input: child.stdout! });
   const root = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error("Herald XCAP child did not start within 30 s")), 30_000);
     rl.once("line", (l) => {
       clearTimeout(t);
-      resolve((JSON.parse(l) as { xcapRoot: string }).xcapRoot);
+      const ready = JSON.parse(l) as { xcapRoot: string; sqliteSynchronous?: string };
+      if (ready.sqliteSynchronous) line({ bench: "xcap-portal", sqliteSynchronous: ready.sqliteSynchronous });
+      resolve(ready.xcapRoot);
     });
     child.once("exit", (code) => reject(new Error(`Herald XCAP child exited (${code})`)));
   });
@@ -174,7 +201,7 @@ async function startHeraldChild(name = "./xcap-herald-server.ts"): Promise<{ roo
 }
 
 async function main(): Promise<void> {
-  line({ bench: "xcap", node: process.version, cpus: cpus().length, seconds: SECONDS, concurrency: CONCURRENCY, contacts: CONTACTS });
+  line({ bench: "xcap", node: process.version, cpus: cpus().length, seconds: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, contacts: CONTACTS });
   const targets: Target[] = [];
   const cleanups: Array<() => Promise<void>> = [];
   try {
@@ -187,7 +214,7 @@ async function main(): Promise<void> {
     targets.push({ name: "herald", root: herald.root, user: USER, domain: DOMAIN, ha1: digestHa1(USER, DOMAIN, PASSWORD), wildcard: "*" });
 
     if (flag("portal")) {
-      const portal = await startHeraldChild("./xcap-portal-server.ts");
+      const portal = await startHeraldChild("./xcap-portal-server.ts", ["--sqlite-synchronous", opt("portal-sqlite-synchronous") ?? "off"]);
       cleanups.push(async () => {
         const exited = new Promise<void>((r) => portal.child.once("exit", () => r()));
         portal.child.kill("SIGTERM");
@@ -221,8 +248,15 @@ async function main(): Promise<void> {
     const results = new Map<string, number>();
     for (const op of OPS.filter((o) => !OP_NAMES || OP_NAMES.includes(o.name))) {
       for (const concurrency of CONCURRENCY) {
+        const parts = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
+        for (let round = 0; round < ROUNDS; round++) {
+          for (let j = 0; j < targets.length; j++) {
+            const t = targets[(j + round) % targets.length]!;
+            parts.get(t.name)!.push(await runOp(t, op, concurrency, SECONDS / ROUNDS));
+          }
+        }
         for (const t of targets) {
-          const r = await runOp(t, op, concurrency);
+          const r = summarize(parts.get(t.name)!);
           results.set(`${t.name}|${op.name}|${concurrency}`, r.rps);
           line({ bench: "xcap", target: t.name, op: op.name, concurrency, rps: r.rps, p50Ms: r.p50, p99Ms: r.p99, requests: r.requests, errors: r.errors });
         }
