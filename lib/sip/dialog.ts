@@ -8,6 +8,7 @@ import type { HeaderValue, SipBody, SipRequest, SipResponse } from "./message";
 import { SipRequest as Request } from "./message";
 import { NameAddr } from "./name-addr";
 import { detachString, internString } from "./strings";
+import { quote } from "./syntax";
 import { SipUri, parseUri } from "./uri";
 import { generateBranch } from "./ua-helpers";
 import { Via } from "./via";
@@ -222,8 +223,9 @@ export class Dialog {
     req.addHeader("Via", new Via({ transport: options.via.transport, host: options.via.host, port: options.via.port, params: { branch: options.via.branch ?? generateBranch() } }));
     req.addHeader("Max-Forwards", options.maxForwards ?? 70);
     for (const r of routeHeaders) req.addHeader("Route", r);
-    req.addHeader("From", new NameAddr({ displayName: this.localDisplayName, uri: parseUri(this.localUri), params: { tag: this.localTag } }));
-    req.addHeader("To", new NameAddr({ displayName: this.remoteDisplayName, uri: parseUri(this.remoteUri), params: { tag: this.remoteTag } }));
+    // the URIs are kept in their serialized form: written as they are, not parsed again per request
+    req.addHeader("From", nameAddrText(this.localDisplayName, this.localUri, this.localTag));
+    req.addHeader("To", nameAddrText(this.remoteDisplayName, this.remoteUri, this.remoteTag));
     req.addHeader("Call-ID", this.callId);
     req.addHeader("CSeq", new CSeq(this._localCSeq, method));
     if (options.contact !== undefined) req.addHeader("Contact", options.contact);
@@ -231,6 +233,12 @@ export class Dialog {
     if (options.body !== undefined) req.setBody(options.body, options.contentType);
     return req;
   }
+}
+
+/** `NameAddr.toString()` of (display name, serialized URI, tag), without building the objects. */
+function nameAddrText(displayName: string | undefined, uri: string, tag: string): string {
+  const dn = displayName !== undefined && displayName !== "" ? quote(displayName) + " " : "";
+  return `${dn}<${uri}>;tag=${tag}`;
 }
 
 function firstContact(msg: SipRequest | SipResponse): string {

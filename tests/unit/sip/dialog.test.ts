@@ -52,6 +52,33 @@ describe("Dialog (RFC 3261 §12, RFC 6665)", () => {
     expect(dialogIdOfIncomingRequest(subscribe)).toBeUndefined(); // no To tag yet
   });
 
+  it("writes From/To exactly as NameAddr would (display names needing quotes, URI parameters, escapes)", () => {
+    const odd = parseMessage(
+      [
+        "SUBSCRIBE sip:alice@example.test SIP/2.0",
+        "Via: SIP/2.0/TCP 127.0.0.1:39650;branch=z9hG4bKodd",
+        'From: "B \\"the\\" Ob" <sip:b%20ob@Example.test;user=ip?subject=x>;tag=t1',
+        "To: Alice <sips:alice@example.test:5061;transport=tls>",
+        "Call-ID: odd-1",
+        "CSeq: 1 SUBSCRIBE",
+        "Contact: <sip:bob@127.0.0.1:39650;transport=tcp>",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n"),
+    ) as SipRequest;
+    for (const d of [Dialog.createUas(odd, "lt"), Dialog.fromJSON(Dialog.createUas(odd, "lt").toJSON())]) {
+      const n = d.createRequest("NOTIFY", { via: { transport: "TCP", host: "127.0.0.1" } });
+      const expectFrom = odd.to.clone();
+      expectFrom.tag = "lt";
+      expect(n.getHeader("From")).toBe(expectFrom.toString());
+      expect(n.getHeader("To")).toBe(odd.from.toString());
+      const wire = parseMessage(serializeMessage(n)) as SipRequest;
+      expect(wire.to.displayName).toBe(odd.from.displayName);
+      expect(wire.to.uri.toString()).toBe(odd.from.uri.toString());
+    }
+  });
+
   it("in-dialog refresh: CSeq must not go backwards; Contact refreshes the remote target", () => {
     const d = Dialog.createUas(subscribe, "alicetag");
     const refresh = parseMessage(
