@@ -42,8 +42,8 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
   readonly remotePort: number;
   private peer!: MemoryFlowEnd;
   private readonly highWaterMark: number;
-  /** Chunks the peer wrote that this end has not emitted yet (`head` is the next one). */
-  private inbox: Buffer[] = [];
+  /** Chunks the peer wrote that this end has not emitted yet (`head` is the next one); shared empty list until the first. */
+  private inbox: Buffer[] = NO_CHUNKS;
   private head = 0;
   private inboxBytes = 0;
   /** The peer ended its side; `'end'` follows the inbox. */
@@ -116,7 +116,7 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
     if (this.isDestroyed) return this;
     this.isDestroyed = true;
     this.writeEnded = true;
-    this.inbox = [];
+    this.inbox = NO_CHUNKS;
     this.head = this.inboxBytes = 0;
     this.clearIdle();
     this.peer.receiveEnd();
@@ -163,6 +163,7 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
 
   private receive(chunk: Buffer): boolean {
     if (this.isDestroyed) return true; // nobody reads any more: the bytes are gone, as on a closed socket
+    if (this.inbox === NO_CHUNKS) this.inbox = [];
     this.inbox.push(chunk);
     this.inboxBytes += chunk.length;
     this.schedule();
@@ -178,10 +179,12 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
   private schedule(): void {
     if (this.scheduled || this.isDestroyed) return;
     this.scheduled = true;
-    queueMicrotask(this.flush);
+    // one microtask delivers to every end written to meanwhile (no closure per end or per write)
+    if (due.push(this) === 1) queueMicrotask(flushDue);
   }
 
-  private readonly flush = (): void => {
+  /** @internal Deliver what waits (called from the shared microtask). */
+  flush(): void {
     this.scheduled = false;
     while (!this.paused && !this.isDestroyed && this.head < this.inbox.length) {
       const chunk = this.inbox[this.head]!;
@@ -205,7 +208,7 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
       this.end(); // allowHalfOpen false, as net.Socket
       this.closeWhenDone();
     }
-  };
+  }
 
   /** Both directions finished: the flow is closed at this end. */
   private closeWhenDone(): void {
@@ -216,18 +219,19 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
   }
 
   private armIdle(delay: number): void {
-    this.idleTimer = setTimeout(this.checkIdle, delay);
+    this.idleTimer = setTimeout(checkIdleOf, delay, this);
     this.idleTimer.unref();
   }
 
-  private readonly checkIdle = (): void => {
+  /** @internal */
+  checkIdle(): void {
     this.idleTimer = undefined;
     if (this.isDestroyed || this.idleMs <= 0) return;
     const rest = this.lastActivity + this.idleMs - Date.now();
     if (rest > 0) return this.armIdle(rest);
     this.armIdle(this.idleMs);
     this.emit("timeout");
-  };
+  }
 
   private clearIdle(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
@@ -236,6 +240,21 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_CHUNKS: Buffer[] = [];
+
+/** Ends with something to deliver, in the order they were written to. */
+let due: MemoryFlowEnd[] = [];
+
+function flushDue(): void {
+  const ends = due;
+  due = [];
+  // an end written to during these deliveries lands in the next batch (its own microtask)
+  for (const end of ends) end.flush();
+}
+
+function checkIdleOf(end: MemoryFlowEnd): void {
+  end.checkIdle();
+}
 
 /**
  * A connected pair: `[a, b]` where `a` has address `aAddress` and sees `bAddress` as its remote

@@ -82,6 +82,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   private tlsServer?: Server;
   private readonly connections = new Map<string, SipConnection>();
   private readonly aliases = new Map<string, string>();
+  /** Alias keys each connection was given, so a close removes its own without scanning them all. */
+  private readonly aliasKeysOf = new Map<string, string[]>();
   private readonly pendingConnects = new Map<string, Promise<SipConnection>>();
   /** Open in-process flows by their synthetic peer port. */
   private readonly flows = new Map<number, SipConnection>();
@@ -146,7 +148,13 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
   /** Make `host:port` resolve to this connection (RFC 5923 alias, or a registered Contact). */
   addAlias(connection: SipConnection, host: string, port: number): void {
-    this.aliases.set(aliasKey(connection.transport, host, port), connection.id);
+    if (connection.closed) return; // its aliases are already gone; a new one would never be removed
+    const key = aliasKey(connection.transport, host, port);
+    if (this.aliases.get(key) === connection.id) return;
+    this.aliases.set(key, connection.id);
+    const keys = this.aliasKeysOf.get(connection.id);
+    if (keys) keys.push(key);
+    else this.aliasKeysOf.set(connection.id, [key]);
   }
 
   get connectionCount(): number {
@@ -287,7 +295,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     socket.on("end", () => framer.end());
     conn.once("close", () => {
       this.connections.delete(id);
-      for (const [k, v] of this.aliases) if (v === id) this.aliases.delete(k);
+      for (const k of this.aliasKeysOf.get(id) ?? []) if (this.aliases.get(k) === id) this.aliases.delete(k);
+      this.aliasKeysOf.delete(id);
       this.safeEmit("connectionClosed", conn);
     });
     this.safeEmit("connection", conn);

@@ -93,6 +93,25 @@ describe("SipTransport.openFlow", () => {
     expect((p.got[0] as { status: number }).status).toBe(200);
   });
 
+  it("a closing connection takes its aliases with it, but not one another connection has taken over since", async () => {
+    const { t } = await start();
+    const conns: SipConnection[] = [];
+    t.on("connection", (c) => conns.push(c));
+    const a = t.openFlow();
+    t.openFlow();
+    const [ca, cb] = conns as [SipConnection, SipConnection];
+    t.addAlias(ca, "alice.invalid", 5060);
+    t.addAlias(ca, "shared.invalid", 5060);
+    t.addAlias(cb, "shared.invalid", 5060); // RFC 5923: the newest connection offering the alias wins
+    a.end();
+    await waitFor(() => ca.closed, { what: "a closed" });
+    expect(t.findConnection("alice.invalid", 5060)).toBeUndefined();
+    expect(t.findConnection(IN_PROCESS_FLOW_HOST, ca.remotePort)).toBeUndefined();
+    expect(t.findConnection("shared.invalid", 5060)).toBe(cb);
+    t.addAlias(ca, "late.invalid", 5060); // on a closed connection: nothing to find
+    expect(t.findConnection("late.invalid", 5060)).toBeUndefined();
+  });
+
   it("answers RFC 5626 CRLFCRLF pings with CRLF, as on TCP", async () => {
     const { t } = await start();
     const end = t.openFlow();
