@@ -6,6 +6,7 @@
  *        [--only=subscribe-setup,publish]   measures to run (publish, subscribe-setup, fanout, memory;
  *                                           default all); `--only x` works too when run directly
  *        [--repeat 1]                       run the selected measures that many times (one ratio line each)
+ *        [--warmup-setups 500]              unreported setups per target before the measures (rounds of 500)
  *
  * Figures, per target:
  *   parser            lib/sip parseMessage of a PUBLISH with a PIDF body, messages/s (Herald only)
@@ -69,6 +70,7 @@ const ONLY = ((): Set<string> | undefined => {
 })();
 const runs = (measure: string) => !ONLY || ONLY.has(measure);
 const NOTIFY_INTERVAL_MS = arg("notify-interval-ms", 0);
+const WARMUP_SETUPS = 500;
 
 function line(o: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(o) + "\n");
@@ -224,10 +226,14 @@ async function runLoads(starters: Starter[]): Promise<Map<string, Results>> {
   const running: Array<[string, RunningTarget]> = [];
   try {
     for (const [name, start] of starters) running.push([name, await start()]);
-    // warm-up (not reported): JIT for Herald, connection pools and caches for both
+    // warm-up (not reported): JIT for Herald and for this process (the load generator is Node too:
+    // cold, it costs ~1.6x more CPU per setup, which would burden whichever target is measured
+    // first), connection pools and caches for both; setups in rounds of 500 alternating targets
     for (const [, rt] of running) {
       if (runs("publish") || runs("fanout")) await publishRate(rt.target, { clients: arg("publishers", 8), count: 1000, firstUser: 0 });
-      await subscribeSetups(rt.target, { count: 500, concurrency: 50, watchers: 20, presentity: 101, firstWatcher: 300 });
+    }
+    for (let left = arg("warmup-setups", WARMUP_SETUPS); left > 0; left -= 500) {
+      for (const [, rt] of running) await subscribeSetups(rt.target, { count: Math.min(500, left), concurrency: 50, watchers: 20, presentity: 101, firstWatcher: 300 });
     }
     for (let rep = 0; rep < arg("repeat", 1); rep++) {
       if (runs("publish")) for (const [name, rt] of running) {
