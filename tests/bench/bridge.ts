@@ -26,7 +26,8 @@
  *
  * File descriptors: 5,000 WebSockets need 5,000 descriptors here and in the server process, and
  * twice that in a separate bridge process; every process's limit is raised to 65,536 with
- * `prlimit` (root, or a hard limit that high), and `bridge.limits` prints what they got.
+ * `prlimit` (needs CAP_SYS_RESOURCE; else the soft limit is raised to the hard one), and
+ * `bridge.limits` prints what they got; `bridge.memory` prints how many connections were opened.
  */
 import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import type { IncomingMessage } from "node:http";
@@ -115,11 +116,17 @@ function serveIpc(bridge: SipBridge, extra: () => Partial<Reply>, ready: Reply["
 
 // ---- descriptors -----------------------------------------------------------------------------------
 
+/** Descriptor limit to 65,536 (needs CAP_SYS_RESOURCE), else at least the soft limit up to the hard one. */
 function raiseNofile(pid: number): void {
   try {
     execFileSync("prlimit", [`--pid=${pid}`, `--nofile=${NOFILE}:${NOFILE}`], { stdio: "ignore" });
   } catch {
-    // not root and the hard limit is lower: bridge.limits shows what we have
+    try {
+      const hard = execFileSync("prlimit", [`--pid=${pid}`, "--nofile", "--raw", "--noheadings", "--output=HARD"], { encoding: "utf8" }).trim();
+      execFileSync("prlimit", [`--pid=${pid}`, `--nofile=${hard}:${hard}`], { stdio: "ignore" });
+    } catch {
+      // bridge.limits shows what we have
+    }
   }
 }
 
