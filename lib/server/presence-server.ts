@@ -143,7 +143,7 @@ export class PresenceServer {
   private readonly notifyHandlers: NotifyHandler[] = [];
   private readonly packages = new Map<string, EventPackage>();
   private readonly authenticators = new Map<string, DigestAuthenticator>();
-  private domains?: { at: number; list: Promise<ServedDomain[]> };
+  private domains?: { at: number; list: Promise<ServedDomain[]>; ready?: ServedDomain[] };
   private unsubscribeXcap?: () => void;
   private addresses: ListenAddresses = {};
   private started = false;
@@ -410,15 +410,24 @@ export class PresenceServer {
     const now = Date.now();
     if (!this.domains || now - this.domains.at > (this.o.domainsCacheMs ?? 5000)) {
       const list = this.o.accounts.listDomains();
-      this.domains = { at: now, list };
-      list.catch(() => (this.domains = undefined));
+      const entry: { at: number; list: Promise<ServedDomain[]>; ready?: ServedDomain[] } = { at: now, list };
+      this.domains = entry;
+      list.then(
+        (l) => (entry.ready = l),
+        () => {
+          if (this.domains === entry) this.domains = undefined;
+        },
+      );
     }
     return this.domains.list;
   }
 
-  private async domain(name: string): Promise<ServedDomain | undefined> {
+  /** The served domain `name`: synchronously while the cached list is fresh (no promise per request). */
+  private domain(name: string): ServedDomain | undefined | Promise<ServedDomain | undefined> {
     const n = name.toLowerCase();
-    return (await this.servedDomains()).find((d) => d.name === n);
+    const c = this.domains;
+    if (c?.ready && Date.now() - c.at <= (this.o.domainsCacheMs ?? 5000)) return c.ready.find((d) => d.name === n);
+    return this.servedDomains().then((l) => l.find((d) => d.name === n));
   }
 
   private authenticator(d: ServedDomain): DigestAuthenticator {
@@ -534,7 +543,7 @@ export class PresenceServer {
     if (request.to.tag !== undefined) return this.onResubscribe(request, conn);
     const resourceAor = aorOf(request.uri);
     const resource = resourceAor ?? canonicalAor(request.uri.toString());
-    const pkg = await this.packageFor(ev.value, resource, request.supported, request);
+    const pkg = this.routes.length === 0 ? this.packages.get(ev.value) : await this.packageFor(ev.value, resource, request.supported, request);
     if (!pkg) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", this.allowEvents()]]); // RFC 6665 §4.2.1.1
     const watcherAor = aorOf(request.from.uri);
     if (!watcherAor) throw new SipError(403, "Watcher must be a SIP AOR");

@@ -209,8 +209,8 @@ export abstract class SipMessage {
   /** Parse every structured header this model knows; throws the first SipParseError. */
   validate(): void {
     this.primeCache();
-    const views: unknown[] = [this.minExpires, this.maxForwards, this.contact, this.route, this.recordRoute, this.contentType];
-    views.push(this.subscriptionState, this.supported, this.require, this.allow, this.allowEvents, this.accept);
+    // only headers that are present can be malformed: absent ones are not parsed (nor cached) here
+    for (const [name, view] of VALIDATED) if (this.getHeader(name) !== undefined) view(this);
   }
 
   /** @internal the parser primes the cache for the routing-critical headers (each getter parses and caches). */
@@ -279,6 +279,22 @@ export type IncomingRequest = SipRequest;
 export type IncomingResponse = SipResponse;
 export type OutgoingRequest = SipRequest;
 export type OutgoingResponse = SipResponse;
+
+/** Structured headers `validate()` parses beyond the primed ones, in order. */
+const VALIDATED: ReadonlyArray<readonly [string, (m: SipMessage) => unknown]> = [
+  ["Min-Expires", (m) => m.minExpires],
+  ["Max-Forwards", (m) => m.maxForwards],
+  ["Contact", (m) => m.contact],
+  ["Route", (m) => m.route],
+  ["Record-Route", (m) => m.recordRoute],
+  ["Content-Type", (m) => m.contentType],
+  ["Subscription-State", (m) => m.subscriptionState],
+  ["Supported", (m) => m.supported],
+  ["Require", (m) => m.require],
+  ["Allow", (m) => m.allow],
+  ["Allow-Events", (m) => m.allowEvents],
+  ["Accept", (m) => m.accept],
+];
 
 /** A stored (canonical) header name against a looked-up one: exact first, case-insensitive for unknown spellings. */
 function sameName(stored: string, canonical: string, lower: string): boolean {
