@@ -241,6 +241,13 @@ describe("digest credentials cache on the XCAP root", () => {
       (e: { status?: number }) => e.status ?? 0,
     );
 
+  it("a domain added in this process is challenged at once, though its absence was cached", async () => {
+    const url = `${srv.url}/xcap-root/resource-lists/users/sip:zoe@late.test/index`;
+    expect((await fetch(url)).headers.get("www-authenticate")).toBeNull(); // no such domain: nothing to challenge with
+    await addDomain(t.db, "late.test");
+    expect((await fetch(url)).headers.get("www-authenticate")).toMatch(/Digest realm="late.test"/);
+  });
+
   it("an account disabled by another process stops working within the TTL; one disabled here at once", async () => {
     const c = alice();
     expect(await status(c)).toBe(200); // no document yet: getDocument answers null
