@@ -8,6 +8,8 @@ import { Params } from "./syntax";
 const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+\-.]*):/;
 const HOSTNAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9\-_.]*[A-Za-z0-9_])?\.?$|^[A-Za-z0-9]$/;
 const IPV4_RE = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+/** A dotted-quad octet above 255 (256-999): the address is invalid. */
+const IPV4_OCTET_OVER_RE = /(?:^|\.)(?:2(?:5[6-9]|[6-9]\d)|[3-9]\d\d)(?:\.|$)/;
 const IPV6_RE = /^\[[0-9A-Fa-f:.]+\]$/;
 const PORT_RE = /^\d{1,5}$/;
 // user / password / param / header characters (unreserved, escaped and the component's own extras)
@@ -182,7 +184,7 @@ export function parseHostPort(text: string): { host: string; port?: number } {
     host = colon < 0 ? text : text.slice(0, colon);
     rest = colon < 0 ? "" : text.slice(colon);
     if (IPV4_RE.test(host)) {
-      for (const part of host.split(".")) if (Number(part) > 255) bad("invalid IPv4 address");
+      if (IPV4_OCTET_OVER_RE.test(host)) bad("invalid IPv4 address");
     } else if (!HOSTNAME_RE.test(host)) bad("invalid host");
   }
   if (rest === "") return { host };

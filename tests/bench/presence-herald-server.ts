@@ -10,6 +10,8 @@
  *   { id, op: "snapshot", file? }       write a V8 heap snapshot, answers its path
  *   { id, op: "cpu" }                   CPU time (user + system) of this process so far, ms
  *   { id, op: "stats" }                 subscriptions held, NOTIFYs sent/failed (after draining queued NOTIFYs)
+ *   { id, op: "profile-start" }         start the V8 CPU profiler (profiling one measure's window)
+ *   { id, op: "profile-stop", file }    stop it and write the .cpuprofile to `file`, answers the path
  * Answers `{ id, result }` or `{ id, error }`. SIGTERM or the parent going away stops it.
  */
 import { readFileSync } from "node:fs";
@@ -47,6 +49,8 @@ const rules = `<?xml version="1.0" encoding="UTF-8"?>
   <cr:rule id="all"><cr:conditions><cr:identity><cr:many domain="${DOMAIN}"/></cr:identity></cr:conditions><cr:actions><pr:sub-handling>allow</pr:sub-handling></cr:actions></cr:rule>
 </cr:ruleset>`;
 
+let profiler: import("node:inspector/promises").Session | undefined;
+
 function vmRssBytes(): number {
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync("/proc/self/status", "utf8"));
   return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
@@ -76,6 +80,24 @@ async function handle(op: string, msg: Record<string, unknown>): Promise<unknown
     case "cpu": {
       const u = process.cpuUsage();
       return (u.user + u.system) / 1000;
+    }
+    case "profile-start": {
+      const { Session } = await import("node:inspector/promises");
+      profiler ??= new Session();
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.start");
+      return null;
+    }
+    case "profile-stop": {
+      if (!profiler) throw new Error("profiler not started");
+      const { profile } = await profiler.post("Profiler.stop");
+      const { writeFileSync } = await import("node:fs");
+      const file = (msg.file as string | undefined) ?? `herald-${process.pid}.cpuprofile`;
+      writeFileSync(file, JSON.stringify(profile));
+      profiler.disconnect();
+      profiler = undefined;
+      return file;
     }
     case "stats": {
       await server.notifier.drain();
