@@ -446,14 +446,14 @@ export class PresenceServer {
     return a;
   }
 
-  private async lookupHa1(d: ServedDomain, username: string, algorithm: DigestAlgorithm): Promise<string | undefined> {
+  private lookupHa1(d: ServedDomain, username: string, algorithm: DigestAlgorithm): Promise<string | undefined> {
     const eph = parseEphemeralUsername(username);
     if (eph) {
-      if (!this.o.ephemeralSecret) return undefined;
-      return ephemeralHa1({ secret: this.o.ephemeralSecret, username, realm: d.realm, algorithm, now: this.now() });
+      if (!this.o.ephemeralSecret) return Promise.resolve(undefined);
+      return Promise.resolve(ephemeralHa1({ secret: this.o.ephemeralSecret, username, realm: d.realm, algorithm, now: this.now() }));
     }
     const { user, domain } = userAndDomain(username, d.name);
-    if (domain !== d.name) return undefined;
+    if (domain !== d.name) return Promise.resolve(undefined);
     return this.o.accounts.lookupHa1(user, domain, algorithm);
   }
 
