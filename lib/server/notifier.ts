@@ -14,7 +14,6 @@ import {
   Dialog,
   NameAddr,
   NonInviteClientState,
-  detachString,
   internString,
   SipUri,
   parseUri,
@@ -94,8 +93,9 @@ export class Subscription implements SubscriptionView {
   chain: Promise<void> = IDLE;
 
   constructor(init: { id: string; event: string; resource: string; watcher: string; createdAt: number; expiresAt: number; pkg: EventPackage }) {
-    // thousands of subscriptions share a few AORs and event names: keep one copy of each
-    this.id = detachString(init.id);
+    // thousands of subscriptions share a few AORs and event names: keep one copy of each. The id
+    // is owned already (Dialog.idString, a counter, or a parsed JSON row): not copied again
+    this.id = init.id;
     this.event = internString(init.event);
     this.resource = internString(init.resource);
     this.watcher = internString(init.watcher);
