@@ -117,14 +117,98 @@ class TextCache {
   }
 }
 
+type ReadResult = StoredXcapDocument | null;
+
+/**
+ * Document reads issued in the same turn of the event loop leave together: one query per
+ * (auid, scope, path) with the XUIs in an IN list. The RLS starting a 200-contact list asks for
+ * 200 presentities' pres-rules (then their lists, their pidf-manipulation) at once; with one
+ * round trip per read, a cold server spent most of the list's first NOTIFY in Prisma. A lone read
+ * is one unique-key lookup, as before, one event-loop hop later.
+ */
+class ReadBatcher {
+  private pending = new Map<string, { key: XcapDocumentKey; waiters: Array<{ resolve: (r: ReadResult) => void; reject: (e: unknown) => void }> }>();
+  private scheduled = false;
+  /** Queries sent (tests, diagnostics). */
+  queries = 0;
+
+  constructor(private readonly db: Db) {}
+
+  read(key: XcapDocumentKey): Promise<ReadResult> {
+    const k = docId(key);
+    let entry = this.pending.get(k);
+    if (!entry) this.pending.set(k, (entry = { key, waiters: [] }));
+    const e = entry;
+    return new Promise<ReadResult>((resolve, reject) => {
+      e.waiters.push({ resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    const groups = new Map<string, typeof batch>();
+    for (const b of batch) {
+      const g = `${b.key.auid}\u0000${b.key.scope}\u0000${b.key.docPath}`;
+      const list = groups.get(g);
+      if (list) list.push(b);
+      else groups.set(g, [b]);
+    }
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        try {
+          const found = await this.query(group.map((b) => b.key));
+          for (const b of group) {
+            const row = found.get(b.key.xui ?? "") ?? null;
+            for (const w of b.waiters) w.resolve(row ? { content: row.content, etag: row.etag } : null);
+          }
+        } catch (err) {
+          for (const b of group) for (const w of b.waiters) w.reject(err);
+        }
+      }),
+    );
+  }
+
+  /** Rows by XUI for keys that differ only in their XUI. */
+  private async query(keys: XcapDocumentKey[]): Promise<Map<string, { content: string; etag: string }>> {
+    this.queries++;
+    const out = new Map<string, { content: string; etag: string }>();
+    if (keys.length === 1) {
+      // one indexed lookup (the unique key), only the two columns served
+      const row = await this.db.xcapDocument.findUnique({ where: { auid_scope_xui_path: where(keys[0]!) }, select: { content: true, etag: true } });
+      if (row) out.set(keys[0]!.xui ?? "", row);
+      return out;
+    }
+    const { auid, scope, docPath } = keys[0]!;
+    const rows = await this.db.xcapDocument.findMany({
+      where: { auid, scope, path: docPath, xui: { in: keys.map((k) => k.xui ?? "") } },
+      select: { xui: true, content: true, etag: true },
+    });
+    for (const r of rows) out.set(r.xui, { content: r.content, etag: r.etag });
+    return out;
+  }
+}
+
 export class PrismaXcapStore implements XcapStore {
   private readonly cache: TextCache | null;
+  private readonly reads: ReadBatcher;
 
   constructor(
     private readonly db: Db,
     options: PrismaXcapStoreOptions = {},
   ) {
     this.cache = options.cache && options.cache.ttlMs > 0 ? new TextCache(options.cache) : null;
+    this.reads = new ReadBatcher(db);
+  }
+
+  /** Read queries sent to the database (tests, diagnostics). */
+  get readQueries(): number {
+    return this.reads.queries;
   }
 
   /** Cache counters (tests, diagnostics); zeros without a cache. */
@@ -154,10 +238,8 @@ export class PrismaXcapStore implements XcapStore {
     return row;
   }
 
-  private async read(key: XcapDocumentKey): Promise<StoredXcapDocument | null> {
-    // one indexed lookup (the unique key), only the two columns served
-    const row = await this.db.xcapDocument.findUnique({ where: { auid_scope_xui_path: where(key) }, select: { content: true, etag: true } });
-    return row ? { content: row.content, etag: row.etag } : null;
+  private read(key: XcapDocumentKey): Promise<StoredXcapDocument | null> {
+    return this.reads.read(key);
   }
 
   async put(key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string | null): Promise<XcapPutResult> {

@@ -86,6 +86,36 @@ describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, o
     expect(fresh.headers.etag).toBe('"other"');
   });
 
+  it("reads issued together leave as one query per auid and path, each answered with its own row", async () => {
+    const store = new PrismaXcapStore(t.db);
+    const users = Array.from({ length: 60 }, (_, i) => `sip:u${i}@example.test`);
+    // every other user has a pres-rules document; everyone has a resource-lists one
+    await t.db.xcapDocument.createMany({
+      data: users.flatMap((xui, i) => [
+        ...(i % 2 ? [] : [{ auid: "pres-rules", scope: "users", xui, path: "index", content: `<rules of="${xui}"/>`, etag: `r${i}` }]),
+        { auid: "resource-lists", scope: "users", xui, path: "index", content: `<lists of="${xui}"/>`, etag: `l${i}` },
+      ]),
+    });
+    const before = store.readQueries;
+    const key = (auid: string, xui: string) => ({ auid, scope: "users" as const, xui, docPath: "index" });
+    const [rules, lists] = await Promise.all([
+      Promise.all(users.map((u) => store.get(key("pres-rules", u)))),
+      Promise.all(users.map((u) => store.get(key("resource-lists", u)))),
+    ]);
+    expect(store.readQueries - before).toBe(2);
+    users.forEach((u, i) => {
+      expect(rules[i]).toEqual(i % 2 ? null : { content: `<rules of="${u}"/>`, etag: `r${i}` });
+      expect(lists[i]).toEqual({ content: `<lists of="${u}"/>`, etag: `l${i}` });
+    });
+    // the same document asked for twice in one turn is one row in the query, both callers answered
+    const [x, y] = await Promise.all([store.get(key("resource-lists", users[3]!)), store.get(key("resource-lists", users[3]!))]);
+    expect(x).toEqual(y);
+    // a lone read is still one lookup
+    const n = store.readQueries;
+    expect(await store.get(key("pres-rules", users[1]!))).toBeNull();
+    expect(store.readQueries - n).toBe(1);
+  });
+
   it("an uncached store reads the database every time", async () => {
     const store = new PrismaXcapStore(t.db);
     const x = createXcapServer(store);
@@ -176,9 +206,11 @@ describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, o
   it("a read in flight across a write of this process does not cache the older text", async () => {
     const rows = [{ content: "<old/>", etag: "e1" }];
     let hold: ((v: unknown) => void) | undefined;
+    let started = false;
     const fakeDb = {
       xcapDocument: {
         findUnique: async () => {
+          started = true;
           const row = rows[rows.length - 1];
           if (hold) await new Promise((r) => (hold = r));
           return row;
@@ -195,7 +227,9 @@ describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, o
     const key = { auid: "resource-lists", scope: "users" as const, xui: XUI, docPath: "index" };
     hold = () => undefined;
     const reading = store.get(key); // reads <old/>, answer delayed
-    await Promise.resolve();
+    // reads leave on the next turn of the event loop (batched): wait until this one is at the database
+    for (let i = 0; i < 100 && !started; i++) await new Promise((r) => setImmediate(r));
+    expect(started).toBe(true);
     expect(await store.put(key, { content: "<new/>", etag: "e2" }, "e1")).toEqual({ ok: true });
     const release = hold!;
     hold = undefined;
