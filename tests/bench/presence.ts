@@ -6,7 +6,7 @@
  *        [--only=subscribe-setup,publish]   measures to run (publish, subscribe-setup, fanout, memory;
  *                                           default all); `--only x` works too when run directly
  *        [--repeat 1]                       run the selected measures that many times (one ratio line each)
- *        [--warmup-setups 500]              unreported setups per target before the measures (rounds of 500)
+ *        [--warmup-setups 2000]             unreported setups per target before the measures (rounds of 500)
  *
  * Figures, per target:
  *   parser            lib/sip parseMessage of a PUBLISH with a PIDF body, messages/s (Herald only)
@@ -29,7 +29,10 @@
  * ratio = herald / kamailio (`higherIsBetter` says which way is good).
  *
  * Measures alternate between targets (Herald's publish, Kamailio's publish, Herald's setups, …) so
- * that other load on the machine skews both alike. Before the measured loads each target gets an unreported warm-up (1,000 PUBLISHes, 500 setups).
+ * that other load on the machine skews both alike. Before the measured loads each target gets an
+ * unreported warm-up (1,000 PUBLISHes, 2,000 setups): the figures are those of a server that has
+ * been running, which is what a presence server is. Node's JIT settles after ~2,000-4,000
+ * SUBSCRIBEs; a compiled Kamailio needs no warm-up, and gets the same one.
  * Accounts: Herald's child uses an in-memory account directory (HA1 computed per request);
  * Kamailio's auth_db reads the subscriber table in PostgreSQL per request.
  *
@@ -70,7 +73,7 @@ const ONLY = ((): Set<string> | undefined => {
 })();
 const runs = (measure: string) => !ONLY || ONLY.has(measure);
 const NOTIFY_INTERVAL_MS = arg("notify-interval-ms", 0);
-const WARMUP_SETUPS = 500;
+const WARMUP_SETUPS = 2000;
 
 function line(o: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(o) + "\n");
