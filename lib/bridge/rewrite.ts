@@ -73,7 +73,7 @@ export interface ClientMessageEdit {
  * Content-Length by datagram parsing, RFC 7118 §5: WebSocket frames carry one message each).
  */
 export function editClientMessage(raw: Buffer, msg: SipMessageAny, edit: ClientMessageEdit): Buffer {
-  const fast = insertViaOnly(raw, msg, edit);
+  const fast = editOnBytes(raw, msg, edit);
   if (fast) return fast;
   const split = splitRaw(raw);
   if (!split) throw new Error("editClientMessage: raw message has no header block"); // parse succeeded, so unreachable
@@ -103,25 +103,48 @@ export function editClientMessage(raw: Buffer, msg: SipMessageAny, edit: ClientM
 }
 
 /**
- * The usual browser request (OPTIONS, PUBLISH, MESSAGE, in-dialog requests) needs only the Via
- * on top: done on the bytes, one allocation and two copies, without splitting the header block
- * again. `undefined` when anything else must change (Contact, P-Asserted-Identity, a missing
- * Content-Length, CRLFs before the start line, bytes after the declared body): the general path.
- * The result is byte-identical to the general path's.
+ * The usual browser message needs only the Via on top and, when it has one, its single Contact
+ * line replaced: done on the bytes (a few slices, one concatenation) without splitting and
+ * re-joining the header block. `undefined` when anything else must change or the layout is
+ * unusual (P-Asserted-Identity, a missing Content-Length, CRLFs before the start line, bytes after
+ * the declared body, folded lines, several Contact lines): the general path. The result is
+ * byte-identical to the general path's.
  */
-function insertViaOnly(raw: Buffer, msg: SipMessageAny, edit: ClientMessageEdit): Buffer | undefined {
-  if (edit.via === undefined || edit.contacts !== undefined || msg.contentLength === undefined || raw[0] === 13) return undefined;
+function editOnBytes(raw: Buffer, msg: SipMessageAny, edit: ClientMessageEdit): Buffer | undefined {
+  if (msg.contentLength === undefined || raw[0] === 13) return undefined;
+  if (edit.via === undefined && edit.contacts === undefined) return undefined;
   if (msg.hasHeader("P-Asserted-Identity")) return undefined;
   const headEnd = raw.indexOf(CRLFCRLF);
   if (headEnd < 0 || headEnd + 4 + msg.body.length !== raw.length) return undefined;
   const lineEnd = raw.indexOf(CRLF_BYTES);
-  const via = `Via: ${edit.via}\r\n`;
-  const viaLength = Buffer.byteLength(via, "utf8");
-  const out = Buffer.allocUnsafe(raw.length + viaLength);
-  raw.copy(out, 0, 0, lineEnd + 2);
-  out.write(via, lineEnd + 2, "utf8");
-  raw.copy(out, lineEnd + 2 + viaLength, lineEnd + 2);
-  return out;
+  const parts: Buffer[] = [raw.subarray(0, lineEnd + 2)];
+  if (edit.via !== undefined) parts.push(Buffer.from(`Via: ${edit.via}\r\n`, "utf8"));
+  if (edit.contacts === undefined) {
+    parts.push(raw.subarray(lineEnd + 2));
+    return Buffer.concat(parts);
+  }
+  // header lines as latin1 text: one character per byte, so offsets are byte offsets
+  const head = raw.toString("latin1", 0, headEnd + 2);
+  let contact: [number, number] | undefined;
+  for (let pos = lineEnd + 2; pos < head.length; ) {
+    const end = head.indexOf(CRLF, pos);
+    const c = head.charCodeAt(pos);
+    if (c === 32 || c === 9) return undefined; // RFC 3261 §7.3.1 folding
+    const colon = head.indexOf(":", pos);
+    if (colon > pos && colon < end) {
+      const name = head.slice(pos, colon).trimEnd().toLowerCase();
+      if (name === "contact" || name === "m") {
+        if (contact) return undefined;
+        contact = [pos, end + 2];
+      }
+    }
+    pos = end + 2;
+  }
+  if (!contact) return undefined;
+  parts.push(raw.subarray(lineEnd + 2, contact[0]));
+  if (edit.contacts.length > 0) parts.push(Buffer.from(`Contact: ${edit.contacts.join(", ")}\r\n`, "utf8"));
+  parts.push(raw.subarray(contact[1]));
+  return Buffer.concat(parts);
 }
 
 /**

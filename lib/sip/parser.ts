@@ -9,9 +9,24 @@ import { TOKEN_RE, splitTopLevel } from "./syntax";
 import { SipUri, parseUri, type Uri } from "./uri";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
-// Control characters other than HTAB (unless escaped as a quoted-pair, RFC 3261 §25.1), and CR/LF not forming a pair.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const BAD_CTL_RE = /(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/;
+/**
+ * A control character other than HTAB (unless escaped as a quoted-pair, RFC 3261 §25.1), or a
+ * CR/LF not forming a pair. One pass over the char codes: on every message, the lookaround
+ * regular expression this replaces cost more than splitting the header block.
+ */
+function hasBadControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 0x20 && c !== 0x7f) || c === 9) continue;
+    if (c === 13) {
+      if (s.charCodeAt(i + 1) !== 10) return true;
+      i++; // the LF of this CRLF
+      continue;
+    }
+    if (c === 10 || i === 0 || s.charCodeAt(i - 1) !== 92) return true;
+  }
+  return false;
+}
 const VERSION_RE = /^SIP\/(\d+)\.(\d+)$/i;
 const STATUS_RE = /^(\d{3})$/;
 const HEADER_NAME_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
@@ -53,7 +68,7 @@ export function parseMessage(data: Buffer | string, options: ParseOptions = {}):
 
 /** Parse the start line and headers (no body). `head` excludes the terminating CRLFCRLF. */
 export function parseHead(head: string): SipMessageAny {
-  if (BAD_CTL_RE.test(head)) throw new SipParseError("MALFORMED_HEADER", "control character or bare CR/LF in header");
+  if (hasBadControl(head)) throw new SipParseError("MALFORMED_HEADER", "control character or bare CR/LF in header");
   const lines = head.split("\r\n");
   const msg = parseStartLine(lines[0]);
   let name: string | undefined;

@@ -93,6 +93,41 @@ describe("editClientMessage", () => {
     expect(editClientMessage(leading, parseMessage(leading), via).toString().startsWith("MESSAGE sip:bob@example.test SIP/2.0\r\nVia: SIP/2.0/TCP 0.0.0.0:7")).toBe(true);
   });
 
+  it("a single Contact line is replaced on the bytes with the same result as the general path", () => {
+    const base = [
+      "SUBSCRIBE sip:alice+presence@example.test SIP/2.0",
+      "Via: SIP/2.0/WSS h.invalid;branch=z9hG4bKa",
+      "From: <sip:alice@example.test>;tag=1",
+      "To: <sip:alice+presence@example.test>",
+      "Call-ID: c",
+      "CSeq: 1 SUBSCRIBE",
+      "CONTACT :  <sip:x7@h.invalid;transport=ws;ob>;+sip.instance=\"<urn:uuid:1>\", <sip:x8@h.invalid;transport=ws>",
+      "X-Odd:\tvalue é",
+      "Content-Length: 4",
+      "",
+      "body",
+    ].join("\r\n");
+    const variants = [base, base.replace("CONTACT :", "m:"), base.replace("SUBSCRIBE sip:alice+presence@example.test SIP/2.0", "SIP/2.0 200 OK")];
+    for (const text of variants) {
+      const raw = Buffer.from(text);
+      const msg = parseMessage(raw);
+      const contacts = (msg.contact as NameAddr[]).map((c) => {
+        const r = c.clone();
+        (r.uri as { host: string }).host = "0.0.0.0";
+        return r;
+      });
+      for (const edit of [{ via: "SIP/2.0/TCP 0.0.0.0:7;branch=z9hG4bK-x", contacts }, { contacts }, { contacts: [] }]) {
+        if (msg.isRequest === false && edit.via) continue;
+        const fast = editClientMessage(raw, msg, edit);
+        // a leading CRLF takes the general path (split and re-join every header line)
+        const leading = Buffer.concat([Buffer.from("\r\n"), raw]);
+        expect(fast.equals(editClientMessage(leading, parseMessage(leading), edit))).toBe(true);
+        expect(fast.toString()).toContain("\r\nX-Odd:\tvalue é\r\n");
+        expect(fast.toString().match(/\r\n(Contact|CONTACT|m) ?:/g)?.length ?? 0).toBe(edit.contacts.length ? 1 : 0);
+      }
+    }
+  });
+
   it("leaves Contact alone when no replacement is given (Contact: *)", () => {
     const raw = Buffer.from(REGISTER.replace(/\r\nm: [^]*?transport=ws>\r\n/, "\r\nContact: *\r\n"));
     const out = editClientMessage(raw, parseMessage(raw), { via: "SIP/2.0/TCP 1.2.3.4:5;branch=z9hG4bKq" }).toString();
