@@ -13,13 +13,46 @@ import { config } from "./config";
 
 export type Db = InstanceType<typeof SqliteClient>;
 
+/** The part of better-sqlite3's Database that Herald's synchronous fast paths use. */
+export interface SqliteConnection {
+  readonly inTransaction: boolean;
+  prepare(sql: string): { run(...params: unknown[]): { changes: number } };
+}
+
+const sqliteConnections = new WeakMap<object, { conn?: SqliteConnection }>();
+
+/**
+ * The better-sqlite3 connection Prisma's adapter opened for `client` (SQLite only, once Prisma has
+ * connected; undefined otherwise). A statement run on it is synchronous: a hot compare-and-set
+ * needs no event-loop turns. It is Prisma's own connection, so there is no second writer to wait
+ * for; callers must leave it alone while `inTransaction` (an interactive Prisma transaction is
+ * open on it and would take the statement in).
+ */
+export function sqliteConnection(client: Db): SqliteConnection | undefined {
+  return sqliteConnections.get(client)?.conn;
+}
+
 /** Open a client for a database URL (tests open their own; the app uses db()). */
 export function openDb(databaseUrl: string): Db {
   const target = parseDatabaseUrl(databaseUrl);
   if (target.provider === "sqlite") {
     if (target.file !== ":memory:") mkdirSync(path.dirname(target.file), { recursive: true });
-    const adapter = new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: 10_000 });
-    return new SqliteClient({ adapter });
+    const factory = new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: 10_000 });
+    const holder: { conn?: SqliteConnection } = {};
+    // the adapter factory as Prisma calls it, keeping the connection each connect() opens
+    const adapter = {
+      provider: factory.provider,
+      adapterName: factory.adapterName,
+      connect: async () => {
+        const a = await factory.connect();
+        holder.conn = (a as unknown as { client: SqliteConnection }).client;
+        return a;
+      },
+      connectToShadowDb: () => factory.connectToShadowDb(),
+    } as unknown as PrismaBetterSqlite3;
+    const client = new SqliteClient({ adapter });
+    sqliteConnections.set(client, holder);
+    return client;
   }
   const adapter = new PrismaPg({ connectionString: target.url });
   return new PostgresClient({ adapter }) as unknown as Db;

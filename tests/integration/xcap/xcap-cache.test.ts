@@ -116,6 +116,41 @@ describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, o
     expect(store.readQueries - n).toBe(1);
   });
 
+  it("a replace stores content, ETag and an updatedAt Prisma reads back; never inside someone else's open transaction", async () => {
+    const store = new PrismaXcapStore(t.db);
+    const key = { auid: "resource-lists", scope: "users" as const, xui: XUI, docPath: "index" };
+    expect(await store.put(key, { content: doc("sip:a@example.test"), etag: "e1" }, null)).toEqual({ ok: true });
+    const before = Date.now();
+    expect(await store.put(key, { content: doc("sip:b@example.test"), etag: "e2" }, "e1")).toEqual({ ok: true });
+    const row = await stored(t.db);
+    expect(row).toMatchObject({ content: doc("sip:b@example.test"), etag: "e2" });
+    expect(row.updatedAt).toBeInstanceOf(Date);
+    expect(Math.abs(row.updatedAt.getTime() - before)).toBeLessThan(60_000);
+    expect(await store.put(key, { content: doc("sip:c@example.test"), etag: "e3" }, "e1")).toEqual({ ok: false, reason: "etag-mismatch" });
+
+    // an interactive transaction is open (and will roll back) while the next write comes in
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let inside!: () => void;
+    const entered = new Promise<void>((r) => (inside = r));
+    const tx = t.db
+      .$transaction(async (q) => {
+        await q.xcapDocument.create({ data: { auid: "pres-rules", scope: "users", xui: XUI, path: "index", content: "<x/>", etag: "t1" } });
+        inside();
+        await gate;
+        throw new Error("roll back");
+      })
+      .catch((e: Error) => e.message);
+    await entered;
+    const write = store.put(key, { content: doc("sip:d@example.test"), etag: "e4" }, "e2");
+    release();
+    expect(await tx).toBe("roll back");
+    expect(await write).toEqual({ ok: true });
+    // the write is not undone with the transaction it ran next to
+    expect(await stored(t.db)).toMatchObject({ content: doc("sip:d@example.test"), etag: "e4" });
+    expect(await t.db.xcapDocument.count({ where: { auid: "pres-rules" } })).toBe(0);
+  });
+
   it("an uncached store reads the database every time", async () => {
     const store = new PrismaXcapStore(t.db);
     const x = createXcapServer(store);
