@@ -46,7 +46,7 @@ export function openDb(databaseUrl: string): Db {
       connect: async () => {
         const a = await factory.connect();
         holder.conn = (a as unknown as { client: SqliteConnection }).client;
-        return a;
+        return isolateTransactions(a as unknown as SqliteAdapter);
       },
       connectToShadowDb: () => factory.connectToShadowDb(),
     } as unknown as PrismaBetterSqlite3;
@@ -56,6 +56,60 @@ export function openDb(databaseUrl: string): Db {
   }
   const adapter = new PrismaPg({ connectionString: target.url });
   return new PostgresClient({ adapter }) as unknown as Db;
+}
+
+type Query = unknown;
+interface SqliteTransaction {
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+interface SqliteAdapter {
+  client: SqliteConnection;
+  queryRaw(q: Query): Promise<unknown>;
+  executeRaw(q: Query): Promise<number>;
+  startTransaction(isolationLevel?: string): Promise<SqliteTransaction>;
+}
+
+/**
+ * Prisma's SQLite adapter runs everything on one better-sqlite3 connection and serializes only
+ * transactions with each other: a query outside a transaction, issued while an interactive (or
+ * batch) transaction is open and awaiting, runs inside it — and is undone if that transaction
+ * rolls back, though its caller was told it succeeded. Queries outside transactions therefore
+ * wait here until no transaction is open.
+ */
+function isolateTransactions(a: SqliteAdapter): SqliteAdapter {
+  let open: Promise<void> | null = null;
+  const start = a.startTransaction.bind(a);
+  const queryRaw = a.queryRaw.bind(a);
+  const executeRaw = a.executeRaw.bind(a);
+  const idle = async () => {
+    // `inTransaction` is the truth (BEGIN has run); `open` is what to wait on
+    while (a.client.inTransaction || open) await (open ?? new Promise((r) => setImmediate(r)));
+  };
+  a.startTransaction = async (isolationLevel) => {
+    const tx = await start(isolationLevel);
+    let end!: () => void;
+    const p = new Promise<void>((r) => (end = r));
+    open = p;
+    const finish = () => {
+      if (open === p) open = null;
+      end();
+    };
+    const commit = tx.commit.bind(tx);
+    const rollback = tx.rollback.bind(tx);
+    tx.commit = () => commit().finally(finish);
+    tx.rollback = () => rollback().finally(finish);
+    return tx;
+  };
+  a.queryRaw = async (q) => {
+    await idle();
+    return queryRaw(q);
+  };
+  a.executeRaw = async (q) => {
+    await idle();
+    return executeRaw(q);
+  };
+  return a;
 }
 
 /** Per-connection settings: WAL lets the portal read while the SIP server writes. */
