@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import http, { type IncomingMessage } from "node:http";
+import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import WebSocket from "ws";
 import { createSipBridge, type SipBridge, type SipBridgeOptions } from "../../../lib/bridge";
 import { SipRequest, SipResponse, createRequest, createResponse, generateTag, parseMessage, serializeMessage, type SipMessageAny } from "../../../lib/sip";
 import { waitFor } from "../../helpers/wait";
+import { cookieSession } from "./session-cookie";
 import { startFakeUpstream, type FakeUpstream, type UpstreamConnection } from "./fake-upstream";
 
 const W = { timeoutMs: 5000, intervalMs: 5 };
@@ -22,11 +23,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** Test session: cookie `session=<user>` is user@example.test. */
-async function authenticate(req: IncomingMessage): Promise<{ aor: string } | null> {
-  const m = /(?:^|;\s*)session=([a-z]+)/.exec(req.headers.cookie ?? "");
-  return m ? { aor: `${m[1]}@example.test` } : null;
-}
+const authenticate = cookieSession("example.test");
 
 interface Setup {
   bridge: SipBridge;

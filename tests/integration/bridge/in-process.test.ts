@@ -5,7 +5,6 @@
  * the real server: register, subscribe, NOTIFYs back over the flow, publish; close in both
  * directions with RFC 5626 flow-failure handling; size limits on both sides; the identity check.
  */
-import type { IncomingMessage } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createSipBridge, type SipBridge, type SipBridgeLimits } from "@/lib/bridge";
@@ -25,6 +24,7 @@ import {
   type SipMessageAny,
 } from "@/lib/sip";
 import { waitFor } from "../../helpers/wait";
+import { cookieSession } from "./session-cookie";
 import { DOMAIN, PASSWORD, XcapFixture, allowRules, client as tcpClient, startServer } from "../server/harness";
 
 const ALICE = `sip:alice@${DOMAIN}`;
@@ -36,11 +36,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** Test session: cookie `session=<user>`. */
-async function authenticate(req: IncomingMessage): Promise<{ aor: string } | null> {
-  const m = /(?:^|;\s*)session=([a-z]+)/.exec(req.headers.cookie ?? "");
-  return m ? { aor: `${m[1]}@${DOMAIN}` } : null;
-}
+const authenticate = cookieSession(DOMAIN);
 
 interface Setup {
   server: PresenceServer;

@@ -4,6 +4,7 @@
  * isolateTransactions), or a rollback undoes a write its caller was told had succeeded.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { heldTransaction } from "../../helpers/held-transaction";
 import { tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 
 describe("SQLite: queries next to an open transaction", () => {
@@ -16,26 +17,13 @@ describe("SQLite: queries next to an open transaction", () => {
   const row = (path: string) => ({ auid: "resource-lists", scope: "users", xui: "sip:a@example.test", path, content: "<x/>", etag: path });
 
   it("a write outside the transaction survives the transaction's rollback, and waits for it to end", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let inside!: () => void;
-    const entered = new Promise<void>((r) => (inside = r));
-    const tx = t.db
-      .$transaction(async (q) => {
-        await q.xcapDocument.create({ data: row("in-tx") });
-        inside();
-        await gate;
-        throw new Error("roll back");
-      })
-      .catch((e: Error) => e.message);
-    await entered;
+    const tx = await heldTransaction(t.db, (q) => q.xcapDocument.create({ data: row("in-tx") }));
     let outsideDone = false;
     const outside = t.db.xcapDocument.create({ data: row("outside") }).then(() => (outsideDone = true));
     // the outside write does not run while the transaction is open
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     expect(outsideDone).toBe(false);
-    release();
-    expect(await tx).toBe("roll back");
+    expect(await tx.rollBack()).toBe("roll back");
     await outside;
     expect((await t.db.xcapDocument.findMany({ select: { path: true } })).map((r) => r.path)).toEqual(["outside"]);
   });

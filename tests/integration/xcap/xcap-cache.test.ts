@@ -11,6 +11,7 @@ import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
 import type { Db } from "@/lib/db";
 import { createXcapServer, type XcapServer } from "@/lib/xcap/server";
 import { XcapClient } from "@/lib/xcap/client";
+import { heldTransaction } from "../../helpers/held-transaction";
 import { openMigrated, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 import { startPostgres } from "../../helpers/postgres";
 import { serveFetch } from "../../helpers/xcap-http-server";
@@ -129,22 +130,11 @@ describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, o
     expect(await store.put(key, { content: doc("sip:c@example.test"), etag: "e3" }, "e1")).toEqual({ ok: false, reason: "etag-mismatch" });
 
     // an interactive transaction is open (and will roll back) while the next write comes in
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let inside!: () => void;
-    const entered = new Promise<void>((r) => (inside = r));
-    const tx = t.db
-      .$transaction(async (q) => {
-        await q.xcapDocument.create({ data: { auid: "pres-rules", scope: "users", xui: XUI, path: "index", content: "<x/>", etag: "t1" } });
-        inside();
-        await gate;
-        throw new Error("roll back");
-      })
-      .catch((e: Error) => e.message);
-    await entered;
+    const tx = await heldTransaction(t.db, (q) =>
+      q.xcapDocument.create({ data: { auid: "pres-rules", scope: "users", xui: XUI, path: "index", content: "<x/>", etag: "t1" } }),
+    );
     const write = store.put(key, { content: doc("sip:d@example.test"), etag: "e4" }, "e2");
-    release();
-    expect(await tx).toBe("roll back");
+    expect(await tx.rollBack()).toBe("roll back");
     expect(await write).toEqual({ ok: true });
     // the write is not undone with the transaction it ran next to
     expect(await stored(t.db)).toMatchObject({ content: doc("sip:d@example.test"), etag: "e4" });
