@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
 import { digestHa1 } from "@/lib/accounts/password";
-import { createXcapHttp, portalXcapStore, XCAP_DOCUMENT_CACHE_TTL_MS } from "@/lib/portal/xcap-http";
+import { portalXcapStore, XCAP_DOCUMENT_CACHE_TTL_MS } from "@/lib/portal/xcap-http";
 import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
 import type { Db } from "@/lib/db";
 import { createXcapServer, type XcapServer } from "@/lib/xcap/server";
@@ -15,6 +15,7 @@ import { heldTransaction } from "../../helpers/held-transaction";
 import { openMigrated, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 import { startPostgres } from "../../helpers/postgres";
 import { serveFetch } from "../../helpers/xcap-http-server";
+import { testXcapHttp } from "../../helpers/test-xcap-http";
 
 const TTL = XCAP_DOCUMENT_CACHE_TTL_MS;
 const XUI = "sip:alice@example.test";
@@ -273,18 +274,7 @@ describe("digest credentials cache on the XCAP root", () => {
     t = await tempSqliteDb();
     await addDomain(t.db, "example.test");
     await addAccount(t.db, { address: "alice@example.test", password: "Alice-pass1" });
-    const x = createXcapHttp({
-      db: t.db,
-      store: portalXcapStore(t.db),
-      rootPath: "/xcap-root",
-      maxBodyBytes: 64 * 1024,
-      secret: "nonce-secret-for-tests-0123456789",
-      ephemeralSecret: "ephemeral-secret-for-tests",
-      sessionAor: async () => null,
-      onChange: () => undefined,
-      credentialsTtlMs: 5_000,
-      now: () => clock,
-    });
+    const x = testXcapHttp(t.db, { store: portalXcapStore(t.db), credentialsTtlMs: 5_000, now: () => clock });
     srv = await serveFetch((r) => x.handle(r));
   });
   afterAll(async () => {

@@ -6,13 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addAccount, addDomain } from "@/lib/accounts/service";
 import { digestHa1 } from "@/lib/accounts/password";
-import { createXcapHttp } from "@/lib/portal/xcap-http";
-import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
 import { XcapClient } from "@/lib/xcap/client";
 import type { XcapChangeEvent } from "@/lib/xcap/server";
 import { issueEphemeralCredentials } from "@/lib/sip";
 import { tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 import { serveFetch } from "../../helpers/xcap-http-server";
+import { testXcapHttp } from "../../helpers/test-xcap-http";
 
 const RL = `<?xml version="1.0" encoding="UTF-8"?>
 <resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="buddies"><entry uri="sip:bob@example.test"/></list></resource-lists>`;
@@ -29,16 +28,7 @@ describe("embedded XCAP root over HTTP", () => {
     await addDomain(t.db, "example.test");
     await addAccount(t.db, { address: "alice@example.test", password: "Alice-pass1" });
     await addAccount(t.db, { address: "bob@example.test", password: "Bob-pass1" });
-    const x = createXcapHttp({
-      db: t.db,
-      store: new PrismaXcapStore(t.db),
-      rootPath: "/xcap-root",
-      maxBodyBytes: 64 * 1024,
-      secret: "nonce-secret-for-tests-0123456789",
-      ephemeralSecret: SECRET,
-      sessionAor: async () => sessionAor,
-      onChange: (e) => events.push(e),
-    });
+    const x = testXcapHttp(t.db, { ephemeralSecret: SECRET, sessionAor: async () => sessionAor, onChange: (e) => events.push(e) });
     srv = await serveFetch((r) => x.handle(r));
   });
   afterAll(async () => {
@@ -144,16 +134,7 @@ describe("icon at its XCAP URL", () => {
     try {
       await addDomain(t.db, "example.test");
       await addAccount(t.db, { address: "alice@example.test", password: "Alice-pass1" });
-      const x = createXcapHttp({
-        db: t.db,
-        store: new PrismaXcapStore(t.db),
-        rootPath: "/xcap-root",
-        maxBodyBytes: 64 * 1024,
-        secret: "nonce-secret-for-tests-0123456789",
-        ephemeralSecret: "ephemeral-secret-for-tests",
-        sessionAor: async () => null,
-        onChange: () => undefined,
-      });
+      const x = testXcapHttp(t.db);
       const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
       const doc = `<?xml version="1.0" encoding="UTF-8"?><content xmlns="urn:oma:xml:prs:pres-content"><mime-type>image/png</mime-type><encoding>base64</encoding><data>${png.toString("base64")}</data></content>`;
       const url = "http://h/xcap-root/org.openmobilealliance.pres-content/users/sip:alice@example.test/oma_status-icon/index";
