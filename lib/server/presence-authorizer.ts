@@ -20,6 +20,9 @@ import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 export const OMA_PRES_RULES_AUID = "org.openmobilealliance.pres-rules";
 export const IETF_PRES_RULES_AUID = "pres-rules";
 export const RESOURCE_LISTS_AUID = "resource-lists";
+/** Resource-lists documents read while resolving one rules document's anchors: each read and parsed once. */
+type ListDocuments = Map<string, Promise<XmlElement | undefined>>;
+
 export const PIDF_MANIPULATION_AUID = "pidf-manipulation";
 const RL_NS = "urn:ietf:params:xml:ns:resource-lists";
 const MAX_LIST_DEPTH = 6;
@@ -182,11 +185,17 @@ export class PresenceAuthorizer {
     }
     entry.rules = rules;
     const anchors = [...new Set(rules.rules.flatMap((r) => r.conditions.externalLists ?? []))];
-    for (const anchor of anchors) {
-      const members = new Set<string>();
-      await this.resolveAnchor(anchor, members, entry.listOwners, 0);
-      entry.lists.set(anchor, [...members]);
-    }
+    // Blink's rules point several anchors (granted, blocked) into one resource-lists document:
+    // resolved together, each document is read and parsed once
+    const docs: ListDocuments = new Map();
+    const resolved = await Promise.all(
+      anchors.map(async (anchor) => {
+        const members = new Set<string>();
+        await this.resolveAnchor(anchor, members, entry.listOwners, 0, docs);
+        return [anchor, [...members]] as [string, string[]];
+      }),
+    );
+    for (const [anchor, members] of resolved) entry.lists.set(anchor, members);
     if (!rules.rules.some((r) => r.conditions.validity)) entry.decisions = new Map();
     for (const owner of entry.listOwners) {
       let s = this.owners.get(owner);
@@ -196,38 +205,45 @@ export class PresenceAuthorizer {
     return entry;
   }
 
-  private async resolveAnchor(anchor: string, out: Set<string>, owners: Set<string>, depth: number): Promise<void> {
+  private async resolveAnchor(anchor: string, out: Set<string>, owners: Set<string>, depth: number, docs: ListDocuments): Promise<void> {
     if (depth > MAX_LIST_DEPTH) return;
     const a = parseExternalListAnchor(decodeAnyUri(anchor)) ?? parseExternalListAnchor(anchor);
     if (!a || a.tree !== "users" || !a.xui) return;
     const xui = normalizeXuiLoose(a.xui);
     owners.add(xui);
-    const doc = await this.store.get({ auid: a.auid, scope: "users", xui, docPath: a.document });
-    if (!doc) return;
-    let root: XmlElement;
-    try {
-      root = parseXml(doc.content).documentElement;
-    } catch (e) {
-      this.log("warn", "presence:authz unparsable resource-lists", { xui, error: String(e) });
-      return;
+    const docKey = `${a.auid}\u0000${xui}\u0000${a.document}`;
+    let pending = docs.get(docKey);
+    if (!pending) {
+      pending = this.store.get({ auid: a.auid, scope: "users", xui, docPath: a.document }).then((doc) => {
+        if (!doc) return undefined;
+        try {
+          return parseXml(doc.content).documentElement;
+        } catch (e) {
+          this.log("warn", "presence:authz unparsable resource-lists", { xui, error: String(e) });
+          return undefined;
+        }
+      });
+      docs.set(docKey, pending);
     }
+    const root = await pending;
+    if (!root) return;
     let lists: XmlElement[] = childElements(root).filter((e) => e.namespaceURI === RL_NS && e.localName === "list");
     if (a.listName !== undefined) lists = lists.filter((l) => l.getAttribute("name") === a.listName);
     else if (a.nodeSelector) return; // a selector we do not understand designates nothing we can use
-    for (const l of lists) await this.collect(l, out, owners, depth);
+    for (const l of lists) await this.collect(l, out, owners, depth, docs);
   }
 
-  private async collect(list: XmlElement, out: Set<string>, owners: Set<string>, depth: number): Promise<void> {
+  private async collect(list: XmlElement, out: Set<string>, owners: Set<string>, depth: number, docs: ListDocuments): Promise<void> {
     for (const c of childElements(list)) {
       if (c.namespaceURI !== RL_NS) continue;
       if (c.localName === "entry") {
         const uri = decodeAnyUri(c.getAttribute("uri"));
         if (uri) out.add(uri);
       } else if (c.localName === "list") {
-        await this.collect(c, out, owners, depth + 1);
+        await this.collect(c, out, owners, depth + 1, docs);
       } else if (c.localName === "external") {
         const anchor = c.getAttribute("anchor");
-        if (anchor) await this.resolveAnchor(anchor, out, owners, depth + 1);
+        if (anchor) await this.resolveAnchor(anchor, out, owners, depth + 1, docs);
       }
     }
   }
