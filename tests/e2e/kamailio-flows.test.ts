@@ -54,6 +54,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page, WebSocketRoute } from "playwright-core";
 import { launchBrowser, login, screenshot } from "./browser";
 import { tinyPng } from "./page-helpers";
+import { LIVE_MS, busyReachesWatcher, cutConnectionThenLive, online, publish, screenshotFailure, secondTabStatusShows, tabCloseShowsOffline } from "./flow-steps";
 import { startHerald, type HeraldProcess } from "../helpers/herald-process";
 import { startKamailio, type KamailioServer } from "../helpers/kamailio";
 import { addAccount, addDomain } from "../../lib/accounts/service";
@@ -66,18 +67,8 @@ const USERS = {
   alice: { address: `alice@${DOMAIN}`, password: "Alice-kam-2024!", name: "Alice Liddell" },
   bob: { address: `bob@${DOMAIN}`, password: "Bob-kam-2024!", name: "Bob Builder" },
 };
-/** The acceptance bound for a change to reach a watcher. */
-const LIVE_MS = 2000;
 
-async function publish(page: Page, status: string, note: string) {
-  await page.getByTestId("status-picker").selectOption(status);
-  await page.getByLabel("Note", { exact: true }).fill(note);
-  await page.getByRole("button", { name: "Publish" }).click();
-}
 
-async function online(page: Page) {
-  await expect.poll(() => page.getByTestId("connection-status").getAttribute("data-connection"), { timeout: 15_000 }).toBe("online");
-}
 
 describe("live presence against Kamailio (bridge → Kamailio SIP, server actions → Kamailio XCAP)", () => {
   let k: KamailioServer;
@@ -147,14 +138,7 @@ describe("live presence against Kamailio (bridge → Kamailio SIP, server action
   });
   afterEach(async (ctx) => {
     if (ctx.task.result?.state === "fail") {
-      for (const [who, c] of [
-        ["alice", aliceCtx],
-        ["bob", bobCtx],
-      ] as const) {
-        for (const [i, p] of (c?.pages() ?? []).entries()) {
-          await screenshot(p, `kamailio-failure-${ctx.task.name.replace(/\W+/g, "-")}-${who}-${i}`).catch(() => undefined);
-        }
-      }
+      await screenshotFailure(ctx.task.name, { alice: aliceCtx, bob: bobCtx }, "kamailio-");
       console.error(`--- kamailio log (tail) ---\n${k?.log().slice(-8000)}\n--- herald output (tail) ---\n${herald?.output().slice(-4000)}`);
     }
   });
@@ -212,38 +196,19 @@ describe("live presence against Kamailio (bridge → Kamailio SIP, server action
   });
 
   it("alice switches to busy and bob sees busy within 2 s", async () => {
-    await publish(alice, "busy", "In a meeting");
-    const row = bob.getByTestId(`contact-${ALICE}`);
-    await expect.poll(() => row.getAttribute("data-availability"), { timeout: LIVE_MS, interval: 50 }).toBe("busy");
-    await expect.poll(() => row.getByTestId("contact-note").textContent(), { timeout: LIVE_MS }).toBe("In a meeting");
-    await screenshot(bob, "kamailio-bob-sees-alice-busy");
+    await busyReachesWatcher(alice, bob, ALICE, "kamailio-bob-sees-alice-busy");
   });
 
   it("a status set in alice's second tab shows in the first", async () => {
-    const second = await aliceCtx.newPage();
-    await second.goto(`${baseUrl}/me`);
-    await online(second);
-    await publish(second, "away", "Lunch");
-    await expect.poll(() => alice.getByTestId("my-current-status").textContent(), { timeout: 5000 }).toContain("Away");
-    await expect.poll(() => alice.getByTestId("status-picker").inputValue()).toBe("away");
-    await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("away");
-    await second.close({ runBeforeUnload: true });
+    await secondTabStatusShows(aliceCtx, alice, bob, ALICE, baseUrl);
   });
 
   it("when bob's bridge connection is cut, his page shows Reconnecting… and then live state", async () => {
-    expect(bobSocket).toBeDefined();
-    await bobSocket!.close({ code: 1011, reason: "test cut" });
-    await expect.poll(() => bob.getByTestId("connection-status").getAttribute("data-connection"), { timeout: 5000 }).toBe("reconnecting");
-    expect(await bob.getByTestId("connection-status").textContent()).toBe("Reconnecting…");
-    expect(await bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability")).toBe("unknown");
-    await online(bob);
-    await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 10_000 }).toBe("away");
+    await cutConnectionThenLive(bobSocket, bob, ALICE, "away");
   });
 
   it("alice closes her tab: bob sees her offline", async () => {
-    await alice.close({ runBeforeUnload: true });
-    await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("offline");
-    await screenshot(bob, "kamailio-bob-alice-offline");
+    await tabCloseShowsOffline(alice, bob, ALICE, "kamailio-bob-alice-offline");
   });
 
   it("alice blocks bob (portal Blocked list; his list not updated by Kamailio — see header)", async () => {

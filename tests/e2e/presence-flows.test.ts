@@ -9,23 +9,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import type { Browser, BrowserContext, Page, WebSocketRoute } from "playwright-core";
 import { launchBrowser, login, screenshot } from "./browser";
 import { tinyPng } from "./page-helpers";
+import { LIVE_MS, busyReachesWatcher, cutConnectionThenLive, online, publish, screenshotFailure, secondTabStatusShows, tabCloseShowsOffline } from "./flow-steps";
 
 const baseUrl = inject("baseUrl");
 const users = inject("users");
 const ALICE = "sip:alice@example.test";
 const BOB = "sip:bob@example.test";
-/** The acceptance bound for a change to reach a watcher. */
-const LIVE_MS = 2000;
 
-async function publish(page: Page, status: string, note: string) {
-  await page.getByTestId("status-picker").selectOption(status);
-  await page.getByLabel("Note", { exact: true }).fill(note);
-  await page.getByRole("button", { name: "Publish" }).click();
-}
 
-async function online(page: Page) {
-  await expect.poll(() => page.getByTestId("connection-status").getAttribute("data-connection"), { timeout: 15_000 }).toBe("online");
-}
 
 describe("live presence (embedded server)", () => {
   let browser: Browser;
@@ -51,14 +42,7 @@ describe("live presence (embedded server)", () => {
     await browser?.close();
   });
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === "fail") {
-      for (const [who, c] of [
-        ["alice", aliceCtx],
-        ["bob", bobCtx],
-      ] as const) {
-        for (const [i, p] of c.pages().entries()) await screenshot(p, `failure-${ctx.task.name.replace(/\W+/g, "-")}-${who}-${i}`).catch(() => undefined);
-      }
-    }
+    if (ctx.task.result?.state === "fail") await screenshotFailure(ctx.task.name, { alice: aliceCtx, bob: bobCtx });
   });
 
   it("bob adds alice, alice allows him, bob sees her available with note and picture", async () => {
@@ -102,41 +86,19 @@ describe("live presence (embedded server)", () => {
   });
 
   it("alice switches to busy and bob sees busy within 2 s", async () => {
-    await publish(alice, "busy", "In a meeting");
-    const row = bob.getByTestId(`contact-${ALICE}`);
-    await expect.poll(() => row.getAttribute("data-availability"), { timeout: LIVE_MS, interval: 50 }).toBe("busy");
-    await expect.poll(() => row.getByTestId("contact-note").textContent(), { timeout: LIVE_MS }).toBe("In a meeting");
-    await screenshot(bob, "presence-bob-sees-alice-busy");
+    await busyReachesWatcher(alice, bob, ALICE, "presence-bob-sees-alice-busy");
   });
 
   it("a status set in alice's second tab shows in the first", async () => {
-    const second = await aliceCtx.newPage();
-    await second.goto(`${baseUrl}/me`);
-    await online(second);
-    await publish(second, "away", "Lunch");
-    await expect.poll(() => alice.getByTestId("my-current-status").textContent(), { timeout: 5000 }).toContain("Away");
-    await expect.poll(() => alice.getByTestId("status-picker").inputValue()).toBe("away");
-    await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("away");
-    await second.close({ runBeforeUnload: true });
+    await secondTabStatusShows(aliceCtx, alice, bob, ALICE, baseUrl);
   });
 
   it("when bob's bridge connection is cut, his page shows Reconnecting… and then live state", async () => {
-    expect(bobSocket).toBeDefined();
-    await bobSocket!.close({ code: 1011, reason: "test cut" });
-    await expect.poll(() => bob.getByTestId("connection-status").getAttribute("data-connection"), { timeout: 5000 }).toBe("reconnecting");
-    expect(await bob.getByTestId("connection-status").textContent()).toBe("Reconnecting…");
-    // nothing stays shown as live while the connection is down
-    expect(await bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability")).toBe("unknown");
-    await online(bob);
-    await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 10_000 }).toBe("away");
+    await cutConnectionThenLive(bobSocket, bob, ALICE, "away");
   });
 
-  // The removal PUBLISH (Expires: 0) leaves on pagehide with preemptive digest credentials, so
-  // it takes effect even though the page is gone before any challenge could be answered.
   it("alice closes her tab: bob sees her offline", async () => {
-    await alice.close({ runBeforeUnload: true });
-    await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("offline");
-    await screenshot(bob, "presence-bob-alice-offline");
+    await tabCloseShowsOffline(alice, bob, ALICE, "presence-bob-alice-offline");
   });
   it("alice blocks bob: he sees her offline", async () => {
     // a new tab of alice's: live again with the status this browser kept
