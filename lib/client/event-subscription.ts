@@ -37,6 +37,17 @@ export interface EventSubscriptionOptions {
   onStateChange?: (state: EventSubscriptionState, reason?: string) => void;
 }
 
+/** What the client's subscriptions (RLS, winfo, own presence) take from HeraldSipClient alike. */
+export interface ClientSubscriptionOptions {
+  ua: UA;
+  /** Requested Expires (default 600). */
+  expires?: number;
+  timers?: ClientTimers;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  onSubscriptionState?: (state: EventSubscriptionState, reason?: string) => void;
+}
+
 /**
  * JsSIP 3.13 serializes an event template package wrongly: its grammar action joins the parsed
  * `event-type` parts without flattening them, so "presence.winfo" goes out as

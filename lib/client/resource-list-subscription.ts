@@ -3,8 +3,7 @@
  * service `sip:<user>+presence@<domain>` with `Supported: eventlist`, NOTIFY bodies merged into
  * a ResourceListState; a version gap is answered with a fresh SUBSCRIBE (full state).
  */
-import type { UA } from "jssip";
-import { EventSubscription, type EventSubscriptionState } from "./event-subscription";
+import { EventSubscription, type ClientSubscriptionOptions, type EventSubscriptionState } from "./event-subscription";
 import {
   applyRlsNotify,
   EMPTY_RESOURCE_LIST,
@@ -24,16 +23,10 @@ export function presenceListUri(aor: string, event = "presence"): string {
   return `${m[1]}:${m[2]}+${event}@${m[3]}`;
 }
 
-export interface ResourceListSubscriptionOptions {
-  ua: UA;
+export interface ResourceListSubscriptionOptions extends ClientSubscriptionOptions {
   /** The list service URI. */
   uri: string;
-  expires?: number;
-  timers?: ClientTimers;
-  retryBaseMs?: number;
-  retryMaxMs?: number;
   onChange: (state: ResourceListState) => void;
-  onSubscriptionState?: (state: EventSubscriptionState, reason?: string) => void;
   /** Diagnostics: a version gap or an unreadable body forced a fresh subscription. */
   onResync?: (why: string) => void;
 }

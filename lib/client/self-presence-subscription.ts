@@ -2,20 +2,12 @@
  * Subscription to the user's own presence (RFC 3856 `presence` to the own AOR), so a status set in
  * another tab or device shows here: every NOTIFY is summarized (all devices' tuples).
  */
-import type { UA } from "jssip";
 import { parsePidf, summarizePresence, type PresenceSummary } from "../presence";
-import { EventSubscription, type EventSubscriptionState } from "./event-subscription";
-import type { ClientTimers } from "./timers";
+import { EventSubscription, type ClientSubscriptionOptions } from "./event-subscription";
 
-export interface SelfPresenceSubscriptionOptions {
-  ua: UA;
+export interface SelfPresenceSubscriptionOptions extends ClientSubscriptionOptions {
   aor: string;
-  expires?: number;
-  timers?: ClientTimers;
-  retryBaseMs?: number;
-  retryMaxMs?: number;
   onChange: (summary: PresenceSummary | undefined) => void;
-  onSubscriptionState?: (state: EventSubscriptionState, reason?: string) => void;
 }
 
 export class SelfPresenceSubscription {

@@ -3,21 +3,13 @@
  * `application/watcherinfo+xml`): pending watchers drive "New contact requests", active ones
  * "who can see me". A version gap is answered with a fresh SUBSCRIBE.
  */
-import type { UA } from "jssip";
-import { EventSubscription, type EventSubscriptionState } from "./event-subscription";
-import type { ClientTimers } from "./timers";
+import { EventSubscription, type ClientSubscriptionOptions } from "./event-subscription";
 import { applyWatcherInfoNotify, EMPTY_WATCHER_LIST, type WatcherListState } from "./watcher-list-state";
 
-export interface WatcherInfoSubscriptionOptions {
-  ua: UA;
+export interface WatcherInfoSubscriptionOptions extends ClientSubscriptionOptions {
   /** The user's own AOR. */
   aor: string;
-  expires?: number;
-  timers?: ClientTimers;
-  retryBaseMs?: number;
-  retryMaxMs?: number;
   onChange: (state: WatcherListState) => void;
-  onSubscriptionState?: (state: EventSubscriptionState, reason?: string) => void;
   onResync?: (why: string) => void;
 }
 
