@@ -13,11 +13,10 @@
  * alike (same rewriting, limits and close semantics); only the kernel hop is gone.
  */
 import http, { type IncomingMessage } from "node:http";
-import net, { type AddressInfo, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import tls from "node:tls";
 import { WebSocketServer, type WebSocket } from "ws";
-import { DEFAULT_MAX_MESSAGE_SIZE, SipUri, parseUri, type LogLevel, type SipByteStream, type SipLogger } from "../sip";
+import { DEFAULT_MAX_MESSAGE_SIZE, SipUri, connectStream, parseUri, type LogLevel, type SipByteStream, type SipLogger, type TlsClientOptions } from "../sip";
 import { BridgedConnection, WsClose, type ConnectionLimits } from "./bridged-connection";
 import { newMetrics, snapshotMetrics, type BridgeMetrics, type UpgradeRejection } from "./metrics";
 import { parseSessionAor } from "./rewrite";
@@ -31,7 +30,7 @@ export interface SipBridgeUpstream {
   /** Default "tcp". */
   transport?: "tcp" | "tls";
   /** Outbound TLS options (transport "tls"). The certificate is verified unless rejectUnauthorized is false. */
-  tls?: { ca?: string | Buffer | Array<string | Buffer>; servername?: string; rejectUnauthorized?: boolean };
+  tls?: TlsClientOptions;
   /** Default 5,000 ms. */
   connectTimeoutMs?: number;
 }
@@ -168,31 +167,7 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
       }
     }
     const upstream = upstreamOption as SipBridgeUpstream;
-    return new Promise((resolve, reject) => {
-      const socket: Socket =
-        transport === "TLS"
-          ? tls.connect({
-              host: upstream.host,
-              port: upstream.port,
-              ca: upstream.tls?.ca,
-              servername: upstream.tls?.servername ?? (net.isIP(upstream.host) ? undefined : upstream.host),
-              rejectUnauthorized: upstream.tls?.rejectUnauthorized ?? true,
-            })
-          : net.connect({ host: upstream.host, port: upstream.port });
-      const timer = setTimeout(() => socket.destroy(new Error("connect timed out")), upstream.connectTimeoutMs ?? 5000);
-      const onError = (err: Error) => {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(err);
-      };
-      socket.once("error", onError);
-      socket.once(transport === "TLS" ? "secureConnect" : "connect", () => {
-        clearTimeout(timer);
-        socket.off("error", onError);
-        socket.setNoDelay(true);
-        resolve(socket);
-      });
-    });
+    return connectStream({ host: upstream.host, port: upstream.port, transport, tls: upstream.tls, timeoutMs: upstream.connectTimeoutMs ?? 5000 });
   }
 
   function refuse(socket: Duplex, err: UpgradeRefused): void {

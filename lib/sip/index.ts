@@ -61,3 +61,4 @@ export { SipConnection, type SipByteStream, type StreamTransport } from "./conne
 export { MemoryFlowEnd, createMemoryFlow, type FlowAddress } from "./memory-flow";
 export { SipTransport, IN_PROCESS_FLOW_HOST, type IncomingSipMessage, type ListenAddresses, type SipTransportOptions } from "./transport";
 export { detachString, internString } from "./strings";
+export { connectStream, type TlsClientOptions } from "./connect";

@@ -18,8 +18,9 @@
  *   requests towards it fail at once (RFC 5626 §5.3: a failed flow is not replaced by a new one).
  */
 import { EventEmitter } from "node:events";
-import { createServer as createTcpServer, connect as tcpConnect, type AddressInfo, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer, connect as tlsConnect, type TlsOptions } from "node:tls";
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TlsOptions } from "node:tls";
+import { connectStream, type TlsClientOptions } from "./connect";
 import { SipConnection, type SipByteStream, type StreamTransport } from "./connection";
 import { buildErrorResponse } from "./error-response";
 import type { LogLevel, SipLogger } from "./logger";
@@ -29,7 +30,6 @@ import { SipParseError } from "./parse-error";
 import { SipStreamParser, type KeepAliveKind } from "./stream-parser";
 
 const BRACKETS_RE = /^\[|\]$/g;
-const IPV4_RE = /^[\d.]+$/;
 /**
  * Peer address of in-process flows: the unspecified address is never the source of a real TCP
  * connection (RFC 1122 §3.2.1.3), so flow aliases cannot collide with TCP peers', and it is never
@@ -44,7 +44,7 @@ export interface SipTransportOptions {
   /** TLS listener, enabled when cert and key are given. */
   tls?: { host?: string; port?: number; cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; requestCert?: boolean };
   /** Options for outbound TLS connections (default verifies the server certificate). */
-  tlsClient?: { ca?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
+  tlsClient?: TlsClientOptions;
   /** Close connections idle this long (ms). Default 600,000 (10 min, longer than RFC 5626 keep-alive). 0 disables. */
   idleTimeoutMs?: number;
   /** Outbound connect timeout (ms). Default 10,000. */
@@ -172,26 +172,10 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     const key = aliasKey(transport, host, port);
     const pending = this.pendingConnects.get(key);
     if (pending) return pending;
-    const p = new Promise<SipConnection>((resolve, reject) => {
-      const tc = this.options.tlsClient ?? {};
-      const socket: Socket =
-        transport === "TLS"
-          ? tlsConnect({ host, port, ca: tc.ca, rejectUnauthorized: tc.rejectUnauthorized ?? true, servername: tc.servername ?? (isIp(host) ? undefined : host) })
-          : tcpConnect({ host, port });
-      const timer = setTimeout(() => socket.destroy(new Error(`connect to ${host}:${port} timed out`)), this.options.connectTimeoutMs ?? 10_000);
-      const onError = (err: Error) => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      socket.once("error", onError);
-      socket.once(transport === "TLS" ? "secureConnect" : "connect", () => {
-        clearTimeout(timer);
-        socket.off("error", onError);
-        socket.setNoDelay(true);
-        const conn = this.adopt(socket, transport, "outbound");
-        this.addAlias(conn, host, port);
-        resolve(conn);
-      });
+    const p = connectStream({ host, port, transport, tls: this.options.tlsClient, timeoutMs: this.options.connectTimeoutMs ?? 10_000 }).then((socket) => {
+      const conn = this.adopt(socket, transport, "outbound");
+      this.addAlias(conn, host, port);
+      return conn;
     });
     this.pendingConnects.set(key, p);
     const done = () => this.pendingConnects.delete(key);
@@ -353,6 +337,3 @@ function aliasKey(transport: StreamTransport, host: string, port: number): strin
   return `${transport}|${host.toLowerCase().replace(BRACKETS_RE, "")}|${port}`;
 }
 
-function isIp(host: string): boolean {
-  return IPV4_RE.test(host) || host.includes(":");
-}
