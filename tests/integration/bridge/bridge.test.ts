@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createSipBridge, type SipBridge, type SipBridgeOptions } from "../../../lib/bridge";
-import { SipRequest, SipResponse, createRequest, createResponse, generateTag, parseMessage, serializeMessage, type SipMessageAny } from "../../../lib/sip";
+import { SipRequest, SipResponse, createRequest, createResponse, generateTag, parseMessage, serializeMessage, type NameAddr, type SipMessageAny } from "../../../lib/sip";
 import { waitFor } from "../../helpers/wait";
 import { cookieSession } from "./session-cookie";
 import { startFakeUpstream, type FakeUpstream, type UpstreamConnection } from "./fake-upstream";
@@ -111,6 +111,34 @@ function browserRequest(method: string, o: { from?: string; to?: string; uri?: s
 
 const lastConn = (up: FakeUpstream): UpstreamConnection => up.connections[up.connections.length - 1];
 const responses = (b: Browser): SipResponse[] => b.parsed().filter((m): m is SipResponse => m instanceof SipResponse);
+
+/** A browser whose presence-list SUBSCRIBE went through the bridge and was answered: the upstream connection, the SUBSCRIBE and its Contact. */
+async function subscribedBrowser(upstream: FakeUpstream, url: string) {
+  const b = await openBrowser(url);
+  b.send(browserRequest("SUBSCRIBE", { to: "sip:alice+presence@example.test", headers: [["Event", "presence"], ["Expires", "600"]] }));
+  await waitFor(() => lastConn(upstream)?.received.length === 1 && responses(b).length === 1, { ...W, what: "SUBSCRIBE round trip" });
+  const conn = lastConn(upstream);
+  const sub = conn.received[0].msg as SipRequest;
+  const target = sub.contact[0];
+  if (target === undefined || target === "*") throw new Error("the SUBSCRIBE has no usable Contact");
+  return { b, conn, sub, target };
+}
+
+/** The in-dialog NOTIFY the upstream server sends for `sub` to its Contact. */
+function notifyFor(sub: SipRequest, target: NameAddr, upstreamPort: number, pidf: string): SipRequest {
+  return createRequest({
+    method: "NOTIFY",
+    uri: target.uri,
+    from: `<sip:alice+presence@example.test>;tag=${generateTag()}`,
+    to: sub.getHeader("From")!,
+    callId: sub.callId,
+    via: { transport: "TCP", host: "127.0.0.1", port: upstreamPort },
+    contact: `<sip:presence@127.0.0.1:${upstreamPort};transport=tcp>`,
+    headers: [["Event", "presence"], ["Subscription-State", "active;expires=600"]],
+    body: pidf,
+    contentType: "application/pidf+xml",
+  });
+}
 
 describe("upgrade", () => {
   it("refuses an upgrade without a session with 401, and nothing reaches upstream", async () => {
@@ -310,27 +338,10 @@ describe("relay and rewriting", () => {
 
   it("relays an upstream NOTIFY over the same connection byte for byte, and the browser's 200 back", async () => {
     const { upstream, url } = await setup();
-    const b = await openBrowser(url);
-    b.send(browserRequest("SUBSCRIBE", { to: "sip:alice+presence@example.test", headers: [["Event", "presence"], ["Expires", "600"]] }));
-    await waitFor(() => lastConn(upstream)?.received.length === 1 && responses(b).length === 1, { ...W, what: "SUBSCRIBE round trip" });
-    const conn = lastConn(upstream);
-    const sub = conn.received[0].msg as SipRequest;
-    const target = sub.contact[0];
-    if (target === "*") throw new Error("unexpected *");
+    const { b, conn, sub, target } = await subscribedBrowser(upstream, url);
     // the server sends the NOTIFY to the Contact, which is this connection's peer address
     expect(`${(target.uri as { host: string }).host}:${(target.uri as { port?: number }).port}`).toBe(`127.0.0.1:${conn.socket.remotePort}`);
-    const notify = createRequest({
-      method: "NOTIFY",
-      uri: target.uri,
-      from: `<sip:alice+presence@example.test>;tag=${generateTag()}`,
-      to: sub.getHeader("From")!,
-      callId: sub.callId,
-      via: { transport: "TCP", host: "127.0.0.1", port: upstream.port },
-      contact: `<sip:presence@127.0.0.1:${upstream.port};transport=tcp>`,
-      headers: [["Event", "presence"], ["Subscription-State", "active;expires=600"]],
-      body: '<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@example.test"/>',
-      contentType: "application/pidf+xml",
-    });
+    const notify = notifyFor(sub, target, upstream.port, '<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@example.test"/>');
     const raw = serializeMessage(notify);
     conn.send(raw);
     await waitFor(() => b.received.some((r) => r.startsWith("NOTIFY ")), { ...W, what: "NOTIFY at the browser" });
@@ -345,25 +356,13 @@ describe("relay and rewriting", () => {
 
   it("relays a large upstream NOTIFY (an RLS full state of hundreds of contacts) that is over the browser-side limit", async () => {
     const { upstream, url } = await setup();
-    const b = await openBrowser(url);
-    b.send(browserRequest("SUBSCRIBE", { to: "sip:alice+presence@example.test", headers: [["Event", "presence"], ["Expires", "600"]] }));
-    await waitFor(() => lastConn(upstream)?.received.length === 1 && responses(b).length === 1, { ...W, what: "SUBSCRIBE round trip" });
-    const conn = lastConn(upstream);
-    const sub = conn.received[0].msg as SipRequest;
-    const target = sub.contact[0];
-    if (target === "*") throw new Error("unexpected *");
-    const notify = createRequest({
-      method: "NOTIFY",
-      uri: target.uri,
-      from: `<sip:alice+presence@example.test>;tag=${generateTag()}`,
-      to: sub.getHeader("From")!,
-      callId: sub.callId,
-      via: { transport: "TCP", host: "127.0.0.1", port: upstream.port },
-      contact: `<sip:presence@127.0.0.1:${upstream.port};transport=tcp>`,
-      headers: [["Event", "presence"], ["Subscription-State", "active;expires=600"]],
-      body: `<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@example.test"><note>${"x".repeat(300 * 1024)}</note></presence>`,
-      contentType: "application/pidf+xml",
-    });
+    const { b, conn, sub, target } = await subscribedBrowser(upstream, url);
+    const notify = notifyFor(
+      sub,
+      target,
+      upstream.port,
+      `<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:bob@example.test"><note>${"x".repeat(300 * 1024)}</note></presence>`,
+    );
     const raw = serializeMessage(notify);
     expect(raw.length).toBeGreaterThan(256 * 1024);
     conn.send(raw);
