@@ -27,6 +27,17 @@ async function ua(port: number, user: string, extra = {}): Promise<SipTestClient
   return c;
 }
 
+/** A server where alice allows bob, and bob's subscription to alice past its first NOTIFY. */
+async function bobWatchingAlice(overrides = {}) {
+  const xcap = new XcapFixture();
+  await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
+  const { port } = await setup(overrides, xcap);
+  const bob = await ua(port, "bob");
+  const { sub } = await bob.subscribe(ALICE);
+  await bob.waitForNotify(() => true, { sub });
+  return { port, bob, sub };
+}
+
 function basicOf(body: Buffer | string): string[] {
   return parsePidf(body.toString()).tuples.map((t) => t.basic ?? "");
 }
@@ -271,13 +282,8 @@ describe("PUBLISH and SUBSCRIBE/NOTIFY", () => {
   });
 
   it("ends a publication at its expiry with a closed NOTIFY", async () => {
-    const xcap = new XcapFixture();
-    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
-    const { port } = await setup({ publish: { minExpires: 1 } }, xcap);
+    const { port, bob, sub } = await bobWatchingAlice({ publish: { minExpires: 1 } });
     const alice = await ua(port, "alice");
-    const bob = await ua(port, "bob");
-    const { sub } = await bob.subscribe(ALICE);
-    await bob.waitForNotify(() => true, { sub });
     await alice.publish(pidf(ALICE, "open", "brief"), { expires: 1 });
     await bob.waitForNotify((n) => n.bodyText.includes("brief"), { sub });
     const count = bob.notifies(sub).length;
@@ -287,12 +293,7 @@ describe("PUBLISH and SUBSCRIBE/NOTIFY", () => {
   });
 
   it("adds registration-derived open tuples for devices that do not publish", async () => {
-    const xcap = new XcapFixture();
-    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
-    const { port } = await setup({}, xcap);
-    const bob = await ua(port, "bob");
-    const { sub } = await bob.subscribe(ALICE);
-    await bob.waitForNotify(() => true, { sub });
+    const { port, bob, sub } = await bobWatchingAlice();
     const alice = await ua(port, "alice");
     await alice.register(600);
     const open = await bob.waitForNotify((n) => basicOf(n.body).includes("open"), { sub });
@@ -302,12 +303,7 @@ describe("PUBLISH and SUBSCRIBE/NOTIFY", () => {
   });
 
   it("drops a reg-id binding when its flow closes (RFC 5626), so the device shows closed at once", async () => {
-    const xcap = new XcapFixture();
-    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
-    const { port } = await setup({}, xcap);
-    const bob = await ua(port, "bob");
-    const { sub } = await bob.subscribe(ALICE);
-    await bob.waitForNotify(() => true, { sub });
+    const { port, bob, sub } = await bobWatchingAlice();
     const alice = await ua(port, "alice");
     const inst = "<urn:uuid:00000000-0000-1000-8000-0000000000f1>";
     await alice.register(600, [["Supported", "outbound"]], `${alice.contact};+sip.instance="${inst}";reg-id=1`);
@@ -317,13 +313,8 @@ describe("PUBLISH and SUBSCRIBE/NOTIFY", () => {
   });
 
   it("coalesces a burst into a rate-limited NOTIFY that carries the final state", async () => {
-    const xcap = new XcapFixture();
-    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
-    const { port } = await setup({ notifyIntervalMs: 300 }, xcap);
+    const { port, bob, sub } = await bobWatchingAlice({ notifyIntervalMs: 300 });
     const alice = await ua(port, "alice");
-    const bob = await ua(port, "bob");
-    const { sub } = await bob.subscribe(ALICE);
-    await bob.waitForNotify(() => true, { sub });
     let etag: string | undefined;
     for (let i = 1; i <= 10; i++) {
       const r = await alice.publish(pidf(ALICE, "open", `n${i}`), { etag });
