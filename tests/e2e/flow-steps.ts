@@ -73,3 +73,49 @@ export async function tabCloseShowsOffline(presentityPage: Page, watcher: Page, 
   await expect.poll(() => availabilityOf(watcher, presentity), { timeout: 5000 }).toBe("offline");
   await screenshot(watcher, shot);
 }
+
+/** Add a contact from the buddy list's "Add contact" dialog and wait for the server's answer. */
+export async function addContactViaDialog(page: Page, address: string, name: string) {
+  await page.getByRole("button", { name: "Add contact" }).click();
+  const dlg = page.getByRole("dialog", { name: "Add contact" });
+  await dlg.getByLabel("SIP address").fill(address);
+  await dlg.getByLabel("Name").fill(name);
+  await dlg.getByRole("button", { name: "Add contact" }).click();
+  await page.getByTestId("action-status").getByText(`${name} added.`, { exact: true }).waitFor({ timeout: 10_000 });
+}
+
+/** The watcher's request shows under New contact requests; Allow it and see it go. */
+export async function allowRequest(page: Page, watcher: string, shot: string) {
+  const request = page.getByTestId(`request-${watcher}`);
+  await request.waitFor({ timeout: 10_000 });
+  await screenshot(page, shot);
+  await request.getByRole("button", { name: /^Allow/ }).click();
+  await expect.poll(() => page.getByTestId(`request-${watcher}`).count()).toBe(0);
+}
+
+/** The watcher sees the presentity available with `note` and the picture "Picture of <name>". */
+export async function seesAvailableWithNoteAndPicture(watcher: Page, presentity: string, note: string, name: string) {
+  const row = watcher.getByTestId(`contact-${presentity}`);
+  await expect.poll(() => row.getAttribute("data-availability"), { timeout: 15_000 }).toBe("available");
+  await expect.poll(() => row.getByTestId("contact-note").textContent()).toBe(note);
+  await expect
+    .poll(() => row.getByRole("img", { name: `Picture of ${name}` }).getAttribute("src", { timeout: 1000 }).catch(() => null), { timeout: 5000 })
+    .toMatch(/^(data:image\/png|blob:)/);
+}
+
+/** From My Presence, a fresh PUBLISH with a new note reaches the watcher within LIVE_MS. */
+export async function freshPublishReachesWatcher(presentityPage: Page, watcher: Page, presentity: string) {
+  await presentityPage.getByRole("link", { name: "My Presence" }).click();
+  await presentityPage.waitForURL(/\/me$/);
+  await publish(presentityPage, "available", "Reviewing the RLS");
+  const row = watcher.getByTestId(`contact-${presentity}`);
+  await expect.poll(() => row.getByTestId("contact-note").textContent(), { timeout: LIVE_MS, interval: 50 }).toBe("Reviewing the RLS");
+}
+
+/** A new tab of the user (the previous one was closed), online again. */
+export async function reopen(ctx: BrowserContext, baseUrl: string): Promise<Page> {
+  const page = await ctx.newPage();
+  await page.goto(`${baseUrl}/`);
+  await online(page);
+  return page;
+}

@@ -52,9 +52,22 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page, WebSocketRoute } from "playwright-core";
-import { launchBrowser, login, screenshot } from "./browser";
+import { launchBrowser, login } from "./browser";
 import { tinyPng } from "./page-helpers";
-import { LIVE_MS, busyReachesWatcher, cutConnectionThenLive, online, publish, screenshotFailure, secondTabStatusShows, tabCloseShowsOffline } from "./flow-steps";
+import {
+  addContactViaDialog,
+  allowRequest,
+  busyReachesWatcher,
+  cutConnectionThenLive,
+  freshPublishReachesWatcher,
+  online,
+  publish,
+  reopen,
+  screenshotFailure,
+  secondTabStatusShows,
+  seesAvailableWithNoteAndPicture,
+  tabCloseShowsOffline,
+} from "./flow-steps";
 import { startHerald, type HeraldProcess } from "../helpers/herald-process";
 import { startKamailio, type KamailioServer } from "../helpers/kamailio";
 import { addAccount, addDomain } from "../../lib/accounts/service";
@@ -163,36 +176,19 @@ describe("live presence against Kamailio (bridge → Kamailio SIP, server action
   it("bob adds alice (XCAP on Kamailio); alice sees his request and allows him; bob sees her available with note and picture", { timeout: 120_000 }, async () => {
     bob = await login(bobCtx, baseUrl, USERS.bob);
     await online(bob);
-    await bob.getByRole("button", { name: "Add contact" }).click();
-    const dlg = bob.getByRole("dialog", { name: "Add contact" });
-    await dlg.getByLabel("SIP address").fill(`alice@${DOMAIN}`);
-    await dlg.getByLabel("Name").fill("Alice");
-    await dlg.getByRole("button", { name: "Add contact" }).click();
-    await bob.getByTestId("action-status").getByText("Alice added.", { exact: true }).waitFor({ timeout: 10_000 });
+    await addContactViaDialog(bob, `alice@${DOMAIN}`, "Alice");
     // the server action wrote bob's lists to Kamailio's xcap_server
     const docs = await k.sql<{ doc: Buffer }>("SELECT doc FROM xcap WHERE username = 'bob'");
     expect(docs.map((d) => d.doc.toString()).join("")).toContain(ALICE);
 
     // Kamailio's rls subscribes to alice as bob: pending → alice's winfo shows the request
-    const request = alice.getByTestId(`request-${BOB}`);
-    await request.waitFor({ timeout: 10_000 });
-    await screenshot(alice, "kamailio-alice-request");
-    await request.getByRole("button", { name: /^Allow/ }).click();
-    await expect.poll(() => alice.getByTestId(`request-${BOB}`).count()).toBe(0);
+    await allowRequest(alice, BOB, "kamailio-alice-request");
 
     // the portal's Allow (Blink rules plus the identity mirror) makes Kamailio activate bob
     await expect.poll(async () => (await portalPolicy()).presence.allowed, { timeout: 5000 }).toContain(BOB);
     await expect.poll(() => watcherStatus(ALICE, BOB), { timeout: 10_000 }).toBe(1);
-    const row = bob.getByTestId(`contact-${ALICE}`);
-    await expect.poll(() => row.getAttribute("data-availability"), { timeout: 15_000 }).toBe("available");
-    await expect.poll(() => row.getByTestId("contact-note").textContent()).toBe("Writing specs");
-    await expect.poll(() => row.getByRole("img", { name: "Picture of Alice" }).getAttribute("src", { timeout: 1000 }).catch(() => null), { timeout: 5000 }).toMatch(/^(data:image\/png|blob:)/);
-
-    // a fresh PUBLISH reaches bob within 2 s
-    await alice.getByRole("link", { name: "My Presence" }).click();
-    await alice.waitForURL(/\/me$/);
-    await publish(alice, "available", "Reviewing the RLS");
-    await expect.poll(() => row.getByTestId("contact-note").textContent(), { timeout: LIVE_MS, interval: 50 }).toBe("Reviewing the RLS");
+    await seesAvailableWithNoteAndPicture(bob, ALICE, "Writing specs", "Alice");
+    await freshPublishReachesWatcher(alice, bob, ALICE);
   });
 
   it("alice switches to busy and bob sees busy within 2 s", async () => {
@@ -212,9 +208,7 @@ describe("live presence against Kamailio (bridge → Kamailio SIP, server action
   });
 
   it("alice blocks bob (portal Blocked list; his list not updated by Kamailio — see header)", async () => {
-    alice = await aliceCtx.newPage();
-    await alice.goto(`${baseUrl}/`);
-    await online(alice);
+    alice = await reopen(aliceCtx, baseUrl);
     await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("away");
     await alice.getByTestId(`contact-${BOB}`).getByRole("button", { name: /^Block/ }).click();
     await alice.getByTestId(`blocked-${BOB}`).waitFor();

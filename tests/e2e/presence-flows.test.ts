@@ -7,9 +7,22 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, BrowserContext, Page, WebSocketRoute } from "playwright-core";
-import { launchBrowser, login, screenshot } from "./browser";
+import { launchBrowser, login } from "./browser";
 import { tinyPng } from "./page-helpers";
-import { LIVE_MS, busyReachesWatcher, cutConnectionThenLive, online, publish, screenshotFailure, secondTabStatusShows, tabCloseShowsOffline } from "./flow-steps";
+import {
+  addContactViaDialog,
+  allowRequest,
+  busyReachesWatcher,
+  cutConnectionThenLive,
+  freshPublishReachesWatcher,
+  online,
+  publish,
+  reopen,
+  screenshotFailure,
+  secondTabStatusShows,
+  seesAvailableWithNoteAndPicture,
+  tabCloseShowsOffline,
+} from "./flow-steps";
 
 const baseUrl = inject("baseUrl");
 const users = inject("users");
@@ -60,29 +73,10 @@ describe("live presence (embedded server)", () => {
 
     bob = await login(bobCtx, baseUrl, users.bob);
     await online(bob);
-    await bob.getByRole("button", { name: "Add contact" }).click();
-    const dlg = bob.getByRole("dialog", { name: "Add contact" });
-    await dlg.getByLabel("SIP address").fill("alice@example.test");
-    await dlg.getByLabel("Name").fill("Alice");
-    await dlg.getByRole("button", { name: "Add contact" }).click();
-    await bob.getByTestId("action-status").getByText("Alice added.", { exact: true }).waitFor({ timeout: 10_000 });
-
-    const request = alice.getByTestId(`request-${BOB}`);
-    await request.waitFor({ timeout: 10_000 });
-    await screenshot(alice, "presence-alice-request");
-    await request.getByRole("button", { name: /^Allow/ }).click();
-    await expect.poll(() => alice.getByTestId(`request-${BOB}`).count()).toBe(0);
-
-    const row = bob.getByTestId(`contact-${ALICE}`);
-    await expect.poll(() => row.getAttribute("data-availability"), { timeout: 15_000 }).toBe("available");
-    await expect.poll(() => row.getByTestId("contact-note").textContent()).toBe("Writing specs");
-    await expect.poll(() => row.getByRole("img", { name: "Picture of Alice" }).getAttribute("src"), { timeout: 5000 }).toMatch(/^(data:image\/png|blob:)/);
-
-    // a fresh PUBLISH reaches bob within 2 s
-    await alice.getByRole("link", { name: "My Presence" }).click();
-    await alice.waitForURL(/\/me$/);
-    await publish(alice, "available", "Reviewing the RLS");
-    await expect.poll(() => row.getByTestId("contact-note").textContent(), { timeout: LIVE_MS, interval: 50 }).toBe("Reviewing the RLS");
+    await addContactViaDialog(bob, "alice@example.test", "Alice");
+    await allowRequest(alice, BOB, "presence-alice-request");
+    await seesAvailableWithNoteAndPicture(bob, ALICE, "Writing specs", "Alice");
+    await freshPublishReachesWatcher(alice, bob, ALICE);
   });
 
   it("alice switches to busy and bob sees busy within 2 s", async () => {
@@ -102,9 +96,7 @@ describe("live presence (embedded server)", () => {
   });
   it("alice blocks bob: he sees her offline", async () => {
     // a new tab of alice's: live again with the status this browser kept
-    alice = await aliceCtx.newPage();
-    await alice.goto(`${baseUrl}/`);
-    await online(alice);
+    alice = await reopen(aliceCtx, baseUrl);
     await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("away");
     const bobRow = alice.getByTestId(`contact-${BOB}`);
     await bobRow.getByRole("button", { name: /^Block/ }).click();
