@@ -19,17 +19,29 @@ export interface SqliteConnection {
   prepare(sql: string): { run(...params: unknown[]): { changes: number } };
 }
 
-const sqliteConnections = new WeakMap<object, { conn?: SqliteConnection }>();
+interface SqliteHolder {
+  conn?: SqliteConnection;
+  /** Resolves once no transaction is open on the connection (isolateTransactions). */
+  idle?: () => Promise<void>;
+}
+const sqliteConnections = new WeakMap<object, SqliteHolder>();
 
 /**
- * The better-sqlite3 connection Prisma's adapter opened for `client` (SQLite only, once Prisma has
- * connected; undefined otherwise). A statement run on it is synchronous: a hot compare-and-set
- * needs no event-loop turns. It is Prisma's own connection, so there is no second writer to wait
- * for; callers must leave it alone while `inTransaction` (an interactive Prisma transaction is
- * open on it and would take the statement in).
+ * Run `fn` synchronously on the better-sqlite3 connection Prisma's adapter opened for `client`,
+ * once no transaction is open on it (as every query outside a transaction waits, see
+ * isolateTransactions): a hot statement then needs no event-loop turns. Undefined when `client`
+ * is not SQLite or Prisma has not connected yet — use Prisma then.
  */
-export function sqliteConnection(client: Db): SqliteConnection | undefined {
-  return sqliteConnections.get(client)?.conn;
+export function runOnSqliteConnection<T>(client: Db, fn: (conn: SqliteConnection) => T): Promise<T> | undefined {
+  const h = sqliteConnections.get(client);
+  const conn = h?.conn;
+  if (!conn || !h.idle) return undefined;
+  const idle = h.idle;
+  return (async () => {
+    // a transaction may begin between `idle` resolving and this continuation: check again
+    while (conn.inTransaction) await idle();
+    return fn(conn);
+  })();
 }
 
 /** Open a client for a database URL (tests open their own; the app uses db()). */
@@ -38,7 +50,7 @@ export function openDb(databaseUrl: string): Db {
   if (target.provider === "sqlite") {
     if (target.file !== ":memory:") mkdirSync(path.dirname(target.file), { recursive: true });
     const factory = new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: 10_000 });
-    const holder: { conn?: SqliteConnection } = {};
+    const holder: SqliteHolder = {};
     // the adapter factory as Prisma calls it, keeping the connection each connect() opens
     const adapter = {
       provider: factory.provider,
@@ -46,7 +58,7 @@ export function openDb(databaseUrl: string): Db {
       connect: async () => {
         const a = await factory.connect();
         holder.conn = (a as unknown as { client: SqliteConnection }).client;
-        return isolateTransactions(a as unknown as SqliteAdapter);
+        return isolateTransactions(a as unknown as SqliteAdapter, holder);
       },
       connectToShadowDb: () => factory.connectToShadowDb(),
     } as unknown as PrismaBetterSqlite3;
@@ -77,7 +89,7 @@ interface SqliteAdapter {
  * rolls back, though its caller was told it succeeded. Queries outside transactions therefore
  * wait here until no transaction is open.
  */
-function isolateTransactions(a: SqliteAdapter): SqliteAdapter {
+function isolateTransactions(a: SqliteAdapter, holder: SqliteHolder): SqliteAdapter {
   let open: Promise<void> | null = null;
   const start = a.startTransaction.bind(a);
   const queryRaw = a.queryRaw.bind(a);
@@ -86,6 +98,7 @@ function isolateTransactions(a: SqliteAdapter): SqliteAdapter {
     // `inTransaction` is the truth (BEGIN has run); `open` is what to wait on
     while (a.client.inTransaction || open) await (open ?? new Promise((r) => setImmediate(r)));
   };
+  holder.idle = idle;
   a.startTransaction = async (isolationLevel) => {
     const tx = await start(isolationLevel);
     let end!: () => void;
