@@ -46,9 +46,7 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
       if (csrf.current === p) csrf.current = null; // fetched again on submit
     });
     csrf.current = p;
-    // the page that follows a sign-in: its code loads while the form is being filled in
-    router.prefetch(callbackUrl);
-  }, [router, callbackUrl]);
+  }, []);
 
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
