@@ -18,6 +18,8 @@ import type { WebSocket } from "ws";
 import {
   BRANCH_MAGIC_COOKIE,
   DEFAULT_MAX_HEADER_SIZE,
+  MemoryFlowEnd,
+  NameAddr,
   SipParseError,
   SipStreamFramer,
   SipRequest,
@@ -25,15 +27,16 @@ import {
   buildErrorResponse,
   createResponse,
   generateTag,
+  parseFrame,
   parseMessage,
   serializeMessage,
-  type NameAddr,
+  splitTopLevel,
   type SipByteStream,
   type SipLogger,
   type SipMessageAny,
 } from "../sip";
 import type { BridgeErrorKind, BridgeMetrics } from "./metrics";
-import { editClientMessage, isSessionAor, stripTopVia, type SessionIdentity } from "./rewrite";
+import { editClientMessage, editLayout, isSessionAor, scanClientMessage, stripTopVia, type SessionIdentity } from "./rewrite";
 import { TokenBucket } from "./token-bucket";
 import { classifyUpstream, cutBytes, topViaBranch } from "./upstream-framer";
 
@@ -209,6 +212,12 @@ export class BridgedConnection {
       return;
     }
     this.metrics.messages.fromClient++;
+    const allowed = this.bucket.take();
+    if (allowed && this.forwardUsual(buf)) {
+      this.excess = 0;
+      return;
+    }
+    // the general path: unusual layouts, malformed or refused messages, and the rate limit's answers
     let msg: SipMessageAny;
     try {
       msg = parseMessage(buf);
@@ -217,10 +226,43 @@ export class BridgedConnection {
       if (!(e instanceof SipParseError)) throw e;
       return this.malformed(buf, e, isBinary);
     }
-    if (!this.bucket.take()) return this.overLimit(msg);
+    if (!allowed) return this.overLimit(msg);
     this.excess = 0;
     if (msg instanceof SipRequest) this.forwardRequest(msg, buf);
     else this.forwardResponse(msg, buf);
+  }
+
+  /**
+   * The usual browser message (see `scanClientMessage`): its layout is read without parsing, the
+   * Via and Contact edits are made on the bytes, and the result is parsed once, as the server
+   * would parse it, to check it and the identity. An in-process server takes that parse with the
+   * bytes (`MemoryFlowEnd.writeMessage`) instead of parsing them again. False, with nothing sent,
+   * when anything is not as usual: malformed, refused, odd layout — the general path answers.
+   */
+  private forwardUsual(raw: Buffer): boolean {
+    const layout = scanClientMessage(raw);
+    if (!layout) return false;
+    let contact: string | undefined;
+    try {
+      contact = layout.contact && this.rewriteContactValue(layout.contact.value);
+    } catch (e) {
+      if (e instanceof SipParseError) return false;
+      throw e;
+    }
+    const via = layout.isRequest ? this.viaFor(layout.branch) : undefined;
+    const out = via === undefined && contact === undefined ? raw : editLayout(raw, layout, via, contact);
+    let msg: SipMessageAny;
+    try {
+      msg = parseFrame(out, layout.headEnd + out.length - raw.length);
+    } catch (e) {
+      if (e instanceof SipParseError) return false;
+      throw e;
+    }
+    if (msg.contentLength !== msg.body.length) return false;
+    if (msg instanceof SipRequest && this.checkIdentity(msg)) return false;
+    this.writeUpstream(out, msg);
+    this.metrics.messages.toUpstream++;
+    return true;
   }
 
   private forwardRequest(req: SipRequest, raw: Buffer): void {
@@ -232,12 +274,7 @@ export class BridgedConnection {
       if (req.method !== "ACK") this.answer(createResponse(req, 403, { reason: `Forbidden (${denied} is not ${this.identity.aor})`, toTag: generateTag() }));
       return;
     }
-    const browserBranch = req.topVia?.branch;
-    // Deterministic per browser branch so CANCEL/ACK for non-2xx match their request (RFC 3261 §16.11 spirit)
-    const branch = this.branchPrefix + (browserBranch ?? generateTag());
-    const transport = this.transport;
-    const via = `SIP/2.0/${transport} ${this.localHostPort};branch=${branch};rport;alias`;
-    this.writeUpstream(editClientMessage(raw, req, { via, contacts: this.rewriteContacts(req) }));
+    this.writeUpstream(editClientMessage(raw, req, { via: this.viaFor(req.topVia?.branch), contacts: this.rewriteContacts(req) }));
     this.metrics.messages.toUpstream++;
   }
 
@@ -252,6 +289,11 @@ export class BridgedConnection {
     const out = contacts === undefined && isExactFrame(raw, res) ? raw : editClientMessage(raw, res, { contacts });
     this.writeUpstream(out);
     this.metrics.messages.toUpstream++;
+  }
+
+  /** The bridge's Via: a branch deterministic per browser branch so CANCEL/ACK for non-2xx match their request (RFC 3261 §16.11 spirit). */
+  private viaFor(browserBranch: string | undefined): string {
+    return `SIP/2.0/${this.transport} ${this.localHostPort};branch=${this.branchPrefix}${browserBranch ?? generateTag()};rport;alias`;
   }
 
   /** Which identity header is wrong, or undefined when the request may pass. */
@@ -271,15 +313,23 @@ export class BridgedConnection {
   private rewriteContacts(msg: SipMessageAny): NameAddr[] | undefined {
     const contacts = msg.contact;
     if (contacts.length === 0 || contacts.includes("*")) return undefined;
-    return (contacts as NameAddr[]).map((c) => {
-      if (!(c.uri instanceof SipUri)) return c;
-      const r = c.clone();
-      const uri = r.uri as SipUri;
-      uri.host = this.localHost;
-      uri.port = this.localPort;
-      uri.params.set("transport", this.transport === "TLS" ? "tls" : "tcp");
-      return r;
-    });
+    return (contacts as NameAddr[]).map((c) => this.pointAtUpstream(c.clone()));
+  }
+
+  /** `rewriteContacts` for a Contact header value of the usual layout. Throws `SipParseError`. */
+  private rewriteContactValue(value: string): string | undefined {
+    const values = splitTopLevel(value, ",");
+    if (values.some((v) => v.trim() === "*")) return undefined;
+    return values.map((v) => this.pointAtUpstream(NameAddr.parse(v)).toString()).join(", ");
+  }
+
+  private pointAtUpstream(c: NameAddr): NameAddr {
+    if (!(c.uri instanceof SipUri)) return c;
+    const uri = c.uri;
+    uri.host = this.localHost;
+    uri.port = this.localPort;
+    uri.params.set("transport", this.transport === "TLS" ? "tls" : "tcp");
+    return c;
   }
 
   private malformed(raw: Buffer, err: SipParseError, isBinary: boolean): void {
@@ -360,10 +410,12 @@ export class BridgedConnection {
     }
   };
 
-  private writeUpstream(data: Buffer): void {
+  /** `msg`: the parse of `data` (`parseFrame`), passed along to an in-process server. */
+  private writeUpstream(data: Buffer, msg?: SipMessageAny): void {
     if (this.upstream.destroyed || this.upstream.writableEnded) return;
     this.lastUpstreamWrite = Date.now();
-    if (!this.upstream.write(data)) this.ws.pause(); // resumed on 'drain'
+    const ok = msg && this.upstream instanceof MemoryFlowEnd ? this.upstream.writeMessage(data, msg) : this.upstream.write(data);
+    if (!ok) this.ws.pause(); // resumed on 'drain'
   }
 
   private closeClient(code: number, reason: string): void {

@@ -8,10 +8,10 @@
  * Identity checks on From/To live here too, as pure functions.
  */
 import { canonicalHeaderName, splitTopLevel, SipUri, type NameAddr, type SipMessageAny } from "../sip";
+import { topViaBranch } from "./upstream-framer";
 
 const CRLF = "\r\n";
 const CRLFCRLF = Buffer.from("\r\n\r\n");
-const CRLF_BYTES = Buffer.from("\r\n");
 
 /** A logical header line: its canonical lower-case name and its raw text (folded lines kept). */
 interface HeaderLine {
@@ -73,8 +73,10 @@ export interface ClientMessageEdit {
  * Content-Length by datagram parsing, RFC 7118 §5: WebSocket frames carry one message each).
  */
 export function editClientMessage(raw: Buffer, msg: SipMessageAny, edit: ClientMessageEdit): Buffer {
-  const fast = editOnBytes(raw, msg, edit);
-  if (fast) return fast;
+  const layout = scanClientMessage(raw);
+  if (layout && msg.contentLength === raw.length - layout.headEnd - 4 && (edit.via !== undefined || edit.contacts !== undefined)) {
+    return editLayout(raw, layout, edit.via, edit.contacts?.join(", "));
+  }
   const split = splitRaw(raw);
   if (!split) throw new Error("editClientMessage: raw message has no header block"); // parse succeeded, so unreachable
   const out: string[] = [];
@@ -103,47 +105,83 @@ export function editClientMessage(raw: Buffer, msg: SipMessageAny, edit: ClientM
 }
 
 /**
- * The usual browser message needs only the Via on top and, when it has one, its single Contact
- * line replaced: done on the bytes (a few slices, one concatenation) without splitting and
- * re-joining the header block. `undefined` when anything else must change or the layout is
- * unusual (P-Asserted-Identity, a missing Content-Length, CRLFs before the start line, bytes after
- * the declared body, folded lines, several Contact lines): the general path. The result is
- * byte-identical to the general path's.
+ * Where the bridge's edits go in a browser message of the usual layout (what JsSIP sends): no
+ * CRLF before the start line, no folded line, one Content-Length line, at most one Contact line,
+ * no P-Asserted-Identity. Offsets are byte offsets into the message.
  */
-function editOnBytes(raw: Buffer, msg: SipMessageAny, edit: ClientMessageEdit): Buffer | undefined {
-  if (msg.contentLength === undefined || raw[0] === 13) return undefined;
-  if (edit.via === undefined && edit.contacts === undefined) return undefined;
-  if (msg.hasHeader("P-Asserted-Identity")) return undefined;
+export interface ClientLayout {
+  /** Index of the CRLF ending the start line. */
+  startLineEnd: number;
+  /** Index of the CRLFCRLF ending the header block. */
+  headEnd: number;
+  /** Request (else a response; the parser checks the start line). */
+  isRequest: boolean;
+  /** Branch of the top Via value, when it has one. */
+  branch?: string;
+  /** The Contact line: [start, end) including its CRLF, and its value. */
+  contact?: { start: number; end: number; value: string };
+}
+
+/**
+ * Read the layout of a browser message without parsing it: one pass over the header lines, names
+ * only (the message is parsed after the edit, see BridgedConnection). `undefined` when the layout
+ * is not the usual one; the general path (parse, split and re-join) handles those.
+ */
+export function scanClientMessage(raw: Buffer): ClientLayout | undefined {
+  if (raw.length === 0 || raw[0] === 13) return undefined;
   const headEnd = raw.indexOf(CRLFCRLF);
-  if (headEnd < 0 || headEnd + 4 + msg.body.length !== raw.length) return undefined;
-  const lineEnd = raw.indexOf(CRLF_BYTES);
-  const parts: Buffer[] = [raw.subarray(0, lineEnd + 2)];
-  if (edit.via !== undefined) parts.push(Buffer.from(`Via: ${edit.via}\r\n`, "utf8"));
-  if (edit.contacts === undefined) {
-    parts.push(raw.subarray(lineEnd + 2));
-    return Buffer.concat(parts);
-  }
+  if (headEnd < 0) return undefined;
   // header lines as latin1 text: one character per byte, so offsets are byte offsets
   const head = raw.toString("latin1", 0, headEnd + 2);
-  let contact: [number, number] | undefined;
-  for (let pos = lineEnd + 2; pos < head.length; ) {
+  const startLineEnd = head.indexOf(CRLF);
+  let branch: string | undefined;
+  let sawVia = false;
+  let sawLength = false;
+  let contact: ClientLayout["contact"];
+  for (let pos = startLineEnd + 2; pos < head.length; ) {
     const end = head.indexOf(CRLF, pos);
     const c = head.charCodeAt(pos);
     if (c === 32 || c === 9) return undefined; // RFC 3261 §7.3.1 folding
     const colon = head.indexOf(":", pos);
-    if (colon > pos && colon < end) {
-      const name = head.slice(pos, colon).trimEnd().toLowerCase();
-      if (name === "contact" || name === "m") {
+    if (colon <= pos || colon > end) return undefined;
+    switch (canonicalHeaderName(head.slice(pos, colon).trimEnd())) {
+      case "Via":
+        if (!sawVia) branch = topViaBranch(raw.toString("utf8", colon + 1, end));
+        sawVia = true;
+        break;
+      case "Contact":
         if (contact) return undefined;
-        contact = [pos, end + 2];
-      }
+        contact = { start: pos, end: end + 2, value: raw.toString("utf8", colon + 1, end) };
+        break;
+      case "Content-Length":
+        if (sawLength) return undefined;
+        sawLength = true;
+        break;
+      case "P-Asserted-Identity":
+        return undefined;
     }
     pos = end + 2;
   }
-  if (!contact) return undefined;
-  parts.push(raw.subarray(lineEnd + 2, contact[0]));
-  if (edit.contacts.length > 0) parts.push(Buffer.from(`Contact: ${edit.contacts.join(", ")}\r\n`, "utf8"));
-  parts.push(raw.subarray(contact[1]));
+  if (!sawLength) return undefined;
+  return { startLineEnd, headEnd, isRequest: !head.startsWith("SIP/"), branch, contact };
+}
+
+/**
+ * The edits on the bytes of a message of the usual layout: `via` inserted on top; the Contact
+ * line replaced by `contact` (removed when it is empty, kept when undefined). A few slices and one
+ * concatenation; every other byte as it was.
+ */
+export function editLayout(raw: Buffer, layout: ClientLayout, via: string | undefined, contact: string | undefined): Buffer {
+  const bodyOfLine = layout.startLineEnd + 2;
+  const parts: Buffer[] = [raw.subarray(0, bodyOfLine)];
+  if (via !== undefined) parts.push(Buffer.from(`Via: ${via}\r\n`, "utf8"));
+  if (contact === undefined || !layout.contact) {
+    parts.push(raw.subarray(bodyOfLine));
+  } else {
+    parts.push(raw.subarray(bodyOfLine, layout.contact.start));
+    if (contact !== "") parts.push(Buffer.from(`Contact: ${contact}\r\n`, "utf8"));
+    parts.push(raw.subarray(layout.contact.end));
+  }
   return Buffer.concat(parts);
 }
 

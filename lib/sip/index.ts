@@ -29,7 +29,7 @@ export {
 } from "./message";
 export { parseMessage, parseHead, type ParseOptions } from "./parser";
 export { serializeMessage, serializeMessageToString } from "./serializer";
-export { SipStreamParser, DEFAULT_MAX_HEADER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, type KeepAliveKind, type SipStreamParserOptions } from "./stream-parser";
+export { SipStreamParser, parseFrame, DEFAULT_MAX_HEADER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, type KeepAliveKind, type SipStreamParserOptions } from "./stream-parser";
 export { SipStreamFramer, type SipStreamFramerHandlers } from "./stream-framer";
 export { buildErrorResponse } from "./error-response";
 export { parseDigestHeader, serializeDigestHeader, type DigestParams } from "./digest-header";

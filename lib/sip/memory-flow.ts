@@ -15,8 +15,13 @@
  * - Backpressure: `pause()` holds deliveries; while more than `highWaterMark` bytes wait for a
  *   paused reader, `write()` returns false, and the writer gets `'drain'` once they are taken.
  * - `setTimeout(ms, cb)`: `'timeout'` after `ms` without a write in either direction.
+ * - `writeMessage(raw, msg)`: `raw` with the peer's parse of it (`parseFrame`); the reader gets
+ *   `'message'` (raw, msg) in its place when it listens for it (the transport's stream parser
+ *   takes it as if it had parsed `raw` itself), else `'data'` with `raw`. Saves the second parse
+ *   of every message the WebSocket bridge has already parsed to check it.
  */
 import { EventEmitter } from "node:events";
+import type { SipMessageAny } from "./message";
 
 export interface FlowAddress {
   address: string;
@@ -25,11 +30,23 @@ export interface FlowAddress {
 
 export interface MemoryFlowEndEvents {
   data: [chunk: Buffer];
+  message: [raw: Buffer, msg: SipMessageAny];
   end: [];
   close: [hadError: boolean];
   drain: [];
   timeout: [];
   error: [err: Error];
+}
+
+/** A chunk written with `writeMessage`: the bytes and their parse. */
+class ParsedChunk {
+  constructor(
+    readonly raw: Buffer,
+    readonly msg: SipMessageAny,
+  ) {}
+  get length(): number {
+    return this.raw.length;
+  }
 }
 
 /** Bytes waiting for a paused reader beyond which `write()` asks the writer to wait. */
@@ -43,7 +60,7 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
   private peer!: MemoryFlowEnd;
   private readonly highWaterMark: number;
   /** Chunks the peer wrote that this end has not emitted yet (`head` is the next one); shared empty list until the first. */
-  private inbox: Buffer[] = NO_CHUNKS;
+  private inbox: Array<Buffer | ParsedChunk> = NO_CHUNKS;
   private head = 0;
   private inboxBytes = 0;
   /** The peer ended its side; `'end'` follows the inbox. */
@@ -97,6 +114,19 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
     if (this.writeEnded || this.isDestroyed) return false;
     const chunk = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (chunk.length === 0) return true;
+    return this.send(chunk);
+  }
+
+  /**
+   * Write one complete SIP message with its parse (`parseFrame(raw, …)`: the reader may use it
+   * instead of parsing `raw`). Neither may be changed afterwards. As `write` otherwise.
+   */
+  writeMessage(raw: Buffer, msg: SipMessageAny): boolean {
+    if (this.writeEnded || this.isDestroyed) return false;
+    return this.send(new ParsedChunk(raw, msg));
+  }
+
+  private send(chunk: Buffer | ParsedChunk): boolean {
     if (this.idleMs > 0 || this.peer.idleMs > 0) this.lastActivity = this.peer.lastActivity = Date.now();
     return this.peer.receive(chunk) ? true : ((this.needDrain = true), false);
   }
@@ -161,7 +191,7 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
     return this;
   }
 
-  private receive(chunk: Buffer): boolean {
+  private receive(chunk: Buffer | ParsedChunk): boolean {
     if (this.isDestroyed) return true; // nobody reads any more: the bytes are gone, as on a closed socket
     if (this.inbox === NO_CHUNKS) this.inbox = [];
     this.inbox.push(chunk);
@@ -194,7 +224,12 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
         this.inbox.length = 0;
         this.head = 0;
       }
-      this.emit("data", chunk);
+      if (chunk instanceof ParsedChunk) {
+        if (this.listenerCount("message") > 0) this.emit("message", chunk.raw, chunk.msg);
+        else this.emit("data", chunk.raw);
+      } else {
+        this.emit("data", chunk);
+      }
     }
     if (this.isDestroyed || this.inboxBytes > 0) return;
     const writer = this.peer;
@@ -240,7 +275,7 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
 }
 
 const EMPTY = Buffer.alloc(0);
-const NO_CHUNKS: Buffer[] = [];
+const NO_CHUNKS: Array<Buffer | ParsedChunk> = [];
 
 /** Ends with something to deliver, in the order they were written to. */
 let due: MemoryFlowEnd[] = [];

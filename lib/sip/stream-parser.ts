@@ -68,10 +68,25 @@ export class SipStreamParser extends EventEmitter<SipStreamParserEvents> {
     this.framer.end();
   }
 
+  /**
+   * A message its in-process peer already framed and parsed with `parseFrame` (the WebSocket
+   * bridge over a memory flow): taken as if its bytes had been pushed — the same `message` event
+   * with the same parse — when it is exactly one frame at a message boundary within this
+   * parser's limits. False otherwise: push the bytes instead, and the framer decides.
+   */
+  acceptParsed(raw: Buffer, msg: SipMessageAny): boolean {
+    if (this.framer.buffered > 0 || this.framer.failed) return false;
+    const length = msg.contentLength;
+    const head = raw.length - msg.body.length;
+    if (length !== msg.body.length || head > this.maxHeaderSize || raw.length > this.maxMessageSize) return false;
+    this.emit("message", msg, raw);
+    return true;
+  }
+
   private deliver(raw: Buffer, headEnd: number): void {
     let msg: SipMessageAny;
     try {
-      msg = parseHead(raw.toString("utf8", 0, headEnd));
+      msg = parseFrame(raw, headEnd);
     } catch (e) {
       if (e instanceof SipParseError) {
         this.emit("parseError", e, raw);
@@ -79,7 +94,17 @@ export class SipStreamParser extends EventEmitter<SipStreamParserEvents> {
       }
       throw e;
     }
-    msg.body = raw.length > headEnd + 4 ? Buffer.from(raw.subarray(headEnd + 4)) : Buffer.alloc(0);
     this.emit("message", msg, raw);
   }
+}
+
+/**
+ * Parse one stream frame (RFC 3261 §18.3): `raw` is a complete message whose header block ends
+ * at `headEnd` (the index of CRLFCRLF) and whose body is the rest. The body is copied: a frame is
+ * often a view into a larger chunk. Throws `SipParseError`.
+ */
+export function parseFrame(raw: Buffer, headEnd: number): SipMessageAny {
+  const msg = parseHead(raw.toString("utf8", 0, headEnd));
+  msg.body = raw.length > headEnd + 4 ? Buffer.from(raw.subarray(headEnd + 4)) : Buffer.alloc(0);
+  return msg;
 }

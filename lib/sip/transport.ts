@@ -24,7 +24,7 @@ import { connectStream, type TlsClientOptions } from "./connect";
 import { SipConnection, type SipByteStream, type StreamTransport } from "./connection";
 import { buildErrorResponse } from "./error-response";
 import type { LogLevel, SipLogger } from "./logger";
-import { createMemoryFlow, type MemoryFlowEnd } from "./memory-flow";
+import { MemoryFlowEnd, createMemoryFlow } from "./memory-flow";
 import { SipRequest, type SipMessageAny } from "./message";
 import { SipParseError } from "./parse-error";
 import { SipStreamParser, type KeepAliveKind } from "./stream-parser";
@@ -267,15 +267,20 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       this.safeEmit("messageError", err, conn);
       conn.close();
     });
-    socket.on("data", (chunk: Buffer) => {
+    // parser bug or a throwing listener: never crash the process because of one peer
+    const guarded = (fn: () => void) => {
       try {
-        framer.push(chunk);
+        fn();
       } catch (e) {
-        // parser bug or a throwing listener: never crash the process because of one peer
         this.log("error", "unexpected error handling data, closing connection", { id, error: String(e) });
         conn.destroy();
       }
-    });
+    };
+    socket.on("data", (chunk: Buffer) => guarded(() => framer.push(chunk)));
+    if (socket instanceof MemoryFlowEnd) {
+      // the in-process peer (the bridge) parsed this message already, with the framer's own parse
+      socket.on("message", (raw: Buffer, msg: SipMessageAny) => guarded(() => framer.acceptParsed(raw, msg) || framer.push(raw)));
+    }
     socket.on("end", () => framer.end());
     conn.once("close", () => {
       this.connections.delete(id);

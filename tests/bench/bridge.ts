@@ -1,7 +1,9 @@
 /**
  * Bridge overhead benchmark (issue 6, benchmark a). Prints JSON lines; no assertions.
  *
- *   npx tsx tests/bench/bridge.ts [--rtts 5000] [--seconds 3] [--idle 5000] [--no-tcp-upstream]
+ *   npx tsx tests/bench/bridge.ts [--rtts 5000] [--seconds 3] [--idle 5000] [--no-tcp-upstream] [--cpu-prof DIR]
+ *
+ * `--cpu-prof DIR` writes a V8 CPU profile of each child process (server+bridge, TCP bridge) to DIR.
  *
  * What is measured is the deployed default (`npm start` without SIP_UPSTREAM): a child process
  * runs Herald's embedded presence server (PresenceServer; accounts and XCAP in memory instead of
@@ -63,13 +65,18 @@ const arg = (name: string, dflt: number): number => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 
+const argText = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+
 interface Mem {
   rss: number;
   heapUsed: number;
   external: number;
   arrayBuffers: number;
 }
-type Reply = { ready?: { port: number; sipPort?: number }; mem?: Mem; open?: number; flows?: number; sipConnections?: number; nofile?: number };
+type Reply = { ready?: { port: number; sipPort?: number }; mem?: Mem; open?: number; flows?: number; sipConnections?: number; nofile?: number; cpu?: NodeJS.CpuUsage };
 
 // ---- child roles ---------------------------------------------------------------------------------
 
@@ -106,6 +113,8 @@ function serveIpc(bridge: SipBridge, extra: () => Partial<Reply>, ready: Reply["
       for (let i = 0; i < 3; i++) globalThis.gc?.();
       const u = process.memoryUsage();
       process.send!({ mem: { rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers }, open: bridge.metrics().connectionsOpen, ...extra() } satisfies Reply);
+    } else if (m === "cpu") {
+      process.send!({ cpu: process.cpuUsage() } satisfies Reply);
     } else if (m === "nofile") {
       process.send!({ nofile: nofileOf(process.pid) } satisfies Reply);
     }
@@ -296,7 +305,9 @@ async function publisher(c: Client, user: string): Promise<{ options: () => Buff
 }
 
 function child(role: string, extra: string[] = []): Promise<{ proc: ChildProcess; ready: NonNullable<Reply["ready"]> }> {
-  const proc = fork(SELF, [role, ...extra], { execArgv: ["--import", "tsx", "--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const profDir = argText("cpu-prof");
+  const execArgv = ["--import", "tsx", "--expose-gc", ...(profDir ? ["--cpu-prof", "--cpu-prof-dir", profDir] : [])];
+  const proc = fork(SELF, [role, ...extra], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   if (proc.pid) raiseNofile(proc.pid);
   return new Promise((resolve, reject) => {
     proc.once("message", (m: Reply) => resolve({ proc, ready: m.ready! }));
@@ -304,7 +315,20 @@ function child(role: string, extra: string[] = []): Promise<{ proc: ChildProcess
   });
 }
 
-function ask(proc: ChildProcess, what: "mem" | "nofile"): Promise<Reply> {
+/** Ask a child to exit (it does on IPC disconnect, writing its `--cpu-prof` profile); kill it if it has not after 5 s. */
+function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => proc.kill(), 5000);
+    proc.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    proc.disconnect();
+  });
+}
+
+function ask(proc: ChildProcess, what: "mem" | "nofile" | "cpu"): Promise<Reply> {
   return new Promise((resolve) => {
     proc.once("message", (m: Reply) => resolve(m));
     proc.send(what);
@@ -370,24 +394,40 @@ interface Path {
   client: Client;
   p: Awaited<ReturnType<typeof publisher>>;
   times: Record<"options" | "publish", number[]>;
+  /** CPU µs (user + system) spent during this path's timed round trips, by the server process and by this client. */
+  cpu: Record<"options" | "publish", { server: number; client: number }>;
 }
 
 async function openPath(name: string, client: Client, user: string): Promise<Path> {
-  return { name, client, p: await publisher(client, user), times: { options: [], publish: [] } };
+  return { name, client, p: await publisher(client, user), times: { options: [], publish: [] }, cpu: { options: { server: 0, client: 0 }, publish: { server: 0, client: 0 } } };
 }
 
 /** Blocks of `block` round trips per path in turn, after a warm-up; every path sees the same conditions. */
-async function latencies(paths: Path[], rtts: number, block: number): Promise<void> {
+async function latencies(paths: Path[], rtts: number, block: number, server: ChildProcess): Promise<void> {
   const warmup = Math.min(1000, Math.floor(rtts / 5));
   for (const kind of ["options", "publish"] as const) {
     for (const path of paths) await roundTrips(path.client, warmup, path.p[kind], path.p.onAnswer);
     for (let done = 0; done < rtts; done += block) {
-      for (const path of paths) path.times[kind].push(...(await roundTrips(path.client, Math.min(block, rtts - done), path.p[kind], path.p.onAnswer)));
+      for (const path of paths) {
+        const serverBefore = (await ask(server, "cpu")).cpu!;
+        const clientBefore = process.cpuUsage();
+        path.times[kind].push(...(await roundTrips(path.client, Math.min(block, rtts - done), path.p[kind], path.p.onAnswer)));
+        const client = process.cpuUsage(clientBefore);
+        const serverAfter = (await ask(server, "cpu")).cpu!;
+        path.cpu[kind].server += serverAfter.user + serverAfter.system - serverBefore.user - serverBefore.system;
+        path.cpu[kind].client += client.user + client.system;
+      }
     }
   }
 }
 
 const REQUEST_NAMES = { options: "OPTIONS (transaction layer, 200)", publish: "authenticated PUBLISH refresh (digest, SIP-If-Match, 200 + new ETag)" };
+
+/** µs of CPU per round trip: the server(+bridge) process, and the bench client (WebSocket framing, parsing). */
+function cpuPer(path: Path, kind: "options" | "publish"): { server: number; client: number } {
+  const n = path.times[kind].length;
+  return { server: round(path.cpu[kind].server / n), client: round(path.cpu[kind].client / n) };
+}
 
 function latencyLine(bench: string, kind: "options" | "publish", direct: Path, bridged: Path, label: string): void {
   const d = summary(direct.times[kind]);
@@ -405,6 +445,7 @@ function latencyLine(bench: string, kind: "options" | "publish", direct: Path, b
     ratioP50: ratio(b.p50, d.p50),
     ratioP99: ratio(b.p99, d.p99),
     ratioMean: ratio(b.mean, d.mean),
+    cpuPerRoundTrip: { unit: "µs CPU (user + system); server: the SIP server's process", direct: cpuPer(direct, kind), bridged: cpuPer(bridged, kind) },
     target: "ratio ≤ 1.2",
   });
 }
@@ -467,7 +508,7 @@ async function main(): Promise<void> {
     const paths = [direct, inProcess];
     const tcp = tcpBridge ? await openPath("tcp bridge", await wsClient(tcpBridge.ready.port, "u2"), "u2") : undefined;
     if (tcp) paths.push(tcp);
-    await latencies(paths, rtts, 250);
+    await latencies(paths, rtts, 250, herald.proc);
     for (const kind of ["options", "publish"] as const) {
       latencyLine("bridge.latency", kind, direct, inProcess, "deployed default: server and bridge in one process, in-process flow");
       if (tcp) latencyLine("bridge.latency.tcpUpstream", kind, direct, tcp, "SIP_UPSTREAM style: bridge in its own process → TCP → server");
@@ -538,8 +579,7 @@ async function main(): Promise<void> {
       for (const ws of o.sockets) ws.terminate();
     }
   } finally {
-    tcpBridge?.proc.kill();
-    herald.proc.kill();
+    await Promise.all([tcpBridge?.proc, herald.proc].map((p) => p && stop(p)));
   }
 }
 

@@ -5,7 +5,7 @@
  * the real server: register, subscribe, NOTIFYs back over the flow, publish; close in both
  * directions with RFC 5626 flow-failure handling; size limits on both sides; the identity check.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { createSipBridge, type SipBridge, type SipBridgeLimits } from "@/lib/bridge";
 import type { PresenceServer, PresenceServerOptions } from "@/lib/server";
@@ -20,6 +20,7 @@ import {
   generateTag,
   parseMessage,
   serializeMessage,
+  type MemoryFlowEnd,
   type SipConnection,
   type SipMessageAny,
 } from "@/lib/sip";
@@ -47,6 +48,8 @@ interface Setup {
   /** Requests the server received, and the connection each came over. */
   atServer: Array<{ message: SipMessageAny; connection: SipConnection }>;
   flows: SipConnection[];
+  /** The bridge's ends of the flows, in the order opened. */
+  ends: MemoryFlowEnd[];
 }
 
 async function setup(o: { server?: Partial<PresenceServerOptions>; limits?: SipBridgeLimits } = {}): Promise<Setup> {
@@ -56,10 +59,16 @@ async function setup(o: { server?: Partial<PresenceServerOptions>; limits?: SipB
   const flows: SipConnection[] = [];
   server.transport.on("message", (m) => atServer.push(m));
   server.transport.on("connection", (c) => flows.push(c));
-  const bridge = createSipBridge({ upstream: { openFlow: () => server.transport.openFlow() }, authenticate, limits: o.limits });
+  const ends: MemoryFlowEnd[] = [];
+  const openFlow = () => {
+    const end = server.transport.openFlow();
+    ends.push(end);
+    return end;
+  };
+  const bridge = createSipBridge({ upstream: { openFlow }, authenticate, limits: o.limits });
   cleanups.push(() => bridge.close());
   const addr = await bridge.listen(0, "127.0.0.1");
-  return { server, xcap, port, bridge, url: `ws://127.0.0.1:${addr.port}/sip`, atServer, flows };
+  return { server, xcap, port, bridge, url: `ws://127.0.0.1:${addr.port}/sip`, atServer, flows, ends };
 }
 
 /** A browser tab: JsSIP-like SIP over a WebSocket, digest answers, NOTIFYs answered 200. */
@@ -195,6 +204,27 @@ describe("bridge → embedded server over in-process flows", () => {
     const ba = bindings.find((x) => x.connectionId === fa.id)!;
     expect([ba.sourceHost, ba.sourcePort, ba.transport]).toEqual([IN_PROCESS_FLOW_HOST, fa.remotePort, "TCP"]);
     expect(ba.contact).toContain(`@${IN_PROCESS_FLOW_HOST}:${fa.remotePort};transport=tcp`);
+  });
+
+  it("the server takes the bridge's parse of a usual message with its bytes (parsed once); an unusual layout it parses from the bytes", async () => {
+    const s = await setup();
+    const a = await Tab.open(s.url, "alice");
+    const handed = vi.spyOn(s.ends[0]!, "writeMessage");
+    expect((await a.register()).status).toBe(200);
+    const registers = s.atServer.filter((m) => (m.message as SipRequest).method === "REGISTER").map((m) => m.message);
+    expect(registers).toHaveLength(2); // challenged, then with credentials
+    expect(handed.mock.calls.map(([, msg]) => msg)).toEqual(registers);
+    for (const [i, [raw, msg]] of handed.mock.calls.entries()) {
+      expect(msg).toBe(registers[i]); // the very object: no second parse
+      expect(raw.toString()).toMatch(/^REGISTER [^\r]+\r\nVia: SIP\/2\.0\/TCP 0\.0\.0\.0:\d+;branch=z9hG4bK-hb/);
+    }
+    // a folded header line takes the general path: bytes only, parsed at the server
+    const folded = serializeMessage(a.build("OPTIONS", `sip:${DOMAIN}`)).toString().replace("\r\nCSeq:", "\r\nX-Folded: one,\r\n two\r\nCSeq:");
+    a.send(folded);
+    await waitFor(() => s.atServer.some((m) => (m.message as SipRequest).method === "OPTIONS"), { ...W, what: "OPTIONS at the server" });
+    const options = s.atServer.find((m) => (m.message as SipRequest).method === "OPTIONS")!.message;
+    expect(options.getHeader("X-Folded")).toBe("one, two");
+    expect(handed).toHaveBeenCalledTimes(2);
   });
 
   it("REGISTER, SUBSCRIBE and PUBLISH go through; the server's NOTIFYs come back over the flow to the browser", async () => {

@@ -12,6 +12,7 @@ import {
   SipTransport,
   createRequest,
   createResponse,
+  parseFrame,
   serializeMessage,
   type IncomingSipMessage,
   type MemoryFlowEnd,
@@ -110,6 +111,41 @@ describe("SipTransport.openFlow", () => {
     expect(t.findConnection("shared.invalid", 5060)).toBe(cb);
     t.addAlias(ca, "late.invalid", 5060); // on a closed connection: nothing to find
     expect(t.findConnection("late.invalid", 5060)).toBeUndefined();
+  });
+
+  it("takes a message its peer wrote with its parse (writeMessage) as that very object, received/rport filled in as for parsed bytes", async () => {
+    const { t, received } = await start();
+    const end = t.openFlow();
+    const raw = options("k3b9x2p1q7.invalid");
+    const parsed = parseFrame(raw, raw.indexOf("\r\n\r\n"));
+    end.writeMessage(raw, parsed);
+    end.write(raw); // the same bytes without a parse: parsed at the server
+    await waitFor(() => received.length === 2, { what: "both at the server" });
+    expect(received[0]!.message).toBe(parsed);
+    expect(received[1]!.message).not.toBe(parsed);
+    expect(received[1]!.message).toEqual(parsed);
+    expect((parsed as SipRequest).topVia!.received).toBe(IN_PROCESS_FLOW_HOST);
+  });
+
+  it("parses the bytes itself when a parsed message is not exactly one frame at a boundary within its limits", async () => {
+    const { t, received, closed } = await start({ maxMessageSize: 2048 });
+    const end = t.openFlow();
+    const raw = options("k3b9x2p1q7.invalid");
+    const parse = (b: Buffer) => parseFrame(b, b.indexOf("\r\n\r\n"));
+    // half a message pending: the parsed one is pushed as bytes behind it (and frames as two halves)
+    end.write(raw.subarray(0, 40));
+    const second = parse(raw);
+    end.writeMessage(raw.subarray(40), second);
+    end.writeMessage(raw.subarray(0, 40), parse(raw));
+    end.write(raw.subarray(40));
+    await waitFor(() => received.length === 2, { what: "two messages framed from the bytes" });
+    expect(received.map((m) => m.message === second)).toEqual([false, false]);
+    expect(received[0]!.message).toEqual(received[1]!.message);
+    // over the server's limit: the framer sees the bytes and closes the flow, as for plain bytes
+    const big = serializeMessage(createRequest({ method: "MESSAGE", uri: "sip:bob@example.test", from: "<sip:alice@example.test>", to: "<sip:bob@example.test>", via: { transport: "TCP", host: "x.invalid" }, body: "x".repeat(4096), contentType: "text/plain" }));
+    end.writeMessage(big, parse(big));
+    await waitFor(() => closed.length === 1, { what: "flow closed by the server" });
+    expect(received).toHaveLength(2);
   });
 
   it("answers RFC 5626 CRLFCRLF pings with CRLF, as on TCP", async () => {

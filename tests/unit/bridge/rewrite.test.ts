@@ -1,7 +1,7 @@
 /** Pure parts of the bridge: header-text edits, identity comparison, token bucket, SIP_UPSTREAM parsing. */
 import { describe, expect, it } from "vitest";
 import { parseUpstreamUri } from "../../../lib/bridge";
-import { editClientMessage, isSessionAor, parseSessionAor, splitRaw, stripTopVia } from "../../../lib/bridge/rewrite";
+import { editClientMessage, isSessionAor, parseSessionAor, scanClientMessage, splitRaw, stripTopVia } from "../../../lib/bridge/rewrite";
 import { TokenBucket } from "../../../lib/bridge/token-bucket";
 import { NameAddr, parseMessage, parseUri } from "../../../lib/sip";
 
@@ -132,6 +132,43 @@ describe("editClientMessage", () => {
     const raw = Buffer.from(REGISTER.replace(/\r\nm: [^]*?transport=ws>\r\n/, "\r\nContact: *\r\n"));
     const out = editClientMessage(raw, parseMessage(raw), { via: "SIP/2.0/TCP 1.2.3.4:5;branch=z9hG4bKq" }).toString();
     expect(out).toContain("\r\nContact: *\r\n");
+  });
+});
+
+describe("scanClientMessage", () => {
+  const usual = [
+    "SUBSCRIBE sip:alice+presence@example.test SIP/2.0",
+    "Via: SIP/2.0/WSS h.invalid;branch=z9hG4bKtop, SIP/2.0/WSS g.invalid;branch=z9hG4bKnext",
+    "From: <sip:alice@example.test>;tag=1",
+    "To: <sip:alice+presence@example.test>",
+    "Call-ID: c",
+    "CSeq: 1 SUBSCRIBE",
+    "m: <sip:x7@h.invalid;transport=ws;ob>",
+    "Content-Length: 4",
+    "",
+    "body",
+  ].join("\r\n");
+
+  it("finds the start line end, header end, top Via branch and the Contact line's bytes", () => {
+    const raw = Buffer.from(usual);
+    const layout = scanClientMessage(raw)!;
+    expect(layout).toMatchObject({ isRequest: true, branch: "z9hG4bKtop", startLineEnd: usual.indexOf("\r\n"), headEnd: usual.indexOf("\r\n\r\n") });
+    expect(raw.subarray(layout.contact!.start, layout.contact!.end).toString()).toBe("m: <sip:x7@h.invalid;transport=ws;ob>\r\n");
+    expect(layout.contact!.value.trim()).toBe("<sip:x7@h.invalid;transport=ws;ob>");
+    expect(scanClientMessage(Buffer.from(usual.replace(/^SUBSCRIBE [^\r]+/, "SIP/2.0 200 OK")))?.isRequest).toBe(false);
+  });
+
+  it.each([
+    ["a CRLF before the start line", (m: string) => "\r\n" + m],
+    ["a folded line", (m: string) => m.replace("Call-ID: c", "Call-ID: c\r\nX-A: one,\r\n two")],
+    ["two Contact lines", (m: string) => m.replace("Call-ID: c", "Call-ID: c\r\nContact: <sip:y@h.invalid>")],
+    ["no Content-Length", (m: string) => m.replace("Content-Length: 4\r\n", "")],
+    ["two Content-Length lines", (m: string) => m.replace("Call-ID: c", "Call-ID: c\r\nl: 4")],
+    ["P-Asserted-Identity", (m: string) => m.replace("Call-ID: c", "Call-ID: c\r\nP-Asserted-Identity: <sip:bob@example.test>")],
+    ["a line without a colon", (m: string) => m.replace("Call-ID: c", "Call-ID: c\r\nnonsense")],
+    ["no header end", (m: string) => m.replace("\r\n\r\n", "\r\n")],
+  ])("leaves a message with %s to the general path", (_what, change) => {
+    expect(scanClientMessage(Buffer.from(change(usual)))).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 /** The in-memory flow under in-process SIP connections: TCP-like delivery, close, backpressure, idle timeout. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createMemoryFlow, type MemoryFlowEnd } from "@/lib/sip/memory-flow";
+import { parseMessage } from "@/lib/sip/parser";
 
 const A = { address: "0.0.0.0", port: 7 };
 const B = { address: "127.0.0.1", port: 5060 };
@@ -26,6 +27,26 @@ describe("memory flow", () => {
     const [a, b] = createMemoryFlow(A, B);
     expect([a.localAddress, a.localPort, a.remoteAddress, a.remotePort]).toEqual(["0.0.0.0", 7, "127.0.0.1", 5060]);
     expect([b.localAddress, b.localPort, b.remoteAddress, b.remotePort]).toEqual(["127.0.0.1", 5060, "0.0.0.0", 7]);
+  });
+
+  it("writeMessage: a reader listening for 'message' gets the bytes with their parse, in order with plain writes; others get 'data'", async () => {
+    const [a, b] = createMemoryFlow(A, B);
+    const msg = parseMessage("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+    const raw = Buffer.from("RAW");
+    const got: string[] = [];
+    b.on("data", (c) => got.push(`data:${c.toString()}`));
+    b.on("message", (r, m) => got.push(`message:${r.toString()}:${m === msg}`));
+    a.write("one");
+    expect(a.writeMessage(raw, msg)).toBe(true);
+    a.write("two");
+    await settle();
+    expect(got).toEqual(["data:one", "message:RAW:true", "data:two"]);
+    // without a 'message' listener the bytes come as data
+    const [c, d] = createMemoryFlow(A, B);
+    const plain = record(d);
+    c.writeMessage(raw, msg);
+    await settle();
+    expect(plain).toEqual(["data:RAW"]);
   });
 
   it("delivers the written chunks in order, after write() has returned (never re-entrant), the same Buffer objects", async () => {
