@@ -42,6 +42,8 @@ import { classifyUpstream, cutBytes, topViaBranch } from "./upstream-framer";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CRLF = Buffer.from("\r\n");
+const SIP_VERSION_SP = Buffer.from("SIP/2.0 ");
+const VIA_COLON_SP = Buffer.from("Via: ");
 /** WS close codes (RFC 6455 §7.4.1). */
 export const WsClose = {
   Normal: 1000,
@@ -97,6 +99,8 @@ export class BridgedConnection {
   private readonly localPort: number;
   /** Branch prefix unique to this connection; responses whose top Via lacks it are not ours. */
   private readonly branchPrefix: string;
+  /** `;branch=` and that prefix, as bytes. */
+  private readonly branchParam: Buffer;
   private excess = 0;
   private lastClientActivity = Date.now();
   private lastUpstreamWrite = Date.now();
@@ -120,6 +124,7 @@ export class BridgedConnection {
     this.localPort = this.upstream.localPort ?? 0;
     this.localHostPort = `${this.localHost}:${this.localPort}`;
     this.branchPrefix = `${BRANCH_MAGIC_COOKIE}-hb${init.id}-`;
+    this.branchParam = Buffer.from(`;branch=${this.branchPrefix}`);
     this.framer = new SipStreamFramer(Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes), init.limits.maxUpstreamMessageBytes, {
       message: (raw, headEnd) => this.guard("upstream message", () => this.onUpstreamMessage(raw, headEnd)),
       keepalive: (kind) => {
@@ -149,6 +154,11 @@ export class BridgedConnection {
     });
 
     this.upstream.on("data", (chunk: Buffer) => this.guard("upstream data", () => this.framer.push(chunk)));
+    const flow: SipByteStream = this.upstream;
+    if (flow instanceof MemoryFlowEnd) {
+      // the embedded server hands over whole messages: no framing needed
+      flow.on("message", (raw: Buffer) => this.guard("upstream message", () => this.onUpstreamWhole(raw)));
+    }
     this.upstream.on("end", () => {
       this.framer.end();
       this.log("debug", "upstream ended", { id: this.id });
@@ -388,6 +398,33 @@ export class BridgedConnection {
       this.sendToClient(via.value.includes(",") ? stripTopVia(raw) : cutBytes(raw, via.start, via.end));
     }
     this.metrics.messages.toClient++;
+  }
+
+  /**
+   * A whole message from the in-process server, as it serialized it: a request passes; a
+   * response's top Via is its first header line (createResponse copies the Vias first), cut
+   * when it carries our branch. Anything else goes through the framer like bytes from a socket.
+   */
+  private onUpstreamWhole(raw: Buffer): void {
+    if (this.framer.buffered === 0 && raw[0] !== 13) {
+      if (raw.compare(SIP_VERSION_SP, 0, SIP_VERSION_SP.length, 0, SIP_VERSION_SP.length) !== 0) {
+        this.metrics.messages.fromUpstream++;
+        this.sendToClient(raw);
+        this.metrics.messages.toClient++;
+        return;
+      }
+      const start = raw.indexOf(CRLF) + 2;
+      const end = raw.indexOf(CRLF, start);
+      const branch = raw.indexOf(this.branchParam, start);
+      const comma = raw.indexOf(44 /* , */, start);
+      if (raw.compare(VIA_COLON_SP, 0, VIA_COLON_SP.length, start, start + VIA_COLON_SP.length) === 0 && branch > start && branch < end && (comma < 0 || comma > end)) {
+        this.metrics.messages.fromUpstream++;
+        this.sendToClient(cutBytes(raw, start, end + 2));
+        this.metrics.messages.toClient++;
+        return;
+      }
+    }
+    this.framer.push(raw);
   }
 
   // ---- plumbing -----------------------------------------------------------------------------

@@ -326,7 +326,7 @@ export class PresenceServer {
     this.batch = undefined;
     if (!b || b.parts.length === 0) return;
     try {
-      b.conn.send(b.parts.length === 1 ? b.parts[0] : Buffer.concat(b.parts));
+      b.conn.sendAll(b.parts);
     } catch (e) {
       this.log("debug", "could not send", { error: String(e) });
     }

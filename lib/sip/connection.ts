@@ -1,5 +1,6 @@
 /** One SIP connection (flow) over TCP, TLS or an in-process memory flow (RFC 3261 §18.3, RFC 5626). */
 import { EventEmitter } from "node:events";
+import { MemoryFlowEnd } from "./memory-flow";
 import type { SipMessage } from "./message";
 import { serializeMessage } from "./serializer";
 
@@ -73,7 +74,24 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   /** Serialize and write. Throws if the connection is closed (transaction layers treat it as a transport error). */
   send(message: SipMessage | Buffer): void {
     if (this.closed) throw new Error(`connection ${this.id} is closed`);
-    this.stream.write(Buffer.isBuffer(message) ? message : serializeMessage(message));
+    if (Buffer.isBuffer(message)) this.stream.write(message);
+    else this.writeWhole(serializeMessage(message));
+  }
+
+  /**
+   * Serialized messages at once: one write on a socket (one TCP segment for, say, a 200 and its
+   * first NOTIFY); on an in-process flow each goes whole on its own. Throws as `send`.
+   */
+  sendAll(serialized: Buffer[]): void {
+    if (this.closed) throw new Error(`connection ${this.id} is closed`);
+    if (serialized.length === 1 || this.stream instanceof MemoryFlowEnd) for (const m of serialized) this.writeWhole(m);
+    else this.stream.write(Buffer.concat(serialized));
+  }
+
+  /** One whole serialized message: an in-process peer (the bridge) relays it without framing. */
+  private writeWhole(bytes: Buffer): void {
+    if (this.stream instanceof MemoryFlowEnd) this.stream.writeMessage(bytes);
+    else this.stream.write(bytes);
   }
 
   /** RFC 5626 §4.4.1 pong. */

@@ -15,10 +15,11 @@
  * - Backpressure: `pause()` holds deliveries; while more than `highWaterMark` bytes wait for a
  *   paused reader, `write()` returns false, and the writer gets `'drain'` once they are taken.
  * - `setTimeout(ms, cb)`: `'timeout'` after `ms` without a write in either direction.
- * - `writeMessage(raw, msg)`: `raw` with the peer's parse of it (`parseFrame`); the reader gets
- *   `'message'` (raw, msg) in its place when it listens for it (the transport's stream parser
- *   takes it as if it had parsed `raw` itself), else `'data'` with `raw`. Saves the second parse
- *   of every message the WebSocket bridge has already parsed to check it.
+ * - `writeMessage(raw, msg?)`: `raw` is one whole SIP message, and `msg`, when given, its parse
+ *   (`parseFrame`); the reader gets `'message'` (raw, msg) in its place when it listens for it,
+ *   else `'data'` with `raw`. The server's stream parser takes the bridge's parse as if it had
+ *   parsed `raw` itself (one parse per browser message), and the bridge relays the server's
+ *   messages without framing them.
  */
 import { EventEmitter } from "node:events";
 import type { SipMessageAny } from "./message";
@@ -30,7 +31,7 @@ export interface FlowAddress {
 
 export interface MemoryFlowEndEvents {
   data: [chunk: Buffer];
-  message: [raw: Buffer, msg: SipMessageAny];
+  message: [raw: Buffer, msg: SipMessageAny | undefined];
   end: [];
   close: [hadError: boolean];
   drain: [];
@@ -42,7 +43,7 @@ export interface MemoryFlowEndEvents {
 class ParsedChunk {
   constructor(
     readonly raw: Buffer,
-    readonly msg: SipMessageAny,
+    readonly msg: SipMessageAny | undefined,
   ) {}
   get length(): number {
     return this.raw.length;
@@ -118,10 +119,11 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
   }
 
   /**
-   * Write one complete SIP message with its parse (`parseFrame(raw, …)`: the reader may use it
-   * instead of parsing `raw`). Neither may be changed afterwards. As `write` otherwise.
+   * Write one whole SIP message: its bytes and, when known, its parse (`parseFrame(raw, …)`), for
+   * a reader that can use them instead of framing (and parsing) `raw`. Neither may be changed
+   * afterwards. As `write` otherwise.
    */
-  writeMessage(raw: Buffer, msg: SipMessageAny): boolean {
+  writeMessage(raw: Buffer, msg?: SipMessageAny): boolean {
     if (this.writeEnded || this.isDestroyed) return false;
     return this.send(new ParsedChunk(raw, msg));
   }

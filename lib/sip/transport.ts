@@ -279,7 +279,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     socket.on("data", (chunk: Buffer) => guarded(() => framer.push(chunk)));
     if (socket instanceof MemoryFlowEnd) {
       // the in-process peer (the bridge) parsed this message already, with the framer's own parse
-      socket.on("message", (raw: Buffer, msg: SipMessageAny) => guarded(() => framer.acceptParsed(raw, msg) || framer.push(raw)));
+      socket.on("message", (raw: Buffer, msg: SipMessageAny | undefined) => guarded(() => (msg && framer.acceptParsed(raw, msg)) || framer.push(raw)));
     }
     socket.on("end", () => framer.end());
     conn.once("close", () => {

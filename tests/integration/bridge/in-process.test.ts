@@ -13,6 +13,7 @@ import {
   IN_PROCESS_FLOW_HOST,
   SipRequest,
   SipResponse,
+  SipStreamFramer,
   buildDigestAuthorization,
   createRequest,
   createResponse,
@@ -225,6 +226,27 @@ describe("bridge → embedded server over in-process flows", () => {
     const options = s.atServer.find((m) => (m.message as SipRequest).method === "OPTIONS")!.message;
     expect(options.getHeader("X-Folded")).toBe("one, two");
     expect(handed).toHaveBeenCalledTimes(2);
+  });
+
+  it("frames nothing on the way: the server's answers and requests come to the bridge whole; a response without the bridge's Via is still dropped", async () => {
+    const s = await setup();
+    await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, []));
+    const alice = await Tab.open(s.url, "alice");
+    const framed = vi.spyOn(SipStreamFramer.prototype, "push");
+    expect((await alice.register()).status).toBe(200);
+    const sub = await alice.subscribe(ALICE);
+    expect(sub.status).toBe(200);
+    await waitFor(() => alice.notifies().length > 0, { ...W, what: "NOTIFY through the bridge" });
+    await waitFor(() => s.atServer.some((m) => m.message instanceof SipResponse), { ...W, what: "the browser's 200 to the NOTIFY at the server" });
+    expect(framed).not.toHaveBeenCalled();
+    framed.mockRestore();
+    // the answers lost the bridge's Via on the way (RFC 3261 §16.7: the browser sees only its own)
+    expect(sub.via.map((v) => `${v.transport} ${v.host}`)).toEqual(["WSS k3b9x2p1q7.invalid"]);
+    // a response whose top Via is not the bridge's: dropped and counted, as from a socket
+    const stray = createResponse(createRequest({ method: "OPTIONS", uri: ALICE, from: `<${BOB}>;tag=x`, to: `<${ALICE}>`, via: { transport: "TCP", host: "elsewhere.invalid" } }), 200);
+    s.flows[0]!.send(stray);
+    await waitFor(() => s.bridge.metrics().errors.upstreamMisrouted === 1, { ...W, what: "stray response dropped" });
+    expect(alice.requests.every((r) => r.method === "NOTIFY")).toBe(true);
   });
 
   it("REGISTER, SUBSCRIBE and PUBLISH go through; the server's NOTIFYs come back over the flow to the browser", async () => {
