@@ -12,6 +12,8 @@ import { topViaBranch } from "./upstream-framer";
 
 const CRLF = "\r\n";
 const CRLFCRLF = Buffer.from("\r\n\r\n");
+/** Lower-case first letters of the header names (long and compact) the bridge edits or looks at. */
+const EDITED_INITIALS = new Set(["v", "m", "c", "l", "p"].map((ch) => ch.charCodeAt(0)));
 
 /** A logical header line: its canonical lower-case name and its raw text (folded lines kept). */
 interface HeaderLine {
@@ -144,6 +146,11 @@ export function scanClientMessage(raw: Buffer): ClientLayout | undefined {
     if (c === 32 || c === 9) return undefined; // RFC 3261 §7.3.1 folding
     const colon = head.indexOf(":", pos);
     if (colon <= pos || colon > end) return undefined;
+    // only Via (v), Contact (m), Content-Length (l) and P-Asserted-Identity matter here
+    if (!EDITED_INITIALS.has(c | 0x20)) {
+      pos = end + 2;
+      continue;
+    }
     switch (canonicalHeaderName(head.slice(pos, colon).trimEnd())) {
       case "Via":
         if (!sawVia) branch = topViaBranch(raw.toString("utf8", colon + 1, end));
@@ -172,17 +179,24 @@ export function scanClientMessage(raw: Buffer): ClientLayout | undefined {
  * concatenation; every other byte as it was.
  */
 export function editLayout(raw: Buffer, layout: ClientLayout, via: string | undefined, contact: string | undefined): Buffer {
-  const bodyOfLine = layout.startLineEnd + 2;
-  const parts: Buffer[] = [raw.subarray(0, bodyOfLine)];
-  if (via !== undefined) parts.push(Buffer.from(`Via: ${via}\r\n`, "utf8"));
-  if (contact === undefined || !layout.contact) {
-    parts.push(raw.subarray(bodyOfLine));
-  } else {
-    parts.push(raw.subarray(bodyOfLine, layout.contact.start));
-    if (contact !== "") parts.push(Buffer.from(`Contact: ${contact}\r\n`, "utf8"));
-    parts.push(raw.subarray(layout.contact.end));
+  const headers = layout.startLineEnd + 2;
+  const viaLine = via === undefined ? "" : `Via: ${via}\r\n`;
+  const line = contact === undefined ? undefined : layout.contact;
+  const contactLine = line && contact !== "" ? `Contact: ${contact}\r\n` : "";
+  const viaLength = Buffer.byteLength(viaLine, "utf8");
+  const contactLength = Buffer.byteLength(contactLine, "utf8");
+  // one allocation, each piece written once
+  const out = Buffer.allocUnsafe(raw.length + viaLength + (line ? contactLength - (line.end - line.start) : 0));
+  let at = raw.copy(out, 0, 0, headers);
+  at += out.write(viaLine, at, "utf8");
+  if (!line) {
+    raw.copy(out, at, headers);
+    return out;
   }
-  return Buffer.concat(parts);
+  at += raw.copy(out, at, headers, line.start);
+  at += out.write(contactLine, at, "utf8");
+  raw.copy(out, at, line.end);
+  return out;
 }
 
 /**
