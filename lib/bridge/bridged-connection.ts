@@ -101,6 +101,8 @@ export class BridgedConnection {
   private readonly branchPrefix: string;
   /** `;branch=` and that prefix, as bytes. */
   private readonly branchParam: Buffer;
+  /** Whole messages from an in-process server up to this size skip the framer (within both of its limits). */
+  private readonly maxWholeBytes: number;
   private excess = 0;
   private lastClientActivity = Date.now();
   private lastUpstreamWrite = Date.now();
@@ -125,7 +127,9 @@ export class BridgedConnection {
     this.localHostPort = `${this.localHost}:${this.localPort}`;
     this.branchPrefix = `${BRANCH_MAGIC_COOKIE}-hb${init.id}-`;
     this.branchParam = Buffer.from(`;branch=${this.branchPrefix}`);
-    this.framer = new SipStreamFramer(Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes), init.limits.maxUpstreamMessageBytes, {
+    const maxHeaderBytes = Math.min(DEFAULT_MAX_HEADER_SIZE, init.limits.maxMessageBytes);
+    this.maxWholeBytes = Math.min(maxHeaderBytes, init.limits.maxUpstreamMessageBytes);
+    this.framer = new SipStreamFramer(maxHeaderBytes, init.limits.maxUpstreamMessageBytes, {
       message: (raw, headEnd) => this.guard("upstream message", () => this.onUpstreamMessage(raw, headEnd)),
       keepalive: (kind) => {
         this.metrics.keepAlives.fromUpstream++;
@@ -403,10 +407,11 @@ export class BridgedConnection {
   /**
    * A whole message from the in-process server, as it serialized it: a request passes; a
    * response's top Via is its first header line (createResponse copies the Vias first), cut
-   * when it carries our branch. Anything else goes through the framer like bytes from a socket.
+   * when it carries our branch. Anything else, and anything larger than the framer's header
+   * limit (an RLS full state), goes through the framer like bytes from a socket.
    */
   private onUpstreamWhole(raw: Buffer): void {
-    if (this.framer.buffered === 0 && raw[0] !== 13) {
+    if (this.framer.buffered === 0 && raw.length <= this.maxWholeBytes && raw[0] !== 13) {
       if (raw.compare(SIP_VERSION_SP, 0, SIP_VERSION_SP.length, 0, SIP_VERSION_SP.length) !== 0) {
         this.metrics.messages.fromUpstream++;
         this.sendToClient(raw);

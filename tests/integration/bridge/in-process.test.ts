@@ -249,6 +249,20 @@ describe("bridge → embedded server over in-process flows", () => {
     expect(alice.requests.every((r) => r.method === "NOTIFY")).toBe(true);
   });
 
+  it("holds whole messages from the server to the upstream size limit: a larger one closes the WebSocket (1011) as from a socket", async () => {
+    const s = await setup({ limits: { maxUpstreamMessageBytes: 8192 } });
+    const alice = await Tab.open(s.url, "alice");
+    expect((await alice.register()).status).toBe(200);
+    const message = (size: number) => createRequest({ method: "MESSAGE", uri: ALICE, from: `<${BOB}>;tag=b`, to: `<${ALICE}>`, via: { transport: "TCP", host: "127.0.0.1" }, body: "x".repeat(size), contentType: "text/plain" });
+    s.flows[0]!.send(message(6000)); // within the limit: relayed
+    await waitFor(() => alice.requests.some((r) => r.method === "MESSAGE"), { ...W, what: "MESSAGE relayed" });
+    s.flows[0]!.send(message(9000));
+    await waitFor(() => alice.closed, { ...W, what: "WebSocket closed" });
+    expect(alice.closed!.code).toBe(1011);
+    expect(alice.requests.filter((r) => r.method === "MESSAGE")).toHaveLength(1);
+    expect(s.bridge.metrics().errors.upstreamFraming).toBe(1);
+  });
+
   it("REGISTER, SUBSCRIBE and PUBLISH go through; the server's NOTIFYs come back over the flow to the browser", async () => {
     const s = await setup();
     await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, []));
