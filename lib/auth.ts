@@ -2,6 +2,7 @@
 import type { NextAuthOptions, Session } from "next-auth";
 import { getServerSession } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
+import { signInEvents } from "./portal/sign-in-events";
 import { config } from "./config";
 import { db } from "./db";
 import { audit, checkLogin, type Role } from "./accounts/service";
@@ -72,6 +73,7 @@ export async function authorizeLogin(
   }
   perAccount.reset(key);
   await audit(db(), { actor: result.account.address, action: "login", target: result.account.address, ip: clientIp });
+  signInEvents().emit(result.account.address); // the embedded server warms the buddy list meanwhile
   return {
     id: String(result.account.id),
     address: result.account.address,

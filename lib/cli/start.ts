@@ -9,6 +9,7 @@ import { logger } from "../log";
 import { startEmbeddedSipServer, type RunningSipServer } from "../server/main";
 import { PrismaXcapStore } from "../storage/xcap-prisma-store";
 import { xcapEvents } from "../portal/xcap-events";
+import { signInEvents } from "../portal/sign-in-events";
 
 export interface RunningHerald {
   httpPort: number;
@@ -35,6 +36,9 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     log("herald: no build found, running next build (once)…");
     await buildPortal();
   }
+  // a sign-in warms the user's buddy list in the embedded server before the page subscribes to it
+  const rls = sip?.rls;
+  const unsubscribeSignIns = rls ? signInEvents().subscribe((address) => void rls.warmList(`sip:${address}`)) : undefined;
   const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL), xcapRootPath: cfg.XCAP_ROOT_PATH });
   const upstream = bridgeUpstream(cfg, sip);
   const bridge = createSipBridge({ path: "/sip", upstream, authenticate: sessionAorOfUpgrade, logger: logger(cfg.LOG_LEVEL) });
@@ -44,6 +48,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   cfg.PORT = portal.port;
   log(`herald: portal listening on http://${cfg.HOST === "0.0.0.0" ? "localhost" : cfg.HOST}:${portal.port}`);
   const stop = async () => {
+    unsubscribeSignIns?.();
     await bridge.close();
     await portal.close();
     await sip?.stop();

@@ -92,6 +92,11 @@ export interface EventPackage {
    * the initial NOTIFY in the same turn as the 200 to the SUBSCRIBE. Optional.
    */
   composeBodyNow?(sub: SubscriptionView, state: "full" | "partial"): NotifyBody | undefined | null;
+  /**
+   * Load what a subscription with this context will need (documents, decisions, composed state)
+   * into the package's caches, without subscribing or deciding anything visible. Optional.
+   */
+  warm?(ctx: SubscribeRequestContext): Promise<void>;
   /** Called when a subscription starts (after the initial NOTIFY was queued) and when it ends. */
   subscriptionStarted?(sub: SubscriptionView): void;
   subscriptionEnded?(sub: SubscriptionView, reason: TerminationReason | undefined): void;

@@ -309,6 +309,11 @@ export class PresencePackage implements EventPackage {
     return decisionFor(await this.o.authorizer.authorize(ctx.resource, ctx.watcher), ctx.refresh);
   }
 
+  /** The rules decision for this watcher and the presentity's composition, into their caches. */
+  async warm(ctx: SubscribeRequestContext): Promise<void> {
+    await Promise.all([this.authorize(ctx), this.composedState(ctx.resource)]);
+  }
+
   /** Body for one watcher: cached per permission set and composition. */
   async composeBody(sub: SubscriptionView): Promise<NotifyBody | undefined> {
     const p = sub.permissions;

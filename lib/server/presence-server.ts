@@ -271,16 +271,25 @@ export class PresenceServer {
    * status terminated/rejected so that a rules change can activate it. Not persisted: the owner
    * (RLS) re-creates its back ends on start.
    */
-  async subscribeInternal(watcherAor: string, resource: string, listener: InternalListener, options: { event?: string } = {}): Promise<InternalSubscription> {
-    const event = options.event ?? "presence";
+  /** Warm the caches an internal subscription of `watcherAor` to `resource` will use (`EventPackage.warm`). */
+  async warmInternal(watcherAor: string, resource: string, event = "presence"): Promise<void> {
+    const { pkg, ctx } = await this.internalContext(watcherAor, resource, event);
+    await pkg.warm?.(ctx);
+  }
+
+  private async internalContext(watcherAor: string, resource: string, event = "presence"): Promise<{ pkg: EventPackage; ctx: SubscribeRequestContext }> {
     const watcher = canonicalAor(watcherAor);
     const target = canonicalAor(resource);
     const pkg = await this.packageFor(event, target, []);
     if (!pkg) throw new SipError(489, "Bad Event");
-    const ctx: SubscribeRequestContext = { event, resource: target, watcher: { uri: watcher, authenticated: true }, supported: [], accept: [], refresh: false };
+    return { pkg, ctx: { event, resource: target, watcher: { uri: watcher, authenticated: true }, supported: [], accept: [], refresh: false } };
+  }
+
+  async subscribeInternal(watcherAor: string, resource: string, listener: InternalListener, options: { event?: string } = {}): Promise<InternalSubscription> {
+    const { pkg, ctx } = await this.internalContext(watcherAor, resource, options.event);
     const decision = await pkg.authorize(ctx);
     const now = this.now();
-    const sub = new Subscription({ id: this.notifier.nextInternalId(), event, resource: target, watcher, createdAt: now, expiresAt: Infinity, pkg });
+    const sub = new Subscription({ id: this.notifier.nextInternalId(), event: ctx.event, resource: ctx.resource, watcher: ctx.watcher.uri as string, createdAt: now, expiresAt: Infinity, pkg });
     sub.listener = listener;
     sub.status = decision.status;
     sub.reason = decision.reason;

@@ -89,6 +89,17 @@ export class BackEndPool {
     };
   }
 
+  /**
+   * Warm what a back end of `owner` for `resource` will need (rules decision, composed state) when
+   * none is open: a local presentity's caches only — no subscription, nothing a watcher sees.
+   */
+  async warm(owner: string, resource: string): Promise<void> {
+    if (this.entries.has(`${owner}\u0000${resource}`)) return;
+    const m = /^sips?:[^@]+@([^;:>]+)/i.exec(resource);
+    if (!m || !(await this.o.server.servesDomain(m[1]!.toLowerCase()))) return;
+    await this.o.server.warmInternal(owner, resource);
+  }
+
   private close(e: Entry): void {
     if (this.entries.get(e.key) === e) this.entries.delete(e.key);
     e.released = true;

@@ -24,7 +24,7 @@ import { createHash } from "node:crypto";
 import { composeRlsNotifyBody, type RlmiInstance, type RlmiResource } from "../../presence";
 import { SipError, realTimers, type SipLogger, type TimerApi } from "../../sip";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
-import { canonicalAor } from "../aor";
+import { canonicalAor, splitAor } from "../aor";
 import { SipErrorWithHeaders } from "../errors";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView, TerminationReason } from "../event-package";
 import type { Subscription } from "../notifier";
@@ -328,6 +328,26 @@ export class ResourceListServer implements EventPackage {
 
   terminate(sub: Subscription, reason: TerminationReason): void {
     this.server.notifier.terminate(sub, reason, true);
+  }
+
+  /**
+   * Warm the caches `owner`'s presence list will need — the list itself, each local contact's
+   * rules decision for the owner and composed state — without subscribing to anything. Herald
+   * calls it when the owner signs in to the portal, so the page's list SUBSCRIBE, half a second
+   * later, finds them loaded (on a cold server the first list NOTIFY of 200 contacts took some
+   * 300 ms more). Never throws.
+   */
+  async warmList(owner: string): Promise<void> {
+    try {
+      const aor = canonicalAor(owner);
+      const { user, domain } = splitAor(aor);
+      if (!user || !domain) return;
+      const service = await this.resolver.resolve(`sip:${user}+presence@${domain}`);
+      if (!service || canonicalAor(service.owner) !== aor) return;
+      await Promise.all(service.resources.map((r) => this.pool.warm(aor, r.uri)));
+    } catch (e) {
+      this.log("warn", "warming a list failed", { owner, error: e instanceof Error ? e.message : String(e) });
+    }
   }
 
   logError(msg: string, sub: SubscriptionView, e: unknown): void {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { loadConfig } from "@/lib/config";
 import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
 import { authorizeLogin } from "@/lib/auth";
+import { signInEvents } from "@/lib/portal/sign-in-events";
 import { tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 
 describe("portal login checks", () => {
@@ -36,6 +37,22 @@ describe("portal login checks", () => {
       ["alice@example.test", "bad-password", "10.0.0.2"],
       ["zed@example.test", "unknown-account", "10.0.0.2"],
     ]);
+  });
+
+  it("announces a successful sign-in (the embedded server warms the buddy list), never a failed one", async () => {
+    const signedIn: string[] = [];
+    const stop = signInEvents().subscribe((a) => signedIn.push(a));
+    const broken = signInEvents().subscribe(() => {
+      throw new Error("a listener's failure is its own");
+    });
+    try {
+      await expect(authorizeLogin({ address: "alice@example.test", password: "nope-nope-1" }, "10.0.0.4")).rejects.toThrow("invalid");
+      await authorizeLogin({ address: "alice@example.test", password: "Password-1" }, "10.0.0.4");
+    } finally {
+      stop();
+      broken();
+    }
+    expect(signedIn).toEqual(["alice@example.test"]);
   });
 
   it("refuses a disabled account", async () => {

@@ -147,6 +147,34 @@ describe("RLS list subscriptions (3 resources)", () => {
     expect(last.getHeader("Require")).toBe("eventlist");
   });
 
+  it("warmList (at sign-in) loads what the list will need without subscribing: the SUBSCRIBE then reads no rules document", async () => {
+    const { xcap, c, rls, server } = await setup();
+    await seed(xcap);
+    const bob = await c("bob");
+    expect((await bob.publish(pidfDoc(BOB, "open", "Bob is here"))).status).toBe(200);
+    const rulesRead: string[] = [];
+    const get = xcap.store.get.bind(xcap.store);
+    xcap.store.get = (key) => {
+      if (key.auid === OMA_RULES) rulesRead.push(String(key.xui));
+      return get(key);
+    };
+    const subscriptionsBefore = server.notifier.size;
+    await rls.warmList("alice@example.test");
+    expect(new Set(rulesRead)).toEqual(new Set([BOB, CAROL, DAVE]));
+    expect(server.notifier.size).toBe(subscriptionsBefore); // nothing subscribed, no watcher to see
+    rulesRead.length = 0;
+    const alice = await c("alice");
+    const { sub } = await alice.subscribe(LIST, { headers: LIST_HEADERS });
+    const inst = instances(parseListNotify(await alice.waitForNotify(isList, { sub })));
+    expect(rulesRead).toEqual([]);
+    expect([inst.get(BOB)?.state, inst.get(CAROL)?.state, inst.get(DAVE)?.state]).toEqual(["active", "pending", "terminated"]);
+    expect(parsePidf(inst.get(BOB)!.pidf!).tuples[0]?.basic).toBe("open");
+    // warming again, or for someone without a list, is harmless
+    await rls.warmList(ALICE);
+    await rls.warmList("nobody@example.test");
+    expect(rulesRead).toEqual([]);
+  });
+
   it("a list edit (XCAP) reaches the running subscription without a new SUBSCRIBE", async () => {
     const { xcap, c, server } = await setup({ rls: { batchWindowMs: 50 } });
     await seed(xcap);
