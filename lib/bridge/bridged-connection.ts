@@ -1,17 +1,21 @@
 /**
  * One browser WebSocket (RFC 7118) bound to its own connection (flow) to the SIP server: a TCP/TLS
  * socket, or an in-memory flow to the embedded server in this process (`SipTransport.openFlow`),
- * which behaves the same way and gets exactly the same bytes.
+ * which behaves the same way and gets exactly the same bytes (with the bridge's parse of each,
+ * so the server does not parse them again; whole messages back, so the bridge does not frame).
  *
  * Browser → upstream: each WS message is one SIP message. Requests must carry the session's
  * identity (From, and To for REGISTER/PUBLISH) or the bridge answers 403 itself; accepted
  * requests get the bridge's Via on top and their Contact rewritten to the upstream socket's
  * local address so the server routes in-dialog requests (NOTIFY) back over this very TCP
  * connection (RFC 5626 flow / RFC 5923 connection reuse). Everything else passes byte for byte.
+ * The usual layout is edited on the bytes and parsed once (`forwardUsual`); anything else takes
+ * the general path (full parse first).
  *
- * Upstream → browser: the stream is framed (not parsed) by `UpstreamFramer`; requests pass byte
- * for byte, responses lose the bridge's top Via. Each SIP message is one WS message (text when it is
- * valid UTF-8, binary otherwise). RFC 5626 CRLF keep-alives are answered on both sides.
+ * Upstream → browser: the byte stream is framed (not parsed) by lib/sip's `SipStreamFramer`, or
+ * arrives as whole messages from the in-process server; requests pass byte for byte, responses
+ * lose the bridge's top Via. Each SIP message is one WS message (text when it is valid UTF-8,
+ * binary otherwise). RFC 5626 CRLF keep-alives are answered on both sides.
  */
 import { isUtf8 } from "node:buffer";
 import type { WebSocket } from "ws";
