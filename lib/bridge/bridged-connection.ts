@@ -107,6 +107,7 @@ export class BridgedConnection {
   private readonly branchParam: Buffer;
   /** Whole messages from an in-process server up to this size skip the framer (within both of its limits). */
   private readonly maxWholeBytes: number;
+  private lastContact?: { value: string; rewritten: string | undefined };
   private excess = 0;
   private lastClientActivity = Date.now();
   private lastUpstreamWrite = Date.now();
@@ -334,11 +335,16 @@ export class BridgedConnection {
     return (contacts as NameAddr[]).map((c) => this.pointAtUpstream(c.clone()));
   }
 
-  /** `rewriteContacts` for a Contact header value of the usual layout. Throws `SipParseError`. */
+  /**
+   * `rewriteContacts` for a Contact header value of the usual layout. Throws `SipParseError`. A
+   * tab sends the same Contact on every request: the last rewrite is reused.
+   */
   private rewriteContactValue(value: string): string | undefined {
+    if (value === this.lastContact?.value) return this.lastContact.rewritten;
     const values = splitTopLevel(value, ",");
-    if (values.some((v) => v.trim() === "*")) return undefined;
-    return values.map((v) => this.pointAtUpstream(NameAddr.parse(v)).toString()).join(", ");
+    const rewritten = values.some((v) => v.trim() === "*") ? undefined : values.map((v) => this.pointAtUpstream(NameAddr.parse(v)).toString()).join(", ");
+    this.lastContact = { value, rewritten };
+    return rewritten;
   }
 
   private pointAtUpstream(c: NameAddr): NameAddr {
