@@ -48,6 +48,8 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   /** Inbound (accepted by our listener, or an in-process flow opened to us) or outbound (we connected). */
   readonly direction: "inbound" | "outbound";
   readonly stream: SipByteStream;
+  /** @internal The transport's last alias key for this connection (`SipTransport.addAlias`). */
+  lastAlias?: { host: string; port: number; key: string };
   private isClosed = false;
   private closeTimer?: NodeJS.Timeout;
 

@@ -149,7 +149,10 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   /** Make `host:port` resolve to this connection (RFC 5923 alias, or a registered Contact). */
   addAlias(connection: SipConnection, host: string, port: number): void {
     if (connection.closed) return; // its aliases are already gone; a new one would never be removed
-    const key = aliasKey(connection.transport, host, port);
+    // a client offers the same alias on every request (RFC 5923): its key is computed once
+    const last = connection.lastAlias;
+    const key = last && last.host === host && last.port === port ? last.key : aliasKey(connection.transport, host, port);
+    if (key !== last?.key) connection.lastAlias = { host, port, key };
     if (this.aliases.get(key) === connection.id) return;
     this.aliases.set(key, connection.id);
     const keys = this.aliasKeysOf.get(connection.id);
