@@ -36,11 +36,12 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     log("herald: no build found, running next build (once)…");
     await buildPortal();
   }
-  // a sign-in warms the user's buddy list in the embedded server before the page subscribes to it
-  const rls = sip?.rls;
-  const unsubscribeSignIns = rls ? signInEvents().subscribe((address) => void rls.warmList(`sip:${address}`)) : undefined;
   const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL), xcapRootPath: cfg.XCAP_ROOT_PATH });
   const upstream = bridgeUpstream(cfg, sip);
+  // a sign-in warms the user's buddy list in the embedded server before the page subscribes to
+  // it — when the pages' SIP goes to that server (not with SIP_UPSTREAM)
+  const rls = "openFlow" in upstream ? sip?.rls : undefined;
+  const unsubscribeSignIns = rls ? signInEvents().subscribe((address) => void rls.warmList(`sip:${address}`)) : undefined;
   const bridge = createSipBridge({ path: "/sip", upstream, authenticate: sessionAorOfUpgrade, logger: logger(cfg.LOG_LEVEL) });
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
   log(`herald: SIP bridge at /sip relaying to ${"openFlow" in upstream ? "the embedded SIP server (in-process flows)" : `${upstream.transport}:${upstream.host}:${upstream.port}`}`);
