@@ -73,7 +73,11 @@ export async function authorizeLogin(
   }
   perAccount.reset(key);
   await audit(db(), { actor: result.account.address, action: "login", target: result.account.address, ip: clientIp });
-  signInEvents().emit(result.account.address); // the embedded server warms the buddy list meanwhile
+  try {
+    signInEvents().emit(result.account.address); // the embedded server warms the buddy list meanwhile
+  } catch {
+    // warming is an optimisation: a listener's failure never fails a sign-in
+  }
   return {
     id: String(result.account.id),
     address: result.account.address,

@@ -90,6 +90,8 @@ export class BridgedConnection {
   readonly identity: SessionIdentity;
   private readonly ws: WebSocket;
   private readonly upstream: SipByteStream;
+  /** The upstream when it is an in-process flow to the embedded server. */
+  private readonly flow?: MemoryFlowEnd;
   private readonly transport: "TCP" | "TLS";
   private readonly limits: ConnectionLimits;
   private readonly metrics: BridgeMetrics;
@@ -163,10 +165,11 @@ export class BridgedConnection {
     });
 
     this.upstream.on("data", (chunk: Buffer) => this.guard("upstream data", () => this.framer.push(chunk)));
-    const flow: SipByteStream = this.upstream;
-    if (flow instanceof MemoryFlowEnd) {
+    const upstream: SipByteStream = this.upstream;
+    this.flow = upstream instanceof MemoryFlowEnd ? upstream : undefined;
+    if (this.flow) {
       // the embedded server hands over whole messages: no framing needed
-      flow.on("message", (raw: Buffer) => this.guard("upstream message", () => this.onUpstreamWhole(raw)));
+      this.flow.on("message", (raw: Buffer) => this.guard("upstream message", () => this.onUpstreamWhole(raw)));
     }
     this.upstream.on("end", () => {
       this.framer.end();
@@ -466,7 +469,7 @@ export class BridgedConnection {
   private writeUpstream(data: Buffer, msg?: SipMessageAny): void {
     if (this.upstream.destroyed || this.upstream.writableEnded) return;
     this.lastUpstreamWrite = Date.now();
-    const ok = msg && this.upstream instanceof MemoryFlowEnd ? this.upstream.writeMessage(data, msg) : this.upstream.write(data);
+    const ok = msg && this.flow ? this.flow.writeMessage(data, msg) : this.upstream.write(data);
     if (!ok) this.ws.pause(); // resumed on 'drain'
   }
 

@@ -271,18 +271,26 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       conn.close();
     });
     // parser bug or a throwing listener: never crash the process because of one peer
-    const guarded = (fn: () => void) => {
-      try {
-        fn();
-      } catch (e) {
-        this.log("error", "unexpected error handling data, closing connection", { id, error: String(e) });
-        conn.destroy();
-      }
+    const fail = (e: unknown) => {
+      this.log("error", "unexpected error handling data, closing connection", { id, error: String(e) });
+      conn.destroy();
     };
-    socket.on("data", (chunk: Buffer) => guarded(() => framer.push(chunk)));
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        framer.push(chunk);
+      } catch (e) {
+        fail(e);
+      }
+    });
     if (socket instanceof MemoryFlowEnd) {
       // the in-process peer (the bridge) parsed this message already, with the framer's own parse
-      socket.on("message", (raw: Buffer, msg: SipMessageAny | undefined) => guarded(() => (msg && framer.acceptParsed(raw, msg)) || framer.push(raw)));
+      socket.on("message", (raw: Buffer, msg: SipMessageAny | undefined) => {
+        try {
+          if (!msg || !framer.acceptParsed(raw, msg)) framer.push(raw);
+        } catch (e) {
+          fail(e);
+        }
+      });
     }
     socket.on("end", () => framer.end());
     conn.once("close", () => {

@@ -95,8 +95,8 @@ export class BackEndPool {
    */
   async warm(owner: string, resource: string): Promise<void> {
     if (this.entries.has(`${owner}\u0000${resource}`)) return;
-    const m = /^sips?:[^@]+@([^;:>]+)/i.exec(resource);
-    if (!m || !(await this.o.server.servesDomain(m[1]!.toLowerCase()))) return;
+    const domain = domainOf(resource);
+    if (!domain || !(await this.o.server.servesDomain(domain))) return;
     await this.o.server.warmInternal(owner, resource);
   }
 
@@ -122,13 +122,12 @@ export class BackEndPool {
     const e: Entry = { key, owner, resource, state: INITIAL, ready: Promise.resolve(), listeners: new Set(), released: false };
     let markReady!: () => void;
     e.ready = new Promise<void>((r) => (markReady = r));
-    const m = /^sips?:[^@]+@([^;:>]+)/i.exec(resource);
-    if (!m) {
+    const domain = domainOf(resource);
+    if (!domain) {
       e.state = { status: "terminated", reason: "noresource" };
       markReady();
       return e;
     }
-    const domain = m[1]!.toLowerCase();
     void (async () => {
       try {
         if (await this.o.server.servesDomain(domain)) {
@@ -156,6 +155,11 @@ export class BackEndPool {
     })();
     return e;
   }
+}
+
+/** Lower-cased domain of a `sip:`/`sips:` resource with a user part; undefined for anything else. */
+function domainOf(resource: string): string | undefined {
+  return /^sips?:[^@]+@([^;:>]+)/i.exec(resource)?.[1]?.toLowerCase();
 }
 
 function sameBody(a: NotifyBody | undefined, b: NotifyBody | undefined): boolean {
