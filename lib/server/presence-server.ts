@@ -287,6 +287,11 @@ export class PresenceServer {
 
   async subscribeInternal(watcherAor: string, resource: string, listener: InternalListener, options: { event?: string } = {}): Promise<InternalSubscription> {
     const { pkg, ctx } = await this.internalContext(watcherAor, resource, options.event);
+    if (pkg === this.presence) {
+      // as for a SIP SUBSCRIBE: a local presentity that is no account does not exist (404), it is not "pending"
+      const { user, domain } = splitAor(ctx.resource);
+      if ((await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
+    }
     const decision = await pkg.authorize(ctx);
     const now = this.now();
     const sub = new Subscription({ id: this.notifier.nextInternalId(), event: ctx.event, resource: ctx.resource, watcher: ctx.watcher.uri as string, createdAt: now, expiresAt: Infinity, pkg });
