@@ -499,24 +499,34 @@ function insertElement(parent: XmlElement | XmlDocument, el: XmlElement, step: N
     // a document has exactly one root element: it would have been selected
     throw new XcapConflict("cannot-insert", "the document already has a root element");
   }
-  const siblings = nameMatches(parent, step, r.ns);
-  let before: Node | null;
+  let after: Node | null = null;
   if (step.position !== undefined) {
+    const siblings = nameMatches(parent, step, r.ns);
     if (step.position > siblings.length + 1) {
       throw new XcapConflict("cannot-insert", `cannot insert as number ${step.position} of ${siblings.length} siblings`);
     }
     // becomes the n-th matching sibling
-    before = step.position <= siblings.length ? siblings[step.position - 1]! : siblings.length > 0 ? siblings[siblings.length - 1]!.nextSibling : null;
+    if (step.position <= siblings.length) {
+      parent.insertBefore(el, siblings[step.position - 1]!);
+      return;
+    }
+    after = siblings.length > 0 ? siblings[siblings.length - 1]! : null;
   } else {
-    before = null;
+    // §7.4, §8.2.3: without a position the new element follows the last sibling of its own name
+    const ns = el.namespaceURI ?? "";
+    for (let c = parent.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType === 1 && (c as XmlElement).localName === el.localName && ((c as XmlElement).namespaceURI ?? "") === ns) after = c;
+    }
   }
-  if (before === null) {
-    // appended after the last element child (trailing whitespace stays last)
-    let last: Node | null = null;
-    for (let c = parent.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) last = c;
-    before = last ? last.nextSibling : parent.firstChild;
+  if (after === null) {
+    // no such sibling: appended after the last element child (trailing whitespace stays last)
+    for (let c = parent.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) after = c;
+    if (after === null) {
+      parent.insertBefore(el, parent.firstChild);
+      return;
+    }
   }
-  parent.insertBefore(el, before);
+  parent.insertBefore(el, after.nextSibling);
 }
 
 async function put(
@@ -543,7 +553,8 @@ async function put(
     content = text;
     created = cur === null;
   } else {
-    if (!cur) throw new XcapError(404, "no such document");
+    // §8.2.1: the parent of the new node (the document) does not exist
+    if (!cur) throw new XcapConflict("no-parent", "the document does not exist");
     const tree = writableTree(r, cur);
     const doc = tree.doc;
     const found = findElement(doc, r);
