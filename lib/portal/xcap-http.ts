@@ -118,6 +118,8 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       const prefix = url.pathname.startsWith(INTERNAL_ROOT + "/") ? INTERNAL_ROOT : opts.rootPath;
       if (!url.pathname.startsWith(prefix + "/")) return text(404, "Not Found");
       const path = url.pathname.slice(prefix.length + 1);
+      // a "%" without two hex digits, or escapes that are not UTF-8, make no URI (RFC 3986 §2.1)
+      if (!percentDecodes(path)) return text(400, "Malformed percent-encoding in the request URI");
       const headers: Record<string, string> = {};
       req.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
 
@@ -168,6 +170,15 @@ const ICON_PATH_RE = new RegExp(`^${PRES_CONTENT_AUID.replace(/\./g, "\\.")}/use
 function wantsImage(accept: string | undefined): boolean {
   if (!accept) return false;
   return /image\/(\*|png|jpeg|gif|avif|webp)/i.test(accept) && !/xml/i.test(accept);
+}
+
+function percentDecodes(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function text(status: number, msg: string) {

@@ -4,7 +4,7 @@
  * `user`; a 401 from here means "challenge this request".
  */
 import { createHash } from "node:crypto";
-import { XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
+import { DEFAULT_MAX_XML_DEPTH, XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
 import { XCAP_ERROR_MIME, XcapConflict, XcapError } from "../errors";
 import {
   checkSelectorBindings,
@@ -76,6 +76,11 @@ export interface XcapServerOptions {
   maxBodyBytes?: number;
   /** Maximum size of a stored document after a node PUT. Default: maxBodyBytes. */
   maxDocumentBytes?: number;
+  /**
+   * Deepest element nesting a written document may have (root = 1). Deeper bodies are refused
+   * with 409 not-well-formed (not-xml-frag for an element PUT) before any DOM is built. Default 100.
+   */
+  maxDepth?: number;
   /** Fired after every successful write (awaited before the response is returned). */
   onChange?: (event: XcapChangeEvent) => void | Promise<void>;
   /**
@@ -197,9 +202,9 @@ function bodyText(body: Uint8Array): string {
 }
 
 /** Parse a document body; every failure is 409 not-well-formed (DOCTYPE included: entities are never processed). */
-function parseDocumentBody(text: string, maxBytes: number): XmlDocument {
+function parseDocumentBody(text: string, maxBytes: number, maxDepth: number): XmlDocument {
   try {
-    return parseXml(text, { maxBytes });
+    return parseXml(text, { maxBytes, maxDepth });
   } catch (err) {
     if (err instanceof XmlParseError) {
       if (err.code === "too-large") throw new XcapError(413, err.message);
@@ -210,8 +215,9 @@ function parseDocumentBody(text: string, maxBytes: number): XmlDocument {
   }
 }
 
+/** A stored document was checked when it was written: its depth is not checked again. */
 function parseStored(content: string): XmlDocument {
-  return parseXml(content, { maxBytes: STORED_DOC_LIMIT });
+  return parseXml(content, { maxBytes: STORED_DOC_LIMIT, maxDepth: Infinity });
 }
 
 const WRAPPER = "xcap-fragment-wrapper";
@@ -220,7 +226,7 @@ const WRAPPER = "xcap-fragment-wrapper";
  * Parse an element PUT body (RFC 4825 §7.4: exactly one element). Prefixes in scope at the
  * insertion point may be used by the fragment, as they will be once it is in the document.
  */
-function parseElementFragment(text: string, scope: Map<string, string>, maxBytes: number): XmlElement {
+function parseElementFragment(text: string, scope: Map<string, string>, maxBytes: number, maxDepth: number): XmlElement {
   const body = text.replace(/^\s*<\?xml\s[^?]*\?>/, "");
   let decls = "";
   for (const [prefix, uri] of scope) {
@@ -228,10 +234,11 @@ function parseElementFragment(text: string, scope: Map<string, string>, maxBytes
   }
   let doc: XmlDocument;
   try {
-    doc = parseXml(`<${WRAPPER}${decls}>${body}</${WRAPPER}>`, { maxBytes: maxBytes + decls.length + 64 });
+    doc = parseXml(`<${WRAPPER}${decls}>${body}</${WRAPPER}>`, { maxBytes: maxBytes + decls.length + 64, maxDepth: maxDepth + 1 });
   } catch (err) {
     if (err instanceof XmlParseError) {
       if (err.code === "too-large") throw new XcapError(413, err.message);
+      if (err.code === "too-deep") throw new XcapConflict("not-xml-frag", `the element nests too deeply: ${Math.max(0, maxDepth)} levels fit below its parent`);
       throw new XcapConflict("not-xml-frag", err.code === "doctype" ? "DOCTYPE and entity declarations are not allowed" : err.message);
     }
     throw err;
@@ -486,7 +493,7 @@ function checkDocumentSize(text: string, maxDocumentBytes: number): void {
 function reparseModified(text: string, maxDocumentBytes: number): XmlDocument {
   checkDocumentSize(text, maxDocumentBytes);
   try {
-    return parseXml(text, { maxBytes: maxDocumentBytes });
+    return parseXml(text, { maxBytes: maxDocumentBytes, maxDepth: Infinity });
   } catch (err) {
     if (err instanceof XmlParseError) throw new XcapConflict("cannot-insert", `the result is not well-formed: ${err.message}`);
     throw err;
@@ -549,7 +556,7 @@ async function put(
   if (!sel) {
     const pre = evaluatePreconditions(req.headers, "PUT", cur?.etag ?? null, cur !== null);
     if (pre) return respond(412, cur ? { etag: quoteEtag(cur.etag) } : {});
-    newDoc = parseDocumentBody(text, maxBody);
+    newDoc = parseDocumentBody(text, maxBody, options.maxDepth ?? DEFAULT_MAX_XML_DEPTH);
     content = text;
     created = cur === null;
   } else {
@@ -581,7 +588,10 @@ async function put(
         }
       }
       const scope = parent.nodeType === 1 ? inScopeNamespaces(parent as XmlElement) : new Map<string, string>();
-      const fragment = parseElementFragment(text, scope, maxBody);
+      // the new element's subtree may use the levels below its parent
+      let parentDepth = 0;
+      for (let n: Node | null = parent; n && n.nodeType === 1; n = n.parentNode) parentDepth++;
+      const fragment = parseElementFragment(text, scope, maxBody, (options.maxDepth ?? DEFAULT_MAX_XML_DEPTH) - parentDepth);
       tree.own();
       const el = doc.importNode(fragment, true) as XmlElement;
       if (found.kind === "found") parent.replaceChild(el, found.element);

@@ -68,6 +68,59 @@ describe("hostile XML is refused and nothing is stored", () => {
   });
 });
 
+describe("deeply nested XML (no recursion on input depth)", () => {
+  const RL_NS = "urn:ietf:params:xml:ns:resource-lists";
+  /** A resource-lists document whose lists nest `n` levels below the root's first list. */
+  const nestedLists = (n: number) => `<resource-lists xmlns="${RL_NS}"><list name="a">${"<list>".repeat(n)}${"</list>".repeat(n)}</list></resource-lists>`;
+
+  it("5,000 levels (about 60 KB) → 409 not-well-formed, nothing stored, no stack overflow", async () => {
+    const s = setup();
+    const r = await s.put(RL, nestedLists(5000), RL_MIME);
+    expect(r.status).toBe(409);
+    expect(xcapErrorCondition(r.text)).toBe("not-well-formed");
+    expect(r.text).toContain("nested deeper than 100 levels");
+    expect(s.store.size).toBe(0);
+    expect(s.events).toHaveLength(0);
+  });
+
+  it("the limit is 100 levels by default (root = 1) and maxDepth changes it", async () => {
+    const s = setup();
+    expect((await s.put(RL, nestedLists(98), RL_MIME)).status).toBe(201); // 1 + 1 + 98 = 100
+    expect(xcapErrorCondition((await s.put(RL, nestedLists(99), RL_MIME)).text)).toBe("not-well-formed");
+    const t = setup({ maxDepth: 10 });
+    expect(xcapErrorCondition((await t.put(RL, nestedLists(9), RL_MIME)).text)).toBe("not-well-formed");
+    expect((await t.put(RL, nestedLists(8), RL_MIME)).status).toBe(201);
+  });
+
+  it("an element PUT may only use the levels left below its parent → 409 not-xml-frag", async () => {
+    const s = setup({ maxDepth: 6 });
+    await s.put(RL, RL_DOC, RL_MIME);
+    const before = (await s.call({ path: RL })).text;
+    // parent list[@name="friends"] is level 2: the new list may nest 4 levels (3..6)
+    const ok = await s.put(sel('resource-lists/list[@name="friends"]/list[@name="n"]'), '<list name="n"><list><list><list/></list></list></list>', EL_MIME);
+    expect(ok.status).toBe(201);
+    const deep = await s.put(sel('resource-lists/list[@name="friends"]/list[@name="m"]'), '<list name="m"><list><list><list><list/></list></list></list></list>', EL_MIME);
+    expect(deep.status).toBe(409);
+    expect(xcapErrorCondition(deep.text)).toBe("not-xml-frag");
+    const huge = await s.put(sel('resource-lists/list[@name="friends"]/list[@name="h"]'), `<list name="h">${"<list>".repeat(5000)}${"</list>".repeat(5000)}</list>`, EL_MIME);
+    expect(xcapErrorCondition(huge.text)).toBe("not-xml-frag");
+    expect((await s.call({ path: RL })).text).not.toBe(before);
+    expect((await s.call({ path: RL })).text).not.toContain('name="m"');
+  });
+
+  it("validation and serialization walk 5,000 nested lists without recursion when a deployment allows them", async () => {
+    const s = setup({ maxDepth: 10_000, maxBodyBytes: 4 * 1024 * 1024 });
+    expect((await s.put(RL, nestedLists(5000), RL_MIME)).status).toBe(201);
+    // a node selector GET serializes the whole subtree
+    const el = await s.call({ path: sel('resource-lists/list[@name="a"]') });
+    expect(el.status).toBe(200);
+    expect(el.text).toBe(`<list name="a">${"<list>".repeat(4999)}<list/>${"</list>".repeat(4999)}</list>`);
+    // a duplicate name deep down is still found
+    const dup = `<resource-lists xmlns="${RL_NS}"><list name="a">${"<list>".repeat(4000)}<list name="x"/><list name="x"/>${"</list>".repeat(4000)}</list></resource-lists>`;
+    expect(xcapErrorCondition((await s.put(RL, dup, RL_MIME)).text)).toBe("uniqueness-failure");
+  });
+});
+
 describe("authorization", () => {
   it("no user → 401 for everything except reading pres-content", async () => {
     const s = setup();
