@@ -8,6 +8,7 @@ import {
   servePresContentIcon,
   type XcapChangeEvent,
   type XcapServer,
+  type XcapServerOptions,
   type XcapStore,
 } from "../xcap/server";
 import { DigestAuthenticator } from "../sip";
@@ -15,6 +16,7 @@ import type { Db } from "../db";
 import { PrismaXcapStore } from "../storage/xcap-prisma-store";
 import { CREDENTIALS_TTL_MS, CredentialsCache, digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
 import { accountsGeneration } from "../accounts/changes";
+import { PrismaAccountDirectory, serviceUriTaken } from "../server/account-directory";
 
 /**
  * How long the portal serves a document from its cache before reading the database again. Writes
@@ -38,6 +40,8 @@ export interface XcapHttpOptions {
   /** Public path of the XCAP root (XCAP_ROOT_PATH), e.g. "/xcap-root". */
   rootPath: string;
   maxBodyBytes: number;
+  /** Per-user quotas and the depth limit (XCAP_MAX_DOCUMENTS_PER_USER, …); the core's defaults where absent. */
+  limits?: Pick<XcapServerOptions, "maxDocumentsPerUser" | "maxBytesPerUser" | "maxDepth">;
   /** Secret for digest nonces (and short-lived SIP credentials). */
   secret: string;
   ephemeralSecret: string;
@@ -63,6 +67,9 @@ export interface XcapHttp {
 export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
   const core: XcapServer = createXcapServer(opts.store, {
     maxBodyBytes: opts.maxBodyBytes,
+    ...opts.limits,
+    // no service URI may be an account's AOR or another account's derived URI (RFC 4826 §4.4.7)
+    isUriTaken: serviceUriTaken(new PrismaAccountDirectory(opts.db)),
     onChange: async (e) => opts.onChange(e),
     onHookError: (err) => process.emitWarning(`xcap change hook failed: ${(err as Error).message}`),
   });

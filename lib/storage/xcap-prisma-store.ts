@@ -22,6 +22,7 @@ import type {
   XcapPutInput,
   XcapPutResult,
   XcapStore,
+  XcapUsage,
 } from "../xcap/server";
 
 const where = (k: XcapDocumentKey) => ({ auid: k.auid, scope: k.scope, xui: k.xui ?? "", path: k.docPath });
@@ -365,6 +366,13 @@ export class PrismaXcapStore implements XcapStore {
       size: Buffer.byteLength(r.content),
       lastModified: r.updatedAt,
     }));
+  }
+
+  /** One aggregate over the XUI index; octet_length is UTF-8 bytes on PostgreSQL and SQLite (≥ 3.43). */
+  async usage(xui: string): Promise<XcapUsage> {
+    const rows = await this.db.$queryRaw<Array<{ documents: number | bigint; bytes: number | bigint | null }>>`
+      SELECT COUNT(*) AS "documents", SUM(octet_length("content")) AS "bytes" FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = ${xui}`;
+    return { documents: Number(rows[0]?.documents ?? 0), bytes: Number(rows[0]?.bytes ?? 0) };
   }
 
   async findServiceUriOwners(uris: string[]): Promise<Array<{ uri: string; key: XcapDocumentKey }>> {

@@ -14,6 +14,11 @@ export interface ApplicationContext {
   rootUri: string;
   /** All registered application usages (xcap-caps lists them). */
   applications: readonly ApplicationUsage[];
+  /**
+   * Whether the document's owner may not claim `uri` because it names something outside the XCAP
+   * documents (XcapServerOptions.isUriTaken bound to the owner). Absent: nothing is taken.
+   */
+  isUriTaken?: (uri: string) => Promise<boolean>;
 }
 
 /** What validation learned about a document that the store must index. */

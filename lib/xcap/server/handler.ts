@@ -29,6 +29,8 @@ export const XCAP_EL_MIME = "application/xcap-el+xml";
 export const XCAP_ATT_MIME = "application/xcap-att+xml";
 export const XCAP_NS_MIME = "application/xcap-ns+xml";
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_DOCUMENTS_PER_USER = 100;
+export const DEFAULT_MAX_BYTES_PER_USER = 10 * 1024 * 1024;
 
 export interface XcapRequest {
   method: string;
@@ -81,6 +83,24 @@ export interface XcapServerOptions {
    * with 409 not-well-formed (not-xml-frag for an element PUT) before any DOM is built. Default 100.
    */
   maxDepth?: number;
+  /**
+   * Documents one user's tree may hold: a PUT creating one more is refused with 409
+   * constraint-failure and nothing changes. Default 100.
+   */
+  maxDocumentsPerUser?: number;
+  /**
+   * Total size (UTF-8 bytes) of one user's documents: a write that grows past it is refused with
+   * 413 and nothing changes (writes that shrink a document always pass). Default 10 MiB.
+   * Enforced exactly within one process; writers in several processes may pass it by one write each.
+   */
+  maxBytesPerUser?: number;
+  /**
+   * Whether `uri` names something outside the XCAP documents that `user` (canonical XUI) may not
+   * claim as an rls-services service URI — an account, alias or virtual presentity of a served
+   * domain, or a URI derived from another user's. Such a write is refused with 409
+   * uniqueness-failure (RFC 4826 §4.4.7). Default: nothing is taken.
+   */
+  isUriTaken?: (uri: string, user: string) => Promise<boolean>;
   /** Fired after every successful write (awaited before the response is returned). */
   onChange?: (event: XcapChangeEvent) => void | Promise<void>;
   /**
@@ -369,7 +389,8 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   if (req.body.byteLength > maxBody) throw new XcapError(413, `body larger than ${maxBody} bytes`);
 
   const cache = app.generate ? null : documentCache(store, options);
-  const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications }, cache };
+  const isUriTaken = options.isUriTaken && key.xui ? (u: string) => options.isUriTaken!(u, key.xui!) : undefined;
+  const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications, ...(isUriTaken ? { isUriTaken } : {}) }, cache };
   if (reading) return get(r, method, headers);
   const attempts = options.maxWriteAttempts ?? 8;
   return serializedWrite(store, key, async () => {
@@ -650,28 +671,35 @@ async function put(
     }
   }
 
-  const etag = await commitWrite(r, options, newDoc, content, cur?.etag ?? null, created && !sel ? "create" : "replace");
+  const etag = await commitWrite(r, options, newDoc, content, cur, created && !sel ? "create" : "replace");
   return respond(created ? 201 : 200, { etag: quoteEtag(etag) });
 }
 
 /**
- * Validate and store a new document text (compare-and-set on the ETag it was derived from), keep
- * its parsed tree in the cache and announce the change. Returns the new ETag.
+ * Validate and store a new document text (compare-and-set on the ETag of `previous`, the stored
+ * version it was derived from), keep its parsed tree in the cache and announce the change.
+ * Returns the new ETag.
  */
 async function commitWrite(
   r: Resolved,
   options: XcapServerOptions,
   newDoc: XmlDocument,
   content: string,
-  previousEtag: string | null,
+  previous: StoredXcapDocument | null,
   action: "create" | "replace",
 ): Promise<string> {
+  const previousEtag = previous?.etag ?? null;
   const validated = (await r.app.validate?.(newDoc, r.ctx)) ?? {};
   const etag = etagOf(content);
-  const result = await r.ctx.store.put(r.key, { content, etag, ...validated }, previousEtag);
+  const store = () => r.ctx.store.put(r.key, { content, etag, ...validated }, previousEtag);
+  const bytes = Buffer.byteLength(content);
+  const previousBytes = previous ? Buffer.byteLength(previous.content) : 0;
+  // quotas only for what can grow a user's tree: a new document, or a larger one
+  const quota = r.key.xui !== null && (previous === null || bytes > previousBytes);
+  const result = quota ? await withinQuota(r, options, r.key.xui!, previous === null, bytes - previousBytes, store) : await store();
   if (!result.ok) {
     if (result.reason === "etag-mismatch") throw new RetryWrite();
-    throw await serviceUriConflict(result.uris, r.ctx.store, new Set(validated.serviceUris ?? []));
+    throw await serviceUriConflict(result.uris, r.ctx, new Set(validated.serviceUris ?? []));
   }
   r.cache?.set(r.key, { content, etag }, newDoc);
   await notify(options, {
@@ -684,6 +712,25 @@ async function commitWrite(
     nodeSelector: r.uri.nodeSelectorText,
   });
   return etag;
+}
+
+/**
+ * Run `write` if the user's tree stays within its quotas. The check and the write run one at a
+ * time per user in this process, so that concurrent creations cannot all pass the same count.
+ */
+function withinQuota<T>(r: Resolved, options: XcapServerOptions, xui: string, creating: boolean, growth: number, write: () => Promise<T>): Promise<T> {
+  const maxDocuments = options.maxDocumentsPerUser ?? DEFAULT_MAX_DOCUMENTS_PER_USER;
+  const maxBytes = options.maxBytesPerUser ?? DEFAULT_MAX_BYTES_PER_USER;
+  return serializedWrite(r.ctx.store, { auid: "", scope: "users", xui, docPath: "" }, async () => {
+    const usage = await r.ctx.store.usage(xui);
+    if (creating && usage.documents >= maxDocuments) {
+      throw new XcapConflict("constraint-failure", `document quota reached: a user may keep at most ${maxDocuments} documents`);
+    }
+    if (usage.bytes + growth > maxBytes) {
+      throw new XcapError(413, `storage quota exceeded: a user's documents may total at most ${maxBytes} bytes (${usage.bytes} in use)`);
+    }
+    return write();
+  });
 }
 
 function removeWithIndent(el: Node): void {
@@ -738,7 +785,7 @@ async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions, cu
   const again = selectElement(newDoc, sel.steps, r.ns);
   const stillThere = again.kind === "ambiguous" || (again.kind === "found" && (!terminal || findAttribute(again.element, r) !== null));
   if (stillThere) throw new XcapConflict("cannot-delete", "the request URI would still select a node");
-  const etag = await commitWrite(r, options, newDoc, content, cur.etag, "replace");
+  const etag = await commitWrite(r, options, newDoc, content, cur, "replace");
   return respond(200, { etag: quoteEtag(etag) });
 }
 

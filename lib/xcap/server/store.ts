@@ -44,6 +44,11 @@ export interface XcapPutInput {
   serviceUris?: string[];
 }
 
+export interface XcapUsage {
+  documents: number;
+  bytes: number;
+}
+
 export type XcapPutResult =
   | { ok: true }
   /** The stored ETag is not `expectedEtag` (or the document exists / does not exist contrary to it). */
@@ -63,6 +68,8 @@ export interface XcapStore {
   delete(key: XcapDocumentKey, expectedEtag: string): Promise<boolean>;
   /** All documents in one user's tree (for xcap-directory), any order. */
   listUserDocuments(xui: string): Promise<XcapDocumentListing[]>;
+  /** How many documents one user's tree holds and their total size (UTF-8 bytes), for quotas. */
+  usage(xui: string): Promise<XcapUsage>;
   /** Which documents claim these rls-services service URIs (for the uniqueness check). */
   findServiceUriOwners(uris: string[]): Promise<Array<{ uri: string; key: XcapDocumentKey }>>;
 }
@@ -130,6 +137,18 @@ export class MemoryXcapStore implements XcapStore {
       }
     }
     return out;
+  }
+
+  async usage(xui: string): Promise<XcapUsage> {
+    let documents = 0;
+    let bytes = 0;
+    for (const e of this.docs.values()) {
+      if (e.key.scope === "users" && e.key.xui === xui) {
+        documents++;
+        bytes += e.size;
+      }
+    }
+    return { documents, bytes };
   }
 
   async findServiceUriOwners(uris: string[]): Promise<Array<{ uri: string; key: XcapDocumentKey }>> {
