@@ -40,6 +40,15 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === "P2002" || /unique constraint/i.test(e?.message ?? "");
 }
 
+interface UsageRow {
+  documents: number | bigint;
+  bytes: number | bigint;
+}
+interface UsageStatement {
+  conn: SqliteConnection;
+  stmt: { get(...params: unknown[]): UsageRow | undefined };
+}
+
 export interface XcapTextCacheOptions {
   /** How long a cached document is served without reading the database again, ms. */
   ttlMs: number;
@@ -200,6 +209,7 @@ export class PrismaXcapStore implements XcapStore {
   private readonly reads: ReadBatcher;
   /** The compare-and-set statement prepared on Prisma's SQLite connection (sqliteConnection). */
   private cas?: { conn: SqliteConnection; stmt: { run(...params: unknown[]): { changes: number } } };
+  private usageStmt?: UsageStatement;
 
   constructor(
     private readonly db: Db,
@@ -368,11 +378,26 @@ export class PrismaXcapStore implements XcapStore {
     }));
   }
 
-  /** One aggregate over the XUI index; octet_length is UTF-8 bytes on PostgreSQL and SQLite (≥ 3.43). */
+  /**
+   * One aggregate over the XUI index (octet_length is UTF-8 bytes on PostgreSQL and on SQLite
+   * ≥ 3.43). Asked before every write that grows a user's tree, so on SQLite it runs as a prepared
+   * statement on Prisma's own connection, as the compare-and-set does.
+   */
   async usage(xui: string): Promise<XcapUsage> {
-    const rows = await this.db.$queryRaw<Array<{ documents: number | bigint; bytes: number | bigint | null }>>`
-      SELECT COUNT(*) AS "documents", SUM(octet_length("content")) AS "bytes" FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = ${xui}`;
-    return { documents: Number(rows[0]?.documents ?? 0), bytes: Number(rows[0]?.bytes ?? 0) };
+    const direct = runOnSqliteConnection(this.db, (conn) => {
+      if (this.usageStmt?.conn !== conn) {
+        const stmt = conn.prepare(
+          `SELECT COUNT(*) AS "documents", COALESCE(SUM(octet_length("content")), 0) AS "bytes" FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = ?`,
+        ) as unknown as UsageStatement["stmt"];
+        this.usageStmt = { conn, stmt };
+      }
+      return this.usageStmt.stmt.get(xui);
+    });
+    const row = direct
+      ? await direct
+      : (await this.db.$queryRaw<UsageRow[]>`SELECT COUNT(*) AS "documents", COALESCE(SUM(octet_length("content")), 0) AS "bytes"
+          FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = ${xui}`)[0];
+    return { documents: Number(row?.documents ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
 
   async findServiceUriOwners(uris: string[]): Promise<Array<{ uri: string; key: XcapDocumentKey }>> {
