@@ -294,9 +294,11 @@ export class PrismaXcapStore implements XcapStore {
         const id = docId(key);
         const uris = [...new Set(doc.serviceUris ?? [])];
         const owners = uris.length ? await tx.rlsServiceUri.findMany({ where: { uri: { in: uris } } }) : [];
-        const taken = owners.filter((o) => o.path !== id).map((o) => o.uri);
+        const reclaim = new Set(doc.reclaimServiceUris ?? []);
+        const taken = owners.filter((o) => o.path !== id && !reclaim.has(o.uri)).map((o) => o.uri);
         if (taken.length) throw new Taken(taken);
-        await tx.rlsServiceUri.deleteMany({ where: { path: id } });
+        const moved = owners.filter((o) => o.path !== id).map((o) => o.uri);
+        await tx.rlsServiceUri.deleteMany({ where: moved.length ? { OR: [{ path: id }, { uri: { in: moved } }] } : { path: id } });
         if (uris.length) {
           for (const uri of uris) await tx.rlsServiceUri.create({ data: { uri, xui: key.xui ?? "", path: id } });
         }

@@ -88,6 +88,22 @@ describe("portal XCAP root: service URIs, quotas, malformed paths and deep XML",
       expect((await t.db.rlsServiceUri.findMany()).map((r) => r.uri)).toEqual(["sip:alice+presence@example.test"]);
     });
 
+    it("a list URI an older Herald let alice claim (sip:dave+presence) moves to dave when dave writes his services", async () => {
+      await t.db.xcapDocument.create({
+        data: { auid: "rls-services", scope: "users", xui: "sip:alice@example.test", path: "legacy", content: rls("sip:dave+presence@example.test"), etag: "legacy" },
+      });
+      await t.db.rlsServiceUri.create({
+        data: { uri: "sip:dave+presence@example.test", xui: "sip:alice@example.test", path: JSON.stringify(["rls-services", "users", "sip:alice@example.test", "legacy"]) },
+      });
+      await expect(client("dave").putDocument("rls-services", "index", rls("sip:dave+presence@example.test"))).resolves.toMatchObject({ created: true });
+      expect(await t.db.rlsServiceUri.findUnique({ where: { uri: "sip:dave+presence@example.test" } })).toMatchObject({ xui: "sip:dave@example.test" });
+      // alice's own write of that document is refused now, and removing it leaves dave's claim
+      await expect(client("alice").putDocument("rls-services", "legacy", rls("sip:dave+presence@example.test"))).rejects.toMatchObject({ status: 409 });
+      expect(await client("alice").deleteDocument("rls-services", "legacy")).toBe(true);
+      expect(await t.db.rlsServiceUri.findUnique({ where: { uri: "sip:dave+presence@example.test" } })).toMatchObject({ xui: "sip:dave@example.test" });
+      await expect(client("dave").deleteDocument("rls-services", "index")).resolves.toBe(true);
+    });
+
     it("an account added later cannot be squatted either (the check reads the accounts table)", async () => {
       await expect(client("carol").putDocument("rls-services", "index", rls("sip:erin@example.test"))).resolves.toMatchObject({ created: true });
       await addAccount(t.db, { address: "frank@example.test", password: "Frank-pass1" });

@@ -389,7 +389,7 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   if (req.body.byteLength > maxBody) throw new XcapError(413, `body larger than ${maxBody} bytes`);
 
   const cache = app.generate ? null : documentCache(store, options);
-  const isUriTaken = options.isUriTaken && key.xui ? (u: string) => options.isUriTaken!(u, key.xui!) : undefined;
+  const isUriTaken = options.isUriTaken && key.xui ? (u: string, user?: string) => options.isUriTaken!(u, user ?? key.xui!) : undefined;
   const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications, ...(isUriTaken ? { isUriTaken } : {}) }, cache };
   if (reading) return get(r, method, headers);
   const attempts = options.maxWriteAttempts ?? 8;

@@ -98,8 +98,16 @@ export const rlsServicesApplication: ApplicationUsage = {
       if (reserved.length > 0) throw await serviceUriConflict(reserved, ctx, uris);
     }
     const owners = await ctx.store.findServiceUriOwners(list);
-    const taken = owners.filter((o) => !sameKey(o.key, ctx.key)).map((o) => o.uri);
+    const taken: string[] = [];
+    const reclaim: string[] = [];
+    for (const o of owners) {
+      if (sameKey(o.key, ctx.key)) continue;
+      // held by a document stored before such claims were refused, though it is not its owner's
+      // (`sip:bob+presence@…` in alice's): it moves to its rightful owner's document
+      if (ctx.isUriTaken && o.key.xui && (await ctx.isUriTaken(o.uri, o.key.xui))) reclaim.push(o.uri);
+      else taken.push(o.uri);
+    }
     if (taken.length > 0) throw await serviceUriConflict(taken, ctx, uris);
-    return { serviceUris: list };
+    return reclaim.length > 0 ? { serviceUris: list, reclaimServiceUris: reclaim } : { serviceUris: list };
   },
 };

@@ -84,6 +84,23 @@ describe("the XCAP core refuses taken service URIs", () => {
     expect(s.events).toHaveLength(1);
   });
 
+  it("a URI an older document holds wrongly (bob's list URI in alice's) moves to bob's document when bob writes it", async () => {
+    const s = withPolicy();
+    // alice's document as an older Herald stored it
+    const legacy = rls("sip:bob+presence@example.test");
+    const aliceKey = { auid: "rls-services", scope: "users" as const, xui: "sip:alice@example.test", docPath: "index" };
+    expect((await s.store.put(aliceKey, { content: legacy, etag: "legacy", serviceUris: ["sip:bob+presence@example.test"] }, null)).ok).toBe(true);
+    const BOB_RLS = "rls-services/users/sip:bob@example.test/index";
+    expect((await s.put(BOB_RLS, rls("sip:bob+presence@example.test"), MIME, { user: { aor: "bob@example.test" } })).status).toBe(201);
+    expect(await s.store.findServiceUriOwners(["sip:bob+presence@example.test"])).toEqual([
+      { uri: "sip:bob+presence@example.test", key: { ...aliceKey, xui: "sip:bob@example.test" } },
+    ]);
+    // alice cannot take it back, and deleting her document leaves bob's claim alone
+    expect(xcapErrorCondition((await s.put(RLS, legacy, MIME)).text)).toBe("uniqueness-failure");
+    expect((await s.del(RLS)).status).toBe(200);
+    expect((await s.store.findServiceUriOwners(["sip:bob+presence@example.test"]))[0]?.key.xui).toBe("sip:bob@example.test");
+  });
+
   it("without the hook (no accounts known) the core keeps its old behaviour", async () => {
     const s = setup();
     expect((await s.put(RLS, rls("sip:bob@example.test"), MIME, { user: ALICE })).status).toBe(201);
