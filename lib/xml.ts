@@ -71,7 +71,11 @@ export function xmlDepthExceeds(text: string, max: number): boolean {
       let end: number;
       if (text.startsWith("<!--", lt)) end = text.indexOf("-->", lt + 4);
       else if (text.startsWith("<![CDATA[", lt)) end = text.indexOf("]]>", lt + 9);
-      else end = lt - 1; // a declaration: refused before the scan
+      else {
+        // a declaration: not well-formed here (DOCTYPE is refused before the scan)
+        i = lt + 2;
+        continue;
+      }
       if (end < 0) return false;
       i = end + 3;
     } else if (c === 0x3f /* <? */) {
