@@ -1,5 +1,6 @@
 /** lib/xml.ts: element nesting is bounded by a scan of the text, before any DOM is built. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { DOMParser } from "@xmldom/xmldom";
 import { DEFAULT_MAX_XML_DEPTH, XmlParseError, parseXml, xmlDepthExceeds } from "@/lib/xml";
 
 const nested = (n: number) => `${"<a>".repeat(n)}${"</a>".repeat(n)}`;
@@ -37,6 +38,20 @@ describe("parseXml depth limit", () => {
       expect((e as XmlParseError).code).toBe("too-deep");
     }
     expect(() => parseXml(nested(5000))).toThrowError(/nested deeper than 100 levels/);
+  });
+
+  it("a 780 KB body nested 112,000 deep is refused before any DOM is built", () => {
+    const body = nested(112_000);
+    expect(body.length).toBeGreaterThan(780_000);
+    const parse = vi.spyOn(DOMParser.prototype, "parseFromString");
+    try {
+      expect(() => parseXml(body)).toThrowError(/nested deeper than 100 levels/);
+      expect(parse).not.toHaveBeenCalled();
+      parseXml(nested(3));
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it("maxDepth sets another limit; Infinity does not check", () => {
