@@ -8,6 +8,7 @@ import {
   servePresContentIcon,
   type XcapChangeEvent,
   type XcapServer,
+  type XcapServerOptions,
   type XcapStore,
 } from "../xcap/server";
 import { DigestAuthenticator } from "../sip";
@@ -15,6 +16,7 @@ import type { Db } from "../db";
 import { PrismaXcapStore } from "../storage/xcap-prisma-store";
 import { CREDENTIALS_TTL_MS, CredentialsCache, digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
 import { accountsGeneration } from "../accounts/changes";
+import { PrismaAccountDirectory, serviceUriTaken } from "../server/account-directory";
 
 /**
  * How long the portal serves a document from its cache before reading the database again. Writes
@@ -38,6 +40,8 @@ export interface XcapHttpOptions {
   /** Public path of the XCAP root (XCAP_ROOT_PATH), e.g. "/xcap-root". */
   rootPath: string;
   maxBodyBytes: number;
+  /** Per-user quotas and the depth limit (XCAP_MAX_DOCUMENTS_PER_USER, …); the core's defaults where absent. */
+  limits?: Pick<XcapServerOptions, "maxDocumentsPerUser" | "maxBytesPerUser" | "maxDepth">;
   /** Secret for digest nonces (and short-lived SIP credentials). */
   secret: string;
   ephemeralSecret: string;
@@ -63,6 +67,9 @@ export interface XcapHttp {
 export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
   const core: XcapServer = createXcapServer(opts.store, {
     maxBodyBytes: opts.maxBodyBytes,
+    ...opts.limits,
+    // no service URI may be an account's AOR or another account's derived URI (RFC 4826 §4.4.7)
+    isUriTaken: serviceUriTaken(new PrismaAccountDirectory(opts.db)),
     onChange: async (e) => opts.onChange(e),
     onHookError: (err) => process.emitWarning(`xcap change hook failed: ${(err as Error).message}`),
   });
@@ -118,6 +125,8 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       const prefix = url.pathname.startsWith(INTERNAL_ROOT + "/") ? INTERNAL_ROOT : opts.rootPath;
       if (!url.pathname.startsWith(prefix + "/")) return text(404, "Not Found");
       const path = url.pathname.slice(prefix.length + 1);
+      // a "%" without two hex digits, or escapes that are not UTF-8, make no URI (RFC 3986 §2.1)
+      if (!percentDecodes(path)) return text(400, "Malformed percent-encoding in the request URI");
       const headers: Record<string, string> = {};
       req.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
 
@@ -168,6 +177,15 @@ const ICON_PATH_RE = new RegExp(`^${PRES_CONTENT_AUID.replace(/\./g, "\\.")}/use
 function wantsImage(accept: string | undefined): boolean {
   if (!accept) return false;
   return /image\/(\*|png|jpeg|gif|avif|webp)/i.test(accept) && !/xml/i.test(accept);
+}
+
+function percentDecodes(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function text(status: number, msg: string) {

@@ -16,6 +16,7 @@ export function xcapHttp(): XcapHttp {
       store: portalXcapStore(db()),
       rootPath: c.XCAP_ROOT_PATH,
       maxBodyBytes: c.XCAP_MAX_BODY,
+      limits: { maxDocumentsPerUser: c.XCAP_MAX_DOCUMENTS_PER_USER, maxBytesPerUser: c.XCAP_MAX_BYTES_PER_USER, maxDepth: c.XCAP_MAX_DEPTH },
       secret: c.authSecret,
       ephemeralSecret: c.ephemeralSecret,
       sessionAor: async () => {

@@ -206,6 +206,11 @@ export class PresenceServer {
     return { ...this.addresses };
   }
 
+  /** The domains and accounts served (the RLS keeps accounts' URIs out of its service URIs). */
+  get accounts(): AccountDirectory {
+    return this.o.accounts;
+  }
+
   /**
    * Route SUBSCRIBEs for other resources (RLS service URIs) to a plugged-in package. Routes are
    * consulted before the built-in packages, also when persisted subscriptions are restored — add
