@@ -139,22 +139,27 @@ export class DigestAuthenticator {
    */
   verifyRequest(request: SipRequest, options: { proxy?: boolean } = {}): Promise<DigestVerification> {
     // not an async function itself: the verification's promise is handed through (one layer fewer per request)
+    const mine = this.credentialsIn(request, options);
+    if (typeof mine === "string") return Promise.resolve({ ok: false, failure: mine, stale: false });
+    // the Request-URI string is only needed for checkUri: not serialized otherwise
+    return this.verifyCredentials(mine, request.method, this.checkUri ? request.uri.toString() : undefined);
+  }
+
+  /**
+   * The request's digest credentials for our realm, unchecked (e.g. to count an attempt before
+   * checking it), or why there are none.
+   */
+  credentialsIn(request: SipRequest, options: { proxy?: boolean } = {}): DigestParams | "malformed" | "realm-mismatch" | "missing" {
     const values = request.getHeaders(options.proxy ? "Proxy-Authorization" : "Authorization");
-    let mine: DigestParams | undefined;
     for (const v of values) {
       try {
         const parsed = parseDigestHeader(v);
-        if (parsed.scheme.toLowerCase() === "digest" && parsed.params.realm === this.realm) {
-          mine = parsed;
-          break;
-        }
+        if (parsed.scheme.toLowerCase() === "digest" && parsed.params.realm === this.realm) return parsed;
       } catch {
-        return Promise.resolve({ ok: false, failure: "malformed", stale: false });
+        return "malformed";
       }
     }
-    if (!mine) return Promise.resolve({ ok: false, failure: values.length ? "realm-mismatch" : "missing", stale: false });
-    // the Request-URI string is only needed for checkUri: not serialized otherwise
-    return this.verifyCredentials(mine, request.method, this.checkUri ? request.uri.toString() : undefined);
+    return values.length ? "realm-mismatch" : "missing";
   }
 
   /** Transport-neutral verification (also usable for XCAP over HTTP: method + request path). */
