@@ -13,7 +13,10 @@ import { addAccount, addDomain } from "@/lib/accounts/service";
 import { authorizeLogin } from "@/lib/auth";
 import { AuthLimiter } from "@/lib/accounts/auth-limiter";
 import { listenPortal, type PortalServer } from "@/lib/portal/http-server";
-import { loginErrorMessage } from "@/lib/portal/login-errors";
+import { limitedAs429, loginErrorMessage } from "@/lib/portal/login-errors";
+import { createHash, randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { authOptions } from "@/lib/auth";
 import { buildDigestAuthorization } from "@/lib/sip";
 import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { serveFetch } from "../helpers/xcap-http-server";
@@ -21,6 +24,11 @@ import { testXcapHttp } from "../helpers/test-xcap-http";
 import { client, startServer, PASSWORD } from "../integration/server/harness";
 
 const CLIENT_IP = "x-herald-client-ip";
+// next-auth's core, as its route handler calls it (not in the package's exports map)
+const nextAuthDir = path.dirname(createRequire(import.meta.url).resolve("next-auth"));
+const { AuthHandler } = createRequire(import.meta.url)(path.join(nextAuthDir, "core/index.js")) as {
+  AuthHandler: (p: { req: Record<string, unknown>; options: unknown }) => Promise<{ status?: number; redirect?: string }>;
+};
 const DOC = "/xcap-root/resource-lists/users/sip:alice@example.test/index";
 /** A limiter whose clock stands still: no back-off runs out while a test is slow. */
 const stillLimiter = () => new AuthLimiter({ now: () => 1_000_000 });
@@ -31,7 +39,7 @@ describe("brute force: one limiter for every door", () => {
     (globalThis as { __heraldConfig?: unknown }).__heraldConfig = loadConfig({ HERALD_DATA_DIR: mkdtempSync(path.join(tmpdir(), "herald-bf-")) });
     t = await tempSqliteDb();
     await addDomain(t.db, "example.test");
-    for (const u of ["alice", "bob", "carol"]) await addAccount(t.db, { address: `${u}@example.test`, password: "Right-pass1" });
+    for (const u of ["alice", "bob", "carol", "dave"]) await addAccount(t.db, { address: `${u}@example.test`, password: "Right-pass1" });
   });
   afterAll(async () => t?.close());
 
@@ -61,6 +69,43 @@ describe("brute force: one limiter for every door", () => {
 
     it("the owner from another address gets in meanwhile", async () => {
       await expect(authorizeLogin({ address: "alice@example.test", password: "Right-pass1" }, "192.0.2.50")).resolves.toMatchObject({ address: "alice@example.test" });
+    });
+
+    /** A sign-in as the login form posts it, through next-auth's credentials flow and the route's wrapper. */
+    async function formSignIn(address: string, password: string, clientIp: string) {
+      process.env.NEXTAUTH_URL ??= "http://portal.test";
+      const options = authOptions();
+      const csrf = randomBytes(16).toString("hex");
+      const internal = await AuthHandler({
+        req: {
+          method: "POST",
+          action: "callback",
+          providerId: "credentials",
+          body: { address, password, csrfToken: csrf, callbackUrl: "/", json: "true" },
+          query: {},
+          cookies: { "next-auth.csrf-token": `${csrf}|${createHash("sha256").update(`${csrf}${options.secret}`).digest("hex")}` },
+          headers: { host: "portal.test", "x-herald-client-ip": clientIp },
+        },
+        options,
+      });
+      // what next-auth's app-router handler does with a json=true post
+      const redirect = internal.redirect;
+      const res = await limitedAs429(new Response(JSON.stringify({ url: redirect }), { status: internal.status ?? 200, headers: { "content-type": "application/json" } }));
+      const url = ((await res.json()) as { url: string }).url;
+      return { status: res.status, retryAfter: res.headers.get("retry-after"), error: new URL(url).searchParams.get("error") };
+    }
+
+    it("through next-auth's credentials flow: refused attempts are not checked and get 429 with Retry-After", async () => {
+      const wrong = await Promise.all(Array.from({ length: 30 }, () => formSignIn("dave@example.test", "Wrong-pass1", "10.0.5.1")));
+      const right = await formSignIn("dave@example.test", "Right-pass1", "10.0.5.1");
+      expect(wrong.filter((r) => r.error === "invalid")).toHaveLength(5);
+      expect(wrong.filter((r) => r.status === 429 && /^limited:\d+$/.test(r.error ?? ""))).toHaveLength(25);
+      expect(await t.db.auditEvent.count({ where: { action: "login.failed", target: "dave@example.test" } })).toBe(5);
+      expect(right.status).toBe(429);
+      expect(right.error).toBe(`limited:${right.retryAfter}`);
+      expect(Number(right.retryAfter)).toBeGreaterThanOrEqual(1);
+      // the owner from elsewhere: signed in (no error in the answer)
+      expect(await formSignIn("dave@example.test", "Right-pass1", "192.0.2.51")).toMatchObject({ status: 200, error: null });
     });
   });
 
