@@ -22,6 +22,10 @@ import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { serveFetch } from "../helpers/xcap-http-server";
 import { testXcapHttp } from "../helpers/test-xcap-http";
 import { client, startServer, PASSWORD } from "../integration/server/harness";
+import { startEmbeddedSipServer } from "@/lib/server";
+import { xcapHttp } from "@/lib/portal/xcap";
+import { MemoryXcapStore } from "@/lib/xcap/server";
+import { SipTestClient } from "../helpers/sip-client";
 
 const CLIENT_IP = "x-herald-client-ip";
 // next-auth's core, as its route handler calls it (not in the package's exports map)
@@ -35,11 +39,12 @@ const stillLimiter = () => new AuthLimiter({ now: () => 1_000_000 });
 
 describe("brute force: one limiter for every door", () => {
   let t: TempDb;
+  const cfg = loadConfig({ HERALD_DATA_DIR: mkdtempSync(path.join(tmpdir(), "herald-bf-")), SIP_HOST: "127.0.0.1", SIP_PORT: "0" });
   beforeAll(async () => {
-    (globalThis as { __heraldConfig?: unknown }).__heraldConfig = loadConfig({ HERALD_DATA_DIR: mkdtempSync(path.join(tmpdir(), "herald-bf-")) });
+    (globalThis as { __heraldConfig?: unknown }).__heraldConfig = cfg;
     t = await tempSqliteDb();
     await addDomain(t.db, "example.test");
-    for (const u of ["alice", "bob", "carol", "dave"]) await addAccount(t.db, { address: `${u}@example.test`, password: "Right-pass1" });
+    for (const u of ["alice", "bob", "carol", "dave", "erin"]) await addAccount(t.db, { address: `${u}@example.test`, password: "Right-pass1" });
   });
   afterAll(async () => t?.close());
 
@@ -174,6 +179,33 @@ describe("brute force: one limiter for every door", () => {
       expect((await owner.register(60)).status).toBe(200);
       await owner.close();
     });
+  });
+
+  it("the three doors of one process share the limiter: portal failures hold back SIP and XCAP", async () => {
+    const sip = await startEmbeddedSipServer(cfg, t.db, { store: new MemoryXcapStore() }, { logger: () => {}, rls: false });
+    try {
+      const failures = await Promise.allSettled(Array.from({ length: 5 }, () => authorizeLogin({ address: "erin@example.test", password: "Wrong-pass1" }, "127.0.0.1")));
+      expect(failures.every((f) => f.status === "rejected" && (f.reason as Error).message === "invalid")).toBe(true);
+      const phone = await SipTestClient.connect({ host: "127.0.0.1", port: sip.ports.tcp!, user: "erin", domain: "example.test", password: "Right-pass1" });
+      try {
+        const res = await phone.register(60);
+        expect(res.status).toBe(503);
+        expect(Number(res.getHeader("Retry-After"))).toBeGreaterThanOrEqual(1);
+      } finally {
+        await phone.close();
+      }
+      const doc = "/xcap-root/resource-lists/users/sip:erin@example.test/index";
+      // (credentials without a user name: challenged, no session looked up, nothing counted)
+      const challenge = await xcapHttp().handle(new Request(`http://portal.test${doc}`, { headers: { authorization: 'Digest realm="example.test"' } }));
+      expect(challenge.status).toBe(401);
+      const ch = challenge.headers.get("www-authenticate")!.split(/,\s*(?=Digest\s)/i).find((c) => /MD5/.test(c))!;
+      const authorization = buildDigestAuthorization({ challenge: ch, method: "GET", uri: doc, username: "erin", password: "Right-pass1" });
+      const res = await xcapHttp().handle(new Request(`http://portal.test${doc}`, { headers: { authorization, [CLIENT_IP]: "127.0.0.1" } }));
+      expect(res.status).toBe(429);
+      expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+    } finally {
+      await sip.stop();
+    }
   });
 
   describe("behind a reverse proxy", () => {
