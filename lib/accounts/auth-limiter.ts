@@ -12,7 +12,10 @@
  *   has used up its (larger) allowance, i.e. under attack from many addresses.
  * - A success clears the (account, address) key only: it cannot reset an address's or an
  *   account's count (an attacker with an account of their own behind the same address, or an
- *   owner signing in during an attack, would otherwise buy the attacker a fresh allowance).
+ *   owner signing in during an attack, would otherwise buy the attacker a fresh allowance). It
+ *   also marks that key proven until its next failure: a proven client's attempts in flight do not
+ *   count against it (an XCAP client fetches several documents at once), only against the
+ *   address and account keys.
  * - A key's failures are forgotten `windowSeconds` after its last failure (and not before its
  *   back-off ends). IPv6 client addresses count per /64, what one host is typically given.
  *
@@ -73,7 +76,10 @@ export type AuthAttempt = AuthAttemptSlot | AuthAttemptRefused;
 interface KeyState {
   failures: number;
   inFlight: number;
+  /** Time of the last failure (or, for a proven key, success): the window runs from here. */
   lastFailure: number;
+  /** The last settled attempt succeeded ((account, address) keys only). */
+  proven: boolean;
   /** No attempt before this time (ms). */
   notBefore: number;
 }
@@ -124,6 +130,7 @@ export class AuthLimiter {
         if (outcome === "failure") {
           s.failures++;
           s.lastFailure = t;
+          s.proven = false;
           const allowance = checks[i][1];
           if (s.failures >= allowance) s.notBefore = t + this.backoffMs(s.failures - allowance);
         }
@@ -132,7 +139,8 @@ export class AuthLimiter {
         const pair = states[0];
         pair.failures = 0;
         pair.notBefore = 0;
-        if (pair.inFlight === 0 && this.keys.get(checks[0][0]) === pair) this.keys.delete(checks[0][0]);
+        pair.proven = true;
+        pair.lastFailure = t;
       }
     };
     return { allowed: true, succeeded: () => settle("success"), failed: () => settle("failure"), released: () => settle("release") };
@@ -151,7 +159,7 @@ export class AuthLimiter {
   /** How long `s` makes the next attempt wait (0: go ahead). */
   private waitMs(s: KeyState, allowance: number, now: number): number {
     if (s.notBefore > now) return s.notBefore - now;
-    if (s.failures + s.inFlight < allowance) return 0;
+    if (s.proven || s.failures + s.inFlight < allowance) return 0;
     // allowance used up (counting attempts in flight): one attempt at a time, each after its wait
     if (s.inFlight === 0) return 0;
     return s.failures >= allowance ? this.backoffMs(s.failures - allowance) : 1000;
@@ -173,7 +181,7 @@ export class AuthLimiter {
     if (s) this.keys.delete(key); // re-inserted below: the map's order is least recently used first
     else {
       if (this.keys.size >= this.o.maxKeys) this.prune(now);
-      s = { failures: 0, inFlight: 0, lastFailure: now, notBefore: 0 };
+      s = { failures: 0, inFlight: 0, lastFailure: now, notBefore: 0, proven: false };
     }
     s.inFlight++;
     this.keys.set(key, s);

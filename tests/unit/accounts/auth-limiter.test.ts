@@ -87,6 +87,23 @@ describe("AuthLimiter", () => {
     expect(attempt("other@example.test", "10.0.0.2")).toMatchObject({ allowed: false, scope: "address" });
   });
 
+  it("a client proven by a success may have many attempts in flight, until its next failure", () => {
+    const { attempt } = setup();
+    slot(attempt("alice@example.test", "10.0.0.1")).succeeded();
+    // e.g. an XCAP client fetching its documents at once
+    const parallel = Array.from({ length: 12 }, () => slot(attempt("alice@example.test", "10.0.0.1")));
+    parallel.forEach((p) => p.succeeded());
+    // the address and account keys still count what is in flight
+    const more = Array.from({ length: 25 }, () => attempt("alice@example.test", "10.0.0.1"));
+    expect(more.filter((r) => r.allowed)).toHaveLength(20);
+    expect(more.find((r) => !r.allowed)).toMatchObject({ scope: "address" });
+    more.forEach((r) => r.allowed && r.released());
+    // one failure and it is a client like any other
+    slot(attempt("alice@example.test", "10.0.0.1")).failed();
+    const after = Array.from({ length: 10 }, () => attempt("alice@example.test", "10.0.0.1"));
+    expect(after.filter((r) => r.allowed)).toHaveLength(4);
+  });
+
   it("settles a slot once", () => {
     const { attempt } = setup();
     const s = slot(attempt("alice@example.test", "10.0.0.1"));
