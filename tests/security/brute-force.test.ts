@@ -147,6 +147,29 @@ describe("brute force: one limiter for every door", () => {
       const res = await get(await challenge(), "Right-pass1", "192.0.2.60");
       expect(res.status).toBe(404); // authenticated: alice has no such document yet
     });
+
+    it("the wait grows with every further failure: Retry-After 1, 2, 4, 8", async () => {
+      let clock = 5_000_000;
+      const x = testXcapHttp(t.db, { authLimiter: new AuthLimiter({ now: () => clock }) });
+      const one = await serveFetch((r) => x.handle(r));
+      try {
+        const ch = (await fetch(`${one.url}${DOC}`)).headers.get("www-authenticate")!.split(/,\s*(?=Digest\s)/i).find((c) => /MD5/.test(c))!;
+        const guess = (nc: number) =>
+          fetch(`${one.url}${DOC}`, { headers: { [CLIENT_IP]: "10.0.2.1", authorization: buildDigestAuthorization({ challenge: ch, method: "GET", uri: DOC, username: "alice", password: "Wrong-pass1", nc }) } });
+        for (let i = 1; i <= 5; i++) expect((await guess(i)).status).toBe(401);
+        const waits: string[] = [];
+        for (let i = 6; i < 10; i++) {
+          const refused = await guess(i);
+          expect(refused.status).toBe(429);
+          waits.push(refused.headers.get("retry-after")!);
+          clock += Number(refused.headers.get("retry-after")) * 1000;
+          expect((await guess(i + 100)).status).toBe(401); // one attempt after the wait, wrong again
+        }
+        expect(waits).toEqual(["1", "2", "4", "8"]);
+      } finally {
+        await one.close();
+      }
+    });
   });
 
   describe("SIP digest", () => {
