@@ -142,6 +142,10 @@ export class AuthLimiter {
         pair.proven = true;
         pair.lastFailure = t;
       }
+      // keys with nothing to remember are not kept (every successful request would leave two)
+      states.forEach((s, i) => {
+        if (s.failures === 0 && s.inFlight === 0 && !s.proven && this.keys.get(checks[i][0]) === s) this.keys.delete(checks[i][0]);
+      });
     };
     return { allowed: true, succeeded: () => settle("success"), failed: () => settle("failure"), released: () => settle("release") };
   }

@@ -119,6 +119,14 @@ describe("AuthLimiter", () => {
     expect(attempt("alice@example.test", "10.0.0.1").allowed).toBe(false);
   });
 
+  it("keeps nothing for attempts that leave nothing to remember", () => {
+    const { limiter, attempt } = setup();
+    slot(attempt("alice@example.test", "10.0.0.1")).released();
+    expect(limiter.size).toBe(0);
+    slot(attempt("alice@example.test", "10.0.0.1")).succeeded();
+    expect(limiter.size).toBe(1); // the proven (account, address) key
+  });
+
   it("stays bounded in memory", () => {
     const { limiter, attempt } = setup({ maxKeys: 300 });
     for (let i = 0; i < 2000; i++) slot(attempt(`u${i}@example.test`, `10.${i >> 8}.${i & 255}.1`)).failed();
