@@ -10,7 +10,7 @@ import {
   type XcapServer,
   type XcapStore,
 } from "../xcap/server";
-import { DigestAuthenticator, parseDigestHeader, type DigestFailure } from "../sip";
+import { DigestAuthenticator, parseDigestHeader, testedPassword } from "../sip";
 import type { Db } from "../db";
 import { PrismaXcapStore } from "../storage/xcap-prisma-store";
 import { CREDENTIALS_TTL_MS, CredentialsCache, digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
@@ -168,7 +168,7 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
             slot?.succeeded();
             user = { aor: `${digestAccountUser(v.username)}@${realm.domain}` };
           } else {
-            if (isGuess(v.failure)) slot?.failed();
+            if (testedPassword(v)) slot?.failed();
             stale = v.stale;
           }
         } finally {
@@ -206,11 +206,6 @@ function digestUsername(authz: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Failures that tested a password (as opposed to a stale nonce, a replay or a malformed header). */
-function isGuess(failure: DigestFailure): boolean {
-  return failure === "bad-response" || failure === "unknown-user";
 }
 
 /** RFC 6585 §4: too many requests, with when to try again. */

@@ -19,6 +19,7 @@ import {
   SipRequest,
   SipResponse,
   serializeMessage,
+  testedPassword,
   type SipMessage,
   SipTransport,
   TransactionLayer,
@@ -517,7 +518,7 @@ export class PresenceServer {
     try {
       const v = await auth.verifyRequest(request, { proxy });
       if (v.ok) attempt.succeeded();
-      else if (v.failure === "bad-response" || v.failure === "unknown-user") attempt.failed();
+      else if (testedPassword(v, this.now())) attempt.failed();
       return v;
     } finally {
       attempt.released(); // no-op once settled

@@ -12,6 +12,7 @@ import { parseDigestHeader, serializeDigestHeader, type DigestParams } from "./d
 import { DIGEST_ALGORITHMS, computeDigestResponse, normalizeAlgorithm, type DigestAlgorithm } from "./digest-hash";
 import type { LogLevel, SipLogger } from "./logger";
 import type { SipRequest } from "./message";
+import { parseEphemeralUsername } from "./ephemeral-credentials";
 
 /** Returns the stored HA1 for that algorithm (hex), or undefined for an unknown user. */
 export type CredentialsLookup = (username: string, realm: string, algorithm: DigestAlgorithm) => Promise<string | undefined>;
@@ -226,4 +227,15 @@ export class DigestAuthenticator {
       this.seen.delete(nonce);
     }
   }
+}
+
+/**
+ * Whether a failed verification tested a password (what guessing limits count): a wrong response
+ * or an unknown user. Not a stale nonce, a replay or a malformed header, nor short-lived
+ * credentials past their expiry (nothing is checked: the client has to fetch new ones).
+ */
+export function testedPassword(v: { failure: DigestFailure; username?: string }, now = Date.now()): boolean {
+  if (v.failure !== "bad-response" && v.failure !== "unknown-user") return false;
+  const eph = v.username ? parseEphemeralUsername(v.username) : undefined;
+  return !eph || eph.expires * 1000 > now;
 }

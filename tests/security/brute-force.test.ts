@@ -17,11 +17,11 @@ import { limitedAs429, loginErrorMessage } from "@/lib/portal/login-errors";
 import { createHash, randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { authOptions } from "@/lib/auth";
-import { buildDigestAuthorization } from "@/lib/sip";
+import { buildDigestAuthorization, issueEphemeralCredentials } from "@/lib/sip";
 import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { serveFetch } from "../helpers/xcap-http-server";
 import { testXcapHttp } from "../helpers/test-xcap-http";
-import { client, startServer, PASSWORD } from "../integration/server/harness";
+import { client, startServer, PASSWORD, SECRET } from "../integration/server/harness";
 import { startEmbeddedSipServer } from "@/lib/server";
 import { xcapHttp } from "@/lib/portal/xcap";
 import { MemoryXcapStore } from "@/lib/xcap/server";
@@ -195,6 +195,17 @@ describe("brute force: one limiter for every door", () => {
       const plain = await owner.sendRequest(owner.build("REGISTER", "sip:example.test", { to: `<${owner.aor}>` }));
       expect(plain.status).toBe(401);
       await owner.close();
+    });
+
+    it("expired short-lived credentials (a tab back from sleep) are not counted as guesses", async () => {
+      const eph = issueEphemeralCredentials({ secret: SECRET, user: "carol", ttlSeconds: -60 });
+      const tab = await client(sip.port, "carol", { authUser: eph.username, password: eph.password });
+      for (let i = 0; i < 10; i++) expect((await tab.register(60)).status).toBe(401);
+      await tab.close();
+      const fresh = issueEphemeralCredentials({ secret: SECRET, user: "carol", ttlSeconds: 600 });
+      const again = await client(sip.port, "carol", { authUser: fresh.username, password: fresh.password });
+      expect((await again.register(60)).status).toBe(200);
+      await again.close();
     });
 
     it("the owner from another address gets in", async () => {
