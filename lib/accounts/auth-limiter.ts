@@ -13,9 +13,11 @@
  * - A success clears the (account, address) key only: it cannot reset an address's or an
  *   account's count (an attacker with an account of their own behind the same address, or an
  *   owner signing in during an attack, would otherwise buy the attacker a fresh allowance). It
- *   also marks that key proven until its next failure: a proven client's attempts in flight do not
- *   count against it (an XCAP client fetches several documents at once), only against the
- *   address and account keys.
+ *   also marks that key proven until its next failure: a proven client may have up to
+ *   `perAddress` attempts in flight at once (an XCAP client fetches several documents together)
+ *   and is not held back by failures of others behind the same address (an office NAT); the
+ *   account key still counts. Someone else behind that address can use this for at most that many
+ *   guesses at that account, started together, before its first failure ends it.
  * - A key's failures are forgotten `windowSeconds` after its last failure (and not before its
  *   back-off ends). IPv6 client addresses count per /64, what one host is typically given.
  *
@@ -103,11 +105,12 @@ export class AuthLimiter {
     const now = this.now();
     const account = who.account.toLowerCase();
     const address = addressKey(who.address);
+    const pairKey = `p\u0000${account}\u0000${address}`;
     const checks: Array<[string, number, AuthLimitScope]> = [
-      [`p\u0000${account}\u0000${address}`, this.o.perAccountAddress, "account-address"],
-      [`i\u0000${address}`, this.o.perAddress, "address"],
+      [pairKey, this.o.perAccountAddress, "account-address"],
       [`a\u0000${account}`, this.o.perAccount, "account"],
     ];
+    if (!this.live(pairKey, now)?.proven) checks.push([`i\u0000${address}`, this.o.perAddress, "address"]);
     let refused: AuthAttemptRefused | undefined;
     for (const [key, allowance, scope] of checks) {
       const s = this.live(key, now);
@@ -163,7 +166,8 @@ export class AuthLimiter {
   /** How long `s` makes the next attempt wait (0: go ahead). */
   private waitMs(s: KeyState, allowance: number, now: number): number {
     if (s.notBefore > now) return s.notBefore - now;
-    if (s.proven || s.failures + s.inFlight < allowance) return 0;
+    if (s.proven) return s.inFlight < this.o.perAddress ? 0 : 1000;
+    if (s.failures + s.inFlight < allowance) return 0;
     // allowance used up (counting attempts in flight): one attempt at a time, each after its wait
     if (s.inFlight === 0) return 0;
     return s.failures >= allowance ? this.backoffMs(s.failures - allowance) : 1000;

@@ -90,18 +90,27 @@ describe("AuthLimiter", () => {
   it("a client proven by a success may have many attempts in flight, until its next failure", () => {
     const { attempt } = setup();
     slot(attempt("alice@example.test", "10.0.0.1")).succeeded();
-    // e.g. an XCAP client fetching its documents at once
-    const parallel = Array.from({ length: 12 }, () => slot(attempt("alice@example.test", "10.0.0.1")));
-    parallel.forEach((p) => p.succeeded());
-    // the address and account keys still count what is in flight
-    const more = Array.from({ length: 25 }, () => attempt("alice@example.test", "10.0.0.1"));
-    expect(more.filter((r) => r.allowed)).toHaveLength(20);
-    expect(more.find((r) => !r.allowed)).toMatchObject({ scope: "address" });
-    more.forEach((r) => r.allowed && r.released());
+    // e.g. an XCAP client fetching its documents at once: up to the per-address number
+    const parallel = Array.from({ length: 30 }, () => attempt("alice@example.test", "10.0.0.1"));
+    expect(parallel.filter((r) => r.allowed)).toHaveLength(20);
+    expect(parallel.find((r) => !r.allowed)).toMatchObject({ scope: "account-address", retryAfterSeconds: 1 });
+    parallel.forEach((r) => r.allowed && r.succeeded());
     // one failure and it is a client like any other
     slot(attempt("alice@example.test", "10.0.0.1")).failed();
     const after = Array.from({ length: 10 }, () => attempt("alice@example.test", "10.0.0.1"));
     expect(after.filter((r) => r.allowed)).toHaveLength(4);
+  });
+
+  it("behind one address (an office NAT), a proven client is not held back by the others' failures", () => {
+    const { attempt } = setup();
+    slot(attempt("alice@example.test", "10.0.0.1")).succeeded();
+    for (let i = 0; i < 20; i++) slot(attempt(`user${i}@example.test`, "10.0.0.1")).failed();
+    expect(attempt("bob@example.test", "10.0.0.1")).toMatchObject({ allowed: false, scope: "address" });
+    slot(attempt("alice@example.test", "10.0.0.1")).succeeded();
+    // a guesser at alice from there: one failure and alice's key is no longer proven, so the
+    // address's back-off holds it too
+    slot(attempt("alice@example.test", "10.0.0.1")).failed();
+    expect(attempt("alice@example.test", "10.0.0.1")).toMatchObject({ allowed: false, scope: "address" });
   });
 
   it("settles a slot once", () => {
