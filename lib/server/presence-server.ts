@@ -516,7 +516,7 @@ export class PresenceServer {
       throw new SipErrorWithHeaders(503, "Too Many Failed Authentication Attempts", [["Retry-After", String(attempt.retryAfterSeconds)]]);
     }
     try {
-      const v = await auth.verifyRequest(request, { proxy });
+      const v = await auth.verifyRequest(request, { proxy, credentials: creds });
       if (v.ok) attempt.succeeded();
       else if (testedPassword(v, this.now())) attempt.failed();
       return v;

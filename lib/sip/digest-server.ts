@@ -136,11 +136,12 @@ export class DigestAuthenticator {
 
   /**
    * Verify the credentials in a request (`Authorization`, or `Proxy-Authorization` with
-   * `proxy: true`) whose realm is ours. On failure, answer with `challenge({ stale })`.
+   * `proxy: true`) whose realm is ours (or `credentials`, found by `credentialsIn`). On failure,
+   * answer with `challenge({ stale })`.
    */
-  verifyRequest(request: SipRequest, options: { proxy?: boolean } = {}): Promise<DigestVerification> {
+  verifyRequest(request: SipRequest, options: { proxy?: boolean; credentials?: DigestParams } = {}): Promise<DigestVerification> {
     // not an async function itself: the verification's promise is handed through (one layer fewer per request)
-    const mine = this.credentialsIn(request, options);
+    const mine = options.credentials ?? this.credentialsIn(request, options);
     if (typeof mine === "string") return Promise.resolve({ ok: false, failure: mine, stale: false });
     // the Request-URI string is only needed for checkUri: not serialized otherwise
     return this.verifyCredentials(mine, request.method, this.checkUri ? request.uri.toString() : undefined);
