@@ -36,7 +36,14 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     log("herald: no build found, running next build (once)…");
     await buildPortal();
   }
-  const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL), xcapRootPath: cfg.XCAP_ROOT_PATH });
+  const portal = await startPortal({
+    host: cfg.HOST,
+    port: cfg.PORT,
+    trustForwardedHost: Boolean(cfg.PUBLIC_URL),
+    xcapRootPath: cfg.XCAP_ROOT_PATH,
+    trustedProxies: cfg.TRUSTED_PROXIES,
+    headerTimeoutMs: cfg.HTTP_HEADER_TIMEOUT_SECONDS * 1000,
+  });
   const upstream = bridgeUpstream(cfg, sip);
   // a sign-in warms the user's buddy list in the embedded server before the page subscribes to
   // it — when the pages' SIP goes to that server (not with SIP_UPSTREAM)

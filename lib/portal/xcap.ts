@@ -5,6 +5,7 @@ import { db } from "../db";
 import { authOptions, type HeraldSession } from "../auth";
 import { createXcapHttp, portalXcapStore, type XcapHttp } from "./xcap-http";
 import { xcapEvents } from "./xcap-events";
+import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 
 const g = globalThis as { __heraldXcapHttp?: XcapHttp };
 
@@ -26,6 +27,7 @@ export function xcapHttp(): XcapHttp {
         return acc && !acc.disabled ? acc.address : null;
       },
       onChange: (e) => xcapEvents().emit(e),
+      authLimiter: sharedAuthLimiter(authLimiterOptions(c)),
     });
   }
   return g.__heraldXcapHttp;
