@@ -16,7 +16,7 @@ import {
   generateCallId,
   generateTag,
   serializeMessage,
-  type MemoryFlowEnd,
+  type SipByteStream,
   type SipMessageAny,
 } from "@/lib/sip";
 
@@ -40,8 +40,8 @@ export interface SipTestClientOptions {
   onRequest?: (r: SipRequest) => void;
   /** Reuse the last challenge (nc incremented) instead of waiting to be challenged (benchmarks). */
   preemptiveAuth?: boolean;
-  /** Speak over this stream instead of a TCP connection to host:port (an in-process flow: `transport.openFlow()`). */
-  stream?: () => MemoryFlowEnd;
+  /** Speak over this (open) stream instead of a TCP connection to host:port: an in-process flow (`transport.openFlow()`), a WebSocket adapter. */
+  stream?: () => SipByteStream;
 }
 
 export interface ClientSubscription {
