@@ -10,8 +10,8 @@
  * - TCP/TLS connections are aliased by their remote source address and, through `addAlias`, by the
  *   Via sent-by a client offers with `;alias` (RFC 5923). The transport never takes an alias from
  *   a request by itself: RFC 5923 §9 allows it only for a peer authenticated for that address, which
- *   the server decides (it calls `addAlias` after the request authenticated, or `offeredAlias` on a
- *   connection it already trusts). Lookups by address take a `reuse` predicate: a connection found
+ *   the server decides (once a request authenticated, it registers that request's `offeredAlias`
+ *   with `addAlias`). Lookups by address take a `reuse` predicate: a connection found
  *   by address is used only when the caller accepts it (we dialled it, or its owner is the one the
  *   request is for), so an address claimed by one peer never captures another's requests.
  * - A malformed request is answered with 400 (or the error's status) when enough headers survive;
