@@ -53,6 +53,8 @@ async function bobWatchesAlice(port: number, xcap: XcapFixture, server: Presence
   const bob = await ua(port, "bob");
   const { sub } = await bob.subscribe(ALICE, { expires: 3600 });
   await bob.waitForNotify(() => true, { sub });
+  // one round trip more: the server has had bob's 200 to that NOTIFY (nothing left in flight)
+  expect((await bob.sendRequest(bob.build("OPTIONS", `sip:${DOMAIN}`, { contact: false }))).status).toBe(200);
   const serverSub = [...server.notifier.all()].find((s) => s.watcher === BOB)!;
   return { bob, sub: sub!, serverSub };
 }
@@ -128,6 +130,30 @@ describe("NOTIFY routing: never over a connection that belongs to someone else",
     await waitFor(() => bob.closed, { what: "bob's connection closed" });
     await publishUntilEnded(port, s, serverSub.id, "still-for-bob-only");
     expect(dave.received.filter((r) => r.method === "NOTIFY")).toEqual([]);
+  });
+
+  it("still finds the subscriber's own flow: bob's NOTIFYs move to the connection bob registered his contact from", async () => {
+    const { server: s, port, xcap } = await server();
+    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
+    const registered = await ua(port, "bob");
+    const bobContact = `sip:bob@127.0.0.1:${registered.localPort};transport=tcp`;
+    expect((await registered.register(3600)).status).toBe(200);
+    // the SUBSCRIBE comes over another connection, with the same Contact
+    const subscriber = await ua(port, "bob");
+    const { sub } = await subscriber.requestWithAuth(() => {
+      const r = subscriber.build("SUBSCRIBE", ALICE, { headers: [["Event", "presence"], ["Expires", "3600"]] });
+      r.setHeader("Contact", `<${bobContact}>`);
+      return r;
+    }).then(async (response) => ({ response, sub: [...s.notifier.all()].find((x) => x.watcher === BOB)! }));
+    await subscriber.waitForNotify(() => true);
+    // one round trip more: the server has had the 200 to that NOTIFY (same connection, in order)
+    expect((await subscriber.sendRequest(subscriber.build("OPTIONS", `sip:${DOMAIN}`, { contact: false }))).status).toBe(200);
+    s.transport.getConnection(sub.connectionId!)!.destroy();
+    await waitFor(() => subscriber.closed, { what: "the subscribing connection closed" });
+    const alice = await ua(port, "alice");
+    expect((await alice.publish(pidf(ALICE, "open", "via-registration"))).status).toBe(200);
+    await registered.waitForNotify((n) => n.bodyText.includes("via-registration"));
+    expect(s.notifier.get(sub.id)).toBeDefined();
   });
 
   it("after a restart, a new in-process flow that got bob's old flow port and id counter never receives bob's NOTIFYs", async () => {
