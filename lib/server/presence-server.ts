@@ -14,6 +14,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import {
   Dialog,
   DigestAuthenticator,
+  MemoryFlowEnd,
   SipError,
   SipParseError,
   SipRequest,
@@ -79,6 +80,11 @@ export interface PresenceServerOptions {
   /** Minimum interval between NOTIFY rounds per presentity (RFC 3856 §6.10), ms. Default 1000; 0 disables. */
   notifyIntervalMs?: number;
   registrar?: { defaultExpires?: number; minExpires?: number; maxExpires?: number; maxBindings?: number };
+  /**
+   * How long a flow-bound publication or restored reg-id registration outlives its failed flow
+   * (RFC 5626), ms. Default 30 000 (SIP_FLOW_GRACE_SECONDS).
+   */
+  flowGraceMs?: number;
   publish?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
   subscribe?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
   winfo?: { waitingRetentionMs?: number };
@@ -168,7 +174,15 @@ export class PresenceServer {
     });
     this.transactions = new TransactionLayer({ timers: this.timers, logger: options.logger });
     this.authorizer = new PresenceAuthorizer({ store: options.xcap.store, logger: options.logger });
-    this.registrar = new Registrar({ ...options.registrar, now: this.now, timers: this.timers, persist: this.persist, onChange: (aor) => this.presence.changed(aor) });
+    this.registrar = new Registrar({
+      ...options.registrar,
+      flowGraceMs: options.flowGraceMs,
+      now: this.now,
+      timers: this.timers,
+      persist: this.persist,
+      onChange: (aor) => this.presence.changed(aor),
+      onBinding: (b) => this.presence.bindingRegistered(b),
+    });
     this.notifier = new Notifier({
       transport: this.transport,
       transactions: this.transactions,
@@ -194,6 +208,7 @@ export class PresenceServer {
       persist: this.persist,
       logger: options.logger,
       notifyIntervalMs: options.notifyIntervalMs,
+      flowGraceMs: options.flowGraceMs,
       publish: options.publish,
       subscribe: options.subscribe,
     });
@@ -235,7 +250,10 @@ export class PresenceServer {
       if (message instanceof SipResponse) this.transactions.receiveResponse(message);
       else this.onRequest(message, connection);
     });
-    this.transport.on("connectionClosed", (conn) => this.registrar.flowFailed(conn.id));
+    this.transport.on("connectionClosed", (conn) => {
+      this.registrar.flowFailed(conn.id);
+      this.presence.flowFailed(conn.id);
+    });
     this.addresses = await this.transport.listen();
     this.log("info", "listening", { tcp: this.addresses.tcp?.port, tls: this.addresses.tls?.port });
     // rules may have changed while we were down: re-evaluate restored watchers (NOTIFY only on change)
@@ -514,7 +532,7 @@ export class PresenceServer {
 
   // ---- PUBLISH ---------------------------------------------------------------------------------
 
-  private async onPublish(request: SipRequest, _conn: SipConnection): Promise<Outcome> {
+  private async onPublish(request: SipRequest, conn: SipConnection): Promise<Outcome> {
     const presentity = aorOf(request.uri) ?? aorOf(request.to.uri);
     if (!presentity) throw new SipError(404, "Not Found");
     const { user, domain } = splitAor(presentity);
@@ -525,7 +543,7 @@ export class PresenceServer {
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== aorOf(request.from.uri) || id.aor !== presentity) throw new SipError(403, "Only the presentity may publish");
     if ((await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
-    return { response: this.presence.publish(request, presentity) };
+    return { response: this.presence.publish(request, presentity, { connectionId: conn.id, inProcessFlow: conn.stream instanceof MemoryFlowEnd }) };
   }
 
   // ---- SUBSCRIBE -------------------------------------------------------------------------------
