@@ -97,6 +97,10 @@ interface PresentityState {
   lastNotifyAt: number;
   timer?: unknown;
   neutral?: NotifyBody;
+  /** What the last round of change NOTIFYs carried (the composed views' XML). */
+  notified?: string;
+  /** Re-evaluations of the rules started: only the newest one applies its decisions. */
+  reevaluations: number;
 }
 
 export interface PresencePackageOptions {
@@ -372,14 +376,34 @@ export class PresencePackage implements EventPackage {
     }
   }
 
+  /**
+   * One round of NOTIFYs for a change, once its composition is known: none when a newer change
+   * came meanwhile (its own round carries the newer state), none when watchers would get what the
+   * last round gave them (a change that changes nothing they see: no redundant NOTIFY).
+   */
   private notifyWatchers(presentity: string): void {
+    const st = this.state(presentity);
+    const version = st.version;
     // polite-blocked watchers only ever see the same neutral document: nothing to send
-    this.o.notifier.notifyResource(this.name, presentity, "full", (s) => s.permissions?.subHandling !== "polite-block");
+    const send = () => this.o.notifier.notifyResource(this.name, presentity, "full", (s) => s.permissions?.subHandling !== "polite-block");
+    this.composedState(presentity).then(
+      (c) => {
+        if (st.version !== version) return;
+        const seen = c.offline ? `${c.xml}\u0000${c.offline.xml}` : c.xml;
+        if (seen === st.notified) return;
+        st.notified = seen;
+        send();
+      },
+      (e: unknown) => {
+        this.log("error", "composition failed", { presentity, error: String(e) });
+        send(); // each NOTIFY composes again (and reports its own failure)
+      },
+    );
   }
 
   private state(presentity: string): PresentityState {
     let st = this.presentities.get(presentity);
-    if (!st) this.presentities.set(presentity, (st = { version: 0, publications: new Map(), lastNotifyAt: -Infinity }));
+    if (!st) this.presentities.set(presentity, (st = { version: 0, publications: new Map(), lastNotifyAt: -Infinity, reevaluations: 0 }));
     return st;
   }
 
@@ -436,7 +460,10 @@ export class PresencePackage implements EventPackage {
     if (!p) return undefined;
     const st = this.state(sub.resource);
     if (p.subHandling === "polite-block") return this.neutralBody(st, sub.resource);
-    return this.bodyFor(await this.composedState(sub.resource), sub, p);
+    // never a state older than one already composed: a change while composing → its composition
+    let c = await this.composedState(sub.resource);
+    for (let i = 0; i < 8 && c.version !== st.version; i++) c = await this.composedState(sub.resource);
+    return this.bodyFor(c, sub, p);
   }
 
   /** `composeBody` from the cached composition; null when it must be (re)composed first. */
@@ -490,6 +517,10 @@ export class PresencePackage implements EventPackage {
    */
   async reevaluate(presentity: string): Promise<void> {
     const notifier = this.o.notifier;
+    // every rules change starts one: decisions read while a newer one runs may predate the newer
+    // documents (reads complete out of order on a pooled database) and are dropped, not applied
+    const st = this.state(presentity);
+    const run = ++st.reevaluations;
     for (const sub of notifier.subscriptionsOf(this.name, presentity)) {
       let d: SubscriptionDecision;
       try {
@@ -498,8 +529,10 @@ export class PresencePackage implements EventPackage {
         this.log("error", "re-evaluation failed", { presentity, watcher: sub.watcher, error: String(e) });
         continue;
       }
+      if (run !== st.reevaluations) return;
       this.apply(sub, d);
     }
+    if (run !== st.reevaluations) return;
     await this.o.winfo.reevaluateWaiting(presentity, (watcher) =>
       this.o.authorizer.authorize(presentity, { uri: watcher, authenticated: true }).then((p) => p.subHandling),
     );
