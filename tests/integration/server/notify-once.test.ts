@@ -14,7 +14,7 @@ import { OMA_PRES_RULES_AUID, PIDF_MANIPULATION_AUID } from "@/lib/server/presen
 import type { SipRequest } from "@/lib/sip";
 import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
 import { AddressBook } from "@/lib/xcap/addressbook";
-import { XcapClient, type FetchFn } from "@/lib/xcap/client";
+import { XcapClient } from "@/lib/xcap/client";
 import type { XcapChangeEvent, XcapDocumentKey, XcapStore } from "@/lib/xcap/server";
 import { startPostgres } from "../../helpers/postgres";
 import { SipTestClient, pidf } from "../../helpers/sip-client";
