@@ -4,14 +4,16 @@
  * offline, and watchers see each state once.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { HeraldSipClient } from "@/lib/client";
 import { composeMyPidf, type MyPresence } from "@/lib/client/my-presence";
 import { composePidf, parsePidf, summarizePresence } from "@/lib/presence";
 import { PrismaPresenceStateStore } from "@/lib/server";
-import type { SipRequest } from "@/lib/sip";
+import { issueEphemeralCredentials, type SipRequest } from "@/lib/sip";
+import { JsSipTcpSocket } from "../../helpers/jssip-tcp-socket";
 import type { SipTestClient } from "../../helpers/sip-client";
 import { tempSqliteDb } from "../../helpers/temp-db";
 import { waitFor } from "../../helpers/wait";
-import { DOMAIN, XcapFixture, allowRules, client, startServer } from "./harness";
+import { DOMAIN, SECRET, XcapFixture, allowRules, client, startServer } from "./harness";
 
 const ALICE = `sip:alice@${DOMAIN}`;
 const BOB = `sip:bob@${DOMAIN}`;
@@ -172,5 +174,51 @@ describe("the user's own state wins over devices", () => {
     // the user's other tab sees the Invisible choice and adopts it
     const mine = await newTab.waitForNotify((n) => summaryOf(n).devices.some((d) => d.deviceId === NEW_TAB && d.extendedStatus === "offline"), { sub: own.sub });
     expect(summaryOf(mine).devices).toHaveLength(2);
+  });
+});
+
+describe("the browser client (JsSIP) against the embedded server", () => {
+  /** A tab of the portal: HeraldSipClient over TCP with its own +sip.instance. */
+  function tab(port: number, instanceId: string) {
+    const socket = new JsSipTcpSocket({ host: "127.0.0.1", port });
+    const c = issueEphemeralCredentials({ secret: SECRET, user: "alice", ttlSeconds: 3600 });
+    const client = new HeraldSipClient({
+      credentials: { wsUrl: `tcp://127.0.0.1:${port}`, aor: ALICE, authorizationUser: c.username, password: c.password },
+      socketFactory: () => socket as never,
+      instanceId,
+      window: null,
+      autoAway: false,
+      subscribe: { resourceList: false, watcherInfo: false },
+    });
+    client.start();
+    /** The browser process is killed: the connection drops, nothing is un-published, nothing reconnects. */
+    const kill = () => {
+      const s = socket as unknown as { socket?: { destroy(): void }; connect: () => void; send: () => boolean };
+      s.connect = () => {};
+      s.send = () => false;
+      s.socket?.destroy();
+    };
+    return { client, kill };
+  }
+
+  it("a tab killed hard: the new tab's Busy shows at once, the dead tab's publication ends after the grace", { timeout: 20_000 }, async () => {
+    const xcap = new XcapFixture();
+    await xcap.put(ALICE, RULES, allowRules(ALICE, [BOB]));
+    const { server, port } = await setup({ flowGraceMs: 4000, notifyIntervalMs: 1000 }, xcap);
+    const { bob, sub } = await bobWatching(xcap, port);
+    const old = tab(port, OLD_TAB);
+    await waitFor(() => old.client.store.getSnapshot().myPublication.state === "published", { what: "the old tab to publish" });
+    await bob.waitForNotify((n) => summaryOf(n).availability === "available", { sub });
+    old.kill();
+    const fresh = tab(port, NEW_TAB);
+    cleanup.push(() => fresh.client.stop());
+    await waitFor(() => fresh.client.store.getSnapshot().myPublication.state === "published", { what: "the new tab to publish" });
+    await fresh.client.setPresence({ status: "busy" });
+    const busy = await bob.waitForNotify((n) => summaryOf(n).availability === "busy", { sub });
+    // the dead tab's Available is still published (its grace runs): the user's choice wins over it
+    expect(summaryOf(busy).devices.map((d) => d.deviceId).sort()).toEqual([OLD_TAB, NEW_TAB]);
+    await waitFor(() => server.presence.publicationsOf(ALICE).every((p) => p.document.tuples.every((t) => t.deviceId === NEW_TAB)), { what: "the dead tab's publication to end" });
+    const last = await bob.waitForNotify((n) => summaryOf(n).devices.length === 1, { sub, from: bob.notifies(sub).indexOf(busy) + 1 });
+    expect(summaryOf(last)).toMatchObject({ availability: "busy", devices: [{ deviceId: NEW_TAB }] });
   });
 });
