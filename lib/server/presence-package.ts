@@ -336,7 +336,9 @@ export class PresencePackage implements EventPackage {
           continue;
         }
         const p: PublicationEntry = { ...d, document: parsePidf(d.xml) };
-        // every flow died with the process: flow-bound publications wait for their device to come back
+        // every flow died with the process (and a new connection may reuse a dead one's id):
+        // flow-bound publications wait for their device to come back over a new flow
+        delete p.connectionId;
         if (p.flowBound) p.graceUntil = Math.min(p.graceUntil ?? Infinity, now + this.flowGraceMs);
         const st = this.state(p.presentity);
         st.publications.set(p.etag, p);

@@ -131,6 +131,26 @@ describe("publications bound to a flow (RFC 5626)", () => {
     const n = await bob.waitForNotify(() => true, { sub });
     expect(summaryOf(n).availability).toBe("offline");
   });
+
+  it("come back after a restart when their device registers again within the grace", async () => {
+    const tdb = await tempSqliteDb();
+    cleanup.push(() => tdb.close());
+    const first = await startServer({ state: new PrismaPresenceStateStore(tdb.db), flowGraceMs: 60_000 });
+    const before = await ua(first.port, "alice");
+    await registerFlow(before, OLD_TAB);
+    await before.publish(tabBody("busy", OLD_TAB, new Date()), { expires: 600 });
+    await first.server.flush();
+    await first.server.stop();
+
+    const second = await setup({ state: new PrismaPresenceStateStore(tdb.db), flowGraceMs: 60_000 });
+    expect(second.server.presence.publicationsOf(ALICE)[0].graceUntil).toBeDefined();
+    // the connection numbering starts again in the new process: the device's new flow may carry
+    // the id its dead one had, and is still a new flow
+    const after = await ua(second.port, "alice");
+    expect((await registerFlow(after, OLD_TAB)).status).toBe(200);
+    const [p] = second.server.presence.publicationsOf(ALICE);
+    expect(p.graceUntil).toBeUndefined();
+  });
 });
 
 describe("the user's own state wins over devices", () => {
