@@ -56,6 +56,7 @@ export const configSchema = z.object({
   SIP_UPSTREAM: sipUri.optional(),
   SIP_EPHEMERAL_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   SIP_EPHEMERAL_TTL: positiveInt.default(3600),
+  SIP_FLOW_GRACE_SECONDS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 or more").default(30),
   XCAP_ROOT_PATH: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")

@@ -40,6 +40,9 @@ export interface SipCredentials {
   instanceId?: string;
 }
 
+/** Expires of the tab's publication, seconds (see `publishExpires`). */
+export const DEFAULT_PUBLISH_EXPIRES = 300;
+
 export type ClientConnectionEvent = "connecting" | "connected" | "registered" | "reconnecting" | "failed" | "stopped";
 
 export interface ClientEventMap {
@@ -70,7 +73,11 @@ export interface HeraldSipClientOptions {
   userAgent?: string;
   /** Device description published in device-info (e.g. browser and OS). */
   deviceDescription?: string;
-  /** Seconds (defaults: register 600, publish 600, subscribe 600). */
+  /**
+   * Seconds (defaults: register 600, publish 300, subscribe 600). A tab publishes for 5 minutes
+   * and refreshes: a tab that dies without un-publishing is not shown for longer than that even
+   * where the server cannot see its flow fail (an upstream server without RFC 5626 flows).
+   */
   registerExpires?: number;
   publishExpires?: number;
   subscribeExpires?: number;
@@ -323,7 +330,7 @@ export class HeraldSipClient {
     this.publisher = new Publisher({
       transport: publishTransport,
       target: c.aor,
-      expires: this.opts.publishExpires ?? 600,
+      expires: this.opts.publishExpires ?? DEFAULT_PUBLISH_EXPIRES,
       ...retry,
       onChange: (p) => this.store.setPublication(p),
     });

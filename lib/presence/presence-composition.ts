@@ -27,11 +27,22 @@
  *    document.
  * 4. If the result has no tuple at all, a single closed tuple `offline` is added (clients such as
  *    Blink expect at least one service), unless `options.emptyTuple` is false.
+ *
+ * ## The user's own state
+ *
+ * The user's state is the newest state the user *set* on any device (`userStateOf`): among the
+ * live publications' tuples that carry an explicit `agp-pidf:extended` status and are not idle
+ * (auto-away is a device's idleness, not a choice), the one with the newest `timestamp` (else
+ * the publication's time). Devices add their tuples beneath it. When that state is Invisible —
+ * extended `offline`, which Herald publishes with basic `closed` and Blink with `open` — every
+ * watcher but the user gets exactly what an offline user shows (`composePresence` with no
+ * publication and no registration: the offline status and permanent note included), while the
+ * user's own devices still see every publication and follow it.
  */
 import { childElements, createXmlDocument, serializeXmlDocument, XMLNS_NAMESPACE, type XmlDocument, type XmlElement } from "../xml";
 import { NS } from "./namespaces";
 import { noteOf, presenceDocumentFromElement } from "./pidf-parser";
-import type { Note, PresenceDocument } from "./presence-document";
+import type { Note, PresenceDocument, Tuple } from "./presence-document";
 import { sha1 } from "./sha1";
 
 export interface Publication {
@@ -72,6 +83,43 @@ export interface ComposedPresence {
   document: PresenceDocument;
   /** True when at least one live publication contributed. */
   published: boolean;
+}
+
+/** The user's state: the newest deliberate (explicit, not idle) tuple among the live publications. */
+export interface UserState {
+  publication: Publication;
+  tuple: Tuple;
+  /** Extended status `offline`: the user chose to be seen as offline. */
+  invisible: boolean;
+}
+
+function isIdle(doc: PresenceDocument, t: Tuple): boolean {
+  if (t.userInput?.value === "idle") return true;
+  if (t.deviceId && doc.devices.some((d) => d.deviceId === t.deviceId && d.userInput?.value === "idle")) return true;
+  return false;
+}
+
+/** Time a tuple's state was set: its `timestamp`, else the publication's time. */
+function setAt(t: Tuple, p: Publication): number {
+  const ts = t.timestamp ? Date.parse(t.timestamp) : NaN;
+  return Number.isFinite(ts) ? ts : p.publishedAt;
+}
+
+export function userStateOf(publications: readonly Publication[], now: number = Date.now()): UserState | undefined {
+  let best: (UserState & { at: number }) | undefined;
+  for (const p of publications) {
+    if (p.expiresAt !== undefined && p.expiresAt <= now) continue;
+    for (const t of p.document.tuples) {
+      if (!t.extendedStatus || isIdle(p.document, t)) continue;
+      const at = setAt(t, p);
+      if (!best || at > best.at || (at === best.at && p.publishedAt > best.publication.publishedAt)) {
+        best = { publication: p, tuple: t, invisible: t.extendedStatus === "offline", at };
+      }
+    }
+  }
+  if (!best) return undefined;
+  const { at: _at, ...state } = best;
+  return state;
 }
 
 function normalizeInstance(v: string): string {

@@ -14,11 +14,14 @@
  *       (working, playing, tv, spectator, looking-for-work, unknown, other: no change)
  *     and is otherwise available; RPID `user-input` idle (on the tuple, its device or the person)
  *     turns "available" into "away".
- *  4. Best across devices: tuples with an explicit extended status outrank tuples that only
- *     have basic status (a Blink client's "away" must not be hidden by the open tuple a registrar
- *     such as Kamailio's pua_usrloc adds for the same registration). Within the same class the
- *     most available wins — available > busy > away > extended-away > offline — and then the
- *     most recent timestamp.
+ *  4. Best across devices: the user's own choice wins over devices — among open tuples with an
+ *     explicit extended status that are not idle (auto-away is a device's idleness, not a
+ *     choice), the one with the newest timestamp is the user's state (a Busy chosen in a new tab
+ *     beats the Available of a tab that died without un-publishing). Otherwise tuples with an
+ *     explicit extended status outrank tuples that only have basic status (a Blink client's
+ *     "away" must not be hidden by the open tuple a registrar such as Kamailio's pua_usrloc adds
+ *     for the same registration); within the same class the most available wins — available >
+ *     busy > away > extended-away > offline — and then the most recent timestamp.
  *
  * Notes are the chosen tuple's, then the persons', then the presence-level and remaining open
  * tuples' notes, de-duplicated by (text, xml:lang). Icon, homepage and display name come from
@@ -145,7 +148,11 @@ export function summarizePresence(doc: PresenceDocument): PresenceSummary {
       return;
     }
     const explicit = (x: DeviceSummary) => (x.basic === "open" && x.extendedStatus ? 1 : 0);
+    const chosen = (x: DeviceSummary) => (explicit(x) && !x.idle ? 1 : 0);
+    const newer = time(summary.timestamp) - time(best.summary.timestamp);
     const cmp =
+      chosen(summary) - chosen(best.summary) ||
+      (chosen(summary) && newer) ||
       explicit(summary) - explicit(best.summary) ||
       RANK[summary.availability] - RANK[best.summary.availability] ||
       time(summary.timestamp) - time(best.summary.timestamp);

@@ -14,6 +14,8 @@
  * - Serves the enabled domains of the Domain table, authenticates against Account HA1s and the
  *   autheph short-lived credentials derived from `cfg.ephemeralSecret`.
  * - Persists its state in the PresenceState table of `db` (write-behind; flushed by `stop()`).
+ * - A publication made over a flow (bridge connection, RFC 5626 reg-id registration) ends
+ *   SIP_FLOW_GRACE_SECONDS after the flow fails unless the device comes back over a new flow.
  * - Reads pres-rules / resource-lists / pidf-manipulation through `xcap.store` and re-evaluates
  *   watchers on every event `xcap.subscribe` delivers (pass the XCAP server's onChange fan-out).
  * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents; list
@@ -66,6 +68,7 @@ export async function startEmbeddedSipServer(
     logger,
     // one limiter with portal login and XCAP (same process under `herald start`)
     authLimiter: sharedAuthLimiter(authLimiterOptions(cfg)),
+    flowGraceMs: cfg.SIP_FLOW_GRACE_SECONDS * 1000,
     ...serverExtra,
   });
   // routes must exist before start(): restored list subscriptions find their package through them

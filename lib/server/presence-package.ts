@@ -17,10 +17,23 @@
  *
  * Bodies: one composition per presentity change; one serialized body per distinct permission
  * set, shared by every watcher with those permissions (and by RLS back-end subscriptions).
+ *
+ * The user's own state wins (lib/presence/presence-composition.ts `userStateOf`): while it is
+ * Invisible, every watcher but the user gets the composition of an offline user (no publication,
+ * no registration: offline status and permanent note), the user's own devices the full one.
+ *
+ * Publications bound to a flow (RFC 5626 §4.2: an in-process bridge flow, or a TCP connection
+ * that carries a reg-id registration of the presentity): when the flow fails the publication
+ * ends after `flowGraceMs` unless the flow is recovered first — the same `+sip.instance`
+ * registers again over a new flow, or the publication is refreshed or modified with its ETag.
+ * A registration of the same `+sip.instance` over another flow while the old one is still open
+ * replaces the old flow: its publications end at once. After a restart every flow is gone, so
+ * restored flow-bound publications get the same grace.
  */
 import {
   applyTransformations,
   composePresence,
+  userStateOf,
   neutralPresence,
   parsePidf,
   PresencePayloadError,
@@ -33,7 +46,7 @@ import { SipErrorWithHeaders } from "./errors";
 import { ExpiryWheel } from "./expiry-wheel";
 import type { Notifier, Subscription } from "./notifier";
 import { permissionsKey, type PresenceAuthorizer } from "./presence-authorizer";
-import type { Registrar } from "./registrar";
+import type { Binding, Registrar } from "./registrar";
 import type { StateRow, WriteBehind } from "./state-store";
 import type { WatcherInfoPackage } from "./winfo-package";
 
@@ -46,13 +59,33 @@ interface PublicationEntry {
   document: PresenceDocument;
   publishedAt: number;
   expiresAt: number;
+  /** Connection the publication was made or last refreshed over. */
+  connectionId?: string;
+  /** Ends with its flow (see the file comment). */
+  flowBound?: boolean;
+  /** `+sip.instance` of the device (normalized), once its registration on the flow is known. */
+  instance?: string;
+  /** The flow failed: the publication ends at this time unless the flow is recovered. */
+  graceUntil?: number;
 }
 
-interface ComposedState {
-  version: number;
+/** Where a PUBLISH came from (the server fills it in). */
+export interface PublicationOrigin {
+  connectionId: string;
+  /** An in-process flow (the WebSocket bridge in front of the embedded server). */
+  inProcessFlow?: boolean;
+}
+
+interface ComposedView {
   xml: string;
   document: PresenceDocument;
   bodies: Map<string, NotifyBody>;
+}
+
+interface ComposedState extends ComposedView {
+  version: number;
+  /** The user is Invisible: what every other watcher gets (an offline user's composition). */
+  offline?: ComposedView;
 }
 
 interface PresentityState {
@@ -64,6 +97,10 @@ interface PresentityState {
   lastNotifyAt: number;
   timer?: unknown;
   neutral?: NotifyBody;
+  /** What the last round of change NOTIFYs carried (the composed views' XML). */
+  notified?: string;
+  /** Re-evaluations of the rules started: only the newest one applies its decisions. */
+  reevaluations: number;
 }
 
 export interface PresencePackageOptions {
@@ -79,7 +116,11 @@ export interface PresencePackageOptions {
   notifyIntervalMs?: number;
   publish?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
   subscribe?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
+  /** How long a flow-bound publication outlives its failed flow (ms). Default 30 000. */
+  flowGraceMs?: number;
 }
+
+export const DEFAULT_FLOW_GRACE_MS = 30_000;
 
 export { permissionsKey } from "./presence-authorizer";
 
@@ -96,6 +137,7 @@ export class PresencePackage implements EventPackage {
   private readonly byEtag = new Map<string, PublicationEntry>();
   private readonly wheel: ExpiryWheel<PublicationEntry>;
   private readonly interval: number;
+  private readonly flowGraceMs: number;
   /** Compositions done (bench/tests: one per change, not per watcher). */
   compositions = 0;
 
@@ -108,13 +150,14 @@ export class PresencePackage implements EventPackage {
     this.maxExpires = options.subscribe?.maxExpires ?? 3600;
     this.publishLimits = { defaultExpires: 3600, minExpires: 60, maxExpires: 7200, ...options.publish };
     this.interval = options.notifyIntervalMs ?? 1000;
+    this.flowGraceMs = options.flowGraceMs ?? DEFAULT_FLOW_GRACE_MS;
     this.wheel = new ExpiryWheel(options.timers, options.now, (p) => this.expirePublication(p));
   }
 
   // ---- PUBLISH (RFC 3903 §6) -----------------------------------------------------------------
 
   /** Handle an authorized PUBLISH for `presentity`. Throws SipError for failures. */
-  publish(request: SipRequest, presentity: string): SipResponse {
+  publish(request: SipRequest, presentity: string, origin?: PublicationOrigin): SipResponse {
     const now = this.o.now();
     const limits = this.publishLimits;
     const ifMatch = request.getHeader("SIP-If-Match")?.trim();
@@ -168,6 +211,7 @@ export class PresencePackage implements EventPackage {
       document: document ?? (entry as PublicationEntry).document,
       publishedAt: document ? now : (entry as PublicationEntry).publishedAt,
       expiresAt: now + expires * 1000,
+      ...this.flowOf(presentity, origin, entry),
     };
     if (entry) this.removePublication(entry);
     this.addPublication(next);
@@ -188,14 +232,84 @@ export class PresencePackage implements EventPackage {
     return this.byEtag.size;
   }
 
+  /**
+   * The flow a publication is bound to: the connection of its PUBLISH (a refresh or modify over
+   * another connection recovers it there), bound when that is the bridge's in-process flow or
+   * carries a reg-id registration of the presentity (RFC 5626 §4.2).
+   */
+  private flowOf(presentity: string, origin: PublicationOrigin | undefined, previous: PublicationEntry | undefined): Pick<PublicationEntry, "connectionId" | "flowBound" | "instance"> {
+    if (!origin) return { connectionId: previous?.connectionId, flowBound: previous?.flowBound, instance: previous?.instance };
+    const binding = this.o.registrar.bindingsOf(presentity).find((b) => b.connectionId === origin.connectionId && (b.regId !== undefined || origin.inProcessFlow));
+    const flowBound = origin.inProcessFlow === true || binding !== undefined || previous?.flowBound === true;
+    const instance = binding?.instanceId ? normalizeInstance(binding.instanceId) : previous?.instance;
+    return { connectionId: origin.connectionId, ...(flowBound ? { flowBound } : {}), ...(instance ? { instance } : {}) };
+  }
+
+  private deadline(p: PublicationEntry): number {
+    return p.graceUntil === undefined ? p.expiresAt : Math.min(p.expiresAt, p.graceUntil);
+  }
+
   private addPublication(p: PublicationEntry): void {
     const st = this.state(p.presentity);
     st.publications.set(p.etag, p);
     this.byEtag.set(p.etag, p);
-    this.wheel.set(p, p.expiresAt);
-    this.o.persist?.mark("publication", p.etag, () =>
-      this.byEtag.get(p.etag) === p ? { data: JSON.stringify({ etag: p.etag, presentity: p.presentity, xml: p.xml, publishedAt: p.publishedAt, expiresAt: p.expiresAt }), expiresAt: p.expiresAt } : null,
-    );
+    this.wheel.set(p, this.deadline(p));
+    this.persistPublication(p);
+  }
+
+  private persistPublication(p: PublicationEntry): void {
+    this.o.persist?.mark("publication", p.etag, () => {
+      if (this.byEtag.get(p.etag) !== p) return null;
+      const { document: _document, ...row } = p;
+      return { data: JSON.stringify(row), expiresAt: p.expiresAt };
+    });
+  }
+
+  /** The connection `connectionId` closed: its flow-bound publications end after the grace. */
+  flowFailed(connectionId: string): void {
+    const until = this.o.now() + this.flowGraceMs;
+    for (const p of this.byEtag.values()) {
+      if (p.connectionId !== connectionId || !p.flowBound || p.graceUntil !== undefined) continue;
+      p.graceUntil = until;
+      this.wheel.set(p, this.deadline(p));
+      this.persistPublication(p);
+      this.log("debug", "flow failed, publication in grace", { presentity: p.presentity, etag: p.etag });
+    }
+  }
+
+  /**
+   * A binding was registered (or refreshed). Publications made over its connection learn their
+   * device's instance and, with a reg-id, become flow-bound; publications of the same
+   * `+sip.instance` elsewhere are recovered onto this flow (their flow had failed) or replaced
+   * (their flow is still open: the device now uses this one).
+   */
+  bindingRegistered(b: Binding): void {
+    const st = this.presentities.get(b.aor);
+    if (!st || st.publications.size === 0) return;
+    const instance = b.instanceId ? normalizeInstance(b.instanceId) : undefined;
+    const replaced: PublicationEntry[] = [];
+    for (const p of st.publications.values()) {
+      if (p.connectionId === b.connectionId) {
+        const bound = p.flowBound || b.regId !== undefined;
+        if ((instance && p.instance !== instance) || bound !== Boolean(p.flowBound)) {
+          if (instance) p.instance = instance;
+          if (bound) p.flowBound = true;
+          this.persistPublication(p);
+        }
+      } else if (instance && p.instance === instance) {
+        if (p.graceUntil !== undefined) {
+          p.connectionId = b.connectionId;
+          p.graceUntil = undefined;
+          this.wheel.set(p, this.deadline(p));
+          this.persistPublication(p);
+        } else replaced.push(p);
+      }
+    }
+    for (const p of replaced) {
+      this.log("debug", "publication replaced by a new flow of its instance", { presentity: p.presentity, etag: p.etag });
+      this.removePublication(p);
+    }
+    if (replaced.length) this.changed(b.aor);
   }
 
   private removePublication(p: PublicationEntry): void {
@@ -217,15 +331,19 @@ export class PresencePackage implements EventPackage {
     for (const r of rows) {
       try {
         const d = JSON.parse(r.data) as Omit<PublicationEntry, "document">;
-        if (d.expiresAt <= now) {
+        if (d.expiresAt <= now || (d.graceUntil !== undefined && d.graceUntil <= now)) {
           this.o.persist?.remove("publication", r.key);
           continue;
         }
         const p: PublicationEntry = { ...d, document: parsePidf(d.xml) };
+        // every flow died with the process (and a new connection may reuse a dead one's id):
+        // flow-bound publications wait for their device to come back over a new flow
+        delete p.connectionId;
+        if (p.flowBound) p.graceUntil = Math.min(p.graceUntil ?? Infinity, now + this.flowGraceMs);
         const st = this.state(p.presentity);
         st.publications.set(p.etag, p);
         this.byEtag.set(p.etag, p);
-        this.wheel.set(p, p.expiresAt);
+        this.wheel.set(p, this.deadline(p));
       } catch (e) {
         this.log("warn", "dropping unreadable persisted publication", { key: r.key, error: String(e) });
         this.o.persist?.remove("publication", r.key);
@@ -260,14 +378,34 @@ export class PresencePackage implements EventPackage {
     }
   }
 
+  /**
+   * One round of NOTIFYs for a change, once its composition is known: none when a newer change
+   * came meanwhile (its own round carries the newer state), none when watchers would get what the
+   * last round gave them (a change that changes nothing they see: no redundant NOTIFY).
+   */
   private notifyWatchers(presentity: string): void {
+    const st = this.state(presentity);
+    const version = st.version;
     // polite-blocked watchers only ever see the same neutral document: nothing to send
-    this.o.notifier.notifyResource(this.name, presentity, "full", (s) => s.permissions?.subHandling !== "polite-block");
+    const send = () => this.o.notifier.notifyResource(this.name, presentity, "full", (s) => s.permissions?.subHandling !== "polite-block");
+    this.composedState(presentity).then(
+      (c) => {
+        if (st.version !== version) return;
+        const seen = c.offline ? `${c.xml}\u0000${c.offline.xml}` : c.xml;
+        if (seen === st.notified) return;
+        st.notified = seen;
+        send();
+      },
+      (e: unknown) => {
+        this.log("error", "composition failed", { presentity, error: String(e) });
+        send(); // each NOTIFY composes again (and reports its own failure)
+      },
+    );
   }
 
   private state(presentity: string): PresentityState {
     let st = this.presentities.get(presentity);
-    if (!st) this.presentities.set(presentity, (st = { version: 0, publications: new Map(), lastNotifyAt: -Infinity }));
+    if (!st) this.presentities.set(presentity, (st = { version: 0, publications: new Map(), lastNotifyAt: -Infinity, reevaluations: 0 }));
     return st;
   }
 
@@ -283,12 +421,16 @@ export class PresencePackage implements EventPackage {
     const p = (async () => {
       const manipulation = await this.o.authorizer.pidfManipulation(presentity);
       this.compositions++;
-      const c = composePresence(presentity, [...st.publications.values()], {
-        now: this.o.now(),
-        registrations: this.o.registrar.registrationTuplesOf(presentity),
-        manipulation,
-      });
-      return { version, xml: c.xml, document: c.document, bodies: new Map<string, NotifyBody>() };
+      const now = this.o.now();
+      const publications = [...st.publications.values()];
+      const c = composePresence(presentity, publications, { now, registrations: this.o.registrar.registrationTuplesOf(presentity), manipulation });
+      const composed: ComposedState = { version, xml: c.xml, document: c.document, bodies: new Map<string, NotifyBody>() };
+      if (userStateOf(publications, now)?.invisible) {
+        // Invisible: exactly what watchers see of an offline user
+        const off = composePresence(presentity, [], { now, manipulation });
+        composed.offline = { xml: off.xml, document: off.document, bodies: new Map<string, NotifyBody>() };
+      }
+      return composed;
     })();
     st.composed = p;
     p.then(
@@ -320,7 +462,10 @@ export class PresencePackage implements EventPackage {
     if (!p) return undefined;
     const st = this.state(sub.resource);
     if (p.subHandling === "polite-block") return this.neutralBody(st, sub.resource);
-    return this.bodyFor(await this.composedState(sub.resource), sub, p);
+    // never a state older than one already composed: a change while composing → its composition
+    let c = await this.composedState(sub.resource);
+    for (let i = 0; i < 8 && c.version !== st.version; i++) c = await this.composedState(sub.resource);
+    return this.bodyFor(c, sub, p);
   }
 
   /** `composeBody` from the cached composition; null when it must be (re)composed first. */
@@ -337,7 +482,9 @@ export class PresencePackage implements EventPackage {
     return st.neutral;
   }
 
-  private bodyFor(c: ComposedState, sub: SubscriptionView, p: Permissions): NotifyBody {
+  private bodyFor(state: ComposedState, sub: SubscriptionView, p: Permissions): NotifyBody {
+    // the user's own devices follow every publication, Invisible included
+    const c: ComposedView = state.offline && sub.watcher !== sub.resource ? state.offline : state;
     const key = (sub as Subscription).permKey ?? permissionsKey(p);
     let body = c.bodies.get(key);
     if (!body) {
@@ -372,6 +519,10 @@ export class PresencePackage implements EventPackage {
    */
   async reevaluate(presentity: string): Promise<void> {
     const notifier = this.o.notifier;
+    // every rules change starts one: decisions read while a newer one runs may predate the newer
+    // documents (reads complete out of order on a pooled database) and are dropped, not applied
+    const st = this.state(presentity);
+    const run = ++st.reevaluations;
     for (const sub of notifier.subscriptionsOf(this.name, presentity)) {
       let d: SubscriptionDecision;
       try {
@@ -380,8 +531,10 @@ export class PresencePackage implements EventPackage {
         this.log("error", "re-evaluation failed", { presentity, watcher: sub.watcher, error: String(e) });
         continue;
       }
+      if (run !== st.reevaluations) return;
       this.apply(sub, d);
     }
+    if (run !== st.reevaluations) return;
     await this.o.winfo.reevaluateWaiting(presentity, (watcher) =>
       this.o.authorizer.authorize(presentity, { uri: watcher, authenticated: true }).then((p) => p.subHandling),
     );
@@ -430,4 +583,9 @@ function bodyOf(xml: string): NotifyBody {
 
 function newEtag(): string {
   return randomToken(9, "base64url");
+}
+
+/** `+sip.instance` without `<>`, `urn:uuid:` and case (as composition compares device ids). */
+function normalizeInstance(v: string): string {
+  return v.replace(/^"|"$/g, "").replace(/^<|>$/g, "").replace(/^urn:uuid:/i, "").toLowerCase();
 }

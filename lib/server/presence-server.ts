@@ -21,6 +21,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import {
   Dialog,
   DigestAuthenticator,
+  MemoryFlowEnd,
   SipError,
   SipParseError,
   SipRequest,
@@ -88,6 +89,11 @@ export interface PresenceServerOptions {
   /** Minimum interval between NOTIFY rounds per presentity (RFC 3856 §6.10), ms. Default 1000; 0 disables. */
   notifyIntervalMs?: number;
   registrar?: { defaultExpires?: number; minExpires?: number; maxExpires?: number; maxBindings?: number };
+  /**
+   * How long a flow-bound publication or restored reg-id registration outlives its failed flow
+   * (RFC 5626), ms. Default 30 000 (SIP_FLOW_GRACE_SECONDS).
+   */
+  flowGraceMs?: number;
   publish?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
   subscribe?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
   winfo?: { waitingRetentionMs?: number };
@@ -186,7 +192,15 @@ export class PresenceServer {
     });
     this.transactions = new TransactionLayer({ timers: this.timers, logger: options.logger });
     this.authorizer = new PresenceAuthorizer({ store: options.xcap.store, logger: options.logger });
-    this.registrar = new Registrar({ ...options.registrar, now: this.now, timers: this.timers, persist: this.persist, onChange: (aor) => this.presence.changed(aor) });
+    this.registrar = new Registrar({
+      ...options.registrar,
+      flowGraceMs: options.flowGraceMs,
+      now: this.now,
+      timers: this.timers,
+      persist: this.persist,
+      onChange: (aor) => this.presence.changed(aor),
+      onBinding: (b) => this.presence.bindingRegistered(b),
+    });
     this.notifier = new Notifier({
       transport: this.transport,
       transactions: this.transactions,
@@ -212,6 +226,7 @@ export class PresenceServer {
       persist: this.persist,
       logger: options.logger,
       notifyIntervalMs: options.notifyIntervalMs,
+      flowGraceMs: options.flowGraceMs,
       publish: options.publish,
       subscribe: options.subscribe,
     });
@@ -258,7 +273,10 @@ export class PresenceServer {
       if (message instanceof SipResponse) this.transactions.receiveResponse(message);
       else this.onRequest(message, connection);
     });
-    this.transport.on("connectionClosed", (conn) => this.registrar.flowFailed(conn.id));
+    this.transport.on("connectionClosed", (conn) => {
+      this.registrar.flowFailed(conn.id);
+      this.presence.flowFailed(conn.id);
+    });
     this.addresses = await this.transport.listen();
     this.log("info", "listening", { tcp: this.addresses.tcp?.port, tls: this.addresses.tls?.port });
     // rules may have changed while we were down: re-evaluate restored watchers (NOTIFY only on change)
@@ -595,7 +613,7 @@ export class PresenceServer {
     if (id.aor !== aorOf(request.from.uri) || id.aor !== presentity) throw new SipError(403, "Only the presentity may publish");
     this.trustConnection(conn, request, id.aor);
     if ((await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
-    return { response: this.presence.publish(request, presentity) };
+    return { response: this.presence.publish(request, presentity, { connectionId: conn.id, inProcessFlow: conn.stream instanceof MemoryFlowEnd }) };
   }
 
   // ---- SUBSCRIBE -------------------------------------------------------------------------------

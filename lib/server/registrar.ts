@@ -44,6 +44,13 @@ export interface RegistrarOptions {
   persist?: WriteBehind;
   /** Called whenever the bindings of an AOR changed (presence recomposes registration tuples). */
   onChange?: (aor: string) => void;
+  /** Called for every binding a REGISTER adds or refreshes (presence binds publications to flows). */
+  onBinding?: (binding: Binding) => void;
+  /**
+   * After a restart, how long a restored reg-id binding waits for its UA to register again: its
+   * flow died with the process (RFC 5626 §4.2). Default 30 000 ms.
+   */
+  flowGraceMs?: number;
 }
 
 const UNQUOTE_RE = /^"|"$/g;
@@ -52,10 +59,10 @@ export class Registrar {
   private readonly bindings = new Map<string, Map<string, Binding>>();
   private readonly timers = new Map<string, unknown>();
   private readonly byContact = new Map<string, Binding>();
-  private readonly o: Required<Omit<RegistrarOptions, "persist" | "onChange">> & Pick<RegistrarOptions, "persist" | "onChange">;
+  private readonly o: Required<Omit<RegistrarOptions, "persist" | "onChange" | "onBinding">> & Pick<RegistrarOptions, "persist" | "onChange" | "onBinding">;
 
   constructor(options: RegistrarOptions) {
-    this.o = { defaultExpires: 3600, minExpires: 60, maxExpires: 3600, maxBindings: 20, ...options };
+    this.o = { defaultExpires: 3600, minExpires: 60, maxExpires: 3600, maxBindings: 20, flowGraceMs: 30_000, ...options };
   }
 
   get minExpires(): number {
@@ -165,6 +172,7 @@ export class Registrar {
       changed = true;
     }
     if (changed) this.o.onChange?.(aor);
+    for (const { binding, expires } of updates) if (expires > 0) this.o.onBinding?.(binding);
     const supportsOutbound = request.supported.includes("outbound") && updates.some((u) => u.binding.regId !== undefined);
     return this.okResponse(request, aor, supportsOutbound);
   }
@@ -258,6 +266,8 @@ export class Registrar {
         this.o.persist?.remove("registration", r.key);
         continue;
       }
+      // its flow died with the process: kept only until the UA had time to register again
+      if (b.regId !== undefined) b.expiresAt = Math.min(b.expiresAt, now + this.o.flowGraceMs);
       let m = this.bindings.get(b.aor);
       if (!m) this.bindings.set(b.aor, (m = new Map()));
       m.set(b.key, b);

@@ -57,3 +57,12 @@ describe("configuration", () => {
     }
   });
 });
+
+describe("SIP_FLOW_GRACE_SECONDS", () => {
+  it("defaults to 30 s and names itself when it is not a whole number of seconds", () => {
+    expect(loadConfig({ HERALD_DATA_DIR: dir() }).SIP_FLOW_GRACE_SECONDS).toBe(30);
+    expect(loadConfig({ HERALD_DATA_DIR: dir(), SIP_FLOW_GRACE_SECONDS: "5" }).SIP_FLOW_GRACE_SECONDS).toBe(5);
+    expect(problems({ SIP_FLOW_GRACE_SECONDS: "soon" }).find((x) => x.variable === "SIP_FLOW_GRACE_SECONDS")?.message).toMatch(/number/);
+    expect(problems({ SIP_FLOW_GRACE_SECONDS: "-1" }).find((x) => x.variable === "SIP_FLOW_GRACE_SECONDS")?.message).toMatch(/0 or more/);
+  });
+});

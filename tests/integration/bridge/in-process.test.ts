@@ -371,4 +371,14 @@ describe("bridge → embedded server over in-process flows", () => {
     expect(s.atServer).toHaveLength(0);
     expect(s.bridge.metrics().errors.clientForbidden).toBe(2);
   });
+
+  it("a publication made over a bridge flow, even before any REGISTER, ends when the WebSocket closes and the flow grace passes", async () => {
+    const s = await setup({ server: { flowGraceMs: 200 } });
+    const a = await Tab.open(s.url, "alice");
+    expect((await a.publish("over the bridge")).status).toBe(200);
+    expect(s.server.presence.publicationsOf(ALICE).map((p) => p.flowBound)).toEqual([true]);
+    a.ws.terminate(); // the browser died: no un-PUBLISH
+    await waitFor(() => s.server.presence.publicationsOf(ALICE).length === 0, { ...W, what: "the publication to end with its flow" });
+  });
 });
+

@@ -82,7 +82,7 @@ describe("HeraldSipClient over JsSIP (scripted TCP peer)", () => {
     const publish = server.authorized("PUBLISH")[0];
     expect(publish.event?.value).toBe("presence");
     expect(publish.getHeader("Content-Type")).toBe("application/pidf+xml");
-    expect(publish.expires).toBe(600);
+    expect(publish.expires).toBe(300); // a short Expires, refreshed: a dead tab is gone within minutes even without flow tracking
     expect(publish.hasHeader("SIP-If-Match")).toBe(false);
     const mine = summarizePresence(parsePidf(publish.bodyText));
     expect(mine).toMatchObject({ entity: "sip:alice@example.test", availability: "available" });

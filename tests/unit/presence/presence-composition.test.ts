@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { composePidf } from "../../../lib/presence/pidf-composer";
 import { parsePidf } from "../../../lib/presence/pidf-parser";
 import { parsePidfManipulation } from "../../../lib/presence/pidf-manipulation";
-import { composePresence } from "../../../lib/presence/presence-composition";
+import { composePresence, userStateOf } from "../../../lib/presence/presence-composition";
 import { summarizePresence } from "../../../lib/presence/presence-summary";
 import { bodiesOfType } from "./fixtures";
 import { expectValidXml } from "./xsd";
@@ -95,5 +95,30 @@ describe("composePresence", () => {
     await expectValidXml(r.xml);
     const back = parsePidf(r.xml);
     expect(back.tuples.map((t) => t.extensions[0].namespaceURI)).toEqual(["urn:one", "urn:two"]);
+  });
+});
+
+describe("userStateOf: the newest status the user chose", () => {
+  const tab = (extended: "available" | "busy" | "offline", at: string, opts: { idle?: boolean; basic?: "open" | "closed"; device?: string } = {}) =>
+    composePidf({ entity: ENTITY, extended, basic: opts.basic, deviceId: opts.device ?? at, timestamp: at, ...(opts.idle ? { userInput: { value: "idle" } } : {}) });
+
+  it("takes the newest explicit status, whichever device set it", () => {
+    const s = userStateOf([pub(tab("available", "2026-01-01T10:00:00Z"), 1), pub(tab("busy", "2026-01-01T11:00:00Z"), 2)], 10);
+    expect(s?.tuple.extendedStatus).toBe("busy");
+    expect(s?.invisible).toBe(false);
+  });
+
+  it("ignores an idle device's auto-away and expired publications", () => {
+    const s = userStateOf(
+      [pub(tab("available", "2026-01-01T10:00:00Z"), 1), pub(tab("busy", "2026-01-01T12:00:00Z", { idle: true }), 2), pub(tab("busy", "2026-01-01T13:00:00Z"), 3, 5)],
+      10,
+    );
+    expect(s?.tuple.extendedStatus).toBe("available");
+  });
+
+  it("recognises Invisible as extended offline, closed (Herald) or open (Blink)", () => {
+    expect(userStateOf([pub(tab("offline", "2026-01-01T10:00:00Z", { basic: "closed" }), 1)], 10)?.invisible).toBe(true);
+    expect(userStateOf([pub(tab("offline", "2026-01-01T10:00:00Z", { basic: "open" }), 1)], 10)?.invisible).toBe(true);
+    expect(userStateOf([pub(`<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${ENTITY}"><tuple id="t"><status><basic>open</basic></status></tuple></presence>`, 1)], 10)).toBeUndefined();
   });
 });

@@ -15,10 +15,21 @@ describe("summarizePresence", () => {
     expect(summarizePresence(doc).availability).toBe("away");
   });
 
-  it("picks the most available among extended tuples, then the newest", () => {
+  it("takes the newest status the user chose among extended tuples, not the most available device", () => {
     const doc = parsePidf(
       P(
         tuple("a", "open", "<agp-pidf:extended>busy</agp-pidf:extended>", "2026-01-01T10:00:00Z") +
+          tuple("b", "open", "<agp-pidf:extended>available</agp-pidf:extended>", "2026-01-01T09:00:00Z"),
+      ),
+    );
+    expect(summarizePresence(doc).availability).toBe("busy");
+  });
+
+  it("does not count an idle device's auto-away as a choice: the most available device then wins", () => {
+    const idle = `<tuple id="a"><status><basic>open</basic><agp-pidf:extended>away</agp-pidf:extended></status><rpid:user-input>idle</rpid:user-input><timestamp>2026-01-01T10:00:00Z</timestamp></tuple>`;
+    const doc = parsePidf(
+      P(
+        idle +
           tuple("b", "open", "<agp-pidf:extended>available</agp-pidf:extended>", "2026-01-01T09:00:00Z"),
       ),
     );
