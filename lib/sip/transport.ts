@@ -8,8 +8,10 @@
  * - Connections are kept by id and aliased by their remote source address (and the Via sent-by
  *   when the client asks with `;alias`, RFC 5923), so the server can send a request to a
  *   registered contact over the connection it registered from.
- * - A malformed request is answered with 400 (or the error's status) when enough headers survive;
- *   a framing error closes the connection. Nothing a peer sends can throw out of this class.
+ * - A malformed request is answered with 400 (or the error's status) when enough headers survive,
+ *   otherwise its connection is closed; a framing error closes the connection, after a 513 for a
+ *   message too large when its header block allows one. Nothing a peer sends can throw out of
+ *   this class.
  * - `openFlow()` accepts an in-process peer (the WebSocket bridge in front of the embedded
  *   server) over an in-memory flow instead of a loopback TCP socket. The server sees it as an
  *   accepted TCP connection in every way (own id, framer and size limits, received/rport, aliases,
@@ -265,9 +267,10 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       if (kind === "ping") conn.sendPong(); // RFC 5626 §4.4.1: answer CRLFCRLF with CRLF
       this.safeEmit("keepalive", conn, kind);
     });
-    framer.on("framingError", (err) => {
+    framer.on("framingError", (err, head) => {
       this.log("info", "framing error, closing connection", { id, code: err.code });
       this.safeEmit("messageError", err, conn);
+      if (head) this.answerMalformed(head, err, conn); // 513 where the header block allows one (RFC 3261 §21.5.14)
       conn.close();
     });
     // parser bug or a throwing listener: never crash the process because of one peer
@@ -326,16 +329,32 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     this.safeEmit("message", { message, connection: conn });
   }
 
+  /**
+   * A framed message that does not parse. A request is answered with the error's status and
+   * specific reason when a response can be formed (Via, From, To, Call-ID and CSeq present,
+   * RFC 3261 §8.2.6.2); a malformed response is dropped (§18.1.2); anything else — no SIP
+   * request line, or a request nobody could match an answer to — closes the connection, so the
+   * peer learns at once instead of waiting for its transaction timers.
+   */
   private onParseError(err: SipParseError, raw: Buffer, conn: SipConnection): void {
     this.log("info", "malformed message", { id: conn.id, code: err.code, reason: err.reason });
     this.safeEmit("messageError", err, conn);
-    const response = buildErrorResponse(raw, err);
-    if (response) {
-      try {
-        conn.send(response);
-      } catch (e) {
-        this.log("debug", "could not send error response", { id: conn.id, error: String(e) });
-      }
+    if (this.answerMalformed(raw, err, conn)) return;
+    if (raw.length >= 4 && raw.toString("latin1", 0, 4) === "SIP/") return;
+    this.log("info", "malformed request cannot be answered, closing connection", { id: conn.id, code: err.code });
+    conn.close();
+  }
+
+  /** Answer a malformed or oversized request with `err`'s status when its bytes allow a response; true if sent. */
+  private answerMalformed(raw: Buffer, err: SipParseError, conn: SipConnection): boolean {
+    try {
+      const response = buildErrorResponse(raw, err);
+      if (!response) return false;
+      conn.send(response);
+      return true;
+    } catch (e) {
+      this.log("debug", "could not send error response", { id: conn.id, error: String(e) });
+      return false;
     }
   }
 
