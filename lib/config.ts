@@ -47,6 +47,9 @@ export const configSchema = z.object({
   SIP_UPSTREAM: sipUri.optional(),
   SIP_EPHEMERAL_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   SIP_EPHEMERAL_TTL: positiveInt.default(3600),
+  SIP_HEADER_TIMEOUT_SECONDS: positiveInt.max(60, "must be at most 60").default(30),
+  SIP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").default(100),
+  SIP_MAX_PUBLICATIONS_PER_PRESENTITY: positiveInt.default(20),
   XCAP_ROOT_PATH: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")

@@ -63,7 +63,10 @@ export async function startEmbeddedSipServer(
     xcap,
     state: new PrismaPresenceStateStore(db),
     logger,
+    headerTimeoutMs: cfg.SIP_HEADER_TIMEOUT_SECONDS * 1000,
+    maxConnectionsPerAddress: cfg.SIP_MAX_CONNECTIONS_PER_ADDRESS,
     ...serverExtra,
+    publish: { maxPerPresentity: cfg.SIP_MAX_PUBLICATIONS_PER_PRESENTITY, ...serverExtra.publish },
   });
   // routes must exist before start(): restored list subscriptions find their package through them
   const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });

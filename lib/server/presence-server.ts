@@ -44,7 +44,7 @@ import { SipErrorWithHeaders } from "./errors";
 import type { EventPackage, InternalListener, InternalNotification, InternalSubscription, SubscribeRequestContext } from "./event-package";
 import { Notifier, Subscription, type SubscriptionRecord } from "./notifier";
 import { PresenceAuthorizer } from "./presence-authorizer";
-import { PresencePackage, permissionsKey } from "./presence-package";
+import { PresencePackage, permissionsKey, type PublishLimits } from "./presence-package";
 import { Registrar } from "./registrar";
 import { MemoryPresenceStateStore, WriteBehind, type PresenceStateStore } from "./state-store";
 import { WatcherInfoPackage } from "./winfo-package";
@@ -81,7 +81,8 @@ export interface PresenceServerOptions {
   /** Minimum interval between NOTIFY rounds per presentity (RFC 3856 §6.10), ms. Default 1000; 0 disables. */
   notifyIntervalMs?: number;
   registrar?: { defaultExpires?: number; minExpires?: number; maxExpires?: number; maxBindings?: number };
-  publish?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
+  /** PUBLISH expiry bounds and `maxPerPresentity` (default 20 live publications per presentity). */
+  publish?: PublishLimits;
   subscribe?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
   winfo?: { waitingRetentionMs?: number };
   /** Host written in our Contact headers (default: the local address of each connection). */
@@ -102,6 +103,10 @@ export interface PresenceServerOptions {
   userAgent?: string;
   /** Maximum SIP message size (default 64 KiB). */
   maxMessageSize?: number;
+  /** Inbound TCP/TLS connections per source address (default 100; 0 = no limit). In-process bridge flows are not counted. */
+  maxConnectionsPerAddress?: number;
+  /** Header timeout (ms): an unfinished message older than this closes its connection. Default 30,000. */
+  headerTimeoutMs?: number;
 }
 
 /**
@@ -167,6 +172,9 @@ export class PresenceServer {
       tls: l.cert && l.key ? { host: l.host, port: l.tlsPort ?? 5061, cert: l.cert, key: l.key } : undefined,
       tlsClient: options.tlsClient,
       maxMessageSize: options.maxMessageSize,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+      headerTimeoutMs: options.headerTimeoutMs,
+      timers: this.timers,
       logger: options.logger,
     });
     this.transactions = new TransactionLayer({ timers: this.timers, logger: options.logger });

@@ -35,7 +35,12 @@ export class SipParseError extends Error {
   readonly reason: string;
 
   constructor(code: SipParseErrorCode, reason: string, status = 400) {
+    // malformed input is expected, not a bug: no stack trace to capture (it cost more than the
+    // parse under a flood of bad messages)
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${reason}`);
+    Error.stackTraceLimit = limit;
     this.name = "SipParseError";
     this.code = code;
     this.status = status;

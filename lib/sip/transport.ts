@@ -30,6 +30,8 @@ import { MemoryFlowEnd, createMemoryFlow } from "./memory-flow";
 import { SipRequest, type SipMessageAny } from "./message";
 import { SipParseError } from "./parse-error";
 import { SipStreamParser, type KeepAliveKind } from "./stream-parser";
+import { realTimers, type TimerApi } from "./timers";
+import { UnfinishedMessageTimer } from "./unfinished-message-timer";
 
 const BRACKETS_RE = /^\[|\]$/g;
 /**
@@ -55,6 +57,19 @@ export interface SipTransportOptions {
   maxMessageSize?: number;
   /** Maximum simultaneous inbound connections per listener, and open in-process flows. Default 10,000. */
   maxConnections?: number;
+  /**
+   * Inbound TCP/TLS connections one source address may hold at once; one more is closed as soon
+   * as it is accepted. In-process flows (the bridge, which limits its own users) are not counted.
+   * Default 100; 0 = no limit.
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Header timeout (ms): a connection whose message (header block or body) is still unfinished
+   * this long after its first byte arrived is closed. Default 30,000; 0 disables.
+   */
+  headerTimeoutMs?: number;
+  /** Timers for the header timeout (tests: fake time). Default real timers. */
+  timers?: TimerApi;
   logger?: SipLogger;
 }
 
@@ -89,6 +104,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   private readonly pendingConnects = new Map<string, Promise<SipConnection>>();
   /** Open in-process flows by their synthetic peer port. */
   private readonly flows = new Map<number, SipConnection>();
+  /** Open inbound TCP/TLS connections by source address (`maxConnectionsPerAddress`). */
+  private readonly perAddress = new Map<string, number>();
   private nextFlowPort = 1;
   private nextId = 1;
   private addresses: ListenAddresses = {};
@@ -239,8 +256,22 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
   private accept(socket: Socket, transport: StreamTransport): void {
     try {
+      const address = (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+      const max = this.options.maxConnectionsPerAddress ?? 100;
+      const open = this.perAddress.get(address) ?? 0;
+      if (max > 0 && open >= max) {
+        this.log("info", "too many connections from one address, closing the new one", { address, open });
+        socket.destroy();
+        return;
+      }
       socket.setNoDelay(true);
-      this.adopt(socket, transport, "inbound");
+      const conn = this.adopt(socket, transport, "inbound");
+      this.perAddress.set(address, open + 1);
+      conn.once("close", () => {
+        const n = (this.perAddress.get(address) ?? 1) - 1;
+        if (n > 0) this.perAddress.set(address, n);
+        else this.perAddress.delete(address);
+      });
     } catch (e) {
       this.log("error", "failed to set up connection", { error: String(e) });
       socket.destroy();
@@ -261,8 +292,15 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       });
     }
     const framer = new SipStreamParser({ maxHeaderSize: this.options.maxHeaderSize, maxMessageSize: this.options.maxMessageSize });
-    framer.on("message", (message) => this.onMessage(message, conn));
-    framer.on("parseError", (err, raw) => this.onParseError(err, raw, conn));
+    const unfinished = this.unfinishedMessageTimer(conn);
+    framer.on("message", (message) => {
+      unfinished.messageCompleted();
+      this.onMessage(message, conn);
+    });
+    framer.on("parseError", (err, raw) => {
+      unfinished.messageCompleted();
+      this.onParseError(err, raw, conn);
+    });
     framer.on("keepalive", (kind) => {
       if (kind === "ping") conn.sendPong(); // RFC 5626 §4.4.1: answer CRLFCRLF with CRLF
       this.safeEmit("keepalive", conn, kind);
@@ -281,6 +319,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     socket.on("data", (chunk: Buffer) => {
       try {
         framer.push(chunk);
+        unfinished.afterData(framer.buffered);
       } catch (e) {
         fail(e);
       }
@@ -290,6 +329,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       socket.on("message", (raw: Buffer, msg: SipMessageAny | undefined) => {
         try {
           if (!msg || !framer.acceptParsed(raw, msg)) framer.push(raw);
+          unfinished.afterData(framer.buffered);
         } catch (e) {
           fail(e);
         }
@@ -304,6 +344,16 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     });
     this.safeEmit("connection", conn);
     return conn;
+  }
+
+  /** The header timeout of one connection (`headerTimeoutMs`), disposed when it closes. */
+  private unfinishedMessageTimer(conn: SipConnection): UnfinishedMessageTimer {
+    const t = new UnfinishedMessageTimer(this.options.headerTimeoutMs ?? 30_000, this.options.timers ?? realTimers, () => {
+      this.log("info", "unfinished message timed out, closing connection", { id: conn.id });
+      conn.close();
+    });
+    conn.once("close", () => t.dispose());
+    return t;
   }
 
   private onMessage(message: SipMessageAny, conn: SipConnection): void {

@@ -112,7 +112,7 @@ describe("malformed requests: 400 with a specific reason when routable, otherwis
     await expectAlive(port);
   });
 
-  it("closes the connection of a request whose method is not a token (no well-formed response can echo its CSeq)", async () => {
+  it("closes the connection of a request whose method is not a token (no SIP request line to answer)", async () => {
     const { port } = await setup();
     const c = await raw(port);
     c.write(rawRequest(lines("PUB@LISH")));
