@@ -63,6 +63,7 @@ export async function startEmbeddedSipServer(
     xcap,
     state: new PrismaPresenceStateStore(db),
     logger,
+    digestAlgorithms: cfg.SIP_DIGEST_ALGORITHMS,
     headerTimeoutMs: cfg.SIP_HEADER_TIMEOUT_SECONDS * 1000,
     maxConnectionsPerAddress: cfg.SIP_MAX_CONNECTIONS_PER_ADDRESS,
     ...serverExtra,

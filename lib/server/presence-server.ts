@@ -90,10 +90,10 @@ export interface PresenceServerOptions {
   /** Outbound TLS (NOTIFYs to `transport=tls` contacts after a restart). */
   tlsClient?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
   /**
-   * Digest algorithms offered, one challenge each in this order. Default ["MD5", "SHA-256"]:
-   * RFC 8760 would put SHA-256 first, but JsSIP, SIPp and many phones answer the first challenge
-   * and know only MD5, so MD5 first keeps them working; set ["SHA-256", "MD5"] (or ["SHA-256"])
-   * where every client supports SHA-256.
+   * Digest algorithms offered, one challenge each in this order. Default ["MD5"], as Kamailio and
+   * OpenSIPS: RFC 8760 would put SHA-256 first, but JsSIP, SIPp and many phones answer the first
+   * challenge and know only MD5, and some (Debian's baresip) fail outright on a second challenge
+   * they do not know; set ["SHA-256", "MD5"] (or ["SHA-256"]) where every client supports SHA-256.
    */
   digestAlgorithms?: DigestAlgorithm[];
   /** Status used to challenge PUBLISH/SUBSCRIBE: 407 (default, like Kamailio) or 401. */
@@ -493,7 +493,7 @@ export class PresenceServer {
         realm: d.realm,
         secret: this.nonceSecret,
         credentialsLookup: (username, _realm, algorithm) => this.lookupHa1(d, username, algorithm),
-        algorithms: this.o.digestAlgorithms ?? ["MD5", "SHA-256"],
+        algorithms: this.o.digestAlgorithms ?? ["MD5"],
         clock: this.now,
         logger: this.o.logger,
       });
