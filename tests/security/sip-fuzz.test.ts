@@ -15,8 +15,9 @@
  * costs a connection); a closed connection is replaced by a new one. The server runs in its own
  * process. FUZZ_SEED, FUZZ_MESSAGES, FUZZ_WORKERS and FUZZ_BATCH override the defaults.
  *
- * Measured on the 2-core development machine shared with other jobs (load ≈ 10): 100,000 messages
- * in ~115 s wall, 21 s CPU in the fuzzer and 35 s in the server — so about 40 s on an idle machine.
+ * Measured on the 2-core development machine shared with other jobs: 100,000 messages in 60 s wall
+ * at load ≈ 6 (115 s at load ≈ 10), 19 s CPU in the fuzzer and 32 s in the server — so about 35 s
+ * on an idle machine.
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
