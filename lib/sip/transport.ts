@@ -34,6 +34,7 @@ import { realTimers, type TimerApi } from "./timers";
 import { UnfinishedMessageTimer } from "./unfinished-message-timer";
 
 const BRACKETS_RE = /^\[|\]$/g;
+const IPV4_MAPPED_RE = /^::ffff:/;
 /**
  * Peer address of in-process flows: the unspecified address is never the source of a real TCP
  * connection (RFC 1122 §3.2.1.3), so flow aliases cannot collide with TCP peers', and it is never
@@ -256,11 +257,12 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
   private accept(socket: Socket, transport: StreamTransport): void {
     try {
-      const address = (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+      const address = (socket.remoteAddress ?? "").replace(IPV4_MAPPED_RE, "");
       const max = this.options.maxConnectionsPerAddress ?? 100;
       const open = this.perAddress.get(address) ?? 0;
       if (max > 0 && open >= max) {
         this.log("info", "too many connections from one address, closing the new one", { address, open });
+        socket.on("error", () => {}); // a reset racing the close is no concern of ours
         socket.destroy();
         return;
       }
