@@ -57,6 +57,21 @@ export const configSchema = z.object({
   SIP_EPHEMERAL_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   SIP_EPHEMERAL_TTL: positiveInt.default(3600),
   SIP_FLOW_GRACE_SECONDS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 or more").default(30),
+  SIP_DIGEST_ALGORITHMS: z
+    .string()
+    .default("MD5")
+    .transform((v, ctx) => {
+      const list = v.split(",").map((a) => a.trim().toUpperCase()).filter((a) => a !== "");
+      const bad = list.filter((a) => a !== "MD5" && a !== "SHA-256");
+      if (list.length === 0 || bad.length > 0 || new Set(list).size !== list.length) {
+        ctx.addIssue({ code: "custom", message: "must list MD5 and/or SHA-256, comma-separated, each once (e.g. MD5 or SHA-256,MD5)" });
+        return z.NEVER;
+      }
+      return list as Array<"MD5" | "SHA-256">;
+    }),
+  SIP_HEADER_TIMEOUT_SECONDS: positiveInt.max(60, "must be at most 60").default(30),
+  SIP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").default(100),
+  SIP_MAX_PUBLICATIONS_PER_PRESENTITY: positiveInt.default(20),
   XCAP_ROOT_PATH: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")

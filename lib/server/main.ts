@@ -69,7 +69,11 @@ export async function startEmbeddedSipServer(
     // one limiter with portal login and XCAP (same process under `herald start`)
     authLimiter: sharedAuthLimiter(authLimiterOptions(cfg)),
     flowGraceMs: cfg.SIP_FLOW_GRACE_SECONDS * 1000,
+    digestAlgorithms: cfg.SIP_DIGEST_ALGORITHMS,
+    headerTimeoutMs: cfg.SIP_HEADER_TIMEOUT_SECONDS * 1000,
+    maxConnectionsPerAddress: cfg.SIP_MAX_CONNECTIONS_PER_ADDRESS,
     ...serverExtra,
+    publish: { maxPerPresentity: cfg.SIP_MAX_PUBLICATIONS_PER_PRESENTITY, ...serverExtra.publish },
   });
   // routes must exist before start(): restored list subscriptions find their package through them
   const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });

@@ -114,13 +114,25 @@ export interface PresencePackageOptions {
   logger?: SipLogger;
   /** Minimum interval between NOTIFY rounds for one presentity (ms). Default 1000; 0 disables. */
   notifyIntervalMs?: number;
-  publish?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
+  publish?: PublishLimits;
   subscribe?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
   /** How long a flow-bound publication outlives its failed flow (ms). Default 30 000. */
   flowGraceMs?: number;
 }
 
 export const DEFAULT_FLOW_GRACE_MS = 30_000;
+
+export interface PublishLimits {
+  defaultExpires?: number;
+  minExpires?: number;
+  maxExpires?: number;
+  /**
+   * Live publications one presentity may hold (RFC 3903 §6 leaves the bound to the ESC). A new
+   * PUBLISH beyond it is refused with 403; refreshing, modifying and removing existing ones
+   * always work. Default 20.
+   */
+  maxPerPresentity?: number;
+}
 
 export { permissionsKey } from "./presence-authorizer";
 
@@ -130,7 +142,7 @@ export class PresencePackage implements EventPackage {
   readonly defaultExpires: number;
   readonly minExpires: number;
   readonly maxExpires: number;
-  readonly publishLimits: { defaultExpires: number; minExpires: number; maxExpires: number };
+  readonly publishLimits: Required<PublishLimits>;
   private readonly o: PresencePackageOptions;
   private readonly log: SipLogger;
   private readonly presentities = new Map<string, PresentityState>();
@@ -148,7 +160,7 @@ export class PresencePackage implements EventPackage {
     this.defaultExpires = options.subscribe?.defaultExpires ?? 3600;
     this.minExpires = options.subscribe?.minExpires ?? 60;
     this.maxExpires = options.subscribe?.maxExpires ?? 3600;
-    this.publishLimits = { defaultExpires: 3600, minExpires: 60, maxExpires: 7200, ...options.publish };
+    this.publishLimits = { defaultExpires: 3600, minExpires: 60, maxExpires: 7200, maxPerPresentity: 20, ...options.publish };
     this.interval = options.notifyIntervalMs ?? 1000;
     this.flowGraceMs = options.flowGraceMs ?? DEFAULT_FLOW_GRACE_MS;
     this.wheel = new ExpiryWheel(options.timers, options.now, (p) => this.expirePublication(p));
@@ -203,6 +215,9 @@ export class PresencePackage implements EventPackage {
       res.addHeader("Expires", "0");
       return res;
     }
+    if (!entry && this.livePublications(presentity, now) >= limits.maxPerPresentity) {
+      throw new SipError(403, `Too many publications for this presentity (at most ${limits.maxPerPresentity})`);
+    }
     const etag = newEtag();
     const next: PublicationEntry = {
       etag,
@@ -226,6 +241,16 @@ export class PresencePackage implements EventPackage {
   /** Live publications of a presentity (tests/diagnostics). */
   publicationsOf(presentity: string): PublicationEntry[] {
     return [...(this.presentities.get(presentity)?.publications.values() ?? [])];
+  }
+
+  /** Publications of `presentity` not yet expired (one not yet swept by the wheel does not count). */
+  private livePublications(presentity: string, now: number): number {
+    const pubs = this.presentities.get(presentity)?.publications;
+    if (!pubs) return 0;
+    if (pubs.size < this.publishLimits.maxPerPresentity) return pubs.size;
+    let live = 0;
+    for (const p of pubs.values()) if (p.expiresAt > now) live++;
+    return live;
   }
 
   get publicationCount(): number {

@@ -22,6 +22,8 @@ import {
   Dialog,
   DigestAuthenticator,
   MemoryFlowEnd,
+  NonInviteServerState,
+  type NonInviteServerTransaction,
   SipError,
   SipParseError,
   SipRequest,
@@ -52,7 +54,7 @@ import { SipErrorWithHeaders } from "./errors";
 import type { EventPackage, InternalListener, InternalNotification, InternalSubscription, SubscribeRequestContext } from "./event-package";
 import { Notifier, Subscription, type SubscriptionRecord } from "./notifier";
 import { PresenceAuthorizer } from "./presence-authorizer";
-import { PresencePackage, permissionsKey } from "./presence-package";
+import { PresencePackage, permissionsKey, type PublishLimits } from "./presence-package";
 import { Registrar } from "./registrar";
 import { MemoryPresenceStateStore, WriteBehind, type PresenceStateStore } from "./state-store";
 import { WatcherInfoPackage } from "./winfo-package";
@@ -94,7 +96,8 @@ export interface PresenceServerOptions {
    * (RFC 5626), ms. Default 30 000 (SIP_FLOW_GRACE_SECONDS).
    */
   flowGraceMs?: number;
-  publish?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
+  /** PUBLISH expiry bounds and `maxPerPresentity` (default 20 live publications per presentity). */
+  publish?: PublishLimits;
   subscribe?: { defaultExpires?: number; minExpires?: number; maxExpires?: number };
   winfo?: { waitingRetentionMs?: number };
   /** Host written in our Contact headers (default: the local address of each connection). */
@@ -102,10 +105,10 @@ export interface PresenceServerOptions {
   /** Outbound TLS (NOTIFYs to `transport=tls` contacts after a restart). */
   tlsClient?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
   /**
-   * Digest algorithms offered, one challenge each in this order. Default ["MD5", "SHA-256"]:
-   * RFC 8760 would put SHA-256 first, but JsSIP, SIPp and many phones answer the first challenge
-   * and know only MD5, so MD5 first keeps them working; set ["SHA-256", "MD5"] (or ["SHA-256"])
-   * where every client supports SHA-256.
+   * Digest algorithms offered, one challenge each in this order. Default ["MD5"], as Kamailio and
+   * OpenSIPS: RFC 8760 would put SHA-256 first, but JsSIP, SIPp and many phones answer the first
+   * challenge and know only MD5, and some (Debian's baresip) fail outright on a second challenge
+   * they do not know; set ["SHA-256", "MD5"] (or ["SHA-256"]) where every client supports SHA-256.
    */
   digestAlgorithms?: DigestAlgorithm[];
   /** Status used to challenge PUBLISH/SUBSCRIBE: 407 (default, like Kamailio) or 401. */
@@ -121,6 +124,10 @@ export interface PresenceServerOptions {
    * checked; only credentials that fail the check count. Default: no limit.
    */
   authLimiter?: AuthLimiter;
+  /** Inbound TCP/TLS connections per source address (default 100; 0 = no limit). In-process bridge flows are not counted. */
+  maxConnectionsPerAddress?: number;
+  /** Header timeout (ms): an unfinished message older than this closes its connection. Default 30,000. */
+  headerTimeoutMs?: number;
 }
 
 /**
@@ -143,7 +150,8 @@ interface Identity {
   domain: string;
 }
 
-type Outcome = { response: SipResponse; after?: () => void };
+/** A request's response, and what to do once it is sent (a rejection of what `after` returns is logged). */
+type Outcome = { response: SipResponse; after?: () => void | Promise<unknown> };
 
 export class PresenceServer {
   readonly transport: SipTransport;
@@ -188,6 +196,9 @@ export class PresenceServer {
       tls: l.cert && l.key ? { host: l.host, port: l.tlsPort ?? 5061, cert: l.cert, key: l.key } : undefined,
       tlsClient: options.tlsClient,
       maxMessageSize: options.maxMessageSize,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+      headerTimeoutMs: options.headerTimeoutMs,
+      timers: this.timers,
       logger: options.logger,
     });
     this.transactions = new TransactionLayer({ timers: this.timers, logger: options.logger });
@@ -387,32 +398,65 @@ export class PresenceServer {
     }
   }
 
+  /**
+   * Every request gets a final response, and nothing that goes wrong while handling one can end
+   * the process: a failure anywhere on its way (dispatch, building the response, sending it, the
+   * post-response action) is logged and, while the request is still unanswered, answered 500.
+   */
   private onRequest(request: SipRequest, conn: SipConnection): void {
     const send = (r: SipResponse) => this.write(conn, r);
-    const disposition = this.transactions.receiveRequest(request, { send, reliable: true });
+    let disposition: ReturnType<TransactionLayer["receiveRequest"]>;
+    try {
+      disposition = this.transactions.receiveRequest(request, { send, reliable: true });
+    } catch (e) {
+      this.log("error", "request failed", { method: request.method, error: errorText(e) });
+      this.trySend(conn, () => createResponse(request, 500, { toTag: request.to.tag === undefined ? generateTag() : undefined }));
+      return;
+    }
     if (disposition.kind === "retransmission") return;
     if (disposition.kind === "stateless") {
       if (request.method === "ACK") return;
-      this.trySend(conn, createResponse(request, request.method === "CANCEL" ? 481 : 405, { toTag: generateTag(), headers: [["Allow", ALLOW]] }));
+      this.trySend(conn, () => createResponse(request, request.method === "CANCEL" ? 481 : 405, { toTag: generateTag(), headers: [["Allow", ALLOW]] }));
       return;
     }
     const tx = disposition.transaction;
-    void this.dispatch(request, conn).then((outcome) => {
-      this.batch = { conn, parts: [] };
+    this.dispatch(request, conn)
+      .then((outcome) => this.complete(tx, request, conn, outcome))
+      .catch((e: unknown) => {
+        // dispatch answers its own errors: this is a failure building that answer or sending it
+        this.log("error", "request failed", { method: request.method, error: errorText(e) });
+        this.respondFinal(tx, request, conn, () => createResponse(request, 500, { toTag: request.to.tag === undefined ? generateTag() : undefined }));
+      });
+  }
+
+  /** Send the outcome's response (batched with what its `after` sends), then run `after`. */
+  private complete(tx: NonInviteServerTransaction, request: SipRequest, conn: SipConnection, outcome: Outcome): void {
+    this.batch = { conn, parts: [] };
+    try {
       try {
         tx.respond(outcome.response);
       } catch (e) {
-        this.log("debug", "could not send response", { error: String(e) });
-        this.flushBatch();
+        this.log("debug", "could not send response", { error: errorText(e) });
         return;
       }
-      try {
-        outcome.after?.();
-      } catch (e) {
-        this.log("error", "post-response action failed", { error: String(e) });
-      }
+      const p = outcome.after?.();
+      if (p) p.catch((e: unknown) => this.log("error", "post-response action failed", { method: request.method, error: errorText(e) }));
+    } catch (e) {
+      this.log("error", "post-response action failed", { method: request.method, error: errorText(e) });
+    } finally {
       this.flushBatch();
-    });
+    }
+  }
+
+  /** A final response built by `make`, unless the transaction was answered already; if even that fails, the connection is closed. */
+  private respondFinal(tx: NonInviteServerTransaction, request: SipRequest, conn: SipConnection, make: () => SipResponse): void {
+    if (tx.state === NonInviteServerState.Completed || tx.state === NonInviteServerState.Terminated) return;
+    try {
+      tx.respond(make());
+    } catch (e) {
+      this.log("error", "could not answer a request, closing its connection", { method: request.method, id: conn.id, error: errorText(e) });
+      conn.close();
+    }
   }
 
   private async dispatch(request: SipRequest, conn: SipConnection): Promise<Outcome> {
@@ -424,6 +468,8 @@ export class PresenceServer {
         case "PUBLISH":
           return await this.onPublish(request, conn);
         case "SUBSCRIBE":
+          // RFC 3261 §8.1.1.3: the From tag is mandatory; a dialog cannot be made without it (§12.1.1)
+          if (request.from.tag === undefined) throw new SipError(400, "Missing From tag");
           return await this.onSubscribe(request, conn);
         case "OPTIONS":
           return { response: createResponse(request, 200, { toTag: generateTag(), headers: [["Allow", ALLOW], ["Allow-Events", this.allowEvents()], ["Accept", "application/pidf+xml"]] }) };
@@ -437,19 +483,20 @@ export class PresenceServer {
     }
   }
 
+  /** The response for a failed request. Reason phrases may hold anything: `SipResponse` makes them wire-safe. */
   private errorResponse(request: SipRequest, e: unknown): SipResponse {
     const toTag = request.to.tag === undefined ? generateTag() : undefined;
     if (e instanceof SipErrorWithHeaders) return createResponse(request, e.status, { reason: e.reason, toTag, headers: e.headers });
     if (e instanceof SipError) return createResponse(request, e.status, { reason: e.reason, toTag });
-    if (e instanceof SipParseError) return createResponse(request, e.status ?? 400, { reason: safeReason(e.reason ?? "Bad Request"), toTag });
-    if (e instanceof PresencePayloadError) return createResponse(request, e.status, { reason: safeReason(e.message), toTag });
+    if (e instanceof SipParseError) return createResponse(request, e.status, { reason: e.reason, toTag });
+    if (e instanceof PresencePayloadError) return createResponse(request, e.status, { reason: e.message, toTag });
     this.log("error", "request failed", { method: request.method, error: e instanceof Error ? e.stack ?? e.message : String(e) });
     return createResponse(request, 500, { toTag });
   }
 
-  private trySend(conn: SipConnection, r: SipResponse): void {
+  private trySend(conn: SipConnection, make: () => SipResponse): void {
     try {
-      conn.send(r);
+      conn.send(make());
     } catch (e) {
       this.log("debug", "could not send", { error: String(e) });
     }
@@ -492,7 +539,7 @@ export class PresenceServer {
         realm: d.realm,
         secret: this.nonceSecret,
         credentialsLookup: (username, _realm, algorithm) => this.lookupHa1(d, username, algorithm),
-        algorithms: this.o.digestAlgorithms ?? ["MD5", "SHA-256"],
+        algorithms: this.o.digestAlgorithms ?? ["MD5"],
         clock: this.now,
         epoch: this.nonceEpoch,
         logger: this.o.logger,
@@ -793,6 +840,6 @@ function userAndDomain(username: string, defaultDomain: string): { user: string;
   return { user: username.slice(0, at), domain: username.slice(at + 1).toLowerCase() };
 }
 
-function safeReason(s: string): string {
-  return s.replace(/[\r\n]+/g, " ").slice(0, 100);
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.stack ?? e.message : String(e);
 }

@@ -1,11 +1,14 @@
 /**
  * Best-effort 4xx/5xx for a request that failed to parse (RFC 3261 §16.3 / §21.4.1): if the raw
  * bytes hold a request line and Via, From, To, Call-ID and CSeq lines, copy them verbatim into a
- * response carrying the parse error's status and reason. Otherwise there is nobody to answer.
+ * response carrying the parse error's status and reason — when its top Via parses with a branch,
+ * which is what a peer matches a response to its transaction by (RFC 3261 §17.1.3). Otherwise
+ * there is nobody to answer (the transport then closes the connection).
  */
 import { canonicalHeaderName } from "./header-names";
 import { SipResponse } from "./message";
 import type { SipParseError } from "./parse-error";
+import { Via } from "./via";
 
 const REQUEST_LINE_RE = /^[A-Za-z0-9\-.!%*_+`'~]+ \S+ SIP\/\d+\.\d+$/;
 const HEADER_RE = /^([A-Za-z0-9\-.!%*_+`'~]+)[ \t]*:[ \t]*(.*?)[ \t]*$/;
@@ -47,9 +50,18 @@ export function buildErrorResponse(raw: Buffer, error: SipParseError): SipRespon
   for (const n of NEEDED) {
     const values = found.get(n);
     if (!values || values.length === 0 || values.some((v) => v === "" || CTL_RE.test(v))) return undefined;
-    if (n !== "Via" && values.length > 1) return undefined;
+    // the same line twice says one thing (answer with it once); two different ones, nobody knows which
+    if (n !== "Via" && values.length > 1) {
+      if (values.some((v) => v !== values[0])) return undefined;
+      values.length = 1;
+    }
   }
   const res = new SipResponse({ status: error.status, reason: error.reason });
   for (const n of NEEDED) for (const v of found.get(n)!) res.addHeader(n, v);
+  try {
+    if (!Via.parse(found.get("Via")![0]).branch) return undefined;
+  } catch {
+    return undefined; // garbage where the peer looks for its transaction: nobody could take the answer
+  }
   return res;
 }

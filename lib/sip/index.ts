@@ -18,6 +18,8 @@ export {
   SipRequest,
   SipResponse,
   defaultReason,
+  sanitizeReasonPhrase,
+  MAX_REASON_PHRASE_LENGTH,
   type HeaderField,
   type HeaderValue,
   type SipBody,

@@ -14,6 +14,12 @@ import { parseUri, type Uri } from "./uri";
 import { Via } from "./via";
 
 const HEADER_VALUE_BAD_RE = /[\r\n]/;
+// eslint-disable-next-line no-control-regex -- RFC 3261 §25.1 Reason-Phrase admits no control character but HTAB
+const REASON_BAD_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
+// eslint-disable-next-line no-control-regex
+const REASON_BAD_RUN_RE = /[\x00-\x08\x0a-\x1f\x7f]+/g;
+/** Longest reason phrase written (RFC 3261 sets none; a status line stays short and log-friendly). */
+export const MAX_REASON_PHRASE_LENGTH = 128;
 const CALL_ID_RE = /^[^\s]+$/;
 const WS_LIST_RE = /[ \t]*,[ \t]*/;
 
@@ -255,15 +261,21 @@ export interface SipResponseInit {
 
 export class SipResponse extends SipMessage {
   status: number;
-  reason: string;
+  private phrase = "";
   constructor(init: SipResponseInit) {
     super();
     if (!Number.isInteger(init.status) || init.status < 100 || init.status > 699) throw new TypeError("invalid status");
     this.status = init.status;
     this.reason = init.reason ?? defaultReason(init.status);
-    if (HEADER_VALUE_BAD_RE.test(this.reason)) throw new TypeError("reason phrase contains CR/LF");
     for (const [n, v] of init.headers ?? []) this.addHeader(n, v);
     if (init.body !== undefined) this.setBody(init.body);
+  }
+  /** Reason phrase; whatever is assigned is made wire-safe (`sanitizeReasonPhrase`). */
+  get reason(): string {
+    return this.phrase;
+  }
+  set reason(value: string) {
+    this.phrase = sanitizeReasonPhrase(this.status, value);
   }
   get isRequest(): false {
     return false;
@@ -366,6 +378,26 @@ const REASONS: Record<number, string> = {
   504: "Server Time-out", 505: "Version Not Supported", 513: "Message Too Large",
   600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere", 606: "Not Acceptable",
 };
+
+/**
+ * The one place a reason phrase is made safe to write (every response is built through
+ * `SipResponse`, whose `reason` setter calls this): control characters, CR and LF included
+ * (RFC 3261 §25.1 Reason-Phrase), become a space, the phrase is cut to
+ * `MAX_REASON_PHRASE_LENGTH`, and one that is left blank falls back to the status's default.
+ * Text from anywhere (a parser's error message, a peer's input) can be passed as it is.
+ */
+export function sanitizeReasonPhrase(status: number, reason: string): string {
+  let r = typeof reason === "string" ? reason : String(reason);
+  if (r.length <= MAX_REASON_PHRASE_LENGTH && !REASON_BAD_RE.test(r)) return r;
+  r = r.replace(REASON_BAD_RUN_RE, " ").trim();
+  if (r.length > MAX_REASON_PHRASE_LENGTH) {
+    let cut = MAX_REASON_PHRASE_LENGTH;
+    const c = r.charCodeAt(cut - 1);
+    if (c >= 0xd800 && c <= 0xdbff) cut--; // never split a surrogate pair
+    r = r.slice(0, cut).trimEnd();
+  }
+  return r === "" ? defaultReason(status) : r;
+}
 
 export function defaultReason(status: number): string {
   return REASONS[status] ?? (status < 200 ? "Provisional" : status < 300 ? "OK" : status < 700 ? "Error" : "");

@@ -27,20 +27,23 @@ export type SipParseErrorCode =
   | "MESSAGE_TOO_LARGE"
   | "INVALID_FRAMING";
 
-const CRLF_RUN_RE = /[\r\n]+/g;
-
 export class SipParseError extends Error {
   readonly code: SipParseErrorCode;
   /** Status to answer a request with (400 unless the RFC says otherwise, e.g. 505). */
   readonly status: number;
-  /** Reason phrase for the answer; safe to put on the wire (no CR/LF). */
+  /** Reason phrase for the answer (made wire-safe where every reason phrase is: `SipResponse`). */
   readonly reason: string;
 
   constructor(code: SipParseErrorCode, reason: string, status = 400) {
+    // malformed input is expected, not a bug: no stack trace to capture (it cost more than the
+    // parse under a flood of bad messages)
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${reason}`);
+    Error.stackTraceLimit = limit;
     this.name = "SipParseError";
     this.code = code;
     this.status = status;
-    this.reason = reason.replace(CRLF_RUN_RE, " ").slice(0, 120);
+    this.reason = reason;
   }
 }

@@ -17,8 +17,12 @@ export interface SipStreamFramerHandlers {
   /** One complete message: `raw` starts at its start line; the header block ends at `headEnd` (index of CRLFCRLF). */
   message(raw: Buffer, headEnd: number): void;
   keepalive(kind: "ping" | "pong"): void;
-  /** The stream cannot be framed any more (the connection should close). */
-  framingError(err: SipParseError): void;
+  /**
+   * The stream cannot be framed any more (the connection should close). For a message too large
+   * (513), `head` holds what arrived of its header block (up to `maxHeaderSize` bytes, whole lines
+   * only), so that a 513 can be answered before the close (RFC 3261 §21.5.14).
+   */
+  framingError(err: SipParseError, head?: Buffer): void;
 }
 
 const enum State {
@@ -64,10 +68,17 @@ export class SipStreamFramer {
     }
   }
 
-  private fail(err: SipParseError): void {
+  private fail(err: SipParseError, head?: Buffer): void {
     this.state = State.Failed;
     this.buf = EMPTY;
-    this.on.framingError(err);
+    this.on.framingError(err, head);
+  }
+
+  /** The header block of an oversized message: up to its CRLFCRLF, or its complete lines within `maxHeaderSize`. */
+  private tooLarge(code: "HEADERS_TOO_LARGE" | "MESSAGE_TOO_LARGE", reason: string, headEnd: number): void {
+    const end = headEnd >= 0 && headEnd <= this.maxHeaderSize ? headEnd : this.buf.lastIndexOf(10, Math.min(this.buf.length, this.maxHeaderSize) - 1) + 1;
+    // a copy: the buffer is released, and the caller may keep the head while it answers
+    this.fail(new SipParseError(code, reason, 513), Buffer.from(this.buf.subarray(0, end)));
   }
 
   private drain(): void {
@@ -80,14 +91,14 @@ export class SipStreamFramer {
       if (this.state === State.Headers) {
         const idx = this.buf.indexOf(CRLFCRLF, this.scanFrom);
         if (idx < 0) {
-          if (this.buf.length > this.maxHeaderSize) return this.fail(new SipParseError("HEADERS_TOO_LARGE", "header block too large", 513));
+          if (this.buf.length > this.maxHeaderSize) return this.tooLarge("HEADERS_TOO_LARGE", "Header block too large", -1);
           this.scanFrom = Math.max(0, this.buf.length - 3);
           return;
         }
-        if (idx + 4 > this.maxHeaderSize) return this.fail(new SipParseError("HEADERS_TOO_LARGE", "header block too large", 513));
+        if (idx + 4 > this.maxHeaderSize) return this.tooLarge("HEADERS_TOO_LARGE", "Header block too large", -1);
         const cl = this.findContentLength(idx);
         if (cl === undefined) return; // failed
-        if (idx + 4 + cl > this.maxMessageSize) return this.fail(new SipParseError("MESSAGE_TOO_LARGE", "message too large", 513));
+        if (idx + 4 + cl > this.maxMessageSize) return this.tooLarge("MESSAGE_TOO_LARGE", "Message too large", idx);
         this.headEnd = idx;
         this.contentLength = cl;
         this.state = State.Body;

@@ -7,7 +7,8 @@
  *  - `message` (msg, raw)        a complete, parsed message and its exact bytes
  *  - `parseError` (err, raw)     framing intact but the message is malformed; the stream continues
  *  - `keepalive` (kind)          "ping" (CRLFCRLF) or "pong" (CRLF)
- *  - `framingError` (err)        fatal: the byte stream cannot be resynchronised; close the connection
+ *  - `framingError` (err, head)  fatal: the byte stream cannot be resynchronised; close the connection
+ *                                (`head`: the header block of a message too large, to answer 513)
  */
 import { EventEmitter } from "node:events";
 import type { SipMessageAny } from "./message";
@@ -31,7 +32,7 @@ export interface SipStreamParserEvents {
   message: [msg: SipMessageAny, raw: Buffer];
   parseError: [err: SipParseError, raw: Buffer];
   keepalive: [kind: KeepAliveKind];
-  framingError: [err: SipParseError];
+  framingError: [err: SipParseError, head: Buffer | undefined];
 }
 
 export class SipStreamParser extends EventEmitter<SipStreamParserEvents> {
@@ -46,7 +47,7 @@ export class SipStreamParser extends EventEmitter<SipStreamParserEvents> {
     this.framer = new SipStreamFramer(this.maxHeaderSize, this.maxMessageSize, {
       message: (raw, headEnd) => this.deliver(raw, headEnd),
       keepalive: (kind) => this.emit("keepalive", kind),
-      framingError: (err) => this.emit("framingError", err),
+      framingError: (err, head) => this.emit("framingError", err, head),
     });
   }
 

@@ -14,8 +14,10 @@
  *   with `addAlias`). Lookups by address take a `reuse` predicate: a connection found
  *   by address is used only when the caller accepts it (we dialled it, or its owner is the one the
  *   request is for), so an address claimed by one peer never captures another's requests.
- * - A malformed request is answered with 400 (or the error's status) when enough headers survive;
- *   a framing error closes the connection. Nothing a peer sends can throw out of this class.
+ * - A malformed request is answered with 400 (or the error's status) when enough headers survive,
+ *   otherwise its connection is closed; a framing error closes the connection, after a 513 for a
+ *   message too large when its header block allows one. Nothing a peer sends can throw out of
+ *   this class.
  * - `openFlow()` accepts an in-process peer (the WebSocket bridge in front of the embedded
  *   server) over an in-memory flow instead of a loopback TCP socket. The server sees it as an
  *   accepted TCP connection (own id, framer and size limits, received/rport, idle timeout,
@@ -37,8 +39,11 @@ import { MemoryFlowEnd, createMemoryFlow } from "./memory-flow";
 import { SipRequest, type SipMessageAny } from "./message";
 import { SipParseError } from "./parse-error";
 import { SipStreamParser, type KeepAliveKind } from "./stream-parser";
+import { realTimers, type TimerApi } from "./timers";
+import { UnfinishedMessageTimer } from "./unfinished-message-timer";
 
 const BRACKETS_RE = /^\[|\]$/g;
+const IPV4_MAPPED_RE = /^::ffff:/;
 /**
  * Peer address of in-process flows: the unspecified address is never the source of a real TCP
  * connection (RFC 1122 §3.2.1.3), so flow aliases cannot collide with TCP peers', and it is never
@@ -62,6 +67,19 @@ export interface SipTransportOptions {
   maxMessageSize?: number;
   /** Maximum simultaneous inbound connections per listener, and open in-process flows. Default 10,000. */
   maxConnections?: number;
+  /**
+   * Inbound TCP/TLS connections one source address may hold at once; one more is closed as soon
+   * as it is accepted. In-process flows (the bridge, which limits its own users) are not counted.
+   * Default 100; 0 = no limit.
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Header timeout (ms): a connection whose message (header block or body) is still unfinished
+   * this long after its first byte arrived is closed. Default 30,000; 0 disables.
+   */
+  headerTimeoutMs?: number;
+  /** Timers for the header timeout (tests: fake time). Default real timers. */
+  timers?: TimerApi;
   logger?: SipLogger;
 }
 
@@ -96,6 +114,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   private readonly pendingConnects = new Map<string, Promise<SipConnection>>();
   /** Open in-process flows by their synthetic peer port. */
   private readonly flows = new Map<number, SipConnection>();
+  /** Open inbound TCP/TLS connections by source address (`maxConnectionsPerAddress`). */
+  private readonly perAddress = new Map<string, number>();
   private nextFlowPort = 1;
   private nextId = 1;
   /** Random per transport instance: ids of an earlier run (in stored state) never match ours. */
@@ -268,8 +288,23 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
   private accept(socket: Socket, transport: StreamTransport): void {
     try {
+      const address = (socket.remoteAddress ?? "").replace(IPV4_MAPPED_RE, "");
+      const max = this.options.maxConnectionsPerAddress ?? 100;
+      const open = this.perAddress.get(address) ?? 0;
+      if (max > 0 && open >= max) {
+        this.log("info", "too many connections from one address, closing the new one", { address, open });
+        socket.on("error", () => {}); // a reset racing the close is no concern of ours
+        socket.destroy();
+        return;
+      }
       socket.setNoDelay(true);
-      this.adopt(socket, transport, "inbound");
+      const conn = this.adopt(socket, transport, "inbound");
+      this.perAddress.set(address, open + 1);
+      conn.once("close", () => {
+        const n = (this.perAddress.get(address) ?? 1) - 1;
+        if (n > 0) this.perAddress.set(address, n);
+        else this.perAddress.delete(address);
+      });
     } catch (e) {
       this.log("error", "failed to set up connection", { error: String(e) });
       socket.destroy();
@@ -290,15 +325,23 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       });
     }
     const framer = new SipStreamParser({ maxHeaderSize: this.options.maxHeaderSize, maxMessageSize: this.options.maxMessageSize });
-    framer.on("message", (message) => this.onMessage(message, conn));
-    framer.on("parseError", (err, raw) => this.onParseError(err, raw, conn));
+    const unfinished = this.unfinishedMessageTimer(conn);
+    framer.on("message", (message) => {
+      unfinished.messageCompleted();
+      this.onMessage(message, conn);
+    });
+    framer.on("parseError", (err, raw) => {
+      unfinished.messageCompleted();
+      this.onParseError(err, raw, conn);
+    });
     framer.on("keepalive", (kind) => {
       if (kind === "ping") conn.sendPong(); // RFC 5626 §4.4.1: answer CRLFCRLF with CRLF
       this.safeEmit("keepalive", conn, kind);
     });
-    framer.on("framingError", (err) => {
+    framer.on("framingError", (err, head) => {
       this.log("info", "framing error, closing connection", { id, code: err.code });
       this.safeEmit("messageError", err, conn);
+      if (head) this.answerMalformed(head, err, conn); // 513 where the header block allows one (RFC 3261 §21.5.14)
       conn.close();
     });
     // parser bug or a throwing listener: never crash the process because of one peer
@@ -309,6 +352,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     socket.on("data", (chunk: Buffer) => {
       try {
         framer.push(chunk);
+        unfinished.afterData(framer.buffered);
       } catch (e) {
         fail(e);
       }
@@ -318,6 +362,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       socket.on("message", (raw: Buffer, msg: SipMessageAny | undefined) => {
         try {
           if (!msg || !framer.acceptParsed(raw, msg)) framer.push(raw);
+          unfinished.afterData(framer.buffered);
         } catch (e) {
           fail(e);
         }
@@ -332,6 +377,16 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     });
     this.safeEmit("connection", conn);
     return conn;
+  }
+
+  /** The header timeout of one connection (`headerTimeoutMs`), disposed when it closes. */
+  private unfinishedMessageTimer(conn: SipConnection): UnfinishedMessageTimer {
+    const t = new UnfinishedMessageTimer(this.options.headerTimeoutMs ?? 30_000, this.options.timers ?? realTimers, () => {
+      this.log("info", "unfinished message timed out, closing connection", { id: conn.id });
+      conn.close();
+    });
+    conn.once("close", () => t.dispose());
+    return t;
   }
 
   private onMessage(message: SipMessageAny, conn: SipConnection): void {
@@ -356,16 +411,32 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     this.safeEmit("message", { message, connection: conn });
   }
 
+  /**
+   * A framed message that does not parse. A request is answered with the error's status and
+   * specific reason when a response can be formed (Via, From, To, Call-ID and CSeq present,
+   * RFC 3261 §8.2.6.2); a malformed response is dropped (§18.1.2); anything else — no SIP
+   * request line, or a request nobody could match an answer to — closes the connection, so the
+   * peer learns at once instead of waiting for its transaction timers.
+   */
   private onParseError(err: SipParseError, raw: Buffer, conn: SipConnection): void {
     this.log("info", "malformed message", { id: conn.id, code: err.code, reason: err.reason });
     this.safeEmit("messageError", err, conn);
-    const response = buildErrorResponse(raw, err);
-    if (response) {
-      try {
-        conn.send(response);
-      } catch (e) {
-        this.log("debug", "could not send error response", { id: conn.id, error: String(e) });
-      }
+    if (this.answerMalformed(raw, err, conn)) return;
+    if (raw.length >= 4 && raw.toString("latin1", 0, 4) === "SIP/") return;
+    this.log("info", "malformed request cannot be answered, closing connection", { id: conn.id, code: err.code });
+    conn.close();
+  }
+
+  /** Answer a malformed or oversized request with `err`'s status when its bytes allow a response; true if sent. */
+  private answerMalformed(raw: Buffer, err: SipParseError, conn: SipConnection): boolean {
+    try {
+      const response = buildErrorResponse(raw, err);
+      if (!response) return false;
+      conn.send(response);
+      return true;
+    } catch (e) {
+      this.log("debug", "could not send error response", { id: conn.id, error: String(e) });
+      return false;
     }
   }
 

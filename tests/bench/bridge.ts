@@ -94,7 +94,8 @@ async function runHerald(): Promise<void> {
   const accounts = new MemoryAccountDirectory().addDomain(DOMAIN);
   for (let i = 0; i < 8; i++) accounts.addAccount(`u${i}`, DOMAIN, PASSWORD);
   const offProcessStore: PresenceStateStore = { load: async () => [], apply: async () => {} };
-  const server = new PresenceServer({ listen: { host: "127.0.0.1", tcpPort: 0 }, accounts, xcap: { store: new MemoryXcapStore() }, state: offProcessStore });
+  // every bench connection comes from 127.0.0.1: no per-address connection limit
+  const server = new PresenceServer({ listen: { host: "127.0.0.1", tcpPort: 0 }, accounts, xcap: { store: new MemoryXcapStore() }, state: offProcessStore, maxConnectionsPerAddress: 0 });
   const addr = await server.start();
   const bridge = createSipBridge({ upstream: { openFlow: () => server.transport.openFlow() }, authenticate, limits: BENCH_LIMITS });
   const b = await bridge.listen(0, "127.0.0.1");

@@ -12,8 +12,8 @@ export interface ChildServer<Ready> {
   call<T>(op: string, extra?: Record<string, unknown>): Promise<T>;
 }
 
-export async function startChildServer<Ready>(script: string, args: string[], what: string): Promise<ChildServer<Ready>> {
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
+export async function startChildServer<Ready>(script: string, args: string[], what: string, opts: { stderr?: "inherit" | "pipe" } = {}): Promise<ChildServer<Ready>> {
+  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", opts.stderr ?? "inherit", "ipc"] });
   const ready = await new Promise<Ready>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`${what} did not start within 60 s`)), 60_000);
     createInterface({ input: child.stdout! }).once("line", (l) => {

@@ -41,6 +41,7 @@ const server = new PresenceServer({
   xcap: { store },
   notifyIntervalMs: NOTIFY_INTERVAL_MS,
   state: offProcessStore,
+  maxConnectionsPerAddress: 0, // every bench connection comes from 127.0.0.1
 });
 const addr = await server.start();
 

@@ -26,6 +26,16 @@ describe("configuration", () => {
     expect(c.authSecret.length).toBeGreaterThanOrEqual(32);
   });
 
+  it("bounds the embedded SIP server by default: header timeout, connections per address, publications per presentity", () => {
+    const c = loadConfig({ HERALD_DATA_DIR: dir() });
+    expect([c.SIP_HEADER_TIMEOUT_SECONDS, c.SIP_MAX_CONNECTIONS_PER_ADDRESS, c.SIP_MAX_PUBLICATIONS_PER_PRESENTITY]).toEqual([30, 100, 20]);
+  });
+
+  it("offers MD5 digest alone by default; SIP_DIGEST_ALGORITHMS lists them in order", () => {
+    expect(loadConfig({ HERALD_DATA_DIR: dir() }).SIP_DIGEST_ALGORITHMS).toEqual(["MD5"]);
+    expect(loadConfig({ HERALD_DATA_DIR: dir(), SIP_DIGEST_ALGORITHMS: "sha-256, MD5" }).SIP_DIGEST_ALGORITHMS).toEqual(["SHA-256", "MD5"]);
+  });
+
   it("keeps the generated secrets across starts", () => {
     const d = dir();
     expect(loadConfig({ HERALD_DATA_DIR: d }).authSecret).toBe(loadConfig({ HERALD_DATA_DIR: d }).authSecret);
@@ -41,6 +51,12 @@ describe("configuration", () => {
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL", /debug, info/],
     [{ SIP_TLS_CERT: "/nonexistent.pem" }, "SIP_TLS_KEY", /go together/],
     [{ SIP_EMBEDDED: "false" }, "SIP_UPSTREAM", /required/],
+    [{ SIP_DIGEST_ALGORITHMS: "SHA-1" }, "SIP_DIGEST_ALGORITHMS", /MD5 and\/or SHA-256/],
+    [{ SIP_DIGEST_ALGORITHMS: "MD5,md5" }, "SIP_DIGEST_ALGORITHMS", /each once/],
+    [{ SIP_HEADER_TIMEOUT_SECONDS: "61" }, "SIP_HEADER_TIMEOUT_SECONDS", /at most 60/],
+    [{ SIP_HEADER_TIMEOUT_SECONDS: "0" }, "SIP_HEADER_TIMEOUT_SECONDS", /at least 1/],
+    [{ SIP_MAX_CONNECTIONS_PER_ADDRESS: "-1" }, "SIP_MAX_CONNECTIONS_PER_ADDRESS", /0 \(no limit\) or more/],
+    [{ SIP_MAX_PUBLICATIONS_PER_PRESENTITY: "0" }, "SIP_MAX_PUBLICATIONS_PER_PRESENTITY", /at least 1/],
   ])("rejects %j naming the variable", (env, variable, message) => {
     const p = problems(env as Record<string, string>);
     const hit = p.find((x) => x.variable === variable);

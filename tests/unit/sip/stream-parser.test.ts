@@ -148,6 +148,26 @@ describe("SipStreamParser", () => {
     expect(c.fatal.map((e) => [e.code, e.status])).toEqual([["MESSAGE_TOO_LARGE", 513]]);
   });
 
+  it("hands the header block of an oversized message to framingError, so a 513 can be formed", () => {
+    const p = new SipStreamParser({ maxMessageSize: 2000 });
+    const heads: Array<Buffer | undefined> = [];
+    p.on("framingError", (_e, head) => heads.push(head));
+    const big = ok200.toString("latin1").replace("Content-Length: 0", "Content-Length: 100000");
+    p.push(Buffer.from(big + "x".repeat(500), "latin1"));
+    expect(heads).toHaveLength(1);
+    expect(heads[0]!.toString("latin1")).toBe(big.slice(0, big.indexOf("\r\n\r\n")));
+  });
+
+  it("hands the complete lines of an endless header block (never a cut line) to framingError", () => {
+    const p = new SipStreamParser({ maxHeaderSize: 4096 });
+    const heads: Array<Buffer | undefined> = [];
+    p.on("framingError", (_e, head) => heads.push(head));
+    const start = "OPTIONS sip:a@example.test SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n";
+    p.push(Buffer.from(start + "X-Long: " + "y".repeat(5000), "latin1"));
+    expect(heads).toHaveLength(1);
+    expect(heads[0]!.toString("latin1")).toBe(start);
+  });
+
   it("emits what the serializer writes for every fixture, back to back", () => {
     const all = fixtures.map((f) => serializeMessage(parseMessage(f.wire)));
     const p = new SipStreamParser();

@@ -1,0 +1,110 @@
+/**
+ * Debian's baresip against the embedded presence server (issue 12 item 5): it registers,
+ * publishes, subscribes to a contact (`presence=p2p`), sees that contact go online and offline,
+ * and un-registers and withdraws its publication when it quits. baresip 1.0 answers only the
+ * digest challenges it knows and fails on the MD5 + SHA-256 pair, so this runs with the server's
+ * default (MD5 alone).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parsePidf } from "@/lib/presence";
+import type { PresenceServer } from "@/lib/server";
+import { pidf } from "../helpers/sip-client";
+import { freePort } from "../helpers/ports";
+import { waitFor } from "../helpers/wait";
+import { DOMAIN, PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
+
+const BARESIP = "/usr/bin/baresip";
+const ALICE = `sip:alice@${DOMAIN}`;
+const BOB = `sip:bob@${DOMAIN}`;
+// baresip colours the status words; the log is compared without escape sequences
+// eslint-disable-next-line no-control-regex
+const ANSI_RE = /\x1b\[[0-9;]*m/g;
+
+let cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+interface Baresip {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** baresip with alice's account (through the server as outbound proxy) and bob as a presence contact. */
+async function startBaresip(serverPort: number): Promise<Baresip> {
+  const dir = mkdtempSync(path.join(tmpdir(), "herald-baresip-"));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  const listen = await freePort();
+  writeFileSync(
+    path.join(dir, "config"),
+    ["poll_method\t\tepoll", `sip_listen\t\t127.0.0.1:${listen}`, "module_path\t\t/usr/lib/baresip/modules", "module_app\t\taccount.so", "module_app\t\tcontact.so", "module_app\t\tpresence.so", ""].join("\n"),
+  );
+  writeFileSync(path.join(dir, "accounts"), `<${ALICE};transport=tcp>;auth_pass=${PASSWORD};outbound="sip:127.0.0.1:${serverPort};transport=tcp";regint=600;pubint=600\n`);
+  writeFileSync(path.join(dir, "contacts"), `"Bob" <${BOB}>;presence=p2p\n`);
+  const child = spawn(BARESIP, ["-f", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const collect = (d: Buffer) => (out = (out + d.toString()).slice(-200_000));
+  child.stdout!.on("data", collect);
+  child.stderr!.on("data", collect);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  cleanup.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+  return { child, output: () => out.replace(ANSI_RE, ""), exited };
+}
+
+function basic(xml: string): string[] {
+  return parsePidf(xml).tuples.map((t) => t.basic ?? "");
+}
+
+function aliceSubscribedToBob(server: PresenceServer): boolean {
+  return [...server.notifier.all()].some((s) => s.watcher === ALICE && s.resource === BOB && s.status === "active" && s.dialog !== undefined);
+}
+
+describe.skipIf(!existsSync(BARESIP))("baresip interop (Debian package baresip)", () => {
+  it("registers, publishes, subscribes, sees its contact online and offline, and un-registers on quit", async () => {
+    const xcap = new XcapFixture();
+    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
+    await xcap.put(BOB, "org.openmobilealliance.pres-rules", allowRules(BOB, [ALICE]));
+    const { server, port } = await startServer({}, xcap);
+    cleanup.push(() => server.stop());
+    const bob = await client(port, "bob");
+    cleanup.push(() => bob.close());
+
+    const baresip = await startBaresip(port);
+    const W = { timeoutMs: 20_000 };
+    const explain = () => `\n--- baresip ---\n${baresip.output()}`;
+    // REGISTER (digest, MD5) → a binding; PUBLISH → alice's publication says open
+    await waitFor(() => server.registrar.bindingsOf(ALICE).length === 1, { ...W, what: `baresip's registration${explain()}` });
+    await waitFor(() => server.presence.publicationsOf(ALICE).some((p) => basic(p.xml).includes("open")), { ...W, what: `baresip's publication${explain()}` });
+    // bob sees alice online through that publication
+    const { sub } = await bob.subscribe(ALICE);
+    expect(sub).toBeDefined();
+    await bob.waitForNotify((n) => n.body.length > 0 && basic(n.bodyText).includes("open"), { sub, timeoutMs: 10_000 });
+    // baresip's SUBSCRIBE to bob (its first NOTIFY: bob is offline)
+    await waitFor(() => aliceSubscribedToBob(server), { ...W, what: `baresip's subscription to bob${explain()}` });
+    // bob comes online: baresip reports it; bob goes offline: baresip reports that
+    const published = await bob.publish(pidf(BOB, "open", "at my desk"));
+    expect(published.status).toBe(200);
+    await waitFor(() => /<sip:bob@example\.test> changed status from Offline to Online/.test(baresip.output()), { ...W, what: `baresip to see bob online${explain()}` });
+    expect((await bob.publish(undefined, { etag: published.getHeader("SIP-ETag")!, expires: 0 })).status).toBe(200);
+    await waitFor(() => /<sip:bob@example\.test> changed status from Online to Offline/.test(baresip.output()), { ...W, what: `baresip to see bob offline${explain()}` });
+
+    // quit: un-REGISTER and PUBLISH Expires 0 (baresip 1.0 sends two initial PUBLISHes and
+    // withdraws only the one whose ETag it kept; the other lives until its Expires)
+    const publications = server.presence.publicationsOf(ALICE).length;
+    baresip.child.kill("SIGTERM");
+    await waitFor(() => server.registrar.bindingsOf(ALICE).length === 0, { ...W, what: `baresip's un-registration${explain()}` });
+    await waitFor(() => server.presence.publicationsOf(ALICE).length === publications - 1, { ...W, what: `baresip's publication to be withdrawn${explain()}` });
+    await Promise.race([baresip.exited, new Promise((r) => setTimeout(r, 5000))]);
+  }, 60_000);
+});
