@@ -11,7 +11,7 @@ export default defineConfig({
     pool: "forks",
     projects: [
       { extends: true, test: { name: "unit", include: ["tests/unit/**/*.test.ts"] } },
-      { extends: true, test: { name: "integration", include: ["tests/integration/**/*.test.ts", "tests/interop/**/*.test.ts"] } },
+      { extends: true, test: { name: "integration", include: ["tests/integration/**/*.test.ts", "tests/interop/**/*.test.ts", "tests/security/**/*.test.ts"] } },
       {
         extends: true,
         test: {
