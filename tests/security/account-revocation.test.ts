@@ -28,7 +28,6 @@ import { XcapClient, XcapError } from "@/lib/xcap/client";
 import { SipTestClient } from "../helpers/sip-client";
 import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { testXcapHttp } from "../helpers/test-xcap-http";
-import { waitFor } from "../helpers/wait";
 import { serveFetch } from "../helpers/xcap-http-server";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
