@@ -8,21 +8,9 @@
  */
 import type { Db } from "../db";
 import { processBus } from "../portal/process-bus";
+import type { RevocationReason } from "./session-end";
 
-export type RevocationReason = "disabled" | "password-changed" | "deleted";
-
-export const REVOCATION_REASONS: readonly RevocationReason[] = ["disabled", "password-changed", "deleted"];
-
-/** What the page and the login form say (the close reason of the bridge is the reason code). */
-export const REVOCATION_MESSAGES: Record<RevocationReason, string> = {
-  disabled: "Your account was disabled. Ask your operator.",
-  "password-changed": "Your password was changed. Sign in with the new password.",
-  deleted: "Your account was deleted.",
-};
-
-export function isRevocationReason(v: unknown): v is RevocationReason {
-  return typeof v === "string" && (REVOCATION_REASONS as readonly string[]).includes(v);
-}
+export { REVOCATION_MESSAGES, REVOCATION_REASONS, isRevocationReason, type RevocationReason } from "./session-end";
 
 export interface Revocation {
   id: number;

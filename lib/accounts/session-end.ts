@@ -1,0 +1,22 @@
+/**
+ * Why an account's sessions ended, and what the page and the login form say about it. No imports:
+ * the browser bundle uses it too. The bridge's close reason (code 4001) is the reason code.
+ */
+export type RevocationReason = "disabled" | "password-changed" | "deleted";
+
+export const REVOCATION_REASONS: readonly RevocationReason[] = ["disabled", "password-changed", "deleted"];
+
+export const REVOCATION_MESSAGES: Record<RevocationReason, string> = {
+  disabled: "Your account was disabled; ask your operator",
+  "password-changed": "Your password was changed; sign in with the new password",
+  deleted: "Your account was deleted",
+};
+
+export function isRevocationReason(v: unknown): v is RevocationReason {
+  return typeof v === "string" && (REVOCATION_REASONS as readonly string[]).includes(v);
+}
+
+/** What to tell the user for a close reason or `ended` parameter (anything unknown: a generic line). */
+export function sessionEndMessage(reason: unknown): string {
+  return isRevocationReason(reason) ? REVOCATION_MESSAGES[reason] : "Your session has ended";
+}
