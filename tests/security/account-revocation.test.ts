@@ -16,7 +16,8 @@ import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { authOptions } from "@/lib/auth";
-import { addAccount, addDomain } from "@/lib/accounts/service";
+import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
+import type { Revocation } from "@/lib/accounts/revocations";
 import { digestHa1 } from "@/lib/accounts/password";
 import { RevocationWatcher } from "@/lib/accounts/revocation-watcher";
 import { createSipBridge, WsClose, type SipBridge } from "@/lib/bridge";
@@ -29,6 +30,7 @@ import { SipTestClient } from "../helpers/sip-client";
 import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { testXcapHttp } from "../helpers/test-xcap-http";
 import { serveFetch } from "../helpers/xcap-http-server";
+import { waitFor } from "../helpers/wait";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const BOUND_MS = 5000;
@@ -150,6 +152,10 @@ describe("an account's sessions end when another process changes it", { timeout:
     expect(await xcapStatus("alice", PASSWORDS.alice)).toBe(200); // authenticated (no document yet): now cached
     expect(await sipRegister("alice", PASSWORDS.alice)).toBe(200);
     expect(sip.server.registrar.bindingsOf("sip:alice@example.test")).toHaveLength(1);
+    // a SIP client of alice's with a subscription (to bob) over its own TCP connection
+    const phone = await SipTestClient.connect({ host: "127.0.0.1", port: sip.ports.tcp!, user: "alice", domain: "example.test", password: PASSWORDS.alice });
+    const { sub } = await phone.subscribe("sip:bob@example.test");
+    expect(sub).toBeDefined();
 
     expect(await cli("accounts", "disable", "alice@example.test")).toContain("disabled");
     const done = Date.now();
@@ -161,6 +167,11 @@ describe("an account's sessions end when another process changes it", { timeout:
     expect(await xcapStatus("alice", PASSWORDS.alice)).toBe(401);
     expect(await sipRegister("alice", PASSWORDS.alice)).toBe(401); // credentials unknown: challenged again
     expect(sip.server.registrar.bindingsOf("sip:alice@example.test")).toHaveLength(0);
+    // its subscriptions end: final NOTIFY, no retry (RFC 6665 §4.2.2), and a refresh finds no dialog
+    const final = await phone.waitForNotify((n) => /terminated/.test(n.getHeader("Subscription-State") ?? ""), { sub });
+    expect(final.getHeader("Subscription-State")).toMatch(/reason=rejected/);
+    expect((await phone.resubscribe(sub!, 600)).status).toBe(481);
+    await phone.close();
     // another user is untouched
     expect(bobPage.ws.readyState).toBe(WebSocket.OPEN);
     bobPage.ws.close();
@@ -212,5 +223,18 @@ describe("an account's sessions end when another process changes it", { timeout:
     const acc = await t.db.account.findUniqueOrThrow({ where: { address: "bob@example.test" } });
     const cookie = `next-auth.session-token=${await encode({ token: { sub: String(acc.id), address: acc.address }, secret: cfg.authSecret })}`;
     expect(await sessionAorOfUpgrade(upgradeWith(cookie))).toBeNull();
+  });
+
+  it("a change made in the server's own process (portal) is acted on at once, not at the next poll", async () => {
+    const seen: Revocation[] = [];
+    const slow = new RevocationWatcher({ db: t.db, intervalMs: 60_000, onRevoked: (r) => void seen.push(r) });
+    await slow.start();
+    try {
+      await setDisabled(t.db, "alice@example.test", true, "admin@example.test");
+      await waitFor(() => seen.length === 1, { timeoutMs: 2000, what: "the revocation" });
+      expect(seen[0]).toMatchObject({ address: "alice@example.test", reason: "disabled" });
+    } finally {
+      await slow.stop();
+    }
   });
 });
