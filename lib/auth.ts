@@ -8,7 +8,7 @@ import { db } from "./db";
 import { audit, checkLogin, type Role } from "./accounts/service";
 import { FailureLimiter } from "./accounts/rate-limit";
 import { parseAddress } from "./accounts/address";
-import { sessionEndReason, type RevocationReason } from "./accounts/revocations";
+import { sessionEndReason, type SessionEndReason } from "./accounts/revocations";
 
 export interface HeraldUser {
   id: string;
@@ -153,7 +153,7 @@ async function sessionEpochOf(address: string | undefined): Promise<number> {
   }
 }
 
-export type SessionCheck = { user: HeraldUser; ended?: undefined } | { user: null; ended?: RevocationReason };
+export type SessionCheck = { user: HeraldUser; ended?: undefined } | { user: null; ended?: SessionEndReason };
 
 /**
  * The session of the current request, re-checked against the database: refused when the account

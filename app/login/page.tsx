@@ -2,7 +2,7 @@ import { redirect } from "next/navigation";
 import { LoginForm } from "@/components/login-form";
 import { currentUser } from "@/lib/auth";
 import { safeCallbackUrl } from "@/lib/portal/session";
-import { isRevocationReason, sessionEndMessage } from "@/lib/accounts/session-end";
+import { isSessionEndReason, sessionEndMessage } from "@/lib/accounts/session-end";
 
 export const dynamic = "force-dynamic";
 
@@ -11,7 +11,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const callbackUrl = safeCallbackUrl(params.callbackUrl);
   if (await currentUser()) redirect(callbackUrl);
   // why the last session ended (disabled, password changed, deleted): fixed texts, never the parameter itself
-  const ended = isRevocationReason(params.ended) ? sessionEndMessage(params.ended) : null;
+  const ended = isSessionEndReason(params.ended) ? sessionEndMessage(params.ended) : null;
   return (
     <main className="mx-auto mt-24 max-w-sm rounded-lg border border-slate-200 bg-white p-8 shadow-sm">
       <h1 className="mb-1 text-2xl font-semibold">Sign in to Herald</h1>

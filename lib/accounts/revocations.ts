@@ -8,9 +8,9 @@
  */
 import type { Db } from "../db";
 import { processBus } from "../portal/process-bus";
-import type { RevocationReason } from "./session-end";
+import type { RevocationReason, SessionEndReason } from "./session-end";
 
-export { REVOCATION_MESSAGES, REVOCATION_REASONS, isRevocationReason, type RevocationReason } from "./session-end";
+export { REVOCATION_MESSAGES, REVOCATION_REASONS, isRevocationReason, type RevocationReason, type SessionEndReason } from "./session-end";
 
 export interface Revocation {
   id: number;
@@ -41,11 +41,11 @@ export async function revokeSessions(db: Db, acc: { id: number; address: string 
 /**
  * Why a session token no longer stands for `acc` (undefined: it does). The token carries the
  * account id (`sub`) and the session epoch of its login; tokens without an epoch predate epochs
- * and are refused too.
+ * and are refused too. A moved epoch says only that the account changed since ("ended").
  */
-export function sessionEndReason(token: { sub?: unknown; epoch?: unknown }, acc: { id: number; disabled: boolean; sessionEpoch: number } | null): RevocationReason | undefined {
+export function sessionEndReason(token: { sub?: unknown; epoch?: unknown }, acc: { id: number; disabled: boolean; sessionEpoch: number } | null): SessionEndReason | undefined {
   if (!acc || String(acc.id) !== String(token.sub)) return "deleted";
   if (acc.disabled) return "disabled";
-  if (acc.sessionEpoch !== token.epoch) return "password-changed";
+  if (acc.sessionEpoch !== token.epoch) return "ended";
   return undefined;
 }

@@ -6,17 +6,25 @@ export type RevocationReason = "disabled" | "password-changed" | "deleted";
 
 export const REVOCATION_REASONS: readonly RevocationReason[] = ["disabled", "password-changed", "deleted"];
 
-export const REVOCATION_MESSAGES: Record<RevocationReason, string> = {
+/** A revocation, or "ended": a session from before a change whose kind is no longer known (its epoch moved). */
+export type SessionEndReason = RevocationReason | "ended";
+
+export const REVOCATION_MESSAGES: Record<SessionEndReason, string> = {
   disabled: "Your account was disabled; ask your operator",
   "password-changed": "Your password was changed; sign in with the new password",
   deleted: "Your account was deleted",
+  ended: "Your session has ended; sign in again",
 };
 
 export function isRevocationReason(v: unknown): v is RevocationReason {
   return typeof v === "string" && (REVOCATION_REASONS as readonly string[]).includes(v);
 }
 
-/** What to tell the user for a close reason or `ended` parameter (anything unknown: a generic line). */
+export function isSessionEndReason(v: unknown): v is SessionEndReason {
+  return v === "ended" || isRevocationReason(v);
+}
+
+/** What to tell the user for a close reason or `ended` parameter (anything unknown: the generic line). */
 export function sessionEndMessage(reason: unknown): string {
-  return isRevocationReason(reason) ? REVOCATION_MESSAGES[reason] : "Your session has ended";
+  return REVOCATION_MESSAGES[isSessionEndReason(reason) ? reason : "ended"];
 }

@@ -408,9 +408,9 @@ export class HeraldSipClient {
 
   /** The account's sessions ended: no reconnect (it would be refused), tell the page why. */
   private sessionEnded(reason: string): void {
-    this.ua?.stop();
     this.emit("sessionEnded", { reason });
-    void this.stop();
+    void this.stop(); // marks the client stopped at once: the UA's own 'disconnected' below is ignored
+    this.ua?.stop(); // inside JsSIP's disconnect handling, before it schedules a reconnect
   }
 
   private connectionLost(code?: number, reason?: string): void {
