@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { runAction, type ActionResult } from "@/lib/portal/action-result";
 import { addressBookFor } from "@/lib/portal/presence-documents";
-import type { AddressBookModel, Contact, Group } from "@/lib/xcap/addressbook";
+import { addressIdentity, normalizeUri, type AddressBookModel, type Contact, type Group } from "@/lib/xcap/addressbook";
 
 const id = z.string().min(1).max(128);
 const sipUri = z
@@ -84,8 +84,8 @@ export async function acceptWatcher(uri: string, contactName?: string): Promise<
   return runAction(z.object({ uri: sipUri, name: name.optional() }), { uri, name: contactName }, async (user, d) => {
     const book = await addressBookFor(user.address);
     const model = await book.load();
-    const norm = d.uri.startsWith("sip") ? d.uri : `sip:${d.uri}`;
-    const existing = model.contacts.find((c) => c.uris.some((u) => u.uri === norm));
+    const norm = normalizeUri(d.uri);
+    const existing = model.contacts.find((c) => c.uris.some((u) => addressIdentity(u.uri) === addressIdentity(norm)));
     if (existing) return book.editContact(existing.id, { presence: { policy: "allow", subscribe: true } });
     return book.addContact({ name: d.name, uris: [norm], presence: { policy: "allow", subscribe: true } });
   });

@@ -2,12 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
-
-const MESSAGES: Record<string, string> = {
-  invalid: "Wrong SIP address or password.",
-  limited: "Too many failed attempts. Wait a few minutes and try again.",
-  disabled: "This account is disabled. Ask your operator.",
-};
+import { loginErrorMessage } from "@/lib/portal/login-errors";
 
 async function fetchCsrfToken(): Promise<string> {
   const res = await fetch("/api/auth/csrf", { cache: "no-store", credentials: "same-origin" });
@@ -19,7 +14,7 @@ async function fetchCsrfToken(): Promise<string> {
  * next-auth's credentials sign-in over its HTTP API (what `signIn()` of next-auth/react does),
  * with the CSRF token fetched while the form is being filled in rather than after the click, and
  * without signIn()'s extra providers request: two round trips fewer between "Sign in" and the
- * buddy list. Resolves to the error code (`invalid`, `limited`, `disabled`) or null.
+ * buddy list. Resolves to the error code (`invalid`, `limited:<seconds>`, `disabled`) or null.
  */
 async function credentialsSignIn(csrfToken: string, address: string, password: string, callbackUrl: string): Promise<string | null> {
   const res = await fetch("/api/auth/callback/credentials", {
@@ -58,7 +53,7 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
       const failure = await credentialsSignIn(token, String(form.get("address") ?? ""), String(form.get("password") ?? ""), callbackUrl);
       if (failure) {
         // next-auth answered with a new CSRF cookie only on success; a failed attempt keeps the token
-        setError(MESSAGES[failure] ?? MESSAGES.invalid);
+        setError(loginErrorMessage(failure));
         return;
       }
       // the destination is rendered per request (its segments are dynamic), so replace() fetches it

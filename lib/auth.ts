@@ -6,8 +6,11 @@ import { signInEvents } from "./portal/sign-in-events";
 import { config } from "./config";
 import { db } from "./db";
 import { audit, checkLogin, type Role } from "./accounts/service";
-import { FailureLimiter } from "./accounts/rate-limit";
+import { authLimiterOptions, sharedAuthLimiter } from "./accounts/auth-limiter";
 import { parseAddress } from "./accounts/address";
+import { CLIENT_IP_HEADER } from "./portal/client-address";
+import { safeRedirect } from "./portal/callback-url";
+import { LIMITED_ERROR_PREFIX } from "./portal/login-errors";
 import { sessionEndReason, type SessionEndReason } from "./accounts/revocations";
 
 export interface HeraldUser {
@@ -17,36 +20,12 @@ export interface HeraldUser {
   name: string | null;
 }
 
-/** Login failures: one limiter per account, one per client address (kept across bundles). */
-function limiters() {
-  const g = globalThis as { __heraldLoginLimiters?: { account: FailureLimiter; address: FailureLimiter } };
-  if (!g.__heraldLoginLimiters) {
-    const c = config();
-    const windowMs = c.LOGIN_WINDOW_SECONDS * 1000;
-    g.__heraldLoginLimiters = {
-      account: new FailureLimiter({ max: c.LOGIN_MAX_ATTEMPTS_ACCOUNT, windowMs }),
-      address: new FailureLimiter({ max: c.LOGIN_MAX_ATTEMPTS_ADDRESS, windowMs }),
-    };
-  }
-  return g.__heraldLoginLimiters;
-}
-
-/** The client address as set by Herald's own HTTP server (any incoming value is overwritten). */
-export const CLIENT_IP_HEADER = "x-herald-client-ip";
-
 function header(headers: unknown, name: string): string | undefined {
   if (!headers) return undefined;
   if (typeof (headers as Headers).get === "function") return (headers as Headers).get(name) ?? undefined;
   const v = (headers as Record<string, string | string[] | undefined>)[name];
   return Array.isArray(v) ? v[0] : v;
 }
-
-/** Login error codes shown to the user (next-auth passes the thrown message to the client). */
-export const LOGIN_ERRORS = {
-  invalid: "Wrong SIP address or password.",
-  limited: "Too many failed attempts. Wait a few minutes and try again.",
-  disabled: "This account is disabled. Ask your operator.",
-} as const;
 
 export async function authorizeLogin(
   credentials: { address?: string; password?: string } | undefined,
@@ -60,19 +39,27 @@ export async function authorizeLogin(
   } catch {
     /* keep the raw key */
   }
-  const { account: perAccount, address: perAddress } = limiters();
-  if (perAccount.blocked(key) || perAddress.blocked(clientIp)) {
-    await audit(db(), { actor: key || null, action: "login.limited", target: key || null, ip: clientIp });
-    throw new Error("limited");
+  // the slot is taken before the password is checked, so concurrent guesses count at once
+  const attempt = sharedAuthLimiter(authLimiterOptions(config())).attempt({ account: key, address: clientIp });
+  if (!attempt.allowed) {
+    await audit(db(), { actor: key || null, action: "login.limited", target: key || null, detail: attempt.scope, ip: clientIp });
+    throw new Error(`${LIMITED_ERROR_PREFIX}${attempt.retryAfterSeconds}`);
   }
-  const result = await checkLogin(db(), address, password);
+  let result: Awaited<ReturnType<typeof checkLogin>>;
+  try {
+    result = await checkLogin(db(), address, password);
+  } catch (err) {
+    attempt.released();
+    throw err;
+  }
   if (!result.ok) {
-    perAccount.fail(key);
-    perAddress.fail(clientIp);
+    // a disabled account's right password is no guess; anything else is
+    if (result.reason === "disabled") attempt.released();
+    else attempt.failed();
     await audit(db(), { actor: key || null, action: "login.failed", target: key || null, detail: result.reason, ip: clientIp });
     throw new Error(result.reason === "disabled" ? "disabled" : "invalid");
   }
-  perAccount.reset(key);
+  attempt.succeeded();
   await audit(db(), { actor: result.account.address, action: "login", target: result.account.address, ip: clientIp });
   try {
     signInEvents().emit(result.account.address); // the embedded server warms the buddy list meanwhile
@@ -116,6 +103,8 @@ export function authOptions(): NextAuthOptions {
       }),
     ],
     callbacks: {
+      // only same-origin paths after sign-in/out (next-auth's default lets `/\t/evil.example` through)
+      redirect: ({ url, baseUrl }) => safeRedirect(url, baseUrl),
       async jwt({ token, user }) {
         if (user) {
           const u = user as unknown as HeraldUser;

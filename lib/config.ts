@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { parseDatabaseUrl } from "./database-url";
 
@@ -17,6 +18,14 @@ const port = z.coerce
   .min(0, "must be between 0 and 65535")
   .max(65535, "must be between 0 and 65535");
 const positiveInt = z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(1, "must be at least 1");
+
+/** Comma-separated IP addresses (reverse proxies whose X-Forwarded-For is trusted). */
+const addressList = z
+  .string()
+  .transform((v) => v.split(",").map((a) => a.trim()).filter(Boolean))
+  .superRefine((list, ctx) => {
+    for (const a of list) if (!isIP(a)) ctx.addIssue({ code: "custom", message: `not an IP address: ${a}` });
+  });
 
 const sipUri = z
   .string()
@@ -54,9 +63,16 @@ export const configSchema = z.object({
   XCAP_SERVER_URL: z.url({ message: "must be an absolute http(s) URL of an XCAP root" }).optional(),
   XCAP_IDENTITY_RULES: bool.default(false),
   XCAP_MAX_BODY: positiveInt.default(1024 * 1024),
-  LOGIN_MAX_ATTEMPTS_ACCOUNT: positiveInt.default(5),
-  LOGIN_MAX_ATTEMPTS_ADDRESS: positiveInt.default(20),
-  LOGIN_WINDOW_SECONDS: positiveInt.default(300),
+  XCAP_MAX_DOCUMENTS_PER_USER: positiveInt.default(100),
+  XCAP_MAX_BYTES_PER_USER: positiveInt.default(10 * 1024 * 1024),
+  XCAP_MAX_DEPTH: positiveInt.default(100),
+  AUTH_FAILURES_PER_ACCOUNT_ADDRESS: positiveInt.default(5),
+  AUTH_FAILURES_PER_ADDRESS: positiveInt.default(20),
+  AUTH_FAILURES_PER_ACCOUNT: positiveInt.default(50),
+  AUTH_BACKOFF_MAX_SECONDS: positiveInt.default(900),
+  AUTH_FAILURE_WINDOW_SECONDS: positiveInt.default(3600),
+  TRUSTED_PROXIES: addressList.default([]),
+  HTTP_HEADER_TIMEOUT_SECONDS: positiveInt.default(30),
   BRIDGE_MAX_CONNECTIONS_PER_USER: positiveInt.default(20),
   BRIDGE_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(100),
   SESSION_REVOCATION_POLL_MS: positiveInt.max(60_000, "must be at most 60000").default(1000),

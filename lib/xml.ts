@@ -3,7 +3,8 @@
  *
  * - DOCTYPE declarations are refused outright, so no external entity is ever resolved and
  *   no entity expansion ("billion laughs") can happen.
- * - Input size is bounded.
+ * - Input size and element nesting depth are bounded; the depth is checked by a scan of the text
+ *   before any DOM is built.
  * - Any parser warning that would silently change the document (unknown entity, mismatched
  *   tag) is an error.
  */
@@ -14,8 +15,10 @@ export type XmlElement = globalThis.Element;
 export type XmlNode = globalThis.Node;
 
 export const DEFAULT_MAX_XML_BYTES = 1024 * 1024;
+/** Deepest element nesting accepted by default (the root element is level 1). */
+export const DEFAULT_MAX_XML_DEPTH = 100;
 
-export type XmlErrorCode = "too-large" | "doctype" | "not-well-formed" | "not-utf-8";
+export type XmlErrorCode = "too-large" | "too-deep" | "doctype" | "not-well-formed" | "not-utf-8";
 
 export class XmlParseError extends Error {
   constructor(
@@ -30,6 +33,8 @@ export class XmlParseError extends Error {
 export interface ParseXmlOptions {
   /** Maximum size in bytes (UTF-8). Default 1 MiB. */
   maxBytes?: number;
+  /** Maximum element nesting depth (root = 1). Default DEFAULT_MAX_XML_DEPTH; Infinity: unchecked. */
+  maxDepth?: number;
 }
 
 const DOCTYPE_RE = /<!DOCTYPE/i;
@@ -41,6 +46,49 @@ export function decodeUtf8(bytes: Uint8Array): string {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new XmlParseError("not-utf-8", "document is not valid UTF-8");
+  }
+}
+
+/** Rest of a start tag after its `<`: names and quoted values (which may hold `>`), up to `>`. */
+const TAG_REST_RE = /(?:[^"'>]+|"[^"]*"|'[^']*')*>/y;
+
+/**
+ * Whether elements in `text` nest deeper than `max`: one pass over the markup, no recursion and no
+ * DOM. Comments, CDATA sections and processing instructions are skipped; quoted attribute values
+ * may contain `>`. Exact for well-formed input; on malformed input the parser reports the error.
+ */
+export function xmlDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let i = 0;
+  for (;;) {
+    const lt = text.indexOf("<", i);
+    if (lt < 0) return false;
+    const c = text.charCodeAt(lt + 1);
+    if (c === 0x2f /* </ */) {
+      depth--;
+      i = lt + 2;
+    } else if (c === 0x21 /* <! */) {
+      let end: number;
+      if (text.startsWith("<!--", lt)) end = text.indexOf("-->", lt + 4);
+      else if (text.startsWith("<![CDATA[", lt)) end = text.indexOf("]]>", lt + 9);
+      else {
+        // a declaration: not well-formed here (DOCTYPE is refused before the scan)
+        i = lt + 2;
+        continue;
+      }
+      if (end < 0) return false;
+      i = end + 3;
+    } else if (c === 0x3f /* <? */) {
+      const end = text.indexOf("?>", lt + 2);
+      if (end < 0) return false;
+      i = end + 2;
+    } else {
+      TAG_REST_RE.lastIndex = lt + 1;
+      if (!TAG_REST_RE.test(text)) return false;
+      i = TAG_REST_RE.lastIndex;
+      // an empty element ("/>") is one level deeper too, but closes at once
+      if ((text.charCodeAt(i - 2) === 0x2f ? depth + 1 : ++depth) > max) return true;
+    }
   }
 }
 
@@ -58,6 +106,10 @@ export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = 
   }
   if (DOCTYPE_RE.test(text) || ENTITY_DECL_RE.test(text)) {
     throw new XmlParseError("doctype", "DOCTYPE and entity declarations are not allowed");
+  }
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_XML_DEPTH;
+  if (maxDepth !== Infinity && xmlDepthExceeds(text, maxDepth)) {
+    throw new XmlParseError("too-deep", `elements nested deeper than ${maxDepth} levels`);
   }
   let failure: string | undefined;
   const parser = new DOMParser({

@@ -1,7 +1,7 @@
 import { redirect } from "next/navigation";
 import { LoginForm } from "@/components/login-form";
 import { currentUser } from "@/lib/auth";
-import { safeCallbackUrl } from "@/lib/portal/session";
+import { safeCallbackUrl } from "@/lib/portal/callback-url";
 import { isSessionEndReason, sessionEndMessage } from "@/lib/accounts/session-end";
 
 export const dynamic = "force-dynamic";

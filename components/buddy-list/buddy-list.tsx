@@ -13,7 +13,7 @@ import { ContactIcon, type XcapLocation } from "../presence/contact-icon";
 import { isOnline, type ShownAvailability } from "../presence/status-indicator";
 import { btn, field } from "../ui/styles";
 import { AddContactDialog, ConfirmDialog, EditContactDialog, GroupNameDialog, MoveContactDialog, type ContactFormValues } from "./contact-dialogs";
-import { ContactRow, noteLines } from "./contact-row";
+import { ContactRow, contactDisplayName, noteLines } from "./contact-row";
 import * as ops from "./model-ops";
 import type { AddressBookModel, Contact, Group } from "./model-ops";
 
@@ -192,7 +192,7 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
       const p = presenceFor(c, snap);
       map.set(c.id, {
         contact: c,
-        name: c.name || p.presence?.summary?.displayName || (uris[0] ?? "").replace(/^sips?:/, ""),
+        name: contactDisplayName(c.name, uris),
         uris,
         presence: p.presence,
         availability: p.availability,

@@ -38,11 +38,22 @@ export interface ContactRowProps {
   onBlock: () => void;
 }
 
+/**
+ * The name a row shows: the saved name, else the address. Never the name the contact publishes,
+ * which comes and goes with their presence (Info shows it as "Published name").
+ */
+export function contactDisplayName(savedName: string, uris: readonly string[]): string {
+  return savedName || (uris[0] ?? "").replace(/^sips?:/, "");
+}
+
 export function noteLines(presence: ContactPresence | undefined, subscribed: boolean, blocked: boolean): string[] {
   const lines: string[] = [];
   if (presence?.summary) for (const n of presence.summary.notes) if (n.text && !lines.includes(n.text)) lines.push(n.text);
   if (presence?.state === "pending") lines.push("Waiting for authorization");
   if (presence?.state === "terminated" && presence.reason === "rejected") lines.push("Does not share status with you");
+  // RFC 6665 §4.1.3 reasons the RLS gives a back end it could not subscribe (RFC 4662 §5.2)
+  if (presence?.state === "terminated" && presence.reason === "noresource") lines.push("No such user");
+  if (presence?.state === "terminated" && presence.reason === "probation") lines.push("Cannot be reached right now");
   if (!subscribed && !lines.length) lines.push("Not following status");
   if (blocked) lines.push("Blocked: cannot see your status");
   return lines;

@@ -2,7 +2,7 @@
  * Pure, optimistic versions of the address-book edits: what the list shows while the server
  * action runs. The server's answer (a fresh load) replaces them; a failure rolls back.
  */
-import type { AddressBookModel, Contact, EventHandling, Group, HandlingPolicy } from "@/lib/xcap/addressbook/model";
+import { policyBeforeBlock, type AddressBookModel, type Contact, type EventHandling, type Group, type HandlingPolicy } from "@/lib/xcap/addressbook/model";
 
 export type { AddressBookModel, Contact, Group };
 
@@ -142,17 +142,19 @@ export function deleteGroupOptimistic(m: AddressBookModel, id: string): AddressB
 export function setUriPolicyOptimistic(m: AddressBookModel, uri: string, action: "allow" | "block" | "unblock"): AddressBookModel {
   const u = normalizeAddress(uri);
   const hasContact = m.contacts.some((c) => c.uris.some((x) => x.uri === u));
-  const policyFor = (current: HandlingPolicy): HandlingPolicy => (action === "unblock" ? (current === "block" ? "default" : current) : action);
+  // an unblock gives back the policy from before the block, as the server-side edit does
+  const policyFor = (item: { presence: EventHandling; attributes: Record<string, string | null> }): HandlingPolicy =>
+    action === "unblock" ? (item.presence.policy === "block" ? policyBeforeBlock(item.attributes, "presence") : item.presence.policy) : action;
   if (hasContact) {
     return withDerived({
       ...m,
-      contacts: m.contacts.map((c) => (c.uris.some((x) => x.uri === u) ? { ...c, presence: { ...c.presence, policy: policyFor(c.presence.policy) } } : c)),
+      contacts: m.contacts.map((c) => (c.uris.some((x) => x.uri === u) ? { ...c, presence: { ...c.presence, policy: policyFor(c) } } : c)),
     });
   }
   const existing = m.policies.find((p) => p.uri === u);
   if (existing) {
     const policies = m.policies
-      .map((p) => (p.uri === u ? { ...p, presence: { ...p.presence, policy: policyFor(p.presence.policy) } } : p))
+      .map((p) => (p.uri === u ? { ...p, presence: { ...p.presence, policy: policyFor(p) } } : p))
       .filter((p) => !(p.uri === u && p.presence.policy === "default" && !p.presence.subscribe));
     return withDerived({ ...m, policies });
   }

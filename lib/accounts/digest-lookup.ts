@@ -1,6 +1,10 @@
-/** Digest credentials of accounts (RFC 2617/7616 HA1 by user and realm), plus ephemeral ones. */
+/**
+ * Digest credentials of accounts (RFC 2617/7616 HA1s), plus ephemeral ones. Accounts are looked up
+ * by (user, domain of the identity being claimed), never by realm: several domains may share a
+ * realm, and a password of alice@example.test must not open alice@other.test.
+ */
 import type { Db } from "../db";
-import { ephemeralCredentialsLookup, parseEphemeralUsername, type CredentialsLookup } from "../sip";
+import { ephemeralCredentialsLookup, parseEphemeralUsername, type CredentialsLookup, type DigestAlgorithm } from "../sip";
 import { accountsGeneration } from "./changes";
 
 interface Ha1Row {
@@ -25,7 +29,7 @@ interface Entry {
 }
 
 /**
- * Per-process cache of account HA1s by (user name, realm). A Prisma query per XCAP request costs
+ * Per-process cache of account HA1s by (user name, domain). A Prisma query per XCAP request costs
  * about as much CPU as the request itself, and a digest client answers every request with
  * credentials. Every account or domain write in this process (lib/accounts/service) empties it at
  * once (accountsGeneration); a write by another process (the CLI) is seen within the TTL, so a
@@ -46,15 +50,15 @@ export class CredentialsCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** The cached answer for (username, realm), or `load`'s (then cached until the TTL or an account write). */
-  get(username: string, realm: string, load: () => Promise<Ha1Row | null>): Promise<Ha1Row | null> {
+  /** The cached answer for (username, domain), or `load`'s (then cached until the TTL or an account write). */
+  get(username: string, domain: string, load: () => Promise<Ha1Row | null>): Promise<Ha1Row | null> {
     if (this.ttlMs === 0) return load();
     const gen = accountsGeneration();
     if (gen !== this.generation) {
       this.entries.clear();
       this.generation = gen;
     }
-    const k = `${username}\u0000${realm}`;
+    const k = `${username}\u0000${domain}`;
     const now = this.now();
     const e = this.entries.get(k);
     if (e && e.until > now) {
@@ -89,36 +93,39 @@ export interface AccountCredentialsOptions {
   cache?: CredentialsCache;
 }
 
-/** HA1 of an enabled account in an enabled domain with this realm. */
-export function accountCredentialsLookup(db: Db, options: AccountCredentialsOptions = {}): CredentialsLookup {
-  const query = (username: string, realm: string) => () =>
+/** HA1 of an enabled account `username` in the enabled domain `domain` (by name). */
+export type AccountHa1Lookup = (username: string, domain: string, algorithm: DigestAlgorithm) => Promise<string | undefined>;
+
+export function accountCredentialsLookup(db: Db, options: AccountCredentialsOptions = {}): AccountHa1Lookup {
+  const query = (username: string, domain: string) => () =>
     db.account.findFirst({
-      where: { username, disabled: false, domain: { realm, enabled: true } },
+      where: { username, disabled: false, domain: { name: domain, enabled: true } },
       select: { ha1: true, ha1Sha256: true },
     });
   const cache = options.cache;
-  return async (username, realm, algorithm) => {
+  return async (username, domain, algorithm) => {
     // one indexed query per challenge answer (hot path of every XCAP request), unless cached
-    const acc = cache ? await cache.get(username, realm, query(username, realm)) : await query(username, realm)();
+    const acc = cache ? await cache.get(username, domain, query(username, domain)) : await query(username, domain)();
     if (!acc) return undefined;
     return algorithm === "SHA-256" ? acc.ha1Sha256 : acc.ha1;
   };
 }
 
 /**
- * Account HA1s, and short-lived credentials `<expiry>:<user>` signed with the shared secret —
- * accepted only while the account itself exists and is enabled.
+ * The digest credentials lookup for identities in `domain` (the domain of the XUI/AOR, whatever
+ * its realm): account HA1s, and short-lived credentials `<expiry>:<user>` signed with the shared
+ * secret — accepted only while the account itself exists and is enabled.
  */
-export function sipCredentialsLookup(db: Db, ephemeralSecret: string, options: AccountCredentialsOptions = {}): CredentialsLookup {
+export function sipCredentialsLookup(db: Db, ephemeralSecret: string, options: AccountCredentialsOptions = {}): (domain: string) => CredentialsLookup {
   const accounts = accountCredentialsLookup(db, options);
   const ephemeral = ephemeralCredentialsLookup({ secret: ephemeralSecret });
-  return async (username, realm, algorithm) => {
+  return (domain) => async (username, realm, algorithm) => {
     const eph = parseEphemeralUsername(username);
     if (eph) {
-      if (!(await accounts(eph.user, realm, algorithm))) return undefined;
+      if (!(await accounts(eph.user, domain, algorithm))) return undefined;
       return ephemeral(username, realm, algorithm);
     }
-    return accounts(username, realm, algorithm);
+    return accounts(username, domain, algorithm);
   };
 }
 

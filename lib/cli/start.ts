@@ -14,6 +14,7 @@ import { signInEvents } from "../portal/sign-in-events";
 import { RevocationWatcher } from "../accounts/revocation-watcher";
 import { REVOCATION_MESSAGES, type Revocation } from "../accounts/revocations";
 import type { Db } from "../db";
+import { clientAddress, normalizeIp } from "../portal/client-address";
 
 export interface RunningHerald {
   httpPort: number;
@@ -40,7 +41,14 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     log("herald: no build found, running next build (once)…");
     await buildPortal();
   }
-  const portal = await startPortal({ host: cfg.HOST, port: cfg.PORT, trustForwardedHost: Boolean(cfg.PUBLIC_URL), xcapRootPath: cfg.XCAP_ROOT_PATH });
+  const portal = await startPortal({
+    host: cfg.HOST,
+    port: cfg.PORT,
+    trustForwardedHost: Boolean(cfg.PUBLIC_URL),
+    xcapRootPath: cfg.XCAP_ROOT_PATH,
+    trustedProxies: cfg.TRUSTED_PROXIES,
+    headerTimeoutMs: cfg.HTTP_HEADER_TIMEOUT_SECONDS * 1000,
+  });
   const upstream = bridgeUpstream(cfg, sip);
   // a sign-in warms the user's buddy list in the embedded server before the page subscribes to
   // it — when the pages' SIP goes to that server (not with SIP_UPSTREAM)
@@ -50,7 +58,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     path: "/sip",
     upstream,
     authenticate: sessionAorOfUpgrade,
-    clientAddress: bridgeClientAddress,
+    clientAddress: bridgeClientAddress(cfg),
     limits: { maxConnectionsPerUser: cfg.BRIDGE_MAX_CONNECTIONS_PER_USER, maxConnectionsPerAddress: cfg.BRIDGE_MAX_CONNECTIONS_PER_ADDRESS },
     logger: logger(cfg.LOG_LEVEL),
   });
@@ -102,11 +110,11 @@ async function watchRevocations(cfg: HeraldConfig, db: Db, act: (r: Revocation) 
 
 /**
  * The client address a bridge upgrade counts against (BRIDGE_MAX_CONNECTIONS_PER_ADDRESS): the
- * TCP peer. Behind a reverse proxy this is the proxy; point it at the portal's real-client-address
- * helper (TRUSTED_PROXIES) once that exists.
+ * real client address, as for logins (X-Forwarded-For only from TRUSTED_PROXIES).
  */
-export function bridgeClientAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? "unknown";
+export function bridgeClientAddress(cfg: Pick<HeraldConfig, "TRUSTED_PROXIES">): (req: IncomingMessage) => string {
+  const trusted = new Set(cfg.TRUSTED_PROXIES.map(normalizeIp));
+  return (req) => clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
 }
 
 /**

@@ -8,7 +8,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import next from "next";
-import { CLIENT_IP_HEADER } from "../auth";
+import { CLIENT_IP_HEADER, clientAddress, normalizeIp } from "./client-address";
+import { badCallbackUrl } from "./callback-url";
 
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 
@@ -40,34 +41,76 @@ export function buildPortal(dir = APP_DIR): Promise<void> {
   });
 }
 
-export async function startPortal(opts: {
+export interface PortalServerOptions {
   host: string;
   port: number;
-  dir?: string;
   trustForwardedHost?: boolean;
   /** Public XCAP root path when it is not the internal /xcap-root route. */
   xcapRootPath?: string;
-}): Promise<PortalServer> {
+  /** Reverse proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES). Default none. */
+  trustedProxies?: readonly string[];
+  /**
+   * An unfinished request head older than this closes the connection (HTTP_HEADER_TIMEOUT_SECONDS),
+   * ms. Default 30,000. The whole request (body included) gets at most 300 s or this, if longer.
+   */
+  headerTimeoutMs?: number;
+}
+
+export const DEFAULT_HEADER_TIMEOUT_MS = 30_000;
+
+export async function startPortal(opts: PortalServerOptions & { dir?: string }): Promise<PortalServer> {
   const dir = opts.dir ?? APP_DIR;
   const app = next({ dev: false, dir, hostname: opts.host, port: opts.port });
   await app.prepare();
-  const handle = app.getRequestHandler();
+  return listenPortal(app.getRequestHandler(), opts);
+}
+
+/**
+ * The portal's HTTP server around a request handler (Next.js's in production): the client address
+ * header, the callbackUrl check, the XCAP root mapping, header timeouts and WebSocket upgrades.
+ */
+export async function listenPortal(
+  handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
+  opts: PortalServerOptions,
+): Promise<PortalServer> {
   const upgradeHandlers: UpgradeHandler[] = [];
-  const server = http.createServer((req, res) => {
-    // the client address as this server saw it; never trust one sent by the client
-    req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "unknown";
+  const trusted = new Set((opts.trustedProxies ?? []).map(normalizeIp));
+  const headersTimeout = opts.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+  /** Herald's view of who sent the request; never one sent by the client. */
+  const identify = (req: http.IncomingMessage) => {
+    req.headers[CLIENT_IP_HEADER] = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
     if (!opts.trustForwardedHost) delete req.headers["x-forwarded-host"];
-    const root = opts.xcapRootPath;
-    if (root && root !== "/xcap-root" && req.url && (req.url === root || req.url.startsWith(root + "/"))) {
-      req.url = "/xcap-root" + req.url.slice(root.length);
-    }
-    handle(req, res).catch((err: unknown) => {
-      res.statusCode = 500;
-      res.end("Internal Server Error");
-      process.emitWarning(`portal request failed: ${(err as Error)?.message ?? err}`);
-    });
-  });
+  };
+  const server = http.createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(300_000, headersTimeout),
+      // how often the timeouts above are checked (Node's default, 30 s, would let a slow client
+      // stay up to that much longer)
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+    },
+    (req, res) => {
+      identify(req);
+      // a callbackUrl with control characters is refused, not cleaned: browsers drop tabs and
+      // newlines from URLs, which is how `/\t/evil.example` becomes `//evil.example`
+      if (badCallbackUrl(req.url)) {
+        res.writeHead(400, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+        res.end("Bad Request: callbackUrl must not contain control characters");
+        return;
+      }
+      const root = opts.xcapRootPath;
+      if (root && root !== "/xcap-root" && req.url && (req.url === root || req.url.startsWith(root + "/"))) {
+        req.url = "/xcap-root" + req.url.slice(root.length);
+      }
+      handle(req, res).catch((err: unknown) => {
+        res.statusCode = 500;
+        res.end("Internal Server Error");
+        process.emitWarning(`portal request failed: ${(err as Error)?.message ?? err}`);
+      });
+    },
+  );
   server.on("upgrade", (req, socket, head) => {
+    identify(req);
     for (const h of upgradeHandlers) if (h(req, socket, head)) return;
     socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });

@@ -18,9 +18,3 @@ export async function requireAdmin(returnTo: string): Promise<HeraldUser> {
   if (user.role !== "admin") forbidden();
   return user;
 }
-
-/** Only same-site paths are accepted as a post-login destination. */
-export function safeCallbackUrl(raw: string | undefined | null): string {
-  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || raw.startsWith("/\\")) return "/";
-  return raw;
-}

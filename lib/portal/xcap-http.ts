@@ -8,13 +8,17 @@ import {
   servePresContentIcon,
   type XcapChangeEvent,
   type XcapServer,
+  type XcapServerOptions,
   type XcapStore,
 } from "../xcap/server";
-import { DigestAuthenticator } from "../sip";
+import { DigestAuthenticator, parseDigestHeader, testedPassword } from "../sip";
 import type { Db } from "../db";
 import { PrismaXcapStore } from "../storage/xcap-prisma-store";
 import { CREDENTIALS_TTL_MS, CredentialsCache, digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
 import { accountsGeneration } from "../accounts/changes";
+import { PrismaAccountDirectory, serviceUriTaken } from "../server/account-directory";
+import type { AuthAttemptSlot, AuthLimiter } from "../accounts/auth-limiter";
+import { CLIENT_IP_HEADER } from "./client-address";
 
 /**
  * How long the portal serves a document from its cache before reading the database again. Writes
@@ -38,6 +42,8 @@ export interface XcapHttpOptions {
   /** Public path of the XCAP root (XCAP_ROOT_PATH), e.g. "/xcap-root". */
   rootPath: string;
   maxBodyBytes: number;
+  /** Per-user quotas and the depth limit (XCAP_MAX_DOCUMENTS_PER_USER, …); the core's defaults where absent. */
+  limits?: Pick<XcapServerOptions, "maxDocumentsPerUser" | "maxBytesPerUser" | "maxDepth">;
   /** Secret for digest nonces (and short-lived SIP credentials). */
   secret: string;
   ephemeralSecret: string;
@@ -52,6 +58,11 @@ export interface XcapHttpOptions {
   credentialsTtlMs?: number;
   /** Clock for those caches (tests). Default Date.now. */
   now?: () => number;
+  /**
+   * The process's limiter of password guesses (shared with portal login and SIP digest); digest
+   * credentials it refuses get 429 with Retry-After without being checked. Default: no limit.
+   */
+  authLimiter?: AuthLimiter;
 }
 
 export interface XcapHttp {
@@ -63,18 +74,24 @@ export interface XcapHttp {
 export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
   const core: XcapServer = createXcapServer(opts.store, {
     maxBodyBytes: opts.maxBodyBytes,
+    ...opts.limits,
+    // no service URI may be an account's AOR or another account's derived URI (RFC 4826 §4.4.7)
+    isUriTaken: serviceUriTaken(new PrismaAccountDirectory(opts.db)),
     onChange: async (e) => opts.onChange(e),
     onHookError: (err) => process.emitWarning(`xcap change hook failed: ${(err as Error).message}`),
   });
   const ttl = opts.credentialsTtlMs ?? CREDENTIALS_TTL_MS;
   const now = opts.now ?? Date.now;
   const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret, { cache: new CredentialsCache({ ttlMs: ttl, now }) });
+  /** One authenticator per domain: credentials are those of the domain's accounts, whatever its realm. */
   const authenticators = new Map<string, DigestAuthenticator>();
-  const authenticator = (realm: string) => {
-    let a = authenticators.get(realm);
+  const authenticator = ({ realm, domain }: { realm: string; domain: string }) => {
+    const key = `${domain}\u0000${realm}`;
+    let a = authenticators.get(key);
     if (!a) {
-      a = new DigestAuthenticator({ realm, secret: opts.secret, credentialsLookup: lookup, algorithms: ["MD5", "SHA-256"] });
-      authenticators.set(realm, a);
+      if (authenticators.size >= 1024) authenticators.clear();
+      a = new DigestAuthenticator({ realm, secret: opts.secret, credentialsLookup: lookup(domain), algorithms: ["MD5", "SHA-256"] });
+      authenticators.set(key, a);
     }
     return a;
   };
@@ -118,6 +135,8 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       const prefix = url.pathname.startsWith(INTERNAL_ROOT + "/") ? INTERNAL_ROOT : opts.rootPath;
       if (!url.pathname.startsWith(prefix + "/")) return text(404, "Not Found");
       const path = url.pathname.slice(prefix.length + 1);
+      // a "%" without two hex digits, or escapes that are not UTF-8, make no URI (RFC 3986 §2.1)
+      if (!percentDecodes(path)) return text(400, "Malformed percent-encoding in the request URI");
       const headers: Record<string, string> = {};
       req.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
 
@@ -142,9 +161,28 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       if (asUser) {
         /* authenticated by the caller */
       } else if (authz && /^digest\s/i.test(authz) && realm) {
-        const v = await authenticator(realm.realm).verifyCredentials(authz, req.method);
-        if (v.ok) user = { aor: `${digestAccountUser(v.username)}@${realm.domain}` };
-        else stale = v.stale;
+        // counted before the check (the slot is taken synchronously): a refused guess is not tried
+        let slot: AuthAttemptSlot | undefined;
+        if (opts.authLimiter) {
+          const username = digestUsername(authz);
+          if (username) {
+            const attempt = opts.authLimiter.attempt({ account: `${digestAccountUser(username)}@${realm.domain}`, address: headers[CLIENT_IP_HEADER] ?? "unknown" });
+            if (!attempt.allowed) return tooManyAttempts(attempt.retryAfterSeconds);
+            slot = attempt;
+          }
+        }
+        try {
+          const v = await authenticator(realm).verifyCredentials(authz, req.method);
+          if (v.ok) {
+            slot?.succeeded();
+            user = { aor: `${digestAccountUser(v.username)}@${realm.domain}` };
+          } else {
+            if (testedPassword(v)) slot?.failed();
+            stale = v.stale;
+          }
+        } finally {
+          slot?.released(); // no-op once settled
+        }
       } else {
         const aor = await opts.sessionAor();
         if (aor) user = { aor };
@@ -154,7 +192,7 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
       const res = await core.handle({ method: req.method, path, query: url.search, headers, body, user, rootUri: root });
       const out = new Headers(res.headers);
       if (res.status === 401 && realm) {
-        for (const v of authenticator(realm.realm).challenge({ stale }).values) out.append("WWW-Authenticate", v);
+        for (const v of authenticator(realm).challenge({ stale }).values) out.append("WWW-Authenticate", v);
       }
       return new Response(res.status === 304 || req.method === "HEAD" ? null : (res.body as Uint8Array<ArrayBuffer>), { status: res.status, headers: out });
     }
@@ -168,6 +206,32 @@ const ICON_PATH_RE = new RegExp(`^${PRES_CONTENT_AUID.replace(/\./g, "\\.")}/use
 function wantsImage(accept: string | undefined): boolean {
   if (!accept) return false;
   return /image\/(\*|png|jpeg|gif|avif|webp)/i.test(accept) && !/xml/i.test(accept);
+}
+
+function percentDecodes(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The user name of digest credentials, before they are checked (undefined when malformed). */
+function digestUsername(authz: string): string | undefined {
+  try {
+    return parseDigestHeader(authz).params.username || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** RFC 6585 §4: too many requests, with when to try again. */
+function tooManyAttempts(retryAfterSeconds: number): Response {
+  return new Response(`Too many failed authentication attempts; try again in ${retryAfterSeconds} s`, {
+    status: 429,
+    headers: { "content-type": "text/plain; charset=utf-8", "retry-after": String(retryAfterSeconds) },
+  });
 }
 
 function text(status: number, msg: string) {

@@ -4,6 +4,7 @@ import { db } from "../db";
 import { currentUser } from "../auth";
 import { createXcapHttp, portalXcapStore, type XcapHttp } from "./xcap-http";
 import { xcapEvents } from "./xcap-events";
+import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 
 const g = globalThis as { __heraldXcapHttp?: XcapHttp };
 
@@ -15,11 +16,13 @@ export function xcapHttp(): XcapHttp {
       store: portalXcapStore(db()),
       rootPath: c.XCAP_ROOT_PATH,
       maxBodyBytes: c.XCAP_MAX_BODY,
+      limits: { maxDocumentsPerUser: c.XCAP_MAX_DOCUMENTS_PER_USER, maxBytesPerUser: c.XCAP_MAX_BYTES_PER_USER, maxDepth: c.XCAP_MAX_DEPTH },
       secret: c.authSecret,
       ephemeralSecret: c.ephemeralSecret,
       // the same check as every portal page: account id, disabled, session epoch
       sessionAor: async () => (await currentUser())?.address ?? null,
       onChange: (e) => xcapEvents().emit(e),
+      authLimiter: sharedAuthLimiter(authLimiterOptions(c)),
     });
   }
   return g.__heraldXcapHttp;

@@ -5,6 +5,7 @@
  */
 import { computeHa1, type DigestAlgorithm } from "../sip";
 import type { Db } from "../db";
+import { canonicalAor, splitAor } from "./aor";
 
 export interface ServedDomain {
   /** Domain name, lower-case (the host part of AORs). */
@@ -86,4 +87,42 @@ export class PrismaAccountDirectory implements AccountDirectory {
     const row = await this.db.account.findUnique({ where: { address: `${user}@${domain}`.toLowerCase() }, select: { disabled: true } });
     return !row ? "unknown" : row.disabled ? "disabled" : "active";
   }
+}
+
+/** At most this many `+` prefixes of a user part are looked up (`a+b+…@d`). */
+const MAX_TAG_PREFIXES = 8;
+
+/**
+ * The account a SIP URI belongs to, if any: the account's own AOR (`exact`), or the URIs Herald
+ * derives from an account, `sip:<account>+<tag>@<domain>` (`sip:alice+presence@…`, the longest
+ * account name that matches wins). Undefined for other URIs and for domains not served here.
+ * Accounts count whether enabled or disabled. User parts compare case-insensitively, as the
+ * Account table stores addresses in lower case.
+ */
+export async function accountOwningUri(accounts: AccountDirectory, uri: string): Promise<{ aor: string; exact: boolean } | undefined> {
+  if (!/^sips?:/i.test(uri.trim())) return undefined;
+  const { user: raw, domain } = splitAor(canonicalAor(uri));
+  const user = raw.toLowerCase();
+  if (!user || !domain) return undefined;
+  if ((await accounts.accountStatus(user, domain)) !== "unknown") return { aor: `sip:${user}@${domain}`, exact: true };
+  const cuts: number[] = [];
+  for (let i = user.indexOf("+"); i > 0 && cuts.length < MAX_TAG_PREFIXES; i = user.indexOf("+", i + 1)) cuts.push(i);
+  for (let k = cuts.length - 1; k >= 0; k--) {
+    const base = user.slice(0, cuts[k]);
+    if ((await accounts.accountStatus(base, domain)) !== "unknown") return { aor: `sip:${base}@${domain}`, exact: false };
+  }
+  return undefined;
+}
+
+/**
+ * Whether `uri` may not be `owner`'s rls-services service URI (RFC 4826 §4.4.7 makes service URIs
+ * unique; an account's AOR is taken by the account): it is an account's AOR (the owner's own
+ * included), or derived from another account (`sip:bob+presence@…` is bob's). The XCAP server's
+ * `isUriTaken` hook.
+ */
+export function serviceUriTaken(accounts: AccountDirectory): (uri: string, owner: string) => Promise<boolean> {
+  return async (uri, owner) => {
+    const claim = await accountOwningUri(accounts, uri);
+    return claim !== undefined && (claim.exact || claim.aor !== canonicalAor(owner).toLowerCase());
+  };
 }

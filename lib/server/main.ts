@@ -25,6 +25,7 @@ import type { HeraldConfig } from "../config";
 import { logger as processLogger } from "../log";
 import type { Db } from "../db";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
+import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { PrismaAccountDirectory } from "./account-directory";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
 import { ResourceListServer, type ResourceListServerOptions } from "./rls";
@@ -63,6 +64,8 @@ export async function startEmbeddedSipServer(
     xcap,
     state: new PrismaPresenceStateStore(db),
     logger,
+    // one limiter with portal login and XCAP (same process under `herald start`)
+    authLimiter: sharedAuthLimiter(authLimiterOptions(cfg)),
     ...serverExtra,
   });
   // routes must exist before start(): restored list subscriptions find their package through them

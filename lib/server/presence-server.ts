@@ -19,6 +19,7 @@ import {
   SipRequest,
   SipResponse,
   serializeMessage,
+  testedPassword,
   type SipMessage,
   SipTransport,
   TransactionLayer,
@@ -36,6 +37,7 @@ import {
 } from "../sip";
 import { PresencePayloadError } from "../presence";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
+import type { AuthLimiter } from "../accounts/auth-limiter";
 import type { AccountDirectory, ServedDomain } from "./account-directory";
 import { aorOf, canonicalAor, splitAor } from "./aor";
 import { SipErrorWithHeaders } from "./errors";
@@ -100,6 +102,12 @@ export interface PresenceServerOptions {
   userAgent?: string;
   /** Maximum SIP message size (default 64 KiB). */
   maxMessageSize?: number;
+  /**
+   * The process's limiter of password guesses (shared with portal login and XCAP). Requests whose
+   * credentials it refuses are answered 503 with Retry-After (RFC 3261 §21.5.4) without being
+   * checked; only credentials that fail the check count. Default: no limit.
+   */
+  authLimiter?: AuthLimiter;
 }
 
 /**
@@ -206,6 +214,11 @@ export class PresenceServer {
     return { ...this.addresses };
   }
 
+  /** The domains and accounts served (the RLS keeps accounts' URIs out of its service URIs). */
+  get accounts(): AccountDirectory {
+    return this.o.accounts;
+  }
+
   /**
    * Route SUBSCRIBEs for other resources (RLS service URIs) to a plugged-in package. Routes are
    * consulted before the built-in packages, also when persisted subscriptions are restored — add
@@ -304,6 +317,11 @@ export class PresenceServer {
 
   async subscribeInternal(watcherAor: string, resource: string, listener: InternalListener, options: { event?: string } = {}): Promise<InternalSubscription> {
     const { pkg, ctx } = await this.internalContext(watcherAor, resource, options.event);
+    if (pkg === this.presence) {
+      // as for a SIP SUBSCRIBE: a local presentity that is no account does not exist (404), it is not "pending"
+      const { user, domain } = splitAor(ctx.resource);
+      if ((await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
+    }
     const decision = await pkg.authorize(ctx);
     const now = this.now();
     const sub = new Subscription({ id: this.notifier.nextInternalId(), event: ctx.event, resource: ctx.resource, watcher: ctx.watcher.uri as string, createdAt: now, expiresAt: Infinity, pkg });
@@ -487,11 +505,11 @@ export class PresenceServer {
    * Digest-authenticate `request` for an identity in `domainName` (401 for REGISTER, 407 else).
    * Returns the identity, or a challenge/403 response.
    */
-  private async authenticate(request: SipRequest, domainName: string, proxy: boolean): Promise<Identity | SipResponse> {
+  private async authenticate(request: SipRequest, domainName: string, proxy: boolean, conn: SipConnection): Promise<Identity | SipResponse> {
     const d = await this.domain(domainName);
     if (!d) throw new SipError(403, "Domain not served here");
     const auth = this.authenticator(d);
-    const v = await auth.verifyRequest(request, { proxy });
+    const v = await this.verifyLimited(auth, d, request, proxy, conn);
     if (!v.ok) {
       const ch = auth.challenge({ proxy, stale: v.stale });
       const res = createResponse(request, ch.status, { toTag: request.to.tag === undefined ? generateTag() : undefined });
@@ -505,6 +523,35 @@ export class PresenceServer {
     return { aor: `sip:${user}@${domain}`, user, domain };
   }
 
+  /**
+   * Verify the credentials, counted by the auth limiter before the check (keyed by the claimed
+   * account and the client address); the challenge round without credentials is not counted.
+   * 503 + Retry-After when refused: a temporary condition the client retries after (403 would tell
+   * a phone to give up; SIP's 429 means something else, RFC 3892). RFC 3263 clients may try another
+   * server of the domain first.
+   */
+  private async verifyLimited(auth: DigestAuthenticator, d: ServedDomain, request: SipRequest, proxy: boolean, conn: SipConnection) {
+    const limiter = this.o.authLimiter;
+    const creds = limiter ? auth.credentialsIn(request, { proxy }) : undefined;
+    if (!limiter || typeof creds !== "object" || !creds.params.username) return auth.verifyRequest(request, { proxy });
+    const eph = parseEphemeralUsername(creds.params.username);
+    const { user, domain } = userAndDomain(eph ? eph.user : creds.params.username, d.name);
+    // a bridge flow's client is the browser behind it (its `clientAddress`), not the flow's peer
+    const address = (conn as SipConnection & { clientAddress?: string }).clientAddress ?? conn.remoteAddress;
+    const attempt = limiter.attempt({ account: `${user}@${domain}`, address });
+    if (!attempt.allowed) {
+      throw new SipErrorWithHeaders(503, "Too Many Failed Authentication Attempts", [["Retry-After", String(attempt.retryAfterSeconds)]]);
+    }
+    try {
+      const v = await auth.verifyRequest(request, { proxy, credentials: creds });
+      if (v.ok) attempt.succeeded();
+      else if (testedPassword(v, this.now())) attempt.failed();
+      return v;
+    } finally {
+      attempt.released(); // no-op once settled
+    }
+  }
+
   // ---- REGISTER --------------------------------------------------------------------------------
 
   private async onRegister(request: SipRequest, conn: SipConnection): Promise<Outcome> {
@@ -512,7 +559,7 @@ export class PresenceServer {
     if (!aor) throw new SipError(404, "Not Found");
     const { domain } = splitAor(aor);
     if (!(await this.domain(domain))) throw new SipError(404, "Domain not served here");
-    const id = await this.authenticate(request, domain, false);
+    const id = await this.authenticate(request, domain, false, conn);
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== aor) throw new SipError(403, "Identity does not match To"); // §10.3 step 3
     try {
@@ -531,14 +578,14 @@ export class PresenceServer {
 
   // ---- PUBLISH ---------------------------------------------------------------------------------
 
-  private async onPublish(request: SipRequest, _conn: SipConnection): Promise<Outcome> {
+  private async onPublish(request: SipRequest, conn: SipConnection): Promise<Outcome> {
     const presentity = aorOf(request.uri) ?? aorOf(request.to.uri);
     if (!presentity) throw new SipError(404, "Not Found");
     const { user, domain } = splitAor(presentity);
     if (!(await this.domain(domain))) throw new SipError(404, "Domain not served here");
     const ev = request.event?.value;
     if (ev !== "presence") throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", "presence"]]); // RFC 3903 §6 step 2
-    const id = await this.authenticate(request, splitAor(aorOf(request.from.uri) ?? presentity).domain, this.o.challengeStatus !== 401);
+    const id = await this.authenticate(request, splitAor(aorOf(request.from.uri) ?? presentity).domain, this.o.challengeStatus !== 401, conn);
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== aorOf(request.from.uri) || id.aor !== presentity) throw new SipError(403, "Only the presentity may publish");
     if ((await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
@@ -573,7 +620,7 @@ export class PresenceServer {
     if (!pkg) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", this.allowEvents()]]); // RFC 6665 §4.2.1.1
     const watcherAor = aorOf(request.from.uri);
     if (!watcherAor) throw new SipError(403, "Watcher must be a SIP AOR");
-    const id = await this.authenticate(request, splitAor(watcherAor).domain, this.o.challengeStatus !== 401);
+    const id = await this.authenticate(request, splitAor(watcherAor).domain, this.o.challengeStatus !== 401, conn);
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== watcherAor) throw new SipError(403, "Identity does not match From");
     if (pkg === this.presence || pkg === this.winfo) {

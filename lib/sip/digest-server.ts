@@ -12,6 +12,7 @@ import { parseDigestHeader, serializeDigestHeader, type DigestParams } from "./d
 import { DIGEST_ALGORITHMS, computeDigestResponse, normalizeAlgorithm, type DigestAlgorithm } from "./digest-hash";
 import type { LogLevel, SipLogger } from "./logger";
 import type { SipRequest } from "./message";
+import { parseEphemeralUsername } from "./ephemeral-credentials";
 
 /** Returns the stored HA1 for that algorithm (hex), or undefined for an unknown user. */
 export type CredentialsLookup = (username: string, realm: string, algorithm: DigestAlgorithm) => Promise<string | undefined>;
@@ -135,26 +136,32 @@ export class DigestAuthenticator {
 
   /**
    * Verify the credentials in a request (`Authorization`, or `Proxy-Authorization` with
-   * `proxy: true`) whose realm is ours. On failure, answer with `challenge({ stale })`.
+   * `proxy: true`) whose realm is ours (or `credentials`, found by `credentialsIn`). On failure,
+   * answer with `challenge({ stale })`.
    */
-  verifyRequest(request: SipRequest, options: { proxy?: boolean } = {}): Promise<DigestVerification> {
+  verifyRequest(request: SipRequest, options: { proxy?: boolean; credentials?: DigestParams } = {}): Promise<DigestVerification> {
     // not an async function itself: the verification's promise is handed through (one layer fewer per request)
+    const mine = options.credentials ?? this.credentialsIn(request, options);
+    if (typeof mine === "string") return Promise.resolve({ ok: false, failure: mine, stale: false });
+    // the Request-URI string is only needed for checkUri: not serialized otherwise
+    return this.verifyCredentials(mine, request.method, this.checkUri ? request.uri.toString() : undefined);
+  }
+
+  /**
+   * The request's digest credentials for our realm, unchecked (e.g. to count an attempt before
+   * checking it), or why there are none.
+   */
+  credentialsIn(request: SipRequest, options: { proxy?: boolean } = {}): DigestParams | "malformed" | "realm-mismatch" | "missing" {
     const values = request.getHeaders(options.proxy ? "Proxy-Authorization" : "Authorization");
-    let mine: DigestParams | undefined;
     for (const v of values) {
       try {
         const parsed = parseDigestHeader(v);
-        if (parsed.scheme.toLowerCase() === "digest" && parsed.params.realm === this.realm) {
-          mine = parsed;
-          break;
-        }
+        if (parsed.scheme.toLowerCase() === "digest" && parsed.params.realm === this.realm) return parsed;
       } catch {
-        return Promise.resolve({ ok: false, failure: "malformed", stale: false });
+        return "malformed";
       }
     }
-    if (!mine) return Promise.resolve({ ok: false, failure: values.length ? "realm-mismatch" : "missing", stale: false });
-    // the Request-URI string is only needed for checkUri: not serialized otherwise
-    return this.verifyCredentials(mine, request.method, this.checkUri ? request.uri.toString() : undefined);
+    return values.length ? "realm-mismatch" : "missing";
   }
 
   /** Transport-neutral verification (also usable for XCAP over HTTP: method + request path). */
@@ -221,4 +228,15 @@ export class DigestAuthenticator {
       this.seen.delete(nonce);
     }
   }
+}
+
+/**
+ * Whether a failed verification tested a password (what guessing limits count): a wrong response
+ * or an unknown user. Not a stale nonce, a replay or a malformed header, nor short-lived
+ * credentials past their expiry (nothing is checked: the client has to fetch new ones).
+ */
+export function testedPassword(v: { failure: DigestFailure; username?: string }, now = Date.now()): boolean {
+  if (v.failure !== "bad-response" && v.failure !== "unknown-user") return false;
+  const eph = v.username ? parseEphemeralUsername(v.username) : undefined;
+  return !eph || eph.expires * 1000 > now;
 }

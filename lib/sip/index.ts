@@ -36,6 +36,7 @@ export { parseDigestHeader, serializeDigestHeader, type DigestParams } from "./d
 export { computeHa1, computeDigestResponse, digestHash, normalizeAlgorithm, DIGEST_ALGORITHMS, type DigestAlgorithm } from "./digest-hash";
 export {
   DigestAuthenticator,
+  testedPassword,
   type CredentialsLookup,
   type DigestAuthenticatorOptions,
   type DigestChallenge,

@@ -22,6 +22,7 @@ import type {
   XcapPutInput,
   XcapPutResult,
   XcapStore,
+  XcapUsage,
 } from "../xcap/server";
 
 const where = (k: XcapDocumentKey) => ({ auid: k.auid, scope: k.scope, xui: k.xui ?? "", path: k.docPath });
@@ -37,6 +38,15 @@ class Taken extends Error {
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return e?.code === "P2002" || /unique constraint/i.test(e?.message ?? "");
+}
+
+interface UsageRow {
+  documents: number | bigint;
+  bytes: number | bigint;
+}
+interface UsageStatement {
+  conn: SqliteConnection;
+  stmt: { get(...params: unknown[]): UsageRow | undefined };
 }
 
 export interface XcapTextCacheOptions {
@@ -199,6 +209,7 @@ export class PrismaXcapStore implements XcapStore {
   private readonly reads: ReadBatcher;
   /** The compare-and-set statement prepared on Prisma's SQLite connection (sqliteConnection). */
   private cas?: { conn: SqliteConnection; stmt: { run(...params: unknown[]): { changes: number } } };
+  private usageStmt?: UsageStatement;
 
   constructor(
     private readonly db: Db,
@@ -283,9 +294,11 @@ export class PrismaXcapStore implements XcapStore {
         const id = docId(key);
         const uris = [...new Set(doc.serviceUris ?? [])];
         const owners = uris.length ? await tx.rlsServiceUri.findMany({ where: { uri: { in: uris } } }) : [];
-        const taken = owners.filter((o) => o.path !== id).map((o) => o.uri);
+        const reclaim = new Set(doc.reclaimServiceUris ?? []);
+        const taken = owners.filter((o) => o.path !== id && !reclaim.has(o.uri)).map((o) => o.uri);
         if (taken.length) throw new Taken(taken);
-        await tx.rlsServiceUri.deleteMany({ where: { path: id } });
+        const moved = owners.filter((o) => o.path !== id).map((o) => o.uri);
+        await tx.rlsServiceUri.deleteMany({ where: moved.length ? { OR: [{ path: id }, { uri: { in: moved } }] } : { path: id } });
         if (uris.length) {
           for (const uri of uris) await tx.rlsServiceUri.create({ data: { uri, xui: key.xui ?? "", path: id } });
         }
@@ -365,6 +378,28 @@ export class PrismaXcapStore implements XcapStore {
       size: Buffer.byteLength(r.content),
       lastModified: r.updatedAt,
     }));
+  }
+
+  /**
+   * One aggregate over the XUI index (octet_length is UTF-8 bytes on PostgreSQL and on SQLite
+   * ≥ 3.43). Asked before every write that grows a user's tree, so on SQLite it runs as a prepared
+   * statement on Prisma's own connection, as the compare-and-set does.
+   */
+  async usage(xui: string): Promise<XcapUsage> {
+    const direct = runOnSqliteConnection(this.db, (conn) => {
+      if (this.usageStmt?.conn !== conn) {
+        const stmt = conn.prepare(
+          `SELECT COUNT(*) AS "documents", COALESCE(SUM(octet_length("content")), 0) AS "bytes" FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = ?`,
+        ) as unknown as UsageStatement["stmt"];
+        this.usageStmt = { conn, stmt };
+      }
+      return this.usageStmt.stmt.get(xui);
+    });
+    const row = direct
+      ? await direct
+      : (await this.db.$queryRaw<UsageRow[]>`SELECT COUNT(*) AS "documents", COALESCE(SUM(octet_length("content")), 0) AS "bytes"
+          FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = ${xui}`)[0];
+    return { documents: Number(row?.documents ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
 
   async findServiceUriOwners(uris: string[]): Promise<Array<{ uri: string; key: XcapDocumentKey }>> {

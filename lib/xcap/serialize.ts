@@ -22,22 +22,18 @@ export function escapeAttValue(s: string): string {
   );
 }
 
-// String concatenation (V8 ropes, flattened once at the end) is faster than an array join here.
-function write(node: XmlNode): string {
+function startTag(el: Element): string {
+  let out = "<" + el.tagName;
+  const attrs = el.attributes;
+  for (let i = 0, n = attrs.length; i < n; i++) {
+    const a = attrs[i]!;
+    out += " " + a.name + '="' + escapeAttValue(a.value) + '"';
+  }
+  return out;
+}
+
+function leaf(node: XmlNode): string {
   switch (node.nodeType) {
-    case 1: {
-      const el = node as Element;
-      let out = "<" + el.tagName;
-      const attrs = el.attributes;
-      for (let i = 0, n = attrs.length; i < n; i++) {
-        const a = attrs[i]!;
-        out += " " + a.name + '="' + escapeAttValue(a.value) + '"';
-      }
-      if (!el.firstChild) return out + "/>";
-      out += ">";
-      for (let c: ChildNode | null = el.firstChild; c; c = c.nextSibling) out += write(c);
-      return out + "</" + el.tagName + ">";
-    }
     case 3:
       return escText((node as Text).data);
     case 4:
@@ -48,14 +44,45 @@ function write(node: XmlNode): string {
     }
     case 8:
       return "<!--" + (node as Comment).data + "-->";
-    case 9:
-    case 11: {
-      let out = "";
-      for (let c: ChildNode | null = node.firstChild; c; c = c.nextSibling) out += write(c);
-      return out;
-    }
     default:
       return "";
+  }
+}
+
+// A walk over the tree without recursion (a stored document's depth is not bounded by the stack).
+// String concatenation (V8 ropes, flattened once at the end) is faster than an array join here.
+function write(root: XmlNode): string {
+  let out = "";
+  let node: XmlNode = root;
+  for (;;) {
+    const t = node.nodeType;
+    if (t === 1) {
+      out += startTag(node as Element);
+      if (node.firstChild) {
+        out += ">";
+        node = node.firstChild;
+        continue;
+      }
+      out += "/>";
+    } else if (t === 9 || t === 11) {
+      if (node.firstChild) {
+        node = node.firstChild;
+        continue;
+      }
+    } else {
+      out += leaf(node);
+    }
+    // `node` is written: on to its next sibling, closing the ancestors it ends
+    for (;;) {
+      if (node === root) return out;
+      const next: XmlNode | null = node.nextSibling;
+      if (next) {
+        node = next;
+        break;
+      }
+      node = node.parentNode!;
+      if (node.nodeType === 1) out += "</" + (node as Element).tagName + ">";
+    }
   }
 }
 

@@ -49,8 +49,8 @@ try {
     new XcapClient({ root: `${herald.baseUrl}/xcap-root`, xui: `sip:${u}@example.test`, auth: { username: u, ha1: digestHa1(u, "example.test", PASSWORD) } });
   // alice's buddy list: all N contacts, written in one edit
   const aliceBook = new AddressBook({ client: xcap("alice") });
-  await aliceBook.applyEdit((doc) => {
-    for (const u of names) addContact(doc, { name: u, uris: [`sip:${u}@example.test`] });
+  await aliceBook.applyEdit((doc, ctx) => {
+    for (const u of names) addContact(doc, ctx, { name: u, uris: [`sip:${u}@example.test`] });
   });
   // every contact lets alice see them (their own Blink-style rules)
   for (let i = 0; i < names.length; i += 20) {

@@ -41,10 +41,10 @@ describe("buddy list with every state", () => {
       new XcapClient({ root: `${herald.baseUrl}/xcap-root`, xui: `sip:${u}@${D}`, auth: { username: u, ha1: digestHa1(u, D, PASSWORD) } });
     // the viewer's list: everyone but rita (who will ask) and mallory (blocked)
     const viewer = new AddressBook({ client: xcap("viewer") });
-    await viewer.applyEdit((doc) => {
-      for (const s of STATES) addContact(doc, { name: s.name, uris: [`sip:${s.user}@${D}`] });
-      addContact(doc, { name: "Olga Offline", uris: [`sip:olga@${D}`] });
-      addContact(doc, { name: "Pete Pending", uris: [`sip:pete@${D}`] });
+    await viewer.applyEdit((doc, ctx) => {
+      for (const s of STATES) addContact(doc, ctx, { name: s.name, uris: [`sip:${s.user}@${D}`] });
+      addContact(doc, ctx, { name: "Olga Offline", uris: [`sip:olga@${D}`] });
+      addContact(doc, ctx, { name: "Pete Pending", uris: [`sip:pete@${D}`] });
     });
     await viewer.blockUri(`sip:mallory@${D}`);
     // everybody but pete lets the viewer see them

@@ -30,6 +30,17 @@ describe("portal login", () => {
     expect(await page.getByRole("region", { name: "Buddy list" }).isVisible()).toBe(true);
   });
 
+  it("serves the portal's icon from public/: /favicon.ico and the SVG the pages link to", async () => {
+    const ico = await fetch(`${baseUrl}/favicon.ico`);
+    expect(ico.status).toBe(200);
+    expect(Buffer.from(await ico.arrayBuffer()).subarray(0, 4)).toEqual(Buffer.from([0, 0, 1, 0])); // ICO header
+    const html = await (await fetch(`${baseUrl}/login`)).text();
+    expect(html).toMatch(/<link rel="icon" href="\/icon\.svg"/);
+    const svg = await fetch(`${baseUrl}/icon.svg`);
+    expect(svg.status).toBe(200);
+    expect(svg.headers.get("content-type")).toContain("image/svg+xml");
+  });
+
   it("a wrong password shows an inline error and stays on the login page", async () => {
     context = await browser.newContext();
     const page = await context.newPage();

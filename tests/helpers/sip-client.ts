@@ -23,6 +23,8 @@ export interface SipTestClientOptions {
   host: string;
   port: number;
   tls?: boolean;
+  /** Local address to connect from over TCP (e.g. 127.0.0.2: another client address on loopback). */
+  localAddress?: string;
   /** user@domain identity, e.g. alice@example.test */
   user: string;
   domain: string;
@@ -126,7 +128,7 @@ export class SipTestClient {
     return new Promise((resolve, reject) => {
       const s = this.o.tls
         ? tls.connect({ host: this.o.host, port: this.o.port, rejectUnauthorized: false }, () => resolve())
-        : net.connect({ host: this.o.host, port: this.o.port }, () => resolve());
+        : net.connect({ host: this.o.host, port: this.o.port, localAddress: this.o.localAddress }, () => resolve());
       s.once("error", reject);
       s.on("error", () => {});
       s.on("data", (d) => this.parser.push(d));

@@ -10,6 +10,7 @@ import { createSipBridge, WsClose, type SipBridgeLimits, type SipBridgeOptions }
 import { startServer, DOMAIN } from "../integration/server/harness";
 import { cookieSession } from "../integration/bridge/session-cookie";
 import { waitFor } from "../helpers/wait";
+import { bridgeClientAddress } from "@/lib/cli/start";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -118,5 +119,17 @@ describe("closeUser", () => {
     expect(await late.closed).toEqual({ code: WsClose.SessionEnded, reason: "disabled" });
     expect(bob.ws.readyState).toBe(WebSocket.OPEN);
     expect(bridge.metrics().upgradesRejected.sessionEnded).toBe(1);
+  });
+});
+
+describe("the client address `herald start` gives the bridge", () => {
+  const req = (peer: string, xff?: string) => ({ socket: { remoteAddress: peer }, headers: xff ? { "x-forwarded-for": xff } : {} }) as unknown as IncomingMessage;
+
+  it("is the TCP peer, and X-Forwarded-For only when the peer is a trusted proxy", () => {
+    const direct = bridgeClientAddress({ TRUSTED_PROXIES: [] });
+    expect(direct(req("::ffff:198.51.100.7", "203.0.113.9"))).toBe("198.51.100.7");
+    const proxied = bridgeClientAddress({ TRUSTED_PROXIES: ["10.0.0.1"] });
+    expect(proxied(req("10.0.0.1", "203.0.113.9"))).toBe("203.0.113.9");
+    expect(proxied(req("10.0.0.2", "203.0.113.9"))).toBe("10.0.0.2");
   });
 });

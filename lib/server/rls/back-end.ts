@@ -7,8 +7,10 @@
  *   neutral document, watcher info), with the same body bytes a SIP watcher gets.
  * - Other domains: a SIP SUBSCRIBE through `RemoteSubscriber` (B2BUA role).
  * - Anything else (tel:, unknown schemes): terminated, reason noresource.
+ * - A failed subscription: terminated with the reason `failureReason` gives (no such user,
+ *   refused, or unreachable).
  */
-import type { SipLogger } from "../../sip";
+import { SipError, type SipLogger } from "../../sip";
 import type { NotifyBody, InternalSubscription, SubscriptionStatus } from "../event-package";
 import type { PresenceServer } from "../presence-server";
 import type { RemoteSubscriber } from "./remote-subscriber";
@@ -149,12 +151,25 @@ export class BackEndPool {
         }
       } catch (err) {
         this.log("warn", "back-end subscription failed", { owner, resource, error: err instanceof Error ? err.message : String(err) });
-        this.update(e, { status: "terminated", reason: "noresource" });
+        this.update(e, { status: "terminated", reason: failureReason(err) });
       }
       markReady();
     })();
     return e;
   }
+}
+
+/**
+ * The RLMI instance reason (RFC 6665 §4.1.3) for a back end that could not be subscribed: the
+ * resource does not exist (404/604: `noresource`), it refused (403/603: `rejected`), or it could
+ * not be reached — DNS, connection, timeout, 408/480/5xx: `probation`, retried later.
+ */
+export function failureReason(err: unknown): "noresource" | "rejected" | "probation" {
+  if (err instanceof SipError) {
+    if (err.status === 404 || err.status === 604) return "noresource";
+    if (err.status === 403 || err.status === 603) return "rejected";
+  }
+  return "probation";
 }
 
 /** Lower-cased domain of a `sip:`/`sips:` resource with a user part; undefined for anything else. */

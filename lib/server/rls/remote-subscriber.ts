@@ -25,7 +25,7 @@ import {
   type TimerApi,
 } from "../../sip";
 import type { PresenceServer } from "../presence-server";
-import type { BackEndState } from "./back-end";
+import { failureReason, type BackEndState } from "./back-end";
 
 export interface RemoteHop {
   host: string;
@@ -141,7 +141,7 @@ export class RemoteSubscriber {
       this.scheduleRefresh(d, res.expires ?? this.o.expires ?? 3600);
     } catch (e) {
       this.log("info", "back-end SUBSCRIBE failed", { resource: d.resource, error: e instanceof Error ? e.message : String(e) });
-      d.listener({ status: "terminated", reason: e instanceof SipError && e.status === 403 ? "rejected" : "noresource" });
+      d.listener({ status: "terminated", reason: failureReason(e) });
       this.retry(d);
     }
   }

@@ -214,7 +214,7 @@ export class ResourceListServer implements EventPackage {
     this.maxExpires = options.maxExpires ?? 3600;
     const log = options.logger;
     this.log = log ? (level, msg, meta) => log(level, `presence:rls ${msg}`, meta) : () => {};
-    this.resolver = new ServiceResolver({ store: options.store, logger: options.logger });
+    this.resolver = new ServiceResolver({ store: options.store, accounts: options.server.accounts, logger: options.logger });
     if (options.remote !== false) this.remote = new RemoteSubscriber(options.server, { timers: options.timers, logger: options.logger, ...(options.remote ?? {}) });
     this.pool = new BackEndPool({ server: options.server, remote: this.remote, logger: options.logger });
     options.server.addSubscribeRoute((ctx) => {
@@ -256,15 +256,21 @@ export class ResourceListServer implements EventPackage {
     this.remote?.closeAll();
   }
 
-  private ownerOf(serviceUri: string): Promise<string | undefined> {
+  /**
+   * The owner of a service URI. Which document claims a URI is cached (until the next
+   * rls-services change); whether the URI is an account's is asked every time, so a SUBSCRIBE to
+   * an account's AOR reaches the presence package even if an older document claims it.
+   */
+  private async ownerOf(serviceUri: string): Promise<string | undefined> {
     let p = this.owners.get(serviceUri);
     if (!p) {
       if (this.owners.size > 10_000) this.owners.clear();
-      p = this.resolver.ownerOf(serviceUri).then((o) => (o ? canonicalAor(o.owner) : undefined));
+      p = this.resolver.documentOwnerOf(serviceUri).then((o) => (o ? canonicalAor(o.owner) : undefined));
       this.owners.set(serviceUri, p);
       p.catch(() => this.owners.delete(serviceUri));
     }
-    return p;
+    const owner = await p;
+    return owner && !(await this.resolver.ownedByAccount(serviceUri, owner)) ? owner : undefined;
   }
 
   // ---- EventPackage ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { decodeAnyUri } from "../../xcap/addressbook";
 import { parseNodeSelector, selectElement } from "../../xcap/node-selector";
 import type { XcapDocumentKey, XcapStore } from "../../xcap/server";
 import { canonicalAor } from "../aor";
+import { accountOwningUri, type AccountDirectory } from "../account-directory";
 
 export const RLS_SERVICES_NS = "urn:ietf:params:xml:ns:rls-services";
 export const RESOURCE_LISTS_NS = "urn:ietf:params:xml:ns:resource-lists";
@@ -45,6 +46,12 @@ export interface ResolvedService {
 
 export interface ServiceResolverOptions {
   store: XcapStore;
+  /**
+   * Accounts: a URI that is an account's AOR, or derived from an account other than the
+   * document's owner (`sip:bob+presence@…` in alice's document), is no service even if a
+   * document (written before the XCAP server refused them) claims it. Default: not checked.
+   */
+  accounts?: AccountDirectory;
   logger?: SipLogger;
 }
 
@@ -56,20 +63,40 @@ export function canonicalResource(uri: string): string {
 
 export class ServiceResolver {
   private readonly store: XcapStore;
+  private readonly accounts?: AccountDirectory;
   private readonly log: SipLogger;
 
   constructor(options: ServiceResolverOptions) {
     this.store = options.store;
+    this.accounts = options.accounts;
     const log = options.logger;
     this.log = log ? (level, msg, meta) => log(level, `presence:rls ${msg}`, meta) : () => {};
   }
 
-  /** Owner XUI of a service URI, or undefined when no rls-services document defines it. */
+  /** Owner XUI of a service URI, or undefined when no rls-services document defines it (or it is an account's). */
   async ownerOf(serviceUri: string): Promise<{ owner: string; key: XcapDocumentKey } | undefined> {
+    const o = await this.documentOwnerOf(serviceUri);
+    return o && (await this.ownedByAccount(serviceUri, o.owner)) ? undefined : o;
+  }
+
+  /** Owner XUI of the rls-services document that claims a service URI (the store only). */
+  async documentOwnerOf(serviceUri: string): Promise<{ owner: string; key: XcapDocumentKey } | undefined> {
     const candidates = [...new Set([serviceUri, decodeAnyUri(serviceUri)])];
     const found = await this.store.findServiceUriOwners(candidates);
     const hit = found.find((f) => f.key.scope === "users" && f.key.xui);
     return hit ? { owner: hit.key.xui as string, key: hit.key } : undefined;
+  }
+
+  /**
+   * Whether a service URI that `owner`'s document claims belongs to an account instead: an
+   * account's AOR (a SUBSCRIBE to it is for that user's presence), or derived from another account.
+   */
+  async ownedByAccount(serviceUri: string, owner: string): Promise<boolean> {
+    if (!this.accounts) return false;
+    const claim = await accountOwningUri(this.accounts, decodeAnyUri(serviceUri));
+    if (!claim || (!claim.exact && claim.aor === canonicalAor(owner).toLowerCase())) return false;
+    this.log("warn", "ignoring a service URI that belongs to an account", { uri: serviceUri, owner, account: claim.aor });
+    return true;
   }
 
   /** Resolve a service; undefined when it no longer exists. */

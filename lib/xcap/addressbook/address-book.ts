@@ -138,12 +138,12 @@ export class AddressBook {
   }
 
   async addContact(input: edits.NewContact): Promise<Contact> {
-    const { model, result } = await this.applyEdit((doc) => edits.addContact(doc, input, this.gen).id);
+    const { model, result } = await this.applyEdit((doc, ctx) => edits.addContact(doc, ctx, input, this.gen).id);
     return model.contacts.find((c) => c.id === result)!;
   }
 
   async editContact(id: string, patch: edits.ContactPatch): Promise<Contact> {
-    const { model } = await this.applyEdit((doc) => edits.editContact(doc, id, patch, this.gen));
+    const { model } = await this.applyEdit((doc, ctx) => edits.editContact(doc, ctx, id, patch, this.gen));
     return model.contacts.find((c) => c.id === id)!;
   }
 

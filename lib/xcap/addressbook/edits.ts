@@ -6,15 +6,18 @@
  */
 import { childElements, childrenNS, firstChildNS, textOf, type XmlDocument, type XmlElement } from "../../xml";
 import { createEl, insertAfterLast, removeEl, setText } from "./dom";
-import { addressbookItems, contactUriSets, findList, parseResourceLists } from "./documents";
+import { addressbookItems, contactUriSets, findList, parseResourceLists, readAttributes } from "./documents";
 import {
   AddressBookError,
   LIST,
   NS,
+  addressIdentity,
+  beforeBlockKey,
   decodeAnyUri,
   generateId,
   normalizeName,
   normalizeUri,
+  policyBeforeBlock,
   validateHandlingPolicy,
   validateId,
   type AddressBookContext,
@@ -214,8 +217,8 @@ function normalizeUriList(uris: Array<string | NewContactUri>): NewContactUri[] 
   for (const u of uris) {
     const spec = typeof u === "string" ? { uri: u } : u;
     const uri = normalizeUri(spec.uri);
-    if (seen.has(uri)) continue;
-    seen.add(uri);
+    if (seen.has(addressIdentity(uri))) continue;
+    seen.add(addressIdentity(uri));
     if (spec.id !== undefined) validateId(spec.id);
     if (spec.type !== undefined && spec.type !== null) normalizeName(spec.type, "URI type", false);
     out.push({ uri, type: spec.type ?? null, id: spec.id });
@@ -229,12 +232,35 @@ function readContact(doc: XmlDocument, id: string): Contact {
 
 // ---- contacts -------------------------------------------------------------------------------
 
-export function addContact(doc: XmlDocument, input: NewContact, gen: () => string = generateId): Contact {
+/**
+ * Refuse an address that is the user's own or already belongs to another contact (host in any
+ * letter case): a second row for one person, or for oneself, says nothing true.
+ */
+function assertNewAddresses(doc: XmlDocument, ctx: AddressBookContext, uris: readonly NewContactUri[], except?: XmlElement): void {
+  const own = addressIdentity(ctx.xui);
+  const owners = new Map<string, XmlElement>();
+  for (const c of addressbookItems(doc).contacts) {
+    if (c === except) continue;
+    for (const u of contactUriSets(c)) owners.set(addressIdentity(decodeAnyUri(u.getAttribute("uri"))), c);
+  }
+  for (const { uri } of uris) {
+    const key = addressIdentity(uri);
+    if (key === own) throw new AddressBookError("own-uri", "that is your own address: you cannot add yourself as a contact");
+    const other = owners.get(key);
+    if (other) {
+      const name = textOf(firstChildNS(other, NS.addressbook, "name"))?.trim();
+      throw new AddressBookError("duplicate-uri", `${uri} is already in your contacts${name ? ` (as ${name})` : ""}`);
+    }
+  }
+}
+
+export function addContact(doc: XmlDocument, ctx: AddressBookContext, input: NewContact, gen: () => string = generateId): Contact {
   const list = addressbookList(doc);
   const taken = allIds(doc);
   const name = normalizeName(input.name ?? "", "contact", false);
   const uris = normalizeUriList(input.uris ?? []);
   if (uris.length === 0) throw new AddressBookError("invalid-uri", "a contact needs at least one address");
+  assertNewAddresses(doc, ctx, uris);
   const id = input.id !== undefined ? validateId(input.id) : freshId(doc, taken, gen);
   if (input.id !== undefined) {
     if (taken.has(id)) throw new AddressBookError("duplicate-id", `id ${id} is already used`);
@@ -263,13 +289,14 @@ export function addContact(doc: XmlDocument, input: NewContact, gen: () => strin
   return readContact(doc, id);
 }
 
-export function editContact(doc: XmlDocument, id: string, patch: ContactPatch, gen: () => string = generateId): Contact {
+export function editContact(doc: XmlDocument, ctx: AddressBookContext, id: string, patch: ContactPatch, gen: () => string = generateId): Contact {
   const contact = contactEl(doc, id);
   if (patch.name !== undefined) writeName(contact, CONTACT_ORDER, normalizeName(patch.name, "contact", false));
   const urisEl = seqChild(contact, "uris", CONTACT_ORDER);
   if (patch.uris !== undefined) {
     const wanted = normalizeUriList(patch.uris);
     if (wanted.length === 0) throw new AddressBookError("invalid-uri", "a contact needs at least one address");
+    assertNewAddresses(doc, ctx, wanted, contact);
     const taken = allIds(doc);
     const existing = contactUriSets(contact);
     const keep = new Set(wanted.map((w) => w.uri));
@@ -419,7 +446,7 @@ function setUriPolicy(
   const events = opts.events ?? ["presence"];
   const contacts = contactsWithUri(doc, uri);
   if (contacts.length > 0) {
-    for (const c of contacts) for (const ev of events) writeHandling(c, CONTACT_ORDER, ev, { policy });
+    for (const c of contacts) for (const ev of events) writePolicy(c, CONTACT_ORDER, ev, policy);
     return { target: "contact", contactIds: contacts.map((c) => c.getAttribute("id")!) };
   }
   const items = addressbookItems(doc);
@@ -434,8 +461,27 @@ function setUriPolicy(
   } else if (opts.name !== undefined) {
     writeName(pol, POLICY_ORDER, normalizeName(opts.name, "policy", false));
   }
-  for (const ev of events) writeHandling(pol, POLICY_ORDER, ev, { policy });
+  for (const ev of events) writePolicy(pol, POLICY_ORDER, ev, policy);
   return { target: "policy", policyId: pol.getAttribute("id") };
+}
+
+/** Set an item's policy for `event`; a block remembers the policy it replaces, anything else forgets it. */
+function writePolicy(item: XmlElement, order: readonly string[], event: EventName, policy: "allow" | "block"): void {
+  const current = readHandlingPolicy(item, event);
+  if (policy === "block" && current !== "block") writeAttributes(item, { [beforeBlockKey(event)]: current });
+  else if (policy !== "block") writeAttributes(item, { [beforeBlockKey(event)]: undefined });
+  writeHandling(item, order, event, { policy });
+}
+
+/** Undo a block of `item` for `event`: the remembered policy comes back (default when none was kept). */
+function restorePolicy(item: XmlElement, order: readonly string[], event: EventName): void {
+  if (readHandlingPolicy(item, event) !== "block") return;
+  const key = beforeBlockKey(event);
+  const policy = policyBeforeBlock(readAttributes(item), event);
+  writeAttributes(item, { [key]: undefined });
+  const attrs = firstChildNS(item, NS.sipsimpleAttributes, "attributes");
+  if (attrs && childElements(attrs).length === 0) removeEl(attrs);
+  writeHandling(item, order, event, { policy });
 }
 
 /** Let `uri` see my presence: its contact(s) get policy allow, otherwise a policy-element does. */
@@ -449,20 +495,21 @@ export function blockUri(doc: XmlDocument, ctx: AddressBookContext, uri: string,
 }
 
 /**
- * Undo a block: blocked contacts go back to policy default; a blocked policy-element goes back to
- * default and is removed when nothing else is left in it (no subscription, no attributes).
+ * Undo a block: blocked contacts and policy-elements get back the policy they had before the
+ * block (default when it is not known); a policy-element is removed when nothing else is left in
+ * it (default handling, no subscription, no attributes).
  */
 export function unblockUri(doc: XmlDocument, uri: string, opts: PolicyTargetOptions = {}): PolicyChange {
   const u = normalizeUri(uri);
   const events = opts.events ?? ["presence"];
   const contacts = contactsWithUri(doc, u);
   if (contacts.length > 0) {
-    for (const c of contacts) for (const ev of events) if (readHandlingPolicy(c, ev) === "block") writeHandling(c, CONTACT_ORDER, ev, { policy: "default" });
+    for (const c of contacts) for (const ev of events) restorePolicy(c, CONTACT_ORDER, ev);
     return { target: "contact", contactIds: contacts.map((c) => c.getAttribute("id")!) };
   }
   const pol = addressbookItems(doc).policies.find((p) => decodeAnyUri(p.getAttribute("uri")) === u);
   if (!pol) return { target: "none" };
-  for (const ev of events) if (readHandlingPolicy(pol, ev) === "block") writeHandling(pol, POLICY_ORDER, ev, { policy: "default" });
+  for (const ev of events) restorePolicy(pol, POLICY_ORDER, ev);
   const extensions = childElements(pol).filter((e) => e.namespaceURI !== NS.addressbook);
   if (isDefaultHandling(pol) && extensions.length === 0) {
     removeEl(pol);

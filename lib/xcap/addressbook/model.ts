@@ -73,6 +73,20 @@ export interface EventHandling {
 /** `sipsimple:attributes` key/value pairs; null is an explicitly nil attribute. */
 export type ItemAttributes = Record<string, string | null>;
 
+/**
+ * Name of the `attributes` entry remembering an item's policy from before a block, so that an
+ * unblock gives back exactly what the contact had (allow stays allow). The SDK keeps attributes
+ * it does not know, so a Blink client on the same account does not lose it.
+ */
+export function beforeBlockKey(event: EventName): string {
+  return `herald.${event}-policy-before-block`;
+}
+
+/** The policy an item had before it was blocked for `event` (default when not known). */
+export function policyBeforeBlock(attributes: Readonly<ItemAttributes>, event: EventName): "allow" | "default" {
+  return attributes[beforeBlockKey(event)] === "allow" ? "allow" : "default";
+}
+
 export interface ContactUri {
   id: string;
   uri: string;
@@ -148,6 +162,7 @@ export type AddressBookErrorCode =
   | "policy-not-found"
   | "duplicate-id"
   | "duplicate-name"
+  | "duplicate-uri"
   | "own-uri";
 
 export class AddressBookError extends Error {
@@ -184,8 +199,21 @@ export function normalizeUri(input: string): string {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(s);
   if (!scheme && s.includes("@")) s = `sip:${s}`;
   else if (scheme) s = scheme[1]!.toLowerCase() + s.slice(scheme[1]!.length);
-  if (SIP_URI_RE.test(s) || TEL_URI_RE.test(s)) return s;
+  const m = SIP_URI_RE.exec(s);
+  // RFC 3261 §19.1.4: the host compares case-insensitively, so new input is stored lower-cased
+  if (m) return `${m[1]}:${m[2] ?? ""}${m[3]!.toLowerCase()}${s.slice(m[1]!.length + 1 + (m[2] ?? "").length + m[3]!.length)}`;
+  if (TEL_URI_RE.test(s)) return s;
   throw new AddressBookError("invalid-uri", `not a SIP or tel URI: ${input}`);
+}
+
+/**
+ * What makes two contact addresses the same person (RFC 3261 §19.1.4): scheme, user and port
+ * exactly, host in any letter case; URI parameters do not make a second address.
+ */
+export function addressIdentity(uri: string): string {
+  const m = SIP_URI_RE.exec(uri);
+  if (!m) return uri.split(";")[0]!;
+  return `${m[1]!.toLowerCase()}:${m[2] ?? ""}${m[3]!.toLowerCase()}${m[4] ?? ""}`;
 }
 
 /** Validate a display name; `required` rejects empty names (groups). */

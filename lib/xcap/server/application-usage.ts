@@ -14,12 +14,19 @@ export interface ApplicationContext {
   rootUri: string;
   /** All registered application usages (xcap-caps lists them). */
   applications: readonly ApplicationUsage[];
+  /**
+   * Whether `user` (default: the document's owner) may not claim `uri` because it names something
+   * outside the XCAP documents (XcapServerOptions.isUriTaken). Absent: nothing is taken.
+   */
+  isUriTaken?: (uri: string, user?: string) => Promise<boolean>;
 }
 
 /** What validation learned about a document that the store must index. */
 export interface ValidatedDocument {
   /** rls-services: service URIs defined by the document (unique across all users). */
   serviceUris?: string[];
+  /** rls-services: those another document holds although they are not its owner's (moved here). */
+  reclaimServiceUris?: string[];
 }
 
 export interface ApplicationUsage {

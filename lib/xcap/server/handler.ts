@@ -4,7 +4,7 @@
  * `user`; a 401 from here means "challenge this request".
  */
 import { createHash } from "node:crypto";
-import { XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
+import { DEFAULT_MAX_XML_DEPTH, XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
 import { XCAP_ERROR_MIME, XcapConflict, XcapError } from "../errors";
 import {
   checkSelectorBindings,
@@ -29,6 +29,8 @@ export const XCAP_EL_MIME = "application/xcap-el+xml";
 export const XCAP_ATT_MIME = "application/xcap-att+xml";
 export const XCAP_NS_MIME = "application/xcap-ns+xml";
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_DOCUMENTS_PER_USER = 100;
+export const DEFAULT_MAX_BYTES_PER_USER = 10 * 1024 * 1024;
 
 export interface XcapRequest {
   method: string;
@@ -76,6 +78,29 @@ export interface XcapServerOptions {
   maxBodyBytes?: number;
   /** Maximum size of a stored document after a node PUT. Default: maxBodyBytes. */
   maxDocumentBytes?: number;
+  /**
+   * Deepest element nesting a written document may have (root = 1). Deeper bodies are refused
+   * with 409 not-well-formed (not-xml-frag for an element PUT) before any DOM is built. Default 100.
+   */
+  maxDepth?: number;
+  /**
+   * Documents one user's tree may hold: a PUT creating one more is refused with 409
+   * constraint-failure and nothing changes. Default 100.
+   */
+  maxDocumentsPerUser?: number;
+  /**
+   * Total size (UTF-8 bytes) of one user's documents: a write that grows past it is refused with
+   * 413 and nothing changes (writes that shrink a document always pass). Default 10 MiB.
+   * Enforced exactly within one process; writers in several processes may pass it by one write each.
+   */
+  maxBytesPerUser?: number;
+  /**
+   * Whether `uri` names something outside the XCAP documents that `user` (canonical XUI) may not
+   * claim as an rls-services service URI — an account, alias or virtual presentity of a served
+   * domain, or a URI derived from another user's. Such a write is refused with 409
+   * uniqueness-failure (RFC 4826 §4.4.7). Default: nothing is taken.
+   */
+  isUriTaken?: (uri: string, user: string) => Promise<boolean>;
   /** Fired after every successful write (awaited before the response is returned). */
   onChange?: (event: XcapChangeEvent) => void | Promise<void>;
   /**
@@ -197,9 +222,9 @@ function bodyText(body: Uint8Array): string {
 }
 
 /** Parse a document body; every failure is 409 not-well-formed (DOCTYPE included: entities are never processed). */
-function parseDocumentBody(text: string, maxBytes: number): XmlDocument {
+function parseDocumentBody(text: string, maxBytes: number, maxDepth: number): XmlDocument {
   try {
-    return parseXml(text, { maxBytes });
+    return parseXml(text, { maxBytes, maxDepth });
   } catch (err) {
     if (err instanceof XmlParseError) {
       if (err.code === "too-large") throw new XcapError(413, err.message);
@@ -210,8 +235,9 @@ function parseDocumentBody(text: string, maxBytes: number): XmlDocument {
   }
 }
 
+/** A stored document was checked when it was written: its depth is not checked again. */
 function parseStored(content: string): XmlDocument {
-  return parseXml(content, { maxBytes: STORED_DOC_LIMIT });
+  return parseXml(content, { maxBytes: STORED_DOC_LIMIT, maxDepth: Infinity });
 }
 
 const WRAPPER = "xcap-fragment-wrapper";
@@ -220,7 +246,7 @@ const WRAPPER = "xcap-fragment-wrapper";
  * Parse an element PUT body (RFC 4825 §7.4: exactly one element). Prefixes in scope at the
  * insertion point may be used by the fragment, as they will be once it is in the document.
  */
-function parseElementFragment(text: string, scope: Map<string, string>, maxBytes: number): XmlElement {
+function parseElementFragment(text: string, scope: Map<string, string>, maxBytes: number, maxDepth: number): XmlElement {
   const body = text.replace(/^\s*<\?xml\s[^?]*\?>/, "");
   let decls = "";
   for (const [prefix, uri] of scope) {
@@ -228,10 +254,11 @@ function parseElementFragment(text: string, scope: Map<string, string>, maxBytes
   }
   let doc: XmlDocument;
   try {
-    doc = parseXml(`<${WRAPPER}${decls}>${body}</${WRAPPER}>`, { maxBytes: maxBytes + decls.length + 64 });
+    doc = parseXml(`<${WRAPPER}${decls}>${body}</${WRAPPER}>`, { maxBytes: maxBytes + decls.length + 64, maxDepth: maxDepth + 1 });
   } catch (err) {
     if (err instanceof XmlParseError) {
       if (err.code === "too-large") throw new XcapError(413, err.message);
+      if (err.code === "too-deep") throw new XcapConflict("not-xml-frag", `the element nests too deeply: ${Math.max(0, maxDepth)} levels fit below its parent`);
       throw new XcapConflict("not-xml-frag", err.code === "doctype" ? "DOCTYPE and entity declarations are not allowed" : err.message);
     }
     throw err;
@@ -362,7 +389,8 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   if (req.body.byteLength > maxBody) throw new XcapError(413, `body larger than ${maxBody} bytes`);
 
   const cache = app.generate ? null : documentCache(store, options);
-  const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications }, cache };
+  const isUriTaken = options.isUriTaken && key.xui ? (u: string, user?: string) => options.isUriTaken!(u, user ?? key.xui!) : undefined;
+  const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications, ...(isUriTaken ? { isUriTaken } : {}) }, cache };
   if (reading) return get(r, method, headers);
   const attempts = options.maxWriteAttempts ?? 8;
   return serializedWrite(store, key, async () => {
@@ -486,7 +514,7 @@ function checkDocumentSize(text: string, maxDocumentBytes: number): void {
 function reparseModified(text: string, maxDocumentBytes: number): XmlDocument {
   checkDocumentSize(text, maxDocumentBytes);
   try {
-    return parseXml(text, { maxBytes: maxDocumentBytes });
+    return parseXml(text, { maxBytes: maxDocumentBytes, maxDepth: Infinity });
   } catch (err) {
     if (err instanceof XmlParseError) throw new XcapConflict("cannot-insert", `the result is not well-formed: ${err.message}`);
     throw err;
@@ -499,24 +527,34 @@ function insertElement(parent: XmlElement | XmlDocument, el: XmlElement, step: N
     // a document has exactly one root element: it would have been selected
     throw new XcapConflict("cannot-insert", "the document already has a root element");
   }
-  const siblings = nameMatches(parent, step, r.ns);
-  let before: Node | null;
+  let after: Node | null = null;
   if (step.position !== undefined) {
+    const siblings = nameMatches(parent, step, r.ns);
     if (step.position > siblings.length + 1) {
       throw new XcapConflict("cannot-insert", `cannot insert as number ${step.position} of ${siblings.length} siblings`);
     }
     // becomes the n-th matching sibling
-    before = step.position <= siblings.length ? siblings[step.position - 1]! : siblings.length > 0 ? siblings[siblings.length - 1]!.nextSibling : null;
+    if (step.position <= siblings.length) {
+      parent.insertBefore(el, siblings[step.position - 1]!);
+      return;
+    }
+    after = siblings.length > 0 ? siblings[siblings.length - 1]! : null;
   } else {
-    before = null;
+    // §7.4, §8.2.3: without a position the new element follows the last sibling of its own name
+    const ns = el.namespaceURI ?? "";
+    for (let c = parent.firstChild; c; c = c.nextSibling) {
+      if (c.nodeType === 1 && (c as XmlElement).localName === el.localName && ((c as XmlElement).namespaceURI ?? "") === ns) after = c;
+    }
   }
-  if (before === null) {
-    // appended after the last element child (trailing whitespace stays last)
-    let last: Node | null = null;
-    for (let c = parent.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) last = c;
-    before = last ? last.nextSibling : parent.firstChild;
+  if (after === null) {
+    // no such sibling: appended after the last element child (trailing whitespace stays last)
+    for (let c = parent.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) after = c;
+    if (after === null) {
+      parent.insertBefore(el, parent.firstChild);
+      return;
+    }
   }
-  parent.insertBefore(el, before);
+  parent.insertBefore(el, after.nextSibling);
 }
 
 async function put(
@@ -539,11 +577,12 @@ async function put(
   if (!sel) {
     const pre = evaluatePreconditions(req.headers, "PUT", cur?.etag ?? null, cur !== null);
     if (pre) return respond(412, cur ? { etag: quoteEtag(cur.etag) } : {});
-    newDoc = parseDocumentBody(text, maxBody);
+    newDoc = parseDocumentBody(text, maxBody, options.maxDepth ?? DEFAULT_MAX_XML_DEPTH);
     content = text;
     created = cur === null;
   } else {
-    if (!cur) throw new XcapError(404, "no such document");
+    // §8.2.1: the parent of the new node (the document) does not exist
+    if (!cur) throw new XcapConflict("no-parent", "the document does not exist");
     const tree = writableTree(r, cur);
     const doc = tree.doc;
     const found = findElement(doc, r);
@@ -570,7 +609,10 @@ async function put(
         }
       }
       const scope = parent.nodeType === 1 ? inScopeNamespaces(parent as XmlElement) : new Map<string, string>();
-      const fragment = parseElementFragment(text, scope, maxBody);
+      // the new element's subtree may use the levels below its parent
+      let parentDepth = 0;
+      for (let n: Node | null = parent; n && n.nodeType === 1; n = n.parentNode) parentDepth++;
+      const fragment = parseElementFragment(text, scope, maxBody, (options.maxDepth ?? DEFAULT_MAX_XML_DEPTH) - parentDepth);
       tree.own();
       const el = doc.importNode(fragment, true) as XmlElement;
       if (found.kind === "found") parent.replaceChild(el, found.element);
@@ -629,28 +671,35 @@ async function put(
     }
   }
 
-  const etag = await commitWrite(r, options, newDoc, content, cur?.etag ?? null, created && !sel ? "create" : "replace");
+  const etag = await commitWrite(r, options, newDoc, content, cur, created && !sel ? "create" : "replace");
   return respond(created ? 201 : 200, { etag: quoteEtag(etag) });
 }
 
 /**
- * Validate and store a new document text (compare-and-set on the ETag it was derived from), keep
- * its parsed tree in the cache and announce the change. Returns the new ETag.
+ * Validate and store a new document text (compare-and-set on the ETag of `previous`, the stored
+ * version it was derived from), keep its parsed tree in the cache and announce the change.
+ * Returns the new ETag.
  */
 async function commitWrite(
   r: Resolved,
   options: XcapServerOptions,
   newDoc: XmlDocument,
   content: string,
-  previousEtag: string | null,
+  previous: StoredXcapDocument | null,
   action: "create" | "replace",
 ): Promise<string> {
+  const previousEtag = previous?.etag ?? null;
   const validated = (await r.app.validate?.(newDoc, r.ctx)) ?? {};
   const etag = etagOf(content);
-  const result = await r.ctx.store.put(r.key, { content, etag, ...validated }, previousEtag);
+  const store = () => r.ctx.store.put(r.key, { content, etag, ...validated }, previousEtag);
+  const bytes = Buffer.byteLength(content);
+  const previousBytes = previous ? Buffer.byteLength(previous.content) : 0;
+  // quotas only for what can grow a user's tree: a new document, or a larger one
+  const quota = r.key.xui !== null && (previous === null || bytes > previousBytes);
+  const result = quota ? await withinQuota(r, options, r.key.xui!, previous === null, bytes - previousBytes, store) : await store();
   if (!result.ok) {
     if (result.reason === "etag-mismatch") throw new RetryWrite();
-    throw await serviceUriConflict(result.uris, r.ctx.store, new Set(validated.serviceUris ?? []));
+    throw await serviceUriConflict(result.uris, r.ctx, new Set(validated.serviceUris ?? []));
   }
   r.cache?.set(r.key, { content, etag }, newDoc);
   await notify(options, {
@@ -663,6 +712,25 @@ async function commitWrite(
     nodeSelector: r.uri.nodeSelectorText,
   });
   return etag;
+}
+
+/**
+ * Run `write` if the user's tree stays within its quotas. The check and the write run one at a
+ * time per user in this process, so that concurrent creations cannot all pass the same count.
+ */
+function withinQuota<T>(r: Resolved, options: XcapServerOptions, xui: string, creating: boolean, growth: number, write: () => Promise<T>): Promise<T> {
+  const maxDocuments = options.maxDocumentsPerUser ?? DEFAULT_MAX_DOCUMENTS_PER_USER;
+  const maxBytes = options.maxBytesPerUser ?? DEFAULT_MAX_BYTES_PER_USER;
+  return serializedWrite(r.ctx.store, { auid: "", scope: "users", xui, docPath: "" }, async () => {
+    const usage = await r.ctx.store.usage(xui);
+    if (creating && usage.documents >= maxDocuments) {
+      throw new XcapConflict("constraint-failure", `document quota reached: a user may keep at most ${maxDocuments} documents`);
+    }
+    if (usage.bytes + growth > maxBytes) {
+      throw new XcapError(413, `storage quota exceeded: a user's documents may total at most ${maxBytes} bytes (${usage.bytes} in use)`);
+    }
+    return write();
+  });
 }
 
 function removeWithIndent(el: Node): void {
@@ -717,7 +785,7 @@ async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions, cu
   const again = selectElement(newDoc, sel.steps, r.ns);
   const stillThere = again.kind === "ambiguous" || (again.kind === "found" && (!terminal || findAttribute(again.element, r) !== null));
   if (stillThere) throw new XcapConflict("cannot-delete", "the request URI would still select a node");
-  const etag = await commitWrite(r, options, newDoc, content, cur.etag, "replace");
+  const etag = await commitWrite(r, options, newDoc, content, cur, "replace");
   return respond(200, { etag: quoteEtag(etag) });
 }
 

@@ -7,6 +7,8 @@ export {
   XCAP_ATT_MIME,
   XCAP_NS_MIME,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_DOCUMENTS_PER_USER,
+  DEFAULT_MAX_BYTES_PER_USER,
   type XcapRequest,
   type XcapResponse,
   type XcapChangeEvent,
@@ -22,6 +24,7 @@ export {
   type XcapPutInput,
   type XcapPutResult,
   type XcapDocumentListing,
+  type XcapUsage,
 } from "./store";
 export type { ApplicationUsage, ApplicationContext, ValidatedDocument } from "./application-usage";
 export * from "./applications";

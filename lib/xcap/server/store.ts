@@ -42,6 +42,17 @@ export interface XcapPutInput {
    * application usages.
    */
   serviceUris?: string[];
+  /**
+   * Those of `serviceUris` that another document claims although they are not its owner's (an
+   * account's AOR, or derived from this document's owner): the store moves them to this document
+   * instead of refusing the write.
+   */
+  reclaimServiceUris?: string[];
+}
+
+export interface XcapUsage {
+  documents: number;
+  bytes: number;
 }
 
 export type XcapPutResult =
@@ -63,6 +74,8 @@ export interface XcapStore {
   delete(key: XcapDocumentKey, expectedEtag: string): Promise<boolean>;
   /** All documents in one user's tree (for xcap-directory), any order. */
   listUserDocuments(xui: string): Promise<XcapDocumentListing[]>;
+  /** How many documents one user's tree holds and their total size (UTF-8 bytes), for quotas. */
+  usage(xui: string): Promise<XcapUsage>;
   /** Which documents claim these rls-services service URIs (for the uniqueness check). */
   findServiceUriOwners(uris: string[]): Promise<Array<{ uri: string; key: XcapDocumentKey }>>;
 }
@@ -96,12 +109,13 @@ export class MemoryXcapStore implements XcapStore {
       return { ok: false, reason: "etag-mismatch" };
     }
     const uris = doc.serviceUris ?? [];
+    const reclaim = new Set(doc.reclaimServiceUris ?? []);
     const taken = uris.filter((u) => {
       const owner = this.serviceOwners.get(u);
-      return owner !== undefined && owner !== ks;
+      return owner !== undefined && owner !== ks && !reclaim.has(u);
     });
     if (taken.length > 0) return { ok: false, reason: "service-uri-taken", uris: taken };
-    for (const u of cur?.serviceUris ?? []) this.serviceOwners.delete(u);
+    for (const u of cur?.serviceUris ?? []) if (this.serviceOwners.get(u) === ks) this.serviceOwners.delete(u);
     for (const u of uris) this.serviceOwners.set(u, ks);
     this.docs.set(ks, {
       key: { ...key },
@@ -117,7 +131,7 @@ export class MemoryXcapStore implements XcapStore {
     const ks = keyString(key);
     const cur = this.docs.get(ks);
     if (!cur || cur.doc.etag !== expectedEtag) return false;
-    for (const u of cur.serviceUris) this.serviceOwners.delete(u);
+    for (const u of cur.serviceUris) if (this.serviceOwners.get(u) === ks) this.serviceOwners.delete(u);
     this.docs.delete(ks);
     return true;
   }
@@ -130,6 +144,18 @@ export class MemoryXcapStore implements XcapStore {
       }
     }
     return out;
+  }
+
+  async usage(xui: string): Promise<XcapUsage> {
+    let documents = 0;
+    let bytes = 0;
+    for (const e of this.docs.values()) {
+      if (e.key.scope === "users" && e.key.xui === xui) {
+        documents++;
+        bytes += e.size;
+      }
+    }
+    return { documents, bytes };
   }
 
   async findServiceUriOwners(uris: string[]): Promise<Array<{ uri: string; key: XcapDocumentKey }>> {

@@ -109,7 +109,7 @@ describe("digest credentials cache", () => {
   it("short-lived credentials stop with their account (cached account answer, same TTL)", async () => {
     const secret = "ephemeral-secret-for-tests";
     const cache = new CredentialsCache({ ttlMs: TTL, now });
-    const lookup = sipCredentialsLookup(t.db, secret, { cache });
+    const lookup = sipCredentialsLookup(t.db, secret, { cache })("example.test");
     const eph = issueEphemeralCredentials({ secret, user, ttlSeconds: 600 });
     expect(await lookup(eph.username, "example.test", "MD5")).toBeDefined();
     await otherProcess({ disabled: true });

@@ -14,8 +14,8 @@ describe("portal login checks", () => {
   beforeAll(async () => {
     (globalThis as { __heraldConfig?: unknown }).__heraldConfig = loadConfig({
       HERALD_DATA_DIR: mkdtempSync(path.join(tmpdir(), "herald-login-")),
-      LOGIN_MAX_ATTEMPTS_ACCOUNT: "3",
-      LOGIN_MAX_ATTEMPTS_ADDRESS: "6",
+      AUTH_FAILURES_PER_ACCOUNT: "3",
+      AUTH_FAILURES_PER_ADDRESS: "6",
     });
     t = await tempSqliteDb();
     await addDomain(t.db, "example.test");

@@ -27,6 +27,8 @@ import {
   startRlsServer,
 } from "./rls-harness";
 import { MemoryPresenceStateStore } from "@/lib/server";
+import { freePort } from "../../helpers/ports";
+import { waitFor } from "../../helpers/wait";
 
 const ALICE = `sip:alice@${DOMAIN}`;
 const BOB = `sip:bob@${DOMAIN}`;
@@ -87,6 +89,24 @@ describe("RLS list subscriptions (3 resources)", () => {
     expect(inst.get(DAVE)).toMatchObject({ state: "terminated", reason: "rejected", cid: undefined });
     await expectValidXml(new TextDecoder().decode(mp.root.body));
     for (const p of mp.parts.slice(1)) await expectValidXml(new TextDecoder().decode(p.body));
+  });
+
+  it("a list member that is no account is 'noresource', one whose domain cannot be reached is 'probation' — neither 'pending'", async () => {
+    const closed = await freePort(); // nothing listens there
+    const { xcap, c } = await setup({ rls: { remote: { outbound: () => ({ host: "127.0.0.1", port: closed, transport: "TCP" }), retryMs: 60_000 } } });
+    const GHOST = `sip:ghost@${DOMAIN}`;
+    const FAR = "sip:someone@unreachable.test";
+    await seed(xcap, [BOB, GHOST, FAR]);
+    const alice = await c("alice");
+    const { sub } = await alice.subscribe(LIST, { headers: LIST_HEADERS });
+    // full state, then partial NOTIFYs: the latest instance of each member wins
+    const latest = () => new Map(alice.notifies(sub).filter(isList).flatMap((n) => [...instances(parseListNotify(n))]));
+    const inst = await waitFor(() => {
+      const m = latest();
+      return m.get(GHOST)?.state === "terminated" && m.get(FAR)?.state === "terminated" ? m : undefined;
+    }, { what: "both members terminated" });
+    expect(inst.get(GHOST)).toMatchObject({ state: "terminated", reason: "noresource" });
+    expect(inst.get(FAR)).toMatchObject({ state: "terminated", reason: "probation" });
   });
 
   it.skipIf(!pythonAvailable())("the multipart body parses with an independent MIME parser (Python's email package)", async () => {

@@ -72,6 +72,17 @@ describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, o
     await t.db.xcapDocument.deleteMany({});
   });
 
+  it("usage (the per-user quotas' figure) counts one user's documents and their UTF-8 bytes", async () => {
+    const { store } = proc();
+    expect(await store.usage(XUI)).toEqual({ documents: 0, bytes: 0 });
+    const a = "<r>é</r>";
+    const b = "<r>€€</r>";
+    await store.put({ auid: "resource-lists", scope: "users", xui: XUI, docPath: "a" }, { content: a, etag: "1" }, null);
+    await store.put({ auid: "pres-rules", scope: "users", xui: XUI, docPath: "index" }, { content: b, etag: "2" }, null);
+    await store.put({ auid: "resource-lists", scope: "users", xui: "sip:other@example.test", docPath: "a" }, { content: b, etag: "3" }, null);
+    expect(await store.usage(XUI)).toEqual({ documents: 2, bytes: Buffer.byteLength(a) + Buffer.byteLength(b) });
+  });
+
   it("serves an unchanged document without a database read, and reads again after the TTL", async () => {
     const a = proc();
     expect((await call(a.x, "PUT", DOC_PATH, doc("sip:bob@example.test"), { "content-type": RL_MIME })).status).toBe(201);

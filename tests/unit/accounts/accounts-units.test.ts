@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseAddress } from "@/lib/accounts/address";
 import { digestHa1, hashPassword, passwordProblem, verifyPassword, generatePassword } from "@/lib/accounts/password";
-import { FailureLimiter } from "@/lib/accounts/rate-limit";
 
 describe("SIP addresses", () => {
   it("accepts user@domain and sip:user@domain, lower-casing the domain", () => {
@@ -32,25 +31,5 @@ describe("passwords", () => {
     expect(passwordProblem("abcdefghij")).toMatch(/weak/);
     expect(passwordProblem("abcdefgh1")).toBeUndefined();
     expect(passwordProblem(generatePassword())).toBeUndefined();
-  });
-});
-
-describe("FailureLimiter", () => {
-  it("blocks after max failures within the window and forgets afterwards", () => {
-    let now = 0;
-    const l = new FailureLimiter({ max: 3, windowMs: 1000, now: () => now });
-    for (let i = 0; i < 3; i++) {
-      expect(l.blocked("k")).toBe(false);
-      l.fail("k");
-    }
-    expect(l.blocked("k")).toBe(true);
-    expect(l.blocked("other")).toBe(false);
-    now = 1001;
-    expect(l.blocked("k")).toBe(false);
-  });
-  it("stays bounded in memory", () => {
-    const l = new FailureLimiter({ max: 1, windowMs: 60_000, maxKeys: 100 });
-    for (let i = 0; i < 1000; i++) l.fail(`k${i}`);
-    expect((l as unknown as { hits: Map<string, unknown> }).hits.size).toBeLessThanOrEqual(100);
   });
 });

@@ -23,9 +23,26 @@ function uniqueness(field: string, value: string): XcapConflict {
 
 /**
  * Validate a list (RFC 4826 §3.3 listType, §3.4.5 constraints): list names unique among
- * siblings, entry uri / external anchor / entry-ref ref unique within the list.
+ * siblings, entry uri / external anchor / entry-ref ref unique within the list. Nested lists are
+ * walked with an explicit stack, never by recursion on the input's depth.
  */
-export function validateListType(list: XmlElement, path: string): void {
+export function validateListType(top: XmlElement, topPath: string): void {
+  const pending: NestedList[] = [{ list: top, path: topPath }];
+  for (let item = pending.pop(); item; item = pending.pop()) {
+    const nested = validateOneList(item.list, item.path);
+    // in document order: the first nested list is validated next
+    for (let i = nested.length - 1; i >= 0; i--) pending.push(nested[i]!);
+  }
+}
+
+interface NestedList {
+  list: XmlElement;
+  path: string;
+}
+
+/** One list's own content; returns its nested lists. */
+function validateOneList(list: XmlElement, path: string): NestedList[] {
+  const nested: NestedList[] = [];
   checkAttributes(list, ["name"]);
   const kids = checkContent(
     list,
@@ -49,7 +66,7 @@ export function validateListType(list: XmlElement, path: string): void {
           if (names.has(name)) throw uniqueness(`${path}/list/@name`, name);
           names.add(name);
         }
-        validateListType(k, name !== null ? `${path}/list[@name="${name}"]` : `${path}/list`);
+        nested.push({ list: k, path: name !== null ? `${path}/list[@name="${name}"]` : `${path}/list` });
         break;
       }
       case "entry": {
@@ -93,6 +110,7 @@ export function validateListType(list: XmlElement, path: string): void {
       }
     }
   }
+  return nested;
 }
 
 export const resourceListsApplication: ApplicationUsage = {

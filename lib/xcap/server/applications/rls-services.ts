@@ -1,9 +1,8 @@
 /** rls-services application usage (RFC 4826 §4): service URIs are unique across all users. */
 import type { XmlElement } from "../../../xml";
 import { XcapConflict, constraintError, schemaError } from "../../errors";
-import type { XcapStore } from "../store";
 import type { XcapDocumentKey } from "../../uri";
-import type { ApplicationUsage } from "../application-usage";
+import type { ApplicationContext, ApplicationUsage } from "../application-usage";
 import { checkAttributes, checkContent, decodeQuotedUri, expectRoot, isAbsoluteUri, isHttpUri, textOnly } from "../validation";
 import { RESOURCE_LISTS_NS, validateListType } from "./resource-lists";
 
@@ -14,20 +13,38 @@ function sameKey(a: XcapDocumentKey, b: XcapDocumentKey): boolean {
   return a.auid === b.auid && a.scope === b.scope && a.xui === b.xui && a.docPath === b.docPath;
 }
 
-/** Suggest free service URIs: `sip:alice+presence@d` → `sip:alice+presence-2@d`, … (RFC 4826 §4.4.7). */
-export async function suggestServiceUris(uri: string, store: XcapStore, taken: ReadonlySet<string>, count = 1): Promise<string[]> {
+/** What the uniqueness checks need of the request's context. */
+type UniquenessContext = Pick<ApplicationContext, "store" | "isUriTaken"> & { key?: XcapDocumentKey };
+
+/**
+ * Suggest free service URIs (RFC 4826 §4.4.7): for a URI the owner may not have, first one
+ * derived from the owner (`sip:bob@d` → `sip:alice+bob@d`), then `sip:alice+presence@d` →
+ * `sip:alice+presence-2@d`, … — each free in the store and not taken.
+ */
+export async function suggestServiceUris(uri: string, ctx: UniquenessContext, taken: ReadonlySet<string>, count = 1): Promise<string[]> {
   const at = uri.lastIndexOf("@");
   const head = at >= 0 ? uri.slice(0, at) : uri;
   const tail = at >= 0 ? uri.slice(at) : "";
   const candidates: string[] = [];
+  const owner = ctx.key?.xui ? /^sips?:([^@]+)@/i.exec(ctx.key.xui)?.[1] : undefined;
+  const user = /^sips?:([^@]+)@/i.exec(uri)?.[1];
+  if (owner && user && at >= 0 && !user.toLowerCase().startsWith(`${owner.toLowerCase()}+`)) {
+    candidates.push(`sip:${owner}+${user.replace(/\+/g, "-")}${tail}`);
+  }
   for (let n = 2; n < 2 + 20; n++) candidates.push(`${head}-${n}${tail}`);
-  const owners = new Set((await store.findServiceUriOwners(candidates)).map((o) => o.uri));
-  return candidates.filter((c) => !owners.has(c) && !taken.has(c)).slice(0, count);
+  const owners = new Set((await ctx.store.findServiceUriOwners(candidates)).map((o) => o.uri));
+  const out: string[] = [];
+  for (const c of candidates) {
+    if (out.length >= count) break;
+    if (owners.has(c) || taken.has(c) || (await ctx.isUriTaken?.(c))) continue;
+    out.push(c);
+  }
+  return out;
 }
 
-export async function serviceUriConflict(uris: string[], store: XcapStore, inDocument: ReadonlySet<string>): Promise<XcapConflict> {
+export async function serviceUriConflict(uris: string[], ctx: UniquenessContext, inDocument: ReadonlySet<string>): Promise<XcapConflict> {
   const exists = [];
-  for (const u of uris) exists.push({ field: SERVICE_URI_FIELD, altValues: await suggestServiceUris(u, store, inDocument) });
+  for (const u of uris) exists.push({ field: SERVICE_URI_FIELD, altValues: await suggestServiceUris(u, ctx, inDocument) });
   return new XcapConflict("uniqueness-failure", `service URI already in use: ${uris.join(", ")}`, { exists });
 }
 
@@ -69,13 +86,28 @@ export const rlsServicesApplication: ApplicationUsage = {
     const uris = new Set<string>();
     for (const s of services) {
       const uri = validateService(s);
-      if (uris.has(uri)) throw await serviceUriConflict([uri], ctx.store, uris);
+      if (uris.has(uri)) throw await serviceUriConflict([uri], ctx, uris);
       uris.add(uri);
     }
     const list = [...uris];
+    // an account's AOR (or a URI derived from another account) is never a service URI: the RLS
+    // would take SUBSCRIBEs meant for that user's presence
+    if (ctx.isUriTaken) {
+      const reserved: string[] = [];
+      for (const u of list) if (await ctx.isUriTaken(u)) reserved.push(u);
+      if (reserved.length > 0) throw await serviceUriConflict(reserved, ctx, uris);
+    }
     const owners = await ctx.store.findServiceUriOwners(list);
-    const taken = owners.filter((o) => !sameKey(o.key, ctx.key)).map((o) => o.uri);
-    if (taken.length > 0) throw await serviceUriConflict(taken, ctx.store, uris);
-    return { serviceUris: list };
+    const taken: string[] = [];
+    const reclaim: string[] = [];
+    for (const o of owners) {
+      if (sameKey(o.key, ctx.key)) continue;
+      // held by a document stored before such claims were refused, though it is not its owner's
+      // (`sip:bob+presence@…` in alice's): it moves to its rightful owner's document
+      if (ctx.isUriTaken && o.key.xui && (await ctx.isUriTaken(o.uri, o.key.xui))) reclaim.push(o.uri);
+      else taken.push(o.uri);
+    }
+    if (taken.length > 0) throw await serviceUriConflict(taken, ctx, uris);
+    return reclaim.length > 0 ? { serviceUris: list, reclaimServiceUris: reclaim } : { serviceUris: list };
   },
 };

@@ -61,7 +61,7 @@ describe("address book edits on a Blink document", () => {
   it("adds a contact in Blink's shape and recomputes granted / RLS lists", async () => {
     let id = "";
     const doc = await edited((d) => {
-      const c = addContact(d, { name: "  Grace ", uris: ["grace@example.test", { uri: "sip:grace@mobile.test", type: "Mobile" }], groups: [FRIENDS], defaultUri: "sip:grace@example.test" });
+      const c = addContact(d, CTX, { name: "  Grace ", uris: ["grace@example.test", { uri: "sip:grace@mobile.test", type: "Mobile" }], groups: [FRIENDS], defaultUri: "sip:grace@example.test" });
       id = c.id;
       expect(c).toMatchObject({ name: "Grace", groups: [FRIENDS], presence: { policy: "allow", subscribe: true }, dialog: { policy: "default", subscribe: false } });
       expect(c.uris.map((u) => [u.uri, u.type])).toEqual([
@@ -83,7 +83,7 @@ describe("address book edits on a Blink document", () => {
 
   it("edits a contact: name, addresses (kept ones keep id, type and extensions), policies, groups, attributes", async () => {
     const doc = await edited((d) => {
-      const c = editContact(d, DAVE, {
+      const c = editContact(d, CTX, DAVE, {
         name: "David",
         uris: ["sip:dave@other.test", "sip:dave@new.test"],
         presence: { policy: "block" },
@@ -103,7 +103,7 @@ describe("address book edits on a Blink document", () => {
   });
 
   it("keeps Bob's attributes and extensions when only his name changes", async () => {
-    const doc = await edited((d) => editContact(d, BOB, { name: "Robert" }));
+    const doc = await edited((d) => editContact(d, CTX, BOB, { name: "Robert" }));
     const bob = parseAddressBook(doc, null).contacts.find((c) => c.id === BOB)!;
     expect(bob.name).toBe("Robert");
     expect(bob.attributes).toEqual({ icon: "https://xcap.example.test/icons/bob.png", preferred_media: "audio", auto_answer: null });
@@ -182,6 +182,28 @@ describe("address book edits on a Blink document", () => {
     expect(entries(doc, LIST.dialogBlocked)).toEqual(["sip:carol@example.test"]);
   });
 
+  it("unblock gives back exactly the policy from before the block: allow stays allow, default stays default", async () => {
+    const doc = await edited((d) => {
+      allowUri(d, CTX, "sip:bob@example.test");
+      allowUri(d, CTX, "sip:henry@example.test");
+      blockUri(d, CTX, "sip:bob@example.test");
+      blockUri(d, CTX, "sip:henry@example.test");
+      blockUri(d, CTX, "sip:bob@example.test"); // blocking twice keeps the first remembered policy
+    });
+    expect(parseAddressBook(doc, null).contacts.find((c) => c.id === BOB)!.presence.policy).toBe("block");
+    unblockUri(doc, "sip:bob@example.test");
+    unblockUri(doc, "sip:henry@example.test");
+    normalizeResourceLists(doc, CTX);
+    const model = parseAddressBook(doc, null);
+    const bob = model.contacts.find((c) => c.id === BOB)!;
+    expect(bob.presence).toEqual({ policy: "allow", subscribe: true });
+    expect(Object.keys(bob.attributes).filter((k) => k.startsWith("herald."))).toEqual([]);
+    expect(model.policies.find((p) => p.uri === "sip:henry@example.test")?.presence.policy).toBe("allow");
+    expect(entries(doc, LIST.presenceGranted)).toEqual(expect.arrayContaining(["sip:bob@example.test", "sip:henry@example.test"]));
+    expect(entries(doc, LIST.presenceBlocked)).not.toContain("sip:bob@example.test");
+    expect(await xsdErrors(serializeXml(doc), "resource-lists")).toEqual([]);
+  });
+
   it("allows a stranger through a policy-element and refuses to block the user's own AOR", async () => {
     const doc = await edited((d) => {
       expect(allowUri(d, CTX, "sip:henry@example.test").target).toBe("policy");
@@ -190,19 +212,34 @@ describe("address book edits on a Blink document", () => {
     expect(entries(doc, LIST.presenceGranted)).toContain("sip:henry@example.test");
   });
 
+  it("refuses one's own address and an address already in the contacts, host in any letter case; nothing changes", () => {
+    const d = fixtureDoc("resource-lists.xml");
+    const before = serializeXml(d);
+    expect(code(() => addContact(d, CTX, { name: "Me", uris: ["alice@EXAMPLE.test"] }))).toBe("own-uri");
+    expect(code(() => addContact(d, CTX, { name: "Bob again", uris: ["sip:bob@Example.Test"] }))).toBe("duplicate-uri");
+    expect(code(() => addContact(d, CTX, { name: "Bob again", uris: ["sip:bob@example.test;transport=tcp"] }))).toBe("duplicate-uri");
+    expect(code(() => editContact(d, CTX, DAVE, { uris: ["sip:bob@example.test"] }))).toBe("duplicate-uri");
+    expect(serializeXml(d)).toBe(before);
+    // a contact keeps its own address on an edit, and a new address is stored with its host lower-cased
+    expect(editContact(d, CTX, BOB, { uris: ["sip:bob@example.test", "sip:bob@Mobile.Example.TEST"] }).uris.map((u) => u.uri)).toEqual([
+      "sip:bob@example.test",
+      "sip:bob@mobile.example.test",
+    ]);
+  });
+
   it("validates input with typed errors", () => {
     const d = fixtureDoc("resource-lists.xml");
-    expect(code(() => addContact(d, { name: "x", uris: ["not a uri"] }))).toBe("invalid-uri");
-    expect(code(() => addContact(d, { name: "x", uris: [] }))).toBe("invalid-uri");
-    expect(code(() => addContact(d, { name: "bad\u0007name", uris: ["sip:a@b.test"] }))).toBe("invalid-name");
-    expect(code(() => addContact(d, { name: "x", uris: ["sip:a@b.test"], groups: ["nope"] }))).toBe("group-not-found");
-    expect(code(() => addContact(d, { id: BOB, name: "x", uris: ["sip:a@b.test"] }))).toBe("duplicate-id");
-    expect(code(() => addContact(d, { id: "1bad", name: "x", uris: ["sip:a@b.test"] }))).toBe("invalid-id");
-    expect(code(() => editContact(d, "missing", { name: "x" }))).toBe("contact-not-found");
-    expect(code(() => editContact(d, BOB, { presence: { policy: "maybe" as never } }))).toBe("invalid-policy");
+    expect(code(() => addContact(d, CTX, { name: "x", uris: ["not a uri"] }))).toBe("invalid-uri");
+    expect(code(() => addContact(d, CTX, { name: "x", uris: [] }))).toBe("invalid-uri");
+    expect(code(() => addContact(d, CTX, { name: "bad\u0007name", uris: ["sip:a@b.test"] }))).toBe("invalid-name");
+    expect(code(() => addContact(d, CTX, { name: "x", uris: ["sip:a@b.test"], groups: ["nope"] }))).toBe("group-not-found");
+    expect(code(() => addContact(d, CTX, { id: BOB, name: "x", uris: ["sip:a@b.test"] }))).toBe("duplicate-id");
+    expect(code(() => addContact(d, CTX, { id: "1bad", name: "x", uris: ["sip:a@b.test"] }))).toBe("invalid-id");
+    expect(code(() => editContact(d, CTX, "missing", { name: "x" }))).toBe("contact-not-found");
+    expect(code(() => editContact(d, CTX, BOB, { presence: { policy: "maybe" as never } }))).toBe("invalid-policy");
     expect(code(() => createGroup(d, { name: "   " }))).toBe("invalid-name");
     expect(code(() => deleteGroup(d, "missing"))).toBe("group-not-found");
-    expect(normalizeUri("SIP:bob@Example.test")).toBe("sip:bob@Example.test");
+    expect(normalizeUri("SIP:Bob@Example.test;transport=TCP")).toBe("sip:Bob@example.test;transport=TCP"); // scheme and host (RFC 3261 §19.1.4), nothing else
     expect(normalizeUri("tel:+15551234567")).toBe("tel:+15551234567");
     expect(normalizeUri("sips:[2001:db8::1]:5061;transport=tls")).toBe("sips:[2001:db8::1]:5061;transport=tls");
   });
@@ -210,7 +247,7 @@ describe("address book edits on a Blink document", () => {
   it("builds a valid book from an empty document", async () => {
     const d = emptyResourceLists();
     const g = createGroup(d, { name: "Buddies" });
-    addContact(d, { name: "Bob", uris: ["sip:bob@example.test"], groups: [g.id] });
+    addContact(d, CTX, { name: "Bob", uris: ["sip:bob@example.test"], groups: [g.id] });
     normalizeResourceLists(d, CTX);
     expect(entries(d, LIST.presenceGranted)).toEqual(["sip:bob@example.test"]);
     expect(await xsdErrors(serializeXml(d), "resource-lists")).toEqual([]);

@@ -160,14 +160,15 @@ describe("rls-services (RFC 4826 §4)", () => {
     const r = await s.put(RLS_B, rls("sip:alice+presence@example.test"), MIME.rls, { user: BOB });
     expect(r.status).toBe(409);
     expect(xcapErrorCondition(r.text)).toBe("uniqueness-failure");
-    expect(r.text).toContain('<exists field="rls-services/service/@uri"><alt-value>sip:alice+presence-2@example.test</alt-value></exists>');
+    // the alternative offered is derived from the writer's own name
+    expect(r.text).toContain('<exists field="rls-services/service/@uri"><alt-value>sip:bob+alice-presence@example.test</alt-value></exists>');
     expect(await s.store.get({ auid: "rls-services", scope: "users", xui: "sip:bob@example.test", docPath: "index" })).toBeNull();
     // the alternative is indeed free
-    expect((await s.put(RLS_B, rls("sip:alice+presence-2@example.test"), MIME.rls, { user: BOB })).status).toBe(201);
-    // and across documents of the same user
+    expect((await s.put(RLS_B, rls("sip:bob+alice-presence@example.test"), MIME.rls, { user: BOB })).status).toBe(201);
+    // and across documents of the same user: a URI already derived from the owner gets a number
     const other = await s.put("rls-services/users/sip:alice@example.test/other", rls("sip:alice+presence@example.test"), MIME.rls);
     expect(xcapErrorCondition(other.text)).toBe("uniqueness-failure");
-    expect(other.text).toContain("<alt-value>sip:alice+presence-3@example.test</alt-value>");
+    expect(other.text).toContain("<alt-value>sip:alice+presence-2@example.test</alt-value>");
   });
 
   it("once a document is deleted its service URIs are free", async () => {

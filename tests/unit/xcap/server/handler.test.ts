@@ -167,11 +167,40 @@ describe("element and attribute resources", () => {
     expect(r2.text).toContain(`<ancestor>${ROOT}/${RL}</ancestor>`);
   });
 
-  it("node PUT/DELETE on a missing document is 404", async () => {
+  it("element and attribute PUT into a missing document: 409 no-parent (§8.2.1); node DELETE there is 404", async () => {
     const s = setup();
-    expect((await s.put(sel(`${F}/entry[@uri="sip:a@x"]`), '<entry uri="sip:a@x"/>', EL_MIME)).status).toBe(404);
+    const el = await s.put(sel(`${F}/entry[@uri="sip:a@x"]`), '<entry uri="sip:a@x"/>', EL_MIME);
+    expect(el.status).toBe(409);
+    expect(el.headers["content-type"]).toBe("application/xcap-error+xml");
+    expect(xcapErrorCondition(el.text)).toBe("no-parent");
+    const att = await s.put(sel(`${F}/@name`), '"friends"', ATT_MIME);
+    expect(att.status).toBe(409);
+    expect(xcapErrorCondition(att.text)).toBe("no-parent");
     expect((await s.del(sel(`${F}`))).status).toBe(404);
     expect(s.store.size).toBe(0);
+    expect(s.events).toHaveLength(0);
+  });
+
+  it("element PUT without a position inserts after the last sibling of the same name, not at the end (§7.4, §8.2.3)", async () => {
+    const s = setup();
+    const doc = `<?xml version="1.0" encoding="UTF-8"?>
+<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">
+  <list name="friends">
+    <entry uri="sip:bob@example.test"/>
+    <entry uri="sip:carol@example.test"/>
+    <external anchor="https://xcap.example.test/xcap-root/resource-lists/users/sip:alice@example.test/index/~~/resource-lists/list%5b@name=%22b%22%5d"/>
+  </list>
+  <list name="family"/>
+</resource-lists>
+`;
+    await s.put(RL, doc, RL_MIME);
+    expect((await s.put(sel(`${F}/entry[@uri="sip:dave@example.test"]`), '<entry uri="sip:dave@example.test"/>', EL_MIME)).status).toBe(201);
+    const after = (await s.call({ path: RL })).text;
+    expect(after).toContain('<entry uri="sip:carol@example.test"/><entry uri="sip:dave@example.test"/>\n    <external');
+    expect((await s.call({ path: sel(`${F}/*[3]/@uri`) })).text).toBe("sip:dave@example.test");
+    // a name with no sibling yet still goes after the last element child
+    expect((await s.put(sel(`${F}/entry-ref[@ref="a/b"]`), '<entry-ref ref="a/b"/>', EL_MIME)).status).toBe(201);
+    expect((await s.call({ path: sel(`${F}/*[5]/@ref`) })).text).toBe("a/b");
   });
 
   it("element PUT body must be exactly one well-formed element: 409 not-xml-frag", async () => {

@@ -68,6 +68,118 @@ describe("hostile XML is refused and nothing is stored", () => {
   });
 });
 
+describe("deeply nested XML (no recursion on input depth)", () => {
+  const RL_NS = "urn:ietf:params:xml:ns:resource-lists";
+  /** A resource-lists document whose lists nest `n` levels below the root's first list. */
+  const nestedLists = (n: number) => `<resource-lists xmlns="${RL_NS}"><list name="a">${"<list>".repeat(n)}${"</list>".repeat(n)}</list></resource-lists>`;
+
+  it("5,000 levels (about 60 KB) → 409 not-well-formed, nothing stored, no stack overflow", async () => {
+    const s = setup();
+    const r = await s.put(RL, nestedLists(5000), RL_MIME);
+    expect(r.status).toBe(409);
+    expect(xcapErrorCondition(r.text)).toBe("not-well-formed");
+    expect(r.text).toContain("nested deeper than 100 levels");
+    expect(s.store.size).toBe(0);
+    expect(s.events).toHaveLength(0);
+  });
+
+  it("the limit is 100 levels by default (root = 1) and maxDepth changes it", async () => {
+    const s = setup();
+    expect((await s.put(RL, nestedLists(98), RL_MIME)).status).toBe(201); // 1 + 1 + 98 = 100
+    expect(xcapErrorCondition((await s.put(RL, nestedLists(99), RL_MIME)).text)).toBe("not-well-formed");
+    const t = setup({ maxDepth: 10 });
+    expect(xcapErrorCondition((await t.put(RL, nestedLists(9), RL_MIME)).text)).toBe("not-well-formed");
+    expect((await t.put(RL, nestedLists(8), RL_MIME)).status).toBe(201);
+  });
+
+  it("an element PUT may only use the levels left below its parent → 409 not-xml-frag", async () => {
+    const s = setup({ maxDepth: 6 });
+    await s.put(RL, RL_DOC, RL_MIME);
+    const before = (await s.call({ path: RL })).text;
+    // parent list[@name="friends"] is level 2: the new list may nest 4 levels (3..6)
+    const ok = await s.put(sel('resource-lists/list[@name="friends"]/list[@name="n"]'), '<list name="n"><list><list><list/></list></list></list>', EL_MIME);
+    expect(ok.status).toBe(201);
+    const deep = await s.put(sel('resource-lists/list[@name="friends"]/list[@name="m"]'), '<list name="m"><list><list><list><list/></list></list></list></list>', EL_MIME);
+    expect(deep.status).toBe(409);
+    expect(xcapErrorCondition(deep.text)).toBe("not-xml-frag");
+    const huge = await s.put(sel('resource-lists/list[@name="friends"]/list[@name="h"]'), `<list name="h">${"<list>".repeat(5000)}${"</list>".repeat(5000)}</list>`, EL_MIME);
+    expect(xcapErrorCondition(huge.text)).toBe("not-xml-frag");
+    expect((await s.call({ path: RL })).text).not.toBe(before);
+    expect((await s.call({ path: RL })).text).not.toContain('name="m"');
+  });
+
+  it("validation and serialization walk 5,000 nested lists without recursion when a deployment allows them", async () => {
+    const s = setup({ maxDepth: 10_000, maxBodyBytes: 4 * 1024 * 1024 });
+    expect((await s.put(RL, nestedLists(5000), RL_MIME)).status).toBe(201);
+    // a node selector GET serializes the whole subtree
+    const el = await s.call({ path: sel('resource-lists/list[@name="a"]') });
+    expect(el.status).toBe(200);
+    expect(el.text).toBe(`<list name="a">${"<list>".repeat(4999)}<list/>${"</list>".repeat(4999)}</list>`);
+    // a duplicate name deep down is still found
+    const dup = `<resource-lists xmlns="${RL_NS}"><list name="a">${"<list>".repeat(4000)}<list name="x"/><list name="x"/>${"</list>".repeat(4000)}</list></resource-lists>`;
+    expect(xcapErrorCondition((await s.put(RL, dup, RL_MIME)).text)).toBe("uniqueness-failure");
+  });
+});
+
+describe("per-user quotas (documents and bytes)", () => {
+  const doc = (name: string, pad = 0) => `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="${name}">${pad ? `<!--${"x".repeat(pad)}-->` : ""}</list></resource-lists>`;
+  const path = (n: number | string) => `resource-lists/users/sip:alice@example.test/doc${n}`;
+
+  it("defaults: 100 documents and 10 MiB per user", async () => {
+    const { DEFAULT_MAX_DOCUMENTS_PER_USER, DEFAULT_MAX_BYTES_PER_USER } = await import("@/lib/xcap/server");
+    expect(DEFAULT_MAX_DOCUMENTS_PER_USER).toBe(100);
+    expect(DEFAULT_MAX_BYTES_PER_USER).toBe(10 * 1024 * 1024);
+    const s = setup();
+    for (let i = 0; i < 100; i++) expect((await s.put(path(i), doc("a"), RL_MIME)).status).toBe(201);
+    expect((await s.put(path(100), doc("a"), RL_MIME)).status).toBe(409);
+  });
+
+  it("one document too many → 409 constraint-failure naming the quota; replacing and deleting still work", async () => {
+    const s = setup({ maxDocumentsPerUser: 3 });
+    for (let i = 0; i < 3; i++) expect((await s.put(path(i), doc("a"), RL_MIME)).status).toBe(201);
+    const r = await s.put(path(3), doc("a"), RL_MIME);
+    expect(r.status).toBe(409);
+    expect(r.headers["content-type"]).toBe("application/xcap-error+xml");
+    expect(xcapErrorCondition(r.text)).toBe("constraint-failure");
+    expect(r.text).toContain("document quota reached: a user may keep at most 3 documents");
+    expect(s.store.size).toBe(3);
+    expect(s.events).toHaveLength(3);
+    expect((await s.put(path(0), doc("b"), RL_MIME)).status).toBe(200);
+    expect((await s.del(path(1))).status).toBe(200);
+    expect((await s.put(path(3), doc("a"), RL_MIME)).status).toBe(201);
+    // other users have their own count
+    expect((await s.put("resource-lists/users/sip:bob@example.test/index", doc("a"), RL_MIME, { user: BOB })).status).toBe(201);
+  });
+
+  it("concurrent creations cannot pass the document quota together", async () => {
+    const s = setup({ maxDocumentsPerUser: 5 });
+    const all = await Promise.all(Array.from({ length: 20 }, (_, i) => s.put(path(i), doc("a"), RL_MIME)));
+    expect(all.filter((r) => r.status === 201)).toHaveLength(5);
+    expect(all.filter((r) => r.status === 409)).toHaveLength(15);
+    expect(s.store.size).toBe(5);
+  });
+
+  it("growing past the byte quota → 413 (document PUT and element PUT); nothing changes; shrinking always passes", async () => {
+    const s = setup({ maxBytesPerUser: 4000 });
+    expect((await s.put(path(1), doc("a", 1500), RL_MIME)).status).toBe(201);
+    expect((await s.put(path(2), doc("a", 1500), RL_MIME)).status).toBe(201);
+    const big = await s.put(path(3), doc("a", 1500), RL_MIME);
+    expect(big.status).toBe(413);
+    expect(big.text).toMatch(/storage quota exceeded: a user's documents may total at most 4000 bytes/);
+    expect(s.store.size).toBe(2);
+    const grow = await s.put(path(1), doc("a", 2500), RL_MIME);
+    expect(grow.status).toBe(413);
+    const el = await s.put(`${path(2)}/~~/resource-lists/list%5B@name=%22b%22%5D`, `<list name="b"><!--${"y".repeat(1200)}--></list>`, EL_MIME);
+    expect(el.status).toBe(413);
+    expect((await s.call({ path: path(2) })).text).toBe(doc("a", 1500));
+    expect(s.events).toHaveLength(2);
+    // within the quota, and shrinking, pass
+    expect((await s.put(path(1), doc("a", 1600), RL_MIME)).status).toBe(200);
+    expect((await s.put(path(1), doc("a"), RL_MIME)).status).toBe(200);
+    expect((await s.put(path(3), doc("a", 1500), RL_MIME)).status).toBe(201);
+  });
+});
+
 describe("authorization", () => {
   it("no user → 401 for everything except reading pres-content", async () => {
     const s = setup();
