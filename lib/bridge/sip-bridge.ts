@@ -43,10 +43,12 @@ export interface SipBridgeUpstream {
 /**
  * A SIP server in this process: one new in-memory flow per WebSocket (the embedded server's
  * `transport.openFlow()`), seen by the server as an accepted TCP connection. Throwing means the
- * server cannot take the connection (the upgrade is refused with 502).
+ * server cannot take the connection (the upgrade is refused with 502). `peer` is who the bridge
+ * vouches for: the session's user (`user@domain`), whom the bridge lets the browser be and nobody
+ * else, and the browser's address — the server may treat the flow as authenticated for that user.
  */
 export interface SipBridgeInProcessUpstream {
-  openFlow: () => SipByteStream;
+  openFlow: (peer: { aor: string; clientAddress?: string }) => SipByteStream;
   /** For logs. Default "in-process". */
   name?: string;
 }
@@ -186,10 +188,10 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
   }, Math.max(20, Math.min(...periods) / 2)) : undefined;
   sweep?.unref();
 
-  function connectUpstream(): Promise<SipByteStream> {
+  function connectUpstream(peer: { aor: string; clientAddress?: string }): Promise<SipByteStream> {
     if (inProcess) {
       try {
-        return Promise.resolve(inProcess.openFlow());
+        return Promise.resolve(inProcess.openFlow(peer));
       } catch (e) {
         return Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
@@ -282,7 +284,7 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
       if (count(userCounts, user, +1) > maxPerUser) return closeAtOnce(req, socket, head, "userLimit", WsClose.PolicyViolation, "too many connections for this user");
       if (socket.destroyed) return;
       try {
-        upstreamSocket = await connectUpstream();
+        upstreamSocket = await connectUpstream({ aor: identity.aor, clientAddress: req.socket.remoteAddress });
       } catch (e) {
         log("warn", "cannot connect to SIP upstream", { upstream: upstreamName, error: e instanceof Error ? e.message : String(e) });
         throw new UpgradeRefused(502, "upstreamUnavailable", "SIP server unavailable");

@@ -126,7 +126,8 @@ export function bridgeUpstream(cfg: HeraldConfig, sip: RunningSipServer | undefi
   if (cfg.SIP_UPSTREAM) return parseUpstreamUri(cfg.SIP_UPSTREAM);
   if (sip) {
     const transport = sip.server.transport;
-    return { openFlow: () => transport.openFlow(), name: "embedded SIP server" };
+    // the bridge checked the session and lets the browser be nobody else: the flow belongs to its user
+    return { openFlow: (peer) => transport.openFlow({ owner: `sip:${peer.aor}`, clientAddress: peer.clientAddress }), name: "embedded SIP server" };
   }
   return { host: cfg.SIP_HOST === "0.0.0.0" ? "127.0.0.1" : cfg.SIP_HOST, port: cfg.SIP_PORT, transport: "tcp" };
 }

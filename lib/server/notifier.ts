@@ -5,10 +5,21 @@
  *
  * Delivery: NOTIFYs of one subscription are serialized (CSeq order = body order) and coalesced —
  * when several changes arrive while one NOTIFY is being composed, the next NOTIFY carries the
- * latest state once. The next hop is, in order: the connection the subscription's last SUBSCRIBE
- * came over; the first Route of the route set; the connection of a registered binding whose
- * contact is the remote target (RFC 5626/5923: clients behind NAT or the bridge); any open
- * connection to the target's host:port; a new TCP/TLS connection to it (after a restart).
+ * latest state once.
+ *
+ * Next hop of a NOTIFY — the subscriber's own flow or its Contact, never a connection that belongs
+ * to someone else (connection ids are unique per transport run, so nothing restored names a
+ * connection of this run):
+ *  1. the subscription's connection (its last accepted SUBSCRIBE's, or the one we dialled), if open;
+ *  2. with a route set, its first Route is the target; without, a binding of the SUBSCRIBER'S OWN
+ *     AOR whose contact is the remote target and whose connection is open (RFC 5626/5923: clients
+ *     behind NAT or the bridge) — never another user's binding;
+ *  3. an open connection to the target's host:port, only one we dialled or one the subscriber
+ *     authenticated on (an address claimed by anyone else is not reused);
+ *  4. a new TCP/TLS connection to the target (after a restart); the unspecified address (a gone
+ *     in-process flow) is never dialled.
+ * When all of that fails the subscription ends without a final NOTIFY; the watcher finds out on
+ * its next refresh (481) and subscribes again.
  */
 import {
   Dialog,
@@ -417,7 +428,7 @@ export class Notifier {
         // fall back to the remote target
       }
     } else {
-      const b = this.o.registrar.findByContact(target);
+      const b = this.o.registrar.findByContact(sub.watcher, target);
       const c = b?.connectionId ? t.getConnection(b.connectionId) : undefined;
       if (c) {
         sub.connectionId = c.id;
@@ -430,8 +441,10 @@ export class Notifier {
     if (uri.transport !== undefined && uri.transport !== "tcp" && uri.transport !== "tls") throw new Error(`unsupported transport ${uri.transport}`);
     const host = uri.host.replace(/^\[|\]$/g, "");
     const port = uri.port ?? (tls ? 5061 : 5060);
-    const existing = t.findConnection(host, port, tls ? "TLS" : undefined);
-    const c = existing ?? (await t.connect(host, port, tls ? "TLS" : "TCP"));
+    // an address anyone may claim: reuse only what we dialled or what the subscriber owns
+    const reuse = (c: SipConnection) => c.direction === "outbound" || c.isOwnedBy(sub.watcher);
+    const existing = t.findConnection(host, port, tls ? "TLS" : undefined, reuse);
+    const c = existing ?? (await t.connect(host, port, tls ? "TLS" : "TCP", reuse));
     sub.connectionId = c.id;
     return c;
   }

@@ -5,10 +5,17 @@
  *
  * Authentication (RFC 3261 §22): REGISTER is challenged with 401 (registrar, UAS); out-of-dialog
  * PUBLISH and SUBSCRIBE with 407, as Kamailio does (so a client that works against Kamailio works
- * here); in-dialog requests are not challenged (the dialog was authenticated). Credentials are the
- * account's HA1 (MD5 or SHA-256) or autheph short-lived credentials (`<expiry>:<user>`, HMAC-SHA1
- * with the shared secret). The authenticated identity must be the From AOR (PUBLISH and SUBSCRIBE;
- * for PUBLISH also the Request-URI) or the To AOR (REGISTER): 403 otherwise.
+ * here). Credentials are the account's HA1 (MD5 or SHA-256) or autheph short-lived credentials
+ * (`<expiry>:<user>`, HMAC-SHA1 with the shared secret). The authenticated identity must be the
+ * From AOR (PUBLISH and SUBSCRIBE; for PUBLISH also the Request-URI) or the To AOR (REGISTER): 403
+ * otherwise.
+ *
+ * Who is on the other end of a connection: an authenticated request makes its AOR an owner of the
+ * connection it came over (`SipConnection.addOwner`; a bridge flow is opened with its session's
+ * user as owner), and only then is the `;alias` it offers honoured (RFC 5923 §9). A dialog belongs
+ * to its watcher: an in-dialog SUBSCRIBE is accepted without a challenge only on the dialog's own
+ * connection or one its watcher owns; from anywhere else it is challenged like an out-of-dialog
+ * request, and an identity other than the watcher's gets 403.
  */
 import { createHmac, randomBytes } from "node:crypto";
 import {
@@ -147,6 +154,8 @@ export class PresenceServer {
   private readonly persist: WriteBehind;
   private readonly state: PresenceStateStore;
   private readonly nonceSecret: Buffer;
+  /** In every nonce: a nonce of an earlier run (nonce-counts lost) is answered stale=true. */
+  private readonly nonceEpoch = randomBytes(4);
   private readonly routes: SubscribeRoute[] = [];
   private readonly notifyHandlers: NotifyHandler[] = [];
   private readonly packages = new Map<string, EventPackage>();
@@ -164,7 +173,8 @@ export class PresenceServer {
     this.log = log ? (level, msg, meta) => log(level, `presence:server ${msg}`, meta) : () => {};
     this.state = options.state ?? new MemoryPresenceStateStore();
     this.persist = new WriteBehind({ store: this.state, delayMs: options.persistDelayMs, logger: options.logger });
-    // nonces survive a restart when derived from the configured secret
+    // nonces stay authentic across a restart when derived from the configured secret; the per-run
+    // epoch makes an earlier run's nonce stale (its nonce-counts are gone: replays)
     this.nonceSecret = options.ephemeralSecret ? createHmac("sha256", options.ephemeralSecret).update("herald-sip-nonce").digest() : randomBytes(32);
     const l = options.listen;
     this.transport = new SipTransport({
@@ -483,6 +493,7 @@ export class PresenceServer {
         credentialsLookup: (username, _realm, algorithm) => this.lookupHa1(d, username, algorithm),
         algorithms: this.o.digestAlgorithms ?? ["MD5", "SHA-256"],
         clock: this.now,
+        epoch: this.nonceEpoch,
         logger: this.o.logger,
       });
       this.authenticators.set(d.name, a);
@@ -537,7 +548,7 @@ export class PresenceServer {
     const eph = parseEphemeralUsername(creds.params.username);
     const { user, domain } = userAndDomain(eph ? eph.user : creds.params.username, d.name);
     // a bridge flow's client is the browser behind it (its `clientAddress`), not the flow's peer
-    const address = (conn as SipConnection & { clientAddress?: string }).clientAddress ?? conn.remoteAddress;
+    const address = conn.clientAddress;
     const attempt = limiter.attempt({ account: `${user}@${domain}`, address });
     if (!attempt.allowed) {
       throw new SipErrorWithHeaders(503, "Too Many Failed Authentication Attempts", [["Retry-After", String(attempt.retryAfterSeconds)]]);
@@ -552,6 +563,16 @@ export class PresenceServer {
     }
   }
 
+  /**
+   * `aor` authenticated on `conn` (and is the identity the request claims): it owns the
+   * connection, and the `;alias` the request offers is honoured (RFC 5923 §9).
+   */
+  private trustConnection(conn: SipConnection, request: SipRequest, aor: string): void {
+    conn.addOwner(aor);
+    const alias = this.transport.offeredAlias(request, conn);
+    if (alias) this.transport.addAlias(conn, alias.host, alias.port);
+  }
+
   // ---- REGISTER --------------------------------------------------------------------------------
 
   private async onRegister(request: SipRequest, conn: SipConnection): Promise<Outcome> {
@@ -562,6 +583,7 @@ export class PresenceServer {
     const id = await this.authenticate(request, domain, false, conn);
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== aor) throw new SipError(403, "Identity does not match To"); // §10.3 step 3
+    this.trustConnection(conn, request, id.aor);
     try {
       const response = this.registrar.register(request, aor, conn);
       for (const c of request.contact) {
@@ -588,6 +610,7 @@ export class PresenceServer {
     const id = await this.authenticate(request, splitAor(aorOf(request.from.uri) ?? presentity).domain, this.o.challengeStatus !== 401, conn);
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== aorOf(request.from.uri) || id.aor !== presentity) throw new SipError(403, "Only the presentity may publish");
+    this.trustConnection(conn, request, id.aor);
     if ((await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
     return { response: this.presence.publish(request, presentity) };
   }
@@ -623,6 +646,7 @@ export class PresenceServer {
     const id = await this.authenticate(request, splitAor(watcherAor).domain, this.o.challengeStatus !== 401, conn);
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== watcherAor) throw new SipError(403, "Identity does not match From");
+    this.trustConnection(conn, request, id.aor);
     if (pkg === this.presence || pkg === this.winfo) {
       if (!resourceAor) throw new SipError(404, "Not Found");
       const { user, domain } = splitAor(resourceAor);
@@ -686,6 +710,13 @@ export class PresenceServer {
     const sub = this.notifier.get(dialogIdToString({ callId: request.callId, localTag: toTag, remoteTag: fromTag }));
     if (!sub || !sub.dialog || sub.status === "terminated") throw new SipError(481, "Subscription does not exist");
     if (request.event?.value !== sub.event) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", sub.event]]);
+    if (sub.connectionId !== conn.id && !conn.isOwnedBy(sub.watcher)) {
+      // the dialog belongs to its watcher: from another connection, prove to be the watcher first
+      const id = await this.authenticate(request, splitAor(sub.watcher).domain, this.o.challengeStatus !== 401, conn);
+      if (id instanceof SipResponse) return { response: id };
+      if (id.aor !== sub.watcher) throw new SipError(403, "Not the subscriber of this dialog");
+      this.trustConnection(conn, request, id.aor);
+    }
     if (!sub.dialog.receiveRequest(request)) throw new SipError(500, "CSeq out of order"); // RFC 3261 §12.2.2
     const expires = this.negotiateExpires(request, sub.pkg);
     sub.connectionId = conn.id;

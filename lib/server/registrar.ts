@@ -23,7 +23,7 @@ export interface Binding {
   callId: string;
   cseq: number;
   expiresAt: number;
-  /** Connection the REGISTER came over (dead after a restart). */
+  /** Connection the REGISTER came over; ids are unique per transport run, so a restored one names no connection of a later run. */
   connectionId?: string;
   transport: "TCP" | "TLS";
   sourceHost: string;
@@ -79,9 +79,12 @@ export class Registrar {
     return n;
   }
 
-  /** The live binding whose contact URI equals `uri` (as registered), for routing requests to it. */
-  findByContact(uri: string): Binding | undefined {
-    const b = this.byContact.get(uri);
+  /**
+   * The live binding of `aor` whose contact URI equals `uri` (as registered), for routing requests
+   * to it. Only that AOR's own bindings: another user's binding of the same contact never answers.
+   */
+  findByContact(aor: string, uri: string): Binding | undefined {
+    const b = this.byContact.get(contactKey(aor, uri));
     return b && b.expiresAt > this.o.now() ? b : undefined;
   }
 
@@ -183,9 +186,9 @@ export class Registrar {
     let m = this.bindings.get(b.aor);
     if (!m) this.bindings.set(b.aor, (m = new Map()));
     const prev = m.get(b.key);
-    if (prev && this.byContact.get(prev.contact) === prev) this.byContact.delete(prev.contact);
+    if (prev && this.byContact.get(contactKey(prev.aor, prev.contact)) === prev) this.byContact.delete(contactKey(prev.aor, prev.contact));
     m.set(b.key, b);
-    this.byContact.set(b.contact, b);
+    this.byContact.set(contactKey(b.aor, b.contact), b);
     this.schedule(b);
     this.persist(b);
   }
@@ -193,7 +196,7 @@ export class Registrar {
   private remove(b: Binding): void {
     const m = this.bindings.get(b.aor);
     m?.delete(b.key);
-    if (this.byContact.get(b.contact) === b) this.byContact.delete(b.contact);
+    if (this.byContact.get(contactKey(b.aor, b.contact)) === b) this.byContact.delete(contactKey(b.aor, b.contact));
     if (m && m.size === 0) this.bindings.delete(b.aor);
     const tk = `${b.aor}|${b.key}`;
     const t = this.timers.get(tk);
@@ -267,7 +270,7 @@ export class Registrar {
       let m = this.bindings.get(b.aor);
       if (!m) this.bindings.set(b.aor, (m = new Map()));
       m.set(b.key, b);
-      this.byContact.set(b.contact, b);
+      this.byContact.set(contactKey(b.aor, b.contact), b);
       this.schedule(b);
     }
   }
@@ -276,6 +279,10 @@ export class Registrar {
     for (const t of this.timers.values()) this.o.timers.clearTimeout(t);
     this.timers.clear();
   }
+}
+
+function contactKey(aor: string, contact: string): string {
+  return `${aor}\u0000${contact}`;
 }
 
 /** A stable short id for a binding (used in tuple ids and logs). */

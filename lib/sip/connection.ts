@@ -37,6 +37,15 @@ export interface SipConnectionEvents {
   close: [];
 }
 
+export interface SipConnectionOptions {
+  /** An in-process flow (`SipTransport.openFlow`): reached only by its id, never by address. */
+  inProcess?: boolean;
+  /** AOR the peer already proved to be (an in-process flow opened for a portal session's user). */
+  owner?: string;
+  /** The real client's address when the peer relays for it (the bridge); default `remoteAddress`. */
+  clientAddress?: string;
+}
+
 export class SipConnection extends EventEmitter<SipConnectionEvents> {
   readonly id: string;
   readonly transport: StreamTransport;
@@ -48,12 +57,17 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   /** Inbound (accepted by our listener, or an in-process flow opened to us) or outbound (we connected). */
   readonly direction: "inbound" | "outbound";
   readonly stream: SipByteStream;
+  /** An in-process flow: no address of its own (see `SipTransport.openFlow`). */
+  readonly inProcess: boolean;
   /** @internal The transport's last alias key for this connection (`SipTransport.addAlias`). */
   lastAlias?: { host: string; port: number; key: string };
+  /** AORs authenticated on this connection (one, or several behind a proxy). */
+  private owners?: Set<string>;
+  private readonly relayedFor?: string;
   private isClosed = false;
   private closeTimer?: NodeJS.Timeout;
 
-  constructor(id: string, transport: StreamTransport, stream: SipByteStream, direction: "inbound" | "outbound") {
+  constructor(id: string, transport: StreamTransport, stream: SipByteStream, direction: "inbound" | "outbound", options: SipConnectionOptions = {}) {
     super();
     this.id = id;
     this.transport = transport;
@@ -63,10 +77,34 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
     this.remotePort = stream.remotePort ?? 0;
     this.localAddress = normalizeAddress(stream.localAddress ?? "");
     this.localPort = stream.localPort ?? 0;
+    this.inProcess = options.inProcess ?? false;
+    this.relayedFor = options.clientAddress === undefined ? undefined : normalizeAddress(options.clientAddress);
+    if (options.owner) this.owners = new Set([options.owner]);
     stream.once("close", () => {
       this.isClosed = true;
       this.emit("close");
     });
+  }
+
+  /** The real client's address: the relayed client's for a bridge flow, else the peer's source address. */
+  get clientAddress(): string {
+    return this.relayedFor ?? this.remoteAddress;
+  }
+
+  /** Record that `aor` authenticated on this connection (after a successful digest check). */
+  addOwner(aor: string): void {
+    if (this.owners) this.owners.add(aor);
+    else this.owners = new Set([aor]);
+  }
+
+  /** True when `aor` authenticated on this connection (or the flow was opened for it). */
+  isOwnedBy(aor: string): boolean {
+    return this.owners?.has(aor) ?? false;
+  }
+
+  /** True when any identity authenticated on this connection. */
+  get owned(): boolean {
+    return (this.owners?.size ?? 0) > 0;
   }
 
   get closed(): boolean {

@@ -6,6 +6,11 @@
  * `stale=true` (RFC 2617 §3.2.1). Replays are stopped by tracking the highest nonce-count seen per
  * nonce in a bounded map; nonces older than the newest evicted entry that are no longer tracked
  * are answered with a stale challenge rather than trusted.
+ *
+ * The nonce-counts live in memory only. With `epoch` set (the SIP server passes one random per
+ * process run), every nonce carries it and a nonce of another epoch — an earlier run, whose counts
+ * are gone — is answered `stale=true` (RFC 7616 §3.3: the client retries with the new nonce without
+ * asking the user), so a request captured before a restart cannot be replayed after it.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { parseDigestHeader, serializeDigestHeader, type DigestParams } from "./digest-header";
@@ -32,6 +37,11 @@ export interface DigestAuthenticatorOptions {
   checkUri?: boolean;
   /** ms clock; default Date.now. */
   clock?: () => number;
+  /**
+   * 4 bytes carried in every nonce; a nonce with other bytes there is stale (see the module
+   * comment). Default: none (nonces of any run with the same secret are accepted while fresh).
+   */
+  epoch?: Buffer;
   logger?: SipLogger;
 }
 
@@ -60,6 +70,7 @@ export interface DigestChallenge {
   values: string[];
 }
 
+const EPOCH_BYTES = 4;
 const NONCE_RE = /^[A-Za-z0-9_-]{43}$/;
 const NC_RE = /^[0-9a-fA-F]{8}$/;
 
@@ -74,6 +85,7 @@ export class DigestAuthenticator {
   private readonly clock: () => number;
   private readonly log: SipLogger;
   private readonly opaque: string;
+  private readonly epoch?: Buffer;
   /**
    * nonce → highest nc seen and the nonce's issue time (Map iteration order = insertion order →
    * least recently used first). A tracked nonce was authenticated when it was first seen, so its
@@ -95,25 +107,28 @@ export class DigestAuthenticator {
     const log = options.logger;
     this.log = log ? (level: LogLevel, msg, meta) => log(level, `sip:digest ${msg}`, meta) : () => {};
     this.opaque = createHmac("sha256", this.secret).update(`opaque:${this.realm}`).digest("base64url").slice(0, 22);
+    if (options.epoch !== undefined && options.epoch.length !== EPOCH_BYTES) throw new RangeError(`digest epoch must be ${EPOCH_BYTES} bytes`);
+    this.epoch = options.epoch;
   }
 
-  /** A fresh self-validating nonce. */
+  /** A fresh self-validating nonce: issued-at ‖ epoch (or random) ‖ random ‖ MAC. */
   createNonce(): string {
     const payload = Buffer.alloc(16);
     payload.writeBigUInt64BE(BigInt(Math.floor(this.clock())), 0);
     randomBytes(8).copy(payload, 8);
+    this.epoch?.copy(payload, 8);
     const mac = createHmac("sha256", this.secret).update(payload).digest().subarray(0, 16);
     return Buffer.concat([payload, mac]).toString("base64url");
   }
 
-  /** Issue time (ms) if the nonce is authentic, else undefined. */
-  private nonceIssuedAt(nonce: string): number | undefined {
+  /** Issue time (ms) and whether it is of our epoch, if the nonce is authentic; else undefined. */
+  private nonceIssuedAt(nonce: string): { issued: number; ourEpoch: boolean } | undefined {
     if (!NONCE_RE.test(nonce)) return undefined;
     const raw = Buffer.from(nonce, "base64url");
     if (raw.length !== 32) return undefined;
     const mac = createHmac("sha256", this.secret).update(raw.subarray(0, 16)).digest().subarray(0, 16);
     if (!timingSafeEqual(mac, raw.subarray(16))) return undefined;
-    return Number(raw.readBigUInt64BE(0));
+    return { issued: Number(raw.readBigUInt64BE(0)), ourEpoch: !this.epoch || raw.subarray(8, 8 + EPOCH_BYTES).equals(this.epoch) };
   }
 
   /** Build the challenge for a 401 (registrar/UAS) or 407 (`proxy: true`). */
@@ -189,8 +204,14 @@ export class DigestAuthenticator {
     if (this.checkUri && requestUri !== undefined && p.uri !== requestUri) return fail("uri-mismatch");
 
     const tracked = this.seen.get(p.nonce);
-    const issued = tracked ? tracked.issued : this.nonceIssuedAt(p.nonce);
-    if (issued === undefined) return fail("invalid-nonce");
+    let issued = tracked?.issued;
+    if (issued === undefined) {
+      const authentic = this.nonceIssuedAt(p.nonce);
+      if (!authentic) return fail("invalid-nonce");
+      // a nonce of an earlier run: its nonce-counts are gone, a replay could not be told apart
+      if (!authentic.ourEpoch) return fail("stale", true);
+      issued = authentic.issued;
+    }
     const now = this.clock();
     if (now - issued > this.ttl * 1000 || issued > now + 5000) return fail("stale", true); // RFC 2617 §3.2.1 stale=true
 

@@ -5,23 +5,32 @@
  * - Every connection, inbound or outbound, gets its own `SipStreamParser`; each message is
  *   emitted as `{ message, connection }`. Requests get `received`/`rport` filled in on the top Via
  *   (§18.2.1, RFC 3581) so responses and later requests can find the connection.
- * - Connections are kept by id and aliased by their remote source address (and the Via sent-by
- *   when the client asks with `;alias`, RFC 5923), so the server can send a request to a
- *   registered contact over the connection it registered from.
+ * - Connection ids are `<kind>-<run>-<n>`: `run` is random per transport instance, so an id kept
+ *   in stored state (a registration, a subscription) never names a connection of a later run.
+ * - TCP/TLS connections are aliased by their remote source address and, through `addAlias`, by the
+ *   Via sent-by a client offers with `;alias` (RFC 5923). The transport never takes an alias from
+ *   a request by itself: RFC 5923 §9 allows it only for a peer authenticated for that address, which
+ *   the server decides (once a request authenticated, it registers that request's `offeredAlias`
+ *   with `addAlias`). Lookups by address take a `reuse` predicate: a connection found
+ *   by address is used only when the caller accepts it (we dialled it, or its owner is the one the
+ *   request is for), so an address claimed by one peer never captures another's requests.
  * - A malformed request is answered with 400 (or the error's status) when enough headers survive;
  *   a framing error closes the connection. Nothing a peer sends can throw out of this class.
  * - `openFlow()` accepts an in-process peer (the WebSocket bridge in front of the embedded
  *   server) over an in-memory flow instead of a loopback TCP socket. The server sees it as an
- *   accepted TCP connection in every way (own id, framer and size limits, received/rport, aliases,
- *   idle timeout, `connectionClosed`); its peer address is `0.0.0.0` with a port unique among the
- *   open flows, which no real TCP peer can have, and which is never dialled: once the flow is gone,
- *   requests towards it fail at once (RFC 5626 §5.3: a failed flow is not replaced by a new one).
+ *   accepted TCP connection (own id, framer and size limits, received/rport, idle timeout,
+ *   `connectionClosed`), with the owner and client address the bridge vouches for. Its peer address
+ *   is `0.0.0.0` with a port unique among the open flows (ports are reused once a flow is gone), so
+ *   a flow is never found by address at all: no aliases, and that address is never dialled. It is
+ *   reached only by its connection id; once it is gone, requests towards it fail at once (RFC 5626
+ *   §5.3: a failed flow is not replaced by a new one).
  */
+import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { connectStream, type TlsClientOptions } from "./connect";
-import { SipConnection, type SipByteStream, type StreamTransport } from "./connection";
+import { SipConnection, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
 import { buildErrorResponse } from "./error-response";
 import type { LogLevel, SipLogger } from "./logger";
 import { MemoryFlowEnd, createMemoryFlow } from "./memory-flow";
@@ -89,6 +98,8 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   private readonly flows = new Map<number, SipConnection>();
   private nextFlowPort = 1;
   private nextId = 1;
+  /** Random per transport instance: ids of an earlier run (in stored state) never match ours. */
+  readonly runId = randomBytes(4).toString("hex");
   private addresses: ListenAddresses = {};
 
   constructor(options: SipTransportOptions = {}) {
@@ -136,19 +147,26 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     return c && !c.closed ? c : undefined;
   }
 
-  /** An open connection to/from host:port (source address or alias), optionally of one transport. */
-  findConnection(host: string, port: number, transport?: StreamTransport): SipConnection | undefined {
+  /**
+   * An open TCP/TLS connection to/from host:port (source address or alias), optionally of one
+   * transport, that `reuse` accepts (default: any). In-process flows are never found by address.
+   */
+  findConnection(host: string, port: number, transport?: StreamTransport, reuse?: (c: SipConnection) => boolean): SipConnection | undefined {
     for (const t of transport ? [transport] : (["TLS", "TCP"] as const)) {
       const id = this.aliases.get(aliasKey(t, host, port));
       const c = id ? this.getConnection(id) : undefined;
-      if (c) return c;
+      if (c && (!reuse || reuse(c))) return c;
     }
     return undefined;
   }
 
-  /** Make `host:port` resolve to this connection (RFC 5923 alias, or a registered Contact). */
+  /**
+   * Make `host:port` resolve to this connection (RFC 5923 alias, or a registered Contact). The
+   * caller vouches for the peer (RFC 5923 §9: only for a peer authenticated for that address).
+   * Ignored for in-process flows, which have no address.
+   */
   addAlias(connection: SipConnection, host: string, port: number): void {
-    if (connection.closed) return; // its aliases are already gone; a new one would never be removed
+    if (connection.closed || connection.inProcess) return; // a closed one's aliases are already gone
     // a client offers the same alias on every request (RFC 5923): its key is computed once
     const last = connection.lastAlias;
     const key = last && last.host === host && last.port === port ? last.key : aliasKey(connection.transport, host, port);
@@ -164,9 +182,22 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     return this.connections.size;
   }
 
-  /** Reuse an open connection to host:port or open one (TCP or TLS). */
-  connect(host: string, port: number, transport: StreamTransport = "TCP"): Promise<SipConnection> {
-    const existing = this.findConnection(host, port, transport);
+  /**
+   * The `;alias` a request offers for its connection (RFC 5923 §5): the top Via's sent-by when it
+   * carries the parameter. Register it with `addAlias` once the peer is trusted for it.
+   */
+  offeredAlias(request: SipRequest, connection: SipConnection): { host: string; port: number } | undefined {
+    const top = request.topVia;
+    if (!top || !top.params.has("alias")) return undefined;
+    return { host: top.host.replace(BRACKETS_RE, ""), port: top.port ?? (connection.transport === "TLS" ? 5061 : 5060) };
+  }
+
+  /**
+   * Reuse an open connection to host:port or open one (TCP or TLS). An existing connection is
+   * reused only when `reuse` accepts it; default: only one we dialled ourselves.
+   */
+  connect(host: string, port: number, transport: StreamTransport = "TCP", reuse: (c: SipConnection) => boolean = isOutbound): Promise<SipConnection> {
+    const existing = this.findConnection(host, port, transport, reuse);
     if (existing) return Promise.resolve(existing);
     if (UNSPECIFIED_HOSTS.has(host.toLowerCase().replace(BRACKETS_RE, ""))) {
       // an in-process flow that is gone (or a bogus Contact): the unspecified address is no destination
@@ -215,7 +246,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
    * TCP connection (see the module comment); the peer's end is returned. Throws when
    * `maxConnections` flows are open.
    */
-  openFlow(): MemoryFlowEnd {
+  openFlow(options: { owner?: string; clientAddress?: string } = {}): MemoryFlowEnd {
     const max = Math.min(this.options.maxConnections ?? 10_000, 65_535);
     if (this.flows.size >= max) throw new Error(`too many in-process flows (${this.flows.size})`);
     let port = this.nextFlowPort;
@@ -224,7 +255,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     const listener = this.addresses.tcp ?? this.addresses.tls;
     const host = !listener || UNSPECIFIED_HOSTS.has(listener.address) ? "127.0.0.1" : listener.address;
     const [peerEnd, serverEnd] = createMemoryFlow({ address: IN_PROCESS_FLOW_HOST, port }, { address: host, port: listener?.port ?? 0 });
-    const conn = this.adopt(serverEnd, "TCP", "inbound", "flow");
+    const conn = this.adopt(serverEnd, "TCP", "inbound", "flow", { inProcess: true, owner: options.owner, clientAddress: options.clientAddress });
     this.flows.set(port, conn);
     conn.once("close", () => this.flows.delete(port));
     return peerEnd;
@@ -245,11 +276,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     }
   }
 
-  private adopt(socket: SipByteStream, transport: StreamTransport, direction: "inbound" | "outbound", kind: string = transport.toLowerCase()): SipConnection {
-    const id = `${kind}-${this.nextId++}`;
-    const conn = new SipConnection(id, transport, socket, direction);
+  private adopt(socket: SipByteStream, transport: StreamTransport, direction: "inbound" | "outbound", kind: string = transport.toLowerCase(), options?: SipConnectionOptions): SipConnection {
+    const id = `${kind}-${this.runId}-${this.nextId++}`;
+    const conn = new SipConnection(id, transport, socket, direction, options);
     this.connections.set(id, conn);
-    this.addAlias(conn, conn.remoteAddress, conn.remotePort);
+    this.addAlias(conn, conn.remoteAddress, conn.remotePort); // a source address; not for flows
     socket.on("error", (err) => this.log("debug", "socket error", { id, error: err.message }));
     const idle = this.options.idleTimeoutMs ?? 600_000;
     if (idle > 0) {
@@ -320,8 +351,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
         changed = true;
       }
       if (changed) message.setHeader("Via", [top, ...message.getHeaders("Via").slice(1)]);
-      // RFC 5923: the client offers the connection for reuse towards its sent-by
-      if (top.params.has("alias")) this.addAlias(conn, top.host, top.port ?? (conn.transport === "TLS" ? 5061 : 5060));
+      // RFC 5923 `;alias` is not taken here: §9 wants the peer authenticated for it (the server's call)
     }
     this.safeEmit("message", { message, connection: conn });
   }
@@ -347,6 +377,10 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       this.log("error", `listener for ${String(event)} threw`, { error: e instanceof Error ? e.message : String(e) });
     }
   }
+}
+
+function isOutbound(c: SipConnection): boolean {
+  return c.direction === "outbound";
 }
 
 function aliasKey(transport: StreamTransport, host: string, port: number): string {

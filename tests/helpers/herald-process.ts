@@ -23,20 +23,26 @@ export interface HeraldProcess {
   sipPort: number;
   dataDir: string;
   output(): string;
+  /** SIGTERM (SIGKILL after 10 s), then remove the data directory. */
   stop(): Promise<void>;
+  /** Send `signal` and wait for the process to exit; the data directory stays (restart with `startHerald({ dataDir, sipPort })`). */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 /**
- * Start Herald with a fresh SQLite database seeded by `seed`, extra environment `env`.
- * Resolves once the portal listens.
+ * Start Herald with a fresh SQLite database seeded by `seed`, extra environment `env` — or, with
+ * `dataDir` (and `sipPort`), again on the data of an earlier run (a restart). Resolves once the
+ * portal listens.
  */
-export async function startHerald(opts: { seed: (db: Db) => Promise<void>; env?: Record<string, string> }): Promise<HeraldProcess> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
+export async function startHerald(opts: { seed?: (db: Db) => Promise<void>; env?: Record<string, string>; dataDir?: string; sipPort?: number }): Promise<HeraldProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
   const url = `file:${path.join(dataDir, "herald.db")}`;
-  const t = await openMigrated(url, dataDir);
-  await opts.seed(t.db);
-  await t.db.$disconnect();
-  const sipPort = await freePort();
+  if (!opts.dataDir) {
+    const t = await openMigrated(url, dataDir);
+    await opts.seed?.(t.db);
+    await t.db.$disconnect();
+  }
+  const sipPort = opts.sipPort ?? (await freePort());
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "start"], {
     cwd: ROOT,
     env: {
@@ -82,7 +88,7 @@ export async function startHerald(opts: { seed: (db: Db) => Promise<void>; env?:
     async stop() {
       child.kill("SIGTERM");
       await new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const t2 = setTimeout(() => {
           child.kill("SIGKILL");
           resolve();
@@ -93,6 +99,12 @@ export async function startHerald(opts: { seed: (db: Db) => Promise<void>; env?:
         });
       });
       rmSync(dataDir, { recursive: true, force: true });
+    },
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill(signal);
+      await exited;
     },
   };
 }

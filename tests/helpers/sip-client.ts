@@ -16,6 +16,7 @@ import {
   generateCallId,
   generateTag,
   serializeMessage,
+  type SipByteStream,
   type SipMessageAny,
 } from "@/lib/sip";
 
@@ -41,6 +42,8 @@ export interface SipTestClientOptions {
   onRequest?: (r: SipRequest) => void;
   /** Reuse the last challenge (nc incremented) instead of waiting to be challenged (benchmarks). */
   preemptiveAuth?: boolean;
+  /** Speak over this (open) stream instead of a TCP connection to host:port: an in-process flow (`transport.openFlow()`), a WebSocket adapter. */
+  stream?: () => SipByteStream;
 }
 
 export interface ClientSubscription {
@@ -93,7 +96,9 @@ export class SipTestClient {
 
   get contact(): string {
     if (this.listenPort !== undefined) return `<sip:${this.o.user}@127.0.0.1:${this.listenPort};transport=tcp>`;
-    return `<sip:${this.o.user}@127.0.0.1:${this.localPort};transport=${this.o.tls ? "tls" : "tcp"}>`;
+    // over an in-process flow, the flow's own (synthetic) address, as the bridge's Contact rewrite does
+    const host = this.o.stream ? this.socket.localAddress : "127.0.0.1";
+    return `<sip:${this.o.user}@${host}:${this.localPort};transport=${this.o.tls ? "tls" : "tcp"}>`;
   }
 
   /**
@@ -126,7 +131,10 @@ export class SipTestClient {
 
   private open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const s = this.o.tls
+      const flow = this.o.stream?.();
+      const s = flow
+        ? (flow as unknown as net.Socket)
+        : this.o.tls
         ? tls.connect({ host: this.o.host, port: this.o.port, rejectUnauthorized: false }, () => resolve())
         : net.connect({ host: this.o.host, port: this.o.port, localAddress: this.o.localAddress }, () => resolve());
       s.once("error", reject);
@@ -138,6 +146,7 @@ export class SipTestClient {
       });
       this.socket = s;
       this.parser.on("message", (m) => this.onMessage(m));
+      if (flow) resolve();
     });
   }
 
@@ -263,14 +272,18 @@ export class SipTestClient {
     return { response, sub: { dialog: Dialog.createUac(req, response), request: req, response, event } };
   }
 
-  /** In-dialog SUBSCRIBE (refresh, or unsubscribe with expires 0). */
+  /**
+   * In-dialog SUBSCRIBE (refresh, or unsubscribe with expires 0) over this client's connection; a
+   * 401/407 (the dialog's owner must prove who it is from a new connection) is answered once.
+   */
   async resubscribe(sub: ClientSubscription, expires: number): Promise<SipResponse> {
-    const req = sub.dialog.createRequest("SUBSCRIBE", {
-      via: { transport: this.o.tls ? "TLS" : "TCP", host: "127.0.0.1", port: this.localPort },
-      contact: this.contact,
-      headers: [["Event", sub.event], ["Expires", String(expires)]],
-    });
-    return this.sendRequest(req);
+    return this.requestWithAuth(() =>
+      sub.dialog.createRequest("SUBSCRIBE", {
+        via: { transport: this.o.tls ? "TLS" : "TCP", host: "127.0.0.1", port: this.localPort },
+        contact: this.contact,
+        headers: [["Event", sub.event], ["Expires", String(expires)]],
+      }),
+    );
   }
 
   /** NOTIFYs received in a dialog (by Call-ID). */

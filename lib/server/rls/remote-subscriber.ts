@@ -7,6 +7,10 @@
  * 5060/TCP — no DNS SRV/NAPTR), a 401/407 is answered once when `credentials` has something for
  * the owner, refreshes run at 80 % of the granted Expires, and a terminated or failed back end is
  * retried after `retryMs`.
+ *
+ * A back-end dialog belongs to the peer we dialled: its NOTIFYs are accepted on the connection we
+ * opened, or on a connection from that peer's address (a notifier may connect to our Contact on its
+ * own, RFC 6665 §4.1.2.4); from any other connection, Call-ID and tags alone prove nothing: 403.
  */
 import {
   Dialog,
@@ -54,6 +58,8 @@ interface RemoteDialog {
   localTag: string;
   dialog?: Dialog;
   connectionId?: string;
+  /** Address of the peer we dialled (the remote domain's notifier). */
+  peerAddress?: string;
   listener: (s: BackEndState) => void;
   refreshTimer?: unknown;
   retryTimer?: unknown;
@@ -106,6 +112,7 @@ export class RemoteSubscriber {
       const conn = await this.server.transport.connect(hop.host, hop.port, hop.transport);
       if (d.closed) return;
       d.connectionId = conn.id;
+      d.peerAddress = conn.remoteAddress;
       let cseq = 1;
       const make = () =>
         createRequest({
@@ -210,6 +217,10 @@ export class RemoteSubscriber {
     const d = this.dialogs.get(`${request.callId}\u0000${toTag}`);
     if (!d) return undefined;
     if (d.closed) return createResponse(request, 481);
+    if (conn.id !== d.connectionId && (conn.inProcess || conn.remoteAddress !== d.peerAddress)) {
+      this.log("info", "NOTIFY for a back-end dialog from another peer refused", { resource: d.resource, from: conn.remoteAddress });
+      return createResponse(request, 403, { reason: "Not the dialog's peer" });
+    }
     // RFC 6665 §4.1.2.4: a NOTIFY may arrive before the 2xx and creates the dialog
     if (!d.dialog) {
       const sub = createRequest({ method: "SUBSCRIBE", uri: d.resource, from: `<${d.owner}>;tag=${d.localTag}`, to: `<${d.resource}>`, callId: d.callId, cseq: 1, via: { transport: conn.transport, host: conn.localAddress, port: conn.localPort } });

@@ -51,6 +51,8 @@ interface Setup {
   flows: SipConnection[];
   /** The bridge's ends of the flows, in the order opened. */
   ends: MemoryFlowEnd[];
+  /** Who the bridge vouched for when opening each flow. */
+  peers: Array<{ aor: string; clientAddress?: string }>;
 }
 
 async function setup(o: { server?: Partial<PresenceServerOptions>; limits?: SipBridgeLimits } = {}): Promise<Setup> {
@@ -61,15 +63,18 @@ async function setup(o: { server?: Partial<PresenceServerOptions>; limits?: SipB
   server.transport.on("message", (m) => atServer.push(m));
   server.transport.on("connection", (c) => flows.push(c));
   const ends: MemoryFlowEnd[] = [];
-  const openFlow = () => {
-    const end = server.transport.openFlow();
+  const peers: Setup["peers"] = [];
+  // as `herald start` wires it (lib/cli/start.ts bridgeUpstream): the flow belongs to the session's user
+  const openFlow = (peer: { aor: string; clientAddress?: string }) => {
+    peers.push(peer);
+    const end = server.transport.openFlow({ owner: `sip:${peer.aor}`, clientAddress: peer.clientAddress });
     ends.push(end);
     return end;
   };
   const bridge = createSipBridge({ upstream: { openFlow }, authenticate, limits: o.limits });
   cleanups.push(() => bridge.close());
   const addr = await bridge.listen(0, "127.0.0.1");
-  return { server, xcap, port, bridge, url: `ws://127.0.0.1:${addr.port}/sip`, atServer, flows, ends };
+  return { server, xcap, port, bridge, url: `ws://127.0.0.1:${addr.port}/sip`, atServer, flows, ends, peers };
 }
 
 /** A browser tab: JsSIP-like SIP over a WebSocket, digest answers, NOTIFYs answered 200. */
@@ -205,6 +210,14 @@ describe("bridge → embedded server over in-process flows", () => {
     const ba = bindings.find((x) => x.connectionId === fa.id)!;
     expect([ba.sourceHost, ba.sourcePort, ba.transport]).toEqual([IN_PROCESS_FLOW_HOST, fa.remotePort, "TCP"]);
     expect(ba.contact).toContain(`@${IN_PROCESS_FLOW_HOST}:${fa.remotePort};transport=tcp`);
+  });
+
+  it("opens each flow for the session's user and the browser's address: the server sees the flow owned by that user", async () => {
+    const s = await setup();
+    await Tab.open(s.url, "alice");
+    expect(s.peers).toEqual([{ aor: `alice@${DOMAIN}`, clientAddress: expect.stringMatching(/127\.0\.0\.1$/) }]);
+    const [flow] = s.flows as [SipConnection];
+    expect([flow.isOwnedBy(ALICE), flow.isOwnedBy(BOB), flow.clientAddress]).toEqual([true, false, "127.0.0.1"]);
   });
 
   it("the server takes the bridge's parse of a usual message with its bytes (parsed once); an unusual layout it parses from the bytes", async () => {

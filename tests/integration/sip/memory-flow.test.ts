@@ -1,9 +1,10 @@
 /**
  * SipTransport.openFlow: an in-process peer over an in-memory flow is an accepted TCP connection
- * to the server (id, addresses, received/rport, aliases, replies over it, limits, idle timeout,
- * close both ways), and its address is never dialled.
+ * to the server (id, addresses, received/rport, replies over it, limits, idle timeout, close both
+ * ways), with the owner and client address it was opened with; its address is never looked up
+ * (no aliases) and never dialled.
  */
-import { createServer, type AddressInfo, type Server } from "node:net";
+import { connect as tcpConnect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   IN_PROCESS_FLOW_HOST,
@@ -24,7 +25,9 @@ import { waitFor } from "../../helpers/wait";
 
 const transports: SipTransport[] = [];
 const servers: Server[] = [];
+const cleanupSockets: Socket[] = [];
 afterEach(async () => {
+  for (const s of cleanupSockets.splice(0)) s.destroy();
   await Promise.all(transports.splice(0).map((t) => t.close()));
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
@@ -69,17 +72,30 @@ describe("SipTransport.openFlow", () => {
     expect(seen).toHaveLength(2);
     const [ca, cb] = seen as [SipConnection, SipConnection];
     expect(ca.id).not.toBe(cb.id);
-    expect(ca.id).toMatch(/^flow-/);
+    expect(ca.id).toMatch(new RegExp(`^flow-${t.runId}-\\d+$`));
     expect([ca.transport, ca.direction, ca.remoteAddress, ca.localAddress, ca.localPort]).toEqual(["TCP", "inbound", IN_PROCESS_FLOW_HOST, "127.0.0.1", port]);
     expect(ca.remotePort).not.toBe(cb.remotePort);
     // the peer's end mirrors it, as a socket's local/remote pair would
     expect([a.localAddress, a.localPort, a.remoteAddress, a.remotePort]).toEqual([IN_PROCESS_FLOW_HOST, ca.remotePort, "127.0.0.1", port]);
     expect(b.localPort).toBe(cb.remotePort);
     expect(t.flowCount).toBe(2);
-    expect(t.findConnection(IN_PROCESS_FLOW_HOST, ca.remotePort)).toBe(ca);
+    // reached by id only: its synthetic address is no key to it
+    expect(t.findConnection(IN_PROCESS_FLOW_HOST, ca.remotePort)).toBeUndefined();
+    expect(t.getConnection(ca.id)).toBe(ca);
   });
 
-  it("fills received/rport from the flow's address, takes the Via alias, and answers over the flow", async () => {
+  it("records the owner and client address the flow was opened with (clientAddress defaults to the peer address)", async () => {
+    const { t } = await start();
+    const seen: SipConnection[] = [];
+    t.on("connection", (c) => seen.push(c));
+    t.openFlow({ owner: "sip:alice@example.test", clientAddress: "::ffff:192.0.2.7" });
+    t.openFlow();
+    const [owned, plain] = seen as [SipConnection, SipConnection];
+    expect([owned.isOwnedBy("sip:alice@example.test"), owned.isOwnedBy("sip:bob@example.test"), owned.owned, owned.clientAddress]).toEqual([true, false, true, "192.0.2.7"]);
+    expect([plain.owned, plain.clientAddress]).toEqual([false, IN_PROCESS_FLOW_HOST]);
+  });
+
+  it("fills received/rport from the flow's address, never aliases the flow, and answers over it by id", async () => {
     const { t, received } = await start();
     const p = peer(t.openFlow());
     p.end.write(options("k3b9x2p1q7.invalid"));
@@ -87,27 +103,36 @@ describe("SipTransport.openFlow", () => {
     const req = m!.message as SipRequest;
     const via = req.topVia!;
     expect([via.received, via.rport]).toEqual([IN_PROCESS_FLOW_HOST, p.end.localPort]);
-    // RFC 5923: the sent-by now resolves to the flow
-    expect(t.findConnection("k3b9x2p1q7.invalid", 5060)).toBe(m!.connection);
-    await t.send(createResponse(req, 200), { host: IN_PROCESS_FLOW_HOST, port: p.end.localPort });
+    // the offered alias is not taken, not even when asked for (a flow has no address)
+    t.addAlias(m!.connection, "k3b9x2p1q7.invalid", 5060);
+    expect(t.findConnection("k3b9x2p1q7.invalid", 5060)).toBeUndefined();
+    await expect(t.send(createResponse(req, 200), { host: IN_PROCESS_FLOW_HOST, port: p.end.localPort })).rejects.toThrow(/not reachable/);
+    await t.send(createResponse(req, 200), { connectionId: m!.connection.id });
     await waitFor(() => p.got.length > 0, { what: "response over the flow" });
     expect((p.got[0] as { status: number }).status).toBe(200);
   });
 
-  it("a closing connection takes its aliases with it, but not one another connection has taken over since", async () => {
-    const { t } = await start();
+  it("a closing TCP connection takes its aliases with it, but not one another connection has taken over since", async () => {
+    const { t, port } = await start();
     const conns: SipConnection[] = [];
     t.on("connection", (c) => conns.push(c));
-    const a = t.openFlow();
-    t.openFlow();
+    const sockets: Socket[] = [];
+    for (let i = 0; i < 2; i++) {
+      const s = tcpConnect({ host: "127.0.0.1", port });
+      s.on("error", () => {});
+      sockets.push(s);
+    }
+    await waitFor(() => conns.length === 2, { what: "both accepted" });
     const [ca, cb] = conns as [SipConnection, SipConnection];
+    const a = sockets.find((s) => s.localPort === ca.remotePort)!;
+    cleanupSockets.push(...sockets);
     t.addAlias(ca, "alice.invalid", 5060);
     t.addAlias(ca, "shared.invalid", 5060);
     t.addAlias(cb, "shared.invalid", 5060); // RFC 5923: the newest connection offering the alias wins
     a.end();
     await waitFor(() => ca.closed, { what: "a closed" });
     expect(t.findConnection("alice.invalid", 5060)).toBeUndefined();
-    expect(t.findConnection(IN_PROCESS_FLOW_HOST, ca.remotePort)).toBeUndefined();
+    expect(t.findConnection("127.0.0.1", ca.remotePort)).toBeUndefined();
     expect(t.findConnection("shared.invalid", 5060)).toBe(cb);
     t.addAlias(ca, "late.invalid", 5060); // on a closed connection: nothing to find
     expect(t.findConnection("late.invalid", 5060)).toBeUndefined();

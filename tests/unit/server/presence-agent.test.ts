@@ -108,7 +108,8 @@ describe("presence agent on fake time", () => {
     clock.t += 1;
     const gr = s.registrar.register(reg(inst, 120, "gruu"), ALICE, conn);
     expect(gr.getHeader("Contact")).toContain(`pub-gruu="${ALICE};gr=urn:uuid:1"`);
-    expect(s.registrar.findByContact("sip:a@10.0.0.1:5060;transport=tcp")?.connectionId).toBe("c1");
+    expect(s.registrar.findByContact(ALICE, "sip:a@10.0.0.1:5060;transport=tcp")?.connectionId).toBe("c1");
+    expect(s.registrar.findByContact("sip:bob@example.test", "sip:a@10.0.0.1:5060;transport=tcp")).toBeUndefined(); // only the AOR's own bindings
     clock.advance(121_000);
     expect(s.registrar.bindingsOf(ALICE)).toHaveLength(0);
   });

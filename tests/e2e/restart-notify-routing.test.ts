@@ -1,0 +1,178 @@
+/**
+ * Issue 11 item 1, end to end: `herald start` as a child process with a registered TCP watcher
+ * (bob), a watcher behind the WebSocket bridge (carol, SIP over a `ws` client with a portal session
+ * cookie, on an in-process flow) and an attacker (mallory: a TCP connection that offers bob's
+ * contact as its RFC 5923 alias, and a WebSocket of her own). Herald is killed (SIGKILL, then in a
+ * second run SIGTERM) and started again on the same data; the attacker connects first, so she gets
+ * the first connection ids and flow ports of the new run. Neither she nor any other user may
+ * receive a watcher's NOTIFY; each watcher gets its NOTIFYs in-dialog (bob: his Contact is dialled
+ * again) or is told to re-subscribe (carol: her flow is gone; 481) and then sees the state.
+ */
+import { EventEmitter } from "node:events";
+import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { encode } from "next-auth/jwt";
+import { addAccount, addDomain } from "../../lib/accounts/service";
+import { openDb, type Db } from "../../lib/db";
+import { PrismaXcapStore } from "../../lib/storage/xcap-prisma-store";
+import { generateTag, type SipByteStream, type SipRequest } from "../../lib/sip";
+import { startHerald, type HeraldProcess } from "../helpers/herald-process";
+import { SipTestClient, pidf, type ClientSubscription } from "../helpers/sip-client";
+import { waitFor } from "../helpers/wait";
+import { allowRules } from "../integration/server/harness";
+
+const DOMAIN = "example.test";
+const PASSWORD = "Correct-Horse-9";
+const ALICE = `sip:alice@${DOMAIN}`;
+const BOB = `sip:bob@${DOMAIN}`;
+const CAROL = `sip:carol@${DOMAIN}`;
+const AUTH_SECRET = "restart-routing-test-auth-secret-0123456789";
+const W = { timeoutMs: 20_000 };
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function seed(db: Db): Promise<void> {
+  await addDomain(db, DOMAIN);
+  for (const u of ["alice", "bob", "carol", "mallory"]) await addAccount(db, { address: `${u}@${DOMAIN}`, password: PASSWORD });
+  const store = new PrismaXcapStore(db);
+  const r = await store.put({ auid: "org.openmobilealliance.pres-rules", scope: "users", xui: ALICE, docPath: "index" }, { content: allowRules(ALICE, [BOB, CAROL]), etag: "rules-1" }, null);
+  if (!r.ok) throw new Error("seeding alice's pres-rules failed");
+}
+
+/** A SIP client over TCP to Herald's SIP port. */
+async function tcp(h: HeraldProcess, user: string, password: string | undefined = PASSWORD): Promise<SipTestClient> {
+  const c = await SipTestClient.connect({ host: "127.0.0.1", port: h.sipPort, user, domain: DOMAIN, password, timeoutMs: W.timeoutMs });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+/** A browser's SIP: a WebSocket to the bridge with the user's portal session cookie, one SIP message per frame (RFC 7118). */
+async function browser(h: HeraldProcess, user: string, password: string | undefined = PASSWORD): Promise<{ ua: SipTestClient; ws: WebSocket }> {
+  const token = await encode({ token: { sub: user, address: `${user}@${DOMAIN}` }, secret: AUTH_SECRET });
+  const ws = new WebSocket(`${h.baseUrl.replace(/^http/, "ws")}/sip`, "sip", { headers: { cookie: `next-auth.session-token=${token}` } });
+  cleanups.push(() => ws.terminate());
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  const ua = await SipTestClient.connect({ host: "127.0.0.1", port: 0, user, domain: DOMAIN, password, timeoutMs: W.timeoutMs, stream: () => wsStream(ws) });
+  return { ua, ws };
+}
+
+/** The part of a socket SipTestClient uses, over a WebSocket (the bridge rewrites Via and Contact). */
+function wsStream(ws: WebSocket): SipByteStream {
+  const e = new EventEmitter();
+  ws.on("message", (data) => e.emit("data", Buffer.from(data as Buffer)));
+  ws.on("close", () => e.emit("close"));
+  ws.on("error", (err) => e.emit("error", err));
+  return Object.assign(e, {
+    localAddress: `${generateTag()}.invalid`,
+    localPort: 5060,
+    get destroyed() {
+      return ws.readyState === WebSocket.CLOSED;
+    },
+    writableEnded: false,
+    write: (d: Buffer | string) => {
+      ws.send(d.toString());
+      return true;
+    },
+    end: () => ws.close(),
+    destroy: () => ws.terminate(),
+    pause: () => undefined,
+    resume: () => undefined,
+    setTimeout: () => undefined,
+  }) as unknown as SipByteStream;
+}
+
+/** Every NOTIFY `c` received belongs to one of its own dialogs. */
+function onlyOwnNotifies(c: SipTestClient, callIds: string[]): void {
+  const foreign = c.received.filter((r) => r.method === "NOTIFY" && !callIds.includes(r.callId));
+  expect(foreign.map((r) => `${r.callId}: ${r.bodyText}`)).toEqual([]);
+}
+
+const notifies = (c: SipTestClient): SipRequest[] => c.received.filter((r) => r.method === "NOTIFY");
+
+describe.each(["SIGKILL", "SIGTERM"] as const)("restart (%s): NOTIFYs reach their own watcher or nobody", (signal) => {
+  it("the attacker and the other users get none of the watchers' NOTIFYs; bob gets his in-dialog, carol re-subscribes and sees the state", async () => {
+    const first = await startHerald({ seed, env: { AUTH_SECRET } });
+    const running = { herald: first };
+    cleanups.push(() => running.herald.stop());
+    const db = openDb(`file:${first.dataDir}/herald.db`);
+    cleanups.push(() => db.$disconnect());
+
+    // ---- run 1: two watchers of alice, and an attacker claiming bob's contact ----
+    const bob = await tcp(first, "bob");
+    await bob.listen(); // bob's Contact is reachable: after a restart Herald may dial it
+    expect((await bob.register(3600)).status).toBe(200);
+    const bobSub = (await bob.subscribe(ALICE, { expires: 3600 })).sub!;
+    await bob.waitForNotify(() => true, { sub: bobSub });
+    const carolTab = await browser(first, "carol");
+    const carol = carolTab.ua;
+    expect((await carol.register(3600)).status).toBe(200);
+    const carolSub: ClientSubscription = (await carol.subscribe(ALICE, { expires: 3600 })).sub!;
+    await carol.waitForNotify(() => true, { sub: carolSub });
+    const alice = await tcp(first, "alice");
+    expect((await alice.publish(pidf(ALICE, "open", "before-restart"))).status).toBe(200);
+    await bob.waitForNotify((n) => n.bodyText.includes("before-restart"), { sub: bobSub });
+    await carol.waitForNotify((n) => n.bodyText.includes("before-restart"), { sub: carolSub });
+    const attacker = await tcp(first, "mallory", undefined);
+    const claim = attacker.build("OPTIONS", `sip:${DOMAIN}`, { contact: false });
+    claim.setHeader("Via", `SIP/2.0/TCP 127.0.0.1:${bob.listenPort};branch=z9hG4bK${generateTag()};rport;alias`);
+    expect((await attacker.sendRequest(claim)).status).toBe(200);
+    // the state is written behind: wait until both subscriptions and the registrations are stored
+    await waitFor(async () => {
+      const kinds = (await db.presenceState.findMany({ select: { kind: true } })).map((r) => r.kind);
+      return kinds.filter((k) => k === "subscription").length === 2 && kinds.filter((k) => k === "registration").length === 2;
+    }, { ...W, what: "state persisted" });
+
+    await first.kill(signal);
+    await waitFor(() => bob.closed && carolTab.ws.readyState === WebSocket.CLOSED, { ...W, what: "watchers' connections gone with the process" });
+
+    // ---- run 2: the attacker is first, on TCP and over the bridge ----
+    const second = await startHerald({ dataDir: first.dataDir, sipPort: first.sipPort, env: { AUTH_SECRET } });
+    running.herald = second;
+    const attacker2 = await tcp(second, "mallory", undefined);
+    const claim2 = attacker2.build("OPTIONS", `sip:${DOMAIN}`, { contact: false });
+    claim2.setHeader("Via", `SIP/2.0/TCP 127.0.0.1:${bob.listenPort};branch=z9hG4bK${generateTag()};rport;alias`);
+    expect((await attacker2.sendRequest(claim2)).status).toBe(200);
+    const malloryTab = await browser(second, "mallory"); // the run's first flow: carol's old flow port
+    const alice2 = await tcp(second, "alice");
+    expect((await alice2.publish(pidf(ALICE, "open", `after-${signal}`))).status).toBe(200);
+
+    // bob: in-dialog, over his re-dialled Contact
+    const bobAfter = await bob.waitForNotify((n) => n.bodyText.includes(`after-${signal}`), { sub: bobSub, timeoutMs: W.timeoutMs });
+    expect([bobAfter.callId, bobAfter.from.tag, bobAfter.to.tag]).toEqual([bobSub.dialog.id.callId, bobSub.dialog.id.remoteTag, bobSub.dialog.id.localTag]);
+    // bob refreshing from a new connection must prove who he is (challenged, then accepted)
+    const bob2 = await tcp(second, "bob");
+    expect((await bob2.resubscribe(bobSub, 3600)).status).toBe(200);
+    await bob2.waitForNotify((n) => n.bodyText.includes(`after-${signal}`), { sub: bobSub });
+
+    // carol: her flow died with the process; her page reconnects and refreshes its dialog
+    const carol2 = (await browser(second, "carol")).ua;
+    expect((await carol2.register(3600)).status).toBe(200);
+    const refresh = await carol2.resubscribe(carolSub, 3600);
+    expect([200, 481]).toContain(refresh.status); // in-dialog still, or told to subscribe again
+    let carolCallIds = [carolSub.dialog.id.callId];
+    if (refresh.status === 481) {
+      const again = (await carol2.subscribe(ALICE, { expires: 3600 })).sub!;
+      carolCallIds = [...carolCallIds, again.dialog.id.callId];
+      await carol2.waitForNotify((n) => n.bodyText.includes(`after-${signal}`), { sub: again });
+    } else {
+      await carol2.waitForNotify((n) => n.bodyText.includes(`after-${signal}`), { sub: carolSub });
+    }
+
+    // nobody got anyone else's NOTIFY
+    expect(notifies(attacker)).toEqual([]);
+    expect(notifies(attacker2)).toEqual([]);
+    expect(notifies(malloryTab.ua)).toEqual([]);
+    expect(notifies(alice)).toEqual([]);
+    expect(notifies(alice2)).toEqual([]);
+    onlyOwnNotifies(bob, [bobSub.dialog.id.callId]);
+    onlyOwnNotifies(bob2, [bobSub.dialog.id.callId]);
+    onlyOwnNotifies(carol, [carolSub.dialog.id.callId]);
+    onlyOwnNotifies(carol2, carolCallIds);
+  }, 240_000);
+});
