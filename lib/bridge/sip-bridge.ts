@@ -284,7 +284,7 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
       if (count(userCounts, user, +1) > maxPerUser) return closeAtOnce(req, socket, head, "userLimit", WsClose.PolicyViolation, "too many connections for this user");
       if (socket.destroyed) return;
       try {
-        upstreamSocket = await connectUpstream({ aor: identity.aor, clientAddress: req.socket.remoteAddress });
+        upstreamSocket = await connectUpstream({ aor: identity.aor, clientAddress: address });
       } catch (e) {
         log("warn", "cannot connect to SIP upstream", { upstream: upstreamName, error: e instanceof Error ? e.message : String(e) });
         throw new UpgradeRefused(502, "upstreamUnavailable", "SIP server unavailable");

@@ -23,6 +23,7 @@ import { RevocationWatcher } from "@/lib/accounts/revocation-watcher";
 import { createSipBridge, WsClose, type SipBridge } from "@/lib/bridge";
 import { loadConfig, type HeraldConfig } from "@/lib/config";
 import { sessionAorOfUpgrade } from "@/lib/portal/bridge-auth";
+import { bridgeUpstream } from "@/lib/cli/start";
 import { startEmbeddedSipServer, type RunningSipServer } from "@/lib/server/main";
 import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
 import { XcapClient, XcapError } from "@/lib/xcap/client";
@@ -54,8 +55,7 @@ beforeAll(async () => {
   await addDomain(t.db, "example.test");
   for (const [u, pw] of Object.entries(PASSWORDS)) await addAccount(t.db, { address: `${u}@example.test`, password: pw });
   sip = await startEmbeddedSipServer(cfg, t.db, { store: new PrismaXcapStore(t.db) }, { rls: false });
-  const transport = sip.server.transport;
-  bridge = createSipBridge({ upstream: { openFlow: () => transport.openFlow() }, authenticate: sessionAorOfUpgrade });
+  bridge = createSipBridge({ upstream: bridgeUpstream(cfg, sip), authenticate: sessionAorOfUpgrade });
   wsUrl = `ws://127.0.0.1:${(await bridge.listen(0, "127.0.0.1")).port}/sip`;
   // what `herald start` wires (lib/cli/start.ts)
   watcher = new RevocationWatcher({

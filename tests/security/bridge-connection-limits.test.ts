@@ -20,7 +20,7 @@ afterEach(async () => {
 async function setup(limits: SipBridgeLimits, extra: Partial<SipBridgeOptions> = {}) {
   const { server } = await startServer();
   cleanups.push(() => server.stop());
-  const bridge = createSipBridge({ upstream: { openFlow: () => server.transport.openFlow() }, authenticate: cookieSession(DOMAIN), limits, ...extra });
+  const bridge = createSipBridge({ upstream: { openFlow: (peer) => server.transport.openFlow({ owner: `sip:${peer.aor}`, clientAddress: peer.clientAddress }) }, authenticate: cookieSession(DOMAIN), limits, ...extra });
   cleanups.push(() => bridge.close());
   const { port } = await bridge.listen(0, "127.0.0.1");
   return { bridge, url: `ws://127.0.0.1:${port}/sip` };
