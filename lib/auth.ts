@@ -11,6 +11,7 @@ import { parseAddress } from "./accounts/address";
 import { CLIENT_IP_HEADER } from "./portal/client-address";
 import { safeRedirect } from "./portal/callback-url";
 import { LIMITED_ERROR_PREFIX } from "./portal/login-errors";
+import { sessionEndReason, type SessionEndReason } from "./accounts/revocations";
 
 export interface HeraldUser {
   id: string;
@@ -95,7 +96,9 @@ export function authOptions(): NextAuthOptions {
         },
         async authorize(credentials, req) {
           const ip = header(req?.headers, CLIENT_IP_HEADER) ?? "unknown";
-          return (await authorizeLogin(credentials, ip)) as never;
+          // the epoch is read before the password check: a change meanwhile leaves it stale (refused)
+          const epoch = await sessionEpochOf(credentials?.address);
+          return { ...(await authorizeLogin(credentials, ip)), epoch } as never;
         },
       }),
     ],
@@ -109,6 +112,7 @@ export function authOptions(): NextAuthOptions {
           token.address = u.address;
           token.role = u.role;
           token.name = u.name;
+          token.epoch = (user as { epoch?: number }).epoch;
         }
         return token;
       },
@@ -119,22 +123,42 @@ export function authOptions(): NextAuthOptions {
           role: token.role === "admin" ? "admin" : "user",
           name: (token.name as string | null) ?? null,
         };
+        (session as HeraldSession).epoch = typeof token.epoch === "number" ? token.epoch : undefined;
         return session;
       },
     },
   };
 }
 
-export type HeraldSession = Session & { user: HeraldUser };
+export type HeraldSession = Session & { user: HeraldUser; epoch?: number };
+
+/** The account's session epoch now (-1 when there is no such account), for a new session. */
+async function sessionEpochOf(address: string | undefined): Promise<number> {
+  try {
+    const acc = await db().account.findUnique({ where: { address: parseAddress(address ?? "").address }, select: { sessionEpoch: true } });
+    return acc?.sessionEpoch ?? -1;
+  } catch {
+    return -1;
+  }
+}
+
+export type SessionCheck = { user: HeraldUser; ended?: undefined } | { user: null; ended?: SessionEndReason };
 
 /**
- * The session of the current request, re-checked against the database so a disabled or deleted
- * account loses access at once.
+ * The session of the current request, re-checked against the database: refused when the account
+ * is gone (or is another account of the same address), disabled, or its session epoch moved since
+ * the login (password changed, disabled), with the reason in `ended`. No session: both empty.
  */
-export async function currentUser(): Promise<HeraldUser | null> {
+export async function checkSession(): Promise<SessionCheck> {
   const session = (await getServerSession(authOptions())) as HeraldSession | null;
-  if (!session?.user?.address) return null;
+  if (!session?.user?.address) return { user: null };
   const acc = await db().account.findUnique({ where: { address: session.user.address } });
-  if (!acc || acc.disabled) return null;
-  return { id: String(acc.id), address: acc.address, role: acc.role === "admin" ? "admin" : "user", name: acc.displayName };
+  const ended = sessionEndReason({ sub: session.user.id, epoch: session.epoch }, acc);
+  if (ended || !acc) return { user: null, ended: ended ?? "deleted" };
+  return { user: { id: String(acc.id), address: acc.address, role: acc.role === "admin" ? "admin" : "user", name: acc.displayName } };
+}
+
+/** The signed-in user of the current request (see checkSession), or null. */
+export async function currentUser(): Promise<HeraldUser | null> {
+  return (await checkSession()).user;
 }

@@ -15,6 +15,7 @@ import { publishableIconUrl, type XcapLocation } from "./contact-icon";
 import { HeraldSipClient, PresenceStore, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
 
 import type { PageSipCredentials } from "@/lib/portal/sip-credentials";
+import { sessionEndMessage } from "@/lib/accounts/session-end";
 
 /** What the UI needs from the client (HeraldSipClient implements it). */
 export interface PresenceClient {
@@ -82,6 +83,9 @@ function wsUrlFor(path: string): string {
   return `${scheme}//${window.location.host}${path}`;
 }
 
+/** How long the page shows why its session ended before it goes to the login page. */
+const SESSION_ENDED_REDIRECT_MS = 2500;
+
 /** Page credentials this close to expiry are not used for a new connection (fetch fresh ones). */
 const MIN_CREDENTIALS_LIFETIME_S = 120;
 
@@ -146,6 +150,17 @@ function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number, pag
         userAgent: "Herald web",
       });
       s.client = client;
+      // the account was disabled, deleted or given a new password: say so, then sign in again
+      let ended: string | undefined;
+      client.on("sessionEnded", ({ reason }) => {
+        ended = sessionEndMessage(reason);
+        s.store.setConnection("offline", ended);
+        setTimeout(() => window.location.assign(`/login?ended=${encodeURIComponent(reason)}`), SESSION_ENDED_REDIRECT_MS);
+      });
+      // the client's own stop ends in a plain "offline": keep the reason on screen
+      client.on("stopped", () => {
+        if (ended) s.store.setConnection("offline", ended);
+      });
       let last = s.store.getSnapshot().myPresence;
       s.unsubscribeSave = s.store.subscribe(() => {
         const now = s.store.getSnapshot().myPresence;

@@ -3,6 +3,7 @@ import type { Db } from "../db";
 import { parseAddress, normalizeDomain } from "./address";
 import { digestHa1, hashPassword, passwordProblem, verifyPassword } from "./password";
 import { accountsChanged } from "./changes";
+import { revokeSessions, type RevocationReason } from "./revocations";
 
 export type AccountErrorCode =
   | "malformed-address"
@@ -11,6 +12,8 @@ export type AccountErrorCode =
   | "duplicate-account"
   | "unknown-account"
   | "weak-password";
+
+export type { RevocationReason };
 
 export class AccountError extends Error {
   constructor(
@@ -110,21 +113,21 @@ async function find(db: Db, address: string) {
 export async function setPassword(db: Db, address: string, password: string, actor = "cli") {
   const acc = await find(db, address);
   checkPassword(password);
-  await db.account.update({
-    where: { id: acc.id },
-    data: {
-      passwordHash: await hashPassword(password),
-      ha1: digestHa1(acc.username, acc.domain.realm, password, "md5"),
-      ha1Sha256: digestHa1(acc.username, acc.domain.realm, password, "sha256"),
-    },
-  });
+  const data = {
+    passwordHash: await hashPassword(password),
+    ha1: digestHa1(acc.username, acc.domain.realm, password, "md5"),
+    ha1Sha256: digestHa1(acc.username, acc.domain.realm, password, "sha256"),
+  };
+  // sessions and connections opened with the old password end (lib/accounts/revocations)
+  await revokeSessions(db, acc, "password-changed", data);
   accountsChanged();
   await audit(db, { actor, action: "account.passwd", target: acc.address });
 }
 
 export async function setDisabled(db: Db, address: string, disabled: boolean, actor = "cli") {
   const acc = await find(db, address);
-  await db.account.update({ where: { id: acc.id }, data: { disabled } });
+  if (disabled) await revokeSessions(db, acc, "disabled", { disabled });
+  else await db.account.update({ where: { id: acc.id }, data: { disabled } });
   accountsChanged();
   await audit(db, { actor, action: disabled ? "account.disable" : "account.enable", target: acc.address });
 }
@@ -134,6 +137,22 @@ export async function setRole(db: Db, address: string, role: Role, actor = "cli"
   await db.account.update({ where: { id: acc.id }, data: { role } });
   accountsChanged();
   await audit(db, { actor, action: "account.role", target: acc.address, detail: `role=${role}` });
+}
+
+/**
+ * Delete an account with its XCAP documents (a later account of the same address starts empty).
+ * Its sessions and connections end as for a disabled account; presence state the running server
+ * holds for it is dropped by that server (lib/accounts/revocation-watcher).
+ */
+export async function deleteAccount(db: Db, address: string, actor = "cli") {
+  const acc = await find(db, address);
+  const xui = `sip:${acc.address}`;
+  await revokeSessions(db, acc, "deleted", null, [
+    db.rlsServiceUri.deleteMany({ where: { xui } }),
+    db.xcapDocument.deleteMany({ where: { scope: "users", xui } }),
+  ]);
+  accountsChanged();
+  await audit(db, { actor, action: "account.delete", target: acc.address });
 }
 
 export async function listAccounts(db: Db): Promise<AccountView[]> {

@@ -56,6 +56,8 @@ export const WsClose = {
   PolicyViolation: 1008,
   TooBig: 1009,
   InternalError: 1011,
+  /** Herald (RFC 6455 §7.4.2 private range): the account's sessions ended (disabled, password changed, deleted); the reason says which. */
+  SessionEnded: 4001,
 } as const;
 
 /** Pause reading upstream while this much is queued towards the browser; resume below the low mark. */

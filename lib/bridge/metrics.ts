@@ -7,7 +7,10 @@ export type UpgradeRejection =
   | "badRequest" // not a WebSocket upgrade, bad version or missing/wrong subprotocol (400/426)
   | "overloaded" // maxConnections reached (503)
   | "upstreamUnavailable" // could not connect to the SIP server (502)
-  | "authError"; // authenticate() threw (500)
+  | "authError" // authenticate() threw (500)
+  | "userLimit" // maxConnectionsPerUser reached (WS close 1008)
+  | "addressLimit" // maxConnectionsPerAddress reached (WS close 1008)
+  | "sessionEnded"; // the account's sessions ended while the upgrade ran (WS close 4001)
 
 /** Error kinds counted in `errors`. */
 export type BridgeErrorKind =
@@ -46,7 +49,7 @@ export function newMetrics(): BridgeMetrics {
   return {
     connectionsOpen: 0,
     connectionsTotal: 0,
-    upgradesRejected: { unauthorized: 0, forbiddenOrigin: 0, badRequest: 0, overloaded: 0, upstreamUnavailable: 0, authError: 0 },
+    upgradesRejected: { unauthorized: 0, forbiddenOrigin: 0, badRequest: 0, overloaded: 0, upstreamUnavailable: 0, authError: 0, userLimit: 0, addressLimit: 0, sessionEnded: 0 },
     messages: { fromClient: 0, toUpstream: 0, fromUpstream: 0, toClient: 0, answeredByBridge: 0 },
     keepAlives: { fromClient: 0, fromUpstream: 0 },
     errors: {

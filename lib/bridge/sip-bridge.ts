@@ -5,7 +5,12 @@
  * Upgrade checks, in order: path, WebSocket upgrade request (400), version 13 (426, RFC 6455
  * §4.4), subprotocol `sip` (400, RFC 7118 §4.1), Origin (403), capacity (503), portal session
  * via `authenticate` (401), upstream connection (502). Only then is the 101 sent, so a browser
- * never holds a WebSocket without its upstream leg.
+ * never holds a WebSocket without its upstream leg. Over the per-address or per-user connection
+ * limit the upgrade completes only to close the WebSocket at once with 1008 and the reason (a
+ * page cannot read the status of a refused upgrade, it can read a close reason).
+ *
+ * `closeUser` ends every connection of an account (4001 and a reason: its sessions ended), also
+ * those whose upgrade was being authenticated at that moment.
  *
  * Upstream: a SIP server over TCP/TLS (one connection per WebSocket), or — `{ openFlow }` — a
  * SIP server in this process (the embedded one: `transport.openFlow()`), one in-memory flow per
@@ -66,6 +71,10 @@ export interface SipBridgeLimits {
   upstreamKeepAliveMs?: number;
   /** Open plus in-progress bridged connections. Default 10,000. */
   maxConnections?: number;
+  /** Open plus in-progress connections of one session user (after authentication); more are closed with 1008. Default 20. */
+  maxConnectionsPerUser?: number;
+  /** Open plus in-progress connections from one client address (before authentication); more are closed with 1008. Default 100. */
+  maxConnectionsPerAddress?: number;
 }
 
 export interface SipBridgeOptions {
@@ -80,6 +89,8 @@ export interface SipBridgeOptions {
    */
   checkOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
   limits?: SipBridgeLimits;
+  /** The client address an upgrade request counts against (maxConnectionsPerAddress). Default: the socket's remote address. */
+  clientAddress?: (req: IncomingMessage) => string;
   /** Messages are prefixed `bridge:ws`. */
   logger?: SipLogger;
 }
@@ -90,6 +101,11 @@ export interface SipBridge {
   /** Standalone: an HTTP server of its own that only does the bridge's upgrades. */
   listen(port: number, host?: string): Promise<AddressInfo>;
   metrics(): BridgeMetrics;
+  /**
+   * Close every connection of `aor` (`user@domain`) with 4001 and `reason` (its sessions ended),
+   * including upgrades being authenticated now. Returns how many open connections were closed.
+   */
+  closeUser(aor: string, reason: string): number;
   /** Close every bridged connection (WS 1001, upstream FIN) and the standalone listener. */
   close(): Promise<void>;
 }
@@ -131,6 +147,9 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
     upstreamKeepAliveMs: l.upstreamKeepAliveMs ?? 30_000,
   };
   const maxConnections = l.maxConnections ?? 10_000;
+  const maxPerUser = l.maxConnectionsPerUser ?? DEFAULT_MAX_CONNECTIONS_PER_USER;
+  const maxPerAddress = l.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+  const clientAddress = options.clientAddress ?? remoteAddressOf;
   const upstreamOption = options.upstream;
   const inProcess = "openFlow" in upstreamOption ? upstreamOption : undefined;
   const upstream = inProcess ? undefined : (upstreamOption as SipBridgeUpstream);
@@ -139,6 +158,15 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
   const checkOrigin = options.checkOrigin ?? sameOrigin;
   const metrics = newMetrics();
   const connections = new Set<BridgedConnection>();
+  /** Open connections per session AOR (closeUser). */
+  const byUser = new Map<string, Set<BridgedConnection>>();
+  /** Open plus in-progress connections per user and per client address (the limits). */
+  const userCounts = new Map<string, number>();
+  const addressCounts = new Map<string, number>();
+  /** closeUser calls so far, and the count at the last closeUser of an AOR (upgrades authenticated before it are closed too). */
+  let revocations = 0;
+  const revokedAt = new Map<string, number>();
+  const revokedReason = new Map<string, string>();
   let pending = 0;
   let nextId = 1;
   let closed = false;
@@ -201,13 +229,42 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
     if (connections.size + pending >= maxConnections) throw new UpgradeRefused(503, "overloaded", "too many connections", { "Retry-After": "5" });
   }
 
+  /** Complete the upgrade only to close the WebSocket at once with `code` and `reason`. */
+  function closeAtOnce(req: IncomingMessage, socket: Duplex, head: Buffer, kind: UpgradeRejection, code: number, reason: string): void {
+    metrics.upgradesRejected[kind]++;
+    log("info", "upgrade closed at once", { kind, code, reason });
+    if (socket.destroyed) return;
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      ws.on("error", () => ws.terminate());
+      ws.close(code, reason);
+      // a client that never answers the close handshake is dropped
+      setTimeout(() => ws.terminate(), 2000).unref();
+    });
+  }
+
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     try {
       precheck(req);
     } catch (e) {
       return refuse(socket, e as UpgradeRefused);
     }
+    const address = clientAddress(req);
+    if (count(addressCounts, address, +1) > maxPerAddress) {
+      count(addressCounts, address, -1);
+      return closeAtOnce(req, socket, head, "addressLimit", WsClose.PolicyViolation, "too many connections from this address");
+    }
     pending++;
+    const startedAt = revocations;
+    let user: string | undefined;
+    let released = false;
+    /** Give back this upgrade's places in the per-user and per-address counts (once). */
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (user !== undefined) count(userCounts, user, -1);
+      count(addressCounts, address, -1);
+    };
+    let handed = false;
     let upstreamSocket: SipByteStream | undefined;
     try {
       let session: { aor: string } | null;
@@ -223,9 +280,11 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
         log("error", "authenticate() returned an invalid AOR", { aor: session.aor });
         throw new UpgradeRefused(500, "authError", "session check failed");
       }
+      user = identity.aor;
+      if (count(userCounts, user, +1) > maxPerUser) return closeAtOnce(req, socket, head, "userLimit", WsClose.PolicyViolation, "too many connections for this user");
       if (socket.destroyed) return;
       try {
-        upstreamSocket = await connectUpstream({ aor: identity.aor, clientAddress: req.socket.remoteAddress });
+        upstreamSocket = await connectUpstream({ aor: identity.aor, clientAddress: address });
       } catch (e) {
         log("warn", "cannot connect to SIP upstream", { upstream: upstreamName, error: e instanceof Error ? e.message : String(e) });
         throw new UpgradeRefused(502, "upstreamUnavailable", "SIP server unavailable");
@@ -239,7 +298,16 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
       const onAbort = () => up.destroy();
       socket.once("close", onAbort);
       wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        handed = true;
         socket.off("close", onAbort);
+        if ((revokedAt.get(identity.aor) ?? -1) >= startedAt) {
+          // the account's sessions ended while this upgrade was being authenticated
+          up.destroy();
+          release();
+          metrics.upgradesRejected.sessionEnded++;
+          ws.close(WsClose.SessionEnded, revokedReason.get(identity.aor) ?? "session ended");
+          return;
+        }
         const id = (nextId++).toString(36);
         const conn = new BridgedConnection({
           id,
@@ -251,10 +319,18 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
           metrics,
           log,
           onClose: (c) => {
-            if (connections.delete(c)) metrics.connectionsOpen--;
+            if (!connections.delete(c)) return;
+            metrics.connectionsOpen--;
+            const set = byUser.get(identity.aor);
+            set?.delete(c);
+            if (set?.size === 0) byUser.delete(identity.aor);
+            release();
           },
         });
         connections.add(conn);
+        let set = byUser.get(identity.aor);
+        if (!set) byUser.set(identity.aor, (set = new Set()));
+        set.add(conn);
         metrics.connectionsOpen++;
         metrics.connectionsTotal++;
         log("debug", "bridged", { id, aor: identity.aor, local: `${up.localAddress}:${up.localPort}` });
@@ -266,6 +342,13 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
       socket.destroy();
     } finally {
       pending--;
+      // handed over: the connection gives its places back when it closes; else (refused, ws
+      // rejected the handshake) now
+      if (!handed) release();
+      if (pending === 0) {
+        revokedAt.clear();
+        revokedReason.clear();
+      }
     }
   }
 
@@ -299,6 +382,19 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
 
     metrics: () => snapshotMetrics(metrics),
 
+    closeUser(aor, reason) {
+      const key = parseSessionAor(aor)?.aor ?? aor;
+      if (pending > 0) {
+        revokedAt.set(key, revocations++);
+        revokedReason.set(key, reason);
+      }
+      const set = byUser.get(key);
+      if (!set) return 0;
+      for (const c of set) c.close(WsClose.SessionEnded, reason);
+      log("info", "connections of a user closed", { aor: key, count: set.size, reason });
+      return set.size;
+    },
+
     async close() {
       closed = true;
       if (sweep) clearInterval(sweep);
@@ -316,6 +412,22 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
       }
     },
   };
+}
+
+export const DEFAULT_MAX_CONNECTIONS_PER_USER = 20;
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 100;
+
+/** Add `delta` to the count of `key` (entries at zero are removed); returns the new count. */
+function count(m: Map<string, number>, key: string, delta: number): number {
+  const n = (m.get(key) ?? 0) + delta;
+  if (n <= 0) m.delete(key);
+  else m.set(key, n);
+  return n;
+}
+
+/** The default client address of an upgrade: the TCP peer. */
+function remoteAddressOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? "unknown";
 }
 
 function pathOf(url: string | undefined): string {

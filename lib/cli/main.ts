@@ -12,6 +12,7 @@ import {
   addDomain,
   listAccounts,
   setDisabled,
+  deleteAccount,
   setPassword,
   setRole,
 } from "../accounts/service";
@@ -30,6 +31,7 @@ const USAGE = `Usage: npm run herald -- <command>
   accounts list
   accounts passwd <user@domain> --password <pw>
   accounts disable <user@domain>
+  accounts delete <user@domain>
   accounts enable <user@domain>
   accounts role <user@domain> --role user|admin
   db check                                exit 1 if prisma/schema.prisma and the migrations differ
@@ -148,6 +150,10 @@ export async function main(argv: string[]): Promise<number> {
           case "enable":
             await withDb(cfg, (db) => setDisabled(db, need(address, "SIP address"), sub === "disable"));
             out(`account ${address} ${sub}d`);
+            return 0;
+          case "delete":
+            await withDb(cfg, (db) => deleteAccount(db, need(address, "SIP address")));
+            out(`account ${address} deleted`);
             return 0;
           case "role": {
             if (values.role !== "user" && values.role !== "admin") throw new UsageError("--role must be user or admin");

@@ -1,4 +1,5 @@
 /** `herald start`: migrate, build if needed, then run every piece in this process. */
+import type { IncomingMessage } from "node:http";
 import type { HeraldConfig } from "../config";
 import { openDb, prepareDb, setDb } from "../db";
 import { migrateIfNeeded } from "../migrations";
@@ -10,6 +11,10 @@ import { startEmbeddedSipServer, type RunningSipServer } from "../server/main";
 import { PrismaXcapStore } from "../storage/xcap-prisma-store";
 import { xcapEvents } from "../portal/xcap-events";
 import { signInEvents } from "../portal/sign-in-events";
+import { RevocationWatcher } from "../accounts/revocation-watcher";
+import { REVOCATION_MESSAGES, type Revocation } from "../accounts/revocations";
+import type { Db } from "../db";
+import { clientAddress, normalizeIp } from "../portal/client-address";
 
 export interface RunningHerald {
   httpPort: number;
@@ -49,7 +54,19 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   // it — when the pages' SIP goes to that server (not with SIP_UPSTREAM)
   const rls = "openFlow" in upstream ? sip?.rls : undefined;
   const unsubscribeSignIns = rls ? signInEvents().subscribe((address) => void rls.warmList(`sip:${address}`)) : undefined;
-  const bridge = createSipBridge({ path: "/sip", upstream, authenticate: sessionAorOfUpgrade, logger: logger(cfg.LOG_LEVEL) });
+  const bridge = createSipBridge({
+    path: "/sip",
+    upstream,
+    authenticate: sessionAorOfUpgrade,
+    clientAddress: bridgeClientAddress(cfg),
+    limits: { maxConnectionsPerUser: cfg.BRIDGE_MAX_CONNECTIONS_PER_USER, maxConnectionsPerAddress: cfg.BRIDGE_MAX_CONNECTIONS_PER_ADDRESS },
+    logger: logger(cfg.LOG_LEVEL),
+  });
+  // disable / delete / password change, also by the CLI: the account's pages and SIP state end
+  const revocations = await watchRevocations(cfg, db, (r) => {
+    bridge.closeUser(r.address, r.reason);
+    sip?.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" });
+  });
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
   log(`herald: SIP bridge at /sip relaying to ${"openFlow" in upstream ? "the embedded SIP server (in-process flows)" : `${upstream.transport}:${upstream.host}:${upstream.port}`}`);
   // with PORT=0 the real port is known only now: everything deriving URLs reads it from config
@@ -57,6 +74,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   log(`herald: portal listening on http://${cfg.HOST === "0.0.0.0" ? "localhost" : cfg.HOST}:${portal.port}`);
   const stop = async () => {
     unsubscribeSignIns?.();
+    await revocations.stop();
     await bridge.close();
     await portal.close();
     await sip?.stop();
@@ -68,6 +86,35 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   return { httpPort: portal.port, stop };
+}
+
+/**
+ * Start the watcher of account revocations (lib/accounts/revocation-watcher.ts): within
+ * SESSION_REVOCATION_POLL_MS of a disable, delete or password change — at once when this
+ * process made it — `act` runs for the account.
+ */
+async function watchRevocations(cfg: HeraldConfig, db: Db, act: (r: Revocation) => void): Promise<RevocationWatcher> {
+  const log = logger(cfg.LOG_LEVEL);
+  const w = new RevocationWatcher({
+    db,
+    intervalMs: cfg.SESSION_REVOCATION_POLL_MS,
+    logger: log,
+    onRevoked: (r) => {
+      log("info", "accounts: sessions ended", { address: r.address, reason: r.reason, message: REVOCATION_MESSAGES[r.reason] });
+      act(r);
+    },
+  });
+  await w.start();
+  return w;
+}
+
+/**
+ * The client address a bridge upgrade counts against (BRIDGE_MAX_CONNECTIONS_PER_ADDRESS): the
+ * real client address, as for logins (X-Forwarded-For only from TRUSTED_PROXIES).
+ */
+export function bridgeClientAddress(cfg: Pick<HeraldConfig, "TRUSTED_PROXIES">): (req: IncomingMessage) => string {
+  const trusted = new Set(cfg.TRUSTED_PROXIES.map(normalizeIp));
+  return (req) => clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], trusted);
 }
 
 /**
@@ -93,7 +140,8 @@ export async function startSipOnly(cfg: HeraldConfig, log: (line: string) => voi
   setDb(db);
   const sip = await startEmbeddedSipServer(cfg, db, { store: new PrismaXcapStore(db), subscribe: xcapEvents().subscribe });
   log(`herald: SIP server on tcp ${cfg.SIP_HOST}:${sip.ports.tcp}${sip.ports.tls ? `, tls ${sip.ports.tls}` : ""}`);
-  const onSignal = () => void sip.stop().finally(() => process.exit(0));
+  const revocations = await watchRevocations(cfg, db, (r) => sip.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" }));
+  const onSignal = () => void revocations.stop().then(() => sip.stop()).finally(() => process.exit(0));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   return sip;

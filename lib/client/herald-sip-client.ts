@@ -52,11 +52,19 @@ export interface ClientEventMap {
   reconnecting: { code?: number; reason?: string };
   failed: { status?: number; reason: string };
   stopped: Record<string, never>;
+  /** The bridge ended this account's sessions (WS close SESSION_ENDED_CLOSE_CODE); the client stopped for good. `reason`: disabled, password-changed, deleted. */
+  sessionEnded: { reason: string };
   /** Status/note taken over from another device of the same user. */
   adopted: { from: string; presence: MyPresence };
   /** Diagnostics: a subscription re-synchronized (version gap, bad body). */
   resync: { subscription: "rls" | "winfo"; why: string };
 }
+
+/**
+ * WebSocket close code with which the bridge ends an account's connections (lib/bridge WsClose.SessionEnded):
+ * the account was disabled, deleted or given a new password; reconnecting would be refused.
+ */
+export const SESSION_ENDED_CLOSE_CODE = 4001;
 
 type Listener<T> = (payload: T) => void;
 
@@ -374,6 +382,7 @@ export class HeraldSipClient {
     });
     ua.on("disconnected", (e) => {
       if (this.stopped) return;
+      if (e.code === SESSION_ENDED_CLOSE_CODE) return this.sessionEnded(e.reason || "ended");
       this.connectionLost(e.code, e.reason);
     });
     ua.on("registered", () => {
@@ -402,6 +411,13 @@ export class HeraldSipClient {
     this.rls?.start();
     this.winfo?.start();
     this.selfSub?.start();
+  }
+
+  /** The account's sessions ended: no reconnect (it would be refused), tell the page why. */
+  private sessionEnded(reason: string): void {
+    this.emit("sessionEnded", { reason });
+    void this.stop(); // marks the client stopped at once: the UA's own 'disconnected' below is ignored
+    this.ua?.stop(); // inside JsSIP's disconnect handling, before it schedules a reconnect
   }
 
   private connectionLost(code?: number, reason?: string): void {

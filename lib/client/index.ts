@@ -2,7 +2,7 @@
  * lib/client — the browser SIP SIMPLE client (JsSIP + Herald's PUBLISH, RLS, winfo) and the
  * presence store the UI renders from. Browser-safe: no node: imports. React binding: ./use-presence-client.
  */
-export { HeraldSipClient, credentialsExpiry, type HeraldSipClientOptions, type SipCredentials, type ClientEventMap, type ClientConnectionEvent } from "./herald-sip-client";
+export { HeraldSipClient, SESSION_ENDED_CLOSE_CODE, credentialsExpiry, type HeraldSipClientOptions, type SipCredentials, type ClientEventMap, type ClientConnectionEvent } from "./herald-sip-client";
 export { PresenceStore, INITIAL_PRESENCE, type PresenceSnapshot, type ConnectionStatus, type PresenceStoreListener } from "./presence-store";
 export { Publisher, refreshDelayMs, type PublishTransport, type PublishRequest, type PublishResponse, type PublicationSnapshot, type PublicationState, type PublisherOptions } from "./publisher";
 export { JsSipPublishTransport } from "./jssip-publish-transport";

@@ -1,8 +1,12 @@
-/** Who is behind a WebSocket upgrade: the next-auth session cookie, re-checked against the DB. */
+/**
+ * Who is behind a WebSocket upgrade: the next-auth session cookie, re-checked against the DB
+ * (account id, disabled, session epoch: lib/accounts/revocations).
+ */
 import type { IncomingMessage } from "node:http";
 import { getToken } from "next-auth/jwt";
 import { config } from "../config";
 import { db } from "../db";
+import { sessionEndReason } from "../accounts/revocations";
 
 export async function sessionAorOfUpgrade(req: IncomingMessage): Promise<{ aor: string } | null> {
   try {
@@ -10,7 +14,7 @@ export async function sessionAorOfUpgrade(req: IncomingMessage): Promise<{ aor: 
     const address = typeof token?.address === "string" ? token.address : null;
     if (!address) return null;
     const acc = await db().account.findUnique({ where: { address }, include: { domain: true } });
-    if (!acc || acc.disabled || !acc.domain.enabled) return null;
+    if (!acc || sessionEndReason(token ?? {}, acc) || !acc.domain.enabled) return null;
     return { aor: acc.address };
   } catch {
     return null;

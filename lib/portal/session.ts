@@ -1,11 +1,14 @@
 /** Page guards for the portal (server components). */
 import { forbidden, redirect } from "next/navigation";
-import { currentUser, type HeraldUser } from "../auth";
+import { checkSession, type HeraldUser } from "../auth";
 
-/** The logged-in user, or a redirect to /login that comes back to `returnTo`. */
+/**
+ * The logged-in user, or a redirect to /login that comes back to `returnTo` (saying why when the
+ * session was ended: account disabled, deleted, password changed).
+ */
 export async function requireUser(returnTo: string): Promise<HeraldUser> {
-  const user = await currentUser();
-  if (!user) redirect(`/login?callbackUrl=${encodeURIComponent(returnTo)}`);
+  const { user, ended } = await checkSession();
+  if (!user) redirect(`/login?callbackUrl=${encodeURIComponent(returnTo)}${ended ? `&ended=${ended}` : ""}`);
   return user;
 }
 

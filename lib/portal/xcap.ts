@@ -1,8 +1,7 @@
 /** The portal's XCAP pieces: the embedded store, the HTTP root and the client the server actions use. */
-import { getServerSession } from "next-auth";
 import { config } from "../config";
 import { db } from "../db";
-import { authOptions, type HeraldSession } from "../auth";
+import { currentUser } from "../auth";
 import { createXcapHttp, portalXcapStore, type XcapHttp } from "./xcap-http";
 import { xcapEvents } from "./xcap-events";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
@@ -20,12 +19,8 @@ export function xcapHttp(): XcapHttp {
       limits: { maxDocumentsPerUser: c.XCAP_MAX_DOCUMENTS_PER_USER, maxBytesPerUser: c.XCAP_MAX_BYTES_PER_USER, maxDepth: c.XCAP_MAX_DEPTH },
       secret: c.authSecret,
       ephemeralSecret: c.ephemeralSecret,
-      sessionAor: async () => {
-        const s = (await getServerSession(authOptions())) as HeraldSession | null;
-        if (!s?.user?.address) return null;
-        const acc = await db().account.findUnique({ where: { address: s.user.address } });
-        return acc && !acc.disabled ? acc.address : null;
-      },
+      // the same check as every portal page: account id, disabled, session epoch
+      sessionAor: async () => (await currentUser())?.address ?? null,
       onChange: (e) => xcapEvents().emit(e),
       authLimiter: sharedAuthLimiter(authLimiterOptions(c)),
     });

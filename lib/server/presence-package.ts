@@ -253,6 +253,13 @@ export class PresencePackage implements EventPackage {
     return live;
   }
 
+  /** Remove every publication of `presentity` (the account ended); watchers are notified. */
+  removePublications(presentity: string): void {
+    const list = this.publicationsOf(presentity);
+    for (const p of list) this.removePublication(p);
+    if (list.length > 0) this.changed(presentity);
+  }
+
   get publicationCount(): number {
     return this.byEtag.size;
   }

@@ -309,6 +309,23 @@ export class PresenceServer {
     await this.persist.stop();
   }
 
+  /**
+   * The account `aor` (`sip:user@domain`) lost its sessions (disabled, deleted, password changed):
+   * its registrations and publications go (its watchers see it offline) and the subscriptions it
+   * holds end with a final NOTIFY, reason "rejected" (RFC 6665 §4.2.2: do not retry); for a
+   * deleted account its watchers' subscriptions end with "noresource". Its next request is
+   * authenticated again, and refused.
+   */
+  dropAccount(aor: string, options: { deleted?: boolean } = {}): void {
+    this.registrar.removeAll(aor);
+    this.presence.removePublications(aor);
+    for (const sub of [...this.notifier.all()]) {
+      if (sub.internal) continue; // back ends of the RLS end with the list subscription that owns them
+      if (sub.watcher === aor) this.notifier.terminate(sub, "rejected", true);
+      else if (options.deleted && sub.resource === aor) this.notifier.terminate(sub, "noresource", true);
+    }
+  }
+
   /** Write pending state now (tests). */
   flush(): Promise<void> {
     return this.persist.flush();

@@ -252,6 +252,15 @@ export class Registrar {
     for (const aor of new Set(gone.map((b) => b.aor))) this.o.onChange?.(aor);
   }
 
+  /** Remove every binding of `aor` (the account ended); true when there were any. */
+  removeAll(aor: string): boolean {
+    const m = this.bindings.get(aor);
+    if (!m) return false;
+    for (const b of [...m.values()]) this.remove(b);
+    this.o.onChange?.(aor);
+    return true;
+  }
+
   /** Restore persisted bindings (expired rows are dropped). */
   restore(rows: StateRow[]): void {
     const now = this.o.now();

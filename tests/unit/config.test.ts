@@ -36,6 +36,13 @@ describe("configuration", () => {
     expect(loadConfig({ HERALD_DATA_DIR: dir(), SIP_DIGEST_ALGORITHMS: "sha-256, MD5" }).SIP_DIGEST_ALGORITHMS).toEqual(["SHA-256", "MD5"]);
   });
 
+  it("has the bridge connection limits and the revocation poll period, overridable", () => {
+    const c = loadConfig({ HERALD_DATA_DIR: dir() });
+    expect([c.BRIDGE_MAX_CONNECTIONS_PER_USER, c.BRIDGE_MAX_CONNECTIONS_PER_ADDRESS, c.SESSION_REVOCATION_POLL_MS]).toEqual([20, 100, 1000]);
+    const o = loadConfig({ HERALD_DATA_DIR: dir(), BRIDGE_MAX_CONNECTIONS_PER_USER: "3", BRIDGE_MAX_CONNECTIONS_PER_ADDRESS: "7", SESSION_REVOCATION_POLL_MS: "250" });
+    expect([o.BRIDGE_MAX_CONNECTIONS_PER_USER, o.BRIDGE_MAX_CONNECTIONS_PER_ADDRESS, o.SESSION_REVOCATION_POLL_MS]).toEqual([3, 7, 250]);
+  });
+
   it("keeps the generated secrets across starts", () => {
     const d = dir();
     expect(loadConfig({ HERALD_DATA_DIR: d }).authSecret).toBe(loadConfig({ HERALD_DATA_DIR: d }).authSecret);
@@ -57,6 +64,9 @@ describe("configuration", () => {
     [{ SIP_HEADER_TIMEOUT_SECONDS: "0" }, "SIP_HEADER_TIMEOUT_SECONDS", /at least 1/],
     [{ SIP_MAX_CONNECTIONS_PER_ADDRESS: "-1" }, "SIP_MAX_CONNECTIONS_PER_ADDRESS", /0 \(no limit\) or more/],
     [{ SIP_MAX_PUBLICATIONS_PER_PRESENTITY: "0" }, "SIP_MAX_PUBLICATIONS_PER_PRESENTITY", /at least 1/],
+    [{ BRIDGE_MAX_CONNECTIONS_PER_USER: "0" }, "BRIDGE_MAX_CONNECTIONS_PER_USER", /at least 1/],
+    [{ BRIDGE_MAX_CONNECTIONS_PER_ADDRESS: "many" }, "BRIDGE_MAX_CONNECTIONS_PER_ADDRESS", /number/],
+    [{ SESSION_REVOCATION_POLL_MS: "600000" }, "SESSION_REVOCATION_POLL_MS", /at most 60000/],
   ])("rejects %j naming the variable", (env, variable, message) => {
     const p = problems(env as Record<string, string>);
     const hit = p.find((x) => x.variable === variable);

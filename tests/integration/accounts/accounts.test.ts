@@ -1,6 +1,6 @@
 /** Account and login behaviour on both databases: SQLite and a private PostgreSQL cluster. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addAccount, addDomain, AccountError, checkLogin, listAccounts, setDisabled, setPassword } from "@/lib/accounts/service";
+import { addAccount, addDomain, AccountError, checkLogin, deleteAccount, listAccounts, setDisabled, setPassword, setRole } from "@/lib/accounts/service";
 import type { Db } from "@/lib/db";
 import { openMigrated, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 import { startPostgres, type PgCluster } from "../../helpers/postgres";
@@ -75,5 +75,28 @@ describe.each(backends)("accounts on %s", (_name, open) => {
     expect(await checkLogin(db, "alice@example.test", "Wonderland1")).toMatchObject({ ok: false });
     expect(await checkLogin(db, "alice@example.test", "Looking-Glass2")).toMatchObject({ ok: true });
     expect((await listAccounts(db)).map((a) => a.address)).toEqual(["alice@example.test"]);
+  });
+
+  it("disable, password change and delete raise the session epoch and record a revocation in order; enable and role do not", async () => {
+    const epoch = async () => (await db.account.findUniqueOrThrow({ where: { address: "alice@example.test" } })).sessionEpoch;
+    const revocations = async () => (await db.accountRevocation.findMany({ orderBy: { id: "asc" } })).map((r) => `${r.address} ${r.reason}`);
+    const e0 = await epoch();
+    const r0 = await revocations();
+    await setDisabled(db, "alice@example.test", true);
+    await setDisabled(db, "alice@example.test", false);
+    await setRole(db, "alice@example.test", "admin");
+    expect(await epoch()).toBe(e0 + 1);
+    await setPassword(db, "alice@example.test", "Through-Glass3");
+    expect(await epoch()).toBe(e0 + 2);
+    await addAccount(db, { address: "bob@example.test", password: "Builder-1" });
+    await db.xcapDocument.create({ data: { auid: "resource-lists", scope: "users", xui: "sip:bob@example.test", path: "index", content: "<x/>", etag: "e" } });
+    await db.rlsServiceUri.create({ data: { uri: "sip:bob-list@example.test", xui: "sip:bob@example.test", path: "index" } });
+    await deleteAccount(db, "bob@example.test");
+    expect(await db.account.findUnique({ where: { address: "bob@example.test" } })).toBeNull();
+    expect(await db.xcapDocument.count({ where: { xui: "sip:bob@example.test" } })).toBe(0);
+    expect(await db.rlsServiceUri.count({ where: { xui: "sip:bob@example.test" } })).toBe(0);
+    expect((await revocations()).slice(r0.length)).toEqual(["alice@example.test disabled", "alice@example.test password-changed", "bob@example.test deleted"]);
+    expect(await db.auditEvent.count({ where: { action: "account.delete", target: "bob@example.test" } })).toBe(1);
+    await expectCode(deleteAccount(db, "bob@example.test"), "unknown-account");
   });
 });

@@ -61,4 +61,14 @@ describe("herald CLI", () => {
     expect(herald(["accounts", "passwd", "alice@example.test", "--password", "New-pass-2"]).code).toBe(0);
     expect(herald(["db", "check"])).toMatchObject({ code: 0 });
   });
+
+  it("deletes an account; deleting it again is refused with exit 1", () => {
+    expect(herald(["domains", "add", "del.test"]).code).toBe(0);
+    expect(herald(["accounts", "add", "zoe@del.test", "--password", "Zoe-pass-1"]).code).toBe(0);
+    expect(herald(["accounts", "delete", "zoe@del.test"])).toMatchObject({ code: 0, out: "account zoe@del.test deleted\n" });
+    expect(herald(["accounts", "list"]).out).not.toContain("zoe@");
+    const again = herald(["accounts", "delete", "zoe@del.test"]);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/no account zoe@del.test/);
+  }, 120_000);
 });

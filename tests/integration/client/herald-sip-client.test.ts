@@ -4,7 +4,7 @@
  * the RLS/winfo/self subscriptions, version-gap resync, connection loss and recovery, removal.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HeraldSipClient, type SipCredentials } from "@/lib/client";
+import { HeraldSipClient, SESSION_ENDED_CLOSE_CODE, type SipCredentials } from "@/lib/client";
 import { composePidf, parsePidf, summarizePresence } from "@/lib/presence";
 import { issueEphemeralCredentials } from "@/lib/sip";
 import { JsSipTcpSocket } from "../../helpers/jssip-tcp-socket";
@@ -206,6 +206,23 @@ describe("HeraldSipClient over JsSIP (scripted TCP peer)", () => {
     // re-publish: a modify with the ETag held from before the loss
     await waitFor(() => server.authorized("PUBLISH").at(-1)?.getHeader("SIP-If-Match") === "srv-etag-1", { what: "re-publish" });
     expect(events).toEqual(["registered", "reconnecting", "registered"]);
+  });
+
+  it("a close with SESSION_ENDED_CLOSE_CODE (account disabled, deleted, new password) stops the client for good and says why", async () => {
+    const c = startClient();
+    const events: string[] = [];
+    c.on("reconnecting", () => events.push("reconnecting"));
+    c.on("sessionEnded", ({ reason }) => events.push(`ended:${reason}`));
+    const stopped = new Promise<void>((r) => c.on("stopped", () => r()));
+    await waitFor(() => c.store.getSnapshot().connection === "online", { what: "online" });
+    // the bridge's close as JsSIP's WebSocket interface reports it
+    const report = socket.ondisconnect;
+    socket.ondisconnect = (error) => report.call(socket, error, SESSION_ENDED_CLOSE_CODE, "disabled");
+    server.dropConnections();
+    await stopped;
+    expect(events).toEqual(["ended:disabled"]);
+    expect(c.store.getSnapshot().connection).toBe("offline");
+    expect(socket.connections).toBe(1);
   });
 
   it("adopts a newer status published by another device of the same user", async () => {

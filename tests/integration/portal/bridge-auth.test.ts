@@ -24,7 +24,7 @@ describe("WebSocket upgrade authentication", () => {
 
   const upgrade = (cookie?: string) => ({ headers: cookie ? { cookie } : {} }) as unknown as IncomingMessage;
   const sessionCookie = async (address: string, secret = cfg.authSecret) =>
-    `other=1; next-auth.session-token=${await encode({ token: { sub: "1", address }, secret })}`;
+    `other=1; next-auth.session-token=${await encode({ token: { sub: "1", address, epoch: 0 }, secret })}`;
 
   it("parses cookie headers", () => {
     expect(parseCookies("a=1; b=x%20y;c")).toEqual({ a: "1", b: "x y" });

@@ -1,0 +1,108 @@
+/**
+ * Watches AccountRevocation rows (lib/accounts/revocations.ts) in the running server: every
+ * `intervalMs` one indexed query for rows after the last id seen, plus an immediate poll when
+ * this process wrote one. For each row the digest caches are emptied (accountsChanged) and
+ * `onRevoked` runs (close the bridge connections, drop the SIP state). A revocation is acted on
+ * within `intervalMs` plus one query; rows older than `retainMs` are pruned.
+ */
+import type { Db } from "../db";
+import type { Logger } from "../log";
+import { accountsChanged } from "./changes";
+import { isRevocationReason, revocationBus, type Revocation } from "./revocations";
+
+const LOOKBACK = 32;
+
+export interface RevocationWatcherOptions {
+  db: Db;
+  onRevoked: (r: Revocation) => void | Promise<void>;
+  /** Poll period, ms. Default 1000. */
+  intervalMs?: number;
+  /** Rows older than this are deleted (hourly). Default one day. */
+  retainMs?: number;
+  /** Most rows read per poll. Default 500. */
+  batch?: number;
+  logger?: Logger;
+}
+
+export class RevocationWatcher {
+  private last = 0;
+  /** Ids handled among the last LOOKBACK below `last` (PostgreSQL may commit ids out of order). */
+  private readonly seen = new Set<number>();
+  private timer?: ReturnType<typeof setInterval>;
+  private running?: Promise<void>;
+  private again = false;
+  private unsubscribe?: () => void;
+  private lastPrune = 0;
+  private readonly o: Required<Omit<RevocationWatcherOptions, "logger">> & { logger?: Logger };
+
+  constructor(options: RevocationWatcherOptions) {
+    this.o = { intervalMs: 1000, retainMs: 24 * 3600_000, batch: 500, ...options };
+  }
+
+  /** Start after the rows that exist now (nothing is connected yet that they could concern). */
+  async start(): Promise<void> {
+    const recent = await this.o.db.accountRevocation.findMany({ orderBy: { id: "desc" }, take: LOOKBACK, select: { id: true } });
+    this.last = recent[0]?.id ?? 0;
+    for (const r of recent) this.seen.add(r.id);
+    this.lastPrune = Date.now();
+    this.unsubscribe = revocationBus().subscribe(() => void this.poll());
+    this.timer = setInterval(() => void this.poll(), this.o.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Read new rows now (serialised: a poll requested meanwhile runs once more afterwards). */
+  poll(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pollOnce();
+        } while (this.again);
+      } catch (e) {
+        this.o.logger?.("error", "accounts: revocation poll failed", { error: e instanceof Error ? e.message : String(e) });
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  private async pollOnce(): Promise<void> {
+    for (;;) {
+      // re-read a few ids below the newest seen: concurrent writers' rows may become visible late
+      const rows = (
+        await this.o.db.accountRevocation.findMany({ where: { id: { gt: this.last - LOOKBACK } }, orderBy: { id: "asc" }, take: this.o.batch + LOOKBACK, select: { id: true, address: true, reason: true } })
+      ).filter((r) => !this.seen.has(r.id));
+      if (rows.length === 0) break;
+      accountsChanged(); // digest caches of this process forget the accounts at once
+      for (const r of rows) {
+        this.seen.add(r.id);
+        this.last = Math.max(this.last, r.id);
+        if (!isRevocationReason(r.reason)) continue;
+        try {
+          await this.o.onRevoked({ id: r.id, address: r.address, reason: r.reason });
+        } catch (e) {
+          this.o.logger?.("error", "accounts: revocation handler failed", { address: r.address, error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+      for (const id of this.seen) if (id <= this.last - LOOKBACK) this.seen.delete(id);
+      if (rows.length < this.o.batch) break;
+    }
+    const now = Date.now();
+    if (now - this.lastPrune > 3600_000) {
+      this.lastPrune = now;
+      await this.o.db.accountRevocation.deleteMany({ where: { at: { lt: new Date(now - this.o.retainMs) }, id: { lt: this.last } } });
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.unsubscribe?.();
+    await this.running;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Ending an account's sessions. A disable, password change or delete raises the account's
+ * `sessionEpoch` (portal sessions carry the epoch of their login and are refused once it moved,
+ * lib/auth.ts) and appends an AccountRevocation row in the same transaction. The running server
+ * polls those rows (lib/accounts/revocation-watcher.ts) — the CLI is another process — and closes
+ * the account's bridge connections and drops its SIP state; a write in the server's own process
+ * also wakes the watcher at once through a process-wide bus.
+ */
+import type { Db } from "../db";
+import { processBus } from "../portal/process-bus";
+import type { RevocationReason, SessionEndReason } from "./session-end";
+
+export { REVOCATION_MESSAGES, REVOCATION_REASONS, isRevocationReason, type RevocationReason, type SessionEndReason } from "./session-end";
+
+export interface Revocation {
+  id: number;
+  address: string;
+  reason: RevocationReason;
+}
+
+/** Same-process wake-up of the watcher (its poll still catches every row, this only saves the wait). */
+export function revocationBus() {
+  return processBus<Revocation>("__heraldAccountRevocations");
+}
+
+type Op = ReturnType<Db["xcapDocument"]["deleteMany"]>;
+
+/**
+ * In one transaction: update the account with `data` and raise its epoch (or, with `data` null,
+ * delete it), run `extra`, and record the revocation.
+ */
+export async function revokeSessions(db: Db, acc: { id: number; address: string }, reason: RevocationReason, data: Record<string, unknown> | null, extra: Op[] = []): Promise<Revocation> {
+  const change = data === null ? db.account.delete({ where: { id: acc.id } }) : db.account.update({ where: { id: acc.id }, data: { ...data, sessionEpoch: { increment: 1 } } });
+  const results = await db.$transaction([...extra, change, db.accountRevocation.create({ data: { address: acc.address, reason } })]);
+  const row = results[results.length - 1] as { id: number };
+  const r: Revocation = { id: row.id, address: acc.address, reason };
+  revocationBus().emit(r);
+  return r;
+}
+
+/**
+ * Why a session token no longer stands for `acc` (undefined: it does). The token carries the
+ * account id (`sub`) and the session epoch of its login; tokens without an epoch predate epochs
+ * and are refused too. A moved epoch says only that the account changed since ("ended").
+ */
+export function sessionEndReason(token: { sub?: unknown; epoch?: unknown }, acc: { id: number; disabled: boolean; sessionEpoch: number } | null): SessionEndReason | undefined {
+  if (!acc || String(acc.id) !== String(token.sub)) return "deleted";
+  if (acc.disabled) return "disabled";
+  if (acc.sessionEpoch !== token.epoch) return "ended";
+  return undefined;
+}

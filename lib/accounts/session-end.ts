@@ -1,0 +1,30 @@
+/**
+ * Why an account's sessions ended, and what the page and the login form say about it. No imports:
+ * the browser bundle uses it too. The bridge's close reason (code 4001) is the reason code.
+ */
+export type RevocationReason = "disabled" | "password-changed" | "deleted";
+
+export const REVOCATION_REASONS: readonly RevocationReason[] = ["disabled", "password-changed", "deleted"];
+
+/** A revocation, or "ended": a session from before a change whose kind is no longer known (its epoch moved). */
+export type SessionEndReason = RevocationReason | "ended";
+
+export const REVOCATION_MESSAGES: Record<SessionEndReason, string> = {
+  disabled: "Your account was disabled; ask your operator",
+  "password-changed": "Your password was changed; sign in with the new password",
+  deleted: "Your account was deleted",
+  ended: "Your session has ended; sign in again",
+};
+
+export function isRevocationReason(v: unknown): v is RevocationReason {
+  return typeof v === "string" && (REVOCATION_REASONS as readonly string[]).includes(v);
+}
+
+export function isSessionEndReason(v: unknown): v is SessionEndReason {
+  return v === "ended" || isRevocationReason(v);
+}
+
+/** What to tell the user for a close reason or `ended` parameter (anything unknown: the generic line). */
+export function sessionEndMessage(reason: unknown): string {
+  return REVOCATION_MESSAGES[isSessionEndReason(reason) ? reason : "ended"];
+}
