@@ -49,8 +49,23 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-/** Rest of a start tag after its `<`: names and quoted values (which may hold `>`), up to `>`. */
-const TAG_REST_RE = /(?:[^"'>]+|"[^"]*"|'[^']*')*>/y;
+/**
+ * Index of the `>` that ends the tag whose name starts at `from` (quoted attribute values may hold
+ * `>`), or -1 when the text ends first. One pass: a regex with nested quantifiers backtracks
+ * exponentially on an unterminated tag.
+ */
+function tagEnd(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3e /* > */) return i;
+    if (c === 0x22 /* " */ || c === 0x27 /* ' */) {
+      const close = text.indexOf(c === 0x22 ? '"' : "'", i + 1);
+      if (close < 0) return -1;
+      i = close;
+    }
+  }
+  return -1;
+}
 
 /**
  * Whether elements in `text` nest deeper than `max`: one pass over the markup, no recursion and no
@@ -83,9 +98,9 @@ export function xmlDepthExceeds(text: string, max: number): boolean {
       if (end < 0) return false;
       i = end + 2;
     } else {
-      TAG_REST_RE.lastIndex = lt + 1;
-      if (!TAG_REST_RE.test(text)) return false;
-      i = TAG_REST_RE.lastIndex;
+      const gt = tagEnd(text, lt + 1);
+      if (gt < 0) return false;
+      i = gt + 1;
       // an empty element ("/>") is one level deeper too, but closes at once
       if ((text.charCodeAt(i - 2) === 0x2f ? depth + 1 : ++depth) > max) return true;
     }

@@ -59,3 +59,13 @@ describe("parseXml depth limit", () => {
     expect(parseXml(nested(200), { maxDepth: Infinity }).documentElement.localName).toBe("a");
   });
 });
+
+describe("depth scan on unterminated markup", () => {
+  it("ends in one pass on a start tag cut off inside its attributes (no backtracking)", () => {
+    const attrs = Array.from({ length: 2000 }, (_, i) => ` xmlns:p${i}="urn:x:${i}"`).join("");
+    const cut = `<?xml version="1.0"?>\n<presence${attrs} xmlns:rpid="urn:ietf:params:xml:ns:pi`;
+    expect(xmlDepthExceeds(cut, 100)).toBe(false);
+    expect(xmlDepthExceeds(`<a b="x>y"><c d='>'/></a>`, 1)).toBe(true);
+    expect(xmlDepthExceeds(`<a b="x>y"><c d='>'/></a>`, 2)).toBe(false);
+  });
+});
