@@ -30,12 +30,12 @@ describe("account ended while its page is open", () => {
   afterAll(async () => browser?.close());
 
   it("accounts disable: the open page shows the reason, then the login page shows it", async () => {
-    herald("accounts", "add", "erin@example.test", "--password", "Erin-pass-123");
+    herald("accounts", "add", "vera@example.test", "--password", "Vera-pass-123");
     const context = await browser.newContext();
-    const page = await login(context, inject("baseUrl"), { address: "erin@example.test", password: "Erin-pass-123" });
+    const page = await login(context, inject("baseUrl"), { address: "vera@example.test", password: "Vera-pass-123" });
     try {
       await expect.poll(() => page.getByTestId("connection-status").getAttribute("data-connection"), { timeout: 20_000 }).toBe("online");
-      herald("accounts", "disable", "erin@example.test");
+      herald("accounts", "disable", "vera@example.test");
       const disabledAt = Date.now();
       await expect.poll(() => page.getByTestId("connection-status").textContent(), { timeout: 5000, interval: 100 }).toContain("Your account was disabled");
       expect(Date.now() - disabledAt).toBeLessThanOrEqual(5000);

@@ -34,9 +34,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** Account ids by user name: a portal session names its account by id (and session epoch). */
+const accountIds = new Map<string, string>();
+
 async function seed(db: Db): Promise<void> {
   await addDomain(db, DOMAIN);
-  for (const u of ["alice", "bob", "carol", "mallory"]) await addAccount(db, { address: `${u}@${DOMAIN}`, password: PASSWORD });
+  for (const u of ["alice", "bob", "carol", "mallory"]) accountIds.set(u, String((await addAccount(db, { address: `${u}@${DOMAIN}`, password: PASSWORD })).id));
   const store = new PrismaXcapStore(db);
   const r = await store.put({ auid: "org.openmobilealliance.pres-rules", scope: "users", xui: ALICE, docPath: "index" }, { content: allowRules(ALICE, [BOB, CAROL]), etag: "rules-1" }, null);
   if (!r.ok) throw new Error("seeding alice's pres-rules failed");
@@ -51,7 +54,8 @@ async function tcp(h: HeraldProcess, user: string, password: string | undefined 
 
 /** A browser's SIP: a WebSocket to the bridge with the user's portal session cookie, one SIP message per frame (RFC 7118). */
 async function browser(h: HeraldProcess, user: string, password: string | undefined = PASSWORD): Promise<{ ua: SipTestClient; ws: WebSocket }> {
-  const token = await encode({ token: { sub: user, address: `${user}@${DOMAIN}` }, secret: AUTH_SECRET });
+  // what the portal's sign-in puts in the session token (lib/auth.ts): account id, address, session epoch
+  const token = await encode({ token: { sub: accountIds.get(user), address: `${user}@${DOMAIN}`, epoch: 0 }, secret: AUTH_SECRET });
   const ws = new WebSocket(`${h.baseUrl.replace(/^http/, "ws")}/sip`, "sip", { headers: { cookie: `next-auth.session-token=${token}` } });
   cleanups.push(() => ws.terminate());
   await new Promise<void>((resolve, reject) => {
