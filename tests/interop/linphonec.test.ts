@@ -1,8 +1,8 @@
 /**
  * Debian's linphonec (package linphone-cli, liblinphone 5.1) against the embedded presence server
  * (issue 12 item 5): it registers (digest), publishes its presence (`publish=1`), subscribes to a
- * friend added with `friend add`, sees that friend go online and offline, and on `quit`
- * un-registers, withdraws its publication and ends its subscription.
+ * friend added with `friend add`, sees that friend go online, busy (an RPID activity) and offline,
+ * and on `quit` un-registers, withdraws its publication and ends its subscription.
  *
  * linphonec 5.1 has no command that changes its own presence (the old `online`/`busy`/`away`
  * commands are gone; liblinphone sets it only through its API), so what a watcher sees change is
@@ -23,6 +23,8 @@ import { DOMAIN, PASSWORD, XcapFixture, allowRules, client, startServer } from "
 const LINPHONEC = "/usr/bin/linphonec";
 const ALICE = `sip:alice@${DOMAIN}`;
 const BOB = `sip:bob@${DOMAIN}`;
+const BOB_BUSY = `<?xml version="1.0" encoding="UTF-8"?>
+<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${BOB}"><tuple id="t1"><status><basic>open</basic></status></tuple><dm:person id="p1"><rpid:activities><rpid:busy/></rpid:activities></dm:person></presence>`;
 
 let cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -96,11 +98,11 @@ function aliceSubscribedToBob(server: PresenceServer): boolean {
 
 /** The `Friend … is <status>` lines linphonec prints for bob, in order. */
 function bobStatuses(output: string): string[] {
-  return [...output.matchAll(/Friend "bob" <sip:bob@example\.test> is (\w+)/g)].map((m) => m[1]);
+  return [...output.matchAll(/Friend "bob" <sip:bob@example\.test> is ([^\r\n]+)/g)].map((m) => m[1].trim());
 }
 
 describe("linphonec interop (Debian package linphone-cli)", () => {
-  it("registers, publishes, subscribes to a friend, sees it online and offline, and un-registers on quit", async () => {
+  it("registers, publishes, subscribes to a friend, sees it online, busy and offline, and un-registers on quit", async () => {
     // a missing peer is a failure, not a skip: the acceptance needs this run
     expect(existsSync(LINPHONEC), `linphonec is not installed at ${LINPHONEC} (Debian package linphone-cli)`).toBe(true);
     const xcap = new XcapFixture();
@@ -136,9 +138,14 @@ describe("linphonec interop (Debian package linphone-cli)", () => {
     const published = await bob.publish(pidf(BOB, "open", "at my desk"));
     expect(published.status).toBe(200);
     await waitFor(() => bobStatuses(linphonec.output()).slice(seen).includes("Online"), { ...W, what: `linphonec to see bob online${explain()}` });
+    // bob busy (RFC 4480 activity in a person element, passed through to the watcher): linphonec says Busy
     const online = bobStatuses(linphonec.output()).lastIndexOf("Online");
-    expect((await bob.publish(undefined, { etag: published.getHeader("SIP-ETag")!, expires: 0 })).status).toBe(200);
-    await waitFor(() => bobStatuses(linphonec.output()).slice(online + 1).includes("Offline"), { ...W, what: `linphonec to see bob offline${explain()}` });
+    const busy = await bob.publish(BOB_BUSY, { etag: published.getHeader("SIP-ETag")! });
+    expect(busy.status).toBe(200);
+    await waitFor(() => bobStatuses(linphonec.output()).slice(online + 1).includes("Busy"), { ...W, what: `linphonec to see bob busy${explain()}` });
+    const busyAt = bobStatuses(linphonec.output()).lastIndexOf("Busy");
+    expect((await bob.publish(undefined, { etag: busy.getHeader("SIP-ETag")!, expires: 0 })).status).toBe(200);
+    await waitFor(() => bobStatuses(linphonec.output()).slice(busyAt + 1).includes("Offline"), { ...W, what: `linphonec to see bob offline${explain()}` });
 
     // quit: un-REGISTER, PUBLISH Expires 0, SUBSCRIBE Expires 0; bob sees alice offline
     const notified = bob.notifies(sub).length;
