@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { HeraldSipClient } from "@/lib/client";
 import { composeMyPidf, type MyPresence } from "@/lib/client/my-presence";
 import { composePidf, parsePidf, summarizePresence } from "@/lib/presence";
-import type { PresenceServerOptions } from "@/lib/server";
+import type { InternalNotification, PresenceServerOptions } from "@/lib/server";
 import { issueEphemeralCredentials, type SipRequest } from "@/lib/sip";
 import { JsSipTcpSocket } from "../../helpers/jssip-tcp-socket";
 import { pidf, type SipTestClient } from "../../helpers/sip-client";
@@ -306,6 +306,37 @@ describe.each(databaseBackends("herald_presence_truth"))("on %s", (_name, open) 
       const carol = await ua("carol");
       const { response } = await carol.subscribe(ALICE);
       expect(response.status).toBe(403);
+    });
+
+    it("internal subscriptions (RLS back ends) go through the same authorization, bodies and watcher info as SIP watchers, through block and unblock", async () => {
+      const s = await setup();
+      const xcap = s.xcapOf("alice");
+      const alice = await s.ua("alice");
+      await alice.publish(pidf(ALICE, "open", "internal"));
+      const seen: InternalNotification[] = [];
+      const isub = await s.server.subscribeInternal(BOB, ALICE, (n) => seen.push(n));
+      expect(isub.current.status).toBe("pending");
+      expect(isub.current.body).toBeUndefined();
+      expect(s.server.winfo.recordsOf(ALICE).map((r) => [r.uri, r.status])).toEqual([[BOB, "pending"]]);
+      await xcap.putDocument(RULES, "index", allowRules(ALICE, [BOB]));
+      await waitFor(() => isub.current.status === "active", { what: "activation" });
+      expect(isub.current.body?.body.toString()).toContain("internal");
+      await alice.publish(pidf(ALICE, "closed", "gone"));
+      await waitFor(() => isub.current.body?.body.toString().includes("gone"), { what: "update" });
+      // blocked: listener sees terminated/rejected but stays registered; allowed again → active
+      await xcap.putDocument(RULES, "index", allowRules(ALICE, [BOB], "block"));
+      await waitFor(() => isub.current.status === "terminated", { what: "block" });
+      expect(isub.current.reason).toBe("rejected");
+      // unblocked to "confirm" (Blink's unblock: back to the unlisted rule): pending again, and
+      // the presentity's watcher info lists the request again
+      await xcap.putDocument(RULES, "index", allowRules(ALICE, [BOB], "confirm"));
+      await waitFor(() => isub.current.status === "pending", { what: "pending after unblock" });
+      await waitFor(() => s.server.winfo.recordsOf(ALICE).some((r) => r.uri === BOB && r.status === "pending"), { what: "winfo pending after unblock" });
+      await xcap.putDocument(RULES, "index", allowRules(ALICE, [BOB]));
+      await waitFor(() => isub.current.status === "active", { what: "re-allowed" });
+      isub.close();
+      expect(s.server.notifier.size).toBe(0);
+      expect(seen.length).toBeGreaterThanOrEqual(4);
     });
   });
 });
