@@ -4,30 +4,19 @@
  * one NOTIFY with the final state — on SQLite and on PostgreSQL, with the portal's XCAP root, its
  * Prisma store and the production NOTIFY rate limit.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { addAccount, addDomain } from "@/lib/accounts/service";
-import type { Db } from "@/lib/db";
-import { portalXcapStore } from "@/lib/portal/xcap-http";
+import { describe, expect, it } from "vitest";
 import { composePidf, parsePidf, summarizePresence } from "@/lib/presence";
-import { PresenceServer, PrismaAccountDirectory, PrismaPresenceStateStore } from "@/lib/server";
 import { OMA_PRES_RULES_AUID, PIDF_MANIPULATION_AUID } from "@/lib/server/presence-authorizer";
 import type { SipRequest } from "@/lib/sip";
-import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
 import { AddressBook } from "@/lib/xcap/addressbook";
-import { XcapClient } from "@/lib/xcap/client";
-import type { XcapChangeEvent, XcapDocumentKey, XcapStore } from "@/lib/xcap/server";
-import { startPostgres } from "../../helpers/postgres";
-import { SipTestClient, pidf } from "../../helpers/sip-client";
-import { openMigrated, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
-import { testXcapHttp } from "../../helpers/test-xcap-http";
+import type { XcapDocumentKey, XcapStore } from "@/lib/xcap/server";
+import { pidf, type SipTestClient } from "../../helpers/sip-client";
 import { waitFor } from "../../helpers/wait";
+import { DOMAIN, XCAP_ROOT, databaseBackends, startDeployed, useDeployedDb } from "./deployed";
 import { allowRules } from "./harness";
 
-const DOMAIN = "example.test";
 const ALICE = `sip:alice@${DOMAIN}`;
 const BOB = `sip:bob@${DOMAIN}`;
-const PASSWORD = "Correct-Horse-9";
-const ROOT = "http://herald.test/xcap-root";
 
 /**
  * The presence server's view of the database, with one read of a chosen document held back: the
@@ -65,68 +54,16 @@ class HeldReads implements XcapStore {
   usage: XcapStore["usage"] = (...a) => this.inner.usage(...a);
 }
 
-const backends: [string, () => Promise<{ t: TempDb; stop?: () => Promise<void> }>][] = [
-  ["SQLite", async () => ({ t: await tempSqliteDb() })],
-  [
-    "PostgreSQL",
-    async () => {
-      const pg = await startPostgres();
-      pg.createDatabase("herald_notify_once");
-      return { t: await openMigrated(pg.url("herald_notify_once"), ""), stop: () => pg.stop() };
-    },
-  ],
-];
-
-describe.each(backends)("each state once, on %s", (_name, open) => {
-  let t: TempDb;
-  let stopDb: (() => Promise<void>) | undefined;
-  let cleanup: Array<() => Promise<unknown> | unknown> = [];
-
-  beforeAll(async () => {
-    ({ t, stop: stopDb } = await open());
-    await addDomain(t.db, DOMAIN);
-    for (const u of ["alice", "bob"]) await addAccount(t.db, { address: `${u}@${DOMAIN}`, password: PASSWORD });
-  }, 60_000);
-  afterAll(async () => {
-    await t?.close();
-    await stopDb?.();
-  });
-  afterEach(async () => {
-    for (const c of cleanup.reverse()) await c();
-    cleanup = [];
-    await t.db.xcapDocument.deleteMany({});
-    await t.db.presenceState.deleteMany({});
-  });
+describe.each(databaseBackends("herald_notify_once"))("each state once, on %s", (_name, open) => {
+  const d = useDeployedDb(open, ["alice", "bob"]);
 
   /** The portal's XCAP root and the embedded presence server on one database, as `npm start` wires them. */
-  async function system(db: Db, notifyIntervalMs?: number) {
-    const listeners = new Set<(e: XcapChangeEvent) => void>();
-    const xcapHttp = testXcapHttp(db, { store: portalXcapStore(db), onChange: (e) => listeners.forEach((l) => l(e)) });
-    const held = new HeldReads(new PrismaXcapStore(db));
-    const server = new PresenceServer({
-      listen: { host: "127.0.0.1", tcpPort: 0 },
-      accounts: new PrismaAccountDirectory(db),
-      xcap: {
-        store: held,
-        subscribe: (l) => {
-          listeners.add(l);
-          return () => listeners.delete(l);
-        },
-      },
-      state: new PrismaPresenceStateStore(db),
-      notifyIntervalMs,
-    });
-    const port = (await server.start()).tcp!.port;
-    cleanup.push(() => server.stop());
-    const clientOf = (user: string) => new XcapClient({ root: ROOT, xui: `sip:${user}@${DOMAIN}`, fetch: (url, init) => xcapHttp.handleAs(new Request(url, init), `${user}@${DOMAIN}`) });
-    const xcap = clientOf("alice");
-    const book = new AddressBook({ client: xcap, xcapRoot: ROOT });
-    const ua = async (user: string) => {
-      const c = await SipTestClient.connect({ host: "127.0.0.1", port, user, domain: DOMAIN, password: PASSWORD });
-      cleanup.push(() => c.close());
-      return c;
-    };
-    return { server, xcap, book, held, ua };
+  async function system(notifyIntervalMs?: number) {
+    let held!: HeldReads;
+    const { xcapOf, ua } = await startDeployed(d, { notifyIntervalMs }, (s) => (held = new HeldReads(s)));
+    const xcap = xcapOf("alice");
+    const book = new AddressBook({ client: xcap, xcapRoot: XCAP_ROOT });
+    return { xcap, book, held, ua };
   }
 
   /**
@@ -146,7 +83,7 @@ describe.each(backends)("each state once, on %s", (_name, open) => {
   }
 
   it("a PUT of the offline status while no device publishes: one NOTIFY, with the offline status", async () => {
-    const { xcap, book, ua } = await system(t.db);
+    const { xcap, book, ua } = await system();
     await book.addContact({ uris: [BOB], name: "Bob" }); // a buddy: allowed
     const bob = await ua("bob");
     const { sub } = await bob.subscribe(ALICE);
@@ -159,7 +96,7 @@ describe.each(backends)("each state once, on %s", (_name, open) => {
   });
 
   it("one change of the presentity's rules: one NOTIFY, with the final state", async () => {
-    const { book, ua } = await system(t.db);
+    const { book, ua } = await system();
     await book.addContact({ uris: [BOB], name: "Bob", presence: { policy: "default" } });
     const alice = await ua("alice");
     await alice.publish(pidf(ALICE, "open", "at my desk"));
@@ -172,7 +109,7 @@ describe.each(backends)("each state once, on %s", (_name, open) => {
   });
 
   it("offline status written twice while the first is still being read: the watcher gets the final one only", async () => {
-    const { xcap, book, held, ua } = await system(t.db);
+    const { xcap, book, held, ua } = await system();
     await book.addContact({ uris: [BOB], name: "Bob" });
     const bob = await ua("bob");
     const { sub } = await bob.subscribe(ALICE);
@@ -192,7 +129,7 @@ describe.each(backends)("each state once, on %s", (_name, open) => {
   });
 
   it("rules changed twice while the first change is still being evaluated: the older decision is never applied", async () => {
-    const { xcap, held, ua } = await system(t.db);
+    const { xcap, held, ua } = await system();
     const rules = (handling: string) => xcap.putDocument(OMA_PRES_RULES_AUID, "index", allowRules(ALICE, [BOB], handling), { contentType: "application/auth-policy+xml" });
     await rules("allow");
     const alice = await ua("alice");
@@ -217,7 +154,7 @@ describe.each(backends)("each state once, on %s", (_name, open) => {
 
   it("a write that changes nothing a watcher sees (the same offline status again): no NOTIFY", async () => {
     // no rate limit: a redundant NOTIFY is not hidden by coalescing with the sentinel's
-    const { xcap, book, ua } = await system(t.db, 0);
+    const { xcap, book, ua } = await system(0);
     await book.addContact({ uris: [BOB], name: "Bob" });
     const bob = await ua("bob");
     const { sub } = await bob.subscribe(ALICE);

@@ -1,11 +1,11 @@
-/** Restart-proof subscriptions over SQLite (Prisma), TLS transport, and the internal subscription API. */
+/** Restart-proof subscriptions over SQLite (Prisma) and the TLS transport. */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parsePidf, parseWatcherInfo } from "@/lib/presence";
-import { PrismaPresenceStateStore, type InternalNotification } from "@/lib/server";
+import { PrismaPresenceStateStore } from "@/lib/server";
 import { pidf, type SipTestClient } from "../../helpers/sip-client";
 import { tempSqliteDb } from "../../helpers/temp-db";
 import { waitFor } from "../../helpers/wait";
@@ -101,38 +101,5 @@ describe("TLS", () => {
     const n = await bob.waitForNotify((x) => x.bodyText.includes("secure"), { sub });
     expect(n.topVia?.transport).toBe("TLS");
     expect(n.getHeader("Contact")).toContain(`:${s.tlsPort};transport=tls`);
-  });
-});
-
-describe("internal subscriptions (RLS back ends)", () => {
-  it("go through the same authorization, bodies and watcher info as SIP watchers", async () => {
-    const s = await startServer();
-    cleanup.push(() => s.server.stop());
-    const alice = await ua(s.port, "alice");
-    await alice.publish(pidf(ALICE, "open", "internal"));
-    const seen: InternalNotification[] = [];
-    const isub = await s.server.subscribeInternal(BOB, ALICE, (n) => seen.push(n));
-    expect(isub.current.status).toBe("pending");
-    expect(isub.current.body).toBeUndefined();
-    expect(s.server.winfo.recordsOf(ALICE).map((r) => [r.uri, r.status])).toEqual([[BOB, "pending"]]);
-    await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
-    await waitFor(() => isub.current.status === "active", { what: "activation" });
-    expect(isub.current.body?.body.toString()).toContain("internal");
-    await alice.publish(pidf(ALICE, "closed", "gone"));
-    await waitFor(() => isub.current.body?.body.toString().includes("gone"), { what: "update" });
-    // blocked: listener sees terminated/rejected but stays registered; allowed again → active
-    await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB], "block"));
-    await waitFor(() => isub.current.status === "terminated", { what: "block" });
-    expect(isub.current.reason).toBe("rejected");
-    // unblocked to "confirm" (Blink's unblock: back to the unlisted rule): pending again, and
-    // the presentity's watcher info lists the request again
-    await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB], "confirm"));
-    await waitFor(() => isub.current.status === "pending", { what: "pending after unblock" });
-    await waitFor(() => s.server.winfo.recordsOf(ALICE).some((r) => r.uri === BOB && r.status === "pending"), { what: "winfo pending after unblock" });
-    await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
-    await waitFor(() => isub.current.status === "active", { what: "re-allowed" });
-    isub.close();
-    expect(s.server.notifier.size).toBe(0);
-    expect(seen.length).toBeGreaterThanOrEqual(4);
   });
 });
