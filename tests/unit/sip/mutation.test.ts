@@ -49,7 +49,8 @@ describe("mutation fuzzing", () => {
     expect(parsed + rejected).toBe(N);
     expect(parsed).toBeGreaterThan(N / 20);
     expect(rejected).toBeGreaterThan(N / 20);
-    expect(slowest).toBeLessThan(250); // no pathological backtracking
+    // no pathological backtracking (which takes seconds to for ever): far above a GC pause on a loaded machine
+    expect(slowest).toBeLessThan(2000);
   });
 
   it(`framer: ${N} damaged messages in random chunks never throw`, () => {
