@@ -5,21 +5,17 @@
  * digest challenges it knows and fails on the MD5 + SHA-256 pair, so this runs with the server's
  * default (MD5 alone).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parsePidf } from "@/lib/presence";
-import type { PresenceServer } from "@/lib/server";
 import { pidf } from "../helpers/sip-client";
 import { freePort } from "../helpers/ports";
 import { waitFor } from "../helpers/wait";
-import { DOMAIN, PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
+import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, type PeerProcess } from "./peer-process";
+import { PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
 
 const BARESIP = "/usr/bin/baresip";
-const ALICE = `sip:alice@${DOMAIN}`;
-const BOB = `sip:bob@${DOMAIN}`;
 // baresip colours the status words; the log is compared without escape sequences
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*m/g;
@@ -30,14 +26,8 @@ afterEach(async () => {
   cleanup = [];
 });
 
-interface Baresip {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
 /** baresip with alice's account (through the server as outbound proxy) and bob as a presence contact. */
-async function startBaresip(serverPort: number): Promise<Baresip> {
+async function startBaresip(serverPort: number): Promise<PeerProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), "herald-baresip-"));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const listen = await freePort();
@@ -47,28 +37,11 @@ async function startBaresip(serverPort: number): Promise<Baresip> {
   );
   writeFileSync(path.join(dir, "accounts"), `<${ALICE};transport=tcp>;auth_pass=${PASSWORD};outbound="sip:127.0.0.1:${serverPort};transport=tcp";regint=600;pubint=600\n`);
   writeFileSync(path.join(dir, "contacts"), `"Bob" <${BOB}>;presence=p2p\n`);
-  const child = spawn(BARESIP, ["-f", dir], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  const collect = (d: Buffer) => (out = (out + d.toString()).slice(-200_000));
-  child.stdout!.on("data", collect);
-  child.stderr!.on("data", collect);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  });
-  return { child, output: () => out.replace(ANSI_RE, ""), exited };
+  const peer = spawnPeer(BARESIP, ["-f", dir], { stdio: ["ignore", "pipe", "pipe"] }, cleanup);
+  return { ...peer, output: () => peer.output().replace(ANSI_RE, "") };
 }
 
-function basic(xml: string): string[] {
-  return parsePidf(xml).tuples.map((t) => t.basic ?? "");
-}
 
-function aliceSubscribedToBob(server: PresenceServer): boolean {
-  return [...server.notifier.all()].some((s) => s.watcher === ALICE && s.resource === BOB && s.status === "active" && s.dialog !== undefined);
-}
 
 describe("baresip interop (Debian package baresip)", () => {
   it("registers, publishes, subscribes, sees its contact online and offline, and un-registers on quit", async () => {

@@ -9,20 +9,17 @@
  * online → offline when linphonec quits. It sends PUBLISH and SUBSCRIBE to the AOR's domain unless
  * a route is configured, so the account has `reg_route` pointing at the server (the outbound proxy).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parsePidf } from "@/lib/presence";
-import type { PresenceServer } from "@/lib/server";
 import { pidf } from "../helpers/sip-client";
+import { parsePidf } from "@/lib/presence";
 import { waitFor } from "../helpers/wait";
+import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, type PeerProcess } from "./peer-process";
 import { DOMAIN, PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
 
 const LINPHONEC = "/usr/bin/linphonec";
-const ALICE = `sip:alice@${DOMAIN}`;
-const BOB = `sip:bob@${DOMAIN}`;
 const BOB_BUSY = `<?xml version="1.0" encoding="UTF-8"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${BOB}"><tuple id="t1"><status><basic>open</basic></status></tuple><dm:person id="p1"><rpid:activities><rpid:busy/></rpid:activities></dm:person></presence>`;
 
@@ -32,12 +29,9 @@ afterEach(async () => {
   cleanup = [];
 });
 
-interface Linphonec {
-  child: ChildProcess;
-  output(): string;
+interface Linphonec extends PeerProcess {
   /** Type a command line on linphonec's stdin. */
   command(line: string): void;
-  exited: Promise<number | null>;
 }
 
 /**
@@ -73,28 +67,11 @@ function startLinphonec(serverPort: number): Linphonec {
     ].join("\n"),
   );
   const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, ".config"), XDG_DATA_HOME: path.join(dir, ".local", "share") };
-  const child = spawn(LINPHONEC, ["-c", rc], { env, stdio: ["pipe", "pipe", "pipe"] });
-  let out = "";
-  const collect = (d: Buffer) => (out = (out + d.toString()).slice(-200_000));
-  child.stdout!.on("data", collect);
-  child.stderr!.on("data", collect);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  });
-  return { child, output: () => out, command: (line) => child.stdin!.write(`${line}\n`), exited };
+  const peer = spawnPeer(LINPHONEC, ["-c", rc], { env, stdio: ["pipe", "pipe", "pipe"] }, cleanup);
+  return { ...peer, command: (line) => peer.child.stdin!.write(`${line}\n`) };
 }
 
-function basic(xml: string): string[] {
-  return parsePidf(xml).tuples.map((t) => t.basic ?? "");
-}
 
-function aliceSubscribedToBob(server: PresenceServer): boolean {
-  return [...server.notifier.all()].some((s) => s.watcher === ALICE && s.resource === BOB && s.status === "active" && s.dialog !== undefined);
-}
 
 /** The `Friend … is <status>` lines linphonec prints for bob, in order. */
 function bobStatuses(output: string): string[] {

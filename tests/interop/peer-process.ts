@@ -1,0 +1,42 @@
+/** What the interop tests share about a SIP peer program (baresip, linphonec) run as alice. */
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { parsePidf } from "@/lib/presence";
+import type { PresenceServer } from "@/lib/server";
+import { DOMAIN } from "../integration/server/harness";
+
+export const ALICE = `sip:alice@${DOMAIN}`;
+export const BOB = `sip:bob@${DOMAIN}`;
+
+export interface PeerProcess {
+  child: ChildProcess;
+  /** Everything it printed (stdout and stderr, the last 200 kB). */
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Start `command`; `cleanup` gets a step that kills it if it still runs. */
+export function spawnPeer(command: string, args: string[], options: SpawnOptions, cleanup: Array<() => Promise<unknown> | unknown>): PeerProcess {
+  const child = spawn(command, args, options);
+  let out = "";
+  const collect = (d: Buffer) => (out = (out + d.toString()).slice(-200_000));
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  cleanup.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+  return { child, output: () => out, exited };
+}
+
+/** The basic status of each tuple of a PIDF document. */
+export function basic(xml: string): string[] {
+  return parsePidf(xml).tuples.map((t) => t.basic ?? "");
+}
+
+/** alice (the peer program) holds an active SIP subscription to bob. */
+export function aliceSubscribedToBob(server: PresenceServer): boolean {
+  return [...server.notifier.all()].some((s) => s.watcher === ALICE && s.resource === BOB && s.status === "active" && s.dialog !== undefined);
+}
