@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <name…>`: run benchmark scripts (each prints JSON lines). Names: parser,
- * presence, xcap, bridge, rls, or all. Figures, never assertions.
+ * presence, xcap, bridge, rls, page, deployed (`herald start` and Kamailio over real sockets), or
+ * all. Figures, never assertions.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -13,6 +14,7 @@ const BENCHES: Record<string, { file: string; args?: string[] }> = {
   bridge: { file: "bridge.ts" },
   rls: { file: "rls.ts" },
   page: { file: "page.ts" },
+  deployed: { file: "deployed.ts" },
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
