@@ -21,6 +21,9 @@
  *                 nc counting), --concurrency workers, a new TCP connection per request
  *   xcap-put      PUT of that whole document (unconditional replace), same conditions
  * Herald's XCAP root is the portal's /xcap-root route (Next.js, accounts and documents in SQLite).
+ * `loadCpuShare`: this process's CPU over the measure as a share of one core (the load generator
+ * shares the machine with the server; near 1 it, not the server, caps the rate). Both targets run
+ * for the whole script and each measure runs against Herald, then Kamailio.
  * Accounts: 20 presentities and 40 watchers (u0…u59@example.test) seeded before start; the
  * watchers are not used by these two measures yet.
  */
@@ -177,7 +180,7 @@ function xcapClient(t: XcapTarget): XcapClient {
   return new XcapClient({ root: t.root, xui: `sip:${t.user}@${DOMAIN}`, auth: { username: t.user, ha1: t.ha1 }, wildcard: t.wildcard, fetch: fetchNewConnection, timeoutMs: 10_000 });
 }
 
-async function xcapOp(t: XcapTarget, op: "get" | "put"): Promise<Record<string, unknown>> {
+async function xcapOp(t: XcapTarget, op: "get" | "put"): Promise<Record<string, unknown> & { rps: number }> {
   const clients = Array.from({ length: CONCURRENCY }, () => xcapClient(t));
   // prime each client's digest session (one 401 each), outside the measurement
   await Promise.all(clients.map((c) => c.getDocument("resource-lists", "index")));
@@ -219,24 +222,27 @@ async function prepareXcap(name: string, t: XcapTarget): Promise<void> {
 
 interface Figures {
   publish?: PublishResult;
-  get?: Record<string, unknown>;
-  put?: Record<string, unknown>;
+  get?: Record<string, unknown> & { rps: number };
+  put?: Record<string, unknown> & { rps: number };
 }
 
-async function measure(name: string, sip: BenchTarget, xcap: XcapTarget): Promise<Figures> {
-  const f: Figures = {};
-  f.publish = await publishAtRate(sip);
-  line({ target: name, bench: "publish", presentities: PRESENTITIES, transport: "tcp, one connection per UA, digest", ...f.publish });
-  await prepareXcap(name, xcap);
-  line({ target: name, bench: "xcap-setup", documentBytes: Buffer.byteLength(documentXml), entries: CONTACTS });
-  f.get = await xcapOp(xcap, "get");
-  line({ target: name, bench: "xcap-get-document", ...f.get });
-  f.put = await xcapOp(xcap, "put");
-  line({ target: name, bench: "xcap-put-document", ...f.put });
-  return f;
+interface Running {
+  name: string;
+  sip: BenchTarget;
+  xcap: XcapTarget;
+  stop(): Promise<void>;
 }
 
-async function runHerald(): Promise<Figures> {
+/** the load generator's own CPU over `fn`, as a share of one core: near 1 means it, not the server, caps the rate */
+async function withLoadCpu<T>(fn: () => Promise<T>): Promise<T & { loadCpuShare: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await fn();
+  const cpu = process.cpuUsage(cpu0);
+  return { ...r, loadCpuShare: +((cpu.user + cpu.system) / 1000 / (performance.now() - t0)).toFixed(2) };
+}
+
+async function startHeraldTarget(): Promise<Running> {
   const t0 = performance.now();
   const herald = await startHerald({
     seed: async (db) => {
@@ -244,51 +250,82 @@ async function runHerald(): Promise<Figures> {
       for (let i = 0; i < PRESENTITIES + WATCHERS; i++) await addAccount(db, { address: `u${i}@${DOMAIN}`, password: PASSWORD });
     },
   });
-  try {
-    line({ target: HERALD, bench: "start", sipPort: herald.sipPort, portal: herald.baseUrl, accounts: PRESENTITIES + WATCHERS, startSeconds: +((performance.now() - t0) / 1000).toFixed(1) });
-    const sip: BenchTarget = {
+  line({ target: HERALD, bench: "start", sipPort: herald.sipPort, portal: herald.baseUrl, accounts: PRESENTITIES + WATCHERS, startSeconds: +((performance.now() - t0) / 1000).toFixed(1) });
+  return {
+    name: HERALD,
+    sip: {
       name: HERALD,
       host: "127.0.0.1",
       port: herald.sipPort,
       domain: DOMAIN,
       account: (i) => ({ user: `u${i}`, password: PASSWORD }),
       allowAll: () => Promise.reject(new Error("not needed for PUBLISH")),
-    };
-    return await measure(HERALD, sip, { root: `${herald.baseUrl}/xcap-root`, user: "u0", ha1: digestHa1("u0", DOMAIN, PASSWORD), wildcard: "*" });
-  } finally {
-    await herald.stop();
-  }
+    },
+    xcap: { root: `${herald.baseUrl}/xcap-root`, user: "u0", ha1: digestHa1("u0", DOMAIN, PASSWORD), wildcard: "*" },
+    stop: () => herald.stop(),
+  };
 }
 
-async function runKamailio(): Promise<Figures> {
+async function startKamailioTarget(): Promise<Running> {
   const children = num("kamailio-children", 4);
+  const t0 = performance.now();
   const k: KamailioServer = await startKamailio({ domain: DOMAIN, children, authephSecret: false });
   try {
     const sip = await kamailioBenchTarget(k, { count: PRESENTITIES + WATCHERS, password: PASSWORD });
-    line({ target: KAMAILIO, bench: "start", children, note: "presence + presence_xml + xcap_server, auth_db on PostgreSQL" });
-    return await measure(KAMAILIO, sip, { root: k.xcapRoot, user: "u0", ha1: k.ha1("u0"), wildcard: '"*"' });
-  } finally {
+    line({ target: KAMAILIO, bench: "start", children, startSeconds: +((performance.now() - t0) / 1000).toFixed(1), note: "presence + presence_xml + xcap_server, auth_db on PostgreSQL" });
+    return { name: KAMAILIO, sip, xcap: { root: k.xcapRoot, user: "u0", ha1: k.ha1("u0"), wildcard: '"*"' }, stop: () => k.stop() };
+  } catch (e) {
     await k.stop();
+    throw e;
   }
 }
 
+/**
+ * Both targets run for the whole script; each measure runs against one target, then the other
+ * (not all of one target first), so that a change in the machine's other load skews both alike.
+ */
 async function main(): Promise<void> {
   const t0 = performance.now();
   line({ bench: "deployed", node: process.version, cpus: cpus().length, rate: RATE, seconds: SECONDS, presentities: PRESENTITIES, watchers: WATCHERS, xcapSeconds: XCAP_SECONDS, concurrency: CONCURRENCY, contacts: CONTACTS });
-  const h = await runHerald();
-  let k: Figures | undefined;
-  if (flag("no-kamailio")) line({ bench: "deployed-skip", target: KAMAILIO, reason: "--no-kamailio" });
-  else if (!kamailioAvailable()) line({ bench: "deployed-skip", target: KAMAILIO, reason: "Kamailio or its presence/xcap modules not installed" });
-  else k = await runKamailio();
+  const running: Running[] = [];
+  const figures = new Map<string, Figures>();
+  try {
+    running.push(await startHeraldTarget());
+    if (flag("no-kamailio")) line({ bench: "deployed-skip", target: KAMAILIO, reason: "--no-kamailio" });
+    else if (!kamailioAvailable()) line({ bench: "deployed-skip", target: KAMAILIO, reason: "Kamailio or its presence/xcap modules not installed" });
+    else running.push(await startKamailioTarget());
+    for (const r of running) figures.set(r.name, {});
+    for (const r of running) {
+      const p = await withLoadCpu(() => publishAtRate(r.sip));
+      figures.get(r.name)!.publish = p;
+      line({ target: r.name, bench: "publish", presentities: PRESENTITIES, transport: "tcp, one connection per UA, digest", ...p });
+    }
+    for (const r of running) {
+      await prepareXcap(r.name, r.xcap);
+      line({ target: r.name, bench: "xcap-setup", documentBytes: Buffer.byteLength(documentXml), entries: CONTACTS });
+    }
+    for (const op of ["get", "put"] as const) {
+      for (const r of running) {
+        const x = await withLoadCpu(() => xcapOp(r.xcap, op));
+        figures.get(r.name)![op] = x;
+        line({ target: r.name, bench: `xcap-${op}-document`, ...x });
+      }
+    }
+  } finally {
+    for (const r of running.reverse()) await r.stop().catch((e: unknown) => line({ bench: "deployed-cleanup-error", target: r.name, error: String(e) }));
+  }
+  const h = figures.get(HERALD)!;
+  const k = figures.get(KAMAILIO);
   if (k) {
     const ratio = (a: number | undefined, b: number | undefined) => (a && b ? +(a / b).toFixed(2) : null);
-    line({ bench: "deployed-ratio", target: HERALD, vs: KAMAILIO, measure: "publish_per_second", herald: h.publish?.perSecond, kamailio: k.publish?.perSecond, ratio: ratio(h.publish?.perSecond, k.publish?.perSecond), higherIsBetter: true });
-    line({ bench: "deployed-ratio", target: HERALD, vs: KAMAILIO, measure: "publish_p99_ms", herald: h.publish?.p99Ms, kamailio: k.publish?.p99Ms, ratio: ratio(h.publish?.p99Ms, k.publish?.p99Ms), higherIsBetter: false });
-    for (const [measure, hv, kv] of [
-      ["xcap_get_document_rps", h.get?.rps, k.get?.rps],
-      ["xcap_put_document_rps", h.put?.rps, k.put?.rps],
-    ] as Array<[string, number | undefined, number | undefined]>) {
-      line({ bench: "deployed-ratio", target: HERALD, vs: KAMAILIO, measure, herald: hv, kamailio: kv, ratio: ratio(hv, kv), higherIsBetter: true });
+    for (const [measure, hv, kv, higherIsBetter] of [
+      ["publish_per_second", h.publish?.perSecond, k.publish?.perSecond, true],
+      ["publish_p50_ms", h.publish?.p50Ms, k.publish?.p50Ms, false],
+      ["publish_p99_ms", h.publish?.p99Ms, k.publish?.p99Ms, false],
+      ["xcap_get_document_rps", h.get?.rps, k.get?.rps, true],
+      ["xcap_put_document_rps", h.put?.rps, k.put?.rps, true],
+    ] as Array<[string, number | undefined, number | undefined, boolean]>) {
+      line({ bench: "deployed-ratio", target: HERALD, vs: KAMAILIO, measure, herald: hv, kamailio: kv, ratio: ratio(hv, kv), higherIsBetter });
     }
   }
   line({ bench: "deployed-done", totalSeconds: +((performance.now() - t0) / 1000).toFixed(1) });
