@@ -155,6 +155,7 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   }
 }
 
-function normalizeAddress(a: string): string {
+/** A peer address as the transport reports it: IPv4-mapped IPv6 (`::ffff:a.b.c.d`) as plain IPv4. */
+export function normalizeAddress(a: string): string {
   return a.startsWith("::ffff:") ? a.slice(7) : a;
 }

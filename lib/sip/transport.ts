@@ -32,7 +32,7 @@ import { EventEmitter } from "node:events";
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { connectStream, type TlsClientOptions } from "./connect";
-import { SipConnection, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
+import { SipConnection, normalizeAddress, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
 import { buildErrorResponse } from "./error-response";
 import type { LogLevel, SipLogger } from "./logger";
 import { MemoryFlowEnd, createMemoryFlow } from "./memory-flow";
@@ -43,7 +43,6 @@ import { realTimers, type TimerApi } from "./timers";
 import { UnfinishedMessageTimer } from "./unfinished-message-timer";
 
 const BRACKETS_RE = /^\[|\]$/g;
-const IPV4_MAPPED_RE = /^::ffff:/;
 /**
  * Peer address of in-process flows: the unspecified address is never the source of a real TCP
  * connection (RFC 1122 §3.2.1.3), so flow aliases cannot collide with TCP peers', and it is never
@@ -288,7 +287,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
   private accept(socket: Socket, transport: StreamTransport): void {
     try {
-      const address = (socket.remoteAddress ?? "").replace(IPV4_MAPPED_RE, "");
+      const address = normalizeAddress(socket.remoteAddress ?? "");
       const max = this.options.maxConnectionsPerAddress ?? 100;
       const open = this.perAddress.get(address) ?? 0;
       if (max > 0 && open >= max) {
