@@ -36,3 +36,4 @@ export { SipErrorWithHeaders } from "./errors";
 export { aorOf, canonicalAor, splitAor } from "./aor";
 export { ResourceListServer, ResourceListSubscription, type ResourceListServerOptions } from "./rls";
 export { startEmbeddedSipServer, type EmbeddedXcapSource, type RunningSipServer } from "./main";
+export { XcapDiffPackage, XCAP_DIFF_EVENT, type XcapDiffPackageOptions } from "./xcap-diff-package";
