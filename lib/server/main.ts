@@ -18,6 +18,8 @@
  *   SIP_FLOW_GRACE_SECONDS after the flow fails unless the device comes back over a new flow.
  * - Reads pres-rules / resource-lists / pidf-manipulation through `xcap.store` and re-evaluates
  *   watchers on every event `xcap.subscribe` delivers (pass the XCAP server's onChange fan-out).
+ * - Serves xcap-diff (RFC 5875, xcap-diff-package.ts): users follow changes of their own XCAP
+ *   documents, from the same `xcap.subscribe` events.
  * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents; list
  *   edits arrive through the same `xcap.subscribe`. `extra.rls` tunes it; `rls: false` turns it off.
  */
@@ -32,6 +34,8 @@ import { PrismaAccountDirectory } from "./account-directory";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
 import { ResourceListServer, type ResourceListServerOptions } from "./rls";
 import { PrismaPresenceStateStore } from "./state-store";
+import { XcapDiffPackage } from "./xcap-diff-package";
+import { publicXcapRootOf } from "../portal/public-xcap-root";
 
 export interface EmbeddedXcapSource {
   store: XcapStore;
@@ -75,6 +79,8 @@ export async function startEmbeddedSipServer(
     ...serverExtra,
     publish: { maxPerPresentity: cfg.SIP_MAX_PUBLICATIONS_PER_PRESENTITY, ...serverExtra.publish },
   });
+  // xcap-diff (RFC 5875): registered before start(), its restored subscriptions need it
+  server.addPackage(new XcapDiffPackage({ notifier: server.notifier, store: xcap.store, subscribe: xcap.subscribe, xcapRoot: publicXcapRootOf(cfg), logger }));
   // routes must exist before start(): restored list subscriptions find their package through them
   const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
   const addr = await server.start();

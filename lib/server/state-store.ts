@@ -1,14 +1,16 @@
 /**
- * Persistence of the presence server's hot state (RFC 3903 publications, registrar bindings,
- * RFC 6665 subscriptions with their dialogs, watcher records). Rows are opaque JSON under
- * (kind, key) — the `PresenceState` table. The server keeps everything in memory and writes
+ * Persistence of the presence server's hot state: registrar bindings, RFC 6665 subscriptions
+ * with their dialogs, and the rows event packages keep themselves (presence: RFC 3903
+ * publications, watcher info: watcher records). Rows are opaque JSON under (kind, key) — the
+ * `PresenceState` table; this module knows no package. The server keeps everything in memory and writes
  * behind through `WriteBehind`: changes are coalesced per row (latest wins) and flushed in
  * batches, and `flush()` on stop writes whatever is left.
  */
 import type { Db } from "../db";
 import type { SipLogger } from "../sip";
 
-export type StateKind = "registration" | "publication" | "subscription" | "watcher";
+/** `registration`, `subscription`, or a kind an event package declares (`EventPackage.stateKinds`). */
+export type StateKind = string;
 
 export interface StateRow {
   kind: StateKind;

@@ -27,7 +27,6 @@ import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { canonicalAor, splitAor } from "../aor";
 import { SipErrorWithHeaders } from "../errors";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView, TerminationReason } from "../event-package";
-import type { Subscription } from "../notifier";
 import type { PresenceServer } from "../presence-server";
 import { BackEndPool, type BackEndHandle } from "./back-end";
 import { RemoteSubscriber, type RemoteSubscriberOptions } from "./remote-subscriber";
@@ -72,7 +71,7 @@ export class ResourceListSubscription {
 
   constructor(
     readonly rls: ResourceListServer,
-    readonly sub: Subscription,
+    readonly sub: SubscriptionView,
     readonly owner: string,
   ) {
     this.ready = this.reload();
@@ -288,7 +287,7 @@ export class ResourceListServer implements EventPackage {
   }
 
   subscriptionStarted(sub: SubscriptionView): void {
-    this.attach(sub as Subscription);
+    this.attach(sub);
   }
 
   subscriptionEnded(sub: SubscriptionView): void {
@@ -299,7 +298,7 @@ export class ResourceListServer implements EventPackage {
   }
 
   async composeBody(sub: SubscriptionView, state: "full" | "partial"): Promise<NotifyBody | undefined> {
-    const ls = this.lists.get(sub.id) ?? this.attach(sub as Subscription);
+    const ls = this.lists.get(sub.id) ?? this.attach(sub);
     if (!ls) return undefined;
     await ls.ready;
     if (ls.closed) return undefined;
@@ -312,7 +311,7 @@ export class ResourceListServer implements EventPackage {
 
   // ---- internals -------------------------------------------------------------------------------
 
-  private attach(sub: Subscription): ResourceListSubscription | undefined {
+  private attach(sub: SubscriptionView): ResourceListSubscription | undefined {
     const existing = this.lists.get(sub.id);
     if (existing) return existing;
     if (sub.status === "terminated" || this.stopped) return undefined;
@@ -332,7 +331,7 @@ export class ResourceListServer implements EventPackage {
     this.timers.clearTimeout(t);
   }
 
-  terminate(sub: Subscription, reason: TerminationReason): void {
+  terminate(sub: SubscriptionView, reason: TerminationReason): void {
     this.server.notifier.terminate(sub, reason, true);
   }
 
