@@ -42,7 +42,6 @@ import {
 } from "../presence";
 import { SipError, createResponse, randomToken, type SipLogger, type SipRequest, type SipResponse, type TimerApi } from "../sip";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionStatus, SubscriptionView, TerminationReason } from "./event-package";
-import { SipErrorWithHeaders } from "./errors";
 import { ExpiryWheel } from "./expiry-wheel";
 import type { Notifier, Subscription } from "./notifier";
 import { permissionsKey, type PresenceAuthorizer } from "./presence-authorizer";
@@ -175,7 +174,7 @@ export class PresencePackage implements EventPackage {
     const ifMatch = request.getHeader("SIP-If-Match")?.trim();
     let expires = request.expires ?? limits.defaultExpires;
     if (expires > 0 && expires < limits.minExpires) {
-      throw new SipErrorWithHeaders(423, "Interval Too Brief", [["Min-Expires", String(limits.minExpires)]]); // RFC 3903 §6 step 5
+      throw new SipError(423, "Interval Too Brief", { headers: [["Min-Expires", String(limits.minExpires)]] }); // RFC 3903 §6 step 5
     }
     expires = Math.min(expires, limits.maxExpires);
     const hasBody = request.body.length > 0;
@@ -183,7 +182,7 @@ export class PresencePackage implements EventPackage {
     if (hasBody) {
       const ct = request.contentType?.value;
       if (ct !== PIDF_TYPE) {
-        throw new SipErrorWithHeaders(415, "Unsupported Media Type", [["Accept", PIDF_TYPE]]); // §6 step 3
+        throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", PIDF_TYPE]] }); // §6 step 3
       }
       try {
         document = parsePidf(request.body);

@@ -50,7 +50,6 @@ import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import type { AuthLimiter } from "../accounts/auth-limiter";
 import type { AccountDirectory, ServedDomain } from "./account-directory";
 import { aorOf, canonicalAor, splitAor } from "./aor";
-import { SipErrorWithHeaders } from "./errors";
 import type { EventPackage, InternalListener, InternalNotification, InternalSubscription, SubscribeRequestContext } from "./event-package";
 import { Notifier, Subscription, type SubscriptionRecord } from "./notifier";
 import { PresenceAuthorizer } from "./presence-authorizer";
@@ -503,8 +502,7 @@ export class PresenceServer {
   /** The response for a failed request. Reason phrases may hold anything: `SipResponse` makes them wire-safe. */
   private errorResponse(request: SipRequest, e: unknown): SipResponse {
     const toTag = request.to.tag === undefined ? generateTag() : undefined;
-    if (e instanceof SipErrorWithHeaders) return createResponse(request, e.status, { reason: e.reason, toTag, headers: e.headers });
-    if (e instanceof SipError) return createResponse(request, e.status, { reason: e.reason, toTag });
+    if (e instanceof SipError) return createResponse(request, e.status, { reason: e.reason, toTag, headers: [...e.headers] });
     if (e instanceof SipParseError) return createResponse(request, e.status, { reason: e.reason, toTag });
     if (e instanceof PresencePayloadError) return createResponse(request, e.status, { reason: e.message, toTag });
     this.log("error", "request failed", { method: request.method, error: e instanceof Error ? e.stack ?? e.message : String(e) });
@@ -616,7 +614,7 @@ export class PresenceServer {
     const address = conn.clientAddress;
     const attempt = limiter.attempt({ account: `${user}@${domain}`, address });
     if (!attempt.allowed) {
-      throw new SipErrorWithHeaders(503, "Too Many Failed Authentication Attempts", [["Retry-After", String(attempt.retryAfterSeconds)]]);
+      throw new SipError(503, "Too Many Failed Authentication Attempts", { headers: [["Retry-After", String(attempt.retryAfterSeconds)]] });
     }
     try {
       const v = await auth.verifyRequest(request, { proxy, credentials: creds });
@@ -658,7 +656,7 @@ export class PresenceServer {
       }
       return { response };
     } catch (e) {
-      if (e instanceof SipError && e.status === 423) throw new SipErrorWithHeaders(423, e.reason, [["Min-Expires", String(this.registrar.minExpires)]]);
+      if (e instanceof SipError && e.status === 423) throw new SipError(423, e.reason, { headers: [["Min-Expires", String(this.registrar.minExpires)]] });
       throw e;
     }
   }
@@ -671,7 +669,7 @@ export class PresenceServer {
     const { user, domain } = splitAor(presentity);
     if (!(await this.domain(domain))) throw new SipError(404, "Domain not served here");
     const ev = request.event?.value;
-    if (ev !== "presence") throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", "presence"]]); // RFC 3903 §6 step 2
+    if (ev !== "presence") throw new SipError(489, "Bad Event", { headers: [["Allow-Events", "presence"]] }); // RFC 3903 §6 step 2
     const id = await this.authenticate(request, splitAor(aorOf(request.from.uri) ?? presentity).domain, this.o.challengeStatus !== 401, conn);
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== aorOf(request.from.uri) || id.aor !== presentity) throw new SipError(403, "Only the presentity may publish");
@@ -700,12 +698,12 @@ export class PresenceServer {
 
   private async onSubscribe(request: SipRequest, conn: SipConnection): Promise<Outcome> {
     const ev = request.event;
-    if (!ev) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", this.allowEvents()]]);
+    if (!ev) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", this.allowEvents()]] });
     if (request.to.tag !== undefined) return this.onResubscribe(request, conn);
     const resourceAor = aorOf(request.uri);
     const resource = resourceAor ?? canonicalAor(request.uri.toString());
     const pkg = this.routes.length === 0 ? this.packages.get(ev.value) : await this.packageFor(ev.value, resource, request.supported, request);
-    if (!pkg) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", this.allowEvents()]]); // RFC 6665 §4.2.1.1
+    if (!pkg) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", this.allowEvents()]] }); // RFC 6665 §4.2.1.1
     const watcherAor = aorOf(request.from.uri);
     if (!watcherAor) throw new SipError(403, "Watcher must be a SIP AOR");
     const id = await this.authenticate(request, splitAor(watcherAor).domain, this.o.challengeStatus !== 401, conn);
@@ -719,7 +717,7 @@ export class PresenceServer {
     }
     const accept = request.accept;
     if (accept.length > 0 && !pkg.acceptTypes.some((t) => accept.includes(t) || accept.includes("*/*") || accept.includes(t.split("/")[0] + "/*"))) {
-      throw new SipErrorWithHeaders(406, "Not Acceptable", [["Accept", pkg.acceptTypes.join(", ")]]);
+      throw new SipError(406, "Not Acceptable", { headers: [["Accept", pkg.acceptTypes.join(", ")]] });
     }
     const expires = this.negotiateExpires(request, pkg);
     if (request.contact.length === 0 || request.contact[0] === "*") throw new SipError(400, "Missing Contact");
@@ -764,7 +762,7 @@ export class PresenceServer {
 
   private negotiateExpires(request: SipRequest, pkg: EventPackage): number {
     const asked = request.expires ?? pkg.defaultExpires;
-    if (asked > 0 && asked < pkg.minExpires) throw new SipErrorWithHeaders(423, "Interval Too Brief", [["Min-Expires", String(pkg.minExpires)]]); // RFC 6665 §4.2.1.1
+    if (asked > 0 && asked < pkg.minExpires) throw new SipError(423, "Interval Too Brief", { headers: [["Min-Expires", String(pkg.minExpires)]] }); // RFC 6665 §4.2.1.1
     return Math.min(asked, pkg.maxExpires);
   }
 
@@ -774,7 +772,7 @@ export class PresenceServer {
     if (fromTag === undefined || toTag === undefined) throw new SipError(481, "Subscription does not exist");
     const sub = this.notifier.get(dialogIdToString({ callId: request.callId, localTag: toTag, remoteTag: fromTag }));
     if (!sub || !sub.dialog || sub.status === "terminated") throw new SipError(481, "Subscription does not exist");
-    if (request.event?.value !== sub.event) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", sub.event]]);
+    if (request.event?.value !== sub.event) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", sub.event]] });
     if (sub.connectionId !== conn.id && !conn.isOwnedBy(sub.watcher)) {
       // the dialog belongs to its watcher: from another connection, prove to be the watcher first
       const id = await this.authenticate(request, splitAor(sub.watcher).domain, this.o.challengeStatus !== 401, conn);

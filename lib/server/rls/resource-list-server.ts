@@ -25,7 +25,6 @@ import { composeRlsNotifyBody, type RlmiInstance, type RlmiResource } from "../.
 import { SipError, realTimers, type SipLogger, type TimerApi } from "../../sip";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { canonicalAor, splitAor } from "../aor";
-import { SipErrorWithHeaders } from "../errors";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView, TerminationReason } from "../event-package";
 import type { Subscription } from "../notifier";
 import type { PresenceServer } from "../presence-server";
@@ -277,13 +276,13 @@ export class ResourceListServer implements EventPackage {
 
   async authorize(ctx: SubscribeRequestContext): Promise<SubscriptionDecision> {
     // RFC 4662 §4.1: a list subscription needs the subscriber's eventlist support
-    if (!ctx.supported.includes(EVENTLIST)) throw new SipErrorWithHeaders(421, "Extension Required", [["Require", EVENTLIST]]);
+    if (!ctx.supported.includes(EVENTLIST)) throw new SipError(421, "Extension Required", { headers: [["Require", EVENTLIST]] });
     const owner = await this.ownerOf(ctx.resource);
     if (!owner) throw new SipError(404, "Not Found");
     if (canonicalAor(ctx.watcher.uri) !== owner) throw new SipError(403, "Only the list's owner may subscribe");
     const service = await this.resolver.resolve(ctx.resource);
     if (!service) throw new SipError(404, "Not Found");
-    if (service.packages.length > 0 && !service.packages.includes(ctx.event)) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", service.packages.join(", ")]]);
+    if (service.packages.length > 0 && !service.packages.includes(ctx.event)) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", service.packages.join(", ")]] });
     return { status: "active" };
   }
 
