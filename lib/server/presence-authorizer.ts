@@ -12,7 +12,7 @@
  * `<entry uri="sip%3Abob%40example.test"/>`): identities and list entries are decoded here.
  */
 import { canonicalIdentity, evaluatePresRules, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
-import { internString, type SipLogger } from "../sip";
+import { componentLogger, internString, type SipLogger } from "../sip";
 import { childElements, parseXml, type XmlElement } from "../xml";
 import { decodeAnyUri } from "../xcap/addressbook";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
@@ -63,7 +63,7 @@ export class PresenceAuthorizer {
 
   constructor(options: PresenceAuthorizerOptions) {
     this.store = options.store;
-    this.log = options.logger ?? (() => {});
+    this.log = componentLogger("presence:authz", options.logger);
   }
 
   /**
@@ -173,7 +173,7 @@ export class PresenceAuthorizer {
     } catch (e) {
       // An unusable document grants nothing beyond the no-document default? No: treat as present
       // but empty, so nobody is allowed by accident (RFC 5025 §3.2.1 default block).
-      this.log("warn", "presence:authz unparsable pres-rules, treating as empty", { presentity, error: String(e) });
+      this.log("warn", "unparsable pres-rules, treating as empty", { presentity, error: String(e) });
       return { ...entry, rules: { rules: [], element: undefined as unknown as XmlElement } };
     }
     for (const r of rules.rules) {
@@ -219,7 +219,7 @@ export class PresenceAuthorizer {
         try {
           return parseXml(doc.content).documentElement;
         } catch (e) {
-          this.log("warn", "presence:authz unparsable resource-lists", { xui, error: String(e) });
+          this.log("warn", "unparsable resource-lists", { xui, error: String(e) });
           return undefined;
         }
       });
@@ -254,7 +254,7 @@ export class PresenceAuthorizer {
     try {
       return parsePidfManipulation(doc.content);
     } catch (e) {
-      this.log("warn", "presence:authz unparsable pidf-manipulation", { presentity, error: String(e) });
+      this.log("warn", "unparsable pidf-manipulation", { presentity, error: String(e) });
       return undefined;
     }
   }

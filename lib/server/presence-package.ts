@@ -40,7 +40,7 @@ import {
   type Permissions,
   type PresenceDocument,
 } from "../presence";
-import { SipError, createResponse, randomToken, type SipLogger, type SipRequest, type SipResponse, type TimerApi } from "../sip";
+import { SipError, componentLogger, createResponse, randomToken, type SipLogger, type SipRequest, type SipResponse, type TimerApi } from "../sip";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionStatus, SubscriptionView, TerminationReason } from "./event-package";
 import { ExpiryWheel } from "./expiry-wheel";
 import type { Notifier, Subscription } from "./notifier";
@@ -154,8 +154,7 @@ export class PresencePackage implements EventPackage {
 
   constructor(options: PresencePackageOptions) {
     this.o = options;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:agent ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:agent", options.logger);
     this.defaultExpires = options.subscribe?.defaultExpires ?? 3600;
     this.minExpires = options.subscribe?.minExpires ?? 60;
     this.maxExpires = options.subscribe?.maxExpires ?? 3600;

@@ -33,6 +33,7 @@ import {
   type SipMessage,
   SipTransport,
   TransactionLayer,
+  componentLogger,
   createResponse,
   dialogIdToString,
   ephemeralHa1,
@@ -182,8 +183,7 @@ export class PresenceServer {
     this.o = options;
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? realTimers;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:server ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:server", options.logger);
     this.state = options.state ?? new MemoryPresenceStateStore();
     this.persist = new WriteBehind({ store: this.state, delayMs: options.persistDelayMs, logger: options.logger });
     // nonces stay authentic across a restart when derived from the configured secret; the per-run

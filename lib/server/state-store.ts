@@ -6,7 +6,7 @@
  * batches, and `flush()` on stop writes whatever is left.
  */
 import type { Db } from "../db";
-import type { SipLogger } from "../sip";
+import { componentLogger, type SipLogger } from "../sip";
 
 export type StateKind = "registration" | "publication" | "subscription" | "watcher";
 
@@ -104,7 +104,7 @@ export class WriteBehind {
   constructor(options: WriteBehindOptions) {
     this.store = options.store;
     this.delayMs = options.delayMs ?? 200;
-    this.log = options.logger ?? (() => {});
+    this.log = componentLogger("presence:store", options.logger);
   }
 
   mark(kind: StateKind, key: string, snapshot: Snapshot): void {
@@ -144,7 +144,7 @@ export class WriteBehind {
       try {
         await this.store.apply(writes);
       } catch (e) {
-        this.log("error", "presence:store write-behind flush failed; will retry", { error: String(e), rows: writes.length });
+        this.log("error", "write-behind flush failed; will retry", { error: String(e), rows: writes.length });
         for (const [k, v] of batch) if (!this.dirty.has(k)) this.dirty.set(k, v);
         if (!this.stopped && !this.timer) {
           this.timer = setTimeout(() => {

@@ -5,7 +5,7 @@
  */
 export { SipParseError, type SipParseErrorCode } from "./parse-error";
 export { SipError } from "./sip-error";
-export type { LogLevel, SipLogger } from "./logger";
+export { componentLogger, noopLogger, type LogLevel, type SipLogger } from "./logger";
 export { canonicalHeaderName } from "./header-names";
 export { Params, quote, unquote, splitTopLevel } from "./syntax";
 export { SipUri, AbsoluteUri, parseUri, unescapeUriComponent, type Uri, type SipUriInit } from "./uri";

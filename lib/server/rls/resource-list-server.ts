@@ -22,7 +22,7 @@
  */
 import { createHash } from "node:crypto";
 import { composeRlsNotifyBody, type RlmiInstance, type RlmiResource } from "../../presence";
-import { SipError, realTimers, type SipLogger, type TimerApi } from "../../sip";
+import { SipError, componentLogger, realTimers, type SipLogger, type TimerApi } from "../../sip";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { canonicalAor, splitAor } from "../aor";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView, TerminationReason } from "../event-package";
@@ -211,8 +211,7 @@ export class ResourceListServer implements EventPackage {
     this.defaultExpires = options.defaultExpires ?? 3600;
     this.minExpires = options.minExpires ?? 60;
     this.maxExpires = options.maxExpires ?? 3600;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:rls ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:rls", options.logger);
     this.resolver = new ServiceResolver({ store: options.store, accounts: options.server.accounts, logger: options.logger });
     if (options.remote !== false) this.remote = new RemoteSubscriber(options.server, { timers: options.timers, logger: options.logger, ...(options.remote ?? {}) });
     this.pool = new BackEndPool({ server: options.server, remote: this.remote, logger: options.logger });

@@ -12,7 +12,7 @@
  * first display name found (RFC 4662 §4.4: one resource per URI).
  */
 import { parseExternalListAnchor } from "../../presence";
-import type { SipLogger } from "../../sip";
+import { componentLogger, type SipLogger } from "../../sip";
 import { childElements, parseXml, type XmlDocument, type XmlElement } from "../../xml";
 import { decodeAnyUri } from "../../xcap/addressbook";
 import { parseNodeSelector, selectElement } from "../../xcap/node-selector";
@@ -69,8 +69,7 @@ export class ServiceResolver {
   constructor(options: ServiceResolverOptions) {
     this.store = options.store;
     this.accounts = options.accounts;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:rls ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:rls", options.logger);
   }
 
   /** Owner XUI of a service URI, or undefined when no rls-services document defines it (or it is an account's). */
