@@ -60,7 +60,8 @@ export { NonInviteServerTransaction, NonInviteServerState, serverTransactionKey 
 export { TransactionLayer, type IncomingRequestDisposition, type TransactionLayerOptions } from "./transaction-layer";
 export { createResponse, createRequest, generateBranch, generateCallId, generateTag, randomToken, type CreateRequestOptions, type CreateResponseOptions } from "./ua-helpers";
 export { Dialog, dialogIdOfIncomingRequest, dialogIdToString, type DialogId, type DialogState, type InDialogRequestOptions } from "./dialog";
-export { SipConnection, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
+export { AorError, canonicalAor, parseAor, type ParseAorOptions, type ParsedAor } from "./aor";
+export { SipConnection, normalizeAddress, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
 export { MemoryFlowEnd, createMemoryFlow, type FlowAddress } from "./memory-flow";
 export { SipTransport, IN_PROCESS_FLOW_HOST, type IncomingSipMessage, type ListenAddresses, type SipTransportOptions } from "./transport";
 export { detachString, internString } from "./strings";

@@ -55,12 +55,6 @@ export interface ServiceResolverOptions {
   logger?: SipLogger;
 }
 
-/** Canonical form used to compare and de-duplicate resource URIs. */
-export function canonicalResource(uri: string): string {
-  const d = decodeAnyUri(uri);
-  return /^sips?:/i.test(d) || !/^[a-z][a-z0-9+.-]*:/i.test(d) ? canonicalAor(d) : d;
-}
-
 export class ServiceResolver {
   private readonly store: XcapStore;
   private readonly accounts?: AccountDirectory;
@@ -232,7 +226,7 @@ class Accumulator {
 
   add(rawUri: string | null, name: string | undefined): void {
     if (!rawUri) return;
-    const uri = canonicalResource(rawUri);
+    const uri = canonicalAor(decodeAnyUri(rawUri));
     if (this.seen.has(uri)) return;
     this.seen.add(uri);
     this.list.push(name ? { uri, name } : { uri });
