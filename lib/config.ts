@@ -8,6 +8,7 @@ import path from "node:path";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { parseDatabaseUrl } from "./database-url";
+import { processWide, setProcessWide } from "./process-wide";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
@@ -161,11 +162,14 @@ function persistentSecret(dataDir: string, name: string): string {
   return secret;
 }
 
-let cached: HeraldConfig | undefined;
+const CONFIG_KEY = "__heraldConfig";
 
 /** The process configuration, validated once. */
 export function config(): HeraldConfig {
-  const g = globalThis as { __heraldConfig?: HeraldConfig };
-  cached ??= g.__heraldConfig ??= loadConfig();
-  return cached;
+  return processWide(CONFIG_KEY, () => loadConfig());
+}
+
+/** Install the process configuration (start-up, from the validated environment). */
+export function setConfig(cfg: HeraldConfig): void {
+  setProcessWide(CONFIG_KEY, cfg);
 }

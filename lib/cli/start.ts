@@ -1,6 +1,6 @@
 /** `herald start`: migrate, build if needed, then run every piece in this process. */
 import type { IncomingMessage } from "node:http";
-import type { HeraldConfig } from "../config";
+import { setConfig, type HeraldConfig } from "../config";
 import { openDb, prepareDb, setDb } from "../db";
 import { migrateIfNeeded } from "../migrations";
 import { buildPortal, hasBuild, startPortal } from "../portal/http-server";
@@ -27,7 +27,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   const db = openDb(cfg.DATABASE_URL);
   await prepareDb(db, cfg.DATABASE_URL);
   setDb(db);
-  (globalThis as { __heraldConfig?: HeraldConfig }).__heraldConfig = cfg;
+  setConfig(cfg);
   // next-auth v4 builds absolute URLs from NEXTAUTH_URL, else (with AUTH_TRUST_HOST) from the
   // request's Host; the portal server drops client-sent X-Forwarded-Host unless PUBLIC_URL is set.
   if (cfg.PUBLIC_URL) process.env.NEXTAUTH_URL = cfg.PUBLIC_URL;

@@ -35,6 +35,7 @@
  * the server can cache per rules document) and pass `externalLists` to the synchronous
  * `evaluatePresRules`, or call `authorizeWatcher` with an (async) resolver.
  */
+import { canonicalAor } from "../sip/aor";
 import {
   emptyProvideSet,
   PROVIDE_USER_INPUT_ORDER,
@@ -80,27 +81,6 @@ export interface Permissions {
   transformationsDefaulted: boolean;
 }
 
-/** Canonical form of a URI for identity comparison: scheme:user@host, host lower-cased, params dropped. */
-export function canonicalIdentity(uri: string): string {
-  let s = uri.trim();
-  const lt = s.indexOf("<");
-  if (lt >= 0) s = s.slice(lt + 1, s.indexOf(">", lt) < 0 ? undefined : s.indexOf(">", lt));
-  const colon = s.indexOf(":");
-  const scheme = colon > 0 ? s.slice(0, colon).toLowerCase() : "";
-  let rest = colon > 0 ? s.slice(colon + 1) : s;
-  rest = rest.split(/[;?]/, 1)[0];
-  const at = rest.lastIndexOf("@");
-  const user = at >= 0 ? rest.slice(0, at) : "";
-  const host = (at >= 0 ? rest.slice(at + 1) : rest).toLowerCase();
-  let decodedUser = user;
-  try {
-    decodedUser = decodeURIComponent(user);
-  } catch {
-    // keep as is
-  }
-  return `${scheme === "sips" ? "sip" : scheme}:${decodedUser ? `${decodedUser}@` : ""}${host}`;
-}
-
 function hostOf(canonical: string): string {
   const at = canonical.lastIndexOf("@");
   const colon = canonical.indexOf(":");
@@ -109,16 +89,16 @@ function hostOf(canonical: string): string {
 
 export function isAnonymous(w: WatcherIdentity): boolean {
   if (!w.authenticated || !w.uri) return true;
-  return hostOf(canonicalIdentity(w.uri)) === "anonymous.invalid";
+  return hostOf(canonicalAor(w.uri)) === "anonymous.invalid";
 }
 
 function identityMatches(cond: IdentityCondition, watcher: string): boolean {
-  if (cond.ones.some((id) => canonicalIdentity(id) === watcher)) return true;
+  if (cond.ones.some((id) => canonicalAor(id) === watcher)) return true;
   const host = hostOf(watcher);
   return cond.manys.some(
     (m) =>
       (m.domain === undefined || m.domain.toLowerCase() === host) &&
-      !m.excepts.some((e) => (e.id !== undefined && canonicalIdentity(e.id) === watcher) || (e.domain !== undefined && e.domain.toLowerCase() === host)),
+      !m.excepts.some((e) => (e.id !== undefined && canonicalAor(e.id) === watcher) || (e.domain !== undefined && e.domain.toLowerCase() === host)),
   );
 }
 
@@ -196,9 +176,9 @@ export function evaluatePresRules(rules: PresRules | undefined, watcher: Watcher
   }
   const now = options.now === undefined ? Date.now() : typeof options.now === "number" ? options.now : options.now.getTime();
   const anonymous = isAnonymous(watcher);
-  const who = anonymous ? "" : canonicalIdentity(watcher.uri as string);
+  const who = anonymous ? "" : canonicalAor(watcher.uri as string);
   const lists = new Map<string, Set<string>>();
-  for (const [anchor, members] of options.externalLists ?? []) lists.set(anchor, new Set([...members].map(canonicalIdentity)));
+  for (const [anchor, members] of options.externalLists ?? []) lists.set(anchor, new Set([...members].map(canonicalAor)));
 
   // OMA other-identity: does any identity/external-list condition of any rule name the watcher?
   const namedSomewhere =

@@ -26,7 +26,6 @@ import {
 import type { AuthLimiter } from "../accounts/auth-limiter";
 import type { AccountDirectory, ServedDomain } from "./account-directory";
 import { splitAor } from "./aor";
-import { SipErrorWithHeaders } from "./errors";
 
 export interface Identity {
   aor: string;
@@ -168,7 +167,7 @@ export class SipAuthenticator {
     const address = conn.clientAddress;
     const attempt = limiter.attempt({ account: `${user}@${domain}`, address });
     if (!attempt.allowed) {
-      throw new SipErrorWithHeaders(503, "Too Many Failed Authentication Attempts", [["Retry-After", String(attempt.retryAfterSeconds)]]);
+      throw new SipError(503, "Too Many Failed Authentication Attempts", { headers: [["Retry-After", String(attempt.retryAfterSeconds)]] });
     }
     try {
       const v = await auth.verifyRequest(request, { proxy, credentials: creds });

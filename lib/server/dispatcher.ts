@@ -17,13 +17,13 @@ import {
   type NonInviteServerTransaction,
   type SipConnection,
   type SipLogger,
+  componentLogger,
   type SipMessage,
   type SipRequest,
   type SipResponse,
   type TransactionLayer,
 } from "../sip";
 import { PresencePayloadError } from "../presence";
-import { SipErrorWithHeaders } from "./errors";
 
 /** A request's response, and what to do once it is sent (a rejection of what `after` returns is logged). */
 export type Outcome = { response: SipResponse; after?: () => void | Promise<unknown> };
@@ -51,8 +51,7 @@ export class SipDispatcher {
 
   constructor(options: SipDispatcherOptions) {
     this.o = options;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:server ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:server", options.logger);
     this.allow = [...options.handlers.keys()].join(", ");
   }
 
@@ -146,8 +145,7 @@ export class SipDispatcher {
   /** The response for a failed request. Reason phrases may hold anything: `SipResponse` makes them wire-safe. */
   private errorResponse(request: SipRequest, e: unknown): SipResponse {
     const toTag = request.to.tag === undefined ? generateTag() : undefined;
-    if (e instanceof SipErrorWithHeaders) return createResponse(request, e.status, { reason: e.reason, toTag, headers: e.headers });
-    if (e instanceof SipError) return createResponse(request, e.status, { reason: e.reason, toTag });
+    if (e instanceof SipError) return createResponse(request, e.status, { reason: e.reason, toTag, headers: [...e.headers] });
     if (e instanceof SipParseError) return createResponse(request, e.status, { reason: e.reason, toTag });
     if (e instanceof PresencePayloadError) return createResponse(request, e.status, { reason: e.message, toTag });
     this.log("error", "request failed", { method: request.method, error: errorText(e) });

@@ -32,7 +32,6 @@ export { WatcherInfoPackage, WATCHERINFO_TYPE, type WatcherRecord } from "./winf
 export { PresenceAuthorizer, permissionsKey, OMA_PRES_RULES_AUID, IETF_PRES_RULES_AUID, RESOURCE_LISTS_AUID, PIDF_MANIPULATION_AUID } from "./presence-authorizer";
 export { Registrar, type Binding } from "./registrar";
 export { ExpiryWheel } from "./expiry-wheel";
-export { SipErrorWithHeaders } from "./errors";
 export { aorOf, canonicalAor, splitAor } from "./aor";
 export { ResourceListServer, ResourceListSubscription, type ResourceListServerOptions } from "./rls";
 export { startEmbeddedSipServer, type EmbeddedXcapSource, type RunningSipServer } from "./main";

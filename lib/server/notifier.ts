@@ -27,6 +27,7 @@ import {
   NonInviteClientState,
   internString,
   SipUri,
+  componentLogger,
   parseUri,
   type DialogState,
   type SipConnection,
@@ -170,8 +171,7 @@ export class Notifier implements PackageNotifier {
 
   constructor(options: NotifierOptions) {
     this.o = options;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:notifier ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:notifier", options.logger);
     this.wheel = new ExpiryWheel(options.timers, options.now, (s) => this.expire(s));
   }
 

@@ -11,10 +11,11 @@
  * Blink percent-encodes URIs inside documents (`<cr:one id="sip%3Abob%40example.test"/>`,
  * `<entry uri="sip%3Abob%40example.test"/>`): identities and list entries are decoded here.
  */
-import { canonicalIdentity, evaluatePresRules, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
-import { internString, type SipLogger } from "../sip";
+import { evaluatePresRules, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
+import { componentLogger, internString, type SipLogger } from "../sip";
 import { childElements, parseXml, type XmlElement } from "../xml";
 import { decodeAnyUri } from "../xcap/addressbook";
+import { canonicalAor } from "./aor";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 
 export const OMA_PRES_RULES_AUID = "org.openmobilealliance.pres-rules";
@@ -63,7 +64,7 @@ export class PresenceAuthorizer {
 
   constructor(options: PresenceAuthorizerOptions) {
     this.store = options.store;
-    this.log = options.logger ?? (() => {});
+    this.log = componentLogger("presence:authz", options.logger);
   }
 
   /**
@@ -73,7 +74,7 @@ export class PresenceAuthorizer {
   async authorize(presentity: string, watcher: WatcherIdentity): Promise<Permissions> {
     // A user always sees their own presence (other tabs and devices), rules or not — the
     // same grant Blink's wp_prs_allow_own rule makes explicit.
-    if (watcher.authenticated && watcher.uri && canonicalIdentity(decodeAnyUri(watcher.uri)) === canonicalIdentity(presentity)) {
+    if (watcher.authenticated && watcher.uri && canonicalAor(decodeAnyUri(watcher.uri)) === canonicalAor(presentity)) {
       return this.share({ subHandling: "allow", matchedRules: ["herald-own-presence"], transformations: { booleans: {}, unknownAttributes: {} }, transformationsDefaulted: true });
     }
     const entry = await this.rulesEntry(presentity);
@@ -173,7 +174,7 @@ export class PresenceAuthorizer {
     } catch (e) {
       // An unusable document grants nothing beyond the no-document default? No: treat as present
       // but empty, so nobody is allowed by accident (RFC 5025 §3.2.1 default block).
-      this.log("warn", "presence:authz unparsable pres-rules, treating as empty", { presentity, error: String(e) });
+      this.log("warn", "unparsable pres-rules, treating as empty", { presentity, error: String(e) });
       return { ...entry, rules: { rules: [], element: undefined as unknown as XmlElement } };
     }
     for (const r of rules.rules) {
@@ -209,7 +210,7 @@ export class PresenceAuthorizer {
     if (depth > MAX_LIST_DEPTH) return;
     const a = parseExternalListAnchor(decodeAnyUri(anchor)) ?? parseExternalListAnchor(anchor);
     if (!a || a.tree !== "users" || !a.xui) return;
-    const xui = normalizeXuiLoose(a.xui);
+    const xui = canonicalAor(a.xui);
     owners.add(xui);
     const docKey = `${a.auid}\u0000${xui}\u0000${a.document}`;
     let pending = docs.get(docKey);
@@ -219,7 +220,7 @@ export class PresenceAuthorizer {
         try {
           return parseXml(doc.content).documentElement;
         } catch (e) {
-          this.log("warn", "presence:authz unparsable resource-lists", { xui, error: String(e) });
+          this.log("warn", "unparsable resource-lists", { xui, error: String(e) });
           return undefined;
         }
       });
@@ -254,15 +255,8 @@ export class PresenceAuthorizer {
     try {
       return parsePidfManipulation(doc.content);
     } catch (e) {
-      this.log("warn", "presence:authz unparsable pidf-manipulation", { presentity, error: String(e) });
+      this.log("warn", "unparsable pidf-manipulation", { presentity, error: String(e) });
       return undefined;
     }
   }
-}
-
-function normalizeXuiLoose(xui: string): string {
-  const s = xui.trim();
-  const withScheme = /^[a-z]+:/i.test(s) ? s : `sip:${s}`;
-  const at = withScheme.lastIndexOf("@");
-  return at < 0 ? withScheme : withScheme.slice(0, at) + withScheme.slice(at).toLowerCase();
 }

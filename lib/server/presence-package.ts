@@ -40,9 +40,8 @@ import {
   type Permissions,
   type PresenceDocument,
 } from "../presence";
-import { SipError, createResponse, randomToken, type SipLogger, type SipRequest, type SipResponse, type TimerApi } from "../sip";
+import { SipError, componentLogger, createResponse, randomToken, type SipLogger, type SipRequest, type SipResponse, type TimerApi } from "../sip";
 import type { EventPackage, NotifyBody, PackageNotifier, SubscribeRequestContext, SubscriptionDecision, SubscriptionStatus, SubscriptionView, TerminationReason } from "./event-package";
-import { SipErrorWithHeaders } from "./errors";
 import { ExpiryWheel } from "./expiry-wheel";
 import { permissionsKey, type PresenceAuthorizer } from "./presence-authorizer";
 import type { Binding, Registrar } from "./registrar";
@@ -176,8 +175,7 @@ export class PresencePackage implements EventPackage {
 
   constructor(options: PresencePackageOptions) {
     this.o = options;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:agent ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:agent", options.logger);
     this.defaultExpires = options.subscribe?.defaultExpires ?? 3600;
     this.minExpires = options.subscribe?.minExpires ?? 60;
     this.maxExpires = options.subscribe?.maxExpires ?? 3600;
@@ -196,7 +194,7 @@ export class PresencePackage implements EventPackage {
     const ifMatch = request.getHeader("SIP-If-Match")?.trim();
     let expires = request.expires ?? limits.defaultExpires;
     if (expires > 0 && expires < limits.minExpires) {
-      throw new SipErrorWithHeaders(423, "Interval Too Brief", [["Min-Expires", String(limits.minExpires)]]); // RFC 3903 §6 step 5
+      throw new SipError(423, "Interval Too Brief", { headers: [["Min-Expires", String(limits.minExpires)]] }); // RFC 3903 §6 step 5
     }
     expires = Math.min(expires, limits.maxExpires);
     const hasBody = request.body.length > 0;
@@ -204,7 +202,7 @@ export class PresencePackage implements EventPackage {
     if (hasBody) {
       const ct = request.contentType?.value;
       if (ct !== PIDF_TYPE) {
-        throw new SipErrorWithHeaders(415, "Unsupported Media Type", [["Accept", PIDF_TYPE]]); // §6 step 3
+        throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", PIDF_TYPE]] }); // §6 step 3
       }
       try {
         document = parsePidf(request.body);

@@ -25,6 +25,7 @@ import {
   type DigestAlgorithm,
   type ListenAddresses,
   type SipLogger,
+  componentLogger,
   type TimerApi,
 } from "../sip";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
@@ -146,8 +147,7 @@ export class PresenceServer {
     this.o = options;
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? realTimers;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:server ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:server", options.logger);
     this.state = options.state ?? new MemoryPresenceStateStore();
     this.persist = new WriteBehind({ store: this.state, delayMs: options.persistDelayMs, logger: options.logger });
     const l = options.listen;

@@ -7,7 +7,7 @@
  * batches, and `flush()` on stop writes whatever is left.
  */
 import type { Db } from "../db";
-import type { SipLogger } from "../sip";
+import { componentLogger, type SipLogger } from "../sip";
 
 /** `registration`, `subscription`, or a kind an event package declares (`EventPackage.stateKinds`). */
 export type StateKind = string;
@@ -106,7 +106,7 @@ export class WriteBehind {
   constructor(options: WriteBehindOptions) {
     this.store = options.store;
     this.delayMs = options.delayMs ?? 200;
-    this.log = options.logger ?? (() => {});
+    this.log = componentLogger("presence:store", options.logger);
   }
 
   mark(kind: StateKind, key: string, snapshot: Snapshot): void {
@@ -146,7 +146,7 @@ export class WriteBehind {
       try {
         await this.store.apply(writes);
       } catch (e) {
-        this.log("error", "presence:store write-behind flush failed; will retry", { error: String(e), rows: writes.length });
+        this.log("error", "write-behind flush failed; will retry", { error: String(e), rows: writes.length });
         for (const [k, v] of batch) if (!this.dirty.has(k)) this.dirty.set(k, v);
         if (!this.stopped && !this.timer) {
           this.timer = setTimeout(() => {

@@ -16,12 +16,11 @@
  * - What persists: the watched list (the subscription's slot). After a restart each restored
  *   subscription gets a full-state NOTIFY, so changes made while the server was down are seen.
  */
-import { SipError, type SipLogger } from "../sip";
+import { SipError, componentLogger, type SipLogger } from "../sip";
 import { XcapError } from "../xcap/errors";
 import { XCAP_DIFF_SUBSCRIBE_BODY_TYPE, XCAP_DIFF_TYPE, composeXcapDiff, documentSelector, parseWatchList, watches, type XcapDiffDocument, type XcapWatch } from "../xcap/diff";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import { canonicalAor } from "./aor";
-import { SipErrorWithHeaders } from "./errors";
 import type { EventPackage, NotifyBody, PackageNotifier, SubscribeRequestContext, SubscriptionDecision, SubscriptionView } from "./event-package";
 
 export const XCAP_DIFF_EVENT = "xcap-diff";
@@ -66,8 +65,7 @@ export class XcapDiffPackage implements EventPackage {
     this.defaultExpires = options.defaultExpires ?? 3600;
     this.minExpires = options.minExpires ?? 60;
     this.maxExpires = options.maxExpires ?? 3600;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:xcap-diff ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:xcap-diff", options.logger);
     this.unsubscribe = options.subscribe?.((e) => this.changed(e));
   }
 
@@ -83,7 +81,7 @@ export class XcapDiffPackage implements EventPackage {
     const req = ctx.request;
     if (!req || req.body.length === 0) return null;
     const type = req.contentType?.value;
-    if (type !== XCAP_DIFF_SUBSCRIBE_BODY_TYPE) throw new SipErrorWithHeaders(415, "Unsupported Media Type", [["Accept", XCAP_DIFF_SUBSCRIBE_BODY_TYPE]]);
+    if (type !== XCAP_DIFF_SUBSCRIBE_BODY_TYPE) throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", XCAP_DIFF_SUBSCRIBE_BODY_TYPE]] });
     let list: XcapWatch[];
     try {
       list = parseWatchList(req.bodyText, this.o.xcapRoot);

@@ -7,7 +7,6 @@ import { aorOf, splitAor } from "../aor";
 import type { AccountDirectory } from "../account-directory";
 import type { SipAuthenticator } from "../authenticator";
 import type { MethodHandler } from "../dispatcher";
-import { SipErrorWithHeaders } from "../errors";
 
 /** An event state compositor (RFC 3903 §6): the presence package. */
 export interface Publisher {
@@ -24,7 +23,7 @@ export function publishHandler(deps: { auth: SipAuthenticator; accounts: Account
     const { user, domain } = splitAor(presentity);
     if (!(await auth.domain(domain))) throw new SipError(404, "Domain not served here");
     const ev = request.event?.value;
-    if (ev !== publisher.name) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", publisher.name]]); // RFC 3903 §6 step 2
+    if (ev !== publisher.name) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", publisher.name]] }); // RFC 3903 §6 step 2
     const id = await auth.authenticate(request, splitAor(aorOf(request.from.uri) ?? presentity).domain, auth.proxyChallenge, conn);
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== aorOf(request.from.uri) || id.aor !== presentity) throw new SipError(403, "Only the presentity may publish");

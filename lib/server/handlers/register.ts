@@ -3,7 +3,6 @@ import { SipError, SipResponse, type SipConnection, type SipRequest, type SipTra
 import { aorOf, splitAor } from "../aor";
 import type { SipAuthenticator } from "../authenticator";
 import type { MethodHandler } from "../dispatcher";
-import { SipErrorWithHeaders } from "../errors";
 import type { Registrar } from "../registrar";
 
 export function registerHandler(deps: { auth: SipAuthenticator; registrar: Registrar; transport: SipTransport }): MethodHandler {
@@ -26,7 +25,7 @@ export function registerHandler(deps: { auth: SipAuthenticator; registrar: Regis
       }
       return { response };
     } catch (e) {
-      if (e instanceof SipError && e.status === 423) throw new SipErrorWithHeaders(423, e.reason, [["Min-Expires", String(registrar.minExpires)]]);
+      if (e instanceof SipError && e.status === 423) throw new SipError(423, e.reason, { headers: [["Min-Expires", String(registrar.minExpires)]] });
       throw e;
     }
   };

@@ -13,7 +13,6 @@ import { Dialog, SipError, SipResponse, createResponse, dialogIdToString, genera
 import { aorOf, canonicalAor, splitAor } from "../aor";
 import type { SipAuthenticator } from "../authenticator";
 import type { MethodHandler, Outcome } from "../dispatcher";
-import { SipErrorWithHeaders } from "../errors";
 import type { EventPackage, InternalListener, InternalNotification, InternalSubscription, SubscribeRequestContext } from "../event-package";
 import { Subscription, type Notifier } from "../notifier";
 import type { PackageRegistry } from "../package-registry";
@@ -33,7 +32,7 @@ export class SubscribeHandler {
     // RFC 3261 §8.1.1.3: the From tag is mandatory; a dialog cannot be made without it (§12.1.1)
     if (request.from.tag === undefined) throw new SipError(400, "Missing From tag");
     const ev = request.event;
-    if (!ev) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", this.d.packages.allowEvents()]]);
+    if (!ev) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", this.d.packages.allowEvents()]] });
     if (request.to.tag !== undefined) return this.resubscribe(request, conn);
     return this.subscribe(request, conn, ev.value, ev.param("id"));
   };
@@ -43,7 +42,7 @@ export class SubscribeHandler {
     const resourceAor = aorOf(request.uri);
     const resource = resourceAor ?? canonicalAor(request.uri.toString());
     const pkg = await this.d.packages.resolve(event, resource, request.supported, request);
-    if (!pkg) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", this.d.packages.allowEvents()]]); // RFC 6665 §4.2.1.1
+    if (!pkg) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", this.d.packages.allowEvents()]] }); // RFC 6665 §4.2.1.1
     const watcherAor = aorOf(request.from.uri);
     if (!watcherAor) throw new SipError(403, "Watcher must be a SIP AOR");
     const id = await auth.authenticate(request, splitAor(watcherAor).domain, auth.proxyChallenge, conn);
@@ -53,7 +52,7 @@ export class SubscribeHandler {
     if (pkg.localResource && (!resourceAor || !(await auth.isActiveAccount(resourceAor)))) throw new SipError(404, "Not Found");
     const accept = request.accept;
     if (accept.length > 0 && !pkg.acceptTypes.some((t) => accept.includes(t) || accept.includes("*/*") || accept.includes(t.split("/")[0] + "/*"))) {
-      throw new SipErrorWithHeaders(406, "Not Acceptable", [["Accept", pkg.acceptTypes.join(", ")]]);
+      throw new SipError(406, "Not Acceptable", { headers: [["Accept", pkg.acceptTypes.join(", ")]] });
     }
     const expires = negotiateExpires(request, pkg);
     if (request.contact.length === 0 || request.contact[0] === "*") throw new SipError(400, "Missing Contact");
@@ -102,7 +101,7 @@ export class SubscribeHandler {
     if (fromTag === undefined || toTag === undefined) throw new SipError(481, "Subscription does not exist");
     const sub = notifier.get(dialogIdToString({ callId: request.callId, localTag: toTag, remoteTag: fromTag }));
     if (!sub || !sub.dialog || sub.status === "terminated") throw new SipError(481, "Subscription does not exist");
-    if (request.event?.value !== sub.event) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", sub.event]]);
+    if (request.event?.value !== sub.event) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", sub.event]] });
     if (sub.connectionId !== conn.id && !conn.isOwnedBy(sub.watcher)) {
       // the dialog belongs to its watcher: from another connection, prove to be the watcher first
       const id = await auth.authenticate(request, splitAor(sub.watcher).domain, auth.proxyChallenge, conn);
@@ -184,6 +183,6 @@ export class SubscribeHandler {
 
 function negotiateExpires(request: SipRequest, pkg: EventPackage): number {
   const asked = request.expires ?? pkg.defaultExpires;
-  if (asked > 0 && asked < pkg.minExpires) throw new SipErrorWithHeaders(423, "Interval Too Brief", [["Min-Expires", String(pkg.minExpires)]]); // RFC 6665 §4.2.1.1
+  if (asked > 0 && asked < pkg.minExpires) throw new SipError(423, "Interval Too Brief", { headers: [["Min-Expires", String(pkg.minExpires)]] }); // RFC 6665 §4.2.1.1
   return Math.min(asked, pkg.maxExpires);
 }

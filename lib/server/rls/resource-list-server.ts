@@ -22,10 +22,9 @@
  */
 import { createHash } from "node:crypto";
 import { composeRlsNotifyBody, type RlmiInstance, type RlmiResource } from "../../presence";
-import { SipError, realTimers, type SipLogger, type TimerApi } from "../../sip";
+import { SipError, componentLogger, realTimers, type SipLogger, type TimerApi } from "../../sip";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { canonicalAor, splitAor } from "../aor";
-import { SipErrorWithHeaders } from "../errors";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView, TerminationReason } from "../event-package";
 import type { PresenceServer } from "../presence-server";
 import { BackEndPool, type BackEndHandle } from "./back-end";
@@ -211,8 +210,7 @@ export class ResourceListServer implements EventPackage {
     this.defaultExpires = options.defaultExpires ?? 3600;
     this.minExpires = options.minExpires ?? 60;
     this.maxExpires = options.maxExpires ?? 3600;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:rls ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:rls", options.logger);
     this.resolver = new ServiceResolver({ store: options.store, accounts: options.server.accounts, logger: options.logger });
     if (options.remote !== false) this.remote = new RemoteSubscriber(options.server, { timers: options.timers, logger: options.logger, ...(options.remote ?? {}) });
     this.pool = new BackEndPool({ server: options.server, remote: this.remote, logger: options.logger });
@@ -276,13 +274,13 @@ export class ResourceListServer implements EventPackage {
 
   async authorize(ctx: SubscribeRequestContext): Promise<SubscriptionDecision> {
     // RFC 4662 §4.1: a list subscription needs the subscriber's eventlist support
-    if (!ctx.supported.includes(EVENTLIST)) throw new SipErrorWithHeaders(421, "Extension Required", [["Require", EVENTLIST]]);
+    if (!ctx.supported.includes(EVENTLIST)) throw new SipError(421, "Extension Required", { headers: [["Require", EVENTLIST]] });
     const owner = await this.ownerOf(ctx.resource);
     if (!owner) throw new SipError(404, "Not Found");
     if (canonicalAor(ctx.watcher.uri) !== owner) throw new SipError(403, "Only the list's owner may subscribe");
     const service = await this.resolver.resolve(ctx.resource);
     if (!service) throw new SipError(404, "Not Found");
-    if (service.packages.length > 0 && !service.packages.includes(ctx.event)) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", service.packages.join(", ")]]);
+    if (service.packages.length > 0 && !service.packages.includes(ctx.event)) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", service.packages.join(", ")]] });
     return { status: "active" };
   }
 
