@@ -1,0 +1,64 @@
+"use client";
+/**
+ * React binding: run `onChange` when one of the user's XCAP documents of the given application
+ * usages changed elsewhere (xcap-diff, `PresenceStore.onDocumentsChanged`) — e.g. fetch the
+ * address book again. `onChange` may change between renders; the latest one runs. When it
+ * returns a promise, runs never overlap: changes that arrive meanwhile start one more run after it
+ * (so an older fetch can never land after a newer one). `skipInitial`: ignore the first full
+ * state (see `DocumentsListener`).
+ */
+import { useEffect, useRef, useState, type Dispatch, type SetStateAction } from "react";
+import type { PresenceStore } from "./presence-store";
+
+export function useDocumentChanges(
+  store: PresenceStore | null,
+  auids: readonly string[],
+  onChange: (auids: readonly string[]) => void | Promise<unknown>,
+  options: { skipInitial?: boolean } = {},
+): void {
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  const key = auids.join("\n");
+  const skipInitial = options.skipInitial === true;
+  useEffect(() => {
+    if (!store) return;
+    const wanted = new Set(key.split("\n"));
+    let running = false;
+    let queued = new Set<string>();
+    const run = (changed: readonly string[]) => {
+      running = true;
+      Promise.resolve()
+        .then(() => latest.current(changed))
+        .catch(() => undefined)
+        .finally(() => {
+          running = false;
+          if (queued.size === 0) return;
+          const next = [...queued];
+          queued = new Set();
+          run(next);
+        });
+    };
+    return store.onDocumentsChanged((changed, initial) => {
+      if (initial && skipInitial) return;
+      const hit = changed.filter((a) => wanted.has(a));
+      if (hit.length === 0) return;
+      if (running) for (const a of hit) queued.add(a);
+      else run(hit);
+    });
+  }, [store, key, skipInitial]);
+}
+
+/**
+ * State that starts from a value the server rendered and follows it when the server renders a new
+ * one (its `key` changed, e.g. after `router.refresh()` on a document change); local edits stay
+ * until then.
+ */
+export function useFollowedState<T>(value: T, key: string): [T, Dispatch<SetStateAction<T>>] {
+  const [state, setState] = useState(value);
+  const [seen, setSeen] = useState(key);
+  if (seen !== key) {
+    setSeen(key);
+    setState(value);
+  }
+  return [state, setState];
+}
