@@ -4,8 +4,9 @@
  * usages changed elsewhere (xcap-diff, `PresenceStore.onDocumentsChanged`) — e.g. fetch the
  * address book again. `onChange` may change between renders; the latest one runs. When it
  * returns a promise, runs never overlap: changes that arrive meanwhile start one more run after it
- * (so an older fetch can never land after a newer one). `skipInitial`: ignore the first full
- * state (see `DocumentsListener`).
+ * (so an older fetch can never land after a newer one). The first full state counts as a change
+ * too: the page was rendered a moment before the subscription, and a change in between would
+ * otherwise go unseen.
  */
 import { useEffect, useRef, useState, type Dispatch, type SetStateAction } from "react";
 import type { PresenceStore } from "./presence-store";
@@ -14,12 +15,10 @@ export function useDocumentChanges(
   store: PresenceStore | null,
   auids: readonly string[],
   onChange: (auids: readonly string[]) => void | Promise<unknown>,
-  options: { skipInitial?: boolean } = {},
 ): void {
   const latest = useRef(onChange);
   latest.current = onChange;
   const key = auids.join("\n");
-  const skipInitial = options.skipInitial === true;
   useEffect(() => {
     if (!store) return;
     const wanted = new Set(key.split("\n"));
@@ -38,14 +37,13 @@ export function useDocumentChanges(
           run(next);
         });
     };
-    return store.onDocumentsChanged((changed, initial) => {
-      if (initial && skipInitial) return;
+    return store.onDocumentsChanged((changed) => {
       const hit = changed.filter((a) => wanted.has(a));
       if (hit.length === 0) return;
       if (running) for (const a of hit) queued.add(a);
       else run(hit);
     });
-  }, [store, key, skipInitial]);
+  }, [store, key]);
 }
 
 /**

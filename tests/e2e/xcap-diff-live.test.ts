@@ -9,6 +9,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { digestHa1 } from "@/lib/accounts/password";
+import { composePidf } from "@/lib/presence";
 import { AddressBook } from "@/lib/xcap/addressbook";
 import { XcapClient } from "@/lib/xcap/client";
 import { launchBrowser, login, screenshot } from "./browser";
@@ -19,10 +20,12 @@ const USER = { address: "xena@example.test", password: "Warrior-Princess-1" };
 const BOUND_MS = 2000;
 
 /** Blink's view of xena's documents: the XCAP root over HTTP, digest with her SIP credentials. */
+function xcapClient(baseUrl: string): XcapClient {
+  return new XcapClient({ root: `${baseUrl}/xcap-root`, xui: `sip:${USER.address}`, auth: { username: "xena", ha1: digestHa1("xena", "example.test", USER.password) } });
+}
+
 function blink(baseUrl: string): AddressBook {
-  const root = `${baseUrl}/xcap-root`;
-  const client = new XcapClient({ root, xui: `sip:${USER.address}`, auth: { username: "xena", ha1: digestHa1("xena", "example.test", USER.password) } });
-  return new AddressBook({ client });
+  return new AddressBook({ client: xcapClient(baseUrl) });
 }
 
 describe("the open page follows changes made elsewhere (xcap-diff)", () => {
@@ -67,5 +70,15 @@ describe("the open page follows changes made elsewhere (xcap-diff)", () => {
     expect(await page.getByTestId("group-Team").count()).toBe(0);
     expect(Date.now() - written).toBeLessThan(BOUND_MS);
     expect(t0).toBeLessThanOrEqual(written);
+  });
+
+  it("My Presence follows an offline status written by a raw XCAP client within 2 s", async () => {
+    page = await login(context, baseUrl, USER, "/me");
+    await expect.poll(() => page.getByTestId("connection-status").getAttribute("data-connection"), { timeout: 15_000 }).toBe("online");
+    expect(await page.getByLabel("Offline note").inputValue()).toBe("");
+    const pidf = composePidf({ entity: `sip:${USER.address}`, basic: "closed", extended: "offline", note: "Off to Amphipolis", tupleId: "offline_status_tuple", personId: "offline_status" });
+    await xcapClient(baseUrl).putDocument("pidf-manipulation", "index", pidf, { contentType: "application/pidf+xml" });
+    await expect.poll(() => page.getByLabel("Offline note").inputValue(), { timeout: BOUND_MS, interval: 50 }).toBe("Off to Amphipolis");
+    expect(await page.getByTestId("offline-status").getAttribute("data-set")).toBe("true");
   });
 });
