@@ -3,6 +3,7 @@
 import { useId, useState, type FormEvent } from "react";
 import type { ActionResult } from "@/lib/portal/action-result";
 import type { DefaultPolicy } from "@/lib/xcap/addressbook/model";
+import { trackAction } from "@/lib/client/pending-actions";
 import { useFollowedState } from "@/lib/client/use-document-changes";
 import { usePresence } from "../presence/presence-client-context";
 import { btn, field, label } from "../ui/styles";
@@ -19,7 +20,7 @@ type Message = { kind: "ok" | "error"; text: string } | null;
 
 async function attempt<T>(call: () => Promise<ActionResult<T>>): Promise<ActionResult<T>> {
   try {
-    return await call();
+    return await trackAction(call);
   } catch {
     return { ok: false, code: "network", error: "Herald could not be reached. Try again." };
   }

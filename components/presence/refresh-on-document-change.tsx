@@ -6,10 +6,19 @@
  * really changed replaces what they show.
  */
 import { useRouter } from "next/navigation";
+import { whenNoActionPending } from "@/lib/client/pending-actions";
 import { useDocumentsChanged } from "./presence-client-context";
 
 export function RefreshOnDocumentChange({ auids }: { auids: readonly string[] }) {
   const router = useRouter();
-  useDocumentsChanged(auids, () => router.refresh());
+  // not on the initial full state: a refresh right after loading would meet the first clicks
+  useDocumentsChanged(
+    auids,
+    async () => {
+      await whenNoActionPending(); // the page's own save first (see pending-actions.ts)
+      router.refresh();
+    },
+    { skipInitial: true },
+  );
   return null;
 }

@@ -6,7 +6,7 @@
  * returns a promise, runs never overlap: changes that arrive meanwhile start one more run after it
  * (so an older fetch can never land after a newer one). The first full state counts as a change
  * too: the page was rendered a moment before the subscription, and a change in between would
- * otherwise go unseen.
+ * otherwise go unseen — unless `skipInitial`.
  */
 import { useEffect, useRef, useState, type Dispatch, type SetStateAction } from "react";
 import type { PresenceStore } from "./presence-store";
@@ -15,10 +15,12 @@ export function useDocumentChanges(
   store: PresenceStore | null,
   auids: readonly string[],
   onChange: (auids: readonly string[]) => void | Promise<unknown>,
+  options: { skipInitial?: boolean } = {},
 ): void {
   const latest = useRef(onChange);
   latest.current = onChange;
   const key = auids.join("\n");
+  const skipInitial = options.skipInitial === true;
   useEffect(() => {
     if (!store) return;
     const wanted = new Set(key.split("\n"));
@@ -37,13 +39,14 @@ export function useDocumentChanges(
           run(next);
         });
     };
-    return store.onDocumentsChanged((changed) => {
+    return store.onDocumentsChanged((changed, initial) => {
+      if (initial && skipInitial) return;
       const hit = changed.filter((a) => wanted.has(a));
       if (hit.length === 0) return;
       if (running) for (const a of hit) queued.add(a);
       else run(hit);
     });
-  }, [store, key]);
+  }, [store, key, skipInitial]);
 }
 
 /**

@@ -73,8 +73,11 @@ describe("the open page follows changes made elsewhere (xcap-diff)", () => {
   });
 
   it("My Presence follows an offline status written by a raw XCAP client within 2 s", async () => {
-    page = await login(context, baseUrl, USER, "/me");
+    page = await context.newPage(); // signed in by the test before
+    await page.goto(`${baseUrl}/me`);
     await expect.poll(() => page.getByTestId("connection-status").getAttribute("data-connection"), { timeout: 15_000 }).toBe("online");
+    // the tab's PUBLISH was answered: its xcap-diff SUBSCRIBE went out with it (at connect)
+    await expect.poll(() => page.getByTestId("my-current-status").textContent(), { timeout: 15_000 }).toMatch(/·\s+published/);
     expect(await page.getByLabel("Offline note").inputValue()).toBe("");
     const pidf = composePidf({ entity: `sip:${USER.address}`, basic: "closed", extended: "offline", note: "Off to Amphipolis", tupleId: "offline_status_tuple", personId: "offline_status" });
     await xcapClient(baseUrl).putDocument("pidf-manipulation", "index", pidf, { contentType: "application/pidf+xml" });
