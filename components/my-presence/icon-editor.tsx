@@ -4,7 +4,6 @@ import { useId, useRef, useState, type FormEvent } from "react";
 import type { ActionResult } from "@/lib/portal/action-result";
 import { iconUrlWithHash } from "@/lib/presence/icon-hash";
 import { ContactIcon, publishableIconUrl, type XcapLocation } from "../presence/contact-icon";
-import { trackAction } from "@/lib/client/pending-actions";
 import { useFollowedState } from "@/lib/client/use-document-changes";
 import { usePresenceClient } from "../presence/presence-client-context";
 import { btn, label } from "../ui/styles";
@@ -50,7 +49,7 @@ export function IconEditor({ name, initial, xcap, actions, maxBytes }: { name: s
       const [dataUrl, bytes] = await Promise.all([readAsDataUrl(file), file.arrayBuffer()]);
       const form = new FormData();
       form.set("icon", file);
-      const r = await trackAction(() => actions.uploadIcon(form));
+      const r = await actions.uploadIcon(form);
       if (!r.ok) {
         setPreview(before);
         setMessage({ kind: "error", text: r.error });
@@ -72,7 +71,7 @@ export function IconEditor({ name, initial, xcap, actions, maxBytes }: { name: s
     setBusy(true);
     setMessage({ kind: "ok", text: "Removing…" });
     try {
-      const r = await trackAction(() => actions.deleteIcon());
+      const r = await actions.deleteIcon();
       if (!r.ok) {
         setMessage({ kind: "error", text: r.error });
         return;

@@ -3,7 +3,6 @@
 import { useId, useState, type FormEvent } from "react";
 import type { ActionResult } from "@/lib/portal/action-result";
 import type { DefaultPolicy } from "@/lib/xcap/addressbook/model";
-import { trackAction } from "@/lib/client/pending-actions";
 import { useFollowedState } from "@/lib/client/use-document-changes";
 import { usePresence } from "../presence/presence-client-context";
 import { btn, field, label } from "../ui/styles";
@@ -20,7 +19,7 @@ type Message = { kind: "ok" | "error"; text: string } | null;
 
 async function attempt<T>(call: () => Promise<ActionResult<T>>): Promise<ActionResult<T>> {
   try {
-    return await trackAction(call);
+    return await call();
   } catch {
     return { ok: false, code: "network", error: "Herald could not be reached. Try again." };
   }
