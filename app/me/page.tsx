@@ -4,13 +4,10 @@ import { MyStatusForm } from "@/components/my-presence/my-status-form";
 import { DefaultPolicyForm, OfflineStatusForm, WatchersPanel } from "@/components/my-presence/privacy-forms";
 import { ConnectionBanner } from "@/components/presence/connection-banner";
 import { PresenceProvider } from "@/components/presence/presence-client-context";
-import { RefreshOnDocumentChange } from "@/components/presence/refresh-on-document-change";
-import { PRES_CONTENT_AUID } from "@/lib/xcap/server";
-import { ADDRESS_BOOK_AUIDS } from "@/lib/client/document-auids";
 import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
 import { config } from "@/lib/config";
 import { requireUser } from "@/lib/portal/session";
-import { addressBookFor, getIcon, getOfflineStatus, MAX_ICON_BYTES, PIDF_MANIPULATION_AUID, publicXcapRoot } from "@/lib/portal/presence-documents";
+import { addressBookFor, getIcon, getOfflineStatus, MAX_ICON_BYTES, publicXcapRoot } from "@/lib/portal/presence-documents";
 import { setUriPolicy } from "../actions";
 import { deleteIcon, deleteOfflineStatus, saveOfflineStatus, setDefaultPolicy, uploadIcon } from "./actions";
 
@@ -45,8 +42,6 @@ export default async function MyPresencePage() {
       <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/me" />
       <main className="mx-auto max-w-5xl px-4 py-6">
         <ConnectionBanner />
-        {/* offline status, icon and rules changed elsewhere (xcap-diff): new server data, which the forms follow */}
-        <RefreshOnDocumentChange auids={[...ADDRESS_BOOK_AUIDS, PIDF_MANIPULATION_AUID, PRES_CONTENT_AUID]} />
         <h1 className="text-xl font-semibold">My Presence</h1>
         <p className="mt-1 text-sm text-slate-600">What your contacts see about you, and who may see it.</p>
         <div className="mt-4 grid gap-4 lg:grid-cols-[3fr_2fr]">

@@ -4,7 +4,6 @@ import { useId, useRef, useState, type FormEvent } from "react";
 import type { ActionResult } from "@/lib/portal/action-result";
 import { iconUrlWithHash } from "@/lib/presence/icon-hash";
 import { ContactIcon, publishableIconUrl, type XcapLocation } from "../presence/contact-icon";
-import { useFollowedState } from "@/lib/client/use-document-changes";
 import { usePresenceClient } from "../presence/presence-client-context";
 import { btn, label } from "../ui/styles";
 
@@ -27,7 +26,7 @@ export function IconEditor({ name, initial, xcap, actions, maxBytes }: { name: s
   const inputId = useId();
   const hintId = useId();
   const fileRef = useRef<HTMLInputElement>(null);
-  const [preview, setPreview] = useFollowedState<string | null>(initial, initial ?? "");
+  const [preview, setPreview] = useState<string | null>(initial);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
 

@@ -3,7 +3,6 @@
 import { useId, useState, type FormEvent } from "react";
 import type { ActionResult } from "@/lib/portal/action-result";
 import type { DefaultPolicy } from "@/lib/xcap/addressbook/model";
-import { useFollowedState } from "@/lib/client/use-document-changes";
 import { usePresence } from "../presence/presence-client-context";
 import { btn, field, label } from "../ui/styles";
 
@@ -33,8 +32,8 @@ export interface OfflineStatusActions {
 export function OfflineStatusForm({ initial, actions }: { initial: { note: string | null; set: boolean }; actions: OfflineStatusActions }) {
   const id = useId();
   const hint = useId();
-  const [note, setNote] = useFollowedState(initial.note ?? "", `${initial.set}:${initial.note ?? ""}`);
-  const [isSet, setIsSet] = useFollowedState(initial.set, `${initial.set}:${initial.note ?? ""}`);
+  const [note, setNote] = useState(initial.note ?? "");
+  const [isSet, setIsSet] = useState(initial.set);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<Message>(null);
 
@@ -103,7 +102,7 @@ const POLICY_OPTIONS: { value: DefaultPolicy; label: string; hint: string }[] = 
 
 export function DefaultPolicyForm({ initial, setDefaultPolicy }: { initial: DefaultPolicy; setDefaultPolicy: (p: DefaultPolicy) => Promise<ActionResult<null>> }) {
   const name = useId();
-  const [policy, setPolicy] = useFollowedState<DefaultPolicy>(initial, initial);
+  const [policy, setPolicy] = useState<DefaultPolicy>(initial);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<Message>(null);
 
@@ -165,7 +164,7 @@ export interface WatcherActions {
 
 export function WatchersPanel({ self, initialBlocked, names, actions }: { self: string; initialBlocked: string[]; names: Record<string, string>; actions: WatcherActions }) {
   const snap = usePresence();
-  const [blocked, setBlocked] = useFollowedState<string[]>(initialBlocked, initialBlocked.join(" "));
+  const [blocked, setBlocked] = useState<string[]>(initialBlocked);
   const [busy, setBusy] = useState<string | null>(null);
   const [message, setMessage] = useState<Message>(null);
   const headingWho = useId();

@@ -245,8 +245,8 @@ export function usePresence(): PresenceSnapshot {
  * Run `onChange` when the user's XCAP documents of these application usages changed in another
  * tab, from Blink or another XCAP client, or by the operator (xcap-diff): fetch them again.
  */
-export function useDocumentsChanged(auids: readonly string[], onChange: (auids: readonly string[]) => void | Promise<unknown>, options?: { skipInitial?: boolean }): void {
-  useDocumentChanges(usePresenceContext().store, auids, onChange, options);
+export function useDocumentsChanged(auids: readonly string[], onChange: (auids: readonly string[]) => void | Promise<unknown>): void {
+  useDocumentChanges(usePresenceContext().store, auids, onChange);
 }
 
 /** The running client (null until credentials arrived). */

@@ -6,21 +6,19 @@
  * returns a promise, runs never overlap: changes that arrive meanwhile start one more run after it
  * (so an older fetch can never land after a newer one). The first full state counts as a change
  * too: the page was rendered a moment before the subscription, and a change in between would
- * otherwise go unseen — unless `skipInitial`.
+ * otherwise go unseen.
  */
-import { useEffect, useRef, useState, type Dispatch, type SetStateAction } from "react";
+import { useEffect, useRef } from "react";
 import type { PresenceStore } from "./presence-store";
 
 export function useDocumentChanges(
   store: PresenceStore | null,
   auids: readonly string[],
   onChange: (auids: readonly string[]) => void | Promise<unknown>,
-  options: { skipInitial?: boolean } = {},
 ): void {
   const latest = useRef(onChange);
   latest.current = onChange;
   const key = auids.join("\n");
-  const skipInitial = options.skipInitial === true;
   useEffect(() => {
     if (!store) return;
     const wanted = new Set(key.split("\n"));
@@ -39,27 +37,11 @@ export function useDocumentChanges(
           run(next);
         });
     };
-    return store.onDocumentsChanged((changed, initial) => {
-      if (initial && skipInitial) return;
+    return store.onDocumentsChanged((changed) => {
       const hit = changed.filter((a) => wanted.has(a));
       if (hit.length === 0) return;
       if (running) for (const a of hit) queued.add(a);
       else run(hit);
     });
-  }, [store, key, skipInitial]);
-}
-
-/**
- * State that starts from a value the server rendered and follows it when the server renders a new
- * one (its `key` changed, e.g. after `router.refresh()` on a document change); local edits stay
- * until then.
- */
-export function useFollowedState<T>(value: T, key: string): [T, Dispatch<SetStateAction<T>>] {
-  const [state, setState] = useState(value);
-  const [seen, setSeen] = useState(key);
-  if (seen !== key) {
-    setSeen(key);
-    setState(value);
-  }
-  return [state, setState];
+  }, [store, key]);
 }
