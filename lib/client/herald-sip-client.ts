@@ -22,6 +22,8 @@ import { presenceListUri, ResourceListSubscription } from "./resource-list-subsc
 import { SelfPresenceSubscription } from "./self-presence-subscription";
 import { realTimers, type ClientTimers, type TimerHandle } from "./timers";
 import { WatcherInfoSubscription } from "./watcher-info-subscription";
+import { xcapDiffSubscription } from "./xcap-diff-subscription";
+import type { EventSubscription } from "./event-subscription";
 
 /** Short-lived SIP credentials the portal issues for the logged-in user. */
 export interface SipCredentials {
@@ -100,7 +102,7 @@ export interface HeraldSipClientOptions {
   timers?: ClientTimers;
   store?: PresenceStore;
   /** Subscriptions to open (all default true). */
-  subscribe?: { resourceList?: boolean; watcherInfo?: boolean; self?: boolean };
+  subscribe?: { resourceList?: boolean; watcherInfo?: boolean; self?: boolean; xcapDiff?: boolean };
   /** Replace the PUBLISH transport (tests). Default: JsSIP's transaction layer. */
   publishTransport?: (ua: UA) => PublishTransport;
   /** Retry backoff for publication and subscriptions (ms; default 2000 up to 60000). */
@@ -127,6 +129,7 @@ export class HeraldSipClient {
   private rls?: ResourceListSubscription;
   private winfo?: WatcherInfoSubscription;
   private selfSub?: SelfPresenceSubscription;
+  private xcapDiff?: EventSubscription;
   private readonly autoAway?: AutoAway;
   private me: MyPresence;
   /** The user's choice while auto-away is in effect. */
@@ -207,6 +210,7 @@ export class HeraldSipClient {
     this.rls?.stop();
     this.winfo?.stop();
     this.selfSub?.stop();
+    this.xcapDiff?.stop();
     this.sessionStarted = false;
     await removal;
     this.publisher?.dispose();
@@ -367,6 +371,10 @@ export class HeraldSipClient {
     if (want.self !== false) {
       this.selfSub = new SelfPresenceSubscription({ ua, aor: c.aor, expires, ...retry, onChange: (s) => this.onSelfPresence(s) });
     }
+    if (want.xcapDiff !== false) {
+      // the page follows changes of the user's documents made elsewhere (RFC 5875)
+      this.xcapDiff = xcapDiffSubscription({ ua, aor: c.aor, expires, ...retry, onChange: (auids, initial) => this.store.documentsChanged(auids, initial) });
+    }
 
     ua.on("connecting", (e) => {
       if (this.stopped) return;
@@ -411,6 +419,7 @@ export class HeraldSipClient {
     this.rls?.start();
     this.winfo?.start();
     this.selfSub?.start();
+    this.xcapDiff?.start();
   }
 
   /** The account's sessions ended: no reconnect (it would be refused), tell the page why. */
@@ -426,6 +435,7 @@ export class HeraldSipClient {
     this.rls?.detach();
     this.winfo?.detach();
     this.selfSub?.detach();
+    this.xcapDiff?.detach();
     this.store.markStale(this.timers.now());
     this.store.setConnection(wasLive ? "reconnecting" : "connecting");
     this.emit("reconnecting", { ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) });
