@@ -29,6 +29,7 @@ import type { Db } from "../db";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { PrismaAccountDirectory } from "./account-directory";
+import { CREDENTIALS_TTL_MS, CredentialsCache } from "../accounts/digest-lookup";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
 import { ResourceListServer, type ResourceListServerOptions } from "./rls";
 import { PrismaPresenceStateStore } from "./state-store";
@@ -61,7 +62,9 @@ export async function startEmbeddedSipServer(
   const logger = extra.logger ?? processLogger(cfg.LOG_LEVEL);
   const server = new PresenceServer({
     listen: { host: cfg.SIP_HOST, tcpPort: cfg.SIP_PORT, ...tls },
-    accounts: new PrismaAccountDirectory(db),
+    // accounts cached as XCAP's credentials are (5 s, emptied by every account write in this
+    // process and by every revocation the watcher sees, lib/cli/start.ts)
+    accounts: new PrismaAccountDirectory(db, { cache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }) }),
     ephemeralSecret: cfg.ephemeralSecret,
     xcap,
     state: new PrismaPresenceStateStore(db),

@@ -46,6 +46,8 @@ const num = (name: string, dflt: number): number => {
   return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
 const flag = (name: string) => argv.includes(`--${name}`);
+const ONLY = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const runs = (measure: string) => !ONLY || ONLY.includes(measure);
 
 const DOMAIN = "example.test";
 const PASSWORD = "Bench-deployed-pass1"; // passes the portal's password policy
@@ -244,7 +246,9 @@ async function withLoadCpu<T>(fn: () => Promise<T>): Promise<T & { loadCpuShare:
 
 async function startHeraldTarget(): Promise<Running> {
   const t0 = performance.now();
+  const prof = argv.find((a) => a.startsWith("--cpu-prof="))?.slice("--cpu-prof=".length);
   const herald = await startHerald({
+    ...(prof ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", prof] } : {}),
     seed: async (db) => {
       await addDomain(db, DOMAIN);
       for (let i = 0; i < PRESENTITIES + WATCHERS; i++) await addAccount(db, { address: `u${i}@${DOMAIN}`, password: PASSWORD });
@@ -296,15 +300,17 @@ async function main(): Promise<void> {
     else running.push(await startKamailioTarget());
     for (const r of running) figures.set(r.name, {});
     for (const r of running) {
+      if (!runs("publish")) break;
       const p = await withLoadCpu(() => publishAtRate(r.sip));
       figures.get(r.name)!.publish = p;
       line({ target: r.name, bench: "publish", presentities: PRESENTITIES, transport: "tcp, one connection per UA, digest", ...p });
     }
     for (const r of running) {
+      if (!runs("xcap")) break;
       await prepareXcap(r.name, r.xcap);
       line({ target: r.name, bench: "xcap-setup", documentBytes: Buffer.byteLength(documentXml), entries: CONTACTS });
     }
-    for (const op of ["get", "put"] as const) {
+    for (const op of runs("xcap") ? (["get", "put"] as const) : []) {
       for (const r of running) {
         const x = await withLoadCpu(() => xcapOp(r.xcap, op));
         figures.get(r.name)![op] = x;
