@@ -5,20 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaPresenceStateStore } from "@/lib/server";
-import { openMigrated, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
-import { startPostgres } from "../../helpers/postgres";
+import { bothDatabases, type TempDb } from "../../helpers/temp-db";
 
-const backends: [string, () => Promise<{ t: TempDb; stop?: () => Promise<void> }>][] = [
-  ["sqlite", async () => ({ t: await tempSqliteDb() })],
-  [
-    "postgresql",
-    async () => {
-      const pg = await startPostgres();
-      pg.createDatabase("herald_state_store");
-      return { t: await openMigrated(pg.url("herald_state_store"), ""), stop: () => pg.stop() };
-    },
-  ],
-];
+const backends = bothDatabases("herald_state_store");
 
 describe.each(backends)("presence state store on %s", (_name, open) => {
   let t: TempDb;
