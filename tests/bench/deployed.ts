@@ -27,7 +27,8 @@
  *                 each subscribe to 50 presentities, 50 setups in flight; setups/s and latency from
  *                 sending to the first NOTIFY. The 2,000 subscriptions are then held while Herald's
  *                 heap is measured (V8 heap used after a full GC, through the inspector:
- *                 `heapPerSubscriptionBytes`), and ended (Expires: 0).
+ *                 `heapPerSubscriptionBytes`, against the heap with the 40 watchers connected and
+ *                 authenticated), and ended (Expires: 0).
  *   fanout-500, fanout-5000
  *                 40 presentities × 25 watchers (tests/bench/presence-load.ts fanout), PUBLISHes at
  *                 20/s and 200/s: 500 and 5,000 NOTIFY/s offered; PUBLISH → NOTIFY latency.
@@ -266,7 +267,7 @@ interface SetupResult {
  * 40 watchers × 50 presentities, 50 in flight. `whileHeld` runs with the subscriptions held (the
  * heap measure); they are ended afterwards.
  */
-async function setupRate(t: BenchTarget, whileHeld: () => Promise<Record<string, unknown>>): Promise<SetupResult & Record<string, unknown>> {
+async function setupRate(t: BenchTarget, hooks: { connected?: () => Promise<void>; whileHeld: () => Promise<Record<string, unknown>> }): Promise<SetupResult & Record<string, unknown>> {
   const notified = new Map<string, number>();
   const waiting = new Map<string, () => void>();
   const watchers = await Promise.all(
@@ -287,6 +288,7 @@ async function setupRate(t: BenchTarget, whileHeld: () => Promise<Record<string,
     await t.allowAll(presentities, watchers.map((w) => w.aor));
     // the digest challenge of each connection, outside the measure (a fetch: Expires 0)
     await Promise.all(watchers.map((w) => w.subscribe(presentities[0]!, { expires: 0 })));
+    await hooks.connected?.();
     const jobs = watchers.flatMap((w) => presentities.map((p) => ({ w, p })));
     const latencies: number[] = [];
     let failures = 0;
@@ -316,7 +318,7 @@ async function setupRate(t: BenchTarget, whileHeld: () => Promise<Record<string,
     });
     const seconds = (performance.now() - start) / 1000;
     latencies.sort((a, b) => a - b);
-    const during = await whileHeld();
+    const during = await hooks.whileHeld();
     return { setups: jobs.length, held: held.length, failures, seconds: +seconds.toFixed(3), perSecond: Math.round(jobs.length / seconds), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), ...during };
   } finally {
     await pool(held, 50, async ({ w, sub }) => void (await w.resubscribe(sub, 0).catch(() => undefined)));
@@ -523,12 +525,16 @@ async function main(): Promise<void> {
       line({ target: r.name, bench: "publish", presentities: PRESENTITIES, transport: "tcp, one connection per UA, digest", ...p });
     }
     if (runs("setup")) for (const r of measured) {
-      const heapBefore = r.heap ? await r.heap() : undefined;
+      // the heap with the watchers connected and authenticated, then with their 2,000 subscriptions
+      let heapBefore: number | undefined;
       const s = await withCpu(r, () =>
-        setupRate(r.sip, async () => {
-          if (!r.heap || heapBefore === undefined) return {};
-          const heapHeld = await r.heap();
-          return { heapBefore, heapHeld, heapPerSubscriptionBytes: Math.round((heapHeld - heapBefore) / (SETUP_WATCHERS * SETUP_PRESENTITIES)) };
+        setupRate(r.sip, {
+          connected: async () => void (heapBefore = await r.heap?.()),
+          whileHeld: async () => {
+            if (!r.heap || heapBefore === undefined) return {};
+            const heapHeld = await r.heap();
+            return { heapBefore, heapHeld, heapPerSubscriptionBytes: Math.round((heapHeld - heapBefore) / (SETUP_WATCHERS * SETUP_PRESENTITIES)) };
+          },
         }),
       );
       figures.get(r.name)!.setup = s;
