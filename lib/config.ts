@@ -73,6 +73,7 @@ export const configSchema = z.object({
   SIP_HEADER_TIMEOUT_SECONDS: positiveInt.max(60, "must be at most 60").default(30),
   SIP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").default(100),
   SIP_MAX_PUBLICATIONS_PER_PRESENTITY: positiveInt.default(20),
+  SIP_NOTIFY_INTERVAL_MS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").max(60_000, "must be at most 60000").default(1000),
   XCAP_ROOT_PATH: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")

@@ -31,6 +31,7 @@ import type { Db } from "../db";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { PrismaAccountDirectory } from "./account-directory";
+import { CREDENTIALS_TTL_MS, CredentialsCache } from "../accounts/digest-lookup";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
 import { ResourceListServer, type ResourceListServerOptions } from "./rls";
 import { PrismaPresenceStateStore } from "./state-store";
@@ -65,7 +66,9 @@ export async function startEmbeddedSipServer(
   const logger = extra.logger ?? processLogger(cfg.LOG_LEVEL);
   const server = new PresenceServer({
     listen: { host: cfg.SIP_HOST, tcpPort: cfg.SIP_PORT, ...tls },
-    accounts: new PrismaAccountDirectory(db),
+    // accounts cached as XCAP's credentials are (5 s, emptied by every account write in this
+    // process and by every revocation the watcher sees, lib/cli/start.ts)
+    accounts: new PrismaAccountDirectory(db, { cache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }) }),
     ephemeralSecret: cfg.ephemeralSecret,
     xcap,
     state: new PrismaPresenceStateStore(db),
@@ -76,6 +79,7 @@ export async function startEmbeddedSipServer(
     digestAlgorithms: cfg.SIP_DIGEST_ALGORITHMS,
     headerTimeoutMs: cfg.SIP_HEADER_TIMEOUT_SECONDS * 1000,
     maxConnectionsPerAddress: cfg.SIP_MAX_CONNECTIONS_PER_ADDRESS,
+    notifyIntervalMs: cfg.SIP_NOTIFY_INTERVAL_MS,
     ...serverExtra,
     publish: { maxPerPresentity: cfg.SIP_MAX_PUBLICATIONS_PER_PRESENTITY, ...serverExtra.publish },
   });

@@ -44,6 +44,8 @@ export interface HeraldProcess {
   baseUrl: string;
   sipPort: number;
   dataDir: string;
+  /** The child's process id (the bench reads /proc/<pid>/status and /proc/<pid>/stat). */
+  pid: number;
   output(): string;
   /** SIGTERM (SIGKILL after 10 s), then remove the data directory. */
   stop(): Promise<void>;
@@ -56,16 +58,25 @@ export interface HeraldProcess {
  * `dataDir` (and `sipPort`), again on the data of an earlier run (a restart). Resolves once the
  * portal listens.
  */
-export async function startHerald(opts: { seed?: (db: Db) => Promise<void>; env?: Record<string, string>; dataDir?: string; sipPort?: number }): Promise<HeraldProcess> {
+export async function startHerald(opts: {
+  seed?: (db: Db) => Promise<void>;
+  env?: Record<string, string>;
+  dataDir?: string;
+  sipPort?: number;
+  /** Another database (a PostgreSQL URL), migrated and seeded here unless `dataDir` is given. Default SQLite in the data directory. */
+  databaseUrl?: string;
+  /** Extra node options before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+}): Promise<HeraldProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
-  const url = `file:${path.join(dataDir, "herald.db")}`;
+  const url = opts.databaseUrl ?? `file:${path.join(dataDir, "herald.db")}`;
   if (!opts.dataDir) {
     const t = await openMigrated(url, dataDir);
     await opts.seed?.(t.db);
     await t.db.$disconnect();
   }
   const sipPort = opts.sipPort ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "start"], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "start"], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -106,6 +117,7 @@ export async function startHerald(opts: { seed?: (db: Db) => Promise<void>; env?
     baseUrl,
     sipPort,
     dataDir,
+    pid: child.pid!,
     output: () => output,
     async stop() {
       child.kill("SIGTERM");
