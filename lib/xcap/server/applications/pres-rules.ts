@@ -42,7 +42,8 @@ function checkIdentity(identity: XmlElement): void {
   }
 }
 
-function checkConditions(cond: XmlElement): void {
+/** RFC 4745 §7 conditions + OMA's; shared with other common-policy usages (im-rules). */
+export function checkConditions(cond: XmlElement): void {
   const kids = checkContent(cond, COMMON_POLICY_NS, { identity: "I", sphere: "S", validity: "V" }, /^I?S?V?O*$/);
   for (const k of kids) {
     if (k.namespaceURI === COMMON_POLICY_NS) {
