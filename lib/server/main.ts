@@ -20,6 +20,8 @@
  *   watchers on every event `xcap.subscribe` delivers (pass the XCAP server's onChange fan-out).
  * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents; list
  *   edits arrive through the same `xcap.subscribe`. `extra.rls` tunes it; `rls: false` turns it off.
+ * - Handles MESSAGE (lib/server/message): im-rules from `xcap.store`, history and offline queue in
+ *   the InstantMessage table, bounds from the IM_* variables. `extra.im` tunes it; `im: false` turns it off.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -32,6 +34,7 @@ import { PrismaAccountDirectory } from "./account-directory";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
 import { ResourceListServer, type ResourceListServerOptions } from "./rls";
 import { PrismaPresenceStateStore } from "./state-store";
+import { InstantMessaging, PrismaMessageStore, type InstantMessagingOptions } from "./message";
 
 export interface EmbeddedXcapSource {
   store: XcapStore;
@@ -43,6 +46,8 @@ export interface RunningSipServer {
   server: PresenceServer;
   /** The RLS (undefined when turned off). */
   rls?: ResourceListServer;
+  /** The MESSAGE handler (undefined when turned off). */
+  im?: InstantMessaging;
   ports: { tcp?: number; tls?: number };
   stop(): Promise<void>;
 }
@@ -51,9 +56,9 @@ export async function startEmbeddedSipServer(
   cfg: HeraldConfig,
   db: Db,
   xcap: EmbeddedXcapSource,
-  extra: Partial<PresenceServerOptions> & { cwd?: string; rls?: Partial<ResourceListServerOptions> | false } = {},
+  extra: Partial<PresenceServerOptions> & { cwd?: string; rls?: Partial<ResourceListServerOptions> | false; im?: Partial<InstantMessagingOptions> | false } = {},
 ): Promise<RunningSipServer> {
-  const { cwd: cwdOption, rls: rlsOptions, ...serverExtra } = extra;
+  const { cwd: cwdOption, rls: rlsOptions, im: imOptions, ...serverExtra } = extra;
   const cwd = cwdOption ?? process.cwd();
   const tls = cfg.SIP_TLS_CERT && cfg.SIP_TLS_KEY
     ? { cert: readFileSync(path.resolve(cwd, cfg.SIP_TLS_CERT)), key: readFileSync(path.resolve(cwd, cfg.SIP_TLS_KEY)), tlsPort: cfg.SIP_TLS_PORT }
@@ -77,14 +82,32 @@ export async function startEmbeddedSipServer(
   });
   // routes must exist before start(): restored list subscriptions find their package through them
   const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
+  const im =
+    imOptions === false
+      ? undefined
+      : new InstantMessaging({
+          server,
+          store: new PrismaMessageStore(db),
+          xcap,
+          logger,
+          maxBodyBytes: cfg.IM_MAX_MESSAGE_BYTES,
+          maxPendingPerUser: cfg.IM_OFFLINE_MAX_PER_USER,
+          pendingRetentionMs: cfg.IM_OFFLINE_RETENTION_DAYS * 86_400_000,
+          historyRetentionMs: cfg.IM_HISTORY_RETENTION_DAYS * 86_400_000,
+          deliveryTimeoutMs: cfg.IM_DELIVERY_TIMEOUT_SECONDS * 1000,
+          ...imOptions,
+        });
   const addr = await server.start();
   await rls?.start();
+  im?.start();
   return {
     server,
     rls,
+    im,
     ports: { tcp: addr.tcp?.port, tls: addr.tls?.port },
     stop: async () => {
       rls?.stop();
+      im?.stop();
       await server.stop();
     },
   };

@@ -55,7 +55,7 @@ import type { EventPackage, InternalListener, InternalNotification, InternalSubs
 import { Notifier, Subscription, type SubscriptionRecord } from "./notifier";
 import { PresenceAuthorizer } from "./presence-authorizer";
 import { PresencePackage, permissionsKey, type PublishLimits } from "./presence-package";
-import { Registrar } from "./registrar";
+import { Registrar, type Binding } from "./registrar";
 import { MemoryPresenceStateStore, WriteBehind, type PresenceStateStore } from "./state-store";
 import { WatcherInfoPackage } from "./winfo-package";
 
@@ -144,14 +144,17 @@ export type SubscribeRoute = (ctx: { event: string; resource: string; supported:
  */
 export type NotifyHandler = (request: SipRequest, conn: SipConnection) => SipResponse | undefined | Promise<SipResponse | undefined>;
 
-interface Identity {
+export interface Identity {
   aor: string;
   user: string;
   domain: string;
 }
 
 /** A request's response, and what to do once it is sent (a rejection of what `after` returns is logged). */
-type Outcome = { response: SipResponse; after?: () => void | Promise<unknown> };
+export type Outcome = { response: SipResponse; after?: () => void | Promise<unknown> };
+
+/** Handles every request of one method the core does not (MESSAGE, lib/server/message). Errors thrown are answered like the core's. */
+export type MethodHandler = (request: SipRequest, conn: SipConnection) => Promise<Outcome>;
 
 export class PresenceServer {
   readonly transport: SipTransport;
@@ -172,6 +175,8 @@ export class PresenceServer {
   private readonly nonceEpoch = randomBytes(4);
   private readonly routes: SubscribeRoute[] = [];
   private readonly notifyHandlers: NotifyHandler[] = [];
+  private readonly methodHandlers = new Map<string, MethodHandler>();
+  private readonly bindingListeners: Array<(b: Binding) => void> = [];
   private readonly packages = new Map<string, EventPackage>();
   private readonly authenticators = new Map<string, DigestAuthenticator>();
   private domains?: { at: number; list: Promise<ServedDomain[]>; ready?: ServedDomain[] };
@@ -210,7 +215,10 @@ export class PresenceServer {
       timers: this.timers,
       persist: this.persist,
       onChange: (aor) => this.presence.changed(aor),
-      onBinding: (b) => this.presence.bindingRegistered(b),
+      onBinding: (b) => {
+        this.presence.bindingRegistered(b);
+        for (const l of this.bindingListeners) l(b);
+      },
     });
     this.notifier = new Notifier({
       transport: this.transport,
@@ -267,6 +275,31 @@ export class PresenceServer {
   /** Receive NOTIFYs for dialogs the server subscribed itself (see `NotifyHandler`). */
   addNotifyHandler(handler: NotifyHandler): void {
     this.notifyHandlers.push(handler);
+  }
+
+  /** Handle requests of `method` (upper case) with a plugged-in module; it joins Allow. */
+  addMethodHandler(method: string, handler: MethodHandler): void {
+    this.methodHandlers.set(method, handler);
+  }
+
+  /** Told of every binding a REGISTER adds or refreshes (called before the 200 is sent). */
+  addBindingListener(listener: (b: Binding) => void): void {
+    this.bindingListeners.push(listener);
+  }
+
+  /**
+   * Authenticate a request's From identity as PUBLISH and SUBSCRIBE are (407 or 401 challenge,
+   * shared limiter; 403 when the credentials are another identity's). On success the identity
+   * owns the connection. Returns the identity, or the challenge to answer with.
+   */
+  async authenticateFrom(request: SipRequest, conn: SipConnection): Promise<Identity | SipResponse> {
+    const from = aorOf(request.from.uri);
+    if (!from) throw new SipError(403, "From must be a SIP AOR");
+    const id = await this.authenticate(request, splitAor(from).domain, this.o.challengeStatus !== 401, conn);
+    if (id instanceof SipResponse) return id;
+    if (id.aor !== from) throw new SipError(403, "Identity does not match From");
+    this.trustConnection(conn, request, id.aor);
+    return id;
   }
 
   /** True when `domain` is one of the served domains (RLS: local presentity or another domain). */
@@ -433,7 +466,7 @@ export class PresenceServer {
     if (disposition.kind === "retransmission") return;
     if (disposition.kind === "stateless") {
       if (request.method === "ACK") return;
-      this.trySend(conn, () => createResponse(request, request.method === "CANCEL" ? 481 : 405, { toTag: generateTag(), headers: [["Allow", ALLOW]] }));
+      this.trySend(conn, () => createResponse(request, request.method === "CANCEL" ? 481 : 405, { toTag: generateTag(), headers: [["Allow", this.allow()]] }));
       return;
     }
     const tx = disposition.transaction;
@@ -489,11 +522,14 @@ export class PresenceServer {
           if (request.from.tag === undefined) throw new SipError(400, "Missing From tag");
           return await this.onSubscribe(request, conn);
         case "OPTIONS":
-          return { response: createResponse(request, 200, { toTag: generateTag(), headers: [["Allow", ALLOW], ["Allow-Events", this.allowEvents()], ["Accept", "application/pidf+xml"]] }) };
+          return { response: createResponse(request, 200, { toTag: generateTag(), headers: [["Allow", this.allow()], ["Allow-Events", this.allowEvents()], ["Accept", "application/pidf+xml"]] }) };
         case "NOTIFY":
           return await this.onNotify(request, conn);
-        default:
-          return { response: createResponse(request, 405, { toTag: generateTag(), headers: [["Allow", ALLOW]] }) };
+        default: {
+          const handler = this.methodHandlers.get(request.method);
+          if (handler) return await handler(request, conn);
+          return { response: createResponse(request, 405, { toTag: generateTag(), headers: [["Allow", this.allow()]] }) };
+        }
       }
     } catch (e) {
       return { response: this.errorResponse(request, e) };
@@ -517,6 +553,10 @@ export class PresenceServer {
     } catch (e) {
       this.log("debug", "could not send", { error: String(e) });
     }
+  }
+
+  private allow(): string {
+    return this.methodHandlers.size === 0 ? ALLOW : [ALLOW, ...this.methodHandlers.keys()].join(", ");
   }
 
   private allowEvents(): string {
