@@ -15,9 +15,8 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { pidf } from "../helpers/sip-client";
 import { parsePidf } from "@/lib/presence";
-import { InstantMessaging, MemoryMessageStore } from "@/lib/server/message";
 import { waitFor } from "../helpers/wait";
-import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, type PeerProcess } from "./peer-process";
+import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, startMessaging, type PeerProcess } from "./peer-process";
 import { DOMAIN, PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
 
 const LINPHONEC = "/usr/bin/linphonec";
@@ -153,14 +152,7 @@ describe("linphonec interop (Debian package linphone-cli)", () => {
 describe("linphonec instant messages (issue 17)", () => {
   it("receives a stored and a live message from a Herald user, and `chat` sends one back", async () => {
     expect(existsSync(LINPHONEC), `linphonec is not installed at ${LINPHONEC} (Debian package linphone-cli)`).toBe(true);
-    const xcap = new XcapFixture();
-    const { server, port } = await startServer({}, xcap);
-    const store = new MemoryMessageStore();
-    const im = new InstantMessaging({ server, store, xcap: { store: xcap.store } });
-    cleanup.push(() => server.stop(), () => im.stop());
-    const bob = await client(port, "bob");
-    cleanup.push(() => bob.close());
-    expect((await bob.register()).status).toBe(200);
+    const { server, port, bob } = await startMessaging(cleanup);
     expect((await bob.message(ALICE, "left while you were away")).status).toBe(202);
 
     const linphonec = startLinphonec(port);

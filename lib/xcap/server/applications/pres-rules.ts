@@ -42,8 +42,7 @@ function checkIdentity(identity: XmlElement): void {
   }
 }
 
-/** RFC 4745 §7 conditions + OMA's; shared with other common-policy usages (im-rules). */
-export function checkConditions(cond: XmlElement): void {
+function checkConditions(cond: XmlElement): void {
   const kids = checkContent(cond, COMMON_POLICY_NS, { identity: "I", sphere: "S", validity: "V" }, /^I?S?V?O*$/);
   for (const k of kids) {
     if (k.namespaceURI === COMMON_POLICY_NS) {
@@ -108,6 +107,14 @@ function checkTransformations(tr: XmlElement): void {
 
 /** Validate a common-policy ruleset carrying pres-rules (RFC 4745 §7, RFC 5025 §5). */
 export function validatePresRules(doc: Document): void {
+  validateRuleset(doc, { actions: checkActions, transformations: checkTransformations });
+}
+
+/**
+ * An RFC 4745 ruleset: unique NCName rule ids, conditions/actions/transformations in that order,
+ * conditions as above; the usage checks its own actions and transformations (pres-rules, im-rules).
+ */
+export function validateRuleset(doc: Document, usage: { actions(el: XmlElement): void; transformations(el: XmlElement): void }): void {
   const root = expectRoot(doc, COMMON_POLICY_NS, "ruleset");
   checkAttributes(root, []);
   const rules = checkContent(root, COMMON_POLICY_NS, { rule: "R" }, /^R*$/);
@@ -121,8 +128,8 @@ export function validatePresRules(doc: Document): void {
     ids.add(id);
     for (const part of checkContent(rule, COMMON_POLICY_NS, { conditions: "C", actions: "A", transformations: "T" }, /^C?A?T?$/)) {
       if (part.localName === "conditions") checkConditions(part);
-      else if (part.localName === "actions") checkActions(part);
-      else checkTransformations(part);
+      else if (part.localName === "actions") usage.actions(part);
+      else usage.transformations(part);
     }
   }
 }
