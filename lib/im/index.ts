@@ -5,3 +5,4 @@ export * from "./cpim";
 export * from "./is-composing";
 export * from "./imdn";
 export * from "./im-rules";
+export * from "./im-policy";
