@@ -74,6 +74,11 @@ export const configSchema = z.object({
   SIP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").default(100),
   SIP_MAX_PUBLICATIONS_PER_PRESENTITY: positiveInt.default(20),
   SIP_NOTIFY_INTERVAL_MS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").max(60_000, "must be at most 60000").default(1000),
+  IM_MAX_MESSAGE_BYTES: positiveInt.default(16384),
+  IM_OFFLINE_MAX_PER_USER: positiveInt.default(100),
+  IM_OFFLINE_RETENTION_DAYS: positiveInt.default(7),
+  IM_HISTORY_RETENTION_DAYS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (keep no history) or more").default(30),
+  IM_DELIVERY_TIMEOUT_SECONDS: positiveInt.max(30, "must be at most 30").default(8),
   XCAP_ROOT_PATH: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")

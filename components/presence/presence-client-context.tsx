@@ -12,7 +12,7 @@
  */
 import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { publishableIconUrl, type XcapLocation } from "./contact-icon";
-import { HeraldSipClient, PresenceStore, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
+import { HeraldSipClient, PresenceStore, type InstantMessenger, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
 import { useDocumentChanges } from "@/lib/client/use-document-changes";
 
 import type { PageSipCredentials } from "@/lib/portal/sip-credentials";
@@ -21,6 +21,8 @@ import { sessionEndMessage } from "@/lib/accounts/session-end";
 /** What the UI needs from the client (HeraldSipClient implements it). */
 export interface PresenceClient {
   readonly store: PresenceStore;
+  /** Instant messages of this tab (absent in clients that do not message). */
+  readonly messenger?: InstantMessenger;
   setPresence(patch: Partial<MyPresence>): Promise<void>;
   setStatus(status: MyStatus): Promise<void>;
   setNote(note: string | undefined): Promise<void>;

@@ -15,6 +15,8 @@ import { withMd5Challenges } from "./digest-challenge-filter";
 import { AutoAway, attachActivityListeners, type ActivityTarget } from "./auto-away";
 import { tabInstanceId, type KeyValueStorage } from "./instance-id";
 import { JsSipPublishTransport } from "./jssip-publish-transport";
+import { JsSipMessageTransport } from "./jssip-message-transport";
+import { InstantMessenger } from "./instant-messenger";
 import { composeMyPidf, myStatusOf, type DeviceDescription, type MyPresence, type MyStatus } from "./my-presence";
 import { PresenceStore } from "./presence-store";
 import { Publisher, type PublishTransport } from "./publisher";
@@ -118,6 +120,9 @@ export function credentialsExpiry(authorizationUser: string): number | undefined
 
 export class HeraldSipClient {
   readonly store: PresenceStore;
+  /** Instant messages (MESSAGE, RFC 3428) with this tab's UA. */
+  readonly messenger: InstantMessenger;
+  private readonly messageTransport = new JsSipMessageTransport();
   readonly aor: string;
   readonly instanceId: string;
   private credentials: SipCredentials;
@@ -158,6 +163,7 @@ export class HeraldSipClient {
     this.lastChangeAt = this.timers.now();
     this.store = options.store ?? new PresenceStore({ myPresence: this.me, aor: this.aor });
     this.store.setMyPresence(this.me);
+    this.messenger = new InstantMessenger({ transport: this.messageTransport, timers: this.timers });
     const aa = options.autoAway;
     if (aa !== false && aa?.enabled !== false) {
       this.autoAway = new AutoAway({
@@ -337,6 +343,7 @@ export class HeraldSipClient {
       connection_recovery_min_interval: this.opts.reconnect?.minSeconds ?? 2,
       connection_recovery_max_interval: this.opts.reconnect?.maxSeconds ?? 30,
     });
+    this.messageTransport.attach(ua);
     const publishTransport = this.opts.publishTransport ? this.opts.publishTransport(ua) : new JsSipPublishTransport(ua);
     const retry = { timers: this.timers, retryBaseMs: this.opts.retryBaseMs, retryMaxMs: this.opts.retryMaxMs };
     this.publisher = new Publisher({

@@ -44,6 +44,7 @@ import {
   type PresRule,
   type PresRules,
   type ProvideSet,
+  type RuleConditions,
   type SubHandling,
   type Transformations,
 } from "./pres-rules";
@@ -57,13 +58,7 @@ export interface WatcherIdentity {
 
 export type ExternalListResolver = (anchor: string) => Promise<Iterable<string>> | Iterable<string>;
 
-export interface EvaluateOptions {
-  /** Default new Date(). */
-  now?: Date | number;
-  /** Pre-resolved external lists: anchor → member URIs. An anchor missing here matches nobody. */
-  externalLists?: ReadonlyMap<string, Iterable<string>>;
-  /** The presentity's current RPID sphere (for `sphere` conditions). */
-  sphere?: string;
+export interface EvaluateOptions extends ConditionOptions {
   /** Sub-handling when no rule matches (default "block", RFC 5025 §3.2.1). */
   unmatchedSubHandling?: SubHandling;
   /** Sub-handling when there is no rules document (default "confirm"). */
@@ -169,11 +164,21 @@ export function fullTransformations(): Transformations {
   };
 }
 
-/** Evaluate synchronously (external lists pre-resolved). `rules` undefined = no rules document. */
-export function evaluatePresRules(rules: PresRules | undefined, watcher: WatcherIdentity, options: EvaluateOptions = {}): Permissions {
-  if (!rules) {
-    return { subHandling: options.noRulesSubHandling ?? "confirm", matchedRules: [], transformations: emptyTransformations(), transformationsDefaulted: false };
-  }
+/** What the conditions of a rule are evaluated against (RFC 4745 §7), beside the watcher. */
+export interface ConditionOptions {
+  /** Default new Date(). */
+  now?: Date | number;
+  /** Pre-resolved external lists: anchor → member URIs. An anchor missing here matches nobody. */
+  externalLists?: ReadonlyMap<string, Iterable<string>>;
+  /** The rule owner's current RPID sphere (for `sphere` conditions). */
+  sphere?: string;
+}
+
+/**
+ * The rules whose conditions all hold for `watcher` (RFC 4745 §7 + OMA conditions, see the module
+ * comment), in document order. Any common-policy usage (pres-rules, im-rules) combines their actions.
+ */
+export function matchingRules<R extends { conditions: RuleConditions }>(rules: readonly R[], watcher: WatcherIdentity, options: ConditionOptions = {}): R[] {
   const now = options.now === undefined ? Date.now() : typeof options.now === "number" ? options.now : options.now.getTime();
   const anonymous = isAnonymous(watcher);
   const who = anonymous ? "" : canonicalAor(watcher.uri as string);
@@ -183,13 +188,13 @@ export function evaluatePresRules(rules: PresRules | undefined, watcher: Watcher
   // OMA other-identity: does any identity/external-list condition of any rule name the watcher?
   const namedSomewhere =
     !anonymous &&
-    rules.rules.some(
+    rules.some(
       (r) =>
         (r.conditions.identity !== undefined && identityMatches(r.conditions.identity, who)) ||
         (r.conditions.externalLists !== undefined && inExternalList(r.conditions.externalLists, who, lists)),
     );
 
-  const matching = rules.rules.filter((r) => {
+  return rules.filter((r) => {
     const c = r.conditions;
     if (c.unknown.length) return false;
     if (c.identity && (anonymous || !identityMatches(c.identity, who))) return false;
@@ -200,6 +205,14 @@ export function evaluatePresRules(rules: PresRules | undefined, watcher: Watcher
     if (c.otherIdentity && (anonymous || namedSomewhere)) return false;
     return true;
   });
+}
+
+/** Evaluate synchronously (external lists pre-resolved). `rules` undefined = no rules document. */
+export function evaluatePresRules(rules: PresRules | undefined, watcher: WatcherIdentity, options: EvaluateOptions = {}): Permissions {
+  if (!rules) {
+    return { subHandling: options.noRulesSubHandling ?? "confirm", matchedRules: [], transformations: emptyTransformations(), transformationsDefaulted: false };
+  }
+  const matching = matchingRules(rules.rules, watcher, options);
 
   let subHandling: SubHandling | undefined;
   for (const r of matching) {

@@ -34,14 +34,15 @@ export type MethodHandler = (request: SipRequest, conn: SipConnection) => Promis
 export interface SipDispatcherOptions {
   transactions: TransactionLayer;
   /** Handlers by method (REGISTER, PUBLISH, ...); other methods get 405 with `Allow`. */
-  handlers: ReadonlyMap<string, MethodHandler>;
+  handlers: Map<string, MethodHandler>;
   logger?: SipLogger;
 }
 
 export class SipDispatcher {
   private readonly o: SipDispatcherOptions;
   private readonly log: SipLogger;
-  readonly allow: string;
+  /** The methods handled, for `Allow` (RFC 3261 §20.5). */
+  allow: string;
 
   /**
    * While a request's outcome is being sent, messages for its connection are collected here and
@@ -53,6 +54,12 @@ export class SipDispatcher {
     this.o = options;
     this.log = componentLogger("presence:server", options.logger);
     this.allow = [...options.handlers.keys()].join(", ");
+  }
+
+  /** Handle `method` (upper case) with a plugged-in module (MESSAGE, ...); it joins `Allow`. */
+  addHandler(method: string, handler: MethodHandler): void {
+    this.o.handlers.set(method, handler);
+    this.allow = [...this.o.handlers.keys()].join(", ");
   }
 
   /** Send `message` on `conn`, batched with the response being sent on it (see `batch`). */

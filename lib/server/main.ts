@@ -22,6 +22,8 @@
  *   documents, from the same `xcap.subscribe` events.
  * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents; list
  *   edits arrive through the same `xcap.subscribe`. `extra.rls` tunes it; `rls: false` turns it off.
+ * - Handles MESSAGE (lib/server/message): im-rules from `xcap.store`, history and offline queue in
+ *   the InstantMessage table, bounds from the IM_* variables. `extra.im` tunes it; `im: false` turns it off.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -37,6 +39,7 @@ import { ResourceListServer, type ResourceListServerOptions } from "./rls";
 import { PrismaPresenceStateStore } from "./state-store";
 import { XcapDiffPackage } from "./xcap-diff-package";
 import { publicXcapRootOf } from "../portal/public-xcap-root";
+import { InstantMessaging, PrismaMessageStore, type InstantMessagingOptions } from "./message";
 
 export interface EmbeddedXcapSource {
   store: XcapStore;
@@ -48,6 +51,8 @@ export interface RunningSipServer {
   server: PresenceServer;
   /** The RLS (undefined when turned off). */
   rls?: ResourceListServer;
+  /** The MESSAGE handler (undefined when turned off). */
+  im?: InstantMessaging;
   ports: { tcp?: number; tls?: number };
   stop(): Promise<void>;
 }
@@ -56,9 +61,9 @@ export async function startEmbeddedSipServer(
   cfg: HeraldConfig,
   db: Db,
   xcap: EmbeddedXcapSource,
-  extra: Partial<PresenceServerOptions> & { cwd?: string; rls?: Partial<ResourceListServerOptions> | false } = {},
+  extra: Partial<PresenceServerOptions> & { cwd?: string; rls?: Partial<ResourceListServerOptions> | false; im?: Partial<InstantMessagingOptions> | false } = {},
 ): Promise<RunningSipServer> {
-  const { cwd: cwdOption, rls: rlsOptions, ...serverExtra } = extra;
+  const { cwd: cwdOption, rls: rlsOptions, im: imOptions, ...serverExtra } = extra;
   const cwd = cwdOption ?? process.cwd();
   const tls = cfg.SIP_TLS_CERT && cfg.SIP_TLS_KEY
     ? { cert: readFileSync(path.resolve(cwd, cfg.SIP_TLS_CERT)), key: readFileSync(path.resolve(cwd, cfg.SIP_TLS_KEY)), tlsPort: cfg.SIP_TLS_PORT }
@@ -87,14 +92,32 @@ export async function startEmbeddedSipServer(
   server.addPackage(new XcapDiffPackage({ notifier: server.notifier, store: xcap.store, subscribe: xcap.subscribe, xcapRoot: publicXcapRootOf(cfg), logger }));
   // routes must exist before start(): restored list subscriptions find their package through them
   const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
+  const im =
+    imOptions === false
+      ? undefined
+      : new InstantMessaging({
+          server,
+          store: new PrismaMessageStore(db),
+          xcap,
+          logger,
+          maxBodyBytes: cfg.IM_MAX_MESSAGE_BYTES,
+          maxPendingPerUser: cfg.IM_OFFLINE_MAX_PER_USER,
+          pendingRetentionMs: cfg.IM_OFFLINE_RETENTION_DAYS * 86_400_000,
+          historyRetentionMs: cfg.IM_HISTORY_RETENTION_DAYS * 86_400_000,
+          deliveryTimeoutMs: cfg.IM_DELIVERY_TIMEOUT_SECONDS * 1000,
+          ...imOptions,
+        });
   const addr = await server.start();
   await rls?.start();
+  im?.start();
   return {
     server,
     rls,
+    im,
     ports: { tcp: addr.tcp?.port, tls: addr.tls?.port },
     stop: async () => {
       rls?.stop();
+      im?.stop();
       await server.stop();
     },
   };

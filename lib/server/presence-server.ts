@@ -18,8 +18,11 @@
  * user as owner), and only then is the `;alias` it offers honoured (RFC 5923 §9).
  */
 import {
+  SipError,
   SipResponse,
   SipTransport,
+  type SipConnection,
+  type SipRequest,
   TransactionLayer,
   realTimers,
   type DigestAlgorithm,
@@ -31,7 +34,8 @@ import {
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import type { AuthLimiter } from "../accounts/auth-limiter";
 import type { AccountDirectory } from "./account-directory";
-import { SipAuthenticator } from "./authenticator";
+import { aorOf, splitAor } from "./aor";
+import { SipAuthenticator, type Identity } from "./authenticator";
 import { SipDispatcher, type MethodHandler } from "./dispatcher";
 import type { EventPackage, InternalListener, InternalSubscription } from "./event-package";
 import { notifyHandler, type NotifyHandler } from "./handlers/notify";
@@ -43,13 +47,15 @@ import { Notifier } from "./notifier";
 import { PackageRegistry, type SubscribeRoute } from "./package-registry";
 import { PresenceAuthorizer } from "./presence-authorizer";
 import { PIDF_TYPE, PresencePackage, type PublishLimits } from "./presence-package";
-import { Registrar } from "./registrar";
+import { Registrar, type Binding } from "./registrar";
 import { announceRestored, restoreState } from "./restore";
 import { MemoryPresenceStateStore, WriteBehind, type PresenceStateStore } from "./state-store";
 import { WatcherInfoPackage } from "./winfo-package";
 
 export type { SubscribeRoute } from "./package-registry";
 export type { NotifyHandler } from "./handlers/notify";
+export type { MethodHandler, Outcome } from "./dispatcher";
+export type { Identity } from "./authenticator";
 
 export interface PresenceServerListen {
   host?: string;
@@ -137,6 +143,7 @@ export class PresenceServer {
   private readonly auth: SipAuthenticator;
   private readonly packages = new PackageRegistry();
   private readonly notifyHandlers: NotifyHandler[] = [];
+  private readonly bindingListeners: Array<(b: Binding) => void> = [];
   private readonly subscriptions: SubscribeHandler;
   private readonly dispatcher: SipDispatcher;
   private unsubscribeXcap?: () => void;
@@ -181,7 +188,10 @@ export class PresenceServer {
       timers: this.timers,
       persist: this.persist,
       onChange: (aor) => this.presence.changed(aor),
-      onBinding: (b) => this.presence.bindingRegistered(b),
+      onBinding: (b) => {
+        this.presence.bindingRegistered(b);
+        for (const l of this.bindingListeners) l(b);
+      },
     });
     this.notifier = new Notifier({
       transport: this.transport,
@@ -260,6 +270,31 @@ export class PresenceServer {
   /** Receive NOTIFYs for dialogs the server subscribed itself (see `NotifyHandler`). */
   addNotifyHandler(handler: NotifyHandler): void {
     this.notifyHandlers.push(handler);
+  }
+
+  /** Handle requests of `method` (upper case) with a plugged-in module (MESSAGE); it joins Allow. */
+  addMethodHandler(method: string, handler: MethodHandler): void {
+    this.dispatcher.addHandler(method, handler);
+  }
+
+  /** Told of every binding a REGISTER adds or refreshes (called before the 200 is sent). */
+  addBindingListener(listener: (b: Binding) => void): void {
+    this.bindingListeners.push(listener);
+  }
+
+  /**
+   * Authenticate a request's From identity as PUBLISH and SUBSCRIBE are (407 or 401 challenge,
+   * shared limiter; 403 when the credentials are another identity's). On success the identity
+   * owns the connection. Returns the identity, or the challenge to answer with.
+   */
+  async authenticateFrom(request: SipRequest, conn: SipConnection): Promise<Identity | SipResponse> {
+    const from = aorOf(request.from.uri);
+    if (!from) throw new SipError(403, "From must be a SIP AOR");
+    const id = await this.auth.authenticate(request, splitAor(from).domain, this.o.challengeStatus !== 401, conn);
+    if (id instanceof SipResponse) return id;
+    if (id.aor !== from) throw new SipError(403, "Identity does not match From");
+    this.auth.trustConnection(conn, request, id.aor);
+    return id;
   }
 
   /** True when `domain` is one of the served domains (RLS: local presentity or another domain). */
