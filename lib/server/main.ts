@@ -20,6 +20,8 @@
  *   watchers on every event `xcap.subscribe` delivers (pass the XCAP server's onChange fan-out).
  * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents; list
  *   edits arrive through the same `xcap.subscribe`. `extra.rls` tunes it; `rls: false` turns it off.
+ * - Runs the SIP–XMPP presence gateway (lib/xmpp) when XMPP_COMPONENT_URL is set: an XEP-0114
+ *   component for XMPP_COMPONENT_DOMAIN at that URL, for contacts in XMPP_DOMAINS.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -32,6 +34,8 @@ import { PrismaAccountDirectory } from "./account-directory";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
 import { ResourceListServer, type ResourceListServerOptions } from "./rls";
 import { PrismaPresenceStateStore } from "./state-store";
+import { ComponentLink } from "../xmpp/component-link";
+import { XmppGateway } from "../xmpp/gateway";
 
 export interface EmbeddedXcapSource {
   store: XcapStore;
@@ -43,6 +47,8 @@ export interface RunningSipServer {
   server: PresenceServer;
   /** The RLS (undefined when turned off). */
   rls?: ResourceListServer;
+  /** The SIP–XMPP gateway and its component link (when XMPP_COMPONENT_URL is set). */
+  xmpp?: { gateway: XmppGateway; link: ComponentLink };
   ports: { tcp?: number; tls?: number };
   stop(): Promise<void>;
 }
@@ -77,15 +83,31 @@ export async function startEmbeddedSipServer(
   });
   // routes must exist before start(): restored list subscriptions find their package through them
   const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
+  const xmpp = xmppGateway(cfg, server, logger);
   const addr = await server.start();
+  // the gateway recovers its restored dialogs before the RLS re-creates its back ends
+  xmpp?.gateway.start();
+  xmpp?.link.start();
   await rls?.start();
   return {
     server,
     rls,
+    xmpp,
     ports: { tcp: addr.tcp?.port, tls: addr.tls?.port },
     stop: async () => {
       rls?.stop();
+      await xmpp?.link.stop();
+      xmpp?.gateway.stop();
       await server.stop();
     },
   };
+}
+
+/** The gateway (route added now, before the server starts) and its link, when XMPP_COMPONENT_URL is set. */
+function xmppGateway(cfg: HeraldConfig, server: PresenceServer, logger: PresenceServerOptions["logger"]): RunningSipServer["xmpp"] {
+  const { XMPP_COMPONENT_URL: url, XMPP_COMPONENT_SECRET: secret, XMPP_COMPONENT_DOMAIN: domain, XMPP_DOMAINS: domains } = cfg;
+  if (!url || !secret || !domain || !domains?.length) return undefined;
+  const link = new ComponentLink({ url, domain, secret, logger });
+  const gateway = new XmppGateway({ server, link, componentDomain: domain, xmppDomains: domains, logger });
+  return { gateway, link };
 }

@@ -264,6 +264,12 @@ export class PresenceServer {
     this.routes.push(route);
   }
 
+  /** True when a subscribe route takes `event` SUBSCRIBEs to `resource` (the XMPP gateway's domains): the RLS subscribes such back ends internally. */
+  async routesResource(resource: string, event = "presence"): Promise<boolean> {
+    for (const r of this.routes) if (await r({ event, resource, supported: [] })) return true;
+    return false;
+  }
+
   /** Receive NOTIFYs for dialogs the server subscribed itself (see `NotifyHandler`). */
   addNotifyHandler(handler: NotifyHandler): void {
     this.notifyHandlers.push(handler);
@@ -582,6 +588,10 @@ export class PresenceServer {
    * Returns the identity, or a challenge/403 response.
    */
   private async authenticate(request: SipRequest, domainName: string, proxy: boolean, conn: SipConnection): Promise<Identity | SipResponse> {
+    // a SUBSCRIBE whose watcher the in-process peer vouches for (the XMPP gateway's flow for its
+    // XMPP users, SipConnection.asserts): authenticated by that peer, not by digest
+    const asserted = request.method === "SUBSCRIBE" ? aorOf(request.from.uri) : undefined;
+    if (asserted && conn.asserts(asserted)) return { aor: asserted, ...splitAor(asserted) };
     const d = await this.domain(domainName);
     if (!d) throw new SipError(403, "Domain not served here");
     const auth = this.authenticator(d);
