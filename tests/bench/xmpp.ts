@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       stanzasPerSecond: Math.round((mid.toXmpp - before.toXmpp) / elapsed),
       ...stats(sipToXmpp),
       publishRoundTripP50Ms: stats(publishRtt).p50Ms,
-      // NOTIFY and 200 leave together, so this is what the gateway and Prosody add (negative when the stanza won)
+      // NOTIFY and 200 leave together, so this is what the gateway and Prosody add (samples where the answer came first)
       afterPublishAnswerP50Ms: stats(afterAnswer).p50Ms,
       afterPublishAnswerP99Ms: stats(afterAnswer).p99Ms,
       heraldCpuMsPerStanza: Math.round(((mid.cpuMs - before.cpuMs) / Math.max(1, mid.toXmpp - before.toXmpp)) * 1000) / 1000,
