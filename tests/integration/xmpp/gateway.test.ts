@@ -69,6 +69,8 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     return c;
   };
   const body = (n: SipRequest) => n.body.toString("utf8");
+  /** bob's one XMPP session, shared by the tests (a second session with his resource would take it over). */
+  let bob: XmppTestClient;
 
   beforeAll(async () => {
     prosody = await startProsody({ host: XMPP_DOMAIN, components: { [SIP_DOMAIN]: SECRET }, users: ["bob", "dave", "erin"].map((u) => ({ user: u, password: `pw-${u}-1` })) });
@@ -92,7 +94,7 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     const alice = await sipClient("alice");
     const winfo = await alice.subscribe(`sip:alice@${SIP_DOMAIN}`, { event: "presence.winfo" });
     expect(winfo.response.status).toBe(200);
-    const bob = await xmppClient("bob");
+    bob = await xmppClient("bob");
     bob.presence();
     bob.send("subscribe", `alice@${SIP_DOMAIN}`);
     // the XMPP user is a pending watcher, as a SIP one would be (the buddy list's request)
@@ -163,7 +165,6 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
   }, 30_000);
 
   it("Prosody restarted, then Herald restarted: the gateway reconnects and presence flows both ways again", async () => {
-    const bob = (await xmppClient("bob"));
     bob.presence(undefined, "here", "en");
     const alice = await sipClient("alice");
     // bob was approved in the first test; alice watches erin (approved in the previous test)
@@ -175,6 +176,8 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     await alice.publish(busyPidf(`sip:alice@${SIP_DOMAIN}`, "away", "After the Prosody restart"));
     await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.statuses.some((s) => s.text === "After the Prosody restart"), { from: mark, timeoutMs: 5000 });
     // Herald restarted on the same database: bob's dialog is recovered over the gateway's new flow
+    // (bob stays logged in: nothing on the XMPP side asks again)
+    const probes = bob.events.filter((e) => e.event === "online").length;
     await alice.close();
     await sip.stop();
     sip = await startHerald();
@@ -182,6 +185,7 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     mark = bob.events.length;
     await alice2.publish(busyPidf(`sip:alice@${SIP_DOMAIN}`, "busy", "After the Herald restart"));
     await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.statuses.some((s) => s.text === "After the Herald restart"), { from: mark, timeoutMs: 5000 });
+    expect(bob.events.filter((e) => e.event === "online").length).toBe(probes);
     // and the other way: a Herald user subscribing to bob gets his state (subscription kept by Prosody)
     const { sub } = await alice2.subscribe(`sip:bob@${XMPP_DOMAIN}`);
     const mark2 = bob.events.length;
