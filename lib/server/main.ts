@@ -83,7 +83,7 @@ export async function startEmbeddedSipServer(
   });
   // routes must exist before start(): restored list subscriptions find their package through them
   const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
-  const xmpp = xmppGateway(cfg, server, logger);
+  const xmpp = xmppGateway(cfg, server, xcap, logger);
   const addr = await server.start();
   // the gateway recovers its restored dialogs before the RLS re-creates its back ends
   xmpp?.gateway.start();
@@ -104,10 +104,10 @@ export async function startEmbeddedSipServer(
 }
 
 /** The gateway (route added now, before the server starts) and its link, when XMPP_COMPONENT_URL is set. */
-function xmppGateway(cfg: HeraldConfig, server: PresenceServer, logger: PresenceServerOptions["logger"]): RunningSipServer["xmpp"] {
+function xmppGateway(cfg: HeraldConfig, server: PresenceServer, xcap: EmbeddedXcapSource, logger: PresenceServerOptions["logger"]): RunningSipServer["xmpp"] {
   const { XMPP_COMPONENT_URL: url, XMPP_COMPONENT_SECRET: secret, XMPP_COMPONENT_DOMAIN: domain, XMPP_DOMAINS: domains } = cfg;
   if (!url || !secret || !domain || !domains?.length) return undefined;
   const link = new ComponentLink({ url, domain, secret, logger });
-  const gateway = new XmppGateway({ server, link, componentDomain: domain, xmppDomains: domains, logger });
+  const gateway = new XmppGateway({ server, link, componentDomain: domain, xmppDomains: domains, xcap, logger });
   return { gateway, link };
 }

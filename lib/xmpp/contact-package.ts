@@ -16,6 +16,7 @@
  *
  * When the last SIP subscription ends the virtual subscription is forgotten, but the XMPP
  * subscription (the roster item) stays: a page closing must not undo the contact's approval.
+ * `unsubscribe` is sent when the watcher removes the contact from their buddy list (gateway.ts).
  */
 import { SipError } from "../sip";
 import { splitAor } from "../server/aor";
@@ -61,6 +62,8 @@ export class XmppContactPackage implements EventPackage {
   readonly maxExpires: number;
   /** By `watcher\0contact`. */
   readonly virtual = new Map<string, VirtualSubscription>();
+  /** XMPP contacts each SIP watcher subscribed to since the start (by watcher): removing one from the buddy list unsubscribes. */
+  readonly known = new Map<string, Set<string>>();
   /** Stanzas turned into NOTIFY rounds (benchmark). */
   translated = 0;
   private readonly o: ContactPackageOptions;
@@ -114,6 +117,22 @@ export class XmppContactPackage implements EventPackage {
       this.o.send(writePresence({ from: vs.watcherJid, to: vs.contactJid, type: "subscribe", statuses: [] }));
     }
     vs.subs.add(sub);
+    let known = this.known.get(sub.watcher);
+    if (!known) this.known.set(sub.watcher, (known = new Set()));
+    known.add(sub.resource);
+  }
+
+  /** The watcher no longer wants the contact (removed from the buddy list): XMPP `unsubscribe` (RFC 6121 §3.3). */
+  unsubscribe(watcher: string, contact: string): void {
+    this.known.get(watcher)?.delete(contact);
+    const vs = this.virtual.get(key(watcher, contact));
+    if (vs) {
+      // a SIP subscription still running asks again (subscribe) as after a refusal
+      vs.state = "refused";
+      vs.resources.clear();
+      vs.body = undefined;
+    }
+    this.o.send(writePresence({ from: watcher.replace(/^sips?:/, ""), to: contact.replace(/^sips?:/, ""), type: "unsubscribe", statuses: [] }));
   }
 
   subscriptionEnded(sub: SubscriptionView): void {

@@ -15,6 +15,9 @@
  *   JID; `terminated;reason=rejected` (Block) or `noresource` → `unsubscribed`; any other end →
  *   subscribe again. `unsubscribe` from the XMPP user ends the SIP subscription (Expires: 0).
  *   Refreshes at 80 % of the granted Expires.
+ * - A Herald user removing an XMPP contact from their buddy list (a resource-lists write that no
+ *   longer names it) sends `unsubscribe` for the contacts the gateway subscribed them to since it
+ *   started.
  * - Restarts: the server persists the gateway's SIP dialogs like any other; on start the gateway
  *   recovers them over its new flow with an in-dialog re-SUBSCRIBE (481 → a new SUBSCRIBE), and
  *   restored SIP→XMPP subscriptions rejoin their virtual subscriptions. When the XMPP connection
@@ -39,7 +42,8 @@ import {
   type SipMessageAny,
   type TimerApi,
 } from "../sip";
-import { splitAor } from "../server/aor";
+import { canonicalAor, splitAor } from "../server/aor";
+import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import type { PresenceServer } from "../server/presence-server";
 import { XmppContactPackage } from "./contact-package";
 import { bareJid, parseJid } from "./jid";
@@ -62,6 +66,8 @@ export interface XmppGatewayOptions {
   componentDomain: string;
   /** XMPP domains reachable through the component (`sip:bob@xmpp.example`). */
   xmppDomains: readonly string[];
+  /** The buddy lists (resource-lists) and their changes: a removed XMPP contact is unsubscribed. */
+  xcap?: { store: XcapStore; subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void };
   /** Expires of the gateway's SIP subscriptions for XMPP watchers, s. Default 3600. */
   subscribeExpires?: number;
   /** Delay before subscribing again after a failure, ms. Default 5000. */
@@ -94,6 +100,8 @@ interface WatcherDialog {
 }
 
 const ACCEPT: Array<[string, string]> = [["Accept", "application/pidf+xml"]];
+/** `uri` of every `<entry>` of a resource-lists document (RFC 4826 §3.3; any prefix, either quote). */
+const ENTRY_URI = /<(?:[\w.-]+:)?entry\b[^>]*?\suri\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 
 export class XmppGateway {
   readonly contacts: XmppContactPackage;
@@ -109,6 +117,7 @@ export class XmppGateway {
   private readonly tx: TransactionLayer;
   private flow?: MemoryFlowEnd;
   private stopped = false;
+  private unsubscribeXcap?: () => void;
 
   constructor(options: XmppGatewayOptions) {
     this.o = options;
@@ -141,6 +150,9 @@ export class XmppGateway {
       if (sub.pkg === this.contacts) this.contacts.adopt(sub);
       else if (sub.event === "presence" && !sub.internal && sub.dialog && sub.status !== "terminated" && this.isXmppAddress(sub.watcher)) this.recover(sub.watcher, sub.resource, sub.dialog, sub.status);
     }
+    this.unsubscribeXcap = this.o.xcap?.subscribe?.((e) => {
+      if (e.auid === "resource-lists" && e.user) void this.onListChange(e.user, e.document).catch((err: unknown) => this.log("error", "reading a buddy list failed", { user: e.user, error: String(err) }));
+    });
     this.o.link.on("presence", (p) => this.onStanza(p));
     this.o.link.on("online", () => this.onOnline());
     if (this.o.link.online) this.onOnline();
@@ -148,6 +160,7 @@ export class XmppGateway {
 
   stop(): void {
     this.stopped = true;
+    this.unsubscribeXcap?.();
     for (const d of this.watchers.values()) if (d.timer !== undefined) this.timers.clearTimeout(d.timer);
     this.tx.dispose();
     this.flow?.destroy();
@@ -182,6 +195,17 @@ export class XmppGateway {
       d.approved = true;
       this.sendView(d, true);
     }
+  }
+
+  /** `user` wrote their resource-lists: unsubscribe the XMPP contacts it no longer names. */
+  private async onListChange(user: string, document: string): Promise<void> {
+    const watcher = canonicalAor(user);
+    const known = this.contacts.known.get(watcher);
+    if (!known?.size || !this.o.xcap) return;
+    const doc = await this.o.xcap.store.get({ auid: "resource-lists", scope: "users", xui: user, docPath: document });
+    const listed = new Set<string>();
+    for (const m of (doc?.content ?? "").matchAll(ENTRY_URI)) listed.add(canonicalAor(m[1] ?? m[2]));
+    for (const contact of [...known]) if (!listed.has(contact)) this.contacts.unsubscribe(watcher, contact);
   }
 
   // ---- XMPP stanzas ------------------------------------------------------------------------------

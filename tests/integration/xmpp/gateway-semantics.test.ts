@@ -26,7 +26,7 @@ async function setup(opts: { rls?: boolean } = {}) {
   const xcap = opts.rls ? new RlsXcap() : new XcapFixture();
   const link = new FakeXmppLink();
   const server = new PresenceServer({ listen: { host: "127.0.0.1", tcpPort: 0 }, accounts: accounts(), xcap: { store: xcap.store, subscribe: xcap.subscribe }, notifyIntervalMs: 0, persistDelayMs: 20 });
-  const gateway = new XmppGateway({ server, link, componentDomain: DOMAIN, xmppDomains: ["xmpp.example"] });
+  const gateway = new XmppGateway({ server, link, componentDomain: DOMAIN, xmppDomains: ["xmpp.example"], xcap: { store: xcap.store, subscribe: xcap.subscribe } });
   const rls = opts.rls ? new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, remote: { outbound: () => undefined } }) : undefined;
   const addr = await server.start();
   gateway.start();
@@ -85,6 +85,19 @@ describe("SIP → XMPP virtual subscriptions", () => {
     await a1.resubscribe(s1.sub!, 0);
     await waitFor(() => gateway.contacts.virtual.size === 0);
     expect(link.matching(/type="unsubscribe"/)).toHaveLength(0);
+  });
+
+  it("removing the XMPP contact from the buddy list sends unsubscribe; other list edits send nothing", async () => {
+    const { link, c, xcap } = await setup();
+    // Blink's layout, every URI percent-encoded as python-sipsimple writes it
+    const blink = (uris: string[]) => resourceListsXml({ sipsimple_presence_rls: uris, oma_buddylist: uris });
+    await xcap.put(ALICE, "resource-lists", blink([BOB, "sip:carol@example.test"]));
+    const a = await c("alice");
+    await a.subscribe(BOB);
+    await xcap.put(ALICE, "resource-lists", blink([BOB, "sip:carol@example.test", "sip:dave@example.test"])); // still listed
+    await xcap.put(ALICE, "resource-lists", blink(["sip:carol@example.test"]));
+    await waitFor(() => link.matching(/type="unsubscribe"/).length === 1);
+    expect(link.matching(/type="unsubscribe"/)).toEqual([`<presence from="alice@example.test" to="bob@xmpp.example" type="unsubscribe"/>`]);
   });
 
   it("unsubscribed from the contact ends the SIP subscriptions with reason rejected", async () => {
