@@ -12,7 +12,8 @@
  *   server's pres-rules, watcher info and the buddy list's requests treat them like any watcher.
  *   NOTIFYs come back in the dialog: `pending` → nothing yet (the request waits on the buddy
  *   list), `active` → `subscribed` once, then the Herald user's presence as stanzas from the bare
- *   JID; `terminated;reason=rejected` (Block) or `noresource` → `unsubscribed`; any other end →
+ *   JID; `terminated;reason=rejected` (a `block` rule; the buddy list's Block is polite-block, which
+ *   looks offline) or `noresource` → `unsubscribed`; any other end →
  *   subscribe again. `unsubscribe` from the XMPP user ends the SIP subscription (Expires: 0).
  *   Refreshes at 80 % of the granted Expires.
  * - A Herald user removing an XMPP contact from their buddy list (a resource-lists write that no

@@ -1,7 +1,9 @@
 /**
  * The SIP–XMPP presence gateway against a real Prosody (private configuration, loopback ports,
  * run as the `prosody` user) and a real XMPP client (python3-slixmpp), with Herald's embedded
- * server as `herald start` runs it (startEmbeddedSipServer: SQLite, persisted state).
+ * server as `herald start` runs it (startEmbeddedSipServer: SQLite, persisted state, XCAP in the
+ * database) and the buddy list's answers written as the portal writes them (AddressBook through
+ * the portal's XCAP root, whose change events reach the server).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +13,11 @@ import { addAccount, addDomain } from "@/lib/accounts/service";
 import { loadConfig } from "@/lib/config";
 import { startEmbeddedSipServer, type RunningSipServer } from "@/lib/server";
 import type { SipRequest } from "@/lib/sip";
-import { XcapFixture, allowRules } from "../server/harness";
+import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
+import { AddressBook } from "@/lib/xcap/addressbook";
+import type { XcapChangeEvent } from "@/lib/xcap/server";
+import { XCAP_ROOT, portalXcapHttp, xcapClientOf } from "../server/deployed";
+import { allowRules } from "../server/harness";
 import { startProsody, type RunningProsody } from "../../helpers/prosody";
 import { SipTestClient } from "../../helpers/sip-client";
 import { tempSqliteDb, type TempDb } from "../../helpers/temp-db";
@@ -22,22 +28,20 @@ const SIP_DOMAIN = "example.test";
 const XMPP_DOMAIN = "xmpp.example";
 const SECRET = "component-secret-1";
 const PASSWORD = "Correct-Horse-9";
-const OMA = "org.openmobilealliance.pres-rules";
 
 function busyPidf(entity: string, extended: string, note: string, lang = "en"): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:agp-pidf="urn:ag-projects:xml:ns:pidf" entity="${entity}"><tuple id="t1"><status><basic>open</basic><agp-pidf:extended>${extended}</agp-pidf:extended></status><note xml:lang="${lang}">${note}</note><timestamp>${new Date().toISOString()}</timestamp></tuple></presence>`;
 }
 
-function blockRules(owner: string, blocked: string): string {
-  return allowRules(owner, [blocked], "block");
-}
 
 describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
   let prosody: RunningProsody;
   let tdb: TempDb;
   let dataDir: string;
-  let xcap: XcapFixture;
+  const xcapListeners = new Set<(e: XcapChangeEvent) => void>();
+  /** alice's or carol's buddy list, as the portal's server actions use it. */
+  const buddyList = (user: string) => new AddressBook({ client: xcapClientOf(portalXcapHttp(tdb.db, (e) => xcapListeners.forEach((l) => l(e))), user), xcapRoot: XCAP_ROOT });
   let sip: RunningSipServer;
   const cleanup: Array<() => Promise<unknown> | unknown> = [];
 
@@ -54,7 +58,14 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
       },
       dataDir,
     );
-    const s = await startEmbeddedSipServer(cfg, tdb.db, { store: xcap.store, subscribe: xcap.subscribe }, { logger: process.env.XMPP_TEST_LOG ? (l, m, meta) => process.stderr.write(`${l} ${m} ${JSON.stringify(meta ?? {})}\n`) : () => {}, notifyIntervalMs: 0, persistDelayMs: 20 });
+    const xcap = {
+      store: new PrismaXcapStore(tdb.db),
+      subscribe: (l: (e: XcapChangeEvent) => void) => {
+        xcapListeners.add(l);
+        return () => xcapListeners.delete(l);
+      },
+    };
+    const s = await startEmbeddedSipServer(cfg, tdb.db, xcap, { logger: process.env.XMPP_TEST_LOG ? (l, m, meta) => process.stderr.write(`${l} ${m} ${JSON.stringify(meta ?? {})}\n`) : () => {}, notifyIntervalMs: 0, persistDelayMs: 20 });
     await waitFor(() => s.xmpp?.link.online, { timeoutMs: 10_000, what: "the gateway's component connection" });
     return s;
   };
@@ -73,12 +84,11 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
   let bob: XmppTestClient;
 
   beforeAll(async () => {
-    prosody = await startProsody({ host: XMPP_DOMAIN, components: { [SIP_DOMAIN]: SECRET }, users: ["bob", "dave", "erin"].map((u) => ({ user: u, password: `pw-${u}-1` })) });
+    prosody = await startProsody({ host: XMPP_DOMAIN, components: { [SIP_DOMAIN]: SECRET }, users: ["bob", "dave", "erin", "gina"].map((u) => ({ user: u, password: `pw-${u}-1` })) });
     tdb = await tempSqliteDb();
     dataDir = mkdtempSync(path.join(tmpdir(), "herald-xmpp-"));
     await addDomain(tdb.db, SIP_DOMAIN);
-    for (const u of ["alice", "carol"]) await addAccount(tdb.db, { address: `${u}@${SIP_DOMAIN}`, password: PASSWORD });
-    xcap = new XcapFixture();
+    for (const u of ["alice", "carol", "frank"]) await addAccount(tdb.db, { address: `${u}@${SIP_DOMAIN}`, password: PASSWORD });
     sip = await startHerald();
   }, 60_000);
 
@@ -100,9 +110,10 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     // the XMPP user is a pending watcher, as a SIP one would be (the buddy list's request)
     await alice.waitForNotify((n) => n.event?.value === "presence.winfo" && /sip:bob@xmpp\.example/.test(body(n)) && /status="pending"/.test(body(n)), { timeoutMs: 5000 });
     expect(bob.presences((e) => e.from.startsWith(`alice@${SIP_DOMAIN}`) && e.type === "subscribed")).toHaveLength(0);
-    // Allow on the buddy list writes the pres-rules: the gateway answers `subscribed`, then presence
+    // Allow on the buddy list's request (acceptWatcher: bob becomes a contact alice may be seen by
+    // and watches): the gateway answers `subscribed`, then presence
     const mark = bob.events.length;
-    await xcap.put(`sip:alice@${SIP_DOMAIN}`, OMA, allowRules(`sip:alice@${SIP_DOMAIN}`, [`sip:bob@${XMPP_DOMAIN}`]));
+    await buddyList("alice").addContact({ uris: [`sip:bob@${XMPP_DOMAIN}`], presence: { policy: "allow", subscribe: true } });
     await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.type === "subscribed", { from: mark, timeoutMs: 5000 });
     await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && (e.type === "available" || e.type === "unavailable"), { from: mark, timeoutMs: 5000 });
     // a change by the Herald user: busy with a note → dnd with the status text, in < 1 s
@@ -119,12 +130,24 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     expect(away.statuses[0]?.text).toBe("Lunch");
   }, 30_000);
 
-  it("Block on the buddy list answers the XMPP user's request with unsubscribed", async () => {
+  it("Block on the buddy list (polite-block, as Blink writes it) shows the XMPP user an offline contact; a rules block answers unsubscribed", async () => {
+    const carol = await sipClient("carol");
+    expect((await carol.publish(busyPidf(`sip:carol@${SIP_DOMAIN}`, "available", "Here"))).status).toBe(200);
     const dave = await xmppClient("dave");
     dave.presence();
-    await xcap.put(`sip:carol@${SIP_DOMAIN}`, OMA, blockRules(`sip:carol@${SIP_DOMAIN}`, `sip:dave@${XMPP_DOMAIN}`));
     dave.send("subscribe", `carol@${SIP_DOMAIN}`);
-    await dave.waitPresence((e) => e.from === `carol@${SIP_DOMAIN}` && e.type === "unsubscribed", { timeoutMs: 5000 });
+    await waitFor(() => [...sip.server.notifier.all()].some((s) => s.watcher === `sip:dave@${XMPP_DOMAIN}` && s.status === "pending"), { what: "dave's pending request" });
+    await buddyList("carol").blockUri(`sip:dave@${XMPP_DOMAIN}`);
+    // polite-block: what an offline contact looks like, never carol's real state
+    await dave.waitPresence((e) => e.from === `carol@${SIP_DOMAIN}` && e.type === "unavailable", { timeoutMs: 5000 });
+    expect(dave.presences((e) => e.from === `carol@${SIP_DOMAIN}` && e.type === "available")).toHaveLength(0);
+    // a rules document that blocks (operator-written, Kamailio-style identity rules): unsubscribed
+    const gina = await xmppClient("gina");
+    gina.presence();
+    const rules = xcapClientOf(portalXcapHttp(tdb.db, (e) => xcapListeners.forEach((l) => l(e))), "frank");
+    await rules.putDocument("org.openmobilealliance.pres-rules", "index", allowRules(`sip:frank@${SIP_DOMAIN}`, [`sip:gina@${XMPP_DOMAIN}`], "block"), { contentType: "application/auth-policy+xml" });
+    gina.send("subscribe", `frank@${SIP_DOMAIN}`);
+    await gina.waitPresence((e) => e.from === `frank@${SIP_DOMAIN}` && e.type === "unsubscribed", { timeoutMs: 5000 });
   }, 30_000);
 
   it("a Herald SIP client subscribed to an XMPP user sees its changes in < 1 s, one tuple per resource, show ⇄ extended status", async () => {
