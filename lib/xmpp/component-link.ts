@@ -8,6 +8,7 @@
  * gateway re-sends its state on every `online`. Stanzas sent while offline are dropped.
  */
 import { EventEmitter } from "node:events";
+import { Socket } from "node:net";
 import { component, type Component } from "@xmpp/component";
 import { realTimers, type SipLogger, type TimerApi } from "../sip";
 import type { XmppLink } from "./gateway";
@@ -76,6 +77,17 @@ export class ComponentLink extends EventEmitter implements XmppLink {
     const service = this.o.url.replace(/^tcp:/i, "xmpp:");
     const x = component({ service, domain: this.o.domain, password: this.o.secret });
     x.reconnect.stop(); // our own back-off instead of its fixed 1 s
+    // every socket it opens: Nagle off, and an error listener of its own — @xmpp/connection detaches
+    // its listeners when a stream goes down and may still write to the ended socket ("write after
+    // end"), which must never become an uncaught error
+    const log = this.log;
+    x.Socket = class extends Socket {
+      constructor() {
+        super();
+        this.setNoDelay(true);
+        this.on("error", (e) => log("debug", "socket error", { error: e.message }));
+      }
+    };
     this.xmpp = x;
     let failed = false;
     const fail = (why: string) => {
@@ -99,7 +111,6 @@ export class ComponentLink extends EventEmitter implements XmppLink {
     };
     x.on("error", (e) => fail(e.message));
     x.on("disconnect", () => fail("disconnected"));
-    x.on("connect", () => x.socket?.setNoDelay(true));
     x.on("online", () => {
       this.isOnline = true;
       this.delay = this.o.minDelayMs ?? 250;
@@ -110,6 +121,10 @@ export class ComponentLink extends EventEmitter implements XmppLink {
       const p = readPresence(el);
       if (p) this.emit("presence", p satisfies PresenceStanza);
     });
-    x.start().catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
+    // connect and open ourselves rather than `start()`: its pending "online" promise rejects unhandled
+    // when the stream fails before the handshake (the component's own "open" listener shakes hands)
+    x.connect(service)
+      .then(() => x.open({ domain: this.o.domain }))
+      .catch((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
   }
 }

@@ -9,8 +9,12 @@ declare module "@xmpp/component" {
   interface Component {
     status: string;
     socket: Socket | null;
+    /** The socket class it instantiates per connection (a prototype property, overridable per instance). */
+    Socket: new () => Socket;
     reconnect: { stop(): void; delay: number };
     start(): Promise<unknown>;
+    connect(service: string): Promise<unknown>;
+    open(options: { domain: string }): Promise<unknown>;
     stop(): Promise<unknown>;
     disconnect(timeout?: number): Promise<unknown>;
     write(data: string): Promise<void>;

@@ -197,7 +197,7 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     await bob.waitEvent((e) => e.event === "online", { from: dropped, timeoutMs: 15_000, what: "bob back online" });
     let mark = bob.events.length;
     await alice.publish(busyPidf(`sip:alice@${SIP_DOMAIN}`, "away", "After the Prosody restart"));
-    await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.statuses.some((s) => s.text === "After the Prosody restart"), { from: mark, timeoutMs: 5000 });
+    await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.statuses.some((s) => s.text === "After the Prosody restart"), { from: mark, timeoutMs: 10_000 });
     // Herald restarted on the same database: bob's dialog is recovered over the gateway's new flow
     // (bob stays logged in: nothing on the XMPP side asks again)
     const probes = bob.events.filter((e) => e.event === "online").length;
@@ -207,14 +207,14 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     const alice2 = await sipClient("alice");
     mark = bob.events.length;
     await alice2.publish(busyPidf(`sip:alice@${SIP_DOMAIN}`, "busy", "After the Herald restart"));
-    await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.statuses.some((s) => s.text === "After the Herald restart"), { from: mark, timeoutMs: 5000 });
+    await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.statuses.some((s) => s.text === "After the Herald restart"), { from: mark, timeoutMs: 10_000 });
     expect(bob.events.filter((e) => e.event === "online").length).toBe(probes);
     // and the other way: a Herald user subscribing to bob gets his state (subscription kept by Prosody)
     const { sub } = await alice2.subscribe(`sip:bob@${XMPP_DOMAIN}`);
     const mark2 = bob.events.length;
-    const req = await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.type === "subscribe", { from: mark2, timeoutMs: 5000 });
+    const req = await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.type === "subscribe", { from: mark2, timeoutMs: 10_000 });
     expect(req).toBeTruthy();
     bob.send("subscribed", `alice@${SIP_DOMAIN}`);
-    await alice2.waitForNotify((n) => /<basic>open<\/basic>/.test(body(n)) && /here/.test(body(n)), { sub, timeoutMs: 5000 });
+    await alice2.waitForNotify((n) => /<basic>open<\/basic>/.test(body(n)) && /here/.test(body(n)), { sub, timeoutMs: 10_000 });
   }, 60_000);
 });

@@ -8,15 +8,19 @@ import { ConfigError, loadConfig } from "@/lib/config";
 const dir = () => mkdtempSync(path.join(tmpdir(), "herald-cfg-"));
 const full = { XMPP_COMPONENT_URL: "tcp://127.0.0.1:5347", XMPP_COMPONENT_SECRET: "s3cret", XMPP_COMPONENT_DOMAIN: "Example.test", XMPP_DOMAINS: "xmpp.example, Jabber.example" };
 
-function problems(env: Record<string, string>) {
-  try {
-    loadConfig({ HERALD_DATA_DIR: dir(), ...env });
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+/** The configuration error `env` causes (fails when it loads). */
+const refusal = (env: Record<string, string>): ConfigError => {
+  let error: unknown;
+  expect(() => {
+    try {
+      loadConfig({ HERALD_DATA_DIR: dir(), ...env });
+    } catch (e) {
+      error = e;
+      throw e;
+    }
+  }).toThrow(ConfigError);
+  return error as ConfigError;
+};
 
 describe("XMPP gateway configuration", () => {
   it("is off by default and parsed when set", () => {
@@ -27,9 +31,9 @@ describe("XMPP gateway configuration", () => {
   });
 
   it("names each bad or missing variable", () => {
-    expect(problems({ ...full, XMPP_COMPONENT_URL: "xmpp.example:5347" }).map((p) => p.variable)).toEqual(["XMPP_COMPONENT_URL"]);
-    expect(problems({ ...full, XMPP_DOMAINS: "ok.example,not a domain" })).toEqual([{ variable: "XMPP_DOMAINS", message: "not a domain name: not a domain" }]);
-    expect(problems({ XMPP_COMPONENT_URL: full.XMPP_COMPONENT_URL }).map((p) => p.variable)).toEqual(["XMPP_COMPONENT_SECRET", "XMPP_COMPONENT_DOMAIN", "XMPP_DOMAINS"]);
-    expect(problems({ ...full, XMPP_DOMAINS: "example.test" }).map((p) => p.variable)).toEqual(["XMPP_DOMAINS"]);
+    expect(refusal({ ...full, XMPP_COMPONENT_URL: "xmpp.example:5347" }).problems.map((p) => p.variable)).toEqual(["XMPP_COMPONENT_URL"]);
+    expect(refusal({ ...full, XMPP_DOMAINS: "ok.example,not a domain" }).problems).toEqual([{ variable: "XMPP_DOMAINS", message: "not a domain name: not a domain" }]);
+    expect(refusal({ XMPP_COMPONENT_URL: full.XMPP_COMPONENT_URL }).problems.map((p) => p.variable)).toEqual(["XMPP_COMPONENT_SECRET", "XMPP_COMPONENT_DOMAIN", "XMPP_DOMAINS"]);
+    expect(refusal({ ...full, XMPP_DOMAINS: "example.test" }).problems.map((p) => p.variable)).toEqual(["XMPP_DOMAINS"]);
   });
 });
