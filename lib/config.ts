@@ -28,6 +28,19 @@ const addressList = z
     for (const a of list) if (!isIP(a)) ctx.addIssue({ code: "custom", message: `not an IP address: ${a}` });
   });
 
+/** A DNS domain name (lower-cased). */
+const domainRe = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const domainName = z
+  .string()
+  .transform((v) => v.trim().toLowerCase())
+  .refine((v) => domainRe.test(v), "must be a domain name such as example.test");
+const domainList = z
+  .string()
+  .transform((v) => v.split(",").map((d) => d.trim().toLowerCase()).filter(Boolean))
+  .superRefine((list, ctx) => {
+    for (const d of list) if (!domainRe.test(d)) ctx.addIssue({ code: "custom", message: `not a domain name: ${d}` });
+  });
+
 const sipUri = z
   .string()
   .regex(/^sips?:[^:;]+(:\d+)?(;transport=(tcp|tls))?$/i, "must look like sip:host:port;transport=tcp|tls");
@@ -79,6 +92,13 @@ export const configSchema = z.object({
   IM_OFFLINE_RETENTION_DAYS: positiveInt.default(7),
   IM_HISTORY_RETENTION_DAYS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (keep no history) or more").default(30),
   IM_DELIVERY_TIMEOUT_SECONDS: positiveInt.max(30, "must be at most 30").default(8),
+  XMPP_COMPONENT_URL: z
+    .string()
+    .regex(/^tcp:\/\/[^/:\s]+:\d{1,5}$/, "must look like tcp://host:port (the XMPP server's component port)")
+    .optional(),
+  XMPP_COMPONENT_SECRET: z.string().min(1).optional(),
+  XMPP_COMPONENT_DOMAIN: domainName.optional(),
+  XMPP_DOMAINS: domainList.optional(),
   XCAP_ROOT_PATH: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")
@@ -147,6 +167,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (!c.SIP_EMBEDDED && !c.SIP_UPSTREAM) {
     problems.push({ variable: "SIP_UPSTREAM", message: "is required when SIP_EMBEDDED=false" });
+  }
+  // the XMPP gateway runs when XMPP_COMPONENT_URL is set, and then needs all four variables
+  const xmpp = ["XMPP_COMPONENT_URL", "XMPP_COMPONENT_SECRET", "XMPP_COMPONENT_DOMAIN", "XMPP_DOMAINS"] as const;
+  if (xmpp.some((v) => c[v] !== undefined)) {
+    for (const v of xmpp) {
+      const value = c[v];
+      if (value === undefined || (Array.isArray(value) && value.length === 0)) problems.push({ variable: v, message: `is required with ${xmpp.filter((o) => o !== v && c[o] !== undefined).join(", ")}` });
+    }
+    if (c.XMPP_COMPONENT_DOMAIN && c.XMPP_DOMAINS?.includes(c.XMPP_COMPONENT_DOMAIN)) {
+      problems.push({ variable: "XMPP_DOMAINS", message: `must not contain XMPP_COMPONENT_DOMAIN (${c.XMPP_COMPONENT_DOMAIN}): that is Herald's own domain` });
+    }
   }
   if (problems.length) throw new ConfigError(problems);
   const dataDir = path.resolve(cwd, c.HERALD_DATA_DIR);

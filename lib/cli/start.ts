@@ -38,6 +38,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   if (cfg.SIP_EMBEDDED) {
     sip = await startEmbeddedSipServer(cfg, db, { store: new PrismaXcapStore(db), subscribe: xcapEvents().subscribe });
     log(`herald: SIP server on tcp ${cfg.SIP_HOST}:${sip.ports.tcp}${sip.ports.tls ? `, tls ${sip.ports.tls}` : ""}`);
+    if (sip.xmpp) log(`herald: XMPP gateway for ${cfg.XMPP_COMPONENT_DOMAIN} (contacts in ${cfg.XMPP_DOMAINS?.join(", ")}) via ${cfg.XMPP_COMPONENT_URL}`);
   }
   if (!hasBuild()) {
     log("herald: no build found, running next build (once)…");

@@ -24,6 +24,8 @@
  *   edits arrive through the same `xcap.subscribe`. `extra.rls` tunes it; `rls: false` turns it off.
  * - Handles MESSAGE (lib/server/message): im-rules from `xcap.store`, history and offline queue in
  *   the InstantMessage table, bounds from the IM_* variables. `extra.im` tunes it; `im: false` turns it off.
+ * - Runs the SIP–XMPP presence gateway (lib/xmpp) when XMPP_COMPONENT_URL is set: an XEP-0114
+ *   component for XMPP_COMPONENT_DOMAIN at that URL, for contacts in XMPP_DOMAINS.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -40,6 +42,8 @@ import { PrismaPresenceStateStore } from "./state-store";
 import { XcapDiffPackage } from "./xcap-diff-package";
 import { publicXcapRootOf } from "../portal/public-xcap-root";
 import { InstantMessaging, PrismaMessageStore, type InstantMessagingOptions } from "./message";
+import { ComponentLink } from "../xmpp/component-link";
+import { XmppGateway } from "../xmpp/gateway";
 
 export interface EmbeddedXcapSource {
   store: XcapStore;
@@ -53,6 +57,8 @@ export interface RunningSipServer {
   rls?: ResourceListServer;
   /** The MESSAGE handler (undefined when turned off). */
   im?: InstantMessaging;
+  /** The SIP–XMPP gateway and its component link (when XMPP_COMPONENT_URL is set). */
+  xmpp?: { gateway: XmppGateway; link: ComponentLink };
   ports: { tcp?: number; tls?: number };
   stop(): Promise<void>;
 }
@@ -107,18 +113,34 @@ export async function startEmbeddedSipServer(
           deliveryTimeoutMs: cfg.IM_DELIVERY_TIMEOUT_SECONDS * 1000,
           ...imOptions,
         });
+  const xmpp = xmppGateway(cfg, server, xcap, logger);
   const addr = await server.start();
+  // the gateway recovers its restored dialogs before the RLS re-creates its back ends
+  xmpp?.gateway.start();
+  xmpp?.link.start();
   await rls?.start();
   im?.start();
   return {
     server,
     rls,
     im,
+    xmpp,
     ports: { tcp: addr.tcp?.port, tls: addr.tls?.port },
     stop: async () => {
       rls?.stop();
       im?.stop();
+      await xmpp?.link.stop();
+      xmpp?.gateway.stop();
       await server.stop();
     },
   };
+}
+
+/** The gateway (route added now, before the server starts) and its link, when XMPP_COMPONENT_URL is set. */
+function xmppGateway(cfg: HeraldConfig, server: PresenceServer, xcap: EmbeddedXcapSource, logger: PresenceServerOptions["logger"]): RunningSipServer["xmpp"] {
+  const { XMPP_COMPONENT_URL: url, XMPP_COMPONENT_SECRET: secret, XMPP_COMPONENT_DOMAIN: domain, XMPP_DOMAINS: domains } = cfg;
+  if (!url || !secret || !domain || !domains?.length) return undefined;
+  const link = new ComponentLink({ url, domain, secret, logger });
+  const gateway = new XmppGateway({ server, link, componentDomain: domain, xmppDomains: domains, xcap, logger });
+  return { gateway, link };
 }

@@ -26,6 +26,12 @@ export class PackageRegistry {
     this.routes.push(route);
   }
 
+  /** True when a route takes `event` SUBSCRIBEs to `resource` (the XMPP gateway's domains). */
+  async isRouted(resource: string, event: string): Promise<boolean> {
+    for (const r of this.routes) if (await r({ event, resource, supported: [] })) return true;
+    return false;
+  }
+
   /** The registered packages (restore, stop). */
   all(): IterableIterator<EventPackage> {
     return this.byEvent.values();

@@ -267,6 +267,11 @@ export class PresenceServer {
     this.packages.addRoute(route);
   }
 
+  /** True when a subscribe route takes `event` SUBSCRIBEs to `resource` (the XMPP gateway's domains): the RLS subscribes such back ends internally. */
+  routesResource(resource: string, event = "presence"): Promise<boolean> {
+    return this.packages.isRouted(resource, event);
+  }
+
   /** Receive NOTIFYs for dialogs the server subscribed itself (see `NotifyHandler`). */
   addNotifyHandler(handler: NotifyHandler): void {
     this.notifyHandlers.push(handler);

@@ -44,6 +44,11 @@ export interface SipConnectionOptions {
   owner?: string;
   /** The real client's address when the peer relays for it (the bridge); default `remoteAddress`. */
   clientAddress?: string;
+  /**
+   * Identities an in-process peer vouches for, having authenticated them itself (the XMPP
+   * gateway: bare JIDs of its XMPP domains as `sip:` URIs). See `SipConnection.asserts`.
+   */
+  asserts?: (aor: string) => boolean;
 }
 
 export class SipConnection extends EventEmitter<SipConnectionEvents> {
@@ -64,6 +69,7 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   /** AORs authenticated on this connection (one, or several behind a proxy). */
   private owners?: Set<string>;
   private readonly relayedFor?: string;
+  private readonly vouches?: (aor: string) => boolean;
   private isClosed = false;
   private closeTimer?: NodeJS.Timeout;
 
@@ -80,6 +86,7 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
     this.inProcess = options.inProcess ?? false;
     this.relayedFor = options.clientAddress === undefined ? undefined : normalizeAddress(options.clientAddress);
     if (options.owner) this.owners = new Set([options.owner]);
+    this.vouches = options.inProcess ? options.asserts : undefined;
     stream.once("close", () => {
       this.isClosed = true;
       this.emit("close");
@@ -100,6 +107,11 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   /** True when `aor` authenticated on this connection (or the flow was opened for it). */
   isOwnedBy(aor: string): boolean {
     return this.owners?.has(aor) ?? false;
+  }
+
+  /** True when the in-process peer vouches for `aor` (a gateway that authenticated it on its own side). */
+  asserts(aor: string): boolean {
+    return this.vouches?.(aor) ?? false;
   }
 
   /** True when any identity authenticated on this connection. */

@@ -264,7 +264,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
    * TCP connection (see the module comment); the peer's end is returned. Throws when
    * `maxConnections` flows are open.
    */
-  openFlow(options: { owner?: string; clientAddress?: string } = {}): MemoryFlowEnd {
+  openFlow(options: { owner?: string; clientAddress?: string; asserts?: (aor: string) => boolean } = {}): MemoryFlowEnd {
     const max = Math.min(this.options.maxConnections ?? 10_000, 65_535);
     if (this.flows.size >= max) throw new Error(`too many in-process flows (${this.flows.size})`);
     let port = this.nextFlowPort;
@@ -273,7 +273,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     const listener = this.addresses.tcp ?? this.addresses.tls;
     const host = !listener || UNSPECIFIED_HOSTS.has(listener.address) ? "127.0.0.1" : listener.address;
     const [peerEnd, serverEnd] = createMemoryFlow({ address: IN_PROCESS_FLOW_HOST, port }, { address: host, port: listener?.port ?? 0 });
-    const conn = this.adopt(serverEnd, "TCP", "inbound", "flow", { inProcess: true, owner: options.owner, clientAddress: options.clientAddress });
+    const conn = this.adopt(serverEnd, "TCP", "inbound", "flow", { inProcess: true, owner: options.owner, clientAddress: options.clientAddress, asserts: options.asserts });
     this.flows.set(port, conn);
     conn.once("close", () => this.flows.delete(port));
     return peerEnd;

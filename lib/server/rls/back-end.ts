@@ -5,6 +5,7 @@
  * - Local presentities (a served domain): `PresenceServer.subscribeInternal(owner, resource)` —
  *   exactly the authorization path of a SIP SUBSCRIBE from the owner (pres-rules, polite-block's
  *   neutral document, watcher info), with the same body bytes a SIP watcher gets.
+ * - Resources a subscribe route takes (the XMPP gateway's domains): internal too, through that route.
  * - Other domains: a SIP SUBSCRIBE through `RemoteSubscriber` (B2BUA role).
  * - Anything else (tel:, unknown schemes): terminated, reason noresource.
  * - A failed subscription: terminated with the reason `failureReason` gives (no such user,
@@ -131,7 +132,7 @@ export class BackEndPool {
     }
     void (async () => {
       try {
-        if (await this.o.server.servesDomain(domain)) {
+        if ((await this.o.server.servesDomain(domain)) || (await this.o.server.routesResource(resource))) {
           const sub: InternalSubscription = await this.o.server.subscribeInternal(owner, resource, (n) => {
             this.update(e, n.status === "active" ? { status: "active", body: n.body } : { status: n.status, reason: n.reason });
           });
