@@ -19,6 +19,8 @@ import {
   updateDomain,
 } from "../accounts/service";
 import { createApiToken, listApiTokens, revokeApiToken } from "../accounts/api-tokens";
+import { importAccounts } from "../accounts/csv-import";
+import { readFileSync } from "node:fs";
 import { seedDemo } from "./seed";
 import { startHerald, startSipOnly } from "./start";
 
@@ -137,10 +139,29 @@ export async function main(argv: string[]): Promise<number> {
             name: { type: "string" },
             admin: { type: "boolean", default: false },
             role: { type: "string" },
+            "dry-run": { type: "boolean", default: false },
           },
           allowPositionals: true,
         });
         const address = positionals[0];
+        if (sub === "import") {
+          const file = need(positionals[0], "CSV file");
+          let text: string;
+          try {
+            text = readFileSync(file, "utf8");
+          } catch (err) {
+            throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+          }
+          const dryRun = values["dry-run"] ?? false;
+          const r = await withDb(cfg, (db) => importAccounts(db, text, { dryRun }));
+          for (const row of r.rows) if (row.outcome === "error") out(`line ${row.line}: ${row.address || "(no address)"}: ${row.message}`);
+          out(
+            dryRun
+              ? `dry run: ${r.valid} of ${r.rows.length} rows would be created, ${r.errors} with errors (nothing changed) in ${r.ms} ms`
+              : `${r.created} of ${r.rows.length} accounts created, ${r.errors} rows with errors skipped, in ${r.ms} ms`,
+          );
+          return r.errors > 0 ? 1 : 0;
+        }
         switch (sub) {
           case "add": {
             if (values.password === undefined) throw new UsageError("missing --password");
