@@ -15,6 +15,8 @@ import { RevocationWatcher } from "../accounts/revocation-watcher";
 import { REVOCATION_MESSAGES, type Revocation } from "../accounts/revocations";
 import type { Db } from "../db";
 import { clientAddress, normalizeIp } from "../portal/client-address";
+import { setMetricsSources, type MetricsSources } from "../metrics";
+import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 
 export interface RunningHerald {
   httpPort: number;
@@ -68,6 +70,10 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     sip?.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" });
   });
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
+  setMetricsSources({
+    ...metricsSources(cfg, sip),
+    bridge: { connectionsOpen: () => bridge.metrics().connectionsOpen, connectionsTotal: () => bridge.metrics().connectionsTotal },
+  });
   log(`herald: SIP bridge at /sip relaying to ${"openFlow" in upstream ? "the embedded SIP server (in-process flows)" : `${upstream.transport}:${upstream.host}:${upstream.port}`}`);
   // with PORT=0 the real port is known only now: everything deriving URLs reads it from config
   cfg.PORT = portal.port;
@@ -86,6 +92,25 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   return { httpPort: portal.port, stop };
+}
+
+/** What /metrics reads from the embedded SIP server and the shared limiter (lib/metrics.ts). */
+export function metricsSources(cfg: HeraldConfig, sip: RunningSipServer | undefined): MetricsSources {
+  const limiter = sharedAuthLimiter(authLimiterOptions(cfg));
+  const server = sip?.server;
+  return {
+    authFailures: () => limiter.failures,
+    ...(server
+      ? {
+          sip: {
+            registrations: () => server.metrics().registrations,
+            publications: () => server.metrics().publications,
+            subscriptions: () => server.metrics().subscriptions,
+            notifies: () => server.metrics().notifies,
+          },
+        }
+      : {}),
+  };
 }
 
 /**

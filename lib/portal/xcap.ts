@@ -5,13 +5,14 @@ import { currentUser } from "../auth";
 import { createXcapHttp, portalXcapStore, type XcapHttp } from "./xcap-http";
 import { xcapEvents } from "./xcap-events";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
+import { countXcapRequest } from "../metrics";
 
 const g = globalThis as { __heraldXcapHttp?: XcapHttp };
 
 export function xcapHttp(): XcapHttp {
   if (!g.__heraldXcapHttp) {
     const c = config();
-    g.__heraldXcapHttp = createXcapHttp({
+    const x = createXcapHttp({
       db: db(),
       store: portalXcapStore(db()),
       rootPath: c.XCAP_ROOT_PATH,
@@ -24,6 +25,15 @@ export function xcapHttp(): XcapHttp {
       onChange: (e) => xcapEvents().emit(e),
       authLimiter: sharedAuthLimiter(authLimiterOptions(c)),
     });
+    // XCAP requests by status (/metrics)
+    g.__heraldXcapHttp = {
+      ...x,
+      handle: async (req) => {
+        const res = await x.handle(req);
+        countXcapRequest(req.method, res.status);
+        return res;
+      },
+    };
   }
   return g.__heraldXcapHttp;
 }

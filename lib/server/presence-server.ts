@@ -326,6 +326,27 @@ export class PresenceServer {
     }
   }
 
+  /**
+   * Counts for /metrics: contact bindings, live publications, SIP subscriptions by event package
+   * and state (the RLS's internal back ends are not counted), NOTIFYs sent and failed.
+   */
+  metrics(): { registrations: number; publications: number; subscriptions: Array<{ event: string; state: string; count: number }>; notifies: { sent: number; failed: number } } {
+    const byKey = new Map<string, { event: string; state: string; count: number }>();
+    for (const sub of this.notifier.all()) {
+      if (sub.internal) continue;
+      const k = `${sub.event}\u0000${sub.status}`;
+      const e = byKey.get(k) ?? { event: sub.event, state: sub.status, count: 0 };
+      e.count++;
+      byKey.set(k, e);
+    }
+    return {
+      registrations: this.registrar.size,
+      publications: this.presence.publicationCount,
+      subscriptions: [...byKey.values()],
+      notifies: { sent: this.notifier.stats.sent, failed: this.notifier.stats.failed },
+    };
+  }
+
   /** Write pending state now (tests). */
   flush(): Promise<void> {
     return this.persist.flush();
