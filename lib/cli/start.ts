@@ -16,6 +16,7 @@ import { REVOCATION_MESSAGES, type Revocation } from "../accounts/revocations";
 import type { Db } from "../db";
 import { clientAddress, normalizeIp } from "../portal/client-address";
 import { setMetricsSources, type MetricsSources } from "../metrics";
+import { setLiveStateSource } from "../portal/live-state";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 
 export interface RunningHerald {
@@ -70,6 +71,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     sip?.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" });
   });
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
+  setLiveStateSource(sip?.server);
   setMetricsSources({
     ...metricsSources(cfg, sip),
     bridge: { connectionsOpen: () => bridge.metrics().connectionsOpen, connectionsTotal: () => bridge.metrics().connectionsTotal },

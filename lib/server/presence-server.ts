@@ -37,6 +37,7 @@ import {
   dialogIdToString,
   ephemeralHa1,
   generateTag,
+  IN_PROCESS_FLOW_HOST,
   parseEphemeralUsername,
   realTimers,
   type DigestAlgorithm,
@@ -69,6 +70,23 @@ export interface PresenceServerListen {
   tlsPort?: number;
   cert?: string | Buffer;
   key?: string | Buffer;
+}
+
+export interface LiveSubscription {
+  id: string;
+  event: string;
+  watcher: string;
+  resource: string;
+  state: string;
+  expiresAt: number;
+}
+
+/** One account's live state (PresenceServer.liveState). Times in ms since the epoch. */
+export interface LiveAccountState {
+  registrations: Array<{ contact: string; instanceId?: string; transport: string; source: string; expiresAt: number; inProcessFlow: boolean }>;
+  publications: Array<{ etag: string; instance?: string; publishedAt: number; expiresAt: number; pidf: string; inProcessFlow: boolean }>;
+  subscriptionsHeld: LiveSubscription[];
+  subscriptionsReceived: LiveSubscription[];
 }
 
 export interface PresenceServerOptions {
@@ -344,6 +362,30 @@ export class PresenceServer {
       publications: this.presence.publicationCount,
       subscriptions: [...byKey.values()],
       notifies: { sent: this.notifier.stats.sent, failed: this.notifier.stats.failed },
+    };
+  }
+
+  /**
+   * What the server holds for one account now (the operator console's live view): its contact
+   * bindings, its live publications (with the PIDF each carries), the SIP subscriptions it holds
+   * as watcher and those it receives as presentity (internal RLS back ends are left out).
+   * `inProcessFlow`: made over the WebSocket bridge's in-process flow rather than plain SIP.
+   */
+  liveState(aor: string): LiveAccountState {
+    const flow = (connectionId?: string) => (connectionId ? this.transport.getConnection(connectionId)?.inProcess === true : false);
+    const sub = (s: Subscription): LiveSubscription => ({ id: s.id, event: s.event, watcher: s.watcher, resource: s.resource, state: s.status, expiresAt: s.expiresAt });
+    const held: LiveSubscription[] = [];
+    const received: LiveSubscription[] = [];
+    for (const s of this.notifier.all()) {
+      if (s.internal) continue;
+      if (s.watcher === aor) held.push(sub(s));
+      else if (s.resource === aor) received.push(sub(s));
+    }
+    return {
+      registrations: this.registrar.bindingsOf(aor).map((b) => ({ contact: b.contact, instanceId: b.instanceId, transport: b.transport, source: `${b.sourceHost}:${b.sourcePort}`, expiresAt: b.expiresAt, inProcessFlow: flow(b.connectionId) || b.sourceHost === IN_PROCESS_FLOW_HOST })),
+      publications: this.presence.publicationsOf(aor).map((p) => ({ etag: p.etag, instance: p.instance, publishedAt: p.publishedAt, expiresAt: p.expiresAt, pidf: p.xml, inProcessFlow: flow(p.connectionId) })),
+      subscriptionsHeld: held,
+      subscriptionsReceived: received,
     };
   }
 

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <name…>`: run benchmark scripts (each prints JSON lines). Names: parser,
- * presence, xcap, bridge, rls, page, deployed (`herald start` and Kamailio over real sockets), or
+ * presence, xcap, bridge, rls, page, deployed (`herald start` and Kamailio over real sockets), admin, or
  * all. Figures, never assertions.
  */
 import { spawnSync } from "node:child_process";
@@ -15,6 +15,7 @@ const BENCHES: Record<string, { file: string; args?: string[] }> = {
   rls: { file: "rls.ts" },
   page: { file: "page.ts" },
   deployed: { file: "deployed.ts" },
+  admin: { file: "admin.ts" },
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -8,10 +8,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { authOptions } from "@/lib/auth";
 import { addAccount, addDomain } from "@/lib/accounts/service";
 import { AuthLimiter } from "@/lib/accounts/auth-limiter";
 import { createApiToken, hashToken, revokeApiToken } from "@/lib/accounts/api-tokens";
@@ -25,6 +23,7 @@ import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
 import { SipTestClient } from "../helpers/sip-client";
 import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { serveTestApi, type TestApi } from "../helpers/api-client";
+import { portalSessionCookie } from "../helpers/portal-login";
 
 let t: TempDb;
 let cfg: HeraldConfig;
@@ -70,12 +69,8 @@ afterAll(async () => {
 });
 
 /** A session cookie from the portal's real login path (authorize, then the jwt callback). */
-async function login(address: string, password: string): Promise<string> {
-  const o = authOptions();
-  const provider = o.providers[0] as unknown as { options: { authorize: (c: unknown, req: unknown) => Promise<unknown> } };
-  const user = await provider.options.authorize({ address, password }, { headers: {} });
-  const tok = await o.callbacks!.jwt!({ token: {}, user, account: null, trigger: "signIn" } as never);
-  return `next-auth.session-token=${await encode({ token: tok, secret: cfg.authSecret })}`;
+function login(address: string, password: string): Promise<string> {
+  return portalSessionCookie(address, password, cfg.authSecret);
 }
 
 /** Everything a refused request could have changed. */
