@@ -32,6 +32,7 @@ import { testXcapHttp } from "../helpers/test-xcap-http";
 import { serveFetch } from "../helpers/xcap-http-server";
 import { waitFor } from "../helpers/wait";
 import { portalSessionCookie } from "../helpers/portal-login";
+import { startRevocationWatcher } from "../helpers/revocation-wiring";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const BOUND_MS = 5000;
@@ -57,16 +58,7 @@ beforeAll(async () => {
   sip = await startEmbeddedSipServer(cfg, t.db, { store: new PrismaXcapStore(t.db) }, { rls: false });
   bridge = createSipBridge({ upstream: bridgeUpstream(cfg, sip), authenticate: sessionAorOfUpgrade });
   wsUrl = `ws://127.0.0.1:${(await bridge.listen(0, "127.0.0.1")).port}/sip`;
-  // what `herald start` wires (lib/cli/start.ts)
-  watcher = new RevocationWatcher({
-    db: t.db,
-    intervalMs: cfg.SESSION_REVOCATION_POLL_MS,
-    onRevoked: (r) => {
-      bridge.closeUser(r.address, r.reason);
-      sip.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" });
-    },
-  });
-  await watcher.start();
+  watcher = await startRevocationWatcher(t.db, cfg, bridge, sip);
   // cached credentials for a minute: only the watcher's cache emptying can refuse them in time
   const x = testXcapHttp(t.db, { ephemeralSecret: cfg.ephemeralSecret, credentialsTtlMs: 60_000 });
   xcap = await serveFetch((r) => x.handle(r));

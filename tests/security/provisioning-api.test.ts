@@ -24,6 +24,7 @@ import { SipTestClient } from "../helpers/sip-client";
 import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { serveTestApi, type TestApi } from "../helpers/api-client";
 import { portalSessionCookie } from "../helpers/portal-login";
+import { startRevocationWatcher } from "../helpers/revocation-wiring";
 
 let t: TempDb;
 let cfg: HeraldConfig;
@@ -48,16 +49,7 @@ beforeAll(async () => {
   sip = await startEmbeddedSipServer(cfg, t.db, { store: new PrismaXcapStore(t.db) }, { rls: false });
   bridge = createSipBridge({ upstream: bridgeUpstream(cfg, sip), authenticate: sessionAorOfUpgrade });
   wsUrl = `ws://127.0.0.1:${(await bridge.listen(0, "127.0.0.1")).port}/sip`;
-  // what `herald start` wires (lib/cli/start.ts)
-  watcher = new RevocationWatcher({
-    db: t.db,
-    intervalMs: cfg.SESSION_REVOCATION_POLL_MS,
-    onRevoked: (r) => {
-      bridge.closeUser(r.address, r.reason);
-      sip.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" });
-    },
-  });
-  await watcher.start();
+  watcher = await startRevocationWatcher(t.db, cfg, bridge, sip);
 });
 
 afterAll(async () => {
