@@ -119,6 +119,8 @@ export const configSchema = z.object({
   BRIDGE_MAX_CONNECTIONS_PER_USER: positiveInt.default(20),
   BRIDGE_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(100),
   SESSION_REVOCATION_POLL_MS: positiveInt.max(60_000, "must be at most 60000").default(1000),
+  METRICS_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+  METRICS_ALLOW: addressList.default([]),
   AUTO_AWAY_MINUTES: z.coerce.number({ message: "must be a number" }).int().min(0, "must be 0 (off) or more").default(10),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { message: "must be debug, info, warn or error" }).default("info"),
 });

@@ -88,6 +88,7 @@ interface KeyState {
 
 export class AuthLimiter {
   private readonly keys = new Map<string, KeyState>();
+  private failuresTotal = 0;
   private readonly o: Required<Omit<AuthLimiterOptions, "now">>;
   private readonly now: () => number;
 
@@ -127,6 +128,7 @@ export class AuthLimiter {
     const settle = (outcome: "success" | "failure" | "release") => {
       if (settled) return;
       settled = true;
+      if (outcome === "failure") this.failuresTotal++;
       const t = this.now();
       states.forEach((s, i) => {
         s.inFlight = Math.max(0, s.inFlight - 1);
@@ -151,6 +153,11 @@ export class AuthLimiter {
       });
     };
     return { allowed: true, succeeded: () => settle("success"), failed: () => settle("failure"), released: () => settle("release") };
+  }
+
+  /** Failed checks settled since the limiter was made (metrics). */
+  get failures(): number {
+    return this.failuresTotal;
   }
 
   /** Tracked keys (tests, diagnostics). */

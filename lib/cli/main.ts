@@ -15,7 +15,12 @@ import {
   deleteAccount,
   setPassword,
   setRole,
+  setDisplayName,
+  updateDomain,
 } from "../accounts/service";
+import { createApiToken, listApiTokens, revokeApiToken } from "../accounts/api-tokens";
+import { importAccounts } from "../accounts/csv-import";
+import { readFileSync } from "node:fs";
 import { seedDemo } from "./seed";
 import { startHerald, startSipOnly } from "./start";
 
@@ -27,6 +32,8 @@ const USAGE = `Usage: npm run herald -- <command>
   migrate                                 apply pending database migrations
   domains add <domain> [--realm <realm>]  add a SIP domain
   domains list
+  domains realm <domain> --realm <realm>  change the realm (only while the domain has no accounts)
+  domains disable <domain> / domains enable <domain>
   accounts add <user@domain> --password <pw> [--name <display name>] [--admin]
   accounts list
   accounts passwd <user@domain> --password <pw>
@@ -34,6 +41,9 @@ const USAGE = `Usage: npm run herald -- <command>
   accounts delete <user@domain>
   accounts enable <user@domain>
   accounts role <user@domain> --role user|admin
+  tokens create --name <name>             make a provisioning API token (printed once)
+  tokens list
+  tokens revoke <name>
   db check                                exit 1 if prisma/schema.prisma and the migrations differ
   db create-migration <name> [--provider sqlite|postgresql]`;
 
@@ -108,6 +118,17 @@ export async function main(argv: string[]): Promise<number> {
           for (const d of ds) out(`${d.name}\trealm=${d.realm}\t${d.enabled ? "enabled" : "disabled"}`);
           return 0;
         }
+        if (sub === "realm") {
+          const realm = need(values.realm, "--realm");
+          const d = await withDb(cfg, (db) => updateDomain(db, need(positionals[0], "domain"), { realm }));
+          out(`domain ${d.name} realm is now ${d.realm}`);
+          return 0;
+        }
+        if (sub === "disable" || sub === "enable") {
+          const d = await withDb(cfg, (db) => updateDomain(db, need(positionals[0], "domain"), { enabled: sub === "enable" }));
+          out(`domain ${d.name} ${sub}d`);
+          return 0;
+        }
         throw new UsageError(`unknown domains command: ${sub ?? "(none)"}`);
       }
       case "accounts": {
@@ -118,10 +139,29 @@ export async function main(argv: string[]): Promise<number> {
             name: { type: "string" },
             admin: { type: "boolean", default: false },
             role: { type: "string" },
+            "dry-run": { type: "boolean", default: false },
           },
           allowPositionals: true,
         });
         const address = positionals[0];
+        if (sub === "import") {
+          const file = need(positionals[0], "CSV file");
+          let text: string;
+          try {
+            text = readFileSync(file, "utf8");
+          } catch (err) {
+            throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+          }
+          const dryRun = values["dry-run"] ?? false;
+          const r = await withDb(cfg, (db) => importAccounts(db, text, { dryRun }));
+          for (const row of r.rows) if (row.outcome === "error") out(`line ${row.line}: ${row.address || "(no address)"}: ${row.message}`);
+          out(
+            dryRun
+              ? `dry run: ${r.valid} of ${r.rows.length} rows would be created, ${r.errors} with errors (nothing changed) in ${r.ms} ms`
+              : `${r.created} of ${r.rows.length} accounts created, ${r.errors} rows with errors skipped, in ${r.ms} ms`,
+          );
+          return r.errors > 0 ? 1 : 0;
+        }
         switch (sub) {
           case "add": {
             if (values.password === undefined) throw new UsageError("missing --password");
@@ -162,8 +202,40 @@ export async function main(argv: string[]): Promise<number> {
             out(`account ${address} is now ${role}`);
             return 0;
           }
+          case "name": {
+            if (values.name === undefined) throw new UsageError("missing --name");
+            const name = values.name;
+            await withDb(cfg, (db) => setDisplayName(db, need(address, "SIP address"), name));
+            out(name.trim() ? `account ${address} is now named ${name.trim()}` : `account ${address} has no name now`);
+            return 0;
+          }
         }
         throw new UsageError(`unknown accounts command: ${sub ?? "(none)"}`);
+      }
+      case "tokens": {
+        const { values, positionals } = parseArgs({ args: rest, options: { name: { type: "string" } }, allowPositionals: true });
+        if (sub === "create") {
+          const name = need(values.name, "--name");
+          const { token } = await withDb(cfg, (db) => createApiToken(db, name));
+          out(token);
+          process.stderr.write(`herald: token ${name} created; it is shown only now — keep it (Authorization: Bearer <token>)\n`);
+          return 0;
+        }
+        if (sub === "list") {
+          const list = await withDb(cfg, (db) => listApiTokens(db));
+          for (const t of list) {
+            const state = t.revokedAt ? `revoked ${t.revokedAt.toISOString()}` : "active";
+            out(`${t.name}\t${t.prefix}…\t${state}\tcreated ${t.createdAt.toISOString()}\tlast used ${t.lastUsedAt?.toISOString() ?? "never"}`);
+          }
+          return 0;
+        }
+        if (sub === "revoke") {
+          const name = need(positionals[0], "token name");
+          await withDb(cfg, (db) => revokeApiToken(db, name));
+          out(`token ${name} revoked`);
+          return 0;
+        }
+        throw new UsageError(`unknown tokens command: ${sub ?? "(none)"}`);
       }
       case "db": {
         const { values, positionals } = parseArgs({ args: rest, options: { provider: { type: "string", default: "sqlite" } }, allowPositionals: true });

@@ -17,6 +17,9 @@ import { REVOCATION_MESSAGES, type Revocation } from "../accounts/revocations";
 import type { Db } from "../db";
 import { accountsChanged } from "../accounts/changes";
 import { clientAddress, normalizeIp } from "../portal/client-address";
+import { setMetricsSources, type MetricsSources } from "../metrics";
+import { setLiveStateSource } from "../portal/live-state";
+import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 
 export interface RunningHerald {
   httpPort: number;
@@ -78,6 +81,11 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     sip?.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" });
   });
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
+  setLiveStateSource(sip?.server);
+  setMetricsSources({
+    ...metricsSources(cfg, sip),
+    bridge: { connectionsOpen: () => bridge.metrics().connectionsOpen, connectionsTotal: () => bridge.metrics().connectionsTotal },
+  });
   log(`herald: SIP bridge at /sip relaying to ${"openFlow" in upstream ? "the embedded SIP server (in-process flows)" : `${upstream.transport}:${upstream.host}:${upstream.port}`}`);
   // with PORT=0 the real port is known only now: everything deriving URLs reads it from config
   cfg.PORT = portal.port;
@@ -96,6 +104,25 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   return { httpPort: portal.port, stop };
+}
+
+/** What /metrics reads from the embedded SIP server and the shared limiter (lib/metrics.ts). */
+export function metricsSources(cfg: HeraldConfig, sip: RunningSipServer | undefined): MetricsSources {
+  const limiter = sharedAuthLimiter(authLimiterOptions(cfg));
+  const server = sip?.server;
+  return {
+    authFailures: () => limiter.failures,
+    ...(server
+      ? {
+          sip: {
+            registrations: () => server.metrics().registrations,
+            publications: () => server.metrics().publications,
+            subscriptions: () => server.metrics().subscriptions,
+            notifies: () => server.metrics().notifies,
+          },
+        }
+      : {}),
+  };
 }
 
 /**

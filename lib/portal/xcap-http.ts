@@ -51,6 +51,8 @@ export interface XcapHttpOptions {
   /** The portal session's AOR (user@domain), if any. */
   sessionAor: () => Promise<string | null>;
   onChange: (e: XcapChangeEvent) => void;
+  /** Told of every answered request (method, status): XCAP requests by status on /metrics. */
+  onServed?: (method: string, status: number) => void;
   /**
    * How long digest credentials (account HA1s) and realms are reused without a query, ms. Default
    * 5000. Account writes in this process take effect at once; writes by another process (the CLI)
@@ -140,6 +142,12 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
    * or Node's IncomingMessage in `herald start`'s own HTTP server).
    */
   async function serve(req: NeutralRequest, asUser: string | undefined, sessionAor: () => Promise<string | null>): Promise<NeutralResponse> {
+    const r = await answer(req, asUser, sessionAor);
+    opts.onServed?.(req.method, r.status);
+    return r;
+  }
+
+  async function answer(req: NeutralRequest, asUser: string | undefined, sessionAor: () => Promise<string | null>): Promise<NeutralResponse> {
     const url = req.url;
     // the portal server maps a non-default public root onto the internal route /xcap-root
     const prefix = url.pathname.startsWith(INTERNAL_ROOT + "/") ? INTERNAL_ROOT : opts.rootPath;

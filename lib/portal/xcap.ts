@@ -6,6 +6,7 @@ import { createXcapHttp, portalXcapStore, type XcapHttp } from "./xcap-http";
 import { xcapEvents } from "./xcap-events";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { processWide } from "../process-wide";
+import { countXcapRequest } from "../metrics";
 
 export function xcapHttp(): XcapHttp {
   return processWide("__heraldXcapHttp", () => {
@@ -22,6 +23,7 @@ export function xcapHttp(): XcapHttp {
       sessionAor: async () => (await currentUser())?.address ?? null,
       onChange: (e) => xcapEvents().emit(e),
       authLimiter: sharedAuthLimiter(authLimiterOptions(c)),
+      onServed: countXcapRequest, // XCAP requests by status (/metrics)
     });
   });
 }

@@ -24,6 +24,7 @@ import {
   type SipConnection,
   type SipRequest,
   TransactionLayer,
+  IN_PROCESS_FLOW_HOST,
   realTimers,
   type DigestAlgorithm,
   type ListenAddresses,
@@ -43,7 +44,7 @@ import { optionsHandler } from "./handlers/options";
 import { publishHandler } from "./handlers/publish";
 import { registerHandler } from "./handlers/register";
 import { SubscribeHandler } from "./handlers/subscribe";
-import { Notifier } from "./notifier";
+import { Notifier, type Subscription } from "./notifier";
 import { PackageRegistry, type SubscribeRoute } from "./package-registry";
 import { PresenceAuthorizer } from "./presence-authorizer";
 import { PIDF_TYPE, PresencePackage, type PublishLimits } from "./presence-package";
@@ -65,6 +66,23 @@ export interface PresenceServerListen {
   tlsPort?: number;
   cert?: string | Buffer;
   key?: string | Buffer;
+}
+
+export interface LiveSubscription {
+  id: string;
+  event: string;
+  watcher: string;
+  resource: string;
+  state: string;
+  expiresAt: number;
+}
+
+/** One account's live state (PresenceServer.liveState). Times in ms since the epoch. */
+export interface LiveAccountState {
+  registrations: Array<{ contact: string; instanceId?: string; transport: string; source: string; expiresAt: number; inProcessFlow: boolean }>;
+  publications: Array<{ etag: string; instance?: string; publishedAt: number; expiresAt: number; pidf: string; inProcessFlow: boolean }>;
+  subscriptionsHeld: LiveSubscription[];
+  subscriptionsReceived: LiveSubscription[];
 }
 
 export interface PresenceServerOptions {
@@ -354,6 +372,51 @@ export class PresenceServer {
       if (sub.watcher === aor) this.notifier.terminate(sub, "rejected", true);
       else if (options.deleted && sub.resource === aor) this.notifier.terminate(sub, "noresource", true);
     }
+  }
+
+  /**
+   * Counts for /metrics: contact bindings, live publications, SIP subscriptions by event package
+   * and state (the RLS's internal back ends are not counted), NOTIFYs sent and failed.
+   */
+  metrics(): { registrations: number; publications: number; subscriptions: Array<{ event: string; state: string; count: number }>; notifies: { sent: number; failed: number } } {
+    const byKey = new Map<string, { event: string; state: string; count: number }>();
+    for (const sub of this.notifier.all()) {
+      if (sub.internal) continue;
+      const k = `${sub.event}\u0000${sub.status}`;
+      const e = byKey.get(k) ?? { event: sub.event, state: sub.status, count: 0 };
+      e.count++;
+      byKey.set(k, e);
+    }
+    return {
+      registrations: this.registrar.size,
+      publications: this.presence.publicationCount,
+      subscriptions: [...byKey.values()],
+      notifies: { sent: this.notifier.stats.sent, failed: this.notifier.stats.failed },
+    };
+  }
+
+  /**
+   * What the server holds for one account now (the operator console's live view): its contact
+   * bindings, its live publications (with the PIDF each carries), the SIP subscriptions it holds
+   * as watcher and those it receives as presentity (internal RLS back ends are left out).
+   * `inProcessFlow`: made over the WebSocket bridge's in-process flow rather than plain SIP.
+   */
+  liveState(aor: string): LiveAccountState {
+    const flow = (connectionId?: string) => (connectionId ? this.transport.getConnection(connectionId)?.inProcess === true : false);
+    const sub = (s: Subscription): LiveSubscription => ({ id: s.id, event: s.event, watcher: s.watcher, resource: s.resource, state: s.status, expiresAt: s.expiresAt });
+    const held: LiveSubscription[] = [];
+    const received: LiveSubscription[] = [];
+    for (const s of this.notifier.all()) {
+      if (s.internal) continue;
+      if (s.watcher === aor) held.push(sub(s));
+      else if (s.resource === aor) received.push(sub(s));
+    }
+    return {
+      registrations: this.registrar.bindingsOf(aor).map((b) => ({ contact: b.contact, instanceId: b.instanceId, transport: b.transport, source: `${b.sourceHost}:${b.sourcePort}`, expiresAt: b.expiresAt, inProcessFlow: flow(b.connectionId) || b.sourceHost === IN_PROCESS_FLOW_HOST })),
+      publications: this.presence.publicationsOf(aor).map((p) => ({ etag: p.etag, instance: p.instance, publishedAt: p.publishedAt, expiresAt: p.expiresAt, pidf: p.xml, inProcessFlow: flow(p.connectionId) })),
+      subscriptionsHeld: held,
+      subscriptionsReceived: received,
+    };
   }
 
   /** Write pending state now (tests). */

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <name…>`: run benchmark scripts (each prints JSON lines). Names: parser,
  * presence, xcap, bridge, rls, page, deployed (`herald start` and Kamailio over real sockets), im (MESSAGE: Herald and
- * Kamailio with msilo), xmpp (the SIP–XMPP gateway through a real Prosody), or all. Figures, never assertions.
+ * Kamailio with msilo), xmpp (the SIP–XMPP gateway through a real Prosody), admin, or all. Figures, never assertions.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -17,6 +17,7 @@ const BENCHES: Record<string, { file: string; args?: string[] }> = {
   deployed: { file: "deployed.ts" },
   im: { file: "im.ts" },
   xmpp: { file: "xmpp.ts" },
+  admin: { file: "admin.ts" },
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -15,7 +15,6 @@ import { promisify } from "node:util";
 import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { authOptions } from "@/lib/auth";
 import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
 import type { Revocation } from "@/lib/accounts/revocations";
 import { digestHa1 } from "@/lib/accounts/password";
@@ -32,6 +31,8 @@ import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { testXcapHttp } from "../helpers/test-xcap-http";
 import { serveFetch } from "../helpers/xcap-http-server";
 import { waitFor } from "../helpers/wait";
+import { portalSessionCookie } from "../helpers/portal-login";
+import { startRevocationWatcher } from "../helpers/revocation-wiring";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const BOUND_MS = 5000;
@@ -57,16 +58,7 @@ beforeAll(async () => {
   sip = await startEmbeddedSipServer(cfg, t.db, { store: new PrismaXcapStore(t.db) }, { rls: false });
   bridge = createSipBridge({ upstream: bridgeUpstream(cfg, sip), authenticate: sessionAorOfUpgrade });
   wsUrl = `ws://127.0.0.1:${(await bridge.listen(0, "127.0.0.1")).port}/sip`;
-  // what `herald start` wires (lib/cli/start.ts)
-  watcher = new RevocationWatcher({
-    db: t.db,
-    intervalMs: cfg.SESSION_REVOCATION_POLL_MS,
-    onRevoked: (r) => {
-      bridge.closeUser(r.address, r.reason);
-      sip.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" });
-    },
-  });
-  await watcher.start();
+  watcher = await startRevocationWatcher(t.db, cfg, bridge, sip);
   // cached credentials for a minute: only the watcher's cache emptying can refuse them in time
   const x = testXcapHttp(t.db, { ephemeralSecret: cfg.ephemeralSecret, credentialsTtlMs: 60_000 });
   xcap = await serveFetch((r) => x.handle(r));
@@ -91,12 +83,8 @@ async function cli(...args: string[]): Promise<string> {
 }
 
 /** A session cookie from the portal's real login path (authorize, then the jwt callback). */
-async function login(address: string, password: string): Promise<string> {
-  const o = authOptions();
-  const provider = o.providers[0] as unknown as { options: { authorize: (c: unknown, req: unknown) => Promise<unknown> } };
-  const user = await provider.options.authorize({ address, password }, { headers: {} });
-  const token = await o.callbacks!.jwt!({ token: {}, user, account: null, trigger: "signIn" } as never);
-  return `next-auth.session-token=${await encode({ token, secret: cfg.authSecret })}`;
+function login(address: string, password: string): Promise<string> {
+  return portalSessionCookie(address, password, cfg.authSecret);
 }
 
 const upgradeWith = (cookie: string) => ({ headers: { cookie } }) as unknown as IncomingMessage;

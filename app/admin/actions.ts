@@ -1,0 +1,57 @@
+"use server";
+/** Operator console actions: each checks the admin session and validates, then one call into lib/portal/admin. */
+import { z } from "zod";
+import type { ActionResult } from "@/lib/portal/action-result";
+import { consoleOps, runAdminAction } from "@/lib/portal/admin";
+import { MAX_DISPLAY_NAME, type AccountView, type DomainView } from "@/lib/accounts/service";
+import { MAX_IMPORT_BYTES, type ImportReport } from "@/lib/accounts/csv-import";
+
+const address = z.string().trim().min(3).max(320);
+const role = z.enum(["user", "admin"]);
+const domainName = z.string().trim().min(1).max(253);
+const realm = z.string().trim().min(1).max(128);
+
+export async function createAccount(input: { address: string; password?: string; displayName?: string; role?: "user" | "admin" }): Promise<ActionResult<{ account: AccountView; password: string | null }>> {
+  const schema = z.object({ address, password: z.string().max(256).optional(), displayName: z.string().max(MAX_DISPLAY_NAME).optional(), role: role.optional() });
+  return runAdminAction(schema, input, consoleOps.createAccount);
+}
+
+export async function renameAccount(target: string, displayName: string): Promise<ActionResult<null>> {
+  return runAdminAction(z.object({ address, displayName: z.string().max(MAX_DISPLAY_NAME) }), { address: target, displayName }, consoleOps.rename);
+}
+
+export async function resetPassword(target: string): Promise<ActionResult<{ password: string }>> {
+  return runAdminAction(address, target, consoleOps.resetPassword);
+}
+
+export async function setAccountDisabled(target: string, disabled: boolean): Promise<ActionResult<null>> {
+  return runAdminAction(z.object({ address, disabled: z.boolean() }), { address: target, disabled }, consoleOps.setDisabled);
+}
+
+export async function setAccountRole(target: string, newRole: "user" | "admin"): Promise<ActionResult<null>> {
+  return runAdminAction(z.object({ address, role }), { address: target, role: newRole }, consoleOps.setRole);
+}
+
+export async function removeAccount(target: string): Promise<ActionResult<null>> {
+  return runAdminAction(address, target, consoleOps.deleteAccount);
+}
+
+export async function createDomain(input: { name: string; realm?: string }): Promise<ActionResult<{ name: string }>> {
+  return runAdminAction(z.object({ name: domainName, realm: realm.optional() }), input, consoleOps.addDomain);
+}
+
+export async function editDomain(name: string, change: { realm?: string; enabled?: boolean }): Promise<ActionResult<DomainView>> {
+  return runAdminAction(z.object({ name: domainName, realm: realm.optional(), enabled: z.boolean().optional() }), { name, ...change }, consoleOps.editDomain);
+}
+
+/** Bulk import from an uploaded CSV file (form data: `file`, `dryRun` = "on" for a dry run). */
+export async function importCsv(form: FormData): Promise<ActionResult<ImportReport>> {
+  const file = form.get("file");
+  const schema = z.object({
+    file: z.instanceof(File, { message: "choose a CSV file" }).refine((f) => f.size <= MAX_IMPORT_BYTES, `the file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`),
+    dryRun: z.boolean(),
+  });
+  return runAdminAction(schema, { file: file instanceof File ? file : undefined, dryRun: form.get("dryRun") === "on" }, async (d, ctx) =>
+    consoleOps.importCsv({ text: await d.file.text(), dryRun: d.dryRun }, ctx),
+  );
+}

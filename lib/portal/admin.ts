@@ -1,0 +1,117 @@
+/**
+ * What the operator console (app/admin) needs from lib: its reads, and server actions run as a
+ * checked admin with the change audited as `admin:<address>` and the client's address.
+ */
+import { headers } from "next/headers";
+import type { z } from "zod";
+import { db } from "../db";
+import { currentUser, type HeraldUser } from "../auth";
+import {
+  AccountError,
+  addAccount,
+  addDomain,
+  deleteAccount,
+  getAccount,
+  listDomains,
+  searchAccounts,
+  setDisabled,
+  setDisplayName,
+  setPassword,
+  setRole,
+  updateDomain,
+  type AccountView,
+  type Actor,
+  type DomainView,
+  type Role,
+} from "../accounts/service";
+import { generatePassword } from "../accounts/password";
+import { importAccounts, type ImportReport } from "../accounts/csv-import";
+import { auditActions, searchAudit, type AuditFilter } from "../accounts/audit-log";
+import { CLIENT_IP_HEADER } from "./client-address";
+import { failure, type ActionResult } from "./action-result";
+
+/** Accounts per console page. */
+export const ADMIN_PAGE_SIZE = 50;
+
+export const adminAccounts = (query: string | undefined, page: number | undefined) => searchAccounts(db(), { query, page, pageSize: ADMIN_PAGE_SIZE });
+export const adminAccount = (address: string) => getAccount(db(), address);
+export const adminDomains = () => listDomains(db());
+export const adminAudit = (f: AuditFilter) => searchAudit(db(), { ...f, pageSize: ADMIN_PAGE_SIZE });
+export const adminAuditActions = () => auditActions(db());
+export { liveAccountState as adminLiveState } from "./live-state";
+
+/**
+ * Run a console action: the session must be an admin's (re-read from the database), the input
+ * valid; expected failures (AccountError) become the message, anything else a generic one.
+ */
+export async function runAdminAction<S extends z.ZodType, T>(
+  schema: S,
+  input: unknown,
+  fn: (data: z.infer<S>, ctx: { admin: HeraldUser; actor: Actor }) => Promise<T>,
+): Promise<ActionResult<T>> {
+  const admin = await currentUser();
+  if (!admin) return { ok: false, code: "unauthenticated", error: "Your session has ended. Sign in again." };
+  if (admin.role !== "admin") return { ok: false, code: "forbidden", error: "Only operators may do this." };
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, code: "invalid-input", error: `${issue.path.join(".") || "input"}: ${issue.message}` };
+  }
+  const ip = (await headers()).get(CLIENT_IP_HEADER);
+  try {
+    return { ok: true, data: await fn(parsed.data, { admin, actor: { actor: `admin:${admin.address}`, ip } }) };
+  } catch (err) {
+    if (err instanceof AccountError) return { ok: false, code: err.code, error: err.message };
+    return failure(err);
+  }
+}
+
+interface Ctx {
+  admin: HeraldUser;
+  actor: Actor;
+}
+
+/** An operator does not lock themself out from the console (the CLI still can). */
+function notSelf(target: string, admin: { address: string }, what: string) {
+  if (target.trim().replace(/^sip:/i, "").toLowerCase() === admin.address.toLowerCase()) throw new AccountError("invalid-value", `You cannot ${what} your own account here.`);
+}
+
+/** The console's changes (each audited as the admin, with the client address). */
+export const consoleOps = {
+  /** A blank password: Herald makes one, returned once for the operator to pass on. */
+  async createAccount(d: { address: string; password?: string; displayName?: string; role?: Role }, { actor }: Ctx): Promise<{ account: AccountView; password: string | null }> {
+    const generated = d.password ? null : generatePassword();
+    const account = await addAccount(db(), { address: d.address, password: d.password || (generated as string), displayName: d.displayName, role: d.role, actor });
+    return { account, password: generated };
+  },
+  async rename(d: { address: string; displayName: string }, { actor }: Ctx): Promise<null> {
+    await setDisplayName(db(), d.address, d.displayName, actor);
+    return null;
+  },
+  /** A new random password, returned once; the account's sessions end. */
+  async resetPassword(address: string, { actor }: Ctx): Promise<{ password: string }> {
+    const password = generatePassword();
+    await setPassword(db(), address, password, actor);
+    return { password };
+  },
+  async setDisabled(d: { address: string; disabled: boolean }, { admin, actor }: Ctx): Promise<null> {
+    if (d.disabled) notSelf(d.address, admin, "disable");
+    await setDisabled(db(), d.address, d.disabled, actor);
+    return null;
+  },
+  async setRole(d: { address: string; role: Role }, { admin, actor }: Ctx): Promise<null> {
+    if (d.role !== "admin") notSelf(d.address, admin, "demote");
+    await setRole(db(), d.address, d.role, actor);
+    return null;
+  },
+  async deleteAccount(address: string, { admin, actor }: Ctx): Promise<null> {
+    notSelf(address, admin, "delete");
+    await deleteAccount(db(), address, actor);
+    return null;
+  },
+  async addDomain(d: { name: string; realm?: string }, { actor }: Ctx): Promise<{ name: string }> {
+    return { name: (await addDomain(db(), d.name, { realm: d.realm, actor })).name };
+  },
+  editDomain: (d: { name: string; realm?: string; enabled?: boolean }, { actor }: Ctx): Promise<DomainView> => updateDomain(db(), d.name, { realm: d.realm, enabled: d.enabled }, actor),
+  importCsv: async (d: { text: string; dryRun: boolean }, { actor }: Ctx): Promise<ImportReport> => importAccounts(db(), d.text, { dryRun: d.dryRun, actor }),
+};
