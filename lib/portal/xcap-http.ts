@@ -4,7 +4,6 @@
  */
 import {
   createXcapServer,
-  PRES_CONTENT_AUID,
   servePresContentIcon,
   type XcapChangeEvent,
   type XcapServer,
@@ -19,6 +18,7 @@ import { accountsGeneration } from "../accounts/changes";
 import { PrismaAccountDirectory, serviceUriTaken } from "../server/account-directory";
 import type { AuthAttemptSlot, AuthLimiter } from "../accounts/auth-limiter";
 import { CLIENT_IP_HEADER } from "./client-address";
+import { AUID } from "../presence/namespaces";
 
 /**
  * How long the portal serves a document from its cache before reading the database again. Writes
@@ -200,7 +200,7 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
   return { handle: (req) => handle(req), handleAs: (req, aor) => handle(req, aor) };
 }
 
-const ICON_PATH_RE = new RegExp(`^${PRES_CONTENT_AUID.replace(/\./g, "\\.")}/users/([^/]+)/(.+)$`);
+const ICON_PATH_RE = new RegExp(`^${AUID.presContent.replace(/\./g, "\\.")}/users/([^/]+)/(.+)$`);
 
 /** An Accept header that prefers images over XML (what <img> sends). */
 function wantsImage(accept: string | undefined): boolean {

@@ -26,9 +26,9 @@ export type {
   TerminationReason,
 } from "./event-package";
 export { Notifier, Subscription, type SubscriptionRecord } from "./notifier";
-export { PresencePackage, PIDF_TYPE, permissionsKey, decisionFor, type PublishLimits } from "./presence-package";
-export { WatcherInfoPackage, WATCHERINFO_TYPE, type WatcherRecord } from "./winfo-package";
-export { PresenceAuthorizer, OMA_PRES_RULES_AUID, IETF_PRES_RULES_AUID, RESOURCE_LISTS_AUID, PIDF_MANIPULATION_AUID } from "./presence-authorizer";
+export { PresencePackage, permissionsKey, decisionFor, type PublishLimits } from "./presence-package";
+export { WatcherInfoPackage, type WatcherRecord } from "./winfo-package";
+export { PresenceAuthorizer } from "./presence-authorizer";
 export { Registrar, type Binding } from "./registrar";
 export { ExpiryWheel } from "./expiry-wheel";
 export { aorOf, canonicalAor, splitAor } from "./aor";

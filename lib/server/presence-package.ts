@@ -48,8 +48,7 @@ import { permissionsKey, type PresenceAuthorizer } from "./presence-authorizer";
 import type { Binding, Registrar } from "./registrar";
 import type { StateRow, WriteBehind } from "./state-store";
 import type { WatcherInfoPackage } from "./winfo-package";
-
-export const PIDF_TYPE = "application/pidf+xml";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
 interface PublicationEntry {
   etag: string;
@@ -137,7 +136,7 @@ export { permissionsKey } from "./presence-authorizer";
 
 export class PresencePackage implements EventPackage {
   readonly name = "presence";
-  readonly acceptTypes = [PIDF_TYPE] as const;
+  readonly acceptTypes = [CONTENT_TYPES.pidf] as const;
   readonly defaultExpires: number;
   readonly minExpires: number;
   readonly maxExpires: number;
@@ -180,8 +179,8 @@ export class PresencePackage implements EventPackage {
     let document: PresenceDocument | undefined;
     if (hasBody) {
       const ct = request.contentType?.value;
-      if (ct !== PIDF_TYPE) {
-        throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", PIDF_TYPE]] }); // §6 step 3
+      if (ct !== CONTENT_TYPES.pidf) {
+        throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", CONTENT_TYPES.pidf]] }); // §6 step 3
       }
       try {
         document = parsePidf(request.body);
@@ -608,7 +607,7 @@ export function decisionFor(permissions: Permissions, refresh: boolean): Subscri
 }
 
 function bodyOf(xml: string): NotifyBody {
-  return { contentType: PIDF_TYPE, body: Buffer.from(xml, "utf8") };
+  return { contentType: CONTENT_TYPES.pidf, body: Buffer.from(xml, "utf8") };
 }
 
 function newEtag(): string {

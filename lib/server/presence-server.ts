@@ -58,6 +58,7 @@ import { PresencePackage, permissionsKey, type PublishLimits } from "./presence-
 import { Registrar } from "./registrar";
 import { MemoryPresenceStateStore, WriteBehind, type PresenceStateStore } from "./state-store";
 import { WatcherInfoPackage } from "./winfo-package";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
 const ALLOW = "REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, OPTIONS";
 
@@ -488,7 +489,7 @@ export class PresenceServer {
           if (request.from.tag === undefined) throw new SipError(400, "Missing From tag");
           return await this.onSubscribe(request, conn);
         case "OPTIONS":
-          return { response: createResponse(request, 200, { toTag: generateTag(), headers: [["Allow", ALLOW], ["Allow-Events", this.allowEvents()], ["Accept", "application/pidf+xml"]] }) };
+          return { response: createResponse(request, 200, { toTag: generateTag(), headers: [["Allow", ALLOW], ["Allow-Events", this.allowEvents()], ["Accept", CONTENT_TYPES.pidf]] }) };
         case "NOTIFY":
           return await this.onNotify(request, conn);
         default:

@@ -5,7 +5,6 @@
  * (B2BUA back end).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { PIDF_TYPE } from "@/lib/server";
 import type { SipRequest } from "@/lib/sip";
 import { expectValidXml } from "../../unit/presence/xsd";
 import {
@@ -27,6 +26,7 @@ import {
   serviceUri,
   startRlsServer,
 } from "./rls-harness";
+import { CONTENT_TYPES } from "../../../lib/presence/namespaces";
 
 const ALICE = `sip:alice@${DOMAIN}`;
 const LIST = serviceUri("alice");
@@ -157,7 +157,7 @@ describe("RLS back end in another domain (B2BUA)", () => {
     const pm = parseListNotify(p);
     expect(pm.rlmi!.fullState).toBe(false);
     expect(pm.rlmi!.resources.map((r) => r.uri)).toEqual([ZED]);
-    expect(pm.parts[1]!.contentType).toBe(PIDF_TYPE);
+    expect(pm.parts[1]!.contentType).toBe(CONTENT_TYPES.pidf);
 
     // the list subscription ends → the back-end SUBSCRIBE is withdrawn
     await alice.resubscribe(sub!, 0);
