@@ -18,7 +18,6 @@ import {
   instances,
   parseListNotify,
   pidfDoc,
-  pythonAvailable,
   pythonMultipart,
   resourceListsXml,
   rlsServicesXml,
@@ -78,7 +77,7 @@ describe("RLS with 500 resources", () => {
     expect(mp.parts.length).toBe(1 + 250);
     await expectValidXml(new TextDecoder().decode(mp.root.body));
     await expectValidXml(new TextDecoder().decode(mp.parts[1]!.body));
-    if (pythonAvailable()) expect(pythonMultipart(first.getHeader("Content-Type")!, first.body).parts.length).toBe(251);
+    expect(pythonMultipart(first.getHeader("Content-Type")!, first.body).parts.length).toBe(251);
     expect(firstMs).toBeLessThan(10_000);
 
     // one PUBLISH → partial with that one resource
