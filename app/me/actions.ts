@@ -5,17 +5,11 @@ import { runAction, type ActionResult } from "@/lib/portal/action-result";
 import {
   addressBookFor,
   clearOfflineStatus,
-  getOfflineStatus,
   MAX_ICON_BYTES,
   removeIcon,
   setIcon,
   setOfflineStatus,
-  type OfflineStatus,
 } from "@/lib/portal/presence-documents";
-
-export async function loadOfflineStatus(): Promise<ActionResult<OfflineStatus>> {
-  return runAction(z.undefined(), undefined, (user) => getOfflineStatus(user.address));
-}
 
 export async function saveOfflineStatus(note: string): Promise<ActionResult<null>> {
   return runAction(z.string().trim().max(500), note, async (user, d) => {

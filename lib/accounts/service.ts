@@ -159,15 +159,6 @@ export async function listAccounts(db: Db): Promise<AccountView[]> {
   return (await db.account.findMany({ orderBy: { address: "asc" } })).map(view);
 }
 
-export async function getAccount(db: Db, address: string): Promise<AccountView | null> {
-  try {
-    const acc = await db.account.findUnique({ where: { address: accountAddress(address).address } });
-    return acc ? view(acc) : null;
-  } catch {
-    return null;
-  }
-}
-
 export type LoginResult =
   | { ok: true; account: AccountView }
   | { ok: false; reason: "malformed-address" | "unknown-account" | "disabled" | "bad-password" };

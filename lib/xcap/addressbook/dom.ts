@@ -61,12 +61,6 @@ export function insertAfterLast(parent: XmlElement, child: XmlElement, after: (e
   else parent.insertBefore(child, kids[0] ?? null);
 }
 
-/** Append `child` before the first child element satisfying `before` (or at the end). */
-export function insertBeforeFirst(parent: XmlElement, child: XmlElement, before: (e: XmlElement) => boolean): void {
-  const ref = childElements(parent).find(before);
-  parent.insertBefore(child, ref ?? null);
-}
-
 export function isNS(e: XmlElement, ns: string, local?: string): boolean {
   return e.namespaceURI === ns && (local === undefined || e.localName === local);
 }

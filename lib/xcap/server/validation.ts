@@ -6,12 +6,6 @@
 import type { XmlElement } from "../../xml";
 import { schemaError } from "../errors";
 
-export function elementsOf(el: XmlElement | Document): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (let c = el.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) out.push(c as XmlElement);
-  return out;
-}
-
 export function describe(el: XmlElement): string {
   return el.namespaceURI ? `{${el.namespaceURI}}${el.localName}` : String(el.localName);
 }
