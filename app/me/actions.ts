@@ -1,7 +1,8 @@
 "use server";
 /** My Presence server actions: offline status, icon and the default policy, all in XCAP. */
 import { z } from "zod";
-import { runAction, type ActionResult } from "@/lib/portal/action-result";
+import { runAction } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import {
   addressBookFor,
   clearOfflineStatus,

@@ -7,7 +7,7 @@
  */
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { ContactPresence, PresenceSnapshot, WatcherEntry } from "@/lib/client";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import { usePresence, usePresenceClient } from "../presence/presence-client-context";
 import { ContactIcon, type XcapLocation } from "../presence/contact-icon";
 import { isOnline, type ShownAvailability } from "../presence/status-indicator";

@@ -14,7 +14,7 @@ import { createContext, useContext, useEffect, useState, useSyncExternalStore, t
 import { publishableIconUrl, type XcapLocation } from "./contact-icon";
 import { HeraldSipClient, PresenceStore, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
 
-import type { PageSipCredentials } from "@/lib/portal/sip-credentials";
+import type { PageSipCredentials } from "@/lib/portal/wire-types";
 import { sessionEndMessage } from "@/lib/accounts/session-end";
 
 /** What the UI needs from the client (HeraldSipClient implements it). */

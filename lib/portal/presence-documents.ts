@@ -4,6 +4,7 @@
  * write — to Herald's embedded root in-process, or to an operator's XCAP server over HTTP with
  * the account's HA1 — so the portal keeps no second copy of this data.
  */
+import "server-only";
 import { config } from "../config";
 import { db } from "../db";
 import { XcapClient, type FetchFn } from "../xcap/client";

@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { authOptions } from "@/lib/auth";
+import { authOptions } from "@/lib/portal/auth";
 import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
 import type { Revocation } from "@/lib/accounts/revocations";
 import { digestHa1 } from "@/lib/accounts/password";
