@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
 
-const alias = { "@": fileURLToPath(new URL("./", import.meta.url)) };
+// `server-only` throws outside React Server Components; tests run server modules in plain node
+const alias = { "@": fileURLToPath(new URL("./", import.meta.url)), "server-only": fileURLToPath(new URL("./node_modules/server-only/empty.js", import.meta.url)) };
 
 export default defineConfig({
   resolve: { alias },

@@ -1,7 +1,8 @@
 "use server";
 /** Buddy-list server actions: every change is an XCAP write of the user's own documents. */
 import { z } from "zod";
-import { runAction, type ActionResult } from "@/lib/portal/action-result";
+import { runAction } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import { addressBookFor } from "@/lib/portal/presence-documents";
 import { addressIdentity, type AddressBookModel, type Contact, type Group } from "@/lib/xcap/addressbook";
 import { sipAddressInput as sipUri } from "@/lib/portal/address-input";

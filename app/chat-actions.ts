@@ -1,7 +1,8 @@
 "use server";
 /** Instant-message server actions: conversation history and "who may message me" (im-rules in XCAP). */
 import { z } from "zod";
-import { runAction, type ActionResult } from "@/lib/portal/action-result";
+import { runAction } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import { conversationHistory, getImPolicy, setImPolicy, type HistoryMessage } from "@/lib/portal/instant-messages";
 import type { ImPolicy } from "@/lib/im";
 

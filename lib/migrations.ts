@@ -7,7 +7,7 @@
  * and keeps Prisma's own `_prisma_migrations` bookkeeping, so `prisma migrate deploy` (where the
  * native engine is available) sees exactly the same state.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -318,11 +318,6 @@ export async function createMigration(provider: DatabaseTarget["provider"], name
     );
   }
   return dir;
-}
-
-/** Delete a SQLite database file and its journals (the wasm engine cannot reset SQLite). */
-export function removeSqliteDatabase(file: string) {
-  for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(file + suffix, { force: true });
 }
 
 /**

@@ -4,6 +4,7 @@
  * database client, limiter, emitter…) would be two. `key` names the object on globalThis.
  * The one way to make such a singleton.
  */
+import { EventEmitter } from "node:events";
 
 const slots = globalThis as Record<string, unknown>;
 
@@ -16,4 +17,23 @@ export function processWide<T>(key: string, create: () => T): T {
 /** Install the process's object under `key` (start-up installs its configuration, tests their database). */
 export function setProcessWide<T>(key: string, value: T): void {
   slots[key] = value;
+}
+
+export interface ProcessBus<T> {
+  emit(event: T): void;
+  subscribe(listener: (event: T) => void): () => void;
+}
+
+export function processBus<T>(key: string): ProcessBus<T> {
+  return processWide<ProcessBus<T>>(key, () => {
+    const ee = new EventEmitter();
+    ee.setMaxListeners(0);
+    return {
+      emit: (e) => ee.emit("event", e),
+      subscribe: (l) => {
+        ee.on("event", l);
+        return () => ee.off("event", l);
+      },
+    };
+  });
 }

@@ -1,11 +1,14 @@
 /**
- * `npm test`: typecheck, lint, then every vitest project (unit, integration + interop, e2e).
- * Prints a closing line `N passed, N failed` for the whole run (typecheck and lint count as one
- * test each) and exits non-zero when anything failed.
+ * `npm test`: installs the Debian packages the tests need when any is missing (tests/debian-packages.ts;
+ * nothing to do, and no root needed, when all are there), then typecheck, lint and every vitest
+ * project (unit, integration + interop, e2e). Prints a closing line `N passed, N failed` for the whole
+ * run (typecheck and lint count as one test each, a failed install as one failure) and exits
+ * non-zero when anything failed.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
+import { ensureDebianPackages } from "./debian-packages";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const bin = (name: string) => path.join(ROOT, "node_modules", ".bin", name);
@@ -20,6 +23,11 @@ function step(name: string, cmd: string, args: string[]) {
   const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: "inherit" });
   return r.status === 0;
 }
+
+process.stdout.write("\n== Debian packages\n");
+const deps = ensureDebianPackages();
+process.stdout.write(`${deps.message}\n`);
+if (!deps.ok) failed++; // the tests still run: each names the tool it misses
 
 if (!extra.length) {
   for (const [name, cmd, args] of [

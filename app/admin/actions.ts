@@ -1,7 +1,7 @@
 "use server";
 /** Operator console actions: each checks the admin session and validates, then one call into lib/portal/admin. */
 import { z } from "zod";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import { consoleOps, runAdminAction } from "@/lib/portal/admin";
 import { MAX_DISPLAY_NAME, type AccountView, type DomainView } from "@/lib/accounts/service";
 import { MAX_IMPORT_BYTES, type ImportReport } from "@/lib/accounts/csv-import";

@@ -1,6 +1,6 @@
 import { redirect } from "next/navigation";
 import { LoginForm } from "@/components/login-form";
-import { currentUser } from "@/lib/auth";
+import { currentUser } from "@/lib/portal/auth";
 import { safeCallbackUrl } from "@/lib/portal/callback-url";
 import { isSessionEndReason, sessionEndMessage } from "@/lib/accounts/session-end";
 

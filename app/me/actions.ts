@@ -1,21 +1,16 @@
 "use server";
 /** My Presence server actions: offline status, icon and the default policy, all in XCAP. */
 import { z } from "zod";
-import { runAction, type ActionResult } from "@/lib/portal/action-result";
+import { runAction } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import {
   addressBookFor,
   clearOfflineStatus,
-  getOfflineStatus,
   MAX_ICON_BYTES,
   removeIcon,
   setIcon,
   setOfflineStatus,
-  type OfflineStatus,
 } from "@/lib/portal/presence-documents";
-
-export async function loadOfflineStatus(): Promise<ActionResult<OfflineStatus>> {
-  return runAction(z.undefined(), undefined, (user) => getOfflineStatus(user.address));
-}
 
 export async function saveOfflineStatus(note: string): Promise<ActionResult<null>> {
   return runAction(z.string().trim().max(500), note, async (user, d) => {

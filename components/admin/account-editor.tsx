@@ -2,7 +2,7 @@
 /** Console: one account — display name, role, enable/disable, password reset (shown once), delete. */
 import { useId, useState, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import type { AccountView } from "@/lib/accounts/service";
 import { Dialog } from "../ui/dialog";
 import { GeneratedPassword } from "./create-account-form";

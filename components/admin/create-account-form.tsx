@@ -2,7 +2,7 @@
 /** Console: add one account (a blank password makes Herald generate one, shown once). */
 import { useId, useState, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import type { AccountView } from "@/lib/accounts/service";
 import { attempt, Outcome, type Message } from "./outcome";
 import { btn, field, label } from "./styles";

@@ -2,7 +2,7 @@
 /** Console: domains — add one, change a realm (only while it has no accounts), disable/enable. */
 import { useId, useState, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import type { DomainView } from "@/lib/accounts/service";
 import { attempt, Outcome, type Message } from "./outcome";
 import { btn, card, field, label, muted, table, td } from "./styles";

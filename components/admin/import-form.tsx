@@ -1,7 +1,7 @@
 "use client";
 /** Console: CSV bulk import — upload, optional dry run, and the per-row report. */
 import { useId, useState, type FormEvent } from "react";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import type { ImportReport } from "@/lib/accounts/csv-import";
 import { attempt, Outcome, type Message } from "./outcome";
 import { btn, card, field, label, muted, table, td } from "./styles";

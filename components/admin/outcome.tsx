@@ -1,6 +1,6 @@
 "use client";
 /** The result line of a console action: a live region, progress while busy, the outcome after. */
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 
 export type Message = { kind: "ok" | "error"; text: string } | null;
 

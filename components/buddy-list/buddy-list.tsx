@@ -7,7 +7,7 @@
  */
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { ContactPresence, PresenceSnapshot, WatcherEntry } from "@/lib/client";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import { useDocumentsChanged, usePresence, usePresenceClient } from "../presence/presence-client-context";
 import { ADDRESS_BOOK_AUIDS } from "@/lib/client/document-auids";
 import { ContactIcon, type XcapLocation } from "../presence/contact-icon";

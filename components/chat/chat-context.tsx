@@ -7,7 +7,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import type { InstantMessenger, MessengerSnapshot } from "@/lib/client";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import type { HistoryMessage } from "@/lib/portal/instant-messages";
 import { usePresenceClient } from "../presence/presence-client-context";
 import { ChatWindow } from "./chat-window";

@@ -2,7 +2,7 @@
 /** My Presence: "Who may message me" — writes the user's im-rules document through a server action. */
 import { useId, useState } from "react";
 import type { ImPolicy } from "@/lib/im";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import { label } from "../ui/styles";
 
 const OPTIONS: Array<{ value: ImPolicy; label: string; hint: string }> = [

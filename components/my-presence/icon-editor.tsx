@@ -1,7 +1,7 @@
 "use client";
 /** The status icon (OMA pres-content): upload, preview, remove; the published URL is hash-tagged. */
 import { useId, useRef, useState, type FormEvent } from "react";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import { iconUrlWithHash } from "@/lib/presence/icon-hash";
 import { ContactIcon, publishableIconUrl, type XcapLocation } from "../presence/contact-icon";
 import { usePresenceClient } from "../presence/presence-client-context";

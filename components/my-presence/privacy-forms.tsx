@@ -1,7 +1,7 @@
 "use client";
 /** Offline status (pidf-manipulation), default policy for unknown watchers, who can see me, blocked. */
 import { useId, useState, type FormEvent } from "react";
-import type { ActionResult } from "@/lib/portal/action-result";
+import type { ActionResult } from "@/lib/portal/wire-types";
 import type { DefaultPolicy } from "@/lib/xcap/addressbook/model";
 import { usePresence } from "../presence/presence-client-context";
 import { btn, field, label } from "../ui/styles";

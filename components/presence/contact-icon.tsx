@@ -7,6 +7,7 @@
  * is not.
  */
 import { useEffect, useState } from "react";
+import { NS } from "@/lib/presence/namespaces";
 
 /** Where the portal's own XCAP root is, so icons stored there are fetched same-origin. */
 export interface XcapLocation {
@@ -39,7 +40,7 @@ async function loadIcon(fetchUrl: string): Promise<string | null> {
   const type = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type.startsWith("image/")) return URL.createObjectURL(await res.blob());
   const doc = new DOMParser().parseFromString(await res.text(), "application/xml");
-  const ns = "urn:oma:xml:prs:pres-content";
+  const ns = NS.presContent;
   const mime = doc.getElementsByTagNameNS(ns, "mime-type")[0]?.textContent?.trim().toLowerCase();
   const data = doc.getElementsByTagNameNS(ns, "data")[0]?.textContent?.replace(/\s+/g, "");
   if (!mime || !data || !/^image\/(png|jpeg|gif)$/.test(mime) || !/^[A-Za-z0-9+/]+=*$/.test(data)) return null;

@@ -15,7 +15,7 @@ import { publishableIconUrl, type XcapLocation } from "./contact-icon";
 import { HeraldSipClient, PresenceStore, type InstantMessenger, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
 import { useDocumentChanges } from "@/lib/client/use-document-changes";
 
-import type { PageSipCredentials } from "@/lib/portal/sip-credentials";
+import type { PageSipCredentials } from "@/lib/portal/wire-types";
 import { sessionEndMessage } from "@/lib/accounts/session-end";
 
 /** What the UI needs from the client (HeraldSipClient implements it). */

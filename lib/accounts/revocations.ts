@@ -7,7 +7,7 @@
  * also wakes the watcher at once through a process-wide bus.
  */
 import type { Db } from "../db";
-import { processBus } from "../portal/process-bus";
+import { processBus } from "../process-wide";
 import type { RevocationReason, SessionEndReason } from "./session-end";
 
 export { REVOCATION_MESSAGES, REVOCATION_REASONS, isRevocationReason, type RevocationReason, type SessionEndReason } from "./session-end";

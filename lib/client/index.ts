@@ -1,6 +1,6 @@
 /**
  * lib/client — the browser SIP SIMPLE client (JsSIP + Herald's PUBLISH, RLS, winfo) and the
- * presence store the UI renders from. Browser-safe: no node: imports. React binding: ./use-presence-client.
+ * presence store the UI renders from. Browser-safe: no node: imports.
  */
 export { HeraldSipClient, SESSION_ENDED_CLOSE_CODE, credentialsExpiry, type HeraldSipClientOptions, type SipCredentials, type ClientEventMap, type ClientConnectionEvent } from "./herald-sip-client";
 export { PresenceStore, INITIAL_PRESENCE, type PresenceSnapshot, type ConnectionStatus, type PresenceStoreListener } from "./presence-store";
@@ -23,7 +23,7 @@ export {
   type RlsNotifyOutcome,
 } from "./resource-list-state";
 export { applyWatcherInfo, applyWatcherInfoNotify, pendingWatchers, activeWatchers, EMPTY_WATCHER_LIST, type WatcherEntry, type WatcherListState, type WinfoNotifyOutcome } from "./watcher-list-state";
-export { composeMyPidf, pidfInputFor, extendedStatusOf, myStatusOf, localTimeOffsetMinutes, MY_STATUSES, DEFAULT_CAPABILITIES, type MyPresence, type MyStatus, type DeviceDescription } from "./my-presence";
+export { composeMyPidf, pidfInputFor, extendedStatusOf, myStatusOf, localTimeOffsetMinutes, DEFAULT_CAPABILITIES, type MyPresence, type MyStatus, type DeviceDescription } from "./my-presence";
 export { AutoAway, attachActivityListeners, ACTIVITY_EVENTS, DEFAULT_IDLE_MINUTES, type AutoAwayOptions, type ActivityTarget } from "./auto-away";
 export { tabInstanceId, randomUuid, INSTANCE_ID_STORAGE_KEY, type KeyValueStorage } from "./instance-id";
 export { realTimers, backoffDelay, type ClientTimers, type TimerHandle } from "./timers";

@@ -10,6 +10,7 @@ import type { IncomingResponse, OutgoingRequest } from "jssip/lib/SIPMessage";
 import type { URI } from "jssip/lib/URI";
 import { SipClientError } from "./errors";
 import type { PublishRequest, PublishResponse, PublishTransport } from "./publisher";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
 type OutgoingRequestCtor = new (
   method: string,
@@ -64,7 +65,7 @@ export class JsSipPublishTransport implements PublishTransport {
     if (!ua.isConnected()) return Promise.reject(new SipClientError(0, "not connected", "transport"));
     const headers = [`Event: ${request.event}`, `Expires: ${request.expires}`];
     if (request.etag) headers.push(`SIP-If-Match: ${request.etag}`);
-    if (request.body !== undefined) headers.push(`Content-Type: ${request.contentType ?? "application/pidf+xml"}`);
+    if (request.body !== undefined) headers.push(`Content-Type: ${request.contentType ?? CONTENT_TYPES.pidf}`);
     const Ctor = (SIPMessage as unknown as { OutgoingRequest: OutgoingRequestCtor }).OutgoingRequest;
     const outgoing = new Ctor("PUBLISH", ruri, this.ua, {}, headers, request.body);
     const cached = this.cached;

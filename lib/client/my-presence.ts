@@ -3,7 +3,6 @@ import { composePidf, type CapabilitiesInput, type ExtendedStatus, type PidfInpu
 
 /** The status picker's values. "invisible" publishes offline (watchers see the user offline). */
 export type MyStatus = "available" | "away" | "extended-away" | "busy" | "invisible";
-export const MY_STATUSES: readonly MyStatus[] = ["available", "away", "extended-away", "busy", "invisible"];
 
 export interface MyPresence {
   status: MyStatus;

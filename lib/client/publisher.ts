@@ -13,6 +13,7 @@
  */
 import { SipClientError } from "./errors";
 import { backoffDelay, realTimers, type ClientTimers, type TimerHandle } from "./timers";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
 export interface PublishRequest {
   /** Request-URI and To: the presentity (the user's own AOR). */
@@ -109,7 +110,7 @@ export class Publisher {
     this.transport = options.transport;
     this.target = options.target;
     this.event = options.event ?? "presence";
-    this.contentType = options.contentType ?? "application/pidf+xml";
+    this.contentType = options.contentType ?? CONTENT_TYPES.pidf;
     this.requestedExpires = options.expires ?? 600;
     this.askExpires = this.requestedExpires;
     this.timers = options.timers ?? realTimers;

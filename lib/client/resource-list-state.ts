@@ -16,6 +16,7 @@ import {
   type RlmiList,
   type RlmiResource,
 } from "../presence";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
 /** "unknown": no live state (not yet received, or the connection was lost). */
 export type ContactState = "active" | "pending" | "terminated" | "unknown";
@@ -73,7 +74,7 @@ function bestInstance(r: RlmiResource) {
 
 function summaryFromPart(part: MimePart): PresenceSummary | undefined {
   const mime = part.mediaType.mime;
-  if (mime !== "application/pidf+xml" && mime !== "application/xpidf+xml") return undefined;
+  if (mime !== CONTENT_TYPES.pidf && mime !== "application/xpidf+xml") return undefined;
   return summarizePresence(parsePidf(partText(part)));
 }
 
@@ -147,7 +148,7 @@ export function applyRlsNotify(
   now: number = Date.now(),
 ): RlsNotifyOutcome {
   const mime = contentType.split(";", 1)[0].trim().toLowerCase();
-  if (mime === "application/pidf+xml") {
+  if (mime === CONTENT_TYPES.pidf) {
     const text = typeof body === "string" ? body : new TextDecoder().decode(body);
     const summary = summarizePresence(parsePidf(text));
     const previous = state.resources.get(summary.entity);
@@ -158,11 +159,11 @@ export function applyRlsNotify(
     return { kind: "applied", state: { ...state, resources }, changed: [summary.entity] };
   }
   let doc: MultipartRelated;
-  if (mime === "application/rlmi+xml") {
+  if (mime === CONTENT_TYPES.rlmi) {
     // an RLMI document alone (no resource has a body part yet)
     doc = parseMultipartRelated(
-      'multipart/related;type="application/rlmi+xml";boundary=b',
-      `--b\r\nContent-Type: application/rlmi+xml\r\n\r\n${typeof body === "string" ? body : new TextDecoder().decode(body)}\r\n--b--\r\n`,
+      `${CONTENT_TYPES.multipartRelated};type="${CONTENT_TYPES.rlmi}";boundary=b`,
+      `--b\r\nContent-Type: ${CONTENT_TYPES.rlmi}\r\n\r\n${typeof body === "string" ? body : new TextDecoder().decode(body)}\r\n--b--\r\n`,
     );
   } else {
     doc = parseRlsNotifyBody(contentType, body);

@@ -13,8 +13,9 @@ import {
 } from "./resource-list-state";
 import type { ClientTimers } from "./timers";
 import { realTimers } from "./timers";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
-export const RLS_ACCEPT = "multipart/related, application/rlmi+xml, application/pidf+xml";
+export const RLS_ACCEPT = [CONTENT_TYPES.multipartRelated, CONTENT_TYPES.rlmi, CONTENT_TYPES.pidf].join(", ");
 
 /** `sip:alice@example.test` → `sip:alice+presence@example.test` (the Blink / python-sipsimple service URI). */
 export function presenceListUri(aor: string, event = "presence"): string {

@@ -4,6 +4,7 @@
  */
 import { parsePidf, summarizePresence, type PresenceSummary } from "../presence";
 import { EventSubscription, type ClientSubscriptionOptions } from "./event-subscription";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
 export interface SelfPresenceSubscriptionOptions extends ClientSubscriptionOptions {
   aor: string;
@@ -19,7 +20,7 @@ export class SelfPresenceSubscription {
       ua: options.ua,
       target: options.aor,
       event: "presence",
-      accept: "application/pidf+xml",
+      accept: CONTENT_TYPES.pidf,
       expires: options.expires,
       timers: options.timers,
       retryBaseMs: options.retryBaseMs,

@@ -5,6 +5,7 @@
  */
 import { EventSubscription, type ClientSubscriptionOptions } from "./event-subscription";
 import { applyWatcherInfoNotify, EMPTY_WATCHER_LIST, type WatcherListState } from "./watcher-list-state";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
 export interface WatcherInfoSubscriptionOptions extends ClientSubscriptionOptions {
   /** The user's own AOR. */
@@ -22,7 +23,7 @@ export class WatcherInfoSubscription {
       ua: options.ua,
       target: options.aor,
       event: "presence.winfo",
-      accept: "application/watcherinfo+xml",
+      accept: CONTENT_TYPES.watcherinfo,
       expires: options.expires,
       timers: options.timers,
       retryBaseMs: options.retryBaseMs,

@@ -1,11 +1,12 @@
 /** Typed results of the portal's server actions, and the mapping of expected failures. */
+import "server-only";
 import { AddressBookError } from "../xcap/addressbook";
 import { XcapClientError } from "../xcap/client";
-import { currentUser, type HeraldUser } from "../auth";
+import { currentUser, type HeraldUser } from "./auth";
 import { IconError } from "./presence-documents";
 import type { z } from "zod";
+import type { ActionResult } from "./wire-types";
 
-export type ActionResult<T = null> = { ok: true; data: T } | { ok: false; error: string; code: string };
 
 /** Run an action as the session's user with validated input; expected failures become messages. */
 export async function runAction<S extends z.ZodType, T>(

@@ -5,7 +5,7 @@
 import { headers } from "next/headers";
 import type { z } from "zod";
 import { db } from "../db";
-import { currentUser, type HeraldUser } from "../auth";
+import { currentUser, type HeraldUser } from "./auth";
 import {
   AccountError,
   addAccount,
@@ -28,7 +28,8 @@ import { generatePassword } from "../accounts/password";
 import { importAccounts, type ImportReport } from "../accounts/csv-import";
 import { auditActions, searchAudit, type AuditFilter } from "../accounts/audit-log";
 import { CLIENT_IP_HEADER } from "./client-address";
-import { failure, type ActionResult } from "./action-result";
+import { failure } from "./action-result";
+import type { ActionResult } from "./wire-types";
 
 /** Accounts per console page. */
 export const ADMIN_PAGE_SIZE = 50;

@@ -4,17 +4,18 @@
  * write — to Herald's embedded root in-process, or to an operator's XCAP server over HTTP with
  * the account's HA1 — so the portal keeps no second copy of this data.
  */
+import "server-only";
 import { config } from "../config";
 import { db } from "../db";
 import { XcapClient, type FetchFn } from "../xcap/client";
 import { AddressBook } from "../xcap/addressbook";
 import { composePidf, iconUrlWithHash, parsePidfManipulation, summarizePresence } from "../presence";
 import { escapeXml, parseXml } from "../xml";
-import { decodePresContent, DEFAULT_MAX_ICON_BYTES, sniffImageType, STATUS_ICON_DOCUMENT, PRES_CONTENT_AUID } from "../xcap/server";
+import { decodePresContent, DEFAULT_MAX_ICON_BYTES, sniffImageType, STATUS_ICON_DOCUMENT } from "../xcap/server";
 import { xcapHttp } from "./xcap";
 import { publicXcapRootOf } from "./public-xcap-root";
+import { NS, AUID, CONTENT_TYPES } from "../presence/namespaces";
 
-export const PIDF_MANIPULATION_AUID = "pidf-manipulation";
 export const MAX_ICON_BYTES = DEFAULT_MAX_ICON_BYTES;
 
 /** Public XCAP root: what is written into documents and what Blink clients are configured with. */
@@ -47,7 +48,7 @@ export interface OfflineStatus {
 /** The offline status: what watchers see while none of the user's devices publishes. */
 export async function getOfflineStatus(address: string): Promise<OfflineStatus> {
   const client = await xcapClientFor(address);
-  const doc = await client.getDocument(PIDF_MANIPULATION_AUID, "index");
+  const doc = await client.getDocument(AUID.pidfManipulation, "index");
   if (!doc) return { note: null, set: false };
   const summary = summarizePresence(parsePidfManipulation(doc.xml));
   return { note: summary.note ?? null, set: true };
@@ -63,12 +64,12 @@ export async function setOfflineStatus(address: string, note: string): Promise<v
     tupleId: "offline_status_tuple",
     personId: "offline_status",
   });
-  await client.putDocument(PIDF_MANIPULATION_AUID, "index", xml, { contentType: "application/pidf+xml" });
+  await client.putDocument(AUID.pidfManipulation, "index", xml, { contentType: CONTENT_TYPES.pidf });
 }
 
 export async function clearOfflineStatus(address: string): Promise<void> {
   const client = await xcapClientFor(address);
-  await client.deleteDocument(PIDF_MANIPULATION_AUID, "index");
+  await client.deleteDocument(AUID.pidfManipulation, "index");
 }
 
 export class IconError extends Error {
@@ -87,22 +88,22 @@ export async function setIcon(address: string, bytes: Uint8Array): Promise<{ mim
   const mimeType = sniffImageType(bytes);
   if (!mimeType) throw new IconError("not-an-image", "Only PNG, JPEG and GIF pictures are accepted.");
   const xml =
-    `<?xml version="1.0" encoding="UTF-8"?>\n<content xmlns="urn:oma:xml:prs:pres-content">` +
+    `<?xml version="1.0" encoding="UTF-8"?>\n<content xmlns="${NS.presContent}">` +
     `<mime-type>${escapeXml(mimeType)}</mime-type><encoding>base64</encoding>` +
     `<data>${Buffer.from(bytes).toString("base64")}</data></content>`;
   const client = await xcapClientFor(address);
-  await client.putDocument(PRES_CONTENT_AUID, STATUS_ICON_DOCUMENT, xml, { contentType: "application/vnd.oma.pres-content+xml" });
+  await client.putDocument(AUID.presContent, STATUS_ICON_DOCUMENT, xml, { contentType: CONTENT_TYPES.presContent });
   return { mimeType, url: iconUrl(address) };
 }
 
 export async function removeIcon(address: string): Promise<void> {
   const client = await xcapClientFor(address);
-  await client.deleteDocument(PRES_CONTENT_AUID, STATUS_ICON_DOCUMENT);
+  await client.deleteDocument(AUID.presContent, STATUS_ICON_DOCUMENT);
 }
 
 /** The stable URL of a user's icon document (Blink fetches it there). */
 export function iconUrl(address: string): string {
-  return `${publicXcapRoot()}/${PRES_CONTENT_AUID}/users/sip:${address}/${STATUS_ICON_DOCUMENT}`;
+  return `${publicXcapRoot()}/${AUID.presContent}/users/sip:${address}/${STATUS_ICON_DOCUMENT}`;
 }
 
 export interface StoredIcon {
@@ -116,7 +117,7 @@ export interface StoredIcon {
 /** The user's stored icon, or null when there is none (or it cannot be decoded). */
 export async function getIcon(address: string): Promise<StoredIcon | null> {
   const client = await xcapClientFor(address);
-  const doc = await client.getDocument(PRES_CONTENT_AUID, STATUS_ICON_DOCUMENT);
+  const doc = await client.getDocument(AUID.presContent, STATUS_ICON_DOCUMENT);
   if (!doc) return null;
   try {
     const icon = decodePresContent(parseXml(doc.xml), MAX_ICON_BYTES);

@@ -1,6 +1,7 @@
 /** Page guards for the portal (server components). */
+import "server-only";
 import { forbidden, redirect } from "next/navigation";
-import { checkSession, type HeraldUser } from "../auth";
+import { checkSession, type HeraldUser } from "./auth";
 
 /**
  * The logged-in user, or a redirect to /login that comes back to `returnTo` (saying why when the

@@ -3,7 +3,7 @@
  * account's `user@domain`, the embedded presence server (loaded by the custom server) listens and
  * warms the user's buddy list before the page subscribes to it.
  */
-import { processBus, type ProcessBus } from "./process-bus";
+import { processBus, type ProcessBus } from "../process-wide";
 
 export type SignInEventBus = ProcessBus<string>;
 

@@ -2,21 +2,13 @@
  * Short-lived SIP credentials for the page (the autheph scheme: user name `<expiry>:<user>`,
  * password base64 HMAC-SHA1 of the user name): the browser never needs the SIP password.
  */
+import "server-only";
 import { issueEphemeralCredentials } from "../sip";
 import { config } from "../config";
 import { accountAddress } from "../accounts/address";
 import { db } from "../db";
+import type { PageSipCredentials } from "./wire-types";
 
-export interface PageSipCredentials {
-  /** Path of the WebSocket bridge on the portal's host. */
-  wsPath: string;
-  aor: string;
-  authorizationUser: string;
-  password: string;
-  displayName: string | null;
-  realm: string;
-  expires: number;
-}
 
 export function sipCredentialsFor(user: { address: string; name: string | null }, realm: string): PageSipCredentials {
   const c = config();

@@ -3,7 +3,7 @@
  * the embedded presence server (loaded by the custom server) listens.
  */
 import type { XcapChangeEvent } from "../xcap/server";
-import { processBus, type ProcessBus } from "./process-bus";
+import { processBus, type ProcessBus } from "../process-wide";
 
 export type XcapChangeListener = (e: XcapChangeEvent) => void;
 export type XcapEventBus = ProcessBus<XcapChangeEvent>;

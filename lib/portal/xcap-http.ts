@@ -5,7 +5,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   createXcapServer,
-  PRES_CONTENT_AUID,
   servePresContentIcon,
   type XcapChangeEvent,
   type XcapServer,
@@ -20,6 +19,7 @@ import { accountsGeneration } from "../accounts/changes";
 import { PrismaAccountDirectory, serviceUriTaken } from "../server/account-directory";
 import type { AuthAttemptSlot, AuthLimiter } from "../accounts/auth-limiter";
 import { CLIENT_IP_HEADER } from "./client-address";
+import { AUID } from "../presence/namespaces";
 
 /**
  * How long the portal serves a document from its cache before reading the database again. Writes
@@ -262,7 +262,7 @@ interface NeutralResponse {
   body: Uint8Array | null;
 }
 
-const ICON_PATH_RE = new RegExp(`^${PRES_CONTENT_AUID.replace(/\./g, "\\.")}/users/([^/]+)/(.+)$`);
+const ICON_PATH_RE = new RegExp(`^${AUID.presContent.replace(/\./g, "\\.")}/users/([^/]+)/(.+)$`);
 
 /** An Accept header that prefers images over XML (what <img> sends). */
 function wantsImage(accept: string | undefined): boolean {

@@ -1,7 +1,8 @@
 /** The portal's XCAP pieces: the embedded store, the HTTP root and the client the server actions use. */
+import "server-only";
 import { config } from "../config";
 import { db } from "../db";
-import { currentUser } from "../auth";
+import { currentUser } from "./auth";
 import { createXcapHttp, portalXcapStore, type XcapHttp } from "./xcap-http";
 import { xcapEvents } from "./xcap-events";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";

@@ -29,16 +29,3 @@ export function iconUrlWithHash(url: string, data: Uint8Array | string, options:
   const base = url.split("#", 1)[0];
   return `${base}#${iconHashTag(data, options)}`;
 }
-
-/** Split an icon URL into the URL to fetch and the hash it announces (if any). */
-export function parseIconUrlHash(
-  iconUrl: string,
-  prefix: string = ICON_HASH_PREFIX,
-): { url: string; hash?: string } {
-  const i = iconUrl.indexOf("#");
-  if (i < 0) return { url: iconUrl };
-  const url = iconUrl.slice(0, i);
-  const fragment = iconUrl.slice(i + 1);
-  if (fragment.startsWith(prefix) && fragment.length > prefix.length) return { url, hash: fragment.slice(prefix.length) };
-  return { url };
-}

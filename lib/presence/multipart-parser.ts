@@ -12,6 +12,7 @@ import { PresencePayloadError } from "./errors";
 import { parseMediaType, type MediaType } from "./media-type";
 import type { MimePart, MultipartRelated } from "./multipart-related";
 import { parseRlmi } from "./rlmi-parser";
+import { CONTENT_TYPES } from "./namespaces";
 
 export interface ParseMultipartOptions {
   /** Maximum body size in bytes (default 8 MiB). */
@@ -179,7 +180,7 @@ function parseLevel(mediaType: MediaType, body: Uint8Array, options: Required<Pa
   const result: MultipartRelated = { boundary, root, parts, byContentId };
   if (mediaType.params.type) result.type = mediaType.params.type.toLowerCase();
   if (start) result.start = start;
-  if (root.mediaType.mime === "application/rlmi+xml") result.rlmi = parseRlmi(root.body);
+  if (root.mediaType.mime === CONTENT_TYPES.rlmi) result.rlmi = parseRlmi(root.body);
   return result;
 }
 

@@ -1,6 +1,7 @@
 /**
- * XML namespaces of the presence payloads, and the prefixes Herald (like Blink / python-sipsimple)
- * uses when composing them.
+ * Protocol identifiers, each defined once: XML namespaces of the presence payloads and XCAP
+ * documents, XCAP application usage ids (AUIDs) and MIME types. The lowest layer that needs them
+ * (lib/presence); lib/xcap, lib/server, lib/client and the portal import them from here.
  */
 export const NS = {
   /** RFC 3863 PIDF */
@@ -23,6 +24,10 @@ export const NS = {
   watcherinfo: "urn:ietf:params:xml:ns:watcherinfo",
   /** RFC 4662 resource list meta-information */
   rlmi: "urn:ietf:params:xml:ns:rlmi",
+  /** RFC 4826 resource lists */
+  resourceLists: "urn:ietf:params:xml:ns:resource-lists",
+  /** RFC 4826 RLS services */
+  rlsServices: "urn:ietf:params:xml:ns:rls-services",
   /** RFC 4745 common policy */
   commonPolicy: "urn:ietf:params:xml:ns:common-policy",
   /** RFC 5025 presence authorization rules */
@@ -31,8 +36,18 @@ export const NS = {
   omaCommonPolicy: "urn:oma:xml:xdm:common-policy",
   /** OMA pres-content (status icon document) */
   presContent: "urn:oma:xml:prs:pres-content",
-  /** xml:lang */
-  xml: "http://www.w3.org/XML/1998/namespace",
+  /** RFC 4825 §11 xcap-error */
+  xcapError: "urn:ietf:params:xml:ns:xcap-error",
+  /** RFC 4825 §12 xcap-caps */
+  xcapCaps: "urn:ietf:params:xml:ns:xcap-caps",
+  /** OMA XDM xcap-directory */
+  xcapDirectory: "urn:oma:xml:xdm:xcap-directory",
+  /** Blink's address book (groups, contacts, policies) inside resource-lists */
+  addressbook: "urn:ag-projects:xml:ns:addressbook",
+  /** python-sipsimple's `attributes` extension of group / contact / uri / policy-element */
+  sipsimpleAttributes: "urn:ag-projects:sipsimple:xml:ns:addressbook",
+  /** AG `attributes` extension of resource-lists entries (also read on address-book items) */
+  agpResourceLists: "urn:ag-projects:xml:ns:resource-lists",
 } as const;
 
 /** Prefixes used when composing (same as python-sipsimple's, so Blink users see familiar documents). */
@@ -45,11 +60,35 @@ export const PREFIXES = {
   "agp-caps": NS.agpCaps,
 } as const;
 
-/** MIME types of the payloads. */
+/** XCAP application usage ids (RFC 4825 §12, RFC 4826, RFC 4827, RFC 5025, OMA). */
+export const AUID = {
+  resourceLists: "resource-lists",
+  rlsServices: "rls-services",
+  /** The OMA pres-rules auid Blink and Herald write. */
+  presRules: "org.openmobilealliance.pres-rules",
+  /** The IETF pres-rules auid: only the optional identity-rules mirror writes it. */
+  ietfPresRules: "pres-rules",
+  pidfManipulation: "pidf-manipulation",
+  presContent: "org.openmobilealliance.pres-content",
+  xcapCaps: "xcap-caps",
+  xcapDirectory: "org.openmobilealliance.xcap-directory",
+  dialogRules: "org.openxcap.dialog-rules",
+} as const;
+
+/** MIME types of the payloads and documents. */
 export const CONTENT_TYPES = {
   pidf: "application/pidf+xml",
   watcherinfo: "application/watcherinfo+xml",
   rlmi: "application/rlmi+xml",
   authPolicy: "application/auth-policy+xml",
   multipartRelated: "multipart/related",
+  resourceLists: "application/resource-lists+xml",
+  rlsServices: "application/rls-services+xml",
+  presContent: "application/vnd.oma.pres-content+xml",
+  xcapCaps: "application/xcap-caps+xml",
+  xcapDirectory: "application/vnd.oma.xcap-directory+xml",
+  xcapError: "application/xcap-error+xml",
+  xcapElement: "application/xcap-el+xml",
+  xcapAttribute: "application/xcap-att+xml",
+  xcapNamespaces: "application/xcap-ns+xml",
 } as const;

@@ -8,8 +8,6 @@ import type { ParseXmlOptions, XmlDocument } from "../xml";
 import { parsePidf } from "./pidf-parser";
 import type { PresenceDocument } from "./presence-document";
 
-export const PIDF_MANIPULATION_AUID = "pidf-manipulation";
-
 /** Parse a pidf-manipulation document (same format as PIDF). */
 export function parsePidfManipulation(input: string | Uint8Array | XmlDocument, options?: ParseXmlOptions): PresenceDocument {
   return parsePidf(input, options);

@@ -39,7 +39,7 @@
  * publication and no registration: the offline status and permanent note included), while the
  * user's own devices still see every publication and follow it.
  */
-import { childElements, createXmlDocument, serializeXmlDocument, XMLNS_NAMESPACE, type XmlDocument, type XmlElement } from "../xml";
+import { childElements, createXmlDocument, serializeXmlDocument, XML_NAMESPACE, XMLNS_NAMESPACE, type XmlDocument, type XmlElement } from "../xml";
 import { NS } from "./namespaces";
 import { noteOf, presenceDocumentFromElement } from "./pidf-parser";
 import type { Note, PresenceDocument, Tuple } from "./presence-document";
@@ -258,7 +258,7 @@ export function composePresence(
   for (const t of tuples) root.appendChild(t);
   for (const n of notes) {
     const el = doc.createElementNS(NS.pidf, "note");
-    if (n.lang) el.setAttributeNS(NS.xml, "xml:lang", n.lang);
+    if (n.lang) el.setAttributeNS(XML_NAMESPACE, "xml:lang", n.lang);
     el.appendChild(doc.createTextNode(n.text));
     root.appendChild(el);
   }

@@ -27,9 +27,9 @@ export type {
   TerminationReason,
 } from "./event-package";
 export { Notifier, Subscription, type SubscriptionRecord } from "./notifier";
-export { PresencePackage, PIDF_TYPE, decisionFor, presenceSlot, type PresenceSlot, type PublishLimits } from "./presence-package";
-export { WatcherInfoPackage, WATCHERINFO_TYPE, type WatcherRecord } from "./winfo-package";
-export { PresenceAuthorizer, permissionsKey, OMA_PRES_RULES_AUID, IETF_PRES_RULES_AUID, RESOURCE_LISTS_AUID, PIDF_MANIPULATION_AUID } from "./presence-authorizer";
+export { PresencePackage, decisionFor, presenceSlot, type PresenceSlot, type PublishLimits } from "./presence-package";
+export { WatcherInfoPackage, type WatcherRecord } from "./winfo-package";
+export { PresenceAuthorizer, permissionsKey } from "./presence-authorizer";
 export { Registrar, type Binding } from "./registrar";
 export { ExpiryWheel } from "./expiry-wheel";
 export { aorOf, canonicalAor, splitAor } from "./aor";

@@ -17,15 +17,11 @@ import { childElements, parseXml, type XmlElement } from "../xml";
 import { decodeAnyUri } from "../xcap/addressbook";
 import { canonicalAor } from "./aor";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
+import { NS, AUID } from "../presence/namespaces";
 
-export const OMA_PRES_RULES_AUID = "org.openmobilealliance.pres-rules";
-export const IETF_PRES_RULES_AUID = "pres-rules";
-export const RESOURCE_LISTS_AUID = "resource-lists";
 /** Resource-lists documents read while resolving one rules document's anchors: each read and parsed once. */
 type ListDocuments = Map<string, Promise<XmlElement | undefined>>;
 
-export const PIDF_MANIPULATION_AUID = "pidf-manipulation";
-const RL_NS = "urn:ietf:params:xml:ns:resource-lists";
 const MAX_LIST_DEPTH = 6;
 
 interface RulesEntry {
@@ -124,15 +120,15 @@ export class PresenceAuthorizer {
     const user = event.user;
     const out = { rules: [] as string[], manipulation: [] as string[] };
     if (!user) return out;
-    if (event.auid === OMA_PRES_RULES_AUID || event.auid === IETF_PRES_RULES_AUID) {
+    if (event.auid === AUID.presRules || event.auid === AUID.ietfPresRules) {
       this.rules.delete(user);
       out.rules.push(user);
-    } else if (event.auid === RESOURCE_LISTS_AUID) {
+    } else if (event.auid === AUID.resourceLists) {
       // any presentity whose rules reference this user's lists (normally only the user itself)
       this.rules.delete(user);
       out.rules.push(user);
       out.rules.push(...this.dependents(user));
-    } else if (event.auid === PIDF_MANIPULATION_AUID) {
+    } else if (event.auid === AUID.pidfManipulation) {
       this.manipulation.delete(user);
       out.manipulation.push(user);
     }
@@ -160,7 +156,7 @@ export class PresenceAuthorizer {
   private async loadRules(presentity: string): Promise<RulesEntry> {
     const entry: RulesEntry = { lists: new Map(), listOwners: new Set() };
     let text: string | undefined;
-    for (const auid of [OMA_PRES_RULES_AUID, IETF_PRES_RULES_AUID]) {
+    for (const auid of [AUID.presRules, AUID.ietfPresRules]) {
       const doc = await this.store.get({ auid, scope: "users", xui: presentity, docPath: "index" });
       if (doc) {
         text = doc.content;
@@ -199,7 +195,7 @@ export class PresenceAuthorizer {
   }
 
   private async loadManipulation(presentity: string): Promise<PresenceDocument | undefined> {
-    const doc = await this.store.get({ auid: PIDF_MANIPULATION_AUID, scope: "users", xui: presentity, docPath: "index" });
+    const doc = await this.store.get({ auid: AUID.pidfManipulation, scope: "users", xui: presentity, docPath: "index" });
     if (!doc) return undefined;
     try {
       return parsePidfManipulation(doc.content);
@@ -257,7 +253,7 @@ async function resolveAnchor(r: ListReader, anchor: string, out: Set<string>, ow
   }
   const root = await pending;
   if (!root) return;
-  let lists: XmlElement[] = childElements(root).filter((e) => e.namespaceURI === RL_NS && e.localName === "list");
+  let lists: XmlElement[] = childElements(root).filter((e) => e.namespaceURI === NS.resourceLists && e.localName === "list");
   if (a.listName !== undefined) lists = lists.filter((l) => l.getAttribute("name") === a.listName);
   else if (a.nodeSelector) return; // a selector we do not understand designates nothing we can use
   for (const l of lists) await collect(r, l, out, owners, depth);
@@ -265,7 +261,7 @@ async function resolveAnchor(r: ListReader, anchor: string, out: Set<string>, ow
 
 async function collect(r: ListReader, list: XmlElement, out: Set<string>, owners: Set<string>, depth: number): Promise<void> {
   for (const c of childElements(list)) {
-    if (c.namespaceURI !== RL_NS) continue;
+    if (c.namespaceURI !== NS.resourceLists) continue;
     if (c.localName === "entry") {
       const uri = decodeAnyUri(c.getAttribute("uri"));
       if (uri) out.add(uri);

@@ -47,8 +47,7 @@ import { permissionsKey, type PresenceAuthorizer } from "./presence-authorizer";
 import type { Binding, Registrar } from "./registrar";
 import type { StateRow, WriteBehind } from "./state-store";
 import type { WatcherInfoPackage } from "./winfo-package";
-
-export const PIDF_TYPE = "application/pidf+xml";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
 interface PublicationEntry {
   etag: string;
@@ -156,7 +155,7 @@ export interface PublishLimits {
 
 export class PresencePackage implements EventPackage {
   readonly name = "presence";
-  readonly acceptTypes = [PIDF_TYPE] as const;
+  readonly acceptTypes = [CONTENT_TYPES.pidf] as const;
   readonly localResource = true;
   readonly stateKinds = ["publication"] as const;
   readonly defaultExpires: number;
@@ -201,8 +200,8 @@ export class PresencePackage implements EventPackage {
     let document: PresenceDocument | undefined;
     if (hasBody) {
       const ct = request.contentType?.value;
-      if (ct !== PIDF_TYPE) {
-        throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", PIDF_TYPE]] }); // §6 step 3
+      if (ct !== CONTENT_TYPES.pidf) {
+        throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", CONTENT_TYPES.pidf]] }); // §6 step 3
       }
       try {
         document = parsePidf(request.body);
@@ -658,7 +657,7 @@ export function decisionFor(permissions: Permissions, refresh: boolean): Subscri
 }
 
 function bodyOf(xml: string): NotifyBody {
-  return { contentType: PIDF_TYPE, body: Buffer.from(xml, "utf8") };
+  return { contentType: CONTENT_TYPES.pidf, body: Buffer.from(xml, "utf8") };
 }
 
 function newEtag(): string {

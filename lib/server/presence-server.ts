@@ -47,7 +47,8 @@ import { SubscribeHandler } from "./handlers/subscribe";
 import { Notifier, type Subscription } from "./notifier";
 import { PackageRegistry, type SubscribeRoute } from "./package-registry";
 import { PresenceAuthorizer } from "./presence-authorizer";
-import { PIDF_TYPE, PresencePackage, type PublishLimits } from "./presence-package";
+import { PresencePackage, type PublishLimits } from "./presence-package";
+import { CONTENT_TYPES } from "../presence/namespaces";
 import { Registrar, type Binding } from "./registrar";
 import { announceRestored, restoreState } from "./restore";
 import { MemoryPresenceStateStore, WriteBehind, type PresenceStateStore } from "./state-store";
@@ -247,7 +248,7 @@ export class PresenceServer {
       ["SUBSCRIBE", this.subscriptions.handle],
       ["NOTIFY", notifyHandler(this.notifyHandlers)],
       ["PUBLISH", publishHandler({ auth: this.auth, accounts: options.accounts, publisher: this.presence })],
-      ["OPTIONS", optionsHandler({ allow: () => this.dispatcher.allow, allowEvents: () => this.packages.allowEvents(), accept: PIDF_TYPE })],
+      ["OPTIONS", optionsHandler({ allow: () => this.dispatcher.allow, allowEvents: () => this.packages.allowEvents(), accept: CONTENT_TYPES.pidf })],
     ]);
     this.dispatcher = new SipDispatcher({ transactions: this.transactions, handlers, logger: options.logger });
   }

@@ -17,8 +17,7 @@ import { createHash } from "node:crypto";
 import { canonicalAor } from "./aor";
 import type { EventPackage, NotifyBody, PackageNotifier, SubscribeRequestContext, SubscriptionDecision, SubscriptionView } from "./event-package";
 import type { StateRow, WriteBehind } from "./state-store";
-
-export const WATCHERINFO_TYPE = "application/watcherinfo+xml";
+import { CONTENT_TYPES } from "../presence/namespaces";
 
 export interface WatcherRecord {
   presentity: string;
@@ -48,7 +47,7 @@ export interface WatcherInfoPackageOptions {
 
 export class WatcherInfoPackage implements EventPackage {
   readonly name = "presence.winfo";
-  readonly acceptTypes = [WATCHERINFO_TYPE] as const;
+  readonly acceptTypes = [CONTENT_TYPES.watcherinfo] as const;
   readonly defaultExpires: number;
   readonly minExpires: number;
   readonly maxExpires: number;
@@ -97,7 +96,7 @@ export class WatcherInfoPackage implements EventPackage {
       watchers = [...pending.values()];
     }
     const xml = composeWatcherInfo({ version: sub.version, state: docState, watcherLists: [{ resource: presentity, package: "presence", watchers }] });
-    return { contentType: WATCHERINFO_TYPE, body: Buffer.from(xml, "utf8") };
+    return { contentType: CONTENT_TYPES.watcherinfo, body: Buffer.from(xml, "utf8") };
   }
 
   subscriptionEnded(sub: SubscriptionView): void {

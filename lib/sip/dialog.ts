@@ -45,14 +45,6 @@ export function dialogIdToString(id: DialogId): string {
   return `${id.callId};${id.localTag};${id.remoteTag}`;
 }
 
-/** Dialog id of an incoming in-dialog request as seen by its recipient: local = To tag, remote = From tag. */
-export function dialogIdOfIncomingRequest(request: SipRequest): DialogId | undefined {
-  const localTag = request.to.tag;
-  const remoteTag = request.from.tag;
-  if (localTag === undefined || remoteTag === undefined) return undefined;
-  return { callId: request.callId, localTag, remoteTag };
-}
-
 export interface InDialogRequestOptions {
   via: { transport: string; host: string; port?: number; branch?: string };
   contact?: NameAddr | string;

@@ -57,8 +57,3 @@ export const JOINED_HEADERS: ReadonlySet<string> = new Set([
   "accept", "accept-encoding", "accept-language", "allow", "allow-events", "content-encoding",
   "content-language", "proxy-require", "require", "supported", "unsupported",
 ]);
-
-/** Headers that must appear at most once (RFC 3261 §20 / §16.3 duplicate check). */
-export const SINGLE_HEADERS: ReadonlySet<string> = new Set([
-  "call-id", "content-length", "cseq", "from", "to", "max-forwards", "content-type", "expires",
-]);

@@ -30,7 +30,7 @@ export {
   type OutgoingResponse,
 } from "./message";
 export { parseMessage, parseHead, type ParseOptions } from "./parser";
-export { serializeMessage, serializeMessageToString } from "./serializer";
+export { serializeMessage } from "./serializer";
 export { SipStreamParser, parseFrame, DEFAULT_MAX_HEADER_SIZE, DEFAULT_MAX_MESSAGE_SIZE, type KeepAliveKind, type SipStreamParserOptions } from "./stream-parser";
 export { SipStreamFramer, type SipStreamFramerHandlers } from "./stream-framer";
 export { buildErrorResponse } from "./error-response";
@@ -59,7 +59,7 @@ export { NonInviteClientTransaction, NonInviteClientState, clientTransactionKey 
 export { NonInviteServerTransaction, NonInviteServerState, serverTransactionKey } from "./server-transaction";
 export { TransactionLayer, type IncomingRequestDisposition, type TransactionLayerOptions } from "./transaction-layer";
 export { createResponse, createRequest, generateBranch, generateCallId, generateTag, randomToken, type CreateRequestOptions, type CreateResponseOptions } from "./ua-helpers";
-export { Dialog, dialogIdOfIncomingRequest, dialogIdToString, type DialogId, type DialogState, type InDialogRequestOptions } from "./dialog";
+export { Dialog, dialogIdToString, type DialogId, type DialogState, type InDialogRequestOptions } from "./dialog";
 export { AorError, canonicalAor, parseAor, type ParseAorOptions, type ParsedAor } from "./aor";
 export { SipConnection, normalizeAddress, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
 export { MemoryFlowEnd, createMemoryFlow, type FlowAddress } from "./memory-flow";

@@ -3,7 +3,7 @@
  * Route, Record-Route, Refer-To, P-Asserted-Identity...
  */
 import { SipParseError } from "./parse-error";
-import { Params, TOKEN_RE, quote, quotedStringEnd, unquote } from "./syntax";
+import { Params, quote, quotedStringEnd, unquote } from "./syntax";
 import { parseUri, type Uri } from "./uri";
 
 const DISPLAY_TOKENS_RE = /^[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]+[A-Za-z0-9\-.!%*_+`'~]+)*$/;
@@ -108,7 +108,3 @@ function wrapUri(text: string): Uri {
 
 /** `Contact: *` (RFC 3261 §10.2.2) or a list of addresses. */
 export type ContactValue = NameAddr | "*";
-
-export function isToken(s: string): boolean {
-  return TOKEN_RE.test(s);
-}

@@ -34,8 +34,3 @@ export function serializeMessage(msg: SipMessage): Buffer {
   msg.body.copy(out, headLen);
   return out;
 }
-
-/** Serialize to a string (body decoded as UTF-8) — for logs and tests. */
-export function serializeMessageToString(msg: SipMessage): string {
-  return serializeMessage(msg).toString("utf8");
-}

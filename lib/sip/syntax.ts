@@ -2,8 +2,6 @@
 import { SipParseError, type SipParseErrorCode } from "./parse-error";
 
 export const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
-const LWS_RE = /[ \t]+/g;
-const NEEDS_QUOTE_RE = /[^A-Za-z0-9\-.!%*_+`'~]/;
 const BAD_PARAM_VALUE_RE = /[\s"<>,]/;
 // eslint-disable-next-line no-control-regex -- control characters must be escaped as quoted-pairs
 const QUOTE_ESCAPE_RE = /["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
@@ -148,16 +146,6 @@ export function unquote(s: string): string {
 /** Quote a string as a quoted-string, escaping `"` and `\`. */
 export function quote(s: string): string {
   return `"${s.replace(QUOTE_ESCAPE_RE, "\\$&")}"`;
-}
-
-/** Quote only when the value is not a token. */
-export function quoteIfNeeded(s: string): string {
-  return s !== "" && !NEEDS_QUOTE_RE.test(s) ? s : quote(s);
-}
-
-/** Collapse linear white space to single spaces. */
-export function collapseLws(s: string): string {
-  return s.replace(LWS_RE, " ").trim();
 }
 
 export function parseUnsigned(text: string, max: number, code: SipParseErrorCode, what: string): number {

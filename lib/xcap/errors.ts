@@ -3,9 +3,7 @@
  * carry the `urn:ietf:params:xml:ns:xcap-error` element that goes into the response body.
  */
 import { escapeXml } from "../xml";
-
-export const XCAP_ERROR_NS = "urn:ietf:params:xml:ns:xcap-error";
-export const XCAP_ERROR_MIME = "application/xcap-error+xml";
+import { NS } from "../presence/namespaces";
 
 /** A final non-2xx outcome of an XCAP request. */
 export class XcapError extends Error {
@@ -72,7 +70,7 @@ export class XcapConflict extends XcapError {
     } else {
       inner = `<${this.condition}${phraseAttr}/>`;
     }
-    return `<?xml version="1.0" encoding="UTF-8"?>\n<xcap-error xmlns="${XCAP_ERROR_NS}">${inner}</xcap-error>\n`;
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<xcap-error xmlns="${NS.xcapError}">${inner}</xcap-error>\n`;
   }
 }
 

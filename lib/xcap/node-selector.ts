@@ -10,7 +10,7 @@
  * namespace, as in XPath.
  */
 import { XcapError } from "./errors";
-import type { XmlDocument, XmlElement } from "../xml";
+import { XML_NAMESPACE, type XmlDocument, type XmlElement } from "../xml";
 
 export interface QName {
   prefix: string | null;
@@ -226,7 +226,7 @@ function resolveElementNs(q: QName, ns: SelectorNamespaces): string {
 /** Attribute name → namespace (null for unprefixed). */
 export function resolveAttributeNs(q: QName, ns: SelectorNamespaces): string | null {
   if (q.prefix === null) return null;
-  if (q.prefix === "xml") return "http://www.w3.org/XML/1998/namespace";
+  if (q.prefix === "xml") return XML_NAMESPACE;
   const uri = ns.bindings.get(q.prefix);
   if (uri === undefined) throw new XcapError(400, `namespace prefix "${q.prefix}" is not bound in the query`);
   return uri;

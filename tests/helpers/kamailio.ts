@@ -27,6 +27,7 @@ import { presRulesXml } from "./kamailio-documents";
 import { freePort } from "./ports";
 import { startPostgres, type PgCluster } from "./postgres";
 import { waitFor } from "./wait";
+import { TOOLS, requireTool } from "./tools";
 
 export const KAMAILIO_CFG_TEMPLATE = fileURLToPath(new URL("../interop/kamailio/kamailio.cfg", import.meta.url));
 export const KAMAILIO_MODULE_DIR = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
@@ -124,10 +125,7 @@ export interface KamailioServer {
 const LOG_LIMIT = 2 * 1024 * 1024;
 
 function findKamailio(): string {
-  for (const p of ["/usr/sbin/kamailio", "/usr/bin/kamailio", "/usr/local/sbin/kamailio"]) if (existsSync(p)) return p;
-  throw new Error(
-    "Kamailio is not installed: apt-get install kamailio kamailio-presence-modules kamailio-postgres-modules kamailio-xml-modules",
-  );
+  return requireTool(TOOLS.kamailio);
 }
 
 function checkModules(mods: Array<[string, string]>): void {
@@ -138,7 +136,7 @@ function checkModules(mods: Array<[string, string]>): void {
   }
 }
 
-/** True when the binary and every required module are installed (for `describe.skipIf`). */
+/** True when the binary and every required module are installed (benchmarks print a skip line; tests never skip: startKamailio names what is missing). */
 export function kamailioAvailable(): boolean {
   try {
     findKamailio();

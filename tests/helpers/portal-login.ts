@@ -1,6 +1,6 @@
 /** A portal session cookie made by the real login path (next-auth authorize, then the jwt callback). */
 import { encode } from "next-auth/jwt";
-import { authOptions } from "@/lib/auth";
+import { authOptions } from "@/lib/portal/auth";
 
 export async function portalSessionCookie(address: string, password: string, secret: string): Promise<string> {
   const o = authOptions();

@@ -5,17 +5,18 @@
  * digest challenges it knows and fails on the MD5 + SHA-256 pair, so this runs with the server's
  * default (MD5 alone).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { pidf } from "../helpers/sip-client";
 import { freePort } from "../helpers/ports";
 import { waitFor } from "../helpers/wait";
+import { TOOLS, requireTool } from "../helpers/tools";
 import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, startMessaging, type PeerProcess } from "./peer-process";
 import { PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
 
-const BARESIP = "/usr/bin/baresip";
+const BARESIP = TOOLS.baresip.paths[0]!;
 // baresip colours the status words; the log is compared without escape sequences
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*m/g;
@@ -59,8 +60,7 @@ async function startBaresip(serverPort: number, options: { commands?: boolean } 
 
 describe("baresip interop (Debian package baresip)", () => {
   it("registers, publishes, subscribes, sees its contact online and offline, and un-registers on quit", async () => {
-    // a missing peer fails the test, naming it (never a skip)
-    expect(existsSync(BARESIP), `baresip is not installed at ${BARESIP} (Debian package baresip)`).toBe(true);
+    requireTool(TOOLS.baresip); // a missing peer fails the test, naming it (never a skip)
     const xcap = new XcapFixture();
     await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
     await xcap.put(BOB, "org.openmobilealliance.pres-rules", allowRules(BOB, [ALICE]));
@@ -100,7 +100,6 @@ describe("baresip interop (Debian package baresip)", () => {
 
 describe("baresip instant messages (issue 17)", () => {
   it("receives a stored message on registration and a live one, and `/message` sends one to a Herald user", async () => {
-    expect(existsSync(BARESIP), `baresip is not installed at ${BARESIP} (Debian package baresip)`).toBe(true);
     const { server, port, store, bob } = await startMessaging(cleanup);
     // alice (baresip) is not running yet: stored, 202
     expect((await bob.message(ALICE, "left while you were away")).status).toBe(202);

@@ -9,17 +9,18 @@
  * online → offline when linphonec quits. It sends PUBLISH and SUBSCRIBE to the AOR's domain unless
  * a route is configured, so the account has `reg_route` pointing at the server (the outbound proxy).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { pidf } from "../helpers/sip-client";
 import { parsePidf } from "@/lib/presence";
 import { waitFor } from "../helpers/wait";
+import { TOOLS, requireTool } from "../helpers/tools";
 import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, startMessaging, type PeerProcess } from "./peer-process";
 import { DOMAIN, PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
 
-const LINPHONEC = "/usr/bin/linphonec";
+const LINPHONEC = TOOLS.linphonec.paths[0]!;
 const BOB_BUSY = `<?xml version="1.0" encoding="UTF-8"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${BOB}"><tuple id="t1"><status><basic>open</basic></status></tuple><dm:person id="p1"><rpid:activities><rpid:busy/></rpid:activities></dm:person></presence>`;
 
@@ -80,8 +81,7 @@ function bobStatuses(output: string): string[] {
 
 describe("linphonec interop (Debian package linphone-cli)", () => {
   it("registers, publishes, subscribes to a friend, sees it online, busy and offline, and un-registers on quit", async () => {
-    // a missing peer is a failure, not a skip: the acceptance needs this run
-    expect(existsSync(LINPHONEC), `linphonec is not installed at ${LINPHONEC} (Debian package linphone-cli)`).toBe(true);
+    requireTool(TOOLS.linphonec); // a missing peer is a failure, not a skip: the acceptance needs this run
     const xcap = new XcapFixture();
     await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
     await xcap.put(BOB, "org.openmobilealliance.pres-rules", allowRules(BOB, [ALICE]));
@@ -136,7 +136,7 @@ describe("linphonec interop (Debian package linphone-cli)", () => {
 
   // RFC 8760: liblinphone answers a SHA-256 challenge, alone or offered before MD5
   it.each([[["SHA-256"]], [["SHA-256", "MD5"]]] as const)("registers and publishes when the server offers %j", async (digestAlgorithms) => {
-    expect(existsSync(LINPHONEC), `linphonec is not installed at ${LINPHONEC} (Debian package linphone-cli)`).toBe(true);
+    requireTool(TOOLS.linphonec);
     const { server, port } = await startServer({ digestAlgorithms: [...digestAlgorithms] });
     cleanup.push(() => server.stop());
     const linphonec = startLinphonec(port);
@@ -151,7 +151,6 @@ describe("linphonec interop (Debian package linphone-cli)", () => {
 
 describe("linphonec instant messages (issue 17)", () => {
   it("receives a stored and a live message from a Herald user, and `chat` sends one back", async () => {
-    expect(existsSync(LINPHONEC), `linphonec is not installed at ${LINPHONEC} (Debian package linphone-cli)`).toBe(true);
     const { server, port, bob } = await startMessaging(cleanup);
     expect((await bob.message(ALICE, "left while you were away")).status).toBe(202);
 

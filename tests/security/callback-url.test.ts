@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "@/lib/config";
-import { authOptions } from "@/lib/auth";
+import { authOptions } from "@/lib/portal/auth";
 import { safeCallbackUrl } from "@/lib/portal/callback-url";
 
 /** Where a browser on http://portal.test goes with `Location: <value>`. */

@@ -1,4 +1,4 @@
-import { currentUser } from "@/lib/auth";
+import { currentUser } from "@/lib/portal/auth";
 import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
 
 export const dynamic = "force-dynamic";

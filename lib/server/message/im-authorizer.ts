@@ -12,7 +12,8 @@ import { canonicalAor } from "../aor";
 import type { SipLogger } from "../../sip";
 import { decodeAnyUri } from "../../xcap/addressbook";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
-import { RESOURCE_LISTS_AUID, readExternalLists } from "../presence-authorizer";
+import { readExternalLists } from "../presence-authorizer";
+import { AUID } from "../../presence/namespaces";
 
 export const IM_RULES_AUID = "im-rules";
 
@@ -52,7 +53,7 @@ export class ImAuthorizer {
   invalidate(e: XcapChangeEvent): void {
     if (!e.user) return;
     if (e.auid === IM_RULES_AUID) this.entries.delete(e.user);
-    else if (e.auid === RESOURCE_LISTS_AUID) {
+    else if (e.auid === AUID.resourceLists) {
       this.entries.delete(e.user);
       for (const recipient of this.dependents.get(e.user) ?? []) this.entries.delete(recipient);
       this.dependents.delete(e.user);

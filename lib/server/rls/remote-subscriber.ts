@@ -31,6 +31,7 @@ import {
 } from "../../sip";
 import type { PresenceServer } from "../presence-server";
 import { failureReason, type BackEndState } from "./back-end";
+import { CONTENT_TYPES } from "../../presence/namespaces";
 
 export interface RemoteHop {
   host: string;
@@ -127,7 +128,7 @@ export class RemoteSubscriber {
           headers: [
             ["Event", "presence"],
             ["Expires", String(this.o.expires ?? 3600)],
-            ["Accept", "application/pidf+xml"],
+            ["Accept", CONTENT_TYPES.pidf],
           ],
         });
       let req = make();
@@ -173,7 +174,7 @@ export class RemoteSubscriber {
       headers: [
         ["Event", "presence"],
         ["Expires", String(expires)],
-        ["Accept", "application/pidf+xml"],
+        ["Accept", CONTENT_TYPES.pidf],
       ],
     });
     return this.send(req, conn);

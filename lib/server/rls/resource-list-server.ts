@@ -29,10 +29,11 @@ import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDec
 import type { PresenceServer } from "../presence-server";
 import { BackEndPool, type BackEndHandle } from "./back-end";
 import { RemoteSubscriber, type RemoteSubscriberOptions } from "./remote-subscriber";
-import { RESOURCE_LISTS_AUID, RLS_SERVICES_AUID, ServiceResolver, type ListResource } from "./service-resolver";
+import { ServiceResolver, type ListResource } from "./service-resolver";
+import { AUID, CONTENT_TYPES } from "../../presence/namespaces";
 
 export const EVENTLIST = "eventlist";
-export const RLS_ACCEPT_TYPES = ["multipart/related", "application/rlmi+xml", "application/pidf+xml"] as const;
+export const RLS_ACCEPT_TYPES = [CONTENT_TYPES.multipartRelated, CONTENT_TYPES.rlmi, CONTENT_TYPES.pidf] as const;
 
 export interface ResourceListServerOptions {
   server: PresenceServer;
@@ -360,8 +361,8 @@ export class ResourceListServer implements EventPackage {
   /** List edits (resource-lists / rls-services of a list owner) and service URI changes. */
   onXcapChange(e: XcapChangeEvent): void {
     if (!e.user) return;
-    if (e.auid === RLS_SERVICES_AUID) this.owners.clear();
-    if (e.auid !== RLS_SERVICES_AUID && e.auid !== RESOURCE_LISTS_AUID) return;
+    if (e.auid === AUID.rlsServices) this.owners.clear();
+    if (e.auid !== AUID.rlsServices && e.auid !== AUID.resourceLists) return;
     const user = canonicalAor(e.user);
     for (const ls of this.lists.values()) if (ls.owner === user) void ls.reload();
   }

@@ -19,11 +19,8 @@ import { parseNodeSelector, selectElement } from "../../xcap/node-selector";
 import type { XcapDocumentKey, XcapStore } from "../../xcap/server";
 import { canonicalAor } from "../aor";
 import { accountOwningUri, type AccountDirectory } from "../account-directory";
+import { NS, AUID } from "../../presence/namespaces";
 
-export const RLS_SERVICES_NS = "urn:ietf:params:xml:ns:rls-services";
-export const RESOURCE_LISTS_NS = "urn:ietf:params:xml:ns:resource-lists";
-export const RLS_SERVICES_AUID = "rls-services";
-export const RESOURCE_LISTS_AUID = "resource-lists";
 /** Nesting bound for lists, external anchors and entry-refs (cycles end here too). */
 const MAX_DEPTH = 8;
 
@@ -102,13 +99,13 @@ export class ServiceResolver {
     if (!root) return undefined;
     const wanted = decodeAnyUri(serviceUri);
     const service = childElements(root).find(
-      (s) => s.namespaceURI === RLS_SERVICES_NS && s.localName === "service" && decodeAnyUri(s.getAttribute("uri")) === wanted,
+      (s) => s.namespaceURI === NS.rlsServices && s.localName === "service" && decodeAnyUri(s.getAttribute("uri")) === wanted,
     );
     if (!service) return undefined;
     const packages: string[] = [];
     const acc = new Accumulator();
     for (const k of childElements(service)) {
-      if (k.namespaceURI !== RLS_SERVICES_NS) continue;
+      if (k.namespaceURI !== NS.rlsServices) continue;
       if (k.localName === "list") await this.collectList(k, o.owner, acc, 0);
       else if (k.localName === "resource-list") await this.followListUri(k.textContent ?? "", o.owner, acc, 0);
       else if (k.localName === "packages") {
@@ -131,7 +128,7 @@ export class ServiceResolver {
   private async collectList(list: XmlElement, owner: string, acc: Accumulator, depth: number): Promise<void> {
     if (depth > MAX_DEPTH) return;
     for (const c of childElements(list)) {
-      if (c.namespaceURI !== RESOURCE_LISTS_NS && c.namespaceURI !== RLS_SERVICES_NS) continue;
+      if (c.namespaceURI !== NS.resourceLists && c.namespaceURI !== NS.rlsServices) continue;
       switch (c.localName) {
         case "entry":
           acc.add(c.getAttribute("uri"), displayName(c));
@@ -187,7 +184,7 @@ export class ServiceResolver {
   }
 
   private async target(auid: string, tree: "users" | "global", xui: string | undefined, document: string, owner: string): Promise<{ doc: XmlDocument } | undefined> {
-    if (auid !== RESOURCE_LISTS_AUID) return undefined;
+    if (auid !== AUID.resourceLists) return undefined;
     let key: XcapDocumentKey;
     if (tree === "users") {
       if (!xui || canonicalAor(xui) !== canonicalAor(owner)) {
@@ -211,7 +208,7 @@ export class ServiceResolver {
       // the text after `~~` starts with "/" (RFC 4825 §6: `~~/resource-lists/...`)
       const sel = parseNodeSelector(selector.replace(/^\/+/, ""));
       if (sel.terminal) return undefined;
-      const r = selectElement(doc, sel.steps, { bindings: new Map(), defaultNamespace: RESOURCE_LISTS_NS });
+      const r = selectElement(doc, sel.steps, { bindings: new Map(), defaultNamespace: NS.resourceLists });
       return r.kind === "found" ? r.element : undefined;
     } catch (e) {
       this.log("warn", "unusable node selector in a list reference", { selector, error: String(e) });
@@ -234,7 +231,7 @@ class Accumulator {
 }
 
 function isRl(el: XmlElement, local: string): boolean {
-  return el.namespaceURI === RESOURCE_LISTS_NS && el.localName === local;
+  return el.namespaceURI === NS.resourceLists && el.localName === local;
 }
 
 function displayName(el: XmlElement): string | undefined {

@@ -3,10 +3,8 @@
  * already binds to their namespace (or the SDK's usual prefix, declared once on the root),
  * so documents written by Blink keep their look and everything unknown stays where it is.
  */
-import { childElements, firstChildNS, type XmlDocument, type XmlElement } from "../../xml";
+import { XMLNS_NAMESPACE, childElements, firstChildNS, type XmlDocument, type XmlElement } from "../../xml";
 import { PREFERRED_PREFIX } from "./model";
-
-const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
 
 /** Qualified name to use for a new element of `ns` in `doc`, declaring a prefix on the root if needed. */
 export function qualifiedName(doc: XmlDocument, ns: string, local: string): string {
@@ -20,7 +18,7 @@ export function qualifiedName(doc: XmlDocument, ns: string, local: string): stri
   let prefix = PREFERRED_PREFIX[ns] ?? "ns";
   let n = 1;
   while (root.hasAttribute(`xmlns:${prefix}`)) prefix = `${PREFERRED_PREFIX[ns] ?? "ns"}${n++}`;
-  root.setAttributeNS(XMLNS_NS, `xmlns:${prefix}`, ns);
+  root.setAttributeNS(XMLNS_NAMESPACE, `xmlns:${prefix}`, ns);
   return `${prefix}:${local}`;
 }
 
@@ -61,12 +59,6 @@ export function insertAfterLast(parent: XmlElement, child: XmlElement, after: (e
   for (const k of kids) if (after(k)) anchor = k;
   if (anchor) parent.insertBefore(child, anchor.nextSibling);
   else parent.insertBefore(child, kids[0] ?? null);
-}
-
-/** Append `child` before the first child element satisfying `before` (or at the end). */
-export function insertBeforeFirst(parent: XmlElement, child: XmlElement, before: (e: XmlElement) => boolean): void {
-  const ref = childElements(parent).find(before);
-  parent.insertBefore(child, ref ?? null);
 }
 
 export function isNS(e: XmlElement, ns: string, local?: string): boolean {

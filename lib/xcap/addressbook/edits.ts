@@ -25,7 +25,6 @@ import {
   type EventHandling,
   type EventName,
   type Group,
-  type Policy,
 } from "./model";
 
 /** Attribute changes: a string sets, null writes an explicit nil, undefined removes the attribute. */
@@ -523,8 +522,4 @@ export function deletePolicy(doc: XmlDocument, id: string): void {
   const el = findById(addressbookItems(doc).policies, id);
   if (!el) throw new AddressBookError("policy-not-found", `no policy with id ${id}`);
   removeEl(el);
-}
-
-export function readPolicy(doc: XmlDocument, id: string): Policy | undefined {
-  return parseResourceLists(doc).policies.find((p) => p.id === id);
 }

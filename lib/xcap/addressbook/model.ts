@@ -2,19 +2,9 @@
  * The Blink (python-sipsimple) address book: typed model, namespaces, validation and errors.
  * Storage layout: /work/shared/notes/blink-xcap-layout.md.
  */
+import { AUID, NS } from "../../presence/namespaces";
 
-export const NS = {
-  resourceLists: "urn:ietf:params:xml:ns:resource-lists",
-  rlsServices: "urn:ietf:params:xml:ns:rls-services",
-  commonPolicy: "urn:ietf:params:xml:ns:common-policy",
-  presRules: "urn:ietf:params:xml:ns:pres-rules",
-  omaCommonPolicy: "urn:oma:xml:xdm:common-policy",
-  addressbook: "urn:ag-projects:xml:ns:addressbook",
-  /** python-sipsimple's `attributes` extension of group / contact / uri / policy-element */
-  sipsimpleAttributes: "urn:ag-projects:sipsimple:xml:ns:addressbook",
-  /** AG `attributes` extension of resource-lists entries (also read on address-book items) */
-  agpResourceLists: "urn:ag-projects:xml:ns:resource-lists",
-} as const;
+export { AUID, NS };
 
 /** Prefixes python-sipsimple declares; used when Herald has to introduce a namespace. */
 export const PREFERRED_PREFIX: Readonly<Record<string, string>> = {
@@ -26,14 +16,6 @@ export const PREFERRED_PREFIX: Readonly<Record<string, string>> = {
   [NS.sipsimpleAttributes]: "sipsimple",
   [NS.agpResourceLists]: "agp-rl",
 };
-
-export const AUID = {
-  resourceLists: "resource-lists",
-  rlsServices: "rls-services",
-  presRules: "org.openmobilealliance.pres-rules",
-  /** The IETF pres-rules auid: only the optional identity-rules mirror (identity-rules.ts) writes it. */
-  ietfPresRules: "pres-rules",
-} as const;
 
 /** Named top-level lists of the resource-lists `index` document, in the order Blink creates them. */
 export const LIST = {

@@ -95,15 +95,6 @@ export function joinRoot(root: string, path: string): string {
   return root.replace(/\/+$/, "") + path;
 }
 
-/**
- * The un-encoded XCAP URI of a node, as python-sipsimple writes it into `external anchor`,
- * `resource-list` and OMA `external-list entry anc` values:
- * `<root>/resource-lists/users/<xui>/index/~~/resource-lists/list[@name="x"]`.
- */
-export function nodeUriRaw(root: string, xui: string, loc: DocumentLocation, selector: string): string {
-  return joinRoot(root, documentPathRaw(xui, loc)) + "/~~" + selector;
-}
-
 /** The percent-encoded XCAP URI of a node, for HTTP requests. */
 export function nodeUri(root: string, xui: string, loc: DocumentLocation, selector?: string): string {
   const base = joinRoot(root, documentPath(xui, loc));

@@ -17,6 +17,7 @@ import {
 } from "./digest";
 import { documentPath, encodeNodeSelector, joinRoot } from "./uri";
 import { XcapClientError, parseXcapErrorBody } from "./xcap-error";
+import { AUID, CONTENT_TYPES } from "../../presence/namespaces";
 
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -95,18 +96,16 @@ export type DocumentMutation = (doc: XmlDocument) => void | false;
 
 /** MIME types of the application usages (RFC 4825 §12, RFC 4826, RFC 5025, OMA). */
 export const AUID_CONTENT_TYPES: Readonly<Record<string, string>> = {
-  "resource-lists": "application/resource-lists+xml",
-  "rls-services": "application/rls-services+xml",
-  "pres-rules": "application/auth-policy+xml",
-  "org.openmobilealliance.pres-rules": "application/auth-policy+xml",
-  "org.openxcap.dialog-rules": "application/auth-policy+xml",
-  "pidf-manipulation": "application/pidf+xml",
-  "org.openmobilealliance.pres-content": "application/vnd.oma.pres-content+xml",
-  "xcap-caps": "application/xcap-caps+xml",
-  "org.openmobilealliance.xcap-directory": "application/vnd.oma.xcap-directory+xml",
+  [AUID.resourceLists]: CONTENT_TYPES.resourceLists,
+  [AUID.rlsServices]: CONTENT_TYPES.rlsServices,
+  [AUID.ietfPresRules]: CONTENT_TYPES.authPolicy,
+  [AUID.presRules]: CONTENT_TYPES.authPolicy,
+  [AUID.dialogRules]: CONTENT_TYPES.authPolicy,
+  [AUID.pidfManipulation]: CONTENT_TYPES.pidf,
+  [AUID.presContent]: CONTENT_TYPES.presContent,
+  [AUID.xcapCaps]: CONTENT_TYPES.xcapCaps,
+  [AUID.xcapDirectory]: CONTENT_TYPES.xcapDirectory,
 };
-
-export const XCAP_ELEMENT_CONTENT_TYPE = "application/xcap-el+xml";
 
 const XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
 
@@ -202,7 +201,7 @@ export class XcapClient {
     xml: string,
     cond: WriteConditions & { global?: boolean } = {},
   ): Promise<WriteResult> {
-    return this.write("PUT", this.uri(auid, document, selector, cond.global), cond, xml, XCAP_ELEMENT_CONTENT_TYPE);
+    return this.write("PUT", this.uri(auid, document, selector, cond.global), cond, xml, CONTENT_TYPES.xcapElement);
   }
 
   /** DELETE an element; false when it did not exist (404). */

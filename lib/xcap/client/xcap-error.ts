@@ -4,9 +4,7 @@
  */
 import { childElements, parseXml, textOf, firstChildNS } from "../../xml";
 import type { XcapConflictCondition } from "../errors";
-
-export { XCAP_ERROR_NS } from "../errors";
-import { XCAP_ERROR_NS } from "../errors";
+import { NS } from "../../presence/namespaces";
 
 /** Conditions of RFC 4825 §11.2 (plus any extension element name the server sends). */
 export type XcapErrorConditionName = XcapConflictCondition | (string & {});
@@ -61,14 +59,14 @@ export function parseXcapErrorBody(body: string): XcapErrorCondition | undefined
     return undefined;
   }
   const root = doc.documentElement;
-  if (root.namespaceURI !== XCAP_ERROR_NS || root.localName !== "xcap-error") return undefined;
+  if (root.namespaceURI !== NS.xcapError || root.localName !== "xcap-error") return undefined;
   const el = childElements(root)[0];
   if (!el) return undefined;
   const cond: XcapErrorCondition = { name: el.localName };
   const phrase = el.getAttribute("phrase");
   if (phrase) cond.phrase = phrase;
   if (el.localName === "no-parent") {
-    const anc = textOf(firstChildNS(el, XCAP_ERROR_NS, "ancestor"));
+    const anc = textOf(firstChildNS(el, NS.xcapError, "ancestor"));
     if (anc) cond.ancestor = anc;
   }
   if (el.localName === "uniqueness-failure") {

@@ -4,9 +4,9 @@
  * `user`; a 401 from here means "challenge this request".
  */
 import { createHash } from "node:crypto";
-import { DEFAULT_MAX_XML_DEPTH, XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
+import { DEFAULT_MAX_XML_DEPTH, XMLNS_NAMESPACE, XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
 import { canonicalAor } from "../../sip/aor";
-import { XCAP_ERROR_MIME, XcapConflict, XcapError } from "../errors";
+import { XcapConflict, XcapError } from "../errors";
 import {
   checkSelectorBindings,
   decodeAttValue,
@@ -25,10 +25,8 @@ import { DEFAULT_APPLICATIONS } from "./applications";
 import { serviceUriConflict } from "./applications/rls-services";
 import type { StoredXcapDocument, XcapStore } from "./store";
 import { XcapDocumentCache, type XcapDocumentCacheOptions } from "./document-cache";
+import { CONTENT_TYPES } from "../../presence/namespaces";
 
-export const XCAP_EL_MIME = "application/xcap-el+xml";
-export const XCAP_ATT_MIME = "application/xcap-att+xml";
-export const XCAP_NS_MIME = "application/xcap-ns+xml";
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_DOCUMENTS_PER_USER = 100;
 export const DEFAULT_MAX_BYTES_PER_USER = 10 * 1024 * 1024;
@@ -129,7 +127,7 @@ function respond(status: number, headers: Record<string, string> = {}, body: str
 
 function errorResponse(err: XcapError): XcapResponse {
   if (err instanceof XcapConflict) {
-    return respond(409, { "content-type": XCAP_ERROR_MIME }, err.toXml());
+    return respond(409, { "content-type": CONTENT_TYPES.xcapError }, err.toXml());
   }
   return respond(err.status, { ...err.headers, "content-type": "text/plain; charset=utf-8" }, `${err.message}\n`);
 }
@@ -485,15 +483,15 @@ async function get(r: Resolved, method: string, headers: Record<string, string |
     const terminal = r.uri.nodeSelector.terminal;
     if (!terminal) {
       body = serializeFaithful(sel.element);
-      type = XCAP_EL_MIME;
+      type = CONTENT_TYPES.xcapElement;
     } else if (terminal.kind === "attribute") {
       const attr = findAttribute(sel.element, r);
       if (!attr) throw new XcapError(404, "no such attribute");
       body = escapeAttValue(attr.value);
-      type = XCAP_ATT_MIME;
+      type = CONTENT_TYPES.xcapAttribute;
     } else {
       body = namespaceBody(sel.element);
-      type = XCAP_NS_MIME;
+      type = CONTENT_TYPES.xcapNamespaces;
     }
   }
   const etag = quoteEtag(stored.etag);
@@ -567,7 +565,7 @@ async function put(
 ): Promise<XcapResponse> {
   const sel = r.uri.nodeSelector;
   const terminal = sel?.terminal ?? null;
-  requireMediaType(req.headers, !sel ? r.app.mimeType : terminal ? XCAP_ATT_MIME : XCAP_EL_MIME);
+  requireMediaType(req.headers, !sel ? r.app.mimeType : terminal ? CONTENT_TYPES.xcapAttribute : CONTENT_TYPES.xcapElement);
   const text = bodyText(req.body);
   const maxDoc = options.maxDocumentBytes ?? maxBody;
 
@@ -655,7 +653,7 @@ async function put(
         if (!prefix) {
           prefix = terminal.name.prefix ?? "ns";
           for (let n = 1; scope.has(prefix) && scope.get(prefix) !== attNs; n++) prefix = `${terminal.name.prefix ?? "ns"}${n}`;
-          el.setAttributeNS("http://www.w3.org/2000/xmlns/", `xmlns:${prefix}`, attNs);
+          el.setAttributeNS(XMLNS_NAMESPACE, `xmlns:${prefix}`, attNs);
         }
         el.setAttributeNS(attNs, `${prefix}:${terminal.name.local}`, value);
       }

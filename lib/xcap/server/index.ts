@@ -3,9 +3,6 @@ export {
   handleXcapRequest,
   createXcapServer,
   computeEtag,
-  XCAP_EL_MIME,
-  XCAP_ATT_MIME,
-  XCAP_NS_MIME,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_DOCUMENTS_PER_USER,
   DEFAULT_MAX_BYTES_PER_USER,
@@ -34,10 +31,9 @@ export {
   decodePresContent,
   sniffImageType,
   STATUS_ICON_DOCUMENT,
-  PRES_CONTENT_AUID,
   DEFAULT_MAX_ICON_BYTES,
   createPresContentApplication,
   type PresContentIcon,
 } from "./applications/pres-content";
-export { XcapError, XcapConflict, XCAP_ERROR_NS, XCAP_ERROR_MIME, type XcapConflictCondition } from "../errors";
+export { XcapError, XcapConflict, type XcapConflictCondition } from "../errors";
 export { parseXcapUri, buildXcapUri, type XcapDocumentKey, type XcapUri, type XcapScope } from "../uri";

@@ -6,15 +6,6 @@
 import type { XmlElement } from "../../xml";
 import { schemaError } from "../errors";
 
-export const XML_NS = "http://www.w3.org/XML/1998/namespace";
-export const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
-
-export function elementsOf(el: XmlElement | Document): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (let c = el.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) out.push(c as XmlElement);
-  return out;
-}
-
 export function describe(el: XmlElement): string {
   return el.namespaceURI ? `{${el.namespaceURI}}${el.localName}` : String(el.localName);
 }

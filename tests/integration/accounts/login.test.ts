@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "@/lib/config";
 import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
-import { authorizeLogin } from "@/lib/auth";
+import { authorizeLogin } from "@/lib/portal/auth";
 import { signInEvents } from "@/lib/portal/sign-in-events";
 import { tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 

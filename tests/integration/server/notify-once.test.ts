@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from "vitest";
 import { composePidf, parsePidf, summarizePresence } from "@/lib/presence";
-import { OMA_PRES_RULES_AUID, PIDF_MANIPULATION_AUID } from "@/lib/server/presence-authorizer";
 import type { SipRequest } from "@/lib/sip";
 import { AddressBook } from "@/lib/xcap/addressbook";
 import type { XcapDocumentKey, XcapStore } from "@/lib/xcap/server";
@@ -14,6 +13,7 @@ import { pidf, type SipTestClient } from "../../helpers/sip-client";
 import { waitFor } from "../../helpers/wait";
 import { DOMAIN, XCAP_ROOT, databaseBackends, startDeployed, useDeployedDb } from "./deployed";
 import { allowRules } from "./harness";
+import { AUID } from "../../../lib/presence/namespaces";
 
 const ALICE = `sip:alice@${DOMAIN}`;
 const BOB = `sip:bob@${DOMAIN}`;
@@ -44,7 +44,7 @@ class HeldReads implements XcapStore {
       await read.finally(() => (h.answered = true));
       await h.gate;
     }
-    if (h === undefined || !mine) this.reads += key.auid === PIDF_MANIPULATION_AUID || key.auid === OMA_PRES_RULES_AUID ? 1 : 0;
+    if (h === undefined || !mine) this.reads += key.auid === AUID.pidfManipulation || key.auid === AUID.presRules ? 1 : 0;
     return read;
   }
   put: XcapStore["put"] = (...a) => this.inner.put(...a);
@@ -117,7 +117,7 @@ describe.each(databaseBackends("herald_notify_once"))("each state once, on %s", 
     const alice = await ua("alice");
     const status = (note: string) => composePidf({ entity: ALICE, basic: "closed", extended: "offline", note, tupleId: "offline_status_tuple", personId: "offline_status" });
     const got = await notifiesFor(bob, sub, alice, async () => {
-      const first = held.holdNext(PIDF_MANIPULATION_AUID, ALICE);
+      const first = held.holdNext(AUID.pidfManipulation, ALICE);
       await xcap.putDocument("pidf-manipulation", "index", status("Back on Monday"), { contentType: "application/pidf+xml" });
       await first.read();
       const before = held.reads;
@@ -130,7 +130,7 @@ describe.each(databaseBackends("herald_notify_once"))("each state once, on %s", 
 
   it("rules changed twice while the first change is still being evaluated: the older decision is never applied", async () => {
     const { xcap, held, ua } = await system();
-    const rules = (handling: string) => xcap.putDocument(OMA_PRES_RULES_AUID, "index", allowRules(ALICE, [BOB], handling), { contentType: "application/auth-policy+xml" });
+    const rules = (handling: string) => xcap.putDocument(AUID.presRules, "index", allowRules(ALICE, [BOB], handling), { contentType: "application/auth-policy+xml" });
     await rules("allow");
     const alice = await ua("alice");
     await alice.publish(pidf(ALICE, "open", "at my desk"));
@@ -139,7 +139,7 @@ describe.each(databaseBackends("herald_notify_once"))("each state once, on %s", 
     await bob.waitForNotify((n) => n.bodyText.includes("at my desk"), { sub });
     // block, and undo at once: the block's evaluation is overtaken by the undo's
     const got = await notifiesFor(bob, sub, alice, async () => {
-      const first = held.holdNext(OMA_PRES_RULES_AUID, ALICE);
+      const first = held.holdNext(AUID.presRules, ALICE);
       await rules("polite-block");
       await first.read();
       const before = held.reads;

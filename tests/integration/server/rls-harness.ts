@@ -11,6 +11,7 @@ import { parseMultipartRelated, partText, type MultipartRelated } from "@/lib/pr
 import { SipStreamParser, type SipRequest } from "@/lib/sip";
 import { MemoryXcapStore, handleXcapRequest, type XcapChangeEvent } from "@/lib/xcap/server";
 import { SipTestClient, type SipTestClientOptions } from "../../helpers/sip-client";
+import { requirePythonEmail } from "../../helpers/tools";
 
 export const DOMAIN = "example.test";
 export const PASSWORD = "secret-password";
@@ -201,11 +202,7 @@ for p in msg.get_payload():
 print(json.dumps(out))
 `;
   const head = Buffer.from(`Content-Type: ${contentType}\r\nMIME-Version: 1.0\r\n\r\n`);
-  const r = spawnSync("python3", ["-c", script], { input: Buffer.concat([head, Buffer.from(body)]), maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(requirePythonEmail(), ["-c", script], { input: Buffer.concat([head, Buffer.from(body)]), maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`python email parser failed: ${r.stderr.toString()}`);
   return JSON.parse(r.stdout.toString());
-}
-
-export function pythonAvailable(): boolean {
-  return spawnSync("python3", ["-c", "import email"]).status === 0;
 }

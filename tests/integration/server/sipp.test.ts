@@ -3,16 +3,14 @@
  * digest, publishes, and subscribes receiving NOTIFYs over TCP (`-t t1`) against the server.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { pidf, type SipTestClient } from "../../helpers/sip-client";
 import { freePort } from "../../helpers/ports";
 import { waitFor } from "../../helpers/wait";
+import { TOOLS, requireTool } from "../../helpers/tools";
 import { DOMAIN, PASSWORD, XcapFixture, allowRules, client, startServer } from "./harness";
 
-const SIPP = "/usr/bin/sipp";
-const haveSipp = existsSync(SIPP);
 const SCENARIOS = path.resolve(__dirname, "../../fixtures/sipp");
 
 let cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -42,7 +40,7 @@ async function runSipp(scenario: string, port: number, user: string, keys: Recor
     "-error_file", `/tmp/herald-sipp-${process.pid}-${local}.log`,
   ];
   return new Promise((resolve) => {
-    const p = spawn(SIPP, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(requireTool(TOOLS.sipp), args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     p.stdout.on("data", (d) => (output += d));
     p.stderr.on("data", (d) => (output += d));
@@ -54,7 +52,12 @@ async function runSipp(scenario: string, port: number, user: string, keys: Recor
   });
 }
 
-describe.skipIf(!haveSipp)("SIPp interop (Debian package sip-tester)", () => {
+// a missing SIPp fails each test naming it and its package (requireTool), never a skip
+describe("SIPp interop (Debian package sip-tester)", () => {
+  beforeAll(() => {
+    requireTool(TOOLS.sipp);
+  });
+
   it("REGISTER with digest authentication", async () => {
     const s = await startServer();
     cleanup.push(() => s.server.stop());
@@ -88,9 +91,3 @@ describe.skipIf(!haveSipp)("SIPp interop (Debian package sip-tester)", () => {
     expect(s.server.notifier.size).toBe(0);
   });
 });
-
-if (!haveSipp) {
-  describe("SIPp interop", () => {
-    it.skip("skipped: /usr/bin/sipp not found — install the Debian package sip-tester", () => {});
-  });
-}

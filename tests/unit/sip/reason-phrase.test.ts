@@ -1,6 +1,6 @@
 /** Reason phrases are made wire-safe in one place, `SipResponse` (RFC 3261 §25.1 Reason-Phrase). */
 import { describe, expect, it } from "vitest";
-import { MAX_REASON_PHRASE_LENGTH, SipRequest, SipResponse, createResponse, parseMessage, sanitizeReasonPhrase, serializeMessageToString } from "@/lib/sip";
+import { MAX_REASON_PHRASE_LENGTH, SipRequest, SipResponse, createResponse, parseMessage, sanitizeReasonPhrase, serializeMessage } from "@/lib/sip";
 
 const request = () =>
   new SipRequest({
@@ -42,7 +42,7 @@ describe("reason phrases", () => {
       expect(r.reason).toBe("line one Via: SIP/2.0/TCP evil;branch=z9hG4bKx");
       expect(r.startLine()).toBe("SIP/2.0 400 line one Via: SIP/2.0/TCP evil;branch=z9hG4bKx");
     }
-    const wire = serializeMessageToString(b);
+    const wire = serializeMessage(b).toString("utf8");
     const back = parseMessage(wire, { stream: true }) as SipResponse;
     expect(back.status).toBe(400);
     expect(back.via).toHaveLength(1);

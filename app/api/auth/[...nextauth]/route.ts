@@ -1,5 +1,5 @@
 import NextAuth from "next-auth";
-import { authOptions } from "@/lib/auth";
+import { authOptions } from "@/lib/portal/auth";
 import { limitedAs429 } from "@/lib/portal/login-errors";
 
 const handler = async (req: Request, ctx: { params: Promise<{ nextauth: string[] }> }) =>

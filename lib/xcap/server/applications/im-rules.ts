@@ -8,14 +8,15 @@ import type { XmlElement } from "../../../xml";
 import { schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
 import { checkContent, textOnly } from "../validation";
-import { COMMON_POLICY_NS, OMA_COMMON_POLICY_NS, validateRuleset } from "./pres-rules";
+import { validateRuleset } from "./pres-rules";
+import { NS } from "../../../presence/namespaces";
 
 export const IM_RULES_NS = "urn:iptel:xml:ns:im-rules";
 export const IM_RULES_AUID = "im-rules";
 
 function checkActions(actions: XmlElement): void {
   let handling = 0;
-  for (const k of checkContent(actions, COMMON_POLICY_NS, {}, /^O*$/)) {
+  for (const k of checkContent(actions, NS.commonPolicy, {}, /^O*$/)) {
     if (k.namespaceURI !== IM_RULES_NS) continue;
     if (k.localName !== "im-handling") throw schemaError(`unknown im-rules action ${k.localName}`);
     if (++handling > 1) throw schemaError("more than one im-handling");
@@ -25,7 +26,7 @@ function checkActions(actions: XmlElement): void {
 }
 
 function checkTransformations(tr: XmlElement): void {
-  if (checkContent(tr, COMMON_POLICY_NS, {}, /^O*$/).some((k) => k.namespaceURI === IM_RULES_NS)) throw schemaError("im-rules defines no transformations");
+  if (checkContent(tr, NS.commonPolicy, {}, /^O*$/).some((k) => k.namespaceURI === IM_RULES_NS)) throw schemaError("im-rules defines no transformations");
 }
 
 /** Validate a common-policy ruleset carrying im-rules actions. */
@@ -37,7 +38,7 @@ export const imRulesApplication: ApplicationUsage = {
   auid: IM_RULES_AUID,
   defaultNamespace: IM_RULES_NS,
   mimeType: "application/auth-policy+xml",
-  namespaces: [IM_RULES_NS, COMMON_POLICY_NS, OMA_COMMON_POLICY_NS],
+  namespaces: [IM_RULES_NS, NS.commonPolicy, NS.omaCommonPolicy],
   scopes: ["users"],
   validate: (doc: Document) => validateImRules(doc),
 };

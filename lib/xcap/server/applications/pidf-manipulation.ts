@@ -2,18 +2,16 @@
 import { schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
 import { checkAttributes, checkContent, expectRoot, isAnyUri, isDateTime, isNCName, textOnly } from "../validation";
-
-export const PIDF_NS = "urn:ietf:params:xml:ns:pidf";
-export const DATA_MODEL_NS = "urn:ietf:params:xml:ns:pidf:data-model";
+import { AUID, CONTENT_TYPES, NS } from "../../../presence/namespaces";
 
 export const pidfManipulationApplication: ApplicationUsage = {
-  auid: "pidf-manipulation",
-  defaultNamespace: PIDF_NS,
-  mimeType: "application/pidf+xml",
-  namespaces: [PIDF_NS],
+  auid: AUID.pidfManipulation,
+  defaultNamespace: NS.pidf,
+  mimeType: CONTENT_TYPES.pidf,
+  namespaces: [NS.pidf],
   scopes: ["users"],
   validate(doc) {
-    const root = expectRoot(doc, PIDF_NS, "presence");
+    const root = expectRoot(doc, NS.pidf, "presence");
     checkAttributes(root, ["entity"], ["entity"]);
     if (!isAnyUri(root.getAttribute("entity")!)) throw schemaError("presence entity is not a URI");
     // tuple, person and device ids are xs:ID: NCNames, unique in the document
@@ -21,8 +19,8 @@ export const pidfManipulationApplication: ApplicationUsage = {
     for (let c = root.firstChild; c; c = c.nextSibling) {
       if (c.nodeType !== 1) continue;
       const e = c as Element;
-      const isTuple = e.namespaceURI === PIDF_NS && e.localName === "tuple";
-      const isDm = e.namespaceURI === DATA_MODEL_NS && (e.localName === "person" || e.localName === "device");
+      const isTuple = e.namespaceURI === NS.pidf && e.localName === "tuple";
+      const isDm = e.namespaceURI === NS.dm && (e.localName === "person" || e.localName === "device");
       if (!isTuple && !isDm) continue;
       const id = e.getAttribute("id");
       if (id === null) throw schemaError(`${e.localName} requires an id`);
@@ -30,18 +28,18 @@ export const pidfManipulationApplication: ApplicationUsage = {
       if (ids.has(id)) throw schemaError(`duplicate id "${id}"`);
       ids.add(id);
     }
-    for (const k of checkContent(root, PIDF_NS, { tuple: "T", note: "N" }, /^T*N*O*$/)) {
-      if (k.namespaceURI !== PIDF_NS) continue;
+    for (const k of checkContent(root, NS.pidf, { tuple: "T", note: "N" }, /^T*N*O*$/)) {
+      if (k.namespaceURI !== NS.pidf) continue;
       if (k.localName === "note") {
         textOnly(k);
         continue;
       }
       checkAttributes(k, ["id"], ["id"]);
-      for (const t of checkContent(k, PIDF_NS, { status: "S", contact: "C", note: "N", timestamp: "M" }, /^SO*C?N*M?$/)) {
-        if (t.namespaceURI !== PIDF_NS) continue;
+      for (const t of checkContent(k, NS.pidf, { status: "S", contact: "C", note: "N", timestamp: "M" }, /^SO*C?N*M?$/)) {
+        if (t.namespaceURI !== NS.pidf) continue;
         if (t.localName === "status") {
-          for (const b of checkContent(t, PIDF_NS, { basic: "B" }, /^B?O*$/)) {
-            if (b.namespaceURI === PIDF_NS) {
+          for (const b of checkContent(t, NS.pidf, { basic: "B" }, /^B?O*$/)) {
+            if (b.namespaceURI === NS.pidf) {
               const v = textOnly(b).trim();
               if (v !== "open" && v !== "closed") throw schemaError(`basic "${v}" is not open|closed`);
             }

@@ -11,10 +11,8 @@ import type { ApplicationUsage } from "../application-usage";
 import { checkContent, expectRoot, textOnly } from "../validation";
 import type { XcapStore } from "../store";
 import { canonicalAor } from "../../../sip/aor";
+import { NS, AUID, CONTENT_TYPES } from "../../../presence/namespaces";
 
-export const PRES_CONTENT_NS = "urn:oma:xml:prs:pres-content";
-export const PRES_CONTENT_MIME = "application/vnd.oma.pres-content+xml";
-export const PRES_CONTENT_AUID = "org.openmobilealliance.pres-content";
 /** Where Blink and OMA clients keep the status icon. */
 export const STATUS_ICON_DOCUMENT = "oma_status-icon/index";
 export const DEFAULT_MAX_ICON_BYTES = 256 * 1024;
@@ -57,10 +55,10 @@ export interface PresContentIcon {
 
 /** Validate and decode a pres-content document. Throws XcapConflict. */
 export function decodePresContent(doc: XmlDocument, maxIconBytes = DEFAULT_MAX_ICON_BYTES): PresContentIcon {
-  const root = expectRoot(doc, PRES_CONTENT_NS, "content");
+  const root = expectRoot(doc, NS.presContent, "content");
   const kids = checkContent(
     root,
-    PRES_CONTENT_NS,
+    NS.presContent,
     { "mime-type": "M", encoding: "E", description: "D", data: "A" },
     /^M?E?D*AO*$/,
   );
@@ -69,7 +67,7 @@ export function decodePresContent(doc: XmlDocument, maxIconBytes = DEFAULT_MAX_I
   let data: string | undefined;
   let description: string | undefined;
   for (const k of kids) {
-    if (k.namespaceURI !== PRES_CONTENT_NS) continue;
+    if (k.namespaceURI !== NS.presContent) continue;
     const v = textOnly(k).trim();
     if (k.localName === "mime-type") mime = v.toLowerCase();
     else if (k.localName === "encoding") encoding = v.toLowerCase();
@@ -93,10 +91,10 @@ export function decodePresContent(doc: XmlDocument, maxIconBytes = DEFAULT_MAX_I
 
 export function createPresContentApplication(maxIconBytes = DEFAULT_MAX_ICON_BYTES): ApplicationUsage {
   return {
-    auid: PRES_CONTENT_AUID,
-    defaultNamespace: PRES_CONTENT_NS,
-    mimeType: PRES_CONTENT_MIME,
-    namespaces: [PRES_CONTENT_NS],
+    auid: AUID.presContent,
+    defaultNamespace: NS.presContent,
+    mimeType: CONTENT_TYPES.presContent,
+    namespaces: [NS.presContent],
     scopes: ["users"],
     publicRead: true,
     validate(doc) {
@@ -113,10 +111,10 @@ export async function getPresContentIcon(
   xui: string,
   docPath = STATUS_ICON_DOCUMENT,
 ): Promise<(PresContentIcon & { etag: string }) | null> {
-  const stored = await store.get({ auid: PRES_CONTENT_AUID, scope: "users", xui: canonicalAor(xui), docPath });
+  const stored = await store.get({ auid: AUID.presContent, scope: "users", xui: canonicalAor(xui), docPath });
   if (!stored) return null;
   const doc = parseXml(stored.content, { maxBytes: 16 * 1024 * 1024 });
-  if (!firstChildNS(doc, PRES_CONTENT_NS, "content")) throw schemaError("stored pres-content has no content root");
+  if (!firstChildNS(doc, NS.presContent, "content")) throw schemaError("stored pres-content has no content root");
   return { ...decodePresContent(doc, Number.MAX_SAFE_INTEGER), etag: stored.etag };
 }
 

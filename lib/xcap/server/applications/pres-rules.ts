@@ -9,10 +9,7 @@ import type { XmlElement } from "../../../xml";
 import { schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
 import { checkAttributes, checkContent, expectRoot, isAnyUri, isDateTime, isNCName, textOnly } from "../validation";
-
-export const COMMON_POLICY_NS = "urn:ietf:params:xml:ns:common-policy";
-export const PRES_RULES_NS = "urn:ietf:params:xml:ns:pres-rules";
-export const OMA_COMMON_POLICY_NS = "urn:oma:xml:xdm:common-policy";
+import { AUID, CONTENT_TYPES, NS } from "../../../presence/namespaces";
 
 const SUB_HANDLING = new Set(["block", "confirm", "polite-block", "allow"]);
 const BOOLEAN_PERMISSIONS = new Set([
@@ -23,19 +20,19 @@ const BOOLEAN_PERMISSIONS = new Set([
 const USER_INPUT = new Set(["false", "bare", "thresholds", "full"]);
 
 function checkIdentity(identity: XmlElement): void {
-  const kids = checkContent(identity, COMMON_POLICY_NS, { one: "N", many: "M" }, /^[NMO]+$/);
+  const kids = checkContent(identity, NS.commonPolicy, { one: "N", many: "M" }, /^[NMO]+$/);
   for (const k of kids) {
-    if (k.namespaceURI !== COMMON_POLICY_NS) continue;
+    if (k.namespaceURI !== NS.commonPolicy) continue;
     if (k.localName === "one") {
       checkAttributes(k, ["id"], ["id"]);
       if (!isAnyUri(k.getAttribute("id")!)) throw schemaError("identity/one id is not a URI");
-      checkContent(k, COMMON_POLICY_NS, {}, /^O?$/);
+      checkContent(k, NS.commonPolicy, {}, /^O?$/);
     } else {
       checkAttributes(k, ["domain"]);
-      for (const e of checkContent(k, COMMON_POLICY_NS, { except: "X" }, /^[XO]*$/)) {
-        if (e.namespaceURI === COMMON_POLICY_NS) {
+      for (const e of checkContent(k, NS.commonPolicy, { except: "X" }, /^[XO]*$/)) {
+        if (e.namespaceURI === NS.commonPolicy) {
           checkAttributes(e, ["domain", "id"]);
-          checkContent(e, COMMON_POLICY_NS, {}, /^$/);
+          checkContent(e, NS.commonPolicy, {}, /^$/);
         }
       }
     }
@@ -43,27 +40,27 @@ function checkIdentity(identity: XmlElement): void {
 }
 
 function checkConditions(cond: XmlElement): void {
-  const kids = checkContent(cond, COMMON_POLICY_NS, { identity: "I", sphere: "S", validity: "V" }, /^I?S?V?O*$/);
+  const kids = checkContent(cond, NS.commonPolicy, { identity: "I", sphere: "S", validity: "V" }, /^I?S?V?O*$/);
   for (const k of kids) {
-    if (k.namespaceURI === COMMON_POLICY_NS) {
+    if (k.namespaceURI === NS.commonPolicy) {
       if (k.localName === "identity") checkIdentity(k);
       else if (k.localName === "sphere") {
         checkAttributes(k, ["value"], ["value"]);
-        checkContent(k, COMMON_POLICY_NS, {}, /^$/);
+        checkContent(k, NS.commonPolicy, {}, /^$/);
       } else if (k.localName === "validity") {
-        for (const t of checkContent(k, COMMON_POLICY_NS, { from: "F", until: "U" }, /^(FU)+$/)) {
+        for (const t of checkContent(k, NS.commonPolicy, { from: "F", until: "U" }, /^(FU)+$/)) {
           if (!isDateTime(textOnly(t))) throw schemaError(`validity/${t.localName} is not a dateTime`);
         }
       }
-    } else if (k.namespaceURI === OMA_COMMON_POLICY_NS) {
+    } else if (k.namespaceURI === NS.omaCommonPolicy) {
       if (k.localName === "external-list") {
-        for (const e of checkContent(k, OMA_COMMON_POLICY_NS, { entry: "E" }, /^E*$/)) {
+        for (const e of checkContent(k, NS.omaCommonPolicy, { entry: "E" }, /^E*$/)) {
           checkAttributes(e, ["anc"]);
           const anc = e.getAttribute("anc");
           if (anc !== null && !isAnyUri(anc)) throw schemaError("external-list entry anc is not a URI");
         }
       } else if (k.localName === "other-identity" || k.localName === "anonymous-request") {
-        checkContent(k, OMA_COMMON_POLICY_NS, {}, /^$/);
+        checkContent(k, NS.omaCommonPolicy, {}, /^$/);
         if ((k.textContent ?? "").trim() !== "") throw schemaError(`${k.localName} must be empty`);
       } else {
         throw schemaError(`unknown OMA condition ${k.localName}`);
@@ -74,8 +71,8 @@ function checkConditions(cond: XmlElement): void {
 
 function checkActions(actions: XmlElement): void {
   let subHandling = 0;
-  for (const k of checkContent(actions, COMMON_POLICY_NS, {}, /^O*$/)) {
-    if (k.namespaceURI !== PRES_RULES_NS) continue;
+  for (const k of checkContent(actions, NS.commonPolicy, {}, /^O*$/)) {
+    if (k.namespaceURI !== NS.presRules) continue;
     if (k.localName === "sub-handling") {
       if (++subHandling > 1) throw schemaError("more than one sub-handling");
       const v = textOnly(k).trim();
@@ -87,8 +84,8 @@ function checkActions(actions: XmlElement): void {
 }
 
 function checkTransformations(tr: XmlElement): void {
-  for (const k of checkContent(tr, COMMON_POLICY_NS, {}, /^O*$/)) {
-    if (k.namespaceURI !== PRES_RULES_NS) continue;
+  for (const k of checkContent(tr, NS.commonPolicy, {}, /^O*$/)) {
+    if (k.namespaceURI !== NS.presRules) continue;
     const name = k.localName ?? "";
     if (BOOLEAN_PERMISSIONS.has(name)) {
       const v = textOnly(k).trim();
@@ -115,9 +112,9 @@ export function validatePresRules(doc: Document): void {
  * conditions as above; the usage checks its own actions and transformations (pres-rules, im-rules).
  */
 export function validateRuleset(doc: Document, usage: { actions(el: XmlElement): void; transformations(el: XmlElement): void }): void {
-  const root = expectRoot(doc, COMMON_POLICY_NS, "ruleset");
+  const root = expectRoot(doc, NS.commonPolicy, "ruleset");
   checkAttributes(root, []);
-  const rules = checkContent(root, COMMON_POLICY_NS, { rule: "R" }, /^R*$/);
+  const rules = checkContent(root, NS.commonPolicy, { rule: "R" }, /^R*$/);
   const ids = new Set<string>();
   for (const rule of rules) {
     checkAttributes(rule, ["id"], ["id"]);
@@ -126,7 +123,7 @@ export function validateRuleset(doc: Document, usage: { actions(el: XmlElement):
     if (!isNCName(id)) throw schemaError(`rule id "${id}" is not an NCName`);
     if (ids.has(id)) throw schemaError(`duplicate rule id "${id}"`);
     ids.add(id);
-    for (const part of checkContent(rule, COMMON_POLICY_NS, { conditions: "C", actions: "A", transformations: "T" }, /^C?A?T?$/)) {
+    for (const part of checkContent(rule, NS.commonPolicy, { conditions: "C", actions: "A", transformations: "T" }, /^C?A?T?$/)) {
       if (part.localName === "conditions") checkConditions(part);
       else if (part.localName === "actions") usage.actions(part);
       else usage.transformations(part);
@@ -135,20 +132,20 @@ export function validateRuleset(doc: Document, usage: { actions(el: XmlElement):
 }
 
 const base = {
-  defaultNamespace: PRES_RULES_NS,
-  mimeType: "application/auth-policy+xml",
+  defaultNamespace: NS.presRules,
+  mimeType: CONTENT_TYPES.authPolicy,
   scopes: ["users"] as const,
   validate: (doc: Document) => validatePresRules(doc),
 };
 
 export const presRulesApplication: ApplicationUsage = {
   ...base,
-  auid: "pres-rules",
-  namespaces: [PRES_RULES_NS, COMMON_POLICY_NS],
+  auid: AUID.ietfPresRules,
+  namespaces: [NS.presRules, NS.commonPolicy],
 };
 
 export const omaPresRulesApplication: ApplicationUsage = {
   ...base,
-  auid: "org.openmobilealliance.pres-rules",
-  namespaces: [PRES_RULES_NS, COMMON_POLICY_NS, OMA_COMMON_POLICY_NS],
+  auid: AUID.presRules,
+  namespaces: [NS.presRules, NS.commonPolicy, NS.omaCommonPolicy],
 };

@@ -1,17 +1,16 @@
 /** resource-lists application usage (RFC 4826 §3). */
-import type { XmlElement } from "../../../xml";
+import { XML_NAMESPACE, type XmlElement } from "../../../xml";
 import { XcapConflict, constraintError, schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
-import { checkAttributes, checkContent, expectRoot, isAnyUri, isAbsoluteUri, isHttpUri, textOnly, XML_NS } from "../validation";
-
-export const RESOURCE_LISTS_NS = "urn:ietf:params:xml:ns:resource-lists";
+import { checkAttributes, checkContent, expectRoot, isAnyUri, isAbsoluteUri, isHttpUri, textOnly } from "../validation";
+import { AUID, CONTENT_TYPES, NS } from "../../../presence/namespaces";
 
 function checkDisplayName(el: XmlElement): void {
   textOnly(el);
   checkAttributes(el, []);
   for (let i = 0; i < el.attributes.length; i++) {
     const a = el.attributes[i]!;
-    if (a.namespaceURI && a.namespaceURI !== XML_NS && !a.name.startsWith("xmlns")) {
+    if (a.namespaceURI && a.namespaceURI !== XML_NAMESPACE && !a.name.startsWith("xmlns")) {
       throw schemaError("display-name allows only xml:lang");
     }
   }
@@ -46,7 +45,7 @@ function validateOneList(list: XmlElement, path: string): NestedList[] {
   checkAttributes(list, ["name"]);
   const kids = checkContent(
     list,
-    RESOURCE_LISTS_NS,
+    NS.resourceLists,
     { "display-name": "D", list: "L", external: "X", entry: "E", "entry-ref": "R" },
     /^D?[LXER]*O*$/,
   );
@@ -55,7 +54,7 @@ function validateOneList(list: XmlElement, path: string): NestedList[] {
   const anchors = new Set<string>();
   const refs = new Set<string>();
   for (const k of kids) {
-    if (k.namespaceURI !== RESOURCE_LISTS_NS) continue;
+    if (k.namespaceURI !== NS.resourceLists) continue;
     switch (k.localName) {
       case "display-name":
         checkDisplayName(k);
@@ -75,8 +74,8 @@ function validateOneList(list: XmlElement, path: string): NestedList[] {
         if (!isAnyUri(uri)) throw schemaError(`entry uri "${uri}" is not a URI`);
         if (uris.has(uri)) throw uniqueness(`${path}/entry/@uri`, uri);
         uris.add(uri);
-        for (const c of checkContent(k, RESOURCE_LISTS_NS, { "display-name": "D" }, /^D?O*$/)) {
-          if (c.namespaceURI === RESOURCE_LISTS_NS) checkDisplayName(c);
+        for (const c of checkContent(k, NS.resourceLists, { "display-name": "D" }, /^D?O*$/)) {
+          if (c.namespaceURI === NS.resourceLists) checkDisplayName(c);
         }
         break;
       }
@@ -89,8 +88,8 @@ function validateOneList(list: XmlElement, path: string): NestedList[] {
           if (anchors.has(anchor)) throw uniqueness(`${path}/external/@anchor`, anchor);
           anchors.add(anchor);
         }
-        for (const c of checkContent(k, RESOURCE_LISTS_NS, { "display-name": "D" }, /^D?O*$/)) {
-          if (c.namespaceURI === RESOURCE_LISTS_NS) checkDisplayName(c);
+        for (const c of checkContent(k, NS.resourceLists, { "display-name": "D" }, /^D?O*$/)) {
+          if (c.namespaceURI === NS.resourceLists) checkDisplayName(c);
         }
         break;
       }
@@ -103,8 +102,8 @@ function validateOneList(list: XmlElement, path: string): NestedList[] {
         }
         if (refs.has(ref)) throw uniqueness(`${path}/entry-ref/@ref`, ref);
         refs.add(ref);
-        for (const c of checkContent(k, RESOURCE_LISTS_NS, { "display-name": "D" }, /^D?O*$/)) {
-          if (c.namespaceURI === RESOURCE_LISTS_NS) checkDisplayName(c);
+        for (const c of checkContent(k, NS.resourceLists, { "display-name": "D" }, /^D?O*$/)) {
+          if (c.namespaceURI === NS.resourceLists) checkDisplayName(c);
         }
         break;
       }
@@ -114,15 +113,15 @@ function validateOneList(list: XmlElement, path: string): NestedList[] {
 }
 
 export const resourceListsApplication: ApplicationUsage = {
-  auid: "resource-lists",
-  defaultNamespace: RESOURCE_LISTS_NS,
-  mimeType: "application/resource-lists+xml",
-  namespaces: [RESOURCE_LISTS_NS],
+  auid: AUID.resourceLists,
+  defaultNamespace: NS.resourceLists,
+  mimeType: CONTENT_TYPES.resourceLists,
+  namespaces: [NS.resourceLists],
   scopes: ["users"],
   validate(doc) {
-    const root = expectRoot(doc, RESOURCE_LISTS_NS, "resource-lists");
+    const root = expectRoot(doc, NS.resourceLists, "resource-lists");
     checkAttributes(root, []);
-    const lists = checkContent(root, RESOURCE_LISTS_NS, { list: "L" }, /^L*$/);
+    const lists = checkContent(root, NS.resourceLists, { list: "L" }, /^L*$/);
     const names = new Set<string>();
     for (const l of lists) {
       const name = l.getAttribute("name");

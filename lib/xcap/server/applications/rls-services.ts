@@ -4,9 +4,9 @@ import { XcapConflict, constraintError, schemaError } from "../../errors";
 import type { XcapDocumentKey } from "../../uri";
 import type { ApplicationContext, ApplicationUsage } from "../application-usage";
 import { checkAttributes, checkContent, decodeQuotedUri, expectRoot, isAbsoluteUri, isHttpUri, textOnly } from "../validation";
-import { RESOURCE_LISTS_NS, validateListType } from "./resource-lists";
+import { validateListType } from "./resource-lists";
+import { AUID, CONTENT_TYPES, NS } from "../../../presence/namespaces";
 
-export const RLS_SERVICES_NS = "urn:ietf:params:xml:ns:rls-services";
 export const SERVICE_URI_FIELD = "rls-services/service/@uri";
 
 function sameKey(a: XcapDocumentKey, b: XcapDocumentKey): boolean {
@@ -53,9 +53,9 @@ function validateService(svc: XmlElement): string {
   // stored decoded: Blink writes `sip%3Aalice%2Bpresence%40…`, the RLS looks up `sip:alice+presence@…`
   const uri = decodeQuotedUri(svc.getAttribute("uri")!.trim());
   if (!isAbsoluteUri(uri)) throw schemaError(`service uri "${uri}" is not an absolute URI`);
-  const kids = checkContent(svc, RLS_SERVICES_NS, { "resource-list": "R", list: "L", packages: "P" }, /^[RL]P?O*$/);
+  const kids = checkContent(svc, NS.rlsServices, { "resource-list": "R", list: "L", packages: "P" }, /^[RL]P?O*$/);
   for (const k of kids) {
-    if (k.namespaceURI !== RLS_SERVICES_NS) continue;
+    if (k.namespaceURI !== NS.rlsServices) continue;
     if (k.localName === "resource-list") {
       const target = textOnly(k).trim();
       // §4.3: an HTTP URI of a list in a resource-lists document
@@ -63,8 +63,8 @@ function validateService(svc: XmlElement): string {
     } else if (k.localName === "list") {
       validateListType(k, `rls-services/service[@uri="${uri}"]/list`);
     } else if (k.localName === "packages") {
-      for (const p of checkContent(k, RLS_SERVICES_NS, { package: "P" }, /^(PO*)*$/)) {
-        if (p.namespaceURI === RLS_SERVICES_NS && !/^[A-Za-z0-9!%'*+\-.^_`|~]+$/.test(textOnly(p).trim())) {
+      for (const p of checkContent(k, NS.rlsServices, { package: "P" }, /^(PO*)*$/)) {
+        if (p.namespaceURI === NS.rlsServices && !/^[A-Za-z0-9!%'*+\-.^_`|~]+$/.test(textOnly(p).trim())) {
           throw schemaError(`bad event package "${p.textContent}"`);
         }
       }
@@ -74,15 +74,15 @@ function validateService(svc: XmlElement): string {
 }
 
 export const rlsServicesApplication: ApplicationUsage = {
-  auid: "rls-services",
-  defaultNamespace: RLS_SERVICES_NS,
-  mimeType: "application/rls-services+xml",
-  namespaces: [RLS_SERVICES_NS, RESOURCE_LISTS_NS],
+  auid: AUID.rlsServices,
+  defaultNamespace: NS.rlsServices,
+  mimeType: CONTENT_TYPES.rlsServices,
+  namespaces: [NS.rlsServices, NS.resourceLists],
   scopes: ["users"],
   async validate(doc, ctx) {
-    const root = expectRoot(doc, RLS_SERVICES_NS, "rls-services");
+    const root = expectRoot(doc, NS.rlsServices, "rls-services");
     checkAttributes(root, []);
-    const services = checkContent(root, RLS_SERVICES_NS, { service: "S" }, /^S*$/);
+    const services = checkContent(root, NS.rlsServices, { service: "S" }, /^S*$/);
     const uris = new Set<string>();
     for (const s of services) {
       const uri = validateService(s);

@@ -5,22 +5,21 @@
 import { escapeXml } from "../../../xml";
 import { buildXcapUri } from "../../uri";
 import type { ApplicationUsage } from "../application-usage";
+import { NS, AUID, CONTENT_TYPES } from "../../../presence/namespaces";
 
-export const XCAP_DIRECTORY_NS = "urn:oma:xml:xdm:xcap-directory";
-export const XCAP_DIRECTORY_AUID = "org.openmobilealliance.xcap-directory";
 export const XCAP_DIRECTORY_DOCUMENT = "directory.xml";
 
 export const xcapDirectoryApplication: ApplicationUsage = {
-  auid: XCAP_DIRECTORY_AUID,
-  defaultNamespace: XCAP_DIRECTORY_NS,
-  mimeType: "application/vnd.oma.xcap-directory+xml",
-  namespaces: [XCAP_DIRECTORY_NS],
+  auid: AUID.xcapDirectory,
+  defaultNamespace: NS.xcapDirectory,
+  mimeType: CONTENT_TYPES.xcapDirectory,
+  namespaces: [NS.xcapDirectory],
   scopes: ["users"],
   async generate(ctx) {
     if (ctx.key.docPath !== XCAP_DIRECTORY_DOCUMENT || !ctx.key.xui) return null;
     const docs = await ctx.store.listUserDocuments(ctx.key.xui);
     const stored = ctx.applications.filter((a) => !a.generate && a.scopes.includes("users"));
-    let out = `<?xml version="1.0" encoding="UTF-8"?>\n<xcap-directory xmlns="${XCAP_DIRECTORY_NS}">\n`;
+    let out = `<?xml version="1.0" encoding="UTF-8"?>\n<xcap-directory xmlns="${NS.xcapDirectory}">\n`;
     for (const app of stored) {
       const mine = docs.filter((d) => d.key.auid === app.auid).sort((a, b) => (a.key.docPath < b.key.docPath ? -1 : 1));
       out += `  <folder auid="${escapeXml(app.auid)}">\n`;

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { XcapClient, XcapClientError, computeHa1 } from "../../../../lib/xcap/client";
 import { childElements, childrenNS, parseXml } from "../../../../lib/xml";
 import { TestXcapServer } from "./test-server";
+import { NS } from "../../../../lib/presence/namespaces";
 
-const RL_NS = "urn:ietf:params:xml:ns:resource-lists";
 const XUI = "sip:alice@example.test";
 const DOC_PATH = `/resource-lists/users/${XUI}/index`;
 const HA1 = computeHa1("alice", "example.test", "secret");
@@ -18,9 +18,9 @@ const BASE_DOC = `<?xml version="1.0" encoding="UTF-8"?>
 
 function addEntry(uri: string) {
   return (doc: Document) => {
-    const list = childrenNS(doc.documentElement, RL_NS, "list").find((l) => l.getAttribute("name") === "buddies")!;
-    if (childrenNS(list, RL_NS, "entry").some((e) => e.getAttribute("uri") === uri)) return false;
-    const e = doc.createElementNS(RL_NS, "entry");
+    const list = childrenNS(doc.documentElement, NS.resourceLists, "list").find((l) => l.getAttribute("name") === "buddies")!;
+    if (childrenNS(list, NS.resourceLists, "entry").some((e) => e.getAttribute("uri") === uri)) return false;
+    const e = doc.createElementNS(NS.resourceLists, "entry");
     e.setAttribute("uri", uri);
     list.appendChild(e);
   };
@@ -28,8 +28,8 @@ function addEntry(uri: string) {
 
 function entryUris(xml: string): string[] {
   const doc = parseXml(xml);
-  const list = childrenNS(doc.documentElement, RL_NS, "list")[0]!;
-  return childrenNS(list, RL_NS, "entry").map((e) => e.getAttribute("uri")!);
+  const list = childrenNS(doc.documentElement, NS.resourceLists, "list")[0]!;
+  return childrenNS(list, NS.resourceLists, "entry").map((e) => e.getAttribute("uri")!);
 }
 
 describe("XcapClient against a digest-protected XCAP server", () => {
@@ -194,7 +194,7 @@ describe("XcapClient against a digest-protected XCAP server", () => {
     const err = await client.update("resource-lists", "index", () => undefined).catch((e: unknown) => e);
     expect((err as XcapClientError).status).toBe(404);
     const r = await client.update("resource-lists", "index", addEntry("sip:carol@example.test"), {
-      create: () => `<resource-lists xmlns="${RL_NS}"><list name="buddies"/></resource-lists>`,
+      create: () => `<resource-lists xmlns="${NS.resourceLists}"><list name="buddies"/></resource-lists>`,
     });
     expect(r.changed).toBe(true);
     expect(server.requests.find((x) => x.method === "PUT")!.headers["if-none-match"]).toBe("*");

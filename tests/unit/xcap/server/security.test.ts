@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ALICE, BOB, EL_MIME, RL, RL_DOC, RL_MIME, sel, setup, xcapErrorCondition } from "./helpers";
+import { NS } from "../../../../lib/presence/namespaces";
 
 const BOB_RL = "resource-lists/users/sip:bob@example.test/index";
 
@@ -69,9 +70,8 @@ describe("hostile XML is refused and nothing is stored", () => {
 });
 
 describe("deeply nested XML (no recursion on input depth)", () => {
-  const RL_NS = "urn:ietf:params:xml:ns:resource-lists";
   /** A resource-lists document whose lists nest `n` levels below the root's first list. */
-  const nestedLists = (n: number) => `<resource-lists xmlns="${RL_NS}"><list name="a">${"<list>".repeat(n)}${"</list>".repeat(n)}</list></resource-lists>`;
+  const nestedLists = (n: number) => `<resource-lists xmlns="${NS.resourceLists}"><list name="a">${"<list>".repeat(n)}${"</list>".repeat(n)}</list></resource-lists>`;
 
   it("5,000 levels (about 60 KB) → 409 not-well-formed, nothing stored, no stack overflow", async () => {
     const s = setup();
@@ -116,7 +116,7 @@ describe("deeply nested XML (no recursion on input depth)", () => {
     expect(el.status).toBe(200);
     expect(el.text).toBe(`<list name="a">${"<list>".repeat(4999)}<list/>${"</list>".repeat(4999)}</list>`);
     // a duplicate name deep down is still found
-    const dup = `<resource-lists xmlns="${RL_NS}"><list name="a">${"<list>".repeat(4000)}<list name="x"/><list name="x"/>${"</list>".repeat(4000)}</list></resource-lists>`;
+    const dup = `<resource-lists xmlns="${NS.resourceLists}"><list name="a">${"<list>".repeat(4000)}<list name="x"/><list name="x"/>${"</list>".repeat(4000)}</list></resource-lists>`;
     expect(xcapErrorCondition((await s.put(RL, dup, RL_MIME)).text)).toBe("uniqueness-failure");
   });
 });

@@ -1,17 +1,18 @@
 /** next-auth options: portal login with the SIP account's address and password. */
+import "server-only";
 import type { NextAuthOptions, Session } from "next-auth";
 import { getServerSession } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
-import { signInEvents } from "./portal/sign-in-events";
-import { config } from "./config";
-import { db } from "./db";
-import { audit, checkLogin, type Role } from "./accounts/service";
-import { authLimiterOptions, sharedAuthLimiter } from "./accounts/auth-limiter";
-import { accountAddress } from "./accounts/address";
-import { CLIENT_IP_HEADER } from "./portal/client-address";
-import { safeRedirect } from "./portal/callback-url";
-import { LIMITED_ERROR_PREFIX } from "./portal/login-errors";
-import { sessionEndReason, type SessionEndReason } from "./accounts/revocations";
+import { signInEvents } from "./sign-in-events";
+import { config } from "../config";
+import { db } from "../db";
+import { audit, checkLogin, type Role } from "../accounts/service";
+import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
+import { accountAddress } from "../accounts/address";
+import { CLIENT_IP_HEADER } from "./client-address";
+import { safeRedirect } from "./callback-url";
+import { LIMITED_ERROR_PREFIX } from "./login-errors";
+import { sessionEndReason, type SessionEndReason } from "../accounts/revocations";
 
 export interface HeraldUser {
   id: string;
