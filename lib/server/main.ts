@@ -107,7 +107,7 @@ export async function startEmbeddedSipServer(
     ports: { tcp: addr.tcp?.port, tls: addr.tls?.port },
     stop: async () => {
       rls?.stop();
-      im?.stop();
+      await im?.stop();
       await server.stop();
     },
   };
