@@ -128,7 +128,7 @@ export async function startEmbeddedSipServer(
     ports: { tcp: addr.tcp?.port, tls: addr.tls?.port },
     stop: async () => {
       rls?.stop();
-      im?.stop();
+      await im?.stop();
       await xmpp?.link.stop();
       xmpp?.gateway.stop();
       await server.stop();

@@ -117,7 +117,7 @@ describe("baresip instant messages (issue 17)", () => {
     baresip.command("/message hello from baresip");
     const m = await waitFor(() => bob.messages().find((r) => r.body.toString().includes("hello from baresip")), { ...W, what: `baresip's MESSAGE at bob${explain()}` });
     expect(m.from.uri.toString()).toBe(ALICE);
-    expect(store.rows.map((r) => [r.sender, r.body])).toContainEqual([ALICE, "hello from baresip"]);
+    await waitFor(() => store.rows.some((r) => r.sender === ALICE && r.body === "hello from baresip"), { ...W, what: "baresip's message in the history" });
     baresip.child.kill("SIGTERM");
     await Promise.race([baresip.exited, new Promise((r) => setTimeout(r, 5000))]);
   }, 60_000);

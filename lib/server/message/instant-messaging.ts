@@ -18,6 +18,9 @@
  *    stored: 480). The offline queue holds at most `maxPendingPerUser` messages (480 beyond).
  * 7. history: text messages (text/plain, CPIM text/plain) are kept as the conversation of both
  *    parties for `historyRetentionMs`; pending ones are dropped after `pendingRetentionMs`.
+ *    Delivered messages reach the history written behind, in batches every `historyFlushMs`
+ *    (one database write for many messages: a write per message bounds the rate by the disk's
+ *    syncs); a stored (202) message is written before it is answered.
  *
  * Stored messages go out, oldest first, to the device whose REGISTER comes next, with their
  * original Date and From; one that fails stays queued (order is kept: the rest wait).
@@ -30,7 +33,7 @@ import { aorOf, canonicalAor, splitAor } from "../aor";
 import type { Outcome, PresenceServer } from "../presence-server";
 import type { Binding } from "../registrar";
 import { ImAuthorizer } from "./im-authorizer";
-import type { MessageStore, StoredMessage } from "./message-store";
+import type { MessageStore, NewMessage, StoredMessage } from "./message-store";
 
 const ACCEPT = [IM_CONTENT_TYPES.text, IM_CONTENT_TYPES.cpim, IM_CONTENT_TYPES.isComposing].join(", ");
 const CPIM_INNER = new Set<string>([IM_CONTENT_TYPES.text, IM_CONTENT_TYPES.imdn, IM_CONTENT_TYPES.isComposing]);
@@ -50,6 +53,8 @@ export interface InstantMessagingOptions {
   historyRetentionMs?: number;
   /** How long a device has to answer before it counts as unreachable (ms). Default 8,000 (IM_DELIVERY_TIMEOUT_SECONDS). */
   deliveryTimeoutMs?: number;
+  /** Delay of the batched history write (ms). Default 200. */
+  historyFlushMs?: number;
   /** Interval of the retention sweep (ms). Default 1 hour. */
   pruneIntervalMs?: number;
   now?: () => number;
@@ -62,7 +67,7 @@ type DeviceResult = { response: SipResponse } | { unreachable: string };
 
 export class InstantMessaging {
   readonly authorizer: ImAuthorizer;
-  private readonly o: Required<Pick<InstantMessagingOptions, "maxBodyBytes" | "maxPendingPerUser" | "pendingRetentionMs" | "historyRetentionMs" | "deliveryTimeoutMs" | "pruneIntervalMs">> & InstantMessagingOptions;
+  private readonly o: Required<Pick<InstantMessagingOptions, "maxBodyBytes" | "maxPendingPerUser" | "pendingRetentionMs" | "historyRetentionMs" | "deliveryTimeoutMs" | "pruneIntervalMs" | "historyFlushMs">> & InstantMessagingOptions;
   private readonly log: SipLogger;
   private readonly now: () => number;
   private readonly timers: TimerApi;
@@ -70,10 +75,13 @@ export class InstantMessaging {
   private readonly locks = new Map<string, Promise<unknown>>();
   private unsubscribe?: () => void;
   private pruneTimer?: unknown;
+  private history: NewMessage[] = [];
+  private historyTimer?: unknown;
+  private historyWrite: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(options: InstantMessagingOptions) {
-    this.o = { maxBodyBytes: 16_384, maxPendingPerUser: 100, pendingRetentionMs: 7 * DAY, historyRetentionMs: 30 * DAY, deliveryTimeoutMs: 8000, pruneIntervalMs: 3_600_000, ...options };
+    this.o = { maxBodyBytes: 16_384, maxPendingPerUser: 100, pendingRetentionMs: 7 * DAY, historyRetentionMs: 30 * DAY, deliveryTimeoutMs: 8000, pruneIntervalMs: 3_600_000, historyFlushMs: 200, ...options };
     this.log = componentLogger("im:message", options.logger);
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? realTimers;
@@ -93,10 +101,28 @@ export class InstantMessaging {
     sweep();
   }
 
-  stop(): void {
+  /** Stop the sweep and write what history is still pending. */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.pruneTimer !== undefined) this.timers.clearTimeout(this.pruneTimer as never);
+    await this.flushHistory();
+  }
+
+  private queueHistory(m: NewMessage): void {
+    this.history.push(m);
+    if (this.historyTimer === undefined) this.historyTimer = this.timers.setTimeout(() => void this.flushHistory(), this.o.historyFlushMs);
+  }
+
+  /** Write the queued history rows (one write); a failure is logged and those rows are lost. */
+  flushHistory(): Promise<void> {
+    if (this.historyTimer !== undefined) this.timers.clearTimeout(this.historyTimer as never);
+    this.historyTimer = undefined;
+    const rows = this.history;
+    this.history = [];
+    if (rows.length === 0) return this.historyWrite;
+    this.historyWrite = this.historyWrite.then(() => this.o.store.addMany(rows)).catch((e) => this.log("error", "history write failed", { rows: rows.length, error: String(e) }));
+    return this.historyWrite;
   }
 
   /** Apply the retention periods now. */
@@ -128,7 +154,7 @@ export class InstantMessaging {
     const results = bindings.length === 0 ? [] : await this.fork(bindings, (b, c) => this.forwardRequest(request, b, c, date));
     const ok = results.find((r) => "response" in r && r.response.status < 300);
     if (ok) {
-      return { response: createResponse(request, 200, { toTag: generateTag() }), after: () => (message.history ? this.o.store.add({ ...message, pending: false }) : undefined) };
+      return { response: createResponse(request, 200, { toTag: generateTag() }), after: () => (message.history ? this.queueHistory({ ...message, pending: false }) : undefined) };
     }
     const finals = results.flatMap((r) => ("response" in r ? [r.response.status] : []));
     if (results.length > 0 && finals.length === results.length) {

@@ -24,6 +24,8 @@ export type NewMessage = Omit<StoredMessage, "id">;
 
 export interface MessageStore {
   add(m: NewMessage): Promise<StoredMessage>;
+  /** Several rows in one write (history is written behind, batched). */
+  addMany(rows: NewMessage[]): Promise<void>;
   countPending(recipient: string): Promise<number>;
   /** The recipient's pending messages, oldest first. */
   pendingFor(recipient: string, limit: number): Promise<StoredMessage[]>;
@@ -46,6 +48,10 @@ export class MemoryMessageStore implements MessageStore {
     const row = { ...m, id: ++this.seq };
     this.rows.push(row);
     return { ...row };
+  }
+
+  async addMany(rows: NewMessage[]): Promise<void> {
+    for (const m of rows) await this.add(m);
   }
 
   async countPending(recipient: string): Promise<number> {
@@ -101,6 +107,10 @@ export class PrismaMessageStore implements MessageStore {
 
   async add(m: NewMessage): Promise<StoredMessage> {
     return fromRow(await this.db.instantMessage.create({ data: { ...m, date: new Date(m.date), messageId: m.messageId ?? null } }));
+  }
+
+  async addMany(rows: NewMessage[]): Promise<void> {
+    if (rows.length) await this.db.instantMessage.createMany({ data: rows.map((m) => ({ ...m, date: new Date(m.date), messageId: m.messageId ?? null })) });
   }
 
   countPending(recipient: string): Promise<number> {

@@ -402,7 +402,7 @@ describe("MESSAGE over the bridge (issue 17)", () => {
     expect(r.status).toBe(200);
     const m = await waitFor(() => bob.requests.find((q) => q.method === "MESSAGE"), { ...W, what: "MESSAGE at bob's page" });
     expect([m.from.uri.toString(), m.body.toString()]).toEqual([ALICE, "hi bob"]);
-    expect(s.store.rows).toHaveLength(1);
+    await waitFor(() => s.store.rows.length === 1, { ...W, what: "history row (written behind)" });
   });
 
   it("a spoofed From is refused by the bridge (403) and a spoofed CPIM From by the server (403); nothing stored or delivered", async () => {

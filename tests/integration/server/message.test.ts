@@ -212,6 +212,25 @@ describe("im-rules", () => {
   });
 });
 
+describe("history writes", () => {
+  it("delivered messages reach the history in one batched write; stop() writes what is pending", async () => {
+    const { ua, store, im } = await setup({ historyFlushMs: 60_000 });
+    const batches: number[] = [];
+    const addMany = store.addMany.bind(store);
+    store.addMany = async (rows) => {
+      batches.push(rows.length);
+      await addMany(rows);
+    };
+    await registered(ua, "bob");
+    const alice = await ua("alice");
+    for (const t of ["one", "two", "three"]) expect((await alice.message(BOB, t)).status).toBe(200);
+    expect(store.rows).toHaveLength(0); // not yet: written behind
+    await im.stop();
+    expect(batches).toEqual([3]);
+    expect(store.rows.map((r) => r.body)).toEqual(["one", "two", "three"]);
+  });
+});
+
 describe("retention", () => {
   it("drops history and undelivered messages past their retention", async () => {
     let now = Date.parse("2026-06-01T00:00:00Z");
@@ -223,7 +242,7 @@ describe("retention", () => {
     await waitFor(() => store.rows.length === 2);
     now += 2 * 86_400_000;
     await im.prune();
-    expect(store.rows.map((r) => [r.body, r.pending])).toEqual([["old", false], ["queued", false]]); // no longer queued, still history
+    expect(store.rows.map((r) => [r.body, r.pending]).sort()).toEqual([["old", false], ["queued", false]]); // no longer queued, still history
     now += 10 * 86_400_000;
     await im.prune();
     expect(store.rows).toHaveLength(0);
