@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 
 const frameworkImports = {
   patterns: [
-    { group: ["next", "next/*", "react", "react/*", "react-dom", "@prisma/*", "**/generated/*", "**/db", "**/app/*", "**/components/*"], message: "protocol code (lib/sip, lib/presence, lib/xcap) stays framework-free" },
+    { group: ["next", "next/*", "react", "react/*", "react-dom", "@prisma/*", "**/generated/*", "**/db", "**/app/*", "**/components/*"], message: "protocol code (lib/sip, lib/presence, lib/xcap, lib/im) stays framework-free" },
   ],
 };
 
@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["lib/sip/**", "lib/presence/**", "lib/xcap/**"],
+    files: ["lib/sip/**", "lib/presence/**", "lib/xcap/**", "lib/im/**"],
     rules: {
       "no-restricted-imports": ["error", frameworkImports],
       "no-console": "error",

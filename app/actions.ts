@@ -3,15 +3,10 @@
 import { z } from "zod";
 import { runAction, type ActionResult } from "@/lib/portal/action-result";
 import { addressBookFor } from "@/lib/portal/presence-documents";
-import { addressIdentity, normalizeUri, type AddressBookModel, type Contact, type Group } from "@/lib/xcap/addressbook";
+import { addressIdentity, type AddressBookModel, type Contact, type Group } from "@/lib/xcap/addressbook";
+import { sipAddressInput as sipUri } from "@/lib/portal/address-input";
 
 const id = z.string().min(1).max(128);
-const sipUri = z
-  .string()
-  .trim()
-  .min(3)
-  .max(256)
-  .regex(/^(sips?:)?[^\s@<>"]+@[A-Za-z0-9.-]+$/, "must be a SIP address such as bob@example.com");
 const name = z.string().trim().max(128);
 const handling = z.object({ policy: z.enum(["allow", "block", "default"]).optional(), subscribe: z.boolean().optional() });
 
@@ -84,9 +79,8 @@ export async function acceptWatcher(uri: string, contactName?: string): Promise<
   return runAction(z.object({ uri: sipUri, name: name.optional() }), { uri, name: contactName }, async (user, d) => {
     const book = await addressBookFor(user.address);
     const model = await book.load();
-    const norm = normalizeUri(d.uri);
-    const existing = model.contacts.find((c) => c.uris.some((u) => addressIdentity(u.uri) === addressIdentity(norm)));
+    const existing = model.contacts.find((c) => c.uris.some((u) => addressIdentity(u.uri) === addressIdentity(d.uri)));
     if (existing) return book.editContact(existing.id, { presence: { policy: "allow", subscribe: true } });
-    return book.addContact({ name: d.name, uris: [norm], presence: { policy: "allow", subscribe: true } });
+    return book.addContact({ name: d.name, uris: [d.uri], presence: { policy: "allow", subscribe: true } });
   });
 }

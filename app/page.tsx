@@ -1,5 +1,6 @@
 import { AppHeader } from "@/components/app-header";
 import { BuddyList } from "@/components/buddy-list/buddy-list";
+import { ChatDock } from "@/components/chat/chat-context";
 import { ConnectionBanner } from "@/components/presence/connection-banner";
 import { PresenceProvider } from "@/components/presence/presence-client-context";
 import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
@@ -18,6 +19,7 @@ import {
   renameGroup,
   setUriPolicy,
 } from "./actions";
+import { loadConversation } from "./chat-actions";
 
 export const dynamic = "force-dynamic";
 
@@ -32,6 +34,7 @@ export default async function Home() {
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   return (
     <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null}>
+      <ChatDock actions={{ loadConversation }} names={Object.fromEntries(model.contacts.flatMap((ct) => (ct.name ? ct.uris.map((u) => [u.uri, ct.name]) : [])))}>
       <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/" />
       <main className="mx-auto max-w-5xl px-4 py-6">
         <ConnectionBanner />
@@ -43,6 +46,7 @@ export default async function Home() {
           <BuddyList self={`sip:${user.address}`} initialModel={model} actions={actions} xcap={xcap} />
         </section>
       </main>
+      </ChatDock>
     </PresenceProvider>
   );
 }

@@ -7,7 +7,7 @@ import { config } from "./config";
 import { db } from "./db";
 import { audit, checkLogin, type Role } from "./accounts/service";
 import { authLimiterOptions, sharedAuthLimiter } from "./accounts/auth-limiter";
-import { parseAddress } from "./accounts/address";
+import { accountAddress } from "./accounts/address";
 import { CLIENT_IP_HEADER } from "./portal/client-address";
 import { safeRedirect } from "./portal/callback-url";
 import { LIMITED_ERROR_PREFIX } from "./portal/login-errors";
@@ -35,7 +35,7 @@ export async function authorizeLogin(
   const password = credentials?.password ?? "";
   let key = address.toLowerCase();
   try {
-    key = parseAddress(address).address;
+    key = accountAddress(address).address;
   } catch {
     /* keep the raw key */
   }
@@ -135,7 +135,7 @@ export type HeraldSession = Session & { user: HeraldUser; epoch?: number };
 /** The account's session epoch now (-1 when there is no such account), for a new session. */
 async function sessionEpochOf(address: string | undefined): Promise<number> {
   try {
-    const acc = await db().account.findUnique({ where: { address: parseAddress(address ?? "").address }, select: { sessionEpoch: true } });
+    const acc = await db().account.findUnique({ where: { address: accountAddress(address ?? "").address }, select: { sessionEpoch: true } });
     return acc?.sessionEpoch ?? -1;
   } catch {
     return -1;

@@ -8,6 +8,7 @@ import path from "node:path";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { parseDatabaseUrl } from "./database-url";
+import { processWide, setProcessWide } from "./process-wide";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
@@ -92,6 +93,12 @@ export const configSchema = z.object({
   XMPP_COMPONENT_SECRET: z.string().min(1).optional(),
   XMPP_COMPONENT_DOMAIN: domainName.optional(),
   XMPP_DOMAINS: domainList.optional(),
+  SIP_NOTIFY_INTERVAL_MS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").max(60_000, "must be at most 60000").default(1000),
+  IM_MAX_MESSAGE_BYTES: positiveInt.default(16384),
+  IM_OFFLINE_MAX_PER_USER: positiveInt.default(100),
+  IM_OFFLINE_RETENTION_DAYS: positiveInt.default(7),
+  IM_HISTORY_RETENTION_DAYS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (keep no history) or more").default(30),
+  IM_DELIVERY_TIMEOUT_SECONDS: positiveInt.max(30, "must be at most 30").default(8),
   XCAP_ROOT_PATH: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")
@@ -192,11 +199,14 @@ function persistentSecret(dataDir: string, name: string): string {
   return secret;
 }
 
-let cached: HeraldConfig | undefined;
+const CONFIG_KEY = "__heraldConfig";
 
 /** The process configuration, validated once. */
 export function config(): HeraldConfig {
-  const g = globalThis as { __heraldConfig?: HeraldConfig };
-  cached ??= g.__heraldConfig ??= loadConfig();
-  return cached;
+  return processWide(CONFIG_KEY, () => loadConfig());
+}
+
+/** Install the process configuration (start-up, from the validated environment). */
+export function setConfig(cfg: HeraldConfig): void {
+  setProcessWide(CONFIG_KEY, cfg);
 }

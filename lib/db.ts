@@ -10,6 +10,7 @@ import { PrismaClient as SqliteClient } from "./generated/sqlite/client";
 import { PrismaClient as PostgresClient } from "./generated/postgresql/client";
 import { parseDatabaseUrl } from "./database-url";
 import { config } from "./config";
+import { processWide, setProcessWide } from "./process-wide";
 
 export type Db = InstanceType<typeof SqliteClient>;
 
@@ -133,20 +134,17 @@ export async function prepareDb(client: Db, databaseUrl: string): Promise<void> 
   }
 }
 
-const g = globalThis as { __heraldDb?: Db };
+const DB_KEY = "__heraldDb";
 
 /**
  * The process-wide client. Kept on globalThis so the custom server and the Next.js bundle (which
  * loads its own copy of this module) share one connection.
  */
 export function db(): Db {
-  if (!g.__heraldDb) {
-    g.__heraldDb = openDb(config().DATABASE_URL);
-  }
-  return g.__heraldDb;
+  return processWide(DB_KEY, () => openDb(config().DATABASE_URL));
 }
 
 /** Install a client as the process-wide one (start-up and tests). */
 export function setDb(client: Db): void {
-  g.__heraldDb = client;
+  setProcessWide(DB_KEY, client);
 }

@@ -1,6 +1,10 @@
 /** Herald's process logger: one line per event on stderr, level-filtered; never logs secrets. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export type Logger = (level: LogLevel, msg: string, meta?: Record<string, unknown>) => void;
+import type { LogLevel, SipLogger } from "./sip/logger";
+
+export type { LogLevel };
+export { componentLogger, noopLogger } from "./sip/logger";
+/** The logger type every component accepts (one type: lib/sip's); prefix with `componentLogger`. */
+export type Logger = SipLogger;
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

@@ -3,6 +3,9 @@ import { IconEditor } from "@/components/my-presence/icon-editor";
 import { MyStatusForm } from "@/components/my-presence/my-status-form";
 import { DefaultPolicyForm, OfflineStatusForm, WatchersPanel } from "@/components/my-presence/privacy-forms";
 import { ConnectionBanner } from "@/components/presence/connection-banner";
+import { ImPolicyForm } from "@/components/chat/im-policy-form";
+import { getImPolicy } from "@/lib/portal/instant-messages";
+import { saveImPolicy } from "../chat-actions";
 import { PresenceProvider } from "@/components/presence/presence-client-context";
 import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
 import { config } from "@/lib/config";
@@ -27,11 +30,12 @@ function Card({ id, title, children }: { id: string; title: string; children: Re
 export default async function MyPresencePage() {
   const user = await requireUser("/me");
   const c = config();
-  const [book, offline, icon, sip] = await Promise.all([
+  const [book, offline, icon, sip, imPolicy] = await Promise.all([
     addressBookFor(user.address).then((b) => b.load()),
     getOfflineStatus(user.address),
     getIcon(user.address),
     issuePageSipCredentials(user),
+    getImPolicy(user.address),
   ]);
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   const names: Record<string, string> = {};
@@ -62,6 +66,9 @@ export default async function MyPresencePage() {
             </Card>
             <Card id="watchers-heading" title="Who can see me">
               <WatchersPanel self={`sip:${user.address}`} initialBlocked={book.presence.blocked} names={names} actions={{ setUriPolicy }} />
+            </Card>
+            <Card id="im-policy-heading" title="Who may message me">
+              <ImPolicyForm initial={imPolicy} save={saveImPolicy} />
             </Card>
           </div>
         </div>

@@ -8,7 +8,8 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { ContactPresence, PresenceSnapshot, WatcherEntry } from "@/lib/client";
 import type { ActionResult } from "@/lib/portal/action-result";
-import { usePresence, usePresenceClient } from "../presence/presence-client-context";
+import { useDocumentsChanged, usePresence, usePresenceClient } from "../presence/presence-client-context";
+import { ADDRESS_BOOK_AUIDS } from "@/lib/client/document-auids";
 import { ContactIcon, type XcapLocation } from "../presence/contact-icon";
 import { isOnline, type ShownAvailability } from "../presence/status-indicator";
 import { btn, field } from "../ui/styles";
@@ -182,6 +183,13 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
     },
     [actions],
   );
+
+  // changed in another tab, from Blink or by the operator (xcap-diff): show it; own edits reload in mutate
+  useDocumentsChanged(ADDRESS_BOOK_AUIDS, async () => {
+    if (pendingOps.current > 0) return;
+    const fresh = await actions.loadAddressBook();
+    if (fresh.ok && pendingOps.current === 0) setModel((modelRef.current = fresh.data));
+  });
 
   const blockedSet = useMemo(() => new Set(model.presence.blocked), [model]);
 

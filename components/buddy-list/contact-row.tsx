@@ -5,6 +5,7 @@ import { ContactIcon, type XcapLocation } from "../presence/contact-icon";
 import { StatusBadge, StatusIcon, type ShownAvailability } from "../presence/status-indicator";
 import { btn } from "../ui/styles";
 import { PresenceDetails } from "./presence-details";
+import { ChatButton } from "../chat/chat-button";
 
 export const NOTE_ROTATION_MS = 10_000;
 
@@ -85,6 +86,7 @@ function ContactRowView(p: ContactRowProps) {
             {note ?? <span className="text-slate-500">{primary.replace(/^sips?:/, "")}</span>}
           </p>
         </div>
+        <ChatButton peer={primary} name={p.name} />
         <div className="flex shrink-0 items-center gap-0.5 sm:opacity-0 sm:group-hover:opacity-100 sm:group-focus-within:opacity-100">
           <button type="button" className={btn.ghost} aria-expanded={open} aria-controls={open ? detailsId : undefined} onClick={() => setOpen((o) => !o)}>
             Info<span className="sr-only"> — show presence information for {p.name}</span>

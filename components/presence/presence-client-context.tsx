@@ -12,7 +12,8 @@
  */
 import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { publishableIconUrl, type XcapLocation } from "./contact-icon";
-import { HeraldSipClient, PresenceStore, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
+import { HeraldSipClient, PresenceStore, type InstantMessenger, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
+import { useDocumentChanges } from "@/lib/client/use-document-changes";
 
 import type { PageSipCredentials } from "@/lib/portal/sip-credentials";
 import { sessionEndMessage } from "@/lib/accounts/session-end";
@@ -20,6 +21,8 @@ import { sessionEndMessage } from "@/lib/accounts/session-end";
 /** What the UI needs from the client (HeraldSipClient implements it). */
 export interface PresenceClient {
   readonly store: PresenceStore;
+  /** Instant messages of this tab (absent in clients that do not message). */
+  readonly messenger?: InstantMessenger;
   setPresence(patch: Partial<MyPresence>): Promise<void>;
   setStatus(status: MyStatus): Promise<void>;
   setNote(note: string | undefined): Promise<void>;
@@ -238,6 +241,14 @@ function usePresenceContext(): PresenceContextValue {
 export function usePresence(): PresenceSnapshot {
   const { store } = usePresenceContext();
   return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getServerSnapshot);
+}
+
+/**
+ * Run `onChange` when the user's XCAP documents of these application usages changed in another
+ * tab, from Blink or another XCAP client, or by the operator (xcap-diff): fetch them again.
+ */
+export function useDocumentsChanged(auids: readonly string[], onChange: (auids: readonly string[]) => void | Promise<unknown>): void {
+  useDocumentChanges(usePresenceContext().store, auids, onChange);
 }
 
 /** The running client (null until credentials arrived). */

@@ -1,11 +1,12 @@
 /** SIP addresses of accounts: `user@domain` (an optional `sip:` prefix is accepted and dropped). */
+import { parseAor } from "../sip/aor";
 
 export class AddressError extends Error {
   readonly code = "malformed-address";
 }
 
-// RFC 3261 §25.1 "user" unreserved + user-unreserved characters (no escapes in account names)
-const USER_RE = /^[A-Za-z0-9\-_.!~*'()&=+$,;?/]+$/;
+// account names are plain RFC 3261 §25.1 user characters: no escapes, at most 64
+const ACCOUNT_USER_RE = /^[A-Za-z0-9\-_.!~*'()&=+$,/]{1,64}$/;
 const DOMAIN_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export function normalizeDomain(domain: string): string {
@@ -14,22 +15,18 @@ export function normalizeDomain(domain: string): string {
   return d;
 }
 
-/** Parse `user@domain` or `sip:user@domain`; the domain is lower-cased, the user kept as typed. */
-export function parseAddress(input: string): { user: string; domain: string; address: string } {
-  const s = input.trim().replace(/^sip:/i, "");
-  const at = s.lastIndexOf("@");
-  if (at <= 0 || at === s.length - 1) {
-    throw new AddressError(`malformed SIP address ${JSON.stringify(input)}: expected user@domain`);
-  }
-  const user = s.slice(0, at);
-  if (!USER_RE.test(user) || user.length > 64) {
-    throw new AddressError(`malformed SIP address ${JSON.stringify(input)}: invalid user part`);
-  }
-  let domain: string;
+/**
+ * An account's address from `user@domain` or `sip:user@domain`, through the one AOR parser
+ * (lib/sip/aor.ts); the domain is lower-cased, the user kept as typed.
+ */
+export function accountAddress(input: string): { user: string; domain: string; address: string } {
+  let parsed;
   try {
-    domain = normalizeDomain(s.slice(at + 1));
-  } catch {
-    throw new AddressError(`malformed SIP address ${JSON.stringify(input)}: invalid domain`);
+    parsed = parseAor(input);
+  } catch (e) {
+    throw new AddressError((e as Error).message);
   }
-  return { user, domain, address: `${user}@${domain}` };
+  if (input.includes("%") || !ACCOUNT_USER_RE.test(parsed.user)) throw new AddressError(`malformed SIP address ${JSON.stringify(input)}: invalid user part`);
+  const domain = normalizeDomain(parsed.host);
+  return { user: parsed.user, domain, address: `${parsed.user}@${domain}` };
 }

@@ -24,7 +24,7 @@
  * Framework-free; the process shares one instance between the doors (`sharedAuthLimiter`).
  */
 import { isIPv6 } from "node:net";
-import { processWide } from "../portal/process-bus";
+import { processWide } from "../process-wide";
 
 export interface AuthLimiterOptions {
   /** Failures allowed per (account, client address) before back-off. Default 5. */

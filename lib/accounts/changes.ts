@@ -6,14 +6,16 @@
  * of this module. Writes by another process (the CLI) do not bump it: those caches bound their
  * staleness with a TTL.
  */
-const g = globalThis as { __heraldAccountsGeneration?: number };
+import { processWide } from "../process-wide";
+
+const generation = () => processWide("__heraldAccountsGeneration", () => ({ value: 0 }));
 
 /** The current generation (changes whenever an account or domain was written in this process). */
 export function accountsGeneration(): number {
-  return g.__heraldAccountsGeneration ?? 0;
+  return generation().value;
 }
 
 /** Announce that account or domain data changed (password, disabled, role, added, removed). */
 export function accountsChanged(): void {
-  g.__heraldAccountsGeneration = accountsGeneration() + 1;
+  generation().value++;
 }

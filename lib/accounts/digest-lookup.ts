@@ -23,9 +23,9 @@ export interface CredentialsCacheOptions {
 
 export const CREDENTIALS_TTL_MS = 5_000;
 
-interface Entry {
+interface Entry<T> {
   until: number;
-  row: Promise<Ha1Row | null>;
+  row: Promise<T | null>;
 }
 
 /**
@@ -35,8 +35,8 @@ interface Entry {
  * once (accountsGeneration); a write by another process (the CLI) is seen within the TTL, so a
  * disabled account or a changed password stops working within `ttlMs` at the latest.
  */
-export class CredentialsCache {
-  private readonly entries = new Map<string, Entry>();
+export class CredentialsCache<T = Ha1Row> {
+  private readonly entries = new Map<string, Entry<T>>();
   private generation = accountsGeneration();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
@@ -51,7 +51,7 @@ export class CredentialsCache {
   }
 
   /** The cached answer for (username, domain), or `load`'s (then cached until the TTL or an account write). */
-  get(username: string, domain: string, load: () => Promise<Ha1Row | null>): Promise<Ha1Row | null> {
+  get(username: string, domain: string, load: () => Promise<T | null>): Promise<T | null> {
     if (this.ttlMs === 0) return load();
     const gen = accountsGeneration();
     if (gen !== this.generation) {
@@ -69,7 +69,7 @@ export class CredentialsCache {
     if (this.entries.size >= this.maxEntries) this.entries.clear();
     // concurrent requests of one user share the query in flight
     const row = load();
-    const entry: Entry = { until: now + this.ttlMs, row };
+    const entry: Entry<T> = { until: now + this.ttlMs, row };
     this.entries.set(k, entry);
     row.then(
       () => {

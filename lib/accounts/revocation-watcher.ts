@@ -6,7 +6,7 @@
  * within `intervalMs` plus one query; rows older than `retainMs` are pruned.
  */
 import type { Db } from "../db";
-import type { Logger } from "../log";
+import { componentLogger, type Logger } from "../log";
 import { accountsChanged } from "./changes";
 import { isRevocationReason, revocationBus, type Revocation } from "./revocations";
 
@@ -33,10 +33,12 @@ export class RevocationWatcher {
   private again = false;
   private unsubscribe?: () => void;
   private lastPrune = 0;
-  private readonly o: Required<Omit<RevocationWatcherOptions, "logger">> & { logger?: Logger };
+  private readonly o: Required<Omit<RevocationWatcherOptions, "logger">>;
+  private readonly log: Logger;
 
   constructor(options: RevocationWatcherOptions) {
     this.o = { intervalMs: 1000, retainMs: 24 * 3600_000, batch: 500, ...options };
+    this.log = componentLogger("accounts:revocations", options.logger);
   }
 
   /** Start after the rows that exist now (nothing is connected yet that they could concern). */
@@ -63,7 +65,7 @@ export class RevocationWatcher {
           await this.pollOnce();
         } while (this.again);
       } catch (e) {
-        this.o.logger?.("error", "accounts: revocation poll failed", { error: e instanceof Error ? e.message : String(e) });
+        this.log("error", "poll failed", { error: e instanceof Error ? e.message : String(e) });
       } finally {
         this.running = undefined;
       }
@@ -86,7 +88,7 @@ export class RevocationWatcher {
         try {
           await this.o.onRevoked({ id: r.id, address: r.address, reason: r.reason });
         } catch (e) {
-          this.o.logger?.("error", "accounts: revocation handler failed", { address: r.address, error: e instanceof Error ? e.message : String(e) });
+          this.log("error", "handler failed", { address: r.address, error: e instanceof Error ? e.message : String(e) });
         }
       }
       for (const id of this.seen) if (id <= this.last - LOOKBACK) this.seen.delete(id);

@@ -1,6 +1,6 @@
 /** Domains and accounts: the operations the CLI, the portal and the SIP server share. */
 import type { Db } from "../db";
-import { parseAddress, normalizeDomain } from "./address";
+import { accountAddress, normalizeDomain } from "./address";
 import { digestHa1, hashPassword, passwordProblem, verifyPassword } from "./password";
 import { accountsChanged } from "./changes";
 import { revokeSessions, type RevocationReason } from "./revocations";
@@ -63,7 +63,7 @@ export async function addDomain(db: Db, name: string, opts: { realm?: string; ac
 
 function parse(address: string) {
   try {
-    return parseAddress(address);
+    return accountAddress(address);
   } catch (err) {
     throw new AccountError("malformed-address", (err as Error).message);
   }
@@ -161,7 +161,7 @@ export async function listAccounts(db: Db): Promise<AccountView[]> {
 
 export async function getAccount(db: Db, address: string): Promise<AccountView | null> {
   try {
-    const acc = await db.account.findUnique({ where: { address: parseAddress(address).address } });
+    const acc = await db.account.findUnique({ where: { address: accountAddress(address).address } });
     return acc ? view(acc) : null;
   } catch {
     return null;
@@ -176,7 +176,7 @@ export type LoginResult =
 export async function checkLogin(db: Db, address: string, password: string): Promise<LoginResult> {
   let a: string;
   try {
-    a = parseAddress(address).address;
+    a = accountAddress(address).address;
   } catch {
     return { ok: false, reason: "malformed-address" };
   }

@@ -31,6 +31,7 @@ import {
   buildErrorResponse,
   createResponse,
   generateTag,
+  normalizeAddress,
   parseFrame,
   parseMessage,
   serializeMessage,
@@ -532,8 +533,4 @@ function isExactFrame(raw: Buffer, msg: SipMessageAny): boolean {
   const cl = msg.contentLength;
   if (cl === undefined || raw[0] === 13) return false;
   return raw.indexOf(CRLFCRLF) + 4 + cl === raw.length;
-}
-
-function normalizeAddress(a: string): string {
-  return a.startsWith("::ffff:") ? a.slice(7) : a;
 }

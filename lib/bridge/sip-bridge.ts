@@ -21,7 +21,7 @@ import http, { type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
-import { DEFAULT_MAX_MESSAGE_SIZE, SipUri, connectStream, parseUri, type LogLevel, type SipByteStream, type SipLogger, type TlsClientOptions } from "../sip";
+import { DEFAULT_MAX_MESSAGE_SIZE, SipUri, componentLogger, connectStream, parseUri, type SipByteStream, type SipLogger, type TlsClientOptions } from "../sip";
 import { BridgedConnection, WsClose, type ConnectionLimits } from "./bridged-connection";
 import { newMetrics, snapshotMetrics, type BridgeMetrics, type UpgradeRejection } from "./metrics";
 import { parseSessionAor } from "./rewrite";
@@ -134,8 +134,7 @@ export const DEFAULT_MAX_UPSTREAM_MESSAGE_SIZE = 4 * 1024 * 1024;
 
 export function createSipBridge(options: SipBridgeOptions): SipBridge {
   const path = options.path ?? "/sip";
-  const userLog = options.logger;
-  const log: SipLogger = userLog ? (level: LogLevel, msg, meta) => userLog(level, `bridge:ws ${msg}`, meta) : () => {};
+  const log = componentLogger("bridge:ws", options.logger);
   const l = options.limits ?? {};
   const rate = l.maxMessagesPerSecond ?? 50;
   const limits: ConnectionLimits = {

@@ -1,6 +1,6 @@
 /** `herald start`: migrate, build if needed, then run every piece in this process. */
 import type { IncomingMessage } from "node:http";
-import type { HeraldConfig } from "../config";
+import { setConfig, type HeraldConfig } from "../config";
 import { openDb, prepareDb, setDb } from "../db";
 import { migrateIfNeeded } from "../migrations";
 import { buildPortal, hasBuild, startPortal } from "../portal/http-server";
@@ -10,10 +10,12 @@ import { logger } from "../log";
 import { startEmbeddedSipServer, type RunningSipServer } from "../server/main";
 import { PrismaXcapStore } from "../storage/xcap-prisma-store";
 import { xcapEvents } from "../portal/xcap-events";
+import { xcapHttp } from "../portal/xcap";
 import { signInEvents } from "../portal/sign-in-events";
 import { RevocationWatcher } from "../accounts/revocation-watcher";
 import { REVOCATION_MESSAGES, type Revocation } from "../accounts/revocations";
 import type { Db } from "../db";
+import { accountsChanged } from "../accounts/changes";
 import { clientAddress, normalizeIp } from "../portal/client-address";
 
 export interface RunningHerald {
@@ -27,7 +29,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   const db = openDb(cfg.DATABASE_URL);
   await prepareDb(db, cfg.DATABASE_URL);
   setDb(db);
-  (globalThis as { __heraldConfig?: HeraldConfig }).__heraldConfig = cfg;
+  setConfig(cfg);
   // next-auth v4 builds absolute URLs from NEXTAUTH_URL, else (with AUTH_TRUST_HOST) from the
   // request's Host; the portal server drops client-sent X-Forwarded-Host unless PUBLIC_URL is set.
   if (cfg.PUBLIC_URL) process.env.NEXTAUTH_URL = cfg.PUBLIC_URL;
@@ -49,6 +51,13 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     xcapRootPath: cfg.XCAP_ROOT_PATH,
     trustedProxies: cfg.TRUSTED_PROXIES,
     headerTimeoutMs: cfg.HTTP_HEADER_TIMEOUT_SECONDS * 1000,
+    // the XCAP root before Next.js routing; the same XcapHttp (and document cache) as the portal's
+    // server actions; a portal session is checked as for the bridge (account, epoch, enabled)
+    xcap: (req, res) =>
+      xcapHttp().handleNode(req, res, {
+        sessionAor: async () => (req.headers.cookie ? ((await sessionAorOfUpgrade(req))?.aor ?? null) : null),
+        ...(cfg.PUBLIC_URL ? { origin: new URL(cfg.PUBLIC_URL).origin } : {}),
+      }),
   });
   const upstream = bridgeUpstream(cfg, sip);
   // a sign-in warms the user's buddy list in the embedded server before the page subscribes to
@@ -102,6 +111,9 @@ async function watchRevocations(cfg: HeraldConfig, db: Db, act: (r: Revocation) 
     logger: log,
     onRevoked: (r) => {
       log("info", "accounts: sessions ended", { address: r.address, reason: r.reason, message: REVOCATION_MESSAGES[r.reason] });
+      // a write by another process (the CLI): the account caches (SIP digest and status, XCAP
+      // credentials and realms) read it again now, not only after their TTL
+      accountsChanged();
       act(r);
     },
   });

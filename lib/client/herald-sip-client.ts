@@ -15,6 +15,8 @@ import { withMd5Challenges } from "./digest-challenge-filter";
 import { AutoAway, attachActivityListeners, type ActivityTarget } from "./auto-away";
 import { tabInstanceId, type KeyValueStorage } from "./instance-id";
 import { JsSipPublishTransport } from "./jssip-publish-transport";
+import { JsSipMessageTransport } from "./jssip-message-transport";
+import { InstantMessenger } from "./instant-messenger";
 import { composeMyPidf, myStatusOf, type DeviceDescription, type MyPresence, type MyStatus } from "./my-presence";
 import { PresenceStore } from "./presence-store";
 import { Publisher, type PublishTransport } from "./publisher";
@@ -22,6 +24,8 @@ import { presenceListUri, ResourceListSubscription } from "./resource-list-subsc
 import { SelfPresenceSubscription } from "./self-presence-subscription";
 import { realTimers, type ClientTimers, type TimerHandle } from "./timers";
 import { WatcherInfoSubscription } from "./watcher-info-subscription";
+import { xcapDiffSubscription } from "./xcap-diff-subscription";
+import type { EventSubscription } from "./event-subscription";
 
 /** Short-lived SIP credentials the portal issues for the logged-in user. */
 export interface SipCredentials {
@@ -100,7 +104,7 @@ export interface HeraldSipClientOptions {
   timers?: ClientTimers;
   store?: PresenceStore;
   /** Subscriptions to open (all default true). */
-  subscribe?: { resourceList?: boolean; watcherInfo?: boolean; self?: boolean };
+  subscribe?: { resourceList?: boolean; watcherInfo?: boolean; self?: boolean; xcapDiff?: boolean };
   /** Replace the PUBLISH transport (tests). Default: JsSIP's transaction layer. */
   publishTransport?: (ua: UA) => PublishTransport;
   /** Retry backoff for publication and subscriptions (ms; default 2000 up to 60000). */
@@ -116,6 +120,9 @@ export function credentialsExpiry(authorizationUser: string): number | undefined
 
 export class HeraldSipClient {
   readonly store: PresenceStore;
+  /** Instant messages (MESSAGE, RFC 3428) with this tab's UA. */
+  readonly messenger: InstantMessenger;
+  private readonly messageTransport = new JsSipMessageTransport();
   readonly aor: string;
   readonly instanceId: string;
   private credentials: SipCredentials;
@@ -127,6 +134,7 @@ export class HeraldSipClient {
   private rls?: ResourceListSubscription;
   private winfo?: WatcherInfoSubscription;
   private selfSub?: SelfPresenceSubscription;
+  private xcapDiff?: EventSubscription;
   private readonly autoAway?: AutoAway;
   private me: MyPresence;
   /** The user's choice while auto-away is in effect. */
@@ -155,6 +163,7 @@ export class HeraldSipClient {
     this.lastChangeAt = this.timers.now();
     this.store = options.store ?? new PresenceStore({ myPresence: this.me, aor: this.aor });
     this.store.setMyPresence(this.me);
+    this.messenger = new InstantMessenger({ transport: this.messageTransport, timers: this.timers });
     const aa = options.autoAway;
     if (aa !== false && aa?.enabled !== false) {
       this.autoAway = new AutoAway({
@@ -207,6 +216,7 @@ export class HeraldSipClient {
     this.rls?.stop();
     this.winfo?.stop();
     this.selfSub?.stop();
+    this.xcapDiff?.stop();
     this.sessionStarted = false;
     await removal;
     this.publisher?.dispose();
@@ -333,6 +343,7 @@ export class HeraldSipClient {
       connection_recovery_min_interval: this.opts.reconnect?.minSeconds ?? 2,
       connection_recovery_max_interval: this.opts.reconnect?.maxSeconds ?? 30,
     });
+    this.messageTransport.attach(ua);
     const publishTransport = this.opts.publishTransport ? this.opts.publishTransport(ua) : new JsSipPublishTransport(ua);
     const retry = { timers: this.timers, retryBaseMs: this.opts.retryBaseMs, retryMaxMs: this.opts.retryMaxMs };
     this.publisher = new Publisher({
@@ -366,6 +377,10 @@ export class HeraldSipClient {
     }
     if (want.self !== false) {
       this.selfSub = new SelfPresenceSubscription({ ua, aor: c.aor, expires, ...retry, onChange: (s) => this.onSelfPresence(s) });
+    }
+    if (want.xcapDiff !== false) {
+      // the page follows changes of the user's documents made elsewhere (RFC 5875)
+      this.xcapDiff = xcapDiffSubscription({ ua, aor: c.aor, expires, ...retry, onChange: (auids, initial) => this.store.documentsChanged(auids, initial) });
     }
 
     ua.on("connecting", (e) => {
@@ -411,6 +426,7 @@ export class HeraldSipClient {
     this.rls?.start();
     this.winfo?.start();
     this.selfSub?.start();
+    this.xcapDiff?.start();
   }
 
   /** The account's sessions ended: no reconnect (it would be refused), tell the page why. */
@@ -426,6 +442,7 @@ export class HeraldSipClient {
     this.rls?.detach();
     this.winfo?.detach();
     this.selfSub?.detach();
+    this.xcapDiff?.detach();
     this.store.markStale(this.timers.now());
     this.store.setConnection(wasLive ? "reconnecting" : "connecting");
     this.emit("reconnecting", { ...(code !== undefined ? { code } : {}), ...(reason ? { reason } : {}) });

@@ -6,6 +6,8 @@ export { HeraldSipClient, SESSION_ENDED_CLOSE_CODE, credentialsExpiry, type Hera
 export { PresenceStore, INITIAL_PRESENCE, type PresenceSnapshot, type ConnectionStatus, type PresenceStoreListener } from "./presence-store";
 export { Publisher, refreshDelayMs, type PublishTransport, type PublishRequest, type PublishResponse, type PublicationSnapshot, type PublicationState, type PublisherOptions } from "./publisher";
 export { JsSipPublishTransport } from "./jssip-publish-transport";
+export { JsSipMessageTransport } from "./jssip-message-transport";
+export { InstantMessenger, type ChatMessage, type ChatMessageState, type Conversation, type MessengerSnapshot, type MessageTransport, type IncomingIm, type InstantMessengerOptions } from "./instant-messenger";
 export { ResourceListSubscription, presenceListUri, RLS_ACCEPT, type ResourceListSubscriptionOptions } from "./resource-list-subscription";
 export { WatcherInfoSubscription, type WatcherInfoSubscriptionOptions } from "./watcher-info-subscription";
 export { SelfPresenceSubscription, type SelfPresenceSubscriptionOptions } from "./self-presence-subscription";

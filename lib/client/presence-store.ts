@@ -39,6 +39,12 @@ export interface PresenceSnapshot {
 
 export type PresenceStoreListener = () => void;
 
+/**
+ * The user's documents of these application usages changed. `initial`: the subscription's first
+ * full state (the page was rendered from the documents a moment before: nothing may have changed).
+ */
+export type DocumentsListener = (auids: readonly string[], initial: boolean) => void;
+
 interface StoreState {
   connection: ConnectionStatus;
   error?: string;
@@ -77,6 +83,7 @@ export class PresenceStore {
   private state: StoreState;
   private snapshot: PresenceSnapshot;
   private readonly listeners = new Set<PresenceStoreListener>();
+  private readonly documentListeners = new Set<DocumentsListener>();
   /** The snapshot to render on the server (useSyncExternalStore's getServerSnapshot). */
   readonly serverSnapshot: PresenceSnapshot;
 
@@ -106,6 +113,21 @@ export class PresenceStore {
   };
 
   getSnapshot = (): PresenceSnapshot => this.snapshot;
+
+  /**
+   * Listen for changes of the user's XCAP documents (xcap-diff): `auids` are the application
+   * usages that changed. Not part of the snapshot: the page fetches the documents again.
+   */
+  onDocumentsChanged = (listener: DocumentsListener): (() => void) => {
+    this.documentListeners.add(listener);
+    return () => {
+      this.documentListeners.delete(listener);
+    };
+  };
+
+  documentsChanged(auids: readonly string[], initial = false): void {
+    for (const l of [...this.documentListeners]) l(auids, initial);
+  }
 
   getServerSnapshot = (): PresenceSnapshot => this.serverSnapshot;
 

@@ -1,6 +1,6 @@
 /** Typed results of the portal's server actions, and the mapping of expected failures. */
 import { AddressBookError } from "../xcap/addressbook";
-import { XcapError } from "../xcap/client";
+import { XcapClientError } from "../xcap/client";
 import { currentUser, type HeraldUser } from "../auth";
 import { IconError } from "./presence-documents";
 import type { z } from "zod";
@@ -30,7 +30,7 @@ export async function runAction<S extends z.ZodType, T>(
 export function failure(err: unknown): { ok: false; error: string; code: string } {
   if (err instanceof AddressBookError) return { ok: false, code: err.code, error: err.message };
   if (err instanceof IconError) return { ok: false, code: err.code, error: err.message };
-  if (err instanceof XcapError) {
+  if (err instanceof XcapClientError) {
     if (err.status === 412) {
       return { ok: false, code: "conflict", error: "Your contacts were changed elsewhere at the same moment. Try again." };
     }

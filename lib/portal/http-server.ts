@@ -54,6 +54,12 @@ export interface PortalServerOptions {
    * ms. Default 30,000. The whole request (body included) gets at most 300 s or this, if longer.
    */
   headerTimeoutMs?: number;
+  /**
+   * Serves the XCAP root (`/xcap-root`, after the XCAP_ROOT_PATH mapping) itself, before Next.js
+   * routing: Next's router, its request and response adapters and web streams cost several times
+   * the XCAP request (measured, issue 13). Default: Next's route (app/xcap-root).
+   */
+  xcap?: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 }
 
 export const DEFAULT_HEADER_TIMEOUT_MS = 30_000;
@@ -102,9 +108,13 @@ export async function listenPortal(
       if (root && root !== "/xcap-root" && req.url && (req.url === root || req.url.startsWith(root + "/"))) {
         req.url = "/xcap-root" + req.url.slice(root.length);
       }
-      handle(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end("Internal Server Error");
+      const direct = opts.xcap && req.url && (req.url.startsWith("/xcap-root/") || req.url.startsWith("/xcap-root?") || req.url === "/xcap-root");
+      (direct ? opts.xcap!(req, res) : handle(req, res)).catch((err: unknown) => {
+        if (res.headersSent) res.destroy();
+        else {
+          res.statusCode = 500;
+          res.end("Internal Server Error");
+        }
         process.emitWarning(`portal request failed: ${(err as Error)?.message ?? err}`);
       });
     },

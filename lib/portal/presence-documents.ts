@@ -12,16 +12,14 @@ import { composePidf, iconUrlWithHash, parsePidfManipulation, summarizePresence 
 import { escapeXml, parseXml } from "../xml";
 import { decodePresContent, DEFAULT_MAX_ICON_BYTES, sniffImageType, STATUS_ICON_DOCUMENT, PRES_CONTENT_AUID } from "../xcap/server";
 import { xcapHttp } from "./xcap";
+import { publicXcapRootOf } from "./public-xcap-root";
 
 export const PIDF_MANIPULATION_AUID = "pidf-manipulation";
 export const MAX_ICON_BYTES = DEFAULT_MAX_ICON_BYTES;
 
 /** Public XCAP root: what is written into documents and what Blink clients are configured with. */
 export function publicXcapRoot(): string {
-  const c = config();
-  if (c.XCAP_SERVER_URL) return c.XCAP_SERVER_URL.replace(/\/+$/, "");
-  const base = c.PUBLIC_URL ?? `http://localhost:${c.PORT}`;
-  return `${base.replace(/\/+$/, "")}${c.XCAP_ROOT_PATH}`;
+  return publicXcapRootOf(config());
 }
 
 /** An XCAP client acting as this user (address user@domain). */

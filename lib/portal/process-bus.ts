@@ -1,16 +1,6 @@
-/**
- * Process-wide objects kept on globalThis: code inside the Next.js bundle and the custom server
- * (lib/cli) load separate copies of the same module, so a module-level emitter (or limiter, …)
- * would be two. `key` names the object on globalThis.
- */
+/** Process-wide event buses (one per `key` for the Next.js bundle and the custom server together). */
 import { EventEmitter } from "node:events";
-
-/** The process's one object under `key`, created by `create` the first time. */
-export function processWide<T>(key: string, create: () => T): T {
-  const g = globalThis as Record<string, unknown>;
-  if (!(key in g)) g[key] = create();
-  return g[key] as T;
-}
+import { processWide } from "../process-wide";
 
 export interface ProcessBus<T> {
   emit(event: T): void;

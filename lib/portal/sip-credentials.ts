@@ -4,7 +4,7 @@
  */
 import { issueEphemeralCredentials } from "../sip";
 import { config } from "../config";
-import { parseAddress } from "../accounts/address";
+import { accountAddress } from "../accounts/address";
 import { db } from "../db";
 
 export interface PageSipCredentials {
@@ -20,7 +20,7 @@ export interface PageSipCredentials {
 
 export function sipCredentialsFor(user: { address: string; name: string | null }, realm: string): PageSipCredentials {
   const c = config();
-  const { user: name } = parseAddress(user.address);
+  const { user: name } = accountAddress(user.address);
   const eph = issueEphemeralCredentials({ secret: c.ephemeralSecret, user: name, ttlSeconds: c.SIP_EPHEMERAL_TTL });
   return {
     wsPath: "/sip",

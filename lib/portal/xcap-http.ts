@@ -2,6 +2,7 @@
  * The embedded XCAP root over HTTP: authentication (HTTP digest with SIP credentials, qop=auth,
  * or the portal session), bounded bodies, and change events — around the framework-free core.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   createXcapServer,
   PRES_CONTENT_AUID,
@@ -67,6 +68,12 @@ export interface XcapHttpOptions {
 
 export interface XcapHttp {
   handle(req: Request): Promise<Response>;
+  /**
+   * The same over Node's HTTP objects (`herald start` serves the XCAP root before Next.js routing):
+   * `sessionAor` is the portal session of this request; `origin`, of the XCAP root URI in
+   * responses (default from the request's Host).
+   */
+  handleNode(req: IncomingMessage, res: ServerResponse, options: { sessionAor: () => Promise<string | null>; origin?: string }): Promise<void>;
   /** In-process request on behalf of an already authenticated user (the portal's server actions). */
   handleAs(req: Request, aor: string): Promise<Response>;
 }
@@ -128,76 +135,123 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
     return value;
   }
 
-  async function handle(req: Request, asUser?: string): Promise<Response> {
-    {
-      const url = new URL(req.url);
-      // the portal server maps a non-default public root onto the internal route /xcap-root
-      const prefix = url.pathname.startsWith(INTERNAL_ROOT + "/") ? INTERNAL_ROOT : opts.rootPath;
-      if (!url.pathname.startsWith(prefix + "/")) return text(404, "Not Found");
-      const path = url.pathname.slice(prefix.length + 1);
-      // a "%" without two hex digits, or escapes that are not UTF-8, make no URI (RFC 3986 §2.1)
-      if (!percentDecodes(path)) return text(400, "Malformed percent-encoding in the request URI");
-      const headers: Record<string, string> = {};
-      req.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
+  /**
+   * One request, whatever carried it (a fetch Request from the Next.js route or in-process callers,
+   * or Node's IncomingMessage in `herald start`'s own HTTP server).
+   */
+  async function serve(req: NeutralRequest, asUser: string | undefined, sessionAor: () => Promise<string | null>): Promise<NeutralResponse> {
+    const url = req.url;
+    // the portal server maps a non-default public root onto the internal route /xcap-root
+    const prefix = url.pathname.startsWith(INTERNAL_ROOT + "/") ? INTERNAL_ROOT : opts.rootPath;
+    if (!url.pathname.startsWith(prefix + "/")) return plain(404, "Not Found");
+    const path = url.pathname.slice(prefix.length + 1);
+    // a "%" without two hex digits, or escapes that are not UTF-8, make no URI (RFC 3986 §2.1)
+    if (!percentDecodes(path)) return plain(400, "Malformed percent-encoding in the request URI");
+    const headers = req.headers;
 
-      const declared = Number(headers["content-length"] ?? "0");
-      if (Number.isFinite(declared) && declared > opts.maxBodyBytes) return text(413, "Request body too large");
-      const body = await readBounded(req, opts.maxBodyBytes);
-      if (!body) return text(413, "Request body too large");
+    const declared = Number(headers["content-length"] ?? "0");
+    if (Number.isFinite(declared) && declared > opts.maxBodyBytes) return plain(413, "Request body too large");
+    const body = await req.readBody(opts.maxBodyBytes);
+    if (!body) return plain(413, "Request body too large");
 
-      // The icon's XCAP URL is what PIDF's CIPID <icon> carries. Blink fetches the pres-content
-      // document; a browser's <img> asks for an image: serve the same URL decoded (no auth, as
-      // the icon is public).
-      const icon = ICON_PATH_RE.exec(path);
-      if (icon && (req.method === "GET" || req.method === "HEAD") && wantsImage(headers["accept"])) {
-        const r = await servePresContentIcon(opts.store, decodeURIComponent(icon[1]), headers, decodeURIComponent(icon[2]));
-        return new Response(req.method === "HEAD" || r.status === 304 ? null : Buffer.from(r.body), { status: r.status, headers: r.headers });
-      }
-
-      const realm = await realmFor(path);
-      let user: { aor: string } | null = asUser ? { aor: asUser } : null;
-      let stale = false;
-      const authz = headers["authorization"];
-      if (asUser) {
-        /* authenticated by the caller */
-      } else if (authz && /^digest\s/i.test(authz) && realm) {
-        // counted before the check (the slot is taken synchronously): a refused guess is not tried
-        let slot: AuthAttemptSlot | undefined;
-        if (opts.authLimiter) {
-          const username = digestUsername(authz);
-          if (username) {
-            const attempt = opts.authLimiter.attempt({ account: `${digestAccountUser(username)}@${realm.domain}`, address: headers[CLIENT_IP_HEADER] ?? "unknown" });
-            if (!attempt.allowed) return tooManyAttempts(attempt.retryAfterSeconds);
-            slot = attempt;
-          }
-        }
-        try {
-          const v = await authenticator(realm).verifyCredentials(authz, req.method);
-          if (v.ok) {
-            slot?.succeeded();
-            user = { aor: `${digestAccountUser(v.username)}@${realm.domain}` };
-          } else {
-            if (testedPassword(v)) slot?.failed();
-            stale = v.stale;
-          }
-        } finally {
-          slot?.released(); // no-op once settled
-        }
-      } else {
-        const aor = await opts.sessionAor();
-        if (aor) user = { aor };
-      }
-
-      const root = `${url.origin}${opts.rootPath}`;
-      const res = await core.handle({ method: req.method, path, query: url.search, headers, body, user, rootUri: root });
-      const out = new Headers(res.headers);
-      if (res.status === 401 && realm) {
-        for (const v of authenticator(realm).challenge({ stale }).values) out.append("WWW-Authenticate", v);
-      }
-      return new Response(res.status === 304 || req.method === "HEAD" ? null : (res.body as Uint8Array<ArrayBuffer>), { status: res.status, headers: out });
+    // The icon's XCAP URL is what PIDF's CIPID <icon> carries. Blink fetches the pres-content
+    // document; a browser's <img> asks for an image: serve the same URL decoded (no auth, as
+    // the icon is public).
+    const icon = ICON_PATH_RE.exec(path);
+    if (icon && (req.method === "GET" || req.method === "HEAD") && wantsImage(headers["accept"])) {
+      const r = await servePresContentIcon(opts.store, decodeURIComponent(icon[1]), headers, decodeURIComponent(icon[2]));
+      return { status: r.status, headers: r.headers, challenges: [], body: req.method === "HEAD" || r.status === 304 ? null : r.body };
     }
+
+    const realm = await realmFor(path);
+    let user: { aor: string } | null = asUser ? { aor: asUser } : null;
+    let stale = false;
+    const authz = headers["authorization"];
+    if (asUser) {
+      /* authenticated by the caller */
+    } else if (authz && /^digest\s/i.test(authz) && realm) {
+      // counted before the check (the slot is taken synchronously): a refused guess is not tried
+      let slot: AuthAttemptSlot | undefined;
+      if (opts.authLimiter) {
+        const username = digestUsername(authz);
+        if (username) {
+          const attempt = opts.authLimiter.attempt({ account: `${digestAccountUser(username)}@${realm.domain}`, address: headers[CLIENT_IP_HEADER] ?? "unknown" });
+          if (!attempt.allowed) return tooManyAttempts(attempt.retryAfterSeconds);
+          slot = attempt;
+        }
+      }
+      try {
+        const v = await authenticator(realm).verifyCredentials(authz, req.method);
+        if (v.ok) {
+          slot?.succeeded();
+          user = { aor: `${digestAccountUser(v.username)}@${realm.domain}` };
+        } else {
+          if (testedPassword(v)) slot?.failed();
+          stale = v.stale;
+        }
+      } finally {
+        slot?.released(); // no-op once settled
+      }
+    } else {
+      const aor = await sessionAor();
+      if (aor) user = { aor };
+    }
+
+    const root = `${req.origin ?? url.origin}${opts.rootPath}`;
+    const res = await core.handle({ method: req.method, path, query: url.search, headers, body, user, rootUri: root });
+    const challenges = res.status === 401 && realm ? authenticator(realm).challenge({ stale }).values : [];
+    return { status: res.status, headers: res.headers, challenges, body: res.status === 304 || req.method === "HEAD" ? null : res.body };
   }
-  return { handle: (req) => handle(req), handleAs: (req, aor) => handle(req, aor) };
+
+  async function handle(req: Request, asUser?: string): Promise<Response> {
+    const headers: Record<string, string> = {};
+    req.headers.forEach((v, k) => (headers[k.toLowerCase()] = v));
+    const r = await serve({ method: req.method, url: new URL(req.url), headers, readBody: (max) => readBounded(req, max) }, asUser, opts.sessionAor);
+    const out = new Headers(r.headers);
+    for (const v of r.challenges) out.append("WWW-Authenticate", v);
+    return new Response(r.body as Uint8Array<ArrayBuffer> | null, { status: r.status, headers: out });
+  }
+
+  async function handleNode(req: IncomingMessage, res: ServerResponse, options: { sessionAor: () => Promise<string | null>; origin?: string }): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+    const origin = options.origin ?? `${(req.socket as { encrypted?: boolean }).encrypted ? "https" : "http"}://${headers["host"] ?? "localhost"}`;
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", origin);
+    } catch {
+      url = new URL("http://localhost/");
+    }
+    const r = await serve({ method: req.method ?? "GET", url, origin, headers, readBody: (max) => readBoundedNode(req, max) }, undefined, options.sessionAor);
+    const out: Record<string, string | string[]> = { ...r.headers };
+    if (r.challenges.length) out["www-authenticate"] = [...r.challenges];
+    // an unread (too large) body stays on the connection: do not read another request after it
+    if (r.status === 413) out["connection"] = "close";
+    if (r.body && !("content-length" in out)) out["content-length"] = String(r.body.byteLength);
+    res.writeHead(r.status, out);
+    res.end(r.body ?? undefined);
+  }
+
+  return { handle: (req) => handle(req), handleAs: (req, aor) => handle(req, aor), handleNode };
+}
+
+interface NeutralRequest {
+  method: string;
+  url: URL;
+  /** Origin of the XCAP root URI in responses (default the URL's). */
+  origin?: string;
+  /** Lower-case names. */
+  headers: Record<string, string>;
+  /** The body, or null past `max` bytes (read no further). */
+  readBody(max: number): Promise<Uint8Array | null>;
+}
+
+interface NeutralResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** WWW-Authenticate values, one header each. */
+  challenges: readonly string[];
+  body: Uint8Array | null;
 }
 
 const ICON_PATH_RE = new RegExp(`^${PRES_CONTENT_AUID.replace(/\./g, "\\.")}/users/([^/]+)/(.+)$`);
@@ -227,15 +281,48 @@ function digestUsername(authz: string): string | undefined {
 }
 
 /** RFC 6585 §4: too many requests, with when to try again. */
-function tooManyAttempts(retryAfterSeconds: number): Response {
-  return new Response(`Too many failed authentication attempts; try again in ${retryAfterSeconds} s`, {
-    status: 429,
-    headers: { "content-type": "text/plain; charset=utf-8", "retry-after": String(retryAfterSeconds) },
-  });
+function tooManyAttempts(retryAfterSeconds: number): NeutralResponse {
+  const r = plain(429, `Too many failed authentication attempts; try again in ${retryAfterSeconds} s`);
+  r.headers["retry-after"] = String(retryAfterSeconds);
+  return r;
 }
 
-function text(status: number, msg: string) {
-  return new Response(msg, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+function plain(status: number, msg: string): NeutralResponse {
+  return { status, headers: { "content-type": "text/plain; charset=utf-8" }, challenges: [], body: Buffer.from(msg) };
+}
+
+/** A Node request's body, or null when it exceeds the limit (then the rest is not read). */
+function readBoundedNode(req: IncomingMessage, max: number): Promise<Uint8Array | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.byteLength;
+      if (size > max) {
+        cleanup();
+        req.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+  });
 }
 
 /** The request body, or null when it exceeds the limit (read no further than the limit). */

@@ -5,13 +5,12 @@ import { currentUser } from "../auth";
 import { createXcapHttp, portalXcapStore, type XcapHttp } from "./xcap-http";
 import { xcapEvents } from "./xcap-events";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
-
-const g = globalThis as { __heraldXcapHttp?: XcapHttp };
+import { processWide } from "../process-wide";
 
 export function xcapHttp(): XcapHttp {
-  if (!g.__heraldXcapHttp) {
+  return processWide("__heraldXcapHttp", () => {
     const c = config();
-    g.__heraldXcapHttp = createXcapHttp({
+    return createXcapHttp({
       db: db(),
       store: portalXcapStore(db()),
       rootPath: c.XCAP_ROOT_PATH,
@@ -24,6 +23,5 @@ export function xcapHttp(): XcapHttp {
       onChange: (e) => xcapEvents().emit(e),
       authLimiter: sharedAuthLimiter(authLimiterOptions(c)),
     });
-  }
-  return g.__heraldXcapHttp;
+  });
 }

@@ -35,6 +35,7 @@
  * the server can cache per rules document) and pass `externalLists` to the synchronous
  * `evaluatePresRules`, or call `authorizeWatcher` with an (async) resolver.
  */
+import { canonicalAor } from "../sip/aor";
 import {
   emptyProvideSet,
   PROVIDE_USER_INPUT_ORDER,
@@ -43,6 +44,7 @@ import {
   type PresRule,
   type PresRules,
   type ProvideSet,
+  type RuleConditions,
   type SubHandling,
   type Transformations,
 } from "./pres-rules";
@@ -56,13 +58,7 @@ export interface WatcherIdentity {
 
 export type ExternalListResolver = (anchor: string) => Promise<Iterable<string>> | Iterable<string>;
 
-export interface EvaluateOptions {
-  /** Default new Date(). */
-  now?: Date | number;
-  /** Pre-resolved external lists: anchor → member URIs. An anchor missing here matches nobody. */
-  externalLists?: ReadonlyMap<string, Iterable<string>>;
-  /** The presentity's current RPID sphere (for `sphere` conditions). */
-  sphere?: string;
+export interface EvaluateOptions extends ConditionOptions {
   /** Sub-handling when no rule matches (default "block", RFC 5025 §3.2.1). */
   unmatchedSubHandling?: SubHandling;
   /** Sub-handling when there is no rules document (default "confirm"). */
@@ -80,27 +76,6 @@ export interface Permissions {
   transformationsDefaulted: boolean;
 }
 
-/** Canonical form of a URI for identity comparison: scheme:user@host, host lower-cased, params dropped. */
-export function canonicalIdentity(uri: string): string {
-  let s = uri.trim();
-  const lt = s.indexOf("<");
-  if (lt >= 0) s = s.slice(lt + 1, s.indexOf(">", lt) < 0 ? undefined : s.indexOf(">", lt));
-  const colon = s.indexOf(":");
-  const scheme = colon > 0 ? s.slice(0, colon).toLowerCase() : "";
-  let rest = colon > 0 ? s.slice(colon + 1) : s;
-  rest = rest.split(/[;?]/, 1)[0];
-  const at = rest.lastIndexOf("@");
-  const user = at >= 0 ? rest.slice(0, at) : "";
-  const host = (at >= 0 ? rest.slice(at + 1) : rest).toLowerCase();
-  let decodedUser = user;
-  try {
-    decodedUser = decodeURIComponent(user);
-  } catch {
-    // keep as is
-  }
-  return `${scheme === "sips" ? "sip" : scheme}:${decodedUser ? `${decodedUser}@` : ""}${host}`;
-}
-
 function hostOf(canonical: string): string {
   const at = canonical.lastIndexOf("@");
   const colon = canonical.indexOf(":");
@@ -109,16 +84,16 @@ function hostOf(canonical: string): string {
 
 export function isAnonymous(w: WatcherIdentity): boolean {
   if (!w.authenticated || !w.uri) return true;
-  return hostOf(canonicalIdentity(w.uri)) === "anonymous.invalid";
+  return hostOf(canonicalAor(w.uri)) === "anonymous.invalid";
 }
 
 function identityMatches(cond: IdentityCondition, watcher: string): boolean {
-  if (cond.ones.some((id) => canonicalIdentity(id) === watcher)) return true;
+  if (cond.ones.some((id) => canonicalAor(id) === watcher)) return true;
   const host = hostOf(watcher);
   return cond.manys.some(
     (m) =>
       (m.domain === undefined || m.domain.toLowerCase() === host) &&
-      !m.excepts.some((e) => (e.id !== undefined && canonicalIdentity(e.id) === watcher) || (e.domain !== undefined && e.domain.toLowerCase() === host)),
+      !m.excepts.some((e) => (e.id !== undefined && canonicalAor(e.id) === watcher) || (e.domain !== undefined && e.domain.toLowerCase() === host)),
   );
 }
 
@@ -189,27 +164,37 @@ export function fullTransformations(): Transformations {
   };
 }
 
-/** Evaluate synchronously (external lists pre-resolved). `rules` undefined = no rules document. */
-export function evaluatePresRules(rules: PresRules | undefined, watcher: WatcherIdentity, options: EvaluateOptions = {}): Permissions {
-  if (!rules) {
-    return { subHandling: options.noRulesSubHandling ?? "confirm", matchedRules: [], transformations: emptyTransformations(), transformationsDefaulted: false };
-  }
+/** What the conditions of a rule are evaluated against (RFC 4745 §7), beside the watcher. */
+export interface ConditionOptions {
+  /** Default new Date(). */
+  now?: Date | number;
+  /** Pre-resolved external lists: anchor → member URIs. An anchor missing here matches nobody. */
+  externalLists?: ReadonlyMap<string, Iterable<string>>;
+  /** The rule owner's current RPID sphere (for `sphere` conditions). */
+  sphere?: string;
+}
+
+/**
+ * The rules whose conditions all hold for `watcher` (RFC 4745 §7 + OMA conditions, see the module
+ * comment), in document order. Any common-policy usage (pres-rules, im-rules) combines their actions.
+ */
+export function matchingRules<R extends { conditions: RuleConditions }>(rules: readonly R[], watcher: WatcherIdentity, options: ConditionOptions = {}): R[] {
   const now = options.now === undefined ? Date.now() : typeof options.now === "number" ? options.now : options.now.getTime();
   const anonymous = isAnonymous(watcher);
-  const who = anonymous ? "" : canonicalIdentity(watcher.uri as string);
+  const who = anonymous ? "" : canonicalAor(watcher.uri as string);
   const lists = new Map<string, Set<string>>();
-  for (const [anchor, members] of options.externalLists ?? []) lists.set(anchor, new Set([...members].map(canonicalIdentity)));
+  for (const [anchor, members] of options.externalLists ?? []) lists.set(anchor, new Set([...members].map(canonicalAor)));
 
   // OMA other-identity: does any identity/external-list condition of any rule name the watcher?
   const namedSomewhere =
     !anonymous &&
-    rules.rules.some(
+    rules.some(
       (r) =>
         (r.conditions.identity !== undefined && identityMatches(r.conditions.identity, who)) ||
         (r.conditions.externalLists !== undefined && inExternalList(r.conditions.externalLists, who, lists)),
     );
 
-  const matching = rules.rules.filter((r) => {
+  return rules.filter((r) => {
     const c = r.conditions;
     if (c.unknown.length) return false;
     if (c.identity && (anonymous || !identityMatches(c.identity, who))) return false;
@@ -220,6 +205,14 @@ export function evaluatePresRules(rules: PresRules | undefined, watcher: Watcher
     if (c.otherIdentity && (anonymous || namedSomewhere)) return false;
     return true;
   });
+}
+
+/** Evaluate synchronously (external lists pre-resolved). `rules` undefined = no rules document. */
+export function evaluatePresRules(rules: PresRules | undefined, watcher: WatcherIdentity, options: EvaluateOptions = {}): Permissions {
+  if (!rules) {
+    return { subHandling: options.noRulesSubHandling ?? "confirm", matchedRules: [], transformations: emptyTransformations(), transformationsDefaulted: false };
+  }
+  const matching = matchingRules(rules.rules, watcher, options);
 
   let subHandling: SubHandling | undefined;
   for (const r of matching) {

@@ -138,7 +138,8 @@ function provideSet(el: XmlElement): ProvideSet {
   return out;
 }
 
-function parseConditions(el: XmlElement | undefined): RuleConditions {
+/** The RFC 4745 `<conditions>` of a rule (+ OMA conditions); shared with other common-policy usages (im-rules). */
+export function parseConditions(el: XmlElement | undefined): RuleConditions {
   const out: RuleConditions = { unknown: [] };
   if (!el) return out;
   for (const c of childElements(el)) {

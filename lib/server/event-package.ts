@@ -1,10 +1,18 @@
 /**
  * Event packages behind one interface (RFC 6665 §7): the notifier (`Notifier`) owns subscription
- * state, dialogs and NOTIFY delivery; a package decides who may subscribe and what a NOTIFY
- * carries. The presence package (RFC 3856) and watcher info (RFC 3857) are built in; the RLS
- * (RFC 4662) plugs in as another package for its service URIs via `PresenceServer.addSubscribeRoute`.
+ * state, dialogs and NOTIFY delivery; a package decides who may subscribe, what a NOTIFY carries
+ * and what it keeps per subscription. That per-subscription state lives in the subscription's
+ * `slot`, which only the package reads or writes: the dispatcher, the notifier and persistence
+ * carry it without knowing what it is (persisted through `saveSlot` / `restoreSlot`).
+ *
+ * The presence package (RFC 3856) and watcher info (RFC 3857) are built in; other packages are
+ * added with `PresenceServer.addPackage` (xcap-diff, RFC 5875) or, for resources of their own,
+ * `PresenceServer.addSubscribeRoute` (the RLS, RFC 4662, for its service URIs). See
+ * docs/architecture.md.
  */
-import type { Permissions, WatcherIdentity } from "../presence";
+import type { WatcherIdentity } from "../presence";
+import type { SipRequest } from "../sip";
+import type { StateRow } from "./state-store";
 
 /** Subscription-State reasons (RFC 6665 §8.2.3 / RFC 3857 event values). */
 export type TerminationReason = "deactivated" | "probation" | "rejected" | "timeout" | "giveup" | "noresource" | "invariant";
@@ -16,8 +24,8 @@ export interface SubscriptionDecision {
   status: SubscriptionStatus;
   /** For `terminated`. */
   reason?: TerminationReason;
-  /** Package data carried with the subscription (presence: the watcher's Permissions). */
-  permissions?: Permissions;
+  /** The package's own state for this subscription, stored in its `slot` (presence: the watcher's permissions). */
+  slot?: unknown;
   /**
    * Initial SUBSCRIBE only: answer with this final status instead of creating a subscription
    * (presence answers 403 to a blocked watcher, RFC 5025 §3.2.1).
@@ -43,7 +51,12 @@ export interface SubscriptionView {
   readonly watcher: string;
   readonly watcherDisplayName?: string;
   readonly status: SubscriptionStatus;
-  readonly permissions?: Permissions;
+  /**
+   * The package's own per-subscription state: set from the decision that created the
+   * subscription, then read and replaced only by the package (call `PackageNotifier.slotChanged`
+   * after replacing a slot that persists).
+   */
+  slot: unknown;
   /** Accept header values of the SUBSCRIBE (empty = package default). */
   readonly accept: readonly string[];
   /** Supported option tags of the SUBSCRIBE (e.g. `eventlist`). */
@@ -66,11 +79,40 @@ export interface SubscribeRequestContext {
   accept: readonly string[];
   /** True for a refresh of an existing subscription. */
   refresh: boolean;
+  /** The SUBSCRIBE itself (absent for internal and restored subscriptions): a package may read its body. */
+  request?: SipRequest;
+}
+
+/**
+ * What a package may do to subscriptions (the notifier implements it). Packages get it through
+ * their constructor; they never see the notifier's internals.
+ */
+export interface PackageNotifier {
+  /** Live subscriptions of `event` to `resource`. */
+  subscriptionsOf(event: string, resource: string): SubscriptionView[];
+  /** Every live subscription (restore hooks filter their own). */
+  all(): IterableIterator<SubscriptionView>;
+  /** Queue a NOTIFY (coalesced per subscription). */
+  notify(sub: SubscriptionView, state: "full" | "partial"): Promise<void>;
+  /** Queue a NOTIFY to every live subscription of `event` to `resource` that `filter` keeps. */
+  notifyResource(event: string, resource: string, state?: "full" | "partial", filter?: (s: SubscriptionView) => boolean): void;
+  /** Move a subscription to another state (RFC 6665 §4.2.2), with the NOTIFY that goes with it. */
+  setStatus(sub: SubscriptionView, status: SubscriptionStatus, reason?: TerminationReason): void;
+  /** End a subscription, with a final NOTIFY unless `sendFinal` is false. */
+  terminate(sub: SubscriptionView, reason: TerminationReason | undefined, sendFinal: boolean): void;
+  /** The package replaced the slot of `sub`: persist it (no NOTIFY). */
+  slotChanged(sub: SubscriptionView): void;
 }
 
 export interface EventPackage {
   /** Event header token, e.g. `presence`. */
   readonly name: string;
+  /**
+   * The resource must be an active account of a served domain (404 otherwise, RFC 6665 §4.2.1.1
+   * leaves the code to the package): presence, watcher info, xcap-diff. Checked by the
+   * dispatcher before `authorize`, for SIP and internal subscriptions alike.
+   */
+  readonly localResource?: boolean;
   /** Body types it can produce, preferred first (406 when the Accept header allows none). */
   readonly acceptTypes: readonly string[];
   /** Expires when the SUBSCRIBE has none (RFC 6665 §4.1.2.1). */
@@ -97,6 +139,27 @@ export interface EventPackage {
    * into the package's caches, without subscribing or deciding anything visible. Optional.
    */
   warm?(ctx: SubscribeRequestContext): Promise<void>;
+  /**
+   * A refresh of `sub` was accepted (SIP or internal): re-decide what the package must (presence
+   * re-reads the rules). Returns true when it already queued the NOTIFY the refresh needs (a
+   * status change); otherwise the caller sends a full-state NOTIFY (RFC 6665 §4.2.1.2). Optional.
+   */
+  refreshed?(sub: SubscriptionView, request?: SipRequest): Promise<boolean>;
+  /**
+   * What of a subscription's slot survives a restart (JSON-safe; undefined persists nothing) and
+   * how to rebuild the slot from it. Without `restoreSlot` a restored subscription's slot is
+   * undefined.
+   */
+  saveSlot?(sub: SubscriptionView): unknown;
+  restoreSlot?(data: unknown, sub: SubscriptionView): unknown;
+  /** Kinds of persisted rows the package keeps itself (presence: `publication`, winfo: `watcher`). */
+  readonly stateKinds?: readonly string[];
+  /** Rebuild the package's own rows of `kind` (on start, before subscriptions are restored). */
+  restoreState?(kind: string, rows: StateRow[]): void;
+  /** Persisted subscriptions of this package came back (after the server listens; may be none). */
+  restored?(subs: SubscriptionView[]): void;
+  /** The server stops: clear timers and listeners. */
+  dispose?(): void;
   /** Called when a subscription starts (after the initial NOTIFY was queued) and when it ends. */
   subscriptionStarted?(sub: SubscriptionView): void;
   subscriptionEnded?(sub: SubscriptionView, reason: TerminationReason | undefined): void;

@@ -19,6 +19,7 @@ export type {
   InternalNotification,
   InternalSubscription,
   NotifyBody,
+  PackageNotifier,
   SubscribeRequestContext,
   SubscriptionDecision,
   SubscriptionStatus,
@@ -26,12 +27,12 @@ export type {
   TerminationReason,
 } from "./event-package";
 export { Notifier, Subscription, type SubscriptionRecord } from "./notifier";
-export { PresencePackage, PIDF_TYPE, permissionsKey, decisionFor, type PublishLimits } from "./presence-package";
+export { PresencePackage, PIDF_TYPE, decisionFor, presenceSlot, type PresenceSlot, type PublishLimits } from "./presence-package";
 export { WatcherInfoPackage, WATCHERINFO_TYPE, type WatcherRecord } from "./winfo-package";
-export { PresenceAuthorizer, OMA_PRES_RULES_AUID, IETF_PRES_RULES_AUID, RESOURCE_LISTS_AUID, PIDF_MANIPULATION_AUID } from "./presence-authorizer";
+export { PresenceAuthorizer, permissionsKey, OMA_PRES_RULES_AUID, IETF_PRES_RULES_AUID, RESOURCE_LISTS_AUID, PIDF_MANIPULATION_AUID } from "./presence-authorizer";
 export { Registrar, type Binding } from "./registrar";
 export { ExpiryWheel } from "./expiry-wheel";
-export { SipErrorWithHeaders } from "./errors";
 export { aorOf, canonicalAor, splitAor } from "./aor";
 export { ResourceListServer, ResourceListSubscription, type ResourceListServerOptions } from "./rls";
 export { startEmbeddedSipServer, type EmbeddedXcapSource, type RunningSipServer } from "./main";
+export { XcapDiffPackage, XCAP_DIFF_EVENT, type XcapDiffPackageOptions } from "./xcap-diff-package";

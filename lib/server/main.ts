@@ -18,10 +18,14 @@
  *   SIP_FLOW_GRACE_SECONDS after the flow fails unless the device comes back over a new flow.
  * - Reads pres-rules / resource-lists / pidf-manipulation through `xcap.store` and re-evaluates
  *   watchers on every event `xcap.subscribe` delivers (pass the XCAP server's onChange fan-out).
+ * - Serves xcap-diff (RFC 5875, xcap-diff-package.ts): users follow changes of their own XCAP
+ *   documents, from the same `xcap.subscribe` events.
  * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents; list
  *   edits arrive through the same `xcap.subscribe`. `extra.rls` tunes it; `rls: false` turns it off.
  * - Runs the SIP–XMPP presence gateway (lib/xmpp) when XMPP_COMPONENT_URL is set: an XEP-0114
  *   component for XMPP_COMPONENT_DOMAIN at that URL, for contacts in XMPP_DOMAINS.
+ * - Handles MESSAGE (lib/server/message): im-rules from `xcap.store`, history and offline queue in
+ *   the InstantMessage table, bounds from the IM_* variables. `extra.im` tunes it; `im: false` turns it off.
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -31,11 +35,15 @@ import type { Db } from "../db";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { PrismaAccountDirectory } from "./account-directory";
+import { CREDENTIALS_TTL_MS, CredentialsCache } from "../accounts/digest-lookup";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
 import { ResourceListServer, type ResourceListServerOptions } from "./rls";
 import { PrismaPresenceStateStore } from "./state-store";
 import { ComponentLink } from "../xmpp/component-link";
 import { XmppGateway } from "../xmpp/gateway";
+import { XcapDiffPackage } from "./xcap-diff-package";
+import { publicXcapRootOf } from "../portal/public-xcap-root";
+import { InstantMessaging, PrismaMessageStore, type InstantMessagingOptions } from "./message";
 
 export interface EmbeddedXcapSource {
   store: XcapStore;
@@ -49,6 +57,8 @@ export interface RunningSipServer {
   rls?: ResourceListServer;
   /** The SIP–XMPP gateway and its component link (when XMPP_COMPONENT_URL is set). */
   xmpp?: { gateway: XmppGateway; link: ComponentLink };
+  /** The MESSAGE handler (undefined when turned off). */
+  im?: InstantMessaging;
   ports: { tcp?: number; tls?: number };
   stop(): Promise<void>;
 }
@@ -57,9 +67,9 @@ export async function startEmbeddedSipServer(
   cfg: HeraldConfig,
   db: Db,
   xcap: EmbeddedXcapSource,
-  extra: Partial<PresenceServerOptions> & { cwd?: string; rls?: Partial<ResourceListServerOptions> | false } = {},
+  extra: Partial<PresenceServerOptions> & { cwd?: string; rls?: Partial<ResourceListServerOptions> | false; im?: Partial<InstantMessagingOptions> | false } = {},
 ): Promise<RunningSipServer> {
-  const { cwd: cwdOption, rls: rlsOptions, ...serverExtra } = extra;
+  const { cwd: cwdOption, rls: rlsOptions, im: imOptions, ...serverExtra } = extra;
   const cwd = cwdOption ?? process.cwd();
   const tls = cfg.SIP_TLS_CERT && cfg.SIP_TLS_KEY
     ? { cert: readFileSync(path.resolve(cwd, cfg.SIP_TLS_CERT)), key: readFileSync(path.resolve(cwd, cfg.SIP_TLS_KEY)), tlsPort: cfg.SIP_TLS_PORT }
@@ -67,7 +77,9 @@ export async function startEmbeddedSipServer(
   const logger = extra.logger ?? processLogger(cfg.LOG_LEVEL);
   const server = new PresenceServer({
     listen: { host: cfg.SIP_HOST, tcpPort: cfg.SIP_PORT, ...tls },
-    accounts: new PrismaAccountDirectory(db),
+    // accounts cached as XCAP's credentials are (5 s, emptied by every account write in this
+    // process and by every revocation the watcher sees, lib/cli/start.ts)
+    accounts: new PrismaAccountDirectory(db, { cache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }) }),
     ephemeralSecret: cfg.ephemeralSecret,
     xcap,
     state: new PrismaPresenceStateStore(db),
@@ -78,24 +90,45 @@ export async function startEmbeddedSipServer(
     digestAlgorithms: cfg.SIP_DIGEST_ALGORITHMS,
     headerTimeoutMs: cfg.SIP_HEADER_TIMEOUT_SECONDS * 1000,
     maxConnectionsPerAddress: cfg.SIP_MAX_CONNECTIONS_PER_ADDRESS,
+    notifyIntervalMs: cfg.SIP_NOTIFY_INTERVAL_MS,
     ...serverExtra,
     publish: { maxPerPresentity: cfg.SIP_MAX_PUBLICATIONS_PER_PRESENTITY, ...serverExtra.publish },
   });
+  // xcap-diff (RFC 5875): registered before start(), its restored subscriptions need it
+  server.addPackage(new XcapDiffPackage({ notifier: server.notifier, store: xcap.store, subscribe: xcap.subscribe, xcapRoot: publicXcapRootOf(cfg), logger }));
   // routes must exist before start(): restored list subscriptions find their package through them
   const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
   const xmpp = xmppGateway(cfg, server, xcap, logger);
+  const im =
+    imOptions === false
+      ? undefined
+      : new InstantMessaging({
+          server,
+          store: new PrismaMessageStore(db),
+          xcap,
+          logger,
+          maxBodyBytes: cfg.IM_MAX_MESSAGE_BYTES,
+          maxPendingPerUser: cfg.IM_OFFLINE_MAX_PER_USER,
+          pendingRetentionMs: cfg.IM_OFFLINE_RETENTION_DAYS * 86_400_000,
+          historyRetentionMs: cfg.IM_HISTORY_RETENTION_DAYS * 86_400_000,
+          deliveryTimeoutMs: cfg.IM_DELIVERY_TIMEOUT_SECONDS * 1000,
+          ...imOptions,
+        });
   const addr = await server.start();
   // the gateway recovers its restored dialogs before the RLS re-creates its back ends
   xmpp?.gateway.start();
   xmpp?.link.start();
   await rls?.start();
+  im?.start();
   return {
     server,
     rls,
     xmpp,
+    im,
     ports: { tcp: addr.tcp?.port, tls: addr.tls?.port },
     stop: async () => {
       rls?.stop();
+      im?.stop();
       await xmpp?.link.stop();
       xmpp?.gateway.stop();
       await server.stop();

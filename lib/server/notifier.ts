@@ -27,6 +27,7 @@ import {
   NonInviteClientState,
   internString,
   SipUri,
+  componentLogger,
   parseUri,
   type DialogState,
   type SipConnection,
@@ -37,19 +38,19 @@ import {
   type StreamTransport,
   type TransactionLayer,
 } from "../sip";
-import type { Permissions } from "../presence";
 import type {
   EventPackage,
   InternalListener,
   InternalNotification,
   NotifyBody,
+  PackageNotifier,
   SubscriptionStatus,
   SubscriptionView,
   TerminationReason,
 } from "./event-package";
 import { ExpiryWheel } from "./expiry-wheel";
 import type { Registrar } from "./registrar";
-import type { StateRow, WriteBehind } from "./state-store";
+import type { WriteBehind } from "./state-store";
 import type { TimerApi } from "../sip";
 
 const EMPTY: readonly string[] = Object.freeze([]);
@@ -65,7 +66,8 @@ export interface SubscriptionRecord {
   watcherDisplayName?: string;
   status: SubscriptionStatus;
   reason?: TerminationReason;
-  permissions?: Permissions;
+  /** What the package keeps of its slot (`EventPackage.saveSlot`); opaque here. */
+  slot?: unknown;
   accept: string[];
   supported: string[];
   createdAt: number;
@@ -84,9 +86,8 @@ export class Subscription implements SubscriptionView {
   watcherDisplayName?: string;
   status: SubscriptionStatus = "pending";
   reason?: TerminationReason;
-  permissions?: Permissions;
-  /** Cache key of `permissions` (bodies are shared per key). */
-  permKey?: string;
+  /** The package's own state (see `SubscriptionView.slot`). */
+  slot: unknown = undefined;
   accept: readonly string[] = EMPTY;
   supported: readonly string[] = EMPTY;
   createdAt: number;
@@ -129,7 +130,7 @@ export class Subscription implements SubscriptionView {
       watcherDisplayName: this.watcherDisplayName,
       status: this.status,
       reason: this.reason,
-      permissions: this.permissions,
+      slot: this.pkg.saveSlot?.(this),
       accept: [...this.accept],
       supported: [...this.supported],
       createdAt: this.createdAt,
@@ -158,7 +159,7 @@ export interface NotifierOptions {
   send?: (conn: SipConnection, request: SipRequest) => void;
 }
 
-export class Notifier {
+export class Notifier implements PackageNotifier {
   private readonly subs = new Map<string, Subscription>();
   private readonly byResource = new Map<string, Set<Subscription>>();
   private readonly wheel: ExpiryWheel<Subscription>;
@@ -170,8 +171,7 @@ export class Notifier {
 
   constructor(options: NotifierOptions) {
     this.o = options;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:notifier ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:notifier", options.logger);
     this.wheel = new ExpiryWheel(options.timers, options.now, (s) => this.expire(s));
   }
 
@@ -218,8 +218,21 @@ export class Notifier {
     this.persist(sub);
   }
 
+  /** The subscription behind a package's view (undefined once it is forgotten). */
+  private own(view: SubscriptionView): Subscription | undefined {
+    return view instanceof Subscription ? view : this.subs.get(view.id);
+  }
+
+  /** The package replaced the slot: persist the subscription. */
+  slotChanged(view: SubscriptionView): void {
+    const sub = this.own(view);
+    if (sub && this.subs.has(sub.id)) this.persist(sub);
+  }
+
   /** Change status (RFC 6665 §4.2.2 state machine), tell the package, NOTIFY. */
-  setStatus(sub: Subscription, status: SubscriptionStatus, reason?: TerminationReason): void {
+  setStatus(view: SubscriptionView, status: SubscriptionStatus, reason?: TerminationReason): void {
+    const sub = this.own(view);
+    if (!sub) return;
     const previous = sub.status;
     if (previous === status && (status !== "terminated" || sub.listener)) return;
     if (status === "terminated" && sub.listener && reason === "rejected") {
@@ -245,8 +258,9 @@ export class Notifier {
    * End a subscription: final NOTIFY (terminated;reason=…) unless `sendFinal` is false (the
    * watcher is unreachable), then forget it.
    */
-  terminate(sub: Subscription, reason: TerminationReason | undefined, sendFinal: boolean): void {
-    if (!this.subs.has(sub.id)) return;
+  terminate(view: SubscriptionView, reason: TerminationReason | undefined, sendFinal: boolean): void {
+    const sub = this.own(view);
+    if (!sub || !this.subs.has(sub.id)) return;
     const previous = sub.status;
     sub.status = "terminated";
     sub.reason = reason;
@@ -261,7 +275,9 @@ export class Notifier {
   }
 
   /** Queue a NOTIFY (coalesced per subscription). */
-  notify(sub: Subscription, state: "full" | "partial", final = false): Promise<void> {
+  notify(view: SubscriptionView, state: "full" | "partial", final = false): Promise<void> {
+    const sub = this.own(view);
+    if (!sub) return IDLE;
     if (sub.queued && !final) {
       if (state === "full") sub.queued = "full";
       return sub.chain;
@@ -321,7 +337,7 @@ export class Notifier {
   }
 
   /** Notify every subscription to a resource (presence: the presentity changed). */
-  notifyResource(event: string, resource: string, state: "full" | "partial" = "full", filter?: (s: Subscription) => boolean): void {
+  notifyResource(event: string, resource: string, state: "full" | "partial" = "full", filter?: (s: SubscriptionView) => boolean): void {
     for (const s of this.byResource.get(`${event}\u0000${resource}`) ?? []) {
       if (s.status === "terminated") continue;
       if (filter && !filter(s)) continue;
@@ -471,21 +487,18 @@ export class Notifier {
     this.o.persist.mark("subscription", sub.id, () => (this.subs.has(sub.id) ? { data: JSON.stringify(sub.toRecord()), expiresAt: sub.expiresAt } : null));
   }
 
-  /** Rebuild persisted subscriptions. `resolve` finds the package for each (undefined drops it). */
-  restore(rows: StateRow[], resolve: (r: SubscriptionRecord) => EventPackage | undefined): Subscription[] {
+  /**
+   * Rebuild persisted subscriptions from their parsed records. `resolve` finds the package of
+   * each (undefined drops it); expired and terminated ones are dropped. The package rebuilds its
+   * slot from what it saved (`restoreSlot`).
+   */
+  restore(records: Array<{ key: string; record: SubscriptionRecord }>, resolve: (r: SubscriptionRecord) => EventPackage | undefined): Subscription[] {
     const now = this.o.now();
     const out: Subscription[] = [];
-    for (const row of rows) {
-      let r: SubscriptionRecord;
-      try {
-        r = JSON.parse(row.data) as SubscriptionRecord;
-      } catch {
-        this.o.persist?.remove("subscription", row.key);
-        continue;
-      }
+    for (const { key, record: r } of records) {
       const pkg = resolve(r);
       if (r.expiresAt <= now || !pkg || r.status === "terminated") {
-        this.o.persist?.remove("subscription", row.key);
+        this.o.persist?.remove("subscription", key);
         continue;
       }
       const sub = new Subscription({ id: r.id, event: r.event, resource: r.resource, watcher: r.watcher, createdAt: r.createdAt, expiresAt: r.expiresAt, pkg });
@@ -493,12 +506,20 @@ export class Notifier {
       sub.watcherDisplayName = r.watcherDisplayName;
       sub.status = r.status;
       sub.reason = r.reason;
-      sub.permissions = r.permissions;
       sub.accept = r.accept.length ? r.accept : EMPTY;
       sub.supported = r.supported.length ? r.supported : EMPTY;
       sub.version = r.version;
       sub.dialog = Dialog.fromJSON(r.dialog);
       sub.connectionId = undefined; // connections do not survive a restart
+      // rows written before packages owned their slot kept presence's permissions under this name
+      const saved = r.slot ?? (r as { permissions?: unknown }).permissions;
+      try {
+        sub.slot = saved === undefined || !pkg.restoreSlot ? undefined : pkg.restoreSlot(saved, sub);
+      } catch (e) {
+        this.log("warn", "dropping a subscription whose package state could not be restored", { id: r.id, error: e instanceof Error ? e.message : String(e) });
+        this.o.persist?.remove("subscription", key);
+        continue;
+      }
       this.subs.set(sub.id, sub);
       const k = `${sub.event}\u0000${sub.resource}`;
       let s = this.byResource.get(k);

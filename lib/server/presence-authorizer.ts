@@ -11,10 +11,11 @@
  * Blink percent-encodes URIs inside documents (`<cr:one id="sip%3Abob%40example.test"/>`,
  * `<entry uri="sip%3Abob%40example.test"/>`): identities and list entries are decoded here.
  */
-import { canonicalIdentity, evaluatePresRules, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
-import { internString, type SipLogger } from "../sip";
+import { evaluatePresRules, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
+import { componentLogger, internString, type SipLogger } from "../sip";
 import { childElements, parseXml, type XmlElement } from "../xml";
 import { decodeAnyUri } from "../xcap/addressbook";
+import { canonicalAor } from "./aor";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 
 export const OMA_PRES_RULES_AUID = "org.openmobilealliance.pres-rules";
@@ -63,7 +64,7 @@ export class PresenceAuthorizer {
 
   constructor(options: PresenceAuthorizerOptions) {
     this.store = options.store;
-    this.log = options.logger ?? (() => {});
+    this.log = componentLogger("presence:authz", options.logger);
   }
 
   /**
@@ -73,7 +74,7 @@ export class PresenceAuthorizer {
   async authorize(presentity: string, watcher: WatcherIdentity): Promise<Permissions> {
     // A user always sees their own presence (other tabs and devices), rules or not — the
     // same grant Blink's wp_prs_allow_own rule makes explicit.
-    if (watcher.authenticated && watcher.uri && canonicalIdentity(decodeAnyUri(watcher.uri)) === canonicalIdentity(presentity)) {
+    if (watcher.authenticated && watcher.uri && canonicalAor(decodeAnyUri(watcher.uri)) === canonicalAor(presentity)) {
       return this.share({ subHandling: "allow", matchedRules: ["herald-own-presence"], transformations: { booleans: {}, unknownAttributes: {} }, transformationsDefaulted: true });
     }
     const entry = await this.rulesEntry(presentity);
@@ -173,7 +174,7 @@ export class PresenceAuthorizer {
     } catch (e) {
       // An unusable document grants nothing beyond the no-document default? No: treat as present
       // but empty, so nobody is allowed by accident (RFC 5025 §3.2.1 default block).
-      this.log("warn", "presence:authz unparsable pres-rules, treating as empty", { presentity, error: String(e) });
+      this.log("warn", "unparsable pres-rules, treating as empty", { presentity, error: String(e) });
       return { ...entry, rules: { rules: [], element: undefined as unknown as XmlElement } };
     }
     for (const r of rules.rules) {
@@ -185,17 +186,9 @@ export class PresenceAuthorizer {
     }
     entry.rules = rules;
     const anchors = [...new Set(rules.rules.flatMap((r) => r.conditions.externalLists ?? []))];
-    // Blink's rules point several anchors (granted, blocked) into one resource-lists document:
-    // resolved together, each document is read and parsed once
-    const docs: ListDocuments = new Map();
-    const resolved = await Promise.all(
-      anchors.map(async (anchor) => {
-        const members = new Set<string>();
-        await this.resolveAnchor(anchor, members, entry.listOwners, 0, docs);
-        return [anchor, [...members]] as [string, string[]];
-      }),
-    );
-    for (const [anchor, members] of resolved) entry.lists.set(anchor, members);
+    const resolved = await readExternalLists(this.store, anchors, this.log);
+    entry.lists = resolved.lists;
+    entry.listOwners = resolved.owners;
     if (!rules.rules.some((r) => r.conditions.validity)) entry.decisions = new Map();
     for (const owner of entry.listOwners) {
       let s = this.owners.get(owner);
@@ -205,64 +198,82 @@ export class PresenceAuthorizer {
     return entry;
   }
 
-  private async resolveAnchor(anchor: string, out: Set<string>, owners: Set<string>, depth: number, docs: ListDocuments): Promise<void> {
-    if (depth > MAX_LIST_DEPTH) return;
-    const a = parseExternalListAnchor(decodeAnyUri(anchor)) ?? parseExternalListAnchor(anchor);
-    if (!a || a.tree !== "users" || !a.xui) return;
-    const xui = normalizeXuiLoose(a.xui);
-    owners.add(xui);
-    const docKey = `${a.auid}\u0000${xui}\u0000${a.document}`;
-    let pending = docs.get(docKey);
-    if (!pending) {
-      pending = this.store.get({ auid: a.auid, scope: "users", xui, docPath: a.document }).then((doc) => {
-        if (!doc) return undefined;
-        try {
-          return parseXml(doc.content).documentElement;
-        } catch (e) {
-          this.log("warn", "presence:authz unparsable resource-lists", { xui, error: String(e) });
-          return undefined;
-        }
-      });
-      docs.set(docKey, pending);
-    }
-    const root = await pending;
-    if (!root) return;
-    let lists: XmlElement[] = childElements(root).filter((e) => e.namespaceURI === RL_NS && e.localName === "list");
-    if (a.listName !== undefined) lists = lists.filter((l) => l.getAttribute("name") === a.listName);
-    else if (a.nodeSelector) return; // a selector we do not understand designates nothing we can use
-    for (const l of lists) await this.collect(l, out, owners, depth, docs);
-  }
-
-  private async collect(list: XmlElement, out: Set<string>, owners: Set<string>, depth: number, docs: ListDocuments): Promise<void> {
-    for (const c of childElements(list)) {
-      if (c.namespaceURI !== RL_NS) continue;
-      if (c.localName === "entry") {
-        const uri = decodeAnyUri(c.getAttribute("uri"));
-        if (uri) out.add(uri);
-      } else if (c.localName === "list") {
-        await this.collect(c, out, owners, depth + 1, docs);
-      } else if (c.localName === "external") {
-        const anchor = c.getAttribute("anchor");
-        if (anchor) await this.resolveAnchor(anchor, out, owners, depth + 1, docs);
-      }
-    }
-  }
-
   private async loadManipulation(presentity: string): Promise<PresenceDocument | undefined> {
     const doc = await this.store.get({ auid: PIDF_MANIPULATION_AUID, scope: "users", xui: presentity, docPath: "index" });
     if (!doc) return undefined;
     try {
       return parsePidfManipulation(doc.content);
     } catch (e) {
-      this.log("warn", "presence:authz unparsable pidf-manipulation", { presentity, error: String(e) });
+      this.log("warn", "unparsable pidf-manipulation", { presentity, error: String(e) });
       return undefined;
     }
   }
 }
 
-function normalizeXuiLoose(xui: string): string {
-  const s = xui.trim();
-  const withScheme = /^[a-z]+:/i.test(s) ? s : `sip:${s}`;
-  const at = withScheme.lastIndexOf("@");
-  return at < 0 ? withScheme : withScheme.slice(0, at) + withScheme.slice(at).toLowerCase();
+interface ListReader {
+  store: XcapStore;
+  log: SipLogger;
+  docs: ListDocuments;
+}
+
+/**
+ * Members (decoded URIs) of the resource lists OMA external-list anchors designate, following
+ * nested lists and `external` anchors up to MAX_LIST_DEPTH, and the XUIs whose resource-lists they
+ * were read from (a change there changes the answer). Shared by pres-rules and im-rules. Blink
+ * points several anchors (granted, blocked) into one document: each document is read and parsed once.
+ */
+export async function readExternalLists(store: XcapStore, anchors: readonly string[], log: SipLogger): Promise<{ lists: Map<string, string[]>; owners: Set<string> }> {
+  const r: ListReader = { store, log, docs: new Map() };
+  const owners = new Set<string>();
+  const resolved = await Promise.all(
+    anchors.map(async (anchor) => {
+      const members = new Set<string>();
+      await resolveAnchor(r, anchor, members, owners, 0);
+      return [anchor, [...members]] as [string, string[]];
+    }),
+  );
+  return { lists: new Map(resolved), owners };
+}
+
+async function resolveAnchor(r: ListReader, anchor: string, out: Set<string>, owners: Set<string>, depth: number): Promise<void> {
+  if (depth > MAX_LIST_DEPTH) return;
+  const a = parseExternalListAnchor(decodeAnyUri(anchor)) ?? parseExternalListAnchor(anchor);
+  if (!a || a.tree !== "users" || !a.xui) return;
+  const xui = canonicalAor(a.xui);
+  owners.add(xui);
+  const docKey = `${a.auid}\u0000${xui}\u0000${a.document}`;
+  let pending = r.docs.get(docKey);
+  if (!pending) {
+    pending = r.store.get({ auid: a.auid, scope: "users", xui, docPath: a.document }).then((doc) => {
+      if (!doc) return undefined;
+      try {
+        return parseXml(doc.content).documentElement;
+      } catch (e) {
+        r.log("warn", "unparsable resource-lists", { xui, error: String(e) });
+        return undefined;
+      }
+    });
+    r.docs.set(docKey, pending);
+  }
+  const root = await pending;
+  if (!root) return;
+  let lists: XmlElement[] = childElements(root).filter((e) => e.namespaceURI === RL_NS && e.localName === "list");
+  if (a.listName !== undefined) lists = lists.filter((l) => l.getAttribute("name") === a.listName);
+  else if (a.nodeSelector) return; // a selector we do not understand designates nothing we can use
+  for (const l of lists) await collect(r, l, out, owners, depth);
+}
+
+async function collect(r: ListReader, list: XmlElement, out: Set<string>, owners: Set<string>, depth: number): Promise<void> {
+  for (const c of childElements(list)) {
+    if (c.namespaceURI !== RL_NS) continue;
+    if (c.localName === "entry") {
+      const uri = decodeAnyUri(c.getAttribute("uri"));
+      if (uri) out.add(uri);
+    } else if (c.localName === "list") {
+      await collect(r, c, out, owners, depth + 1);
+    } else if (c.localName === "external") {
+      const anchor = c.getAttribute("anchor");
+      if (anchor) await resolveAnchor(r, anchor, out, owners, depth + 1);
+    }
+  }
 }

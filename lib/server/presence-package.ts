@@ -40,11 +40,9 @@ import {
   type Permissions,
   type PresenceDocument,
 } from "../presence";
-import { SipError, createResponse, randomToken, type SipLogger, type SipRequest, type SipResponse, type TimerApi } from "../sip";
-import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionStatus, SubscriptionView, TerminationReason } from "./event-package";
-import { SipErrorWithHeaders } from "./errors";
+import { SipError, componentLogger, createResponse, randomToken, type SipLogger, type SipRequest, type SipResponse, type TimerApi } from "../sip";
+import type { EventPackage, NotifyBody, PackageNotifier, SubscribeRequestContext, SubscriptionDecision, SubscriptionStatus, SubscriptionView, TerminationReason } from "./event-package";
 import { ExpiryWheel } from "./expiry-wheel";
-import type { Notifier, Subscription } from "./notifier";
 import { permissionsKey, type PresenceAuthorizer } from "./presence-authorizer";
 import type { Binding, Registrar } from "./registrar";
 import type { StateRow, WriteBehind } from "./state-store";
@@ -74,6 +72,28 @@ export interface PublicationOrigin {
   connectionId: string;
   /** An in-process flow (the WebSocket bridge in front of the embedded server). */
   inProcessFlow?: boolean;
+}
+
+/**
+ * A presence subscription's slot: the watcher's permissions and their body-cache key, computed
+ * once per decision (watchers with equal keys share one serialized body).
+ */
+export interface PresenceSlot {
+  permissions: Permissions;
+  key: string;
+}
+
+/** One slot per permission set: the authorizer shares equal Permissions objects, so do their watchers. */
+const slots = new WeakMap<Permissions, PresenceSlot>();
+
+export function presenceSlot(permissions: Permissions): PresenceSlot {
+  let slot = slots.get(permissions);
+  if (!slot) slots.set(permissions, (slot = { permissions, key: permissionsKey(permissions) }));
+  return slot;
+}
+
+function slotOf(sub: SubscriptionView): PresenceSlot | undefined {
+  return sub.slot as PresenceSlot | undefined;
 }
 
 interface ComposedView {
@@ -106,7 +126,7 @@ interface PresentityState {
 export interface PresencePackageOptions {
   authorizer: PresenceAuthorizer;
   registrar: Registrar;
-  notifier: Notifier;
+  notifier: PackageNotifier;
   winfo: WatcherInfoPackage;
   now: () => number;
   timers: TimerApi;
@@ -134,11 +154,11 @@ export interface PublishLimits {
   maxPerPresentity?: number;
 }
 
-export { permissionsKey } from "./presence-authorizer";
-
 export class PresencePackage implements EventPackage {
   readonly name = "presence";
   readonly acceptTypes = [PIDF_TYPE] as const;
+  readonly localResource = true;
+  readonly stateKinds = ["publication"] as const;
   readonly defaultExpires: number;
   readonly minExpires: number;
   readonly maxExpires: number;
@@ -155,8 +175,7 @@ export class PresencePackage implements EventPackage {
 
   constructor(options: PresencePackageOptions) {
     this.o = options;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:agent ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:agent", options.logger);
     this.defaultExpires = options.subscribe?.defaultExpires ?? 3600;
     this.minExpires = options.subscribe?.minExpires ?? 60;
     this.maxExpires = options.subscribe?.maxExpires ?? 3600;
@@ -175,7 +194,7 @@ export class PresencePackage implements EventPackage {
     const ifMatch = request.getHeader("SIP-If-Match")?.trim();
     let expires = request.expires ?? limits.defaultExpires;
     if (expires > 0 && expires < limits.minExpires) {
-      throw new SipErrorWithHeaders(423, "Interval Too Brief", [["Min-Expires", String(limits.minExpires)]]); // RFC 3903 §6 step 5
+      throw new SipError(423, "Interval Too Brief", { headers: [["Min-Expires", String(limits.minExpires)]] }); // RFC 3903 §6 step 5
     }
     expires = Math.min(expires, limits.maxExpires);
     const hasBody = request.body.length > 0;
@@ -183,7 +202,7 @@ export class PresencePackage implements EventPackage {
     if (hasBody) {
       const ct = request.contentType?.value;
       if (ct !== PIDF_TYPE) {
-        throw new SipErrorWithHeaders(415, "Unsupported Media Type", [["Accept", PIDF_TYPE]]); // §6 step 3
+        throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", PIDF_TYPE]] }); // §6 step 3
       }
       try {
         document = parsePidf(request.body);
@@ -358,7 +377,11 @@ export class PresencePackage implements EventPackage {
     this.changed(p.presentity);
   }
 
-  restorePublications(rows: StateRow[]): void {
+  restoreState(kind: string, rows: StateRow[]): void {
+    if (kind === "publication") this.restorePublications(rows);
+  }
+
+  private restorePublications(rows: StateRow[]): void {
     const now = this.o.now();
     for (const r of rows) {
       try {
@@ -419,7 +442,7 @@ export class PresencePackage implements EventPackage {
     const st = this.state(presentity);
     const version = st.version;
     // polite-blocked watchers only ever see the same neutral document: nothing to send
-    const send = () => this.o.notifier.notifyResource(this.name, presentity, "full", (s) => s.permissions?.subHandling !== "polite-block");
+    const send = () => this.o.notifier.notifyResource(this.name, presentity, "full", (s) => slotOf(s)?.permissions.subHandling !== "polite-block");
     this.composedState(presentity).then(
       (c) => {
         if (st.version !== version) return;
@@ -490,23 +513,23 @@ export class PresencePackage implements EventPackage {
 
   /** Body for one watcher: cached per permission set and composition. */
   async composeBody(sub: SubscriptionView): Promise<NotifyBody | undefined> {
-    const p = sub.permissions;
-    if (!p) return undefined;
+    const slot = slotOf(sub);
+    if (!slot) return undefined;
     const st = this.state(sub.resource);
-    if (p.subHandling === "polite-block") return this.neutralBody(st, sub.resource);
+    if (slot.permissions.subHandling === "polite-block") return this.neutralBody(st, sub.resource);
     // never a state older than one already composed: a change while composing → its composition
     let c = await this.composedState(sub.resource);
     for (let i = 0; i < 8 && c.version !== st.version; i++) c = await this.composedState(sub.resource);
-    return this.bodyFor(c, sub, p);
+    return this.bodyFor(c, sub, slot);
   }
 
   /** `composeBody` from the cached composition; null when it must be (re)composed first. */
   composeBodyNow(sub: SubscriptionView): NotifyBody | undefined | null {
-    const p = sub.permissions;
-    if (!p) return undefined;
+    const slot = slotOf(sub);
+    if (!slot) return undefined;
     const st = this.state(sub.resource);
-    if (p.subHandling === "polite-block") return this.neutralBody(st, sub.resource);
-    return st.ready ? this.bodyFor(st.ready, sub, p) : null;
+    if (slot.permissions.subHandling === "polite-block") return this.neutralBody(st, sub.resource);
+    return st.ready ? this.bodyFor(st.ready, sub, slot) : null;
   }
 
   private neutralBody(st: PresentityState, presentity: string): NotifyBody {
@@ -514,13 +537,13 @@ export class PresencePackage implements EventPackage {
     return st.neutral;
   }
 
-  private bodyFor(state: ComposedState, sub: SubscriptionView, p: Permissions): NotifyBody {
+  private bodyFor(state: ComposedState, sub: SubscriptionView, slot: PresenceSlot): NotifyBody {
     // the user's own devices follow every publication, Invisible included
     const c: ComposedView = state.offline && sub.watcher !== sub.resource ? state.offline : state;
-    const key = (sub as Subscription).permKey ?? permissionsKey(p);
+    const key = slot.key;
     let body = c.bodies.get(key);
     if (!body) {
-      body = key === "full" ? { ...bodyOf(c.xml), document: c.document } : bodyOf(applyTransformations(c.document, p).xml);
+      body = key === "full" ? { ...bodyOf(c.xml), document: c.document } : bodyOf(applyTransformations(c.document, slot.permissions).xml);
       c.bodies.set(key, body);
     }
     return body;
@@ -573,20 +596,45 @@ export class PresencePackage implements EventPackage {
   }
 
   /** Apply a decision to an existing subscription. */
-  apply(sub: Subscription, d: SubscriptionDecision): void {
+  apply(sub: SubscriptionView, d: SubscriptionDecision): void {
     const notifier = this.o.notifier;
     if (d.status === "terminated") {
       notifier.setStatus(sub, "terminated", d.reason);
       return;
     }
-    const key = permissionsKey(d.permissions);
-    const permsChanged = key !== sub.permKey;
-    sub.permissions = d.permissions;
-    sub.permKey = key;
+    const next = d.slot as PresenceSlot | undefined;
+    const permsChanged = next?.key !== slotOf(sub)?.key;
+    sub.slot = next;
     if (sub.status !== d.status) notifier.setStatus(sub, d.status);
     else if (permsChanged && sub.status === "active") {
-      notifier.refresh(sub, sub.expiresAt); // persist new permissions
+      notifier.slotChanged(sub); // persist new permissions
       void notifier.notify(sub, "full");
+    }
+  }
+
+  /** A refresh re-reads the rules (RFC 5025 decisions may have changed since). */
+  async refreshed(sub: SubscriptionView): Promise<boolean> {
+    const d = await this.authorize({ event: sub.event, resource: sub.resource, watcher: { uri: sub.watcher, authenticated: true }, supported: sub.supported, accept: sub.accept, refresh: true });
+    const before = sub.status;
+    this.apply(sub, d);
+    return sub.status !== before || sub.status === "terminated"; // apply sent the NOTIFY
+  }
+
+  /** The permissions persist; their key is derived again. */
+  saveSlot(sub: SubscriptionView): unknown {
+    return slotOf(sub)?.permissions;
+  }
+
+  restoreSlot(data: unknown): PresenceSlot {
+    const p = data as Permissions;
+    if (typeof p !== "object" || p === null || typeof p.subHandling !== "string") throw new Error("no permissions");
+    return presenceSlot(p);
+  }
+
+  /** Rules may have changed while the server was down: re-evaluate restored watchers (a NOTIFY only on change). */
+  restored(subs: SubscriptionView[]): void {
+    for (const p of new Set(subs.map((s) => s.resource))) {
+      void this.reevaluate(p).catch((e) => this.log("error", "re-evaluation after restore failed", { presentity: p, error: String(e) }));
     }
   }
 
@@ -600,12 +648,12 @@ export function decisionFor(permissions: Permissions, refresh: boolean): Subscri
   switch (permissions.subHandling) {
     case "block":
       return refresh
-        ? { status: "terminated", reason: "rejected", permissions }
-        : { status: "terminated", reason: "rejected", permissions, rejectWith: { status: 403, reason: "Forbidden" } };
+        ? { status: "terminated", reason: "rejected", slot: presenceSlot(permissions) }
+        : { status: "terminated", reason: "rejected", slot: presenceSlot(permissions), rejectWith: { status: 403, reason: "Forbidden" } };
     case "confirm":
-      return { status: "pending", permissions };
+      return { status: "pending", slot: presenceSlot(permissions) };
     default:
-      return { status: "active", permissions };
+      return { status: "active", slot: presenceSlot(permissions) };
   }
 }
 

@@ -1,14 +1,16 @@
 /**
- * Persistence of the presence server's hot state (RFC 3903 publications, registrar bindings,
- * RFC 6665 subscriptions with their dialogs, watcher records). Rows are opaque JSON under
- * (kind, key) — the `PresenceState` table. The server keeps everything in memory and writes
+ * Persistence of the presence server's hot state: registrar bindings, RFC 6665 subscriptions
+ * with their dialogs, and the rows event packages keep themselves (presence: RFC 3903
+ * publications, watcher info: watcher records). Rows are opaque JSON under (kind, key) — the
+ * `PresenceState` table; this module knows no package. The server keeps everything in memory and writes
  * behind through `WriteBehind`: changes are coalesced per row (latest wins) and flushed in
  * batches, and `flush()` on stop writes whatever is left.
  */
-import type { Db } from "../db";
-import type { SipLogger } from "../sip";
+import { runOnSqliteConnection, type Db, type SqliteConnection } from "../db";
+import { componentLogger, type SipLogger } from "../sip";
 
-export type StateKind = "registration" | "publication" | "subscription" | "watcher";
+/** `registration`, `subscription`, or a kind an event package declares (`EventPackage.stateKinds`). */
+export type StateKind = string;
 
 export interface StateRow {
   kind: StateKind;
@@ -54,7 +56,13 @@ export class MemoryPresenceStateStore implements PresenceStateStore {
 }
 
 /** The `PresenceState` Prisma model (SQLite or PostgreSQL). */
+interface Statement {
+  run(...params: unknown[]): { changes: number };
+}
+
 export class PrismaPresenceStateStore implements PresenceStateStore {
+  private statements?: { conn: SqliteConnection; begin: Statement; commit: Statement; rollback: Statement; upsert: Statement; remove: Statement };
+
   constructor(private readonly db: Db) {}
 
   async load(kind: StateKind): Promise<StateRow[]> {
@@ -62,20 +70,73 @@ export class PrismaPresenceStateStore implements PresenceStateStore {
     return rows.map((r) => ({ kind, key: r.key, data: r.data, expiresAt: r.expiresAt ? r.expiresAt.getTime() : undefined }));
   }
 
+  /**
+   * One statement per row, raw SQL (the same text on SQLite and PostgreSQL): Prisma's query
+   * compiler cost more CPU than the statements (measured: a 500-row upsert batch was ~10 % of the
+   * CPU of `herald start` under 1,000 PUBLISH/s). On SQLite the batch runs synchronously in one
+   * transaction on Prisma's own connection (connected first if need be); on PostgreSQL in Prisma
+   * transactions of at most 500 rows.
+   */
   async apply(writes: readonly StateWrite[]): Promise<void> {
     if (writes.length === 0) return;
-    const ops = writes.map((w) =>
-      w.data === null
-        ? this.db.presenceState.deleteMany({ where: { kind: w.kind, key: w.key } })
-        : this.db.presenceState.upsert({
-            where: { kind_key: { kind: w.kind, key: w.key } },
-            create: { kind: w.kind, key: w.key, data: w.data, expiresAt: w.expiresAt === undefined ? null : new Date(w.expiresAt) },
-            update: { data: w.data, expiresAt: w.expiresAt === undefined ? null : new Date(w.expiresAt) },
-          }),
-    );
-    // chunked so one huge flush does not hold a single enormous transaction
-    for (let i = 0; i < ops.length; i += 500) await this.db.$transaction(ops.slice(i, i + 500));
+    const direct = this.applyOnSqlite(writes) ?? (await this.db.$connect(), this.applyOnSqlite(writes));
+    if (direct) return direct;
+    for (let i = 0; i < writes.length; i += 500) {
+      const chunk = writes.slice(i, i + 500);
+      const now = new Date();
+      await this.db.$transaction(
+        chunk.map((w) =>
+          w.data === null
+            ? this.db.$executeRawUnsafe(pgParams(DELETE_SQL), w.kind, w.key)
+            : this.db.$executeRawUnsafe(pgParams(UPSERT_SQL), w.kind, w.key, w.data, w.expiresAt === undefined ? null : new Date(w.expiresAt), now),
+        ),
+      );
+    }
   }
+
+  /** The batch in one transaction on the SQLite connection; undefined when the database is not SQLite. */
+  private applyOnSqlite(writes: readonly StateWrite[]): Promise<void> | undefined {
+    return runOnSqliteConnection(this.db, (conn) => {
+      if (this.statements?.conn !== conn) {
+        this.statements = {
+          conn,
+          begin: conn.prepare("BEGIN IMMEDIATE"),
+          commit: conn.prepare("COMMIT"),
+          rollback: conn.prepare("ROLLBACK"),
+          upsert: conn.prepare(UPSERT_SQL),
+          remove: conn.prepare(DELETE_SQL),
+        };
+      }
+      const st = this.statements;
+      const now = sqliteDateTime(Date.now());
+      st.begin.run();
+      try {
+        for (const w of writes) {
+          if (w.data === null) st.remove.run(w.kind, w.key);
+          else st.upsert.run(w.kind, w.key, w.data, w.expiresAt === undefined ? null : sqliteDateTime(w.expiresAt), now);
+        }
+        st.commit.run();
+      } catch (e) {
+        if (conn.inTransaction) st.rollback.run();
+        throw e;
+      }
+    });
+  }
+}
+
+const UPSERT_SQL = `INSERT INTO "PresenceState" ("kind", "key", "data", "expiresAt", "updatedAt") VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT ("kind", "key") DO UPDATE SET "data" = excluded."data", "expiresAt" = excluded."expiresAt", "updatedAt" = excluded."updatedAt"`;
+const DELETE_SQL = `DELETE FROM "PresenceState" WHERE "kind" = ? AND "key" = ?`;
+
+/** `?` placeholders as PostgreSQL's `$1`, `$2`, … */
+function pgParams(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/** A DateTime as Prisma's SQLite adapter writes it (so that Prisma reads it back). */
+function sqliteDateTime(ms: number): string {
+  return new Date(ms).toISOString().replace("Z", "+00:00");
 }
 
 export interface WriteBehindOptions {
@@ -104,7 +165,7 @@ export class WriteBehind {
   constructor(options: WriteBehindOptions) {
     this.store = options.store;
     this.delayMs = options.delayMs ?? 200;
-    this.log = options.logger ?? (() => {});
+    this.log = componentLogger("presence:store", options.logger);
   }
 
   mark(kind: StateKind, key: string, snapshot: Snapshot): void {
@@ -144,7 +205,7 @@ export class WriteBehind {
       try {
         await this.store.apply(writes);
       } catch (e) {
-        this.log("error", "presence:store write-behind flush failed; will retry", { error: String(e), rows: writes.length });
+        this.log("error", "write-behind flush failed; will retry", { error: String(e), rows: writes.length });
         for (const [k, v] of batch) if (!this.dirty.has(k)) this.dirty.set(k, v);
         if (!this.stopped && !this.timer) {
           this.timer = setTimeout(() => {

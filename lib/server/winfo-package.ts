@@ -15,8 +15,7 @@ import { composeWatcherInfo, type Watcher, type WatcherEvent, type WatcherStatus
 import { SipError, type SipLogger } from "../sip";
 import { createHash } from "node:crypto";
 import { canonicalAor } from "./aor";
-import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView } from "./event-package";
-import type { Notifier } from "./notifier";
+import type { EventPackage, NotifyBody, PackageNotifier, SubscribeRequestContext, SubscriptionDecision, SubscriptionView } from "./event-package";
 import type { StateRow, WriteBehind } from "./state-store";
 
 export const WATCHERINFO_TYPE = "application/watcherinfo+xml";
@@ -36,6 +35,7 @@ export interface WatcherRecord {
 }
 
 export interface WatcherInfoPackageOptions {
+  notifier: PackageNotifier;
   now: () => number;
   persist?: WriteBehind;
   logger?: SipLogger;
@@ -52,7 +52,9 @@ export class WatcherInfoPackage implements EventPackage {
   readonly defaultExpires: number;
   readonly minExpires: number;
   readonly maxExpires: number;
-  notifier!: Notifier;
+  readonly localResource = true;
+  readonly stateKinds = ["watcher"] as const;
+  private readonly notifier: PackageNotifier;
   private readonly o: WatcherInfoPackageOptions;
   private readonly records = new Map<string, Map<string, WatcherRecord>>();
   /** winfo subscription id → watcher changes not yet sent. */
@@ -60,6 +62,7 @@ export class WatcherInfoPackage implements EventPackage {
 
   constructor(options: WatcherInfoPackageOptions) {
     this.o = options;
+    this.notifier = options.notifier;
     this.defaultExpires = options.defaultExpires ?? 3600;
     this.minExpires = options.minExpires ?? 60;
     this.maxExpires = options.maxExpires ?? 3600;
@@ -145,7 +148,8 @@ export class WatcherInfoPackage implements EventPackage {
     return [...(this.records.get(presentity)?.values() ?? [])];
   }
 
-  restore(rows: StateRow[]): void {
+  restoreState(kind: string, rows: StateRow[]): void {
+    if (kind !== "watcher") return;
     const now = this.o.now();
     for (const row of rows) {
       try {

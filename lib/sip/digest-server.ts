@@ -15,7 +15,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { parseDigestHeader, serializeDigestHeader, type DigestParams } from "./digest-header";
 import { DIGEST_ALGORITHMS, computeDigestResponse, normalizeAlgorithm, type DigestAlgorithm } from "./digest-hash";
-import type { LogLevel, SipLogger } from "./logger";
+import { componentLogger, type SipLogger } from "./logger";
 import type { SipRequest } from "./message";
 import { parseEphemeralUsername } from "./ephemeral-credentials";
 
@@ -104,8 +104,7 @@ export class DigestAuthenticator {
     this.maxTracked = options.maxTrackedNonces ?? 10_000;
     this.checkUri = options.checkUri ?? false;
     this.clock = options.clock ?? Date.now;
-    const log = options.logger;
-    this.log = log ? (level: LogLevel, msg, meta) => log(level, `sip:digest ${msg}`, meta) : () => {};
+    this.log = componentLogger("sip:digest", options.logger);
     this.opaque = createHmac("sha256", this.secret).update(`opaque:${this.realm}`).digest("base64url").slice(0, 22);
     if (options.epoch !== undefined && options.epoch.length !== EPOCH_BYTES) throw new RangeError(`digest epoch must be ${EPOCH_BYTES} bytes`);
     this.epoch = options.epoch;

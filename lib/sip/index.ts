@@ -5,7 +5,7 @@
  */
 export { SipParseError, type SipParseErrorCode } from "./parse-error";
 export { SipError } from "./sip-error";
-export type { LogLevel, SipLogger } from "./logger";
+export { componentLogger, noopLogger, type LogLevel, type SipLogger } from "./logger";
 export { canonicalHeaderName } from "./header-names";
 export { Params, quote, unquote, splitTopLevel } from "./syntax";
 export { SipUri, AbsoluteUri, parseUri, unescapeUriComponent, type Uri, type SipUriInit } from "./uri";
@@ -60,7 +60,8 @@ export { NonInviteServerTransaction, NonInviteServerState, serverTransactionKey 
 export { TransactionLayer, type IncomingRequestDisposition, type TransactionLayerOptions } from "./transaction-layer";
 export { createResponse, createRequest, generateBranch, generateCallId, generateTag, randomToken, type CreateRequestOptions, type CreateResponseOptions } from "./ua-helpers";
 export { Dialog, dialogIdOfIncomingRequest, dialogIdToString, type DialogId, type DialogState, type InDialogRequestOptions } from "./dialog";
-export { SipConnection, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
+export { AorError, canonicalAor, parseAor, type ParseAorOptions, type ParsedAor } from "./aor";
+export { SipConnection, normalizeAddress, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
 export { MemoryFlowEnd, createMemoryFlow, type FlowAddress } from "./memory-flow";
 export { SipTransport, IN_PROCESS_FLOW_HOST, type IncomingSipMessage, type ListenAddresses, type SipTransportOptions } from "./transport";
 export { detachString, internString } from "./strings";

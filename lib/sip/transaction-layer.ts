@@ -4,7 +4,7 @@
  * drops them when they terminate. No RFC 2543 (no magic cookie) fallback matching.
  */
 import { NonInviteClientTransaction, clientTransactionKey } from "./client-transaction";
-import type { LogLevel, SipLogger } from "./logger";
+import { componentLogger, type SipLogger } from "./logger";
 import type { SipRequest, SipResponse } from "./message";
 import { NonInviteServerTransaction, serverTransactionKey } from "./server-transaction";
 import { realTimers, type TimerApi } from "./timers";
@@ -30,8 +30,7 @@ export class TransactionLayer {
 
   constructor(options: TransactionLayerOptions = {}) {
     this.timers = options.timers ?? realTimers;
-    const log = options.logger;
-    this.log = log ? (level: LogLevel, msg, meta) => log(level, `sip:transaction ${msg}`, meta) : () => {};
+    this.log = componentLogger("sip:transaction", options.logger);
   }
 
   get size(): { clients: number; servers: number } {

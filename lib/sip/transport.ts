@@ -34,7 +34,7 @@ import { createServer as createTlsServer, type TlsOptions } from "node:tls";
 import { connectStream, type TlsClientOptions } from "./connect";
 import { SipConnection, normalizeAddress, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
 import { buildErrorResponse } from "./error-response";
-import type { LogLevel, SipLogger } from "./logger";
+import { componentLogger, type SipLogger } from "./logger";
 import { MemoryFlowEnd, createMemoryFlow } from "./memory-flow";
 import { SipRequest, type SipMessageAny } from "./message";
 import { SipParseError } from "./parse-error";
@@ -124,8 +124,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
   constructor(options: SipTransportOptions = {}) {
     super();
     this.options = options;
-    const log = options.logger;
-    this.log = log ? (level: LogLevel, msg, meta) => log(level, `sip:transport ${msg}`, meta) : () => {};
+    this.log = componentLogger("sip:transport", options.logger);
   }
 
   /** Start the configured listeners; resolves with the bound addresses (real ports when 0 was asked). */

@@ -5,6 +5,7 @@
  * XUIs `user@domain` and `sip:user@domain` address the same tree; the canonical key is
  * `sip:user@domain` with the domain in lower case.
  */
+import { canonicalAor } from "../sip/aor";
 import { XcapError } from "./errors";
 import { parseNodeSelector, parseXmlnsQuery, type NodeSelector } from "./node-selector";
 
@@ -27,23 +28,6 @@ export interface XcapUri extends XcapDocumentKey {
   nodeSelectorText: string | null;
   /** Prefix bindings from the `xmlns()` query component. */
   namespaces: Map<string, string>;
-}
-
-const SCHEME_RE = /^(sips?|tel|im|pres|mailto):/i;
-
-/** Canonical XUI: `alice@example.test` and `sip:alice@EXAMPLE.test` → `sip:alice@example.test`. */
-export function normalizeXui(xui: string): string {
-  let s = xui.trim();
-  const m = SCHEME_RE.exec(s);
-  let scheme = "sip";
-  if (m) {
-    scheme = m[1]!.toLowerCase();
-    s = s.slice(m[0].length);
-  }
-  const at = s.lastIndexOf("@");
-  if (at >= 0) s = s.slice(0, at + 1) + s.slice(at + 1).toLowerCase();
-  else if (scheme === "sip" || scheme === "sips") s = s.toLowerCase();
-  return `${scheme}:${s}`;
 }
 
 function decodeSegment(seg: string): string {
@@ -88,7 +72,7 @@ export function parseXcapUri(path: string, query = ""): XcapUri {
   let docParts: string[];
   if (scope === "users") {
     if (docSegs.length < 4 || !docSegs[2]) throw new XcapError(404, "no document in request URI");
-    xui = normalizeXui(docSegs[2]!);
+    xui = canonicalAor(docSegs[2]!);
     docParts = docSegs.slice(3);
   } else if (scope === "global") {
     docParts = docSegs.slice(2);

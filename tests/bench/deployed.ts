@@ -1,13 +1,19 @@
 /**
- * Deployed-Herald benchmark (issue 13, first slice): Herald as users run it — `herald start` (the
- * `npm start` entry point, `node --import tsx lib/cli/main.ts start`, NODE_ENV=production, its
- * default SQLite in a fresh HERALD_DATA_DIR) as a child process (tests/helpers/herald-process.ts),
- * driven over real sockets; Kamailio (tests/helpers/kamailio.ts, PostgreSQL back end) in the same
- * run as the reference. Prints JSON lines, no assertions:
- *   npm run bench -- deployed [--no-kamailio] [--rate 1000] [--seconds 8] [--presentities 20]
- *        [--xcap-seconds 3] [--concurrency 10] [--contacts 200] [--kamailio-children 4]
+ * Deployed-Herald benchmark (issue 13): Herald as users run it — `herald start` (the `npm start`
+ * entry point, `node --import tsx lib/cli/main.ts start`, NODE_ENV=production) as a child process
+ * (tests/helpers/herald-process.ts), on its default SQLite (a fresh HERALD_DATA_DIR) and on
+ * PostgreSQL (a private cluster, tests/helpers/postgres.ts: fsync off, as Kamailio's test
+ * PostgreSQL), driven over real sockets; Kamailio (tests/helpers/kamailio.ts, PostgreSQL back end)
+ * in the same run as the reference. Every target runs for the whole script; each measure runs
+ * against every target in turn (Herald SQLite, Herald PostgreSQL, Kamailio). Prints JSON lines and
+ * Herald/Kamailio ratios, no assertions:
+ *   npm run bench -- deployed [--no-kamailio] [--db=sqlite,postgresql] [--only=publish,setup,fanout,xcap]
+ *        [--rate 1000] [--seconds 8] [--presentities 20] [--xcap-seconds 3] [--concurrency 10]
+ *        [--contacts 200] [--kamailio-children 4] [--no-production-limit] [--cpu-prof=DIR]
  *
  * Needs a portal build (`npx next build`); without `.next`, `herald start` builds it first.
+ * Herald runs with SIP_NOTIFY_INTERVAL_MS=0 (Kamailio's presence module has no NOTIFY rate limit);
+ * one more `herald start` (SQLite) with the production 1 s limit runs the fan-out only, labelled.
  * Measures, per target:
  *   publish       PUBLISH (PIDF modification, conditional on the last SIP-ETag) offered at --rate
  *                 per second in total for --seconds, spread over --presentities UAs, one TCP
@@ -17,26 +23,36 @@
  *                 new entity tag), so `perSecond` below the offered rate means the server fell
  *                 behind. Latency: `serviceP50Ms`/`serviceP99Ms` from sending; `p50Ms`/`p99Ms` from
  *                 the scheduled time (includes the wait behind a late answer).
+ *   setup         SUBSCRIBE → 200 + first NOTIFY: 40 watchers (one TCP connection each, digest)
+ *                 each subscribe to 50 presentities, 50 setups in flight; setups/s and latency from
+ *                 sending to the first NOTIFY. The 2,000 subscriptions are then held while Herald's
+ *                 heap is measured (V8 heap used after a full GC, through the inspector:
+ *                 `heapPerSubscriptionBytes`, against the heap with the 40 watchers connected and
+ *                 authenticated), and ended (Expires: 0).
+ *   fanout-500, fanout-5000
+ *                 40 presentities × 25 watchers (tests/bench/presence-load.ts fanout), PUBLISHes at
+ *                 20/s and 200/s: 500 and 5,000 NOTIFY/s offered; PUBLISH → NOTIFY latency.
  *   xcap-get      GET of a --contacts-entry resource-lists document, HTTP digest (nonce reused,
  *                 nc counting), --concurrency workers, a new TCP connection per request
  *   xcap-put      PUT of that whole document (unconditional replace), same conditions
- * Herald's XCAP root is the portal's /xcap-root route (Next.js, accounts and documents in SQLite).
- * `loadCpuShare`: this process's CPU over the measure as a share of one core (the load generator
- * shares the machine with the server; near 1 it, not the server, caps the rate). Both targets run
- * for the whole script and each measure runs against Herald, then Kamailio.
- * Accounts: 20 presentities and 40 watchers (u0…u59@example.test) seeded before start; the
- * watchers are not used by these two measures yet.
+ *   memory        Herald's RSS (/proc/<pid>/status) after start, after the loads, and after a full
+ *                 GC; Kamailio's PSS over its processes for reference.
+ * `loadCpuShare`: this process's CPU over the measure as a share of one core (near 1 it, not the
+ * server, caps the rate); `serverCpuShare`: the server's (Herald's process; Kamailio's processes).
  */
 import http from "node:http";
+import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
+import WebSocket from "ws";
 import { addAccount, addDomain } from "../../lib/accounts/service";
 import { digestHa1 } from "../../lib/accounts/password";
 import { XcapClient, type FetchFn } from "../../lib/xcap/client/xcap-client";
-import { startHerald } from "../helpers/herald-process";
-import { kamailioAvailable, kamailioBenchTarget, startKamailio, type KamailioServer } from "../helpers/kamailio";
-import { numberedContacts, resourceListsXml } from "../helpers/kamailio-documents";
-import { pidf, type SipTestClient } from "../helpers/sip-client";
-import { connectUser, type BenchTarget } from "./presence-load";
+import { startHerald, type HeraldProcess } from "../helpers/herald-process";
+import { kamailioAvailable, kamailioBenchTarget, kamailioMemoryBytes, processTree, startKamailio, type KamailioServer } from "../helpers/kamailio";
+import { numberedContacts, presRulesXml, resourceListsXml } from "../helpers/kamailio-documents";
+import { startPostgres, type PgCluster } from "../helpers/postgres";
+import { pidf, type ClientSubscription, type SipTestClient } from "../helpers/sip-client";
+import { connectUser, fanout, type BenchTarget } from "./presence-load";
 
 const argv = process.argv.slice(2);
 const num = (name: string, dflt: number): number => {
@@ -46,17 +62,28 @@ const num = (name: string, dflt: number): number => {
   return i >= 0 ? Number(argv[i + 1]) : dflt;
 };
 const flag = (name: string) => argv.includes(`--${name}`);
+const list = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(",");
+const ONLY = list("only");
+const runs = (measure: string) => !ONLY || ONLY.includes(measure);
+const DBS = list("db") ?? ["sqlite", "postgresql"];
 
 const DOMAIN = "example.test";
 const PASSWORD = "Bench-deployed-pass1"; // passes the portal's password policy
 const PRESENTITIES = num("presentities", 20);
-const WATCHERS = 40;
 const RATE = num("rate", 1000);
 const SECONDS = num("seconds", 8);
 const XCAP_SECONDS = num("xcap-seconds", 3);
 const CONCURRENCY = num("concurrency", 10);
 const CONTACTS = num("contacts", 200);
-const HERALD = "herald start (sqlite)";
+/** setup: watchers × presentities (users SETUP_FIRST…) */
+const SETUP_PRESENTITIES = 50;
+const SETUP_WATCHERS = 40;
+const SETUP_FIRST = 0;
+/** fan-out: presentities × watchers (users FANOUT_FIRST…) */
+const FANOUT_P = 40;
+const FANOUT_W = 25;
+const FANOUT_FIRST = 100;
+const ACCOUNTS = FANOUT_FIRST + FANOUT_P + FANOUT_W;
 const KAMAILIO = "kamailio";
 
 function line(o: Record<string, unknown>): void {
@@ -218,117 +245,357 @@ async function prepareXcap(name: string, t: XcapTarget): Promise<void> {
   if (!back || !back.xml.includes(contacts[CONTACTS - 1]!.uri)) throw new Error(`${name}: the ${CONTACTS}-entry document did not round-trip`);
 }
 
+// ---- SUBSCRIBE → 200 + first NOTIFY -----------------------------------------------------------
+
+async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+interface SetupResult {
+  setups: number;
+  failures: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * 40 watchers × 50 presentities, 50 in flight. `whileHeld` runs with the subscriptions held (the
+ * heap measure); they are ended afterwards.
+ */
+async function setupRate(t: BenchTarget, hooks: { connected?: () => Promise<void>; whileHeld: () => Promise<Record<string, unknown>> }): Promise<SetupResult & Record<string, unknown>> {
+  const notified = new Map<string, number>();
+  const waiting = new Map<string, () => void>();
+  const watchers = await Promise.all(
+    Array.from({ length: SETUP_WATCHERS }, (_, i) =>
+      connectUser(t, SETUP_FIRST + SETUP_PRESENTITIES + i, {
+        onRequest: (r) => {
+          if (r.method !== "NOTIFY" || notified.has(r.callId)) return;
+          notified.set(r.callId, performance.now());
+          waiting.get(r.callId)?.();
+        },
+      }),
+    ),
+  );
+  const aor = (i: number) => `sip:${t.account(i).user}@${t.domain}`;
+  const presentities = Array.from({ length: SETUP_PRESENTITIES }, (_, i) => aor(SETUP_FIRST + i));
+  const held: Array<{ w: SipTestClient; sub: ClientSubscription }> = [];
+  try {
+    await t.allowAll(presentities, watchers.map((w) => w.aor));
+    // the digest challenge of each connection, outside the measure (a fetch: Expires 0)
+    await Promise.all(watchers.map((w) => w.subscribe(presentities[0]!, { expires: 0 })));
+    await hooks.connected?.();
+    const jobs = watchers.flatMap((w) => presentities.map((p) => ({ w, p })));
+    const latencies: number[] = [];
+    let failures = 0;
+    const start = performance.now();
+    await pool(jobs, 50, async ({ w, p }) => {
+      const sent = performance.now();
+      const r = await w.subscribe(p, { expires: 600 });
+      if (r.response.status !== 200 || !r.sub) {
+        failures++;
+        return;
+      }
+      held.push({ w, sub: r.sub });
+      const callId = r.sub.dialog.id.callId;
+      if (!notified.has(callId)) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 10_000);
+          waiting.set(callId, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        waiting.delete(callId);
+      }
+      const at = notified.get(callId);
+      if (at === undefined) failures++;
+      else latencies.push(at - sent);
+    });
+    const seconds = (performance.now() - start) / 1000;
+    latencies.sort((a, b) => a - b);
+    const during = await hooks.whileHeld();
+    return { setups: jobs.length, held: held.length, failures, seconds: +seconds.toFixed(3), perSecond: Math.round(jobs.length / seconds), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), ...during };
+  } finally {
+    await pool(held, 50, async ({ w, sub }) => void (await w.resubscribe(sub, 0).catch(() => undefined)));
+    await Promise.all(watchers.map((w) => w.close().catch(() => undefined)));
+  }
+}
+
+// ---- Herald's process: CPU, RSS, heap through the inspector --------------------------------------
+
+/** utime + stime of processes, ms (clock ticks of 10 ms) */
+function cpuMsOf(pids: number[]): number {
+  let ms = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ms += (Number(f[11]) + Number(f[12])) * 10;
+    } catch {
+      // gone
+    }
+  }
+  return ms;
+}
+
+function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+interface Inspector {
+  call<T = Record<string, unknown>>(method: string, params?: Record<string, unknown>): Promise<T>;
+  close(): void;
+}
+
+/** A DevTools protocol session with the child (started with --inspect=127.0.0.1:0). */
+async function connectInspector(output: () => string): Promise<Inspector> {
+  const url = /Debugger listening on (ws:\/\/\S+)/.exec(output())?.[1];
+  if (!url) throw new Error("the child printed no inspector URL");
+  const ws = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  let id = 0;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  ws.on("message", (data) => {
+    const m = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const p = m.id !== undefined ? pending.get(m.id) : undefined;
+    if (!p) return;
+    pending.delete(m.id!);
+    if (m.error) p.reject(new Error(m.error.message));
+    else p.resolve(m.result);
+  });
+  return {
+    call: <T,>(method: string, params: Record<string, unknown> = {}) =>
+      new Promise<T>((resolve, reject) => {
+        const n = ++id;
+        pending.set(n, { resolve: resolve as (v: unknown) => void, reject });
+        ws.send(JSON.stringify({ id: n, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** V8 heap used after a full collection, bytes. */
+async function heapAfterGc(i: Inspector): Promise<number> {
+  await i.call("HeapProfiler.collectGarbage");
+  await i.call("HeapProfiler.collectGarbage");
+  return (await i.call<{ usedSize: number }>("Runtime.getHeapUsage")).usedSize;
+}
+
 // ---- targets ---------------------------------------------------------------------------------------
 
 interface Figures {
   publish?: PublishResult;
+  setup?: SetupResult;
+  "fanout-500"?: Record<string, number>;
+  "fanout-5000"?: Record<string, number>;
   get?: Record<string, unknown> & { rps: number };
   put?: Record<string, unknown> & { rps: number };
 }
 
 interface Running {
   name: string;
+  herald: boolean;
+  /** only the fan-out (the production NOTIFY limit) */
+  fanoutOnly?: boolean;
   sip: BenchTarget;
   xcap: XcapTarget;
+  cpuMs(): number;
+  heap?(): Promise<number>;
+  memory(): Record<string, number>;
   stop(): Promise<void>;
 }
 
-/** the load generator's own CPU over `fn`, as a share of one core: near 1 means it, not the server, caps the rate */
-async function withLoadCpu<T>(fn: () => Promise<T>): Promise<T & { loadCpuShare: number }> {
+/** the load generator's own CPU over `fn` (near 1 means it, not the server, caps the rate) and the server's */
+async function withCpu<T>(r: Running, fn: () => Promise<T>): Promise<T & { loadCpuShare: number; serverCpuShare: number }> {
   const cpu0 = process.cpuUsage();
+  const server0 = r.cpuMs();
   const t0 = performance.now();
-  const r = await fn();
+  const out = await fn();
   const cpu = process.cpuUsage(cpu0);
-  return { ...r, loadCpuShare: +((cpu.user + cpu.system) / 1000 / (performance.now() - t0)).toFixed(2) };
+  const ms = performance.now() - t0;
+  return { ...out, loadCpuShare: +((cpu.user + cpu.system) / 1000 / ms).toFixed(2), serverCpuShare: +((r.cpuMs() - server0) / ms).toFixed(2) };
 }
 
-async function startHeraldTarget(): Promise<Running> {
+async function seedHerald(db: Parameters<NonNullable<Parameters<typeof startHerald>[0]["seed"]>>[0]): Promise<void> {
+  await addDomain(db, DOMAIN);
+  for (let i = 0; i < ACCOUNTS; i++) await addAccount(db, { address: `u${i}@${DOMAIN}`, password: PASSWORD });
+}
+
+async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyIntervalMs: number; fanoutOnly?: boolean }): Promise<Running> {
   const t0 = performance.now();
-  const herald = await startHerald({
-    seed: async (db) => {
-      await addDomain(db, DOMAIN);
-      for (let i = 0; i < PRESENTITIES + WATCHERS; i++) await addAccount(db, { address: `u${i}@${DOMAIN}`, password: PASSWORD });
-    },
+  const prof = argv.find((a) => a.startsWith("--cpu-prof="))?.slice("--cpu-prof=".length);
+  let databaseUrl: string | undefined;
+  if (opts.pg) {
+    const db = `herald_bench_${Date.now()}`;
+    opts.pg.createDatabase(db);
+    databaseUrl = opts.pg.url(db);
+  }
+  const herald: HeraldProcess = await startHerald({
+    nodeArgs: ["--inspect=127.0.0.1:0", ...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [])],
+    env: { SIP_NOTIFY_INTERVAL_MS: String(opts.notifyIntervalMs) },
+    ...(databaseUrl ? { databaseUrl } : {}),
+    seed: seedHerald,
   });
-  line({ target: HERALD, bench: "start", sipPort: herald.sipPort, portal: herald.baseUrl, accounts: PRESENTITIES + WATCHERS, startSeconds: +((performance.now() - t0) / 1000).toFixed(1) });
+  const inspector = await connectInspector(herald.output);
+  const rssAtStart = rssBytes(herald.pid);
+  line({ target: name, bench: "start", sipPort: herald.sipPort, portal: herald.baseUrl, pid: herald.pid, accounts: ACCOUNTS, notifyIntervalMs: opts.notifyIntervalMs, startSeconds: +((performance.now() - t0) / 1000).toFixed(1) });
+  const xcapOf = (user: string) => new XcapClient({ root: `${herald.baseUrl}/xcap-root`, xui: `sip:${user}@${DOMAIN}`, auth: { username: user, ha1: digestHa1(user, DOMAIN, PASSWORD) }, timeoutMs: 10_000 });
   return {
-    name: HERALD,
+    name,
+    herald: true,
+    fanoutOnly: opts.fanoutOnly,
     sip: {
-      name: HERALD,
+      name,
       host: "127.0.0.1",
       port: herald.sipPort,
       domain: DOMAIN,
       account: (i) => ({ user: `u${i}`, password: PASSWORD }),
-      allowAll: () => Promise.reject(new Error("not needed for PUBLISH")),
+      // each presentity's own pres-rules over XCAP (digest), as a user's client writes them
+      async allowAll(presentities, watchers) {
+        const rules = presRulesXml([{ id: "bench-allow", identities: watchers, subHandling: "allow" }]);
+        await pool(presentities, 5, async (p) => void (await xcapOf(/^sip:([^@]+)@/.exec(p)![1]!).putDocument("pres-rules", "index", rules)));
+      },
     },
     xcap: { root: `${herald.baseUrl}/xcap-root`, user: "u0", ha1: digestHa1("u0", DOMAIN, PASSWORD), wildcard: "*" },
-    stop: () => herald.stop(),
+    cpuMs: () => cpuMsOf([herald.pid]),
+    heap: () => heapAfterGc(inspector),
+    memory: () => ({ rssAtStart, rss: rssBytes(herald.pid) }),
+    async stop() {
+      inspector.close();
+      await herald.stop();
+    },
   };
 }
 
 async function startKamailioTarget(): Promise<Running> {
   const children = num("kamailio-children", 4);
   const t0 = performance.now();
-  const k: KamailioServer = await startKamailio({ domain: DOMAIN, children, authephSecret: false });
+  // 1 GiB of shm: the fan-out's NOTIFY transactions exhaust the harness's default 256 MB
+  const k: KamailioServer = await startKamailio({ domain: DOMAIN, children, authephSecret: false, shmMb: num("kamailio-shm-mb", 1024) });
   try {
-    const sip = await kamailioBenchTarget(k, { count: PRESENTITIES + WATCHERS, password: PASSWORD });
-    line({ target: KAMAILIO, bench: "start", children, startSeconds: +((performance.now() - t0) / 1000).toFixed(1), note: "presence + presence_xml + xcap_server, auth_db on PostgreSQL" });
-    return { name: KAMAILIO, sip, xcap: { root: k.xcapRoot, user: "u0", ha1: k.ha1("u0"), wildcard: '"*"' }, stop: () => k.stop() };
+    const sip = await kamailioBenchTarget(k, { count: ACCOUNTS, password: PASSWORD });
+    const pssAtStart = kamailioMemoryBytes(k);
+    line({ target: KAMAILIO, bench: "start", children, startSeconds: +((performance.now() - t0) / 1000).toFixed(1), note: "presence + presence_xml + xcap_server, auth_db on PostgreSQL (fsync off)" });
+    return {
+      name: KAMAILIO,
+      herald: false,
+      sip,
+      xcap: { root: k.xcapRoot, user: "u0", ha1: k.ha1("u0"), wildcard: '"*"' },
+      cpuMs: () => cpuMsOf(processTree(k.pid)),
+      memory: () => ({ pssAtStart, pss: kamailioMemoryBytes(k) }),
+      stop: () => k.stop(),
+    };
   } catch (e) {
     await k.stop();
     throw e;
   }
 }
 
-/**
- * Both targets run for the whole script; each measure runs against one target, then the other
- * (not all of one target first), so that a change in the machine's other load skews both alike.
- */
 async function main(): Promise<void> {
   const t0 = performance.now();
-  line({ bench: "deployed", node: process.version, cpus: cpus().length, rate: RATE, seconds: SECONDS, presentities: PRESENTITIES, watchers: WATCHERS, xcapSeconds: XCAP_SECONDS, concurrency: CONCURRENCY, contacts: CONTACTS });
+  line({ bench: "deployed", node: process.version, cpus: cpus().length, dbs: DBS, rate: RATE, seconds: SECONDS, presentities: PRESENTITIES, xcapSeconds: XCAP_SECONDS, concurrency: CONCURRENCY, contacts: CONTACTS, loadavg: readFileSync("/proc/loadavg", "utf8").trim() });
   const running: Running[] = [];
   const figures = new Map<string, Figures>();
+  let pg: PgCluster | undefined;
   try {
-    running.push(await startHeraldTarget());
+    if (DBS.includes("sqlite")) running.push(await startHeraldTarget("herald start (sqlite)", { notifyIntervalMs: 0 }));
+    if (DBS.includes("postgresql")) {
+      pg = await startPostgres();
+      running.push(await startHeraldTarget("herald start (postgresql)", { pg, notifyIntervalMs: 0 }));
+    }
+    if (runs("fanout") && !flag("no-production-limit")) running.push(await startHeraldTarget("herald start (sqlite, SIP_NOTIFY_INTERVAL_MS=1000)", { notifyIntervalMs: 1000, fanoutOnly: true }));
     if (flag("no-kamailio")) line({ bench: "deployed-skip", target: KAMAILIO, reason: "--no-kamailio" });
     else if (!kamailioAvailable()) line({ bench: "deployed-skip", target: KAMAILIO, reason: "Kamailio or its presence/xcap modules not installed" });
     else running.push(await startKamailioTarget());
     for (const r of running) figures.set(r.name, {});
-    for (const r of running) {
-      const p = await withLoadCpu(() => publishAtRate(r.sip));
+    const measured = running.filter((r) => !r.fanoutOnly);
+
+    if (runs("publish")) for (const r of measured) {
+      const p = await withCpu(r, () => publishAtRate(r.sip));
       figures.get(r.name)!.publish = p;
       line({ target: r.name, bench: "publish", presentities: PRESENTITIES, transport: "tcp, one connection per UA, digest", ...p });
     }
-    for (const r of running) {
-      await prepareXcap(r.name, r.xcap);
-      line({ target: r.name, bench: "xcap-setup", documentBytes: Buffer.byteLength(documentXml), entries: CONTACTS });
+    if (runs("setup")) for (const r of measured) {
+      // the heap with the watchers connected and authenticated, then with their 2,000 subscriptions
+      let heapBefore: number | undefined;
+      const s = await withCpu(r, () =>
+        setupRate(r.sip, {
+          connected: async () => void (heapBefore = await r.heap?.()),
+          whileHeld: async () => {
+            if (!r.heap || heapBefore === undefined) return {};
+            const heapHeld = await r.heap();
+            return { heapBefore, heapHeld, heapPerSubscriptionBytes: Math.round((heapHeld - heapBefore) / (SETUP_WATCHERS * SETUP_PRESENTITIES)) };
+          },
+        }),
+      );
+      figures.get(r.name)!.setup = s;
+      line({ target: r.name, bench: "setup", watchers: SETUP_WATCHERS, presentities: SETUP_PRESENTITIES, inFlight: 50, ...s });
     }
-    for (const op of ["get", "put"] as const) {
+    if (runs("fanout")) for (const [key, publishRate] of [["fanout-500", 20], ["fanout-5000", 200]] as const) {
       for (const r of running) {
-        const x = await withLoadCpu(() => xcapOp(r.xcap, op));
-        figures.get(r.name)![op] = x;
-        line({ target: r.name, bench: `xcap-${op}-document`, ...x });
+        const rounds = Math.max(2, Math.round((4 * publishRate) / FANOUT_P)); // about 4 s of PUBLISHes
+        const f = await withCpu(r, () => fanout(r.sip, { presentities: FANOUT_P, watchers: FANOUT_W, rounds, ratePerSecond: publishRate, firstUser: FANOUT_FIRST, unsubscribe: true }));
+        figures.get(r.name)![key] = f;
+        line({ target: r.name, bench: key, notifiesOfferedPerSecond: publishRate * FANOUT_W, ...f, cpuNote: "includes setting up the P×W subscriptions" });
       }
+    }
+    if (runs("xcap")) {
+      for (const r of measured) {
+        await prepareXcap(r.name, r.xcap);
+        line({ target: r.name, bench: "xcap-setup", documentBytes: Buffer.byteLength(documentXml), entries: CONTACTS });
+      }
+      for (const op of ["get", "put"] as const) {
+        for (const r of measured) {
+          const x = await withCpu(r, () => xcapOp(r.xcap, op));
+          figures.get(r.name)![op] = x;
+          line({ target: r.name, bench: `xcap-${op}-document`, ...x });
+        }
+      }
+    }
+    for (const r of measured) {
+      const before = r.memory();
+      const heap = r.heap ? await r.heap() : undefined;
+      await sleep(500);
+      const after = r.memory();
+      const out: Record<string, unknown> = { target: r.name, bench: "memory", ...before };
+      if (heap !== undefined) Object.assign(out, { heapAfterGc: heap, rssAfterGc: after.rss, rssAfterGcVsStart: +(after.rss! / after.rssAtStart!).toFixed(2) });
+      line(out);
     }
   } finally {
     for (const r of running.reverse()) await r.stop().catch((e: unknown) => line({ bench: "deployed-cleanup-error", target: r.name, error: String(e) }));
+    await pg?.stop();
   }
-  const h = figures.get(HERALD)!;
   const k = figures.get(KAMAILIO);
   if (k) {
     const ratio = (a: number | undefined, b: number | undefined) => (a && b ? +(a / b).toFixed(2) : null);
-    for (const [measure, hv, kv, higherIsBetter] of [
-      ["publish_per_second", h.publish?.perSecond, k.publish?.perSecond, true],
-      ["publish_p50_ms", h.publish?.p50Ms, k.publish?.p50Ms, false],
-      ["publish_p99_ms", h.publish?.p99Ms, k.publish?.p99Ms, false],
-      ["xcap_get_document_rps", h.get?.rps, k.get?.rps, true],
-      ["xcap_put_document_rps", h.put?.rps, k.put?.rps, true],
-    ] as Array<[string, number | undefined, number | undefined, boolean]>) {
-      line({ bench: "deployed-ratio", target: HERALD, vs: KAMAILIO, measure, herald: hv, kamailio: kv, ratio: ratio(hv, kv), higherIsBetter });
+    for (const [name, h] of figures) {
+      if (name === KAMAILIO) continue;
+      for (const [measure, hv, kv, higherIsBetter] of [
+        ["publish_per_second", h.publish?.perSecond, k.publish?.perSecond, true],
+        ["publish_p50_ms", h.publish?.p50Ms, k.publish?.p50Ms, false],
+        ["publish_p99_ms", h.publish?.p99Ms, k.publish?.p99Ms, false],
+        ["setups_per_second", h.setup?.perSecond, k.setup?.perSecond, true],
+        ["setup_p99_ms", h.setup?.p99Ms, k.setup?.p99Ms, false],
+        ["fanout_500_p99_ms", h["fanout-500"]?.latencyP99Ms, k["fanout-500"]?.latencyP99Ms, false],
+        ["fanout_5000_p99_ms", h["fanout-5000"]?.latencyP99Ms, k["fanout-5000"]?.latencyP99Ms, false],
+        ["xcap_get_document_rps", h.get?.rps, k.get?.rps, true],
+        ["xcap_put_document_rps", h.put?.rps, k.put?.rps, true],
+      ] as Array<[string, number | undefined, number | undefined, boolean]>) {
+        if (hv === undefined || kv === undefined) continue;
+        line({ bench: "deployed-ratio", target: name, vs: KAMAILIO, measure, herald: hv, kamailio: kv, ratio: ratio(hv, kv), higherIsBetter });
+      }
     }
   }
-  line({ bench: "deployed-done", totalSeconds: +((performance.now() - t0) / 1000).toFixed(1) });
+  line({ bench: "deployed-done", totalSeconds: +((performance.now() - t0) / 1000).toFixed(1), loadavg: readFileSync("/proc/loadavg", "utf8").trim() });
 }
 
 main().then(

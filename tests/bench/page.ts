@@ -6,9 +6,7 @@
  *
  *   npm run bench -- page [--contacts=200] [--runs=3]
  */
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { buildPortal, ROOT, startHerald } from "../helpers/herald-process";
+import { buildPortal, startHerald } from "../helpers/herald-process";
 import { launchBrowser } from "../e2e/browser";
 import { addDomain } from "../../lib/accounts/service";
 import { digestHa1, hashPassword } from "../../lib/accounts/password";
@@ -25,7 +23,7 @@ function out(o: Record<string, unknown>) {
   process.stdout.write(JSON.stringify({ bench: "page", ...o }) + "\n");
 }
 
-if (!existsSync(path.join(ROOT, ".next", "BUILD_ID"))) buildPortal();
+buildPortal();
 const names = Array.from({ length: N }, (_, i) => `user${String(i).padStart(4, "0")}`);
 const herald = await startHerald({
   seed: async (db) => {

@@ -115,7 +115,10 @@ export async function subscribeSetups(t: BenchTarget, o: { count: number; concur
  * every watcher has the last round's state of every presentity (intermediate states may be
  * coalesced by the server; `notifiesDelivered` < `notifiesExpected` then).
  */
-export async function fanout(t: BenchTarget, o: { presentities: number; watchers: number; rounds: number; ratePerSecond: number; firstUser: number }): Promise<Record<string, number>> {
+export async function fanout(
+  t: BenchTarget,
+  o: { presentities: number; watchers: number; rounds: number; ratePerSecond: number; firstUser: number; /** end the subscriptions (Expires: 0) before closing */ unsubscribe?: boolean },
+): Promise<Record<string, number>> {
   const latencies: number[] = [];
   const sentAt = new Map<string, number>();
   let delivered = 0;
@@ -145,8 +148,13 @@ export async function fanout(t: BenchTarget, o: { presentities: number; watchers
   const etags: (string | undefined)[] = await Promise.all(publishers.map(async (p) => (await p.publish(pidf(p.aor, "open", "start"))).getHeader("SIP-ETag")));
   let subscribeFailures = 0;
   let publishFailures = 0;
+  const held: Array<{ w: SipTestClient; sub: NonNullable<Awaited<ReturnType<SipTestClient["subscribe"]>>["sub"]> }> = [];
   await pool(watchers, 50, async (w) => {
-    for (const p of publishers) if ((await w.subscribe(p.aor, { expires: 600 })).response.status >= 300) subscribeFailures++;
+    for (const p of publishers) {
+      const r = await w.subscribe(p.aor, { expires: 600 });
+      if (r.response.status >= 300) subscribeFailures++;
+      else if (r.sub) held.push({ w, sub: r.sub });
+    }
   });
   const subscriptions = o.presentities * o.watchers;
   const expected = subscriptions * o.rounds;
@@ -173,6 +181,7 @@ export async function fanout(t: BenchTarget, o: { presentities: number; watchers
   while (delivered < expected && finals < subscriptions && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
+  if (o.unsubscribe) await pool(held, 50, async ({ w, sub }) => void (await w.resubscribe(sub, 0).catch(() => undefined)));
   await Promise.all([...watchers, ...publishers].map((c) => c.close()));
   return {
     presentities: o.presentities,

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <name…>`: run benchmark scripts (each prints JSON lines). Names: parser,
- * presence, xcap, bridge, rls, page, deployed (`herald start` and Kamailio over real sockets),
- * xmpp (the SIP–XMPP gateway through a real Prosody), or all. Figures, never assertions.
+ * presence, xcap, bridge, rls, page, deployed (`herald start` and Kamailio over real sockets), im (MESSAGE: Herald and
+ * Kamailio with msilo), xmpp (the SIP–XMPP gateway through a real Prosody), or all. Figures, never assertions.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,6 +15,7 @@ const BENCHES: Record<string, { file: string; args?: string[] }> = {
   rls: { file: "rls.ts" },
   page: { file: "page.ts" },
   deployed: { file: "deployed.ts" },
+  im: { file: "im.ts" },
   xmpp: { file: "xmpp.ts" },
 };
 

@@ -1,6 +1,7 @@
 /** Run `herald start` as a child process on free ports with a fresh database, for e2e tests. */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { openMigrated } from "./temp-db";
@@ -9,19 +10,42 @@ import type { Db } from "../../lib/db";
 
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
+/** Files whose content decides the build: everything tracked or new except tests and docs. */
+function buildInputsHash(): string {
+  const listed = spawnSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT, encoding: "utf8" });
+  if (listed.status !== 0) return `unhashable-${Date.now()}`;
+  const hash = createHash("sha256");
+  for (const file of listed.stdout.split("\0").filter((f) => f && !/^(tests|docs)\/|\.md$/.test(f)).sort()) {
+    hash.update(file).update("\0");
+    if (existsSync(path.join(ROOT, file))) hash.update(readFileSync(path.join(ROOT, file)));
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * `next build`, skipped when `.next` holds a build of exactly the current sources (a stamp of their
+ * hash, written after a successful build). HERALD_FORCE_BUILD=1 always builds.
+ */
 export function buildPortal(): void {
+  const stamp = path.join(ROOT, ".next", "herald-build-inputs");
+  const inputs = buildInputsHash();
+  if (process.env.HERALD_FORCE_BUILD !== "1" && existsSync(path.join(ROOT, ".next", "BUILD_ID")) && existsSync(stamp) && readFileSync(stamp, "utf8") === inputs) return;
+  rmSync(stamp, { force: true });
   const build = spawnSync(process.execPath, [path.join(ROOT, "node_modules/next/dist/bin/next"), "build"], {
     cwd: ROOT,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
     encoding: "utf8",
   });
   if (build.status !== 0) throw new Error(`next build failed:\n${build.stdout}\n${build.stderr}`);
+  writeFileSync(stamp, inputs);
 }
 
 export interface HeraldProcess {
   baseUrl: string;
   sipPort: number;
   dataDir: string;
+  /** The child's process id (the bench reads /proc/<pid>/status and /proc/<pid>/stat). */
+  pid: number;
   output(): string;
   /** SIGTERM (SIGKILL after 10 s), then remove the data directory. */
   stop(): Promise<void>;
@@ -34,16 +58,25 @@ export interface HeraldProcess {
  * `dataDir` (and `sipPort`), again on the data of an earlier run (a restart). Resolves once the
  * portal listens.
  */
-export async function startHerald(opts: { seed?: (db: Db) => Promise<void>; env?: Record<string, string>; dataDir?: string; sipPort?: number }): Promise<HeraldProcess> {
+export async function startHerald(opts: {
+  seed?: (db: Db) => Promise<void>;
+  env?: Record<string, string>;
+  dataDir?: string;
+  sipPort?: number;
+  /** Another database (a PostgreSQL URL), migrated and seeded here unless `dataDir` is given. Default SQLite in the data directory. */
+  databaseUrl?: string;
+  /** Extra node options before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
+}): Promise<HeraldProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
-  const url = `file:${path.join(dataDir, "herald.db")}`;
+  const url = opts.databaseUrl ?? `file:${path.join(dataDir, "herald.db")}`;
   if (!opts.dataDir) {
     const t = await openMigrated(url, dataDir);
     await opts.seed?.(t.db);
     await t.db.$disconnect();
   }
   const sipPort = opts.sipPort ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "start"], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "start"], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -84,6 +117,7 @@ export async function startHerald(opts: { seed?: (db: Db) => Promise<void>; env?
     baseUrl,
     sipPort,
     dataDir,
+    pid: child.pid!,
     output: () => output,
     async stop() {
       child.kill("SIGTERM");

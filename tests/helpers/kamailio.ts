@@ -47,6 +47,7 @@ const REQUIRED_MODULES: Array<[module: string, pkg: string]> = [
 ];
 const AUTHEPH_MODULE: [string, string] = ["auth_ephemeral.so", "kamailio-autheph-modules"];
 const PUA_USRLOC_MODULE: [string, string] = ["pua_usrloc.so", "kamailio-presence-modules"];
+const MSILO_MODULE: [string, string] = ["msilo.so", "kamailio"];
 
 export interface KamailioUser {
   user: string;
@@ -71,6 +72,8 @@ export interface StartKamailioOptions {
    * are hidden from presence_xml (the cfg's WITH_IETF_PRES_RULES_ONLY, sqlops). Default false.
    */
   ietfPresRulesOnly?: boolean;
+  /** msilo: a MESSAGE to a user with no registration is stored (202) and sent on their next REGISTER. Default false. */
+  msilo?: boolean;
   /** worker processes per listener (children and tcp_children); default 4 */
   children?: number;
   /** Kamailio log level (-1 … 3); default 1 (warnings and errors) */
@@ -179,6 +182,7 @@ export async function startKamailio(options: StartKamailioOptions = {}): Promise
   checkModules(REQUIRED_MODULES);
   const puaUsrloc = options.puaUsrloc ?? false;
   if (puaUsrloc) checkModules([PUA_USRLOC_MODULE]);
+  if (options.msilo) checkModules([MSILO_MODULE]);
   let authephSecret: string | null;
   if (options.authephSecret === false) authephSecret = null;
   else if (typeof options.authephSecret === "string") {
@@ -216,7 +220,7 @@ export async function startKamailio(options: StartKamailioOptions = {}): Promise
   try {
     const dbName = `kamailio_${randomBytes(4).toString("hex")}`;
     cluster.createDatabase(dbName);
-    for (const f of KAMAILIO_SQL_FILES) {
+    for (const f of [...KAMAILIO_SQL_FILES, ...(options.msilo ? ["msilo-create.sql"] : [])]) {
       const file = path.join(KAMAILIO_SQL_DIR, f);
       if (!existsSync(file)) throw new Error(`${file} missing: apt-get install kamailio (Debian ships Kamailio's SQL there)`);
       execFileSync("psql", ["-h", "127.0.0.1", "-p", String(cluster.port), "-U", "herald", "-d", dbName, "-v", "ON_ERROR_STOP=1", "-q", "-f", file], {
@@ -261,6 +265,7 @@ export async function startKamailio(options: StartKamailioOptions = {}): Promise
     if (authephSecret !== null) defines.push("WITH_AUTHEPH");
     if (puaUsrloc) defines.push("WITH_PUA_USRLOC");
     if (options.ietfPresRulesOnly) defines.push("WITH_IETF_PRES_RULES_ONLY");
+    if (options.msilo) defines.push("WITH_MSILO");
     const args = [
       "-DD",
       "-E",

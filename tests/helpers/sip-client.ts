@@ -34,6 +34,8 @@ export interface SipTestClientOptions {
   password?: string;
   /** Status code to answer NOTIFYs with (default 200). */
   notifyResponse?: number;
+  /** Status code to answer MESSAGEs with (default 200; 0 = leave them unanswered). */
+  messageResponse?: number;
   /** Default wait (ms). */
   timeoutMs?: number;
   /** Keep every received request in `received` (default true; benchmarks turn it off). */
@@ -69,10 +71,12 @@ export class SipTestClient {
   readonly callId = generateCallId("test");
   readonly fromTag = generateTag();
   notifyResponse: number;
+  messageResponse: number;
 
   constructor(options: SipTestClientOptions) {
     this.o = options;
     this.notifyResponse = options.notifyResponse ?? 200;
+    this.messageResponse = options.messageResponse ?? 200;
   }
 
   static async connect(options: SipTestClientOptions): Promise<SipTestClient> {
@@ -163,6 +167,8 @@ export class SipTestClient {
       if (this.o.keepReceived !== false) this.received.push(m);
       if (m.method === "NOTIFY" || m.method === "OPTIONS") {
         this.send(createResponse(m, m.method === "NOTIFY" ? this.notifyResponse : 200));
+      } else if (m.method === "MESSAGE" && this.messageResponse !== 0) {
+        this.send(createResponse(m, this.messageResponse, { toTag: generateTag() }));
       }
       this.o.onRequest?.(m);
     }
@@ -256,6 +262,16 @@ export class SipTestClient {
       if (opts.etag) headers.push(["SIP-If-Match", opts.etag]);
       return this.build("PUBLISH", this.aor, { headers, body, contentType: body === undefined ? undefined : opts.contentType ?? "application/pidf+xml", contact: false });
     });
+  }
+
+  /** MESSAGE (RFC 3428) to `uri`, answering a challenge. */
+  async message(uri: string, body: string, opts: { contentType?: string; headers?: Array<[string, string]> } = {}): Promise<SipResponse> {
+    return this.requestWithAuth(() => this.build("MESSAGE", uri, { body, contentType: opts.contentType ?? "text/plain", headers: opts.headers, contact: false }));
+  }
+
+  /** MESSAGEs received, in order. */
+  messages(): SipRequest[] {
+    return this.received.filter((r) => r.method === "MESSAGE");
   }
 
   /** Out-of-dialog SUBSCRIBE; on 2xx returns the dialog (UAC side). */

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { openDb, prepareDb, setDb, type Db } from "@/lib/db";
 import { deployMigrations } from "@/lib/migrations";
+import { startPostgres } from "./postgres";
 
 export interface TempDb {
   db: Db;
@@ -32,4 +33,22 @@ export async function openMigrated(url: string, dir: string, cleanup: () => void
       cleanup();
     },
   };
+}
+
+/**
+ * SQLite and PostgreSQL (a private cluster with database `pgDatabase`) as `describe.each` rows:
+ * [name, open], `open` giving a migrated database and what stops its server.
+ */
+export function bothDatabases(pgDatabase: string): [string, () => Promise<{ t: TempDb; stop?: () => Promise<void> }>][] {
+  return [
+    ["sqlite", async () => ({ t: await tempSqliteDb() })],
+    [
+      "postgresql",
+      async () => {
+        const pg = await startPostgres();
+        pg.createDatabase(pgDatabase);
+        return { t: await openMigrated(pg.url(pgDatabase), ""), stop: () => pg.stop() };
+      },
+    ],
+  ];
 }

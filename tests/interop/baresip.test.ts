@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { pidf } from "../helpers/sip-client";
 import { freePort } from "../helpers/ports";
 import { waitFor } from "../helpers/wait";
-import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, type PeerProcess } from "./peer-process";
+import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, startMessaging, type PeerProcess } from "./peer-process";
 import { PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
 
 const BARESIP = "/usr/bin/baresip";
@@ -26,19 +26,33 @@ afterEach(async () => {
   cleanup = [];
 });
 
+interface Baresip extends PeerProcess {
+  /** Type a command on its stdin (with `commands`: the stdio and menu modules are loaded). */
+  command(line: string): void;
+}
+
 /** baresip with alice's account (through the server as outbound proxy) and bob as a presence contact. */
-async function startBaresip(serverPort: number): Promise<PeerProcess> {
+async function startBaresip(serverPort: number, options: { commands?: boolean } = {}): Promise<Baresip> {
   const dir = mkdtempSync(path.join(tmpdir(), "herald-baresip-"));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const listen = await freePort();
   writeFileSync(
     path.join(dir, "config"),
-    ["poll_method\t\tepoll", `sip_listen\t\t127.0.0.1:${listen}`, "module_path\t\t/usr/lib/baresip/modules", "module_app\t\taccount.so", "module_app\t\tcontact.so", "module_app\t\tpresence.so", ""].join("\n"),
+    [
+      "poll_method\t\tepoll",
+      `sip_listen\t\t127.0.0.1:${listen}`,
+      "module_path\t\t/usr/lib/baresip/modules",
+      ...(options.commands ? ["module\t\t\tstdio.so", "module_app\t\tmenu.so"] : []),
+      "module_app\t\taccount.so",
+      "module_app\t\tcontact.so",
+      "module_app\t\tpresence.so",
+      "",
+    ].join("\n"),
   );
   writeFileSync(path.join(dir, "accounts"), `<${ALICE};transport=tcp>;auth_pass=${PASSWORD};outbound="sip:127.0.0.1:${serverPort};transport=tcp";regint=600;pubint=600\n`);
   writeFileSync(path.join(dir, "contacts"), `"Bob" <${BOB}>;presence=p2p\n`);
-  const peer = spawnPeer(BARESIP, ["-f", dir], { stdio: ["ignore", "pipe", "pipe"] }, cleanup);
-  return { ...peer, output: () => peer.output().replace(ANSI_RE, "") };
+  const peer = spawnPeer(BARESIP, ["-f", dir], { stdio: [options.commands ? "pipe" : "ignore", "pipe", "pipe"] }, cleanup);
+  return { ...peer, output: () => peer.output().replace(ANSI_RE, ""), command: (line) => peer.child.stdin?.write(`${line}\n`) };
 }
 
 
@@ -80,6 +94,32 @@ describe("baresip interop (Debian package baresip)", () => {
     baresip.child.kill("SIGTERM");
     await waitFor(() => server.registrar.bindingsOf(ALICE).length === 0, { ...W, what: `baresip's un-registration${explain()}` });
     await waitFor(() => server.presence.publicationsOf(ALICE).length === publications - 1, { ...W, what: `baresip's publication to be withdrawn${explain()}` });
+    await Promise.race([baresip.exited, new Promise((r) => setTimeout(r, 5000))]);
+  }, 60_000);
+});
+
+describe("baresip instant messages (issue 17)", () => {
+  it("receives a stored message on registration and a live one, and `/message` sends one to a Herald user", async () => {
+    expect(existsSync(BARESIP), `baresip is not installed at ${BARESIP} (Debian package baresip)`).toBe(true);
+    const { server, port, store, bob } = await startMessaging(cleanup);
+    // alice (baresip) is not running yet: stored, 202
+    expect((await bob.message(ALICE, "left while you were away")).status).toBe(202);
+    const baresip = await startBaresip(port, { commands: true });
+    const W = { timeoutMs: 20_000 };
+    const explain = () => `\n--- baresip ---\n${baresip.output()}`;
+    await waitFor(() => server.registrar.bindingsOf(ALICE).length === 1, { ...W, what: `baresip's registration${explain()}` });
+    await waitFor(() => baresip.output().includes("left while you were away"), { ...W, what: `the stored message at baresip${explain()}` });
+    await waitFor(async () => (await store.countPending(ALICE)) === 0, { ...W, what: "the queue to empty" });
+    // Herald user → baresip, live
+    expect((await bob.message(ALICE, "hello baresip")).status).toBe(200);
+    await waitFor(() => baresip.output().includes("hello baresip"), { ...W, what: `the live message at baresip${explain()}` });
+    // baresip → Herald user: select the contact, then /message
+    baresip.command("/contact_next");
+    baresip.command("/message hello from baresip");
+    const m = await waitFor(() => bob.messages().find((r) => r.body.toString().includes("hello from baresip")), { ...W, what: `baresip's MESSAGE at bob${explain()}` });
+    expect(m.from.uri.toString()).toBe(ALICE);
+    expect(store.rows.map((r) => [r.sender, r.body])).toContainEqual([ALICE, "hello from baresip"]);
+    baresip.child.kill("SIGTERM");
     await Promise.race([baresip.exited, new Promise((r) => setTimeout(r, 5000))]);
   }, 60_000);
 });

@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { pidf } from "../helpers/sip-client";
 import { parsePidf } from "@/lib/presence";
 import { waitFor } from "../helpers/wait";
-import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, type PeerProcess } from "./peer-process";
+import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, startMessaging, type PeerProcess } from "./peer-process";
 import { DOMAIN, PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
 
 const LINPHONEC = "/usr/bin/linphonec";
@@ -144,6 +144,28 @@ describe("linphonec interop (Debian package linphone-cli)", () => {
     const explain = () => `\n--- linphonec ---\n${linphonec.output()}`;
     await waitFor(() => server.registrar.bindingsOf(ALICE).length === 1, { ...W, what: `linphonec's registration${explain()}` });
     await waitFor(() => server.presence.publicationsOf(ALICE).some((p) => basic(p.xml).includes("open")), { ...W, what: `linphonec's publication${explain()}` });
+    linphonec.command("quit");
+    await waitFor(() => server.registrar.bindingsOf(ALICE).length === 0, { ...W, what: `linphonec's un-registration${explain()}` });
+  }, 60_000);
+});
+
+describe("linphonec instant messages (issue 17)", () => {
+  it("receives a stored and a live message from a Herald user, and `chat` sends one back", async () => {
+    expect(existsSync(LINPHONEC), `linphonec is not installed at ${LINPHONEC} (Debian package linphone-cli)`).toBe(true);
+    const { server, port, bob } = await startMessaging(cleanup);
+    expect((await bob.message(ALICE, "left while you were away")).status).toBe(202);
+
+    const linphonec = startLinphonec(port);
+    const W = { timeoutMs: 20_000 };
+    const explain = () => `\n--- linphonec ---\n${linphonec.output()}`;
+    await waitFor(() => server.registrar.bindingsOf(ALICE).length === 1, { ...W, what: `linphonec's registration${explain()}` });
+    await waitFor(() => linphonec.output().includes("left while you were away"), { ...W, what: `the stored message at linphonec${explain()}` });
+    expect((await bob.message(ALICE, "hello linphone")).status).toBe(200);
+    await waitFor(() => linphonec.output().includes("hello linphone"), { ...W, what: `the live message at linphonec${explain()}` });
+
+    linphonec.command(`chat ${BOB} hello from linphonec`);
+    const m = await waitFor(() => bob.messages().find((r) => r.body.toString().includes("hello from linphonec")), { ...W, what: `linphonec's MESSAGE at bob${explain()}` });
+    expect(m.from.uri.toString()).toBe(ALICE);
     linphonec.command("quit");
     await waitFor(() => server.registrar.bindingsOf(ALICE).length === 0, { ...W, what: `linphonec's un-registration${explain()}` });
   }, 60_000);

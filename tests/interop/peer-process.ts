@@ -2,7 +2,9 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { parsePidf } from "@/lib/presence";
 import type { PresenceServer } from "@/lib/server";
-import { DOMAIN } from "../integration/server/harness";
+import { InstantMessaging, MemoryMessageStore } from "@/lib/server/message";
+import type { SipTestClient } from "../helpers/sip-client";
+import { DOMAIN, XcapFixture, client, startServer } from "../integration/server/harness";
 
 export const ALICE = `sip:alice@${DOMAIN}`;
 export const BOB = `sip:bob@${DOMAIN}`;
@@ -39,4 +41,18 @@ export function basic(xml: string): string[] {
 /** alice (the peer program) holds an active SIP subscription to bob. */
 export function aliceSubscribedToBob(server: PresenceServer): boolean {
   return [...server.notifier.all()].some((s) => s.watcher === ALICE && s.resource === BOB && s.status === "active" && s.dialog !== undefined);
+}
+
+/** The embedded server with MESSAGE (issue 17) and bob registered as a Herald user. */
+export async function startMessaging(cleanup: Array<() => Promise<unknown> | unknown>): Promise<{ server: PresenceServer; port: number; store: MemoryMessageStore; bob: SipTestClient }> {
+  const xcap = new XcapFixture();
+  const { server, port } = await startServer({}, xcap);
+  const store = new MemoryMessageStore();
+  const im = new InstantMessaging({ server, store, xcap: { store: xcap.store } });
+  cleanup.push(() => server.stop(), () => im.stop());
+  const bob = await client(port, "bob");
+  cleanup.push(() => bob.close());
+  const r = await bob.register();
+  if (r.status !== 200) throw new Error(`bob could not register: ${r.status}`);
+  return { server, port, store, bob };
 }

@@ -9,7 +9,7 @@
  *  3. A node-selector GET answers with the document's MIME type (e.g. application/resource-lists+xml)
  *     instead of application/xcap-el+xml; the body is the element as stored.
  *  4. DELETE of a missing document answers 500 instead of 404 → deleteDocument() throws
- *     XcapError(500) there instead of returning false.
+ *     XcapClientError(500) there instead of returning false.
  *  5. A malformed document PUT answers 500 with an empty body instead of 409 <not-well-formed/>.
  *  6. xcap_server does not serve `xcap-caps`: the harness's kamailio.cfg answers it from the route.
  *  7. An element PUT/DELETE re-serialises the whole document through libxml2 (namespace declarations
@@ -24,7 +24,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childElements, parseXml, XMLNS_NAMESPACE, type XmlElement, type XmlNode } from "../../lib/xml";
-import { XcapClient, XcapError, type FetchFn } from "../../lib/xcap/client";
+import { XcapClient, XcapClientError, type FetchFn } from "../../lib/xcap/client";
 import { AddressBook, type AddressBookModel } from "../../lib/xcap/addressbook";
 import { kamailioAvailable, startKamailio, type KamailioServer } from "../helpers/kamailio";
 import { pidfManipulationXml, presRulesXml, resourceListsXml, rlsServicesXml } from "../helpers/kamailio-documents";
@@ -170,10 +170,10 @@ describe.skipIf(!kamailioAvailable())("XcapClient round-trips: Herald's XCAP cor
       const stale = await c
         .putDocument("resource-lists", "index", resourceListsXml({ a: [{ uri: "sip:z@example.test" }] }), { ifMatch: first.etag! })
         .catch((e: unknown) => e);
-      expect(stale).toBeInstanceOf(XcapError);
-      expect((stale as XcapError).status).toBe(412);
+      expect(stale).toBeInstanceOf(XcapClientError);
+      expect((stale as XcapClientError).status).toBe(412);
       const createOnly = await c.putDocument("resource-lists", "index", resourceListsXml({}), { ifNoneMatch: "*" }).catch((e: unknown) => e);
-      expect((createOnly as XcapError).status).toBe(412);
+      expect((createOnly as XcapClientError).status).toBe(412);
       const now = await c.getDocument("resource-lists", "index");
       expect(now!.etag).toBe(second.etag);
       expect(now!.xml).toContain("sip:y@example.test");
@@ -248,12 +248,12 @@ describe.skipIf(!kamailioAvailable())("XcapClient round-trips: Herald's XCAP cor
       const c = client(server, "frank");
       const put = await c.putDocument("resource-lists", "index", RL_DOC);
       const err = await c.putDocument("resource-lists", "index", '<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list>').catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(XcapError);
+      expect(err).toBeInstanceOf(XcapClientError);
       if (server === "herald") {
-        expect((err as XcapError).status).toBe(409);
-        expect((err as XcapError).condition?.name).toBe("not-well-formed");
+        expect((err as XcapClientError).status).toBe(409);
+        expect((err as XcapClientError).condition?.name).toBe("not-well-formed");
       } else {
-        expect((err as XcapError).status).toBe(500); // quirk 5
+        expect((err as XcapClientError).status).toBe(500); // quirk 5
       }
       expect((await c.getDocument("resource-lists", "index"))!.etag).toBe(put.etag);
     });

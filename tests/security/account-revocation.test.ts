@@ -26,7 +26,7 @@ import { sessionAorOfUpgrade } from "@/lib/portal/bridge-auth";
 import { bridgeUpstream } from "@/lib/cli/start";
 import { startEmbeddedSipServer, type RunningSipServer } from "@/lib/server/main";
 import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
-import { XcapClient, XcapError } from "@/lib/xcap/client";
+import { XcapClient, XcapClientError } from "@/lib/xcap/client";
 import { SipTestClient } from "../helpers/sip-client";
 import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { testXcapHttp } from "../helpers/test-xcap-http";
@@ -123,7 +123,7 @@ async function xcapStatus(user: string, password: string): Promise<number> {
     await c.getDocument("resource-lists", "index");
     return 200; // the document or none (404 is null): authenticated either way
   } catch (e) {
-    if (e instanceof XcapError) return e.status;
+    if (e instanceof XcapClientError) return e.status;
     throw e;
   }
 }

@@ -15,7 +15,7 @@ import { digestHa1 } from "@/lib/accounts/password";
 import { loadConfig } from "@/lib/config";
 import { startEmbeddedSipServer, type RunningSipServer } from "@/lib/server/main";
 import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
-import { XcapClient, XcapError } from "@/lib/xcap/client";
+import { XcapClient, XcapClientError } from "@/lib/xcap/client";
 import { SipTestClient } from "../helpers/sip-client";
 import { tempSqliteDb, type TempDb } from "../helpers/temp-db";
 import { testXcapHttp } from "../helpers/test-xcap-http";
@@ -72,7 +72,7 @@ async function xcapStatus(user: string, domain: string, password: string): Promi
     await c.getDocument("resource-lists", "index");
     return 200;
   } catch (e) {
-    if (e instanceof XcapError) return e.status;
+    if (e instanceof XcapClientError) return e.status;
     throw e;
   }
 }

@@ -31,6 +31,11 @@ describe("configuration", () => {
     expect([c.SIP_HEADER_TIMEOUT_SECONDS, c.SIP_MAX_CONNECTIONS_PER_ADDRESS, c.SIP_MAX_PUBLICATIONS_PER_PRESENTITY]).toEqual([30, 100, 20]);
   });
 
+  it("rate-limits NOTIFYs per presentity to one round a second by default; SIP_NOTIFY_INTERVAL_MS=0 turns it off", () => {
+    expect(loadConfig({ HERALD_DATA_DIR: dir() }).SIP_NOTIFY_INTERVAL_MS).toBe(1000);
+    expect(loadConfig({ HERALD_DATA_DIR: dir(), SIP_NOTIFY_INTERVAL_MS: "0" }).SIP_NOTIFY_INTERVAL_MS).toBe(0);
+  });
+
   it("offers MD5 digest alone by default; SIP_DIGEST_ALGORITHMS lists them in order", () => {
     expect(loadConfig({ HERALD_DATA_DIR: dir() }).SIP_DIGEST_ALGORITHMS).toEqual(["MD5"]);
     expect(loadConfig({ HERALD_DATA_DIR: dir(), SIP_DIGEST_ALGORITHMS: "sha-256, MD5" }).SIP_DIGEST_ALGORITHMS).toEqual(["SHA-256", "MD5"]);
@@ -64,6 +69,7 @@ describe("configuration", () => {
     [{ SIP_HEADER_TIMEOUT_SECONDS: "0" }, "SIP_HEADER_TIMEOUT_SECONDS", /at least 1/],
     [{ SIP_MAX_CONNECTIONS_PER_ADDRESS: "-1" }, "SIP_MAX_CONNECTIONS_PER_ADDRESS", /0 \(no limit\) or more/],
     [{ SIP_MAX_PUBLICATIONS_PER_PRESENTITY: "0" }, "SIP_MAX_PUBLICATIONS_PER_PRESENTITY", /at least 1/],
+    [{ SIP_NOTIFY_INTERVAL_MS: "-5" }, "SIP_NOTIFY_INTERVAL_MS", /0 \(no limit\) or more/],
     [{ BRIDGE_MAX_CONNECTIONS_PER_USER: "0" }, "BRIDGE_MAX_CONNECTIONS_PER_USER", /at least 1/],
     [{ BRIDGE_MAX_CONNECTIONS_PER_ADDRESS: "many" }, "BRIDGE_MAX_CONNECTIONS_PER_ADDRESS", /number/],
     [{ SESSION_REVOCATION_POLL_MS: "600000" }, "SESSION_REVOCATION_POLL_MS", /at most 60000/],

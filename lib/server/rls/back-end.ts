@@ -11,7 +11,7 @@
  * - A failed subscription: terminated with the reason `failureReason` gives (no such user,
  *   refused, or unreachable).
  */
-import { SipError, type SipLogger } from "../../sip";
+import { SipError, componentLogger, type SipLogger } from "../../sip";
 import type { NotifyBody, InternalSubscription, SubscriptionStatus } from "../event-package";
 import type { PresenceServer } from "../presence-server";
 import type { RemoteSubscriber } from "./remote-subscriber";
@@ -59,8 +59,7 @@ export class BackEndPool {
 
   constructor(options: BackEndPoolOptions) {
     this.o = options;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:rls ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:rls", options.logger);
   }
 
   get size(): number {

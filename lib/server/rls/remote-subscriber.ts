@@ -19,6 +19,7 @@ import {
   SipResponse,
   buildDigestAuthorization,
   createRequest,
+  componentLogger,
   createResponse,
   generateCallId,
   generateTag,
@@ -78,8 +79,7 @@ export class RemoteSubscriber {
     this.server = server;
     this.o = options;
     this.timers = options.timers ?? realTimers;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:rls-b2bua ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:rls-b2bua", options.logger);
     server.addNotifyHandler((request, conn) => this.onNotify(request, conn));
   }
 

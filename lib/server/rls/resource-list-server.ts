@@ -22,12 +22,10 @@
  */
 import { createHash } from "node:crypto";
 import { composeRlsNotifyBody, type RlmiInstance, type RlmiResource } from "../../presence";
-import { SipError, realTimers, type SipLogger, type TimerApi } from "../../sip";
+import { SipError, componentLogger, realTimers, type SipLogger, type TimerApi } from "../../sip";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { canonicalAor, splitAor } from "../aor";
-import { SipErrorWithHeaders } from "../errors";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView, TerminationReason } from "../event-package";
-import type { Subscription } from "../notifier";
 import type { PresenceServer } from "../presence-server";
 import { BackEndPool, type BackEndHandle } from "./back-end";
 import { RemoteSubscriber, type RemoteSubscriberOptions } from "./remote-subscriber";
@@ -72,7 +70,7 @@ export class ResourceListSubscription {
 
   constructor(
     readonly rls: ResourceListServer,
-    readonly sub: Subscription,
+    readonly sub: SubscriptionView,
     readonly owner: string,
   ) {
     this.ready = this.reload();
@@ -212,8 +210,7 @@ export class ResourceListServer implements EventPackage {
     this.defaultExpires = options.defaultExpires ?? 3600;
     this.minExpires = options.minExpires ?? 60;
     this.maxExpires = options.maxExpires ?? 3600;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:rls ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:rls", options.logger);
     this.resolver = new ServiceResolver({ store: options.store, accounts: options.server.accounts, logger: options.logger });
     if (options.remote !== false) this.remote = new RemoteSubscriber(options.server, { timers: options.timers, logger: options.logger, ...(options.remote ?? {}) });
     this.pool = new BackEndPool({ server: options.server, remote: this.remote, logger: options.logger });
@@ -277,18 +274,18 @@ export class ResourceListServer implements EventPackage {
 
   async authorize(ctx: SubscribeRequestContext): Promise<SubscriptionDecision> {
     // RFC 4662 §4.1: a list subscription needs the subscriber's eventlist support
-    if (!ctx.supported.includes(EVENTLIST)) throw new SipErrorWithHeaders(421, "Extension Required", [["Require", EVENTLIST]]);
+    if (!ctx.supported.includes(EVENTLIST)) throw new SipError(421, "Extension Required", { headers: [["Require", EVENTLIST]] });
     const owner = await this.ownerOf(ctx.resource);
     if (!owner) throw new SipError(404, "Not Found");
     if (canonicalAor(ctx.watcher.uri) !== owner) throw new SipError(403, "Only the list's owner may subscribe");
     const service = await this.resolver.resolve(ctx.resource);
     if (!service) throw new SipError(404, "Not Found");
-    if (service.packages.length > 0 && !service.packages.includes(ctx.event)) throw new SipErrorWithHeaders(489, "Bad Event", [["Allow-Events", service.packages.join(", ")]]);
+    if (service.packages.length > 0 && !service.packages.includes(ctx.event)) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", service.packages.join(", ")]] });
     return { status: "active" };
   }
 
   subscriptionStarted(sub: SubscriptionView): void {
-    this.attach(sub as Subscription);
+    this.attach(sub);
   }
 
   subscriptionEnded(sub: SubscriptionView): void {
@@ -299,7 +296,7 @@ export class ResourceListServer implements EventPackage {
   }
 
   async composeBody(sub: SubscriptionView, state: "full" | "partial"): Promise<NotifyBody | undefined> {
-    const ls = this.lists.get(sub.id) ?? this.attach(sub as Subscription);
+    const ls = this.lists.get(sub.id) ?? this.attach(sub);
     if (!ls) return undefined;
     await ls.ready;
     if (ls.closed) return undefined;
@@ -312,7 +309,7 @@ export class ResourceListServer implements EventPackage {
 
   // ---- internals -------------------------------------------------------------------------------
 
-  private attach(sub: Subscription): ResourceListSubscription | undefined {
+  private attach(sub: SubscriptionView): ResourceListSubscription | undefined {
     const existing = this.lists.get(sub.id);
     if (existing) return existing;
     if (sub.status === "terminated" || this.stopped) return undefined;
@@ -332,7 +329,7 @@ export class ResourceListServer implements EventPackage {
     this.timers.clearTimeout(t);
   }
 
-  terminate(sub: Subscription, reason: TerminationReason): void {
+  terminate(sub: SubscriptionView, reason: TerminationReason): void {
     this.server.notifier.terminate(sub, reason, true);
   }
 

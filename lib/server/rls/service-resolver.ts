@@ -12,7 +12,7 @@
  * first display name found (RFC 4662 §4.4: one resource per URI).
  */
 import { parseExternalListAnchor } from "../../presence";
-import type { SipLogger } from "../../sip";
+import { componentLogger, type SipLogger } from "../../sip";
 import { childElements, parseXml, type XmlDocument, type XmlElement } from "../../xml";
 import { decodeAnyUri } from "../../xcap/addressbook";
 import { parseNodeSelector, selectElement } from "../../xcap/node-selector";
@@ -55,12 +55,6 @@ export interface ServiceResolverOptions {
   logger?: SipLogger;
 }
 
-/** Canonical form used to compare and de-duplicate resource URIs. */
-export function canonicalResource(uri: string): string {
-  const d = decodeAnyUri(uri);
-  return /^sips?:/i.test(d) || !/^[a-z][a-z0-9+.-]*:/i.test(d) ? canonicalAor(d) : d;
-}
-
 export class ServiceResolver {
   private readonly store: XcapStore;
   private readonly accounts?: AccountDirectory;
@@ -69,8 +63,7 @@ export class ServiceResolver {
   constructor(options: ServiceResolverOptions) {
     this.store = options.store;
     this.accounts = options.accounts;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `presence:rls ${msg}`, meta) : () => {};
+    this.log = componentLogger("presence:rls", options.logger);
   }
 
   /** Owner XUI of a service URI, or undefined when no rls-services document defines it (or it is an account's). */
@@ -233,7 +226,7 @@ class Accumulator {
 
   add(rawUri: string | null, name: string | undefined): void {
     if (!rawUri) return;
-    const uri = canonicalResource(rawUri);
+    const uri = canonicalAor(decodeAnyUri(rawUri));
     if (this.seen.has(uri)) return;
     this.seen.add(uri);
     this.list.push(name ? { uri, name } : { uri });

@@ -16,7 +16,7 @@ import {
   type DigestCredentials,
 } from "./digest";
 import { documentPath, encodeNodeSelector, joinRoot } from "./uri";
-import { XcapError, parseXcapErrorBody } from "./xcap-error";
+import { XcapClientError, parseXcapErrorBody } from "./xcap-error";
 
 export type FetchFn = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -71,7 +71,7 @@ export interface WriteResult {
 }
 
 export interface UpdateOptions {
-  /** builds the document when it does not exist; without it a missing document is a 404 XcapError */
+  /** builds the document when it does not exist; without it a missing document is a 404 XcapClientError */
   create?: () => XmlDocument | string;
   /** overrides the client's maxUpdateAttempts for this call */
   maxAttempts?: number;
@@ -182,7 +182,7 @@ export class XcapClient {
       await this.write("DELETE", this.uri(auid, document, undefined, cond.global), cond);
       return true;
     } catch (err) {
-      if (err instanceof XcapError && err.status === 404) return false;
+      if (err instanceof XcapClientError && err.status === 404) return false;
       throw err;
     }
   }
@@ -211,7 +211,7 @@ export class XcapClient {
       await this.write("DELETE", this.uri(auid, document, selector, cond.global), cond);
       return true;
     } catch (err) {
-      if (err instanceof XcapError && err.status === 404) return false;
+      if (err instanceof XcapClientError && err.status === 404) return false;
       throw err;
     }
   }
@@ -220,12 +220,12 @@ export class XcapClient {
 
   /**
    * GET → mutate → conditional PUT. On 412 (someone else wrote in between) the document is
-   * read again and the mutation re-applied, up to maxAttempts times; then the 412 XcapError
+   * read again and the mutation re-applied, up to maxAttempts times; then the 412 XcapClientError
    * is thrown. The mutation must therefore be deterministic given the document it receives.
    */
   async update(auid: string, document: string, mutate: DocumentMutation, opts: UpdateOptions = {}): Promise<UpdateResult> {
     const maxAttempts = Math.max(1, opts.maxAttempts ?? this.maxUpdateAttempts);
-    let lastError: XcapError | undefined;
+    let lastError: XcapClientError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const current = await this.getDocument(auid, document, { global: opts.global });
       let doc: XmlDocument;
@@ -235,7 +235,7 @@ export class XcapClient {
         const made = opts.create();
         doc = typeof made === "string" ? parseXml(made) : made;
       } else {
-        throw new XcapError(404, `${auid}/${document} does not exist`, { method: "GET", url: this.uri(auid, document) });
+        throw new XcapClientError(404, `${auid}/${document} does not exist`, { method: "GET", url: this.uri(auid, document) });
       }
       const before = current ? serializeXml(doc) : undefined;
       if (mutate(doc) === false) return { document: doc, etag: current?.etag ?? null, changed: false, attempts: attempt };
@@ -247,14 +247,14 @@ export class XcapClient {
         const res = await this.putDocument(auid, document, doc, { ...cond, global: opts.global, contentType: opts.contentType });
         return { document: doc, etag: res.etag, changed: true, attempts: attempt };
       } catch (err) {
-        if (err instanceof XcapError && err.status === 412) {
+        if (err instanceof XcapClientError && err.status === 412) {
           lastError = err;
           continue;
         }
         throw err;
       }
     }
-    throw lastError ?? new XcapError(412, "precondition failed");
+    throw lastError ?? new XcapClientError(412, "precondition failed");
   }
 
   // ---- HTTP ------------------------------------------------------------------------------
@@ -287,10 +287,10 @@ export class XcapClient {
     return { etag: normalizeEtag(res.headers.get("etag")), created: res.status === 201 };
   }
 
-  private async failure(method: string, url: string, res: Response, text: string): Promise<XcapError> {
+  private async failure(method: string, url: string, res: Response, text: string): Promise<XcapClientError> {
     const condition = res.status === 409 ? parseXcapErrorBody(text) : undefined;
     const what = condition ? `${condition.name}${condition.phrase ? ` (${condition.phrase})` : ""}` : res.statusText;
-    return new XcapError(res.status, `XCAP ${method} ${url} failed: ${res.status} ${what}`.trim(), {
+    return new XcapClientError(res.status, `XCAP ${method} ${url} failed: ${res.status} ${what}`.trim(), {
       method,
       url,
       condition,
@@ -325,7 +325,7 @@ export class XcapClient {
       try {
         res = await this.fetchFn(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs), redirect: "manual" });
       } catch (err) {
-        throw new XcapError(0, `XCAP ${method} ${url}: ${err instanceof Error ? err.message : String(err)}`, { method, url });
+        throw new XcapClientError(0, `XCAP ${method} ${url}: ${err instanceof Error ? err.message : String(err)}`, { method, url });
       }
       if (res.status !== 401 || !isDigest(this.auth)) return res;
       const challenge = parseDigestChallenges(res.headers.get("www-authenticate")).find(isSupportedChallenge);

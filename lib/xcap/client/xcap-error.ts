@@ -21,23 +21,24 @@ export interface XcapErrorCondition {
   exists?: Array<{ field: string; altValues: string[] }>;
 }
 
-export interface XcapErrorDetails {
+export interface XcapClientErrorDetails {
   method?: string;
   url?: string;
   condition?: XcapErrorCondition;
   body?: string;
 }
 
-export class XcapError extends Error {
+/** A failed XCAP request as the client sees it (the server core's outcome type is `XcapError` in ../errors). */
+export class XcapClientError extends Error {
   readonly status: number;
   readonly method?: string;
   readonly url?: string;
   readonly condition?: XcapErrorCondition;
   readonly body?: string;
 
-  constructor(status: number, message: string, details: XcapErrorDetails = {}) {
+  constructor(status: number, message: string, details: XcapClientErrorDetails = {}) {
     super(message);
-    this.name = "XcapError";
+    this.name = "XcapClientError";
     this.status = status;
     this.method = details.method;
     this.url = details.url;

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { DEFAULT_MAX_XML_DEPTH, XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
+import { canonicalAor } from "../../sip/aor";
 import { XCAP_ERROR_MIME, XcapConflict, XcapError } from "../errors";
 import {
   checkSelectorBindings,
@@ -18,7 +19,7 @@ import {
   type SelectorNamespaces,
 } from "../node-selector";
 import { escapeAttValue, serializeFaithful } from "../serialize";
-import { buildXcapUri, normalizeXui, parseXcapUri, type XcapDocumentKey, type XcapUri } from "../uri";
+import { buildXcapUri, parseXcapUri, type XcapDocumentKey, type XcapUri } from "../uri";
 import type { ApplicationContext, ApplicationUsage } from "./application-usage";
 import { DEFAULT_APPLICATIONS } from "./applications";
 import { serviceUriConflict } from "./applications/rls-services";
@@ -377,7 +378,7 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   const reading = method === "GET" || method === "HEAD";
   const publicRead = reading && app.publicRead === true && uri.scope === "users";
   if (!req.user && !publicRead) throw new XcapError(401, "authentication required");
-  if (uri.scope === "users" && !publicRead && normalizeXui(req.user!.aor) !== uri.xui) {
+  if (uri.scope === "users" && !publicRead && canonicalAor(req.user!.aor) !== uri.xui) {
     throw new XcapError(403, "a user may only access their own documents");
   }
 

@@ -40,4 +40,4 @@ export {
   type PresContentIcon,
 } from "./applications/pres-content";
 export { XcapError, XcapConflict, XCAP_ERROR_NS, XCAP_ERROR_MIME, type XcapConflictCondition } from "../errors";
-export { parseXcapUri, buildXcapUri, normalizeXui, type XcapDocumentKey, type XcapUri, type XcapScope } from "../uri";
+export { parseXcapUri, buildXcapUri, type XcapDocumentKey, type XcapUri, type XcapScope } from "../uri";

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { createSipBridge, type SipBridge, type SipBridgeLimits } from "@/lib/bridge";
 import type { PresenceServer, PresenceServerOptions } from "@/lib/server";
+import { InstantMessaging, MemoryMessageStore } from "@/lib/server/message";
 import {
   IN_PROCESS_FLOW_HOST,
   SipRequest,
@@ -382,3 +383,40 @@ describe("bridge → embedded server over in-process flows", () => {
   });
 });
 
+
+describe("MESSAGE over the bridge (issue 17)", () => {
+  async function withMessaging() {
+    const s = await setup();
+    const store = new MemoryMessageStore();
+    const im = new InstantMessaging({ server: s.server, store, xcap: { store: s.xcap.store } });
+    cleanups.push(() => im.stop());
+    return { ...s, store };
+  }
+
+  it("a page's MESSAGE reaches the other user's page over its flow; 200 to the sender", async () => {
+    const s = await withMessaging();
+    const alice = await Tab.open(s.url, "alice");
+    const bob = await Tab.open(s.url, "bob");
+    expect((await bob.register()).status).toBe(200);
+    const r = await alice.withAuth(() => alice.build("MESSAGE", BOB, { callId: generateCallId("im"), body: "hi bob", contentType: "text/plain" }));
+    expect(r.status).toBe(200);
+    const m = await waitFor(() => bob.requests.find((q) => q.method === "MESSAGE"), { ...W, what: "MESSAGE at bob's page" });
+    expect([m.from.uri.toString(), m.body.toString()]).toEqual([ALICE, "hi bob"]);
+    expect(s.store.rows).toHaveLength(1);
+  });
+
+  it("a spoofed From is refused by the bridge (403) and a spoofed CPIM From by the server (403); nothing stored or delivered", async () => {
+    const s = await withMessaging();
+    const alice = await Tab.open(s.url, "alice");
+    const bob = await Tab.open(s.url, "bob");
+    expect((await bob.register()).status).toBe(200);
+    const spoof = alice.build("MESSAGE", BOB, { body: "from carol, honest", contentType: "text/plain" });
+    spoof.setHeader("From", `<sip:carol@${DOMAIN}>;tag=${generateTag()}`);
+    expect((await alice.request(spoof)).status).toBe(403);
+    const cpim = "From: <sip:carol@example.test>\r\nTo: <sip:bob@example.test>\r\n\r\nContent-Type: text/plain\r\n\r\nfrom carol";
+    const inner = await alice.withAuth(() => alice.build("MESSAGE", BOB, { callId: generateCallId("im"), body: cpim, contentType: "message/cpim" }));
+    expect(inner.status).toBe(403);
+    expect(s.store.rows).toHaveLength(0);
+    expect(bob.requests.filter((q) => q.method === "MESSAGE")).toHaveLength(0);
+  });
+});

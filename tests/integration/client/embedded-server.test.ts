@@ -9,6 +9,7 @@ import { HeraldSipClient, type SipCredentials } from "@/lib/client";
 import { parsePidf, summarizePresence } from "@/lib/presence";
 import { issueEphemeralCredentials } from "@/lib/sip";
 import type { PresenceServer } from "@/lib/server";
+import { InstantMessaging, MemoryMessageStore } from "@/lib/server/message";
 import { JsSipTcpSocket } from "../../helpers/jssip-tcp-socket";
 import { waitFor } from "../../helpers/wait";
 import { client as rawClient, DOMAIN, SECRET, startServer, XcapFixture } from "../server/harness";
@@ -117,5 +118,35 @@ describe("HeraldSipClient against the embedded presence server", () => {
     await waitFor(() => !b.store.getSnapshot().self?.devices.some((d) => d.deviceId === "55555555-5555-4555-8555-555555555555" && d.basic === "open"), {
       what: "a's tuple gone",
     });
+  });
+});
+
+describe("instant messages between two pages' clients (issue 17)", () => {
+  it("sends, delivers (state delivered), shows typing, counts unread, stores for an offline peer (state sent), fails with retry", async () => {
+    const im = new InstantMessaging({ server, store: new MemoryMessageStore(), xcap: { store: xcap.store } });
+    closers.push(async () => im.stop());
+    const alice = tab("alice", "66666666-6666-4666-8666-666666666666");
+    const bob = tab("bob", "77777777-7777-4777-8777-777777777777");
+    await waitFor(() => alice.store.getSnapshot().registered && bob.store.getSnapshot().registered, { what: "both registered" });
+    const BOB = `sip:bob@${DOMAIN}`;
+    const ALICE = `sip:alice@${DOMAIN}`;
+
+    alice.messenger.composing(BOB, "active");
+    await waitFor(() => bob.messenger.getSnapshot().conversations[ALICE]?.typing, { what: "bob sees alice typing" });
+    const sent = await alice.messenger.send(BOB, "hello bob");
+    expect(sent.state).toBe("delivered");
+    await waitFor(() => bob.messenger.getSnapshot().conversations[ALICE]?.messages.length === 1, { what: "bob receives" });
+    const atBob = bob.messenger.getSnapshot().conversations[ALICE];
+    expect([atBob.messages[0].text, atBob.messages[0].direction, atBob.typing, atBob.unread]).toEqual(["hello bob", "in", false, 1]);
+    expect(bob.messenger.getSnapshot().totalUnread).toBe(1);
+    bob.messenger.setReading(ALICE, true);
+    expect(bob.messenger.getSnapshot().totalUnread).toBe(0);
+
+    // carol has no device: stored by the server, "sent"
+    expect((await alice.messenger.send(`sip:carol@${DOMAIN}`, "later")).state).toBe("sent");
+    // a user who does not exist: failed (404), and retry tries again
+    const failed = await alice.messenger.send(`sip:nobody@${DOMAIN}`, "anyone?");
+    expect([failed.state, failed.failedStatus]).toEqual(["failed", 404]);
+    expect((await alice.messenger.retry(`sip:nobody@${DOMAIN}`, failed.id))?.state).toBe("failed");
   });
 });

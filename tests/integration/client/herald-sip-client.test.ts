@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HeraldSipClient, SESSION_ENDED_CLOSE_CODE, type SipCredentials } from "@/lib/client";
 import { composePidf, parsePidf, summarizePresence } from "@/lib/presence";
 import { issueEphemeralCredentials } from "@/lib/sip";
+import { composeXcapDiff, XCAP_DIFF_TYPE } from "@/lib/xcap/diff";
 import { JsSipTcpSocket } from "../../helpers/jssip-tcp-socket";
 import { waitFor } from "../../helpers/wait";
 import { rlsNotify, winfo } from "../../unit/client/fixtures";
@@ -110,9 +111,9 @@ describe("HeraldSipClient over JsSIP (scripted TCP peer)", () => {
     let admitRegister!: () => void;
     server.registerGate = new Promise<void>((r) => (admitRegister = r));
     const c = startClient();
-    // the list, winfo and own-presence subscriptions and the PUBLISH pass authentication while
-    // the REGISTER is still unanswered
-    await waitFor(() => server.authorized("SUBSCRIBE").length === 3 && server.authorized("PUBLISH").length === 1, { what: "requests before registration" });
+    // the list, winfo, own-presence and xcap-diff subscriptions and the PUBLISH pass
+    // authentication while the REGISTER is still unanswered
+    await waitFor(() => server.authorized("SUBSCRIBE").length === 4 && server.authorized("PUBLISH").length === 1, { what: "requests before registration" });
     await waitFor(() => c.store.getSnapshot().contactsLive, { what: "contacts before registration" });
     expect(c.store.getSnapshot().registered).toBe(false);
     expect(c.store.getSnapshot().connection).toBe("connecting");
@@ -120,7 +121,7 @@ describe("HeraldSipClient over JsSIP (scripted TCP peer)", () => {
     await waitFor(() => c.store.getSnapshot().connection === "online", { what: "online after the REGISTER's 200" });
     expect(c.store.getSnapshot().registered).toBe(true);
     // one session: nothing was sent twice because of the registration
-    expect(server.authorized("SUBSCRIBE")).toHaveLength(3);
+    expect(server.authorized("SUBSCRIBE")).toHaveLength(4);
     expect(server.authorized("PUBLISH")).toHaveLength(1);
   });
 
@@ -271,5 +272,25 @@ describe("HeraldSipClient over JsSIP (scripted TCP peer)", () => {
     client.start();
     await waitFor(() => client?.store.getSnapshot().connection === "online", { what: "online with renewed credentials" });
     expect(asked).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("HeraldSipClient follows the user's documents (xcap-diff, RFC 5875)", () => {
+  it("subscribes to xcap-diff on the own AOR and reports the changed application usages", async () => {
+    const c = startClient();
+    const seen: Array<{ auids: readonly string[]; initial: boolean }> = [];
+    c.store.onDocumentsChanged((auids, initial) => seen.push({ auids, initial }));
+    const sub = await waitFor(() => server.liveSubscriptions("xcap-diff", "sip:alice@")[0], { what: "xcap-diff subscription" });
+    const request = server.authorized("SUBSCRIBE").find((r) => r.event?.value === "xcap-diff");
+    expect(request?.getHeader("Accept")).toBe(XCAP_DIFF_TYPE);
+    const rl = "resource-lists/users/sip:alice@example.test/index";
+    server.notify(sub, { contentType: XCAP_DIFF_TYPE, body: composeXcapDiff("http://x/xcap-root", [{ sel: rl, newEtag: "1" }]) });
+    await waitFor(() => seen.length === 1, { what: "full state" });
+    server.notify(sub, { contentType: XCAP_DIFF_TYPE, body: composeXcapDiff("http://x/xcap-root", [{ sel: "pidf-manipulation/users/sip:alice@example.test/index", newEtag: "p" }]) });
+    await waitFor(() => seen.length === 2, { what: "a change" });
+    expect(seen).toEqual([
+      { auids: ["resource-lists"], initial: true },
+      { auids: ["pidf-manipulation"], initial: false },
+    ]);
   });
 });

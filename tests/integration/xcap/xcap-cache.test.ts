@@ -12,8 +12,7 @@ import type { Db } from "@/lib/db";
 import { createXcapServer, type XcapServer } from "@/lib/xcap/server";
 import { XcapClient } from "@/lib/xcap/client";
 import { heldTransaction } from "../../helpers/held-transaction";
-import { openMigrated, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
-import { startPostgres } from "../../helpers/postgres";
+import { bothDatabases, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 import { serveFetch } from "../../helpers/xcap-http-server";
 import { testXcapHttp } from "../../helpers/test-xcap-http";
 
@@ -37,17 +36,7 @@ function call(x: XcapServer, method: string, path: string, body = "", headers: R
 const stored = async (db: Db) =>
   (await db.xcapDocument.findUnique({ where: { auid_scope_xui_path: { auid: "resource-lists", scope: "users", xui: XUI, path: "index" } } }))!;
 
-const backends: [string, () => Promise<{ t: TempDb; stop?: () => Promise<void> }>][] = [
-  ["sqlite", async () => ({ t: await tempSqliteDb() })],
-  [
-    "postgresql",
-    async () => {
-      const pg = await startPostgres();
-      pg.createDatabase("herald_xcap_cache");
-      return { t: await openMigrated(pg.url("herald_xcap_cache"), ""), stop: () => pg.stop() };
-    },
-  ],
-];
+const backends = bothDatabases("herald_xcap_cache");
 
 describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, open) => {
   let t: TempDb;

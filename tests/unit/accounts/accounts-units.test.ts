@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { parseAddress } from "@/lib/accounts/address";
+import { accountAddress } from "@/lib/accounts/address";
 import { digestHa1, hashPassword, passwordProblem, verifyPassword, generatePassword } from "@/lib/accounts/password";
 
 describe("SIP addresses", () => {
   it("accepts user@domain and sip:user@domain, lower-casing the domain", () => {
-    expect(parseAddress("alice@Example.TEST").address).toBe("alice@example.test");
-    expect(parseAddress("sip:bob@example.test")).toEqual({ user: "bob", domain: "example.test", address: "bob@example.test" });
+    expect(accountAddress("alice@Example.TEST").address).toBe("alice@example.test");
+    expect(accountAddress("sip:bob@example.test")).toEqual({ user: "bob", domain: "example.test", address: "bob@example.test" });
   });
   it.each(["", "alice", "@example.test", "alice@", "al ice@example.test", "alice@exa_mple.test", "a@b@", "alice@-bad.test"])(
     "rejects %j",
-    (s) => expect(() => parseAddress(s)).toThrow(/malformed/),
+    (s) => expect(() => accountAddress(s)).toThrow(/malformed/),
   );
 });
 

@@ -4,12 +4,12 @@ import { parseExternalListAnchor } from "../../../lib/presence/external-list-anc
 import { parsePresRules } from "../../../lib/presence/pres-rules";
 import {
   authorizeWatcher,
-  canonicalIdentity,
   collectExternalListAnchors,
   evaluatePresRules,
   resolveExternalLists,
 } from "../../../lib/presence/pres-rules-evaluation";
 import { PresencePayloadError } from "../../../lib/presence/errors";
+import { canonicalAor } from "../../../lib/sip/aor";
 import { expectValidXml } from "./xsd";
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/presence/${name}`, import.meta.url), "utf8");
@@ -87,7 +87,7 @@ describe("evaluatePresRules — Blink's wp_prs_* rules (RFC 4745 combining)", ()
   });
   it("the owner is allowed via identity; URI comparison ignores parameters and host case", () => {
     expect(ev("<sip:alice@EXAMPLE.test;transport=tcp>")).toMatchObject({ subHandling: "allow", matchedRules: ["wp_prs_allow_own"] });
-    expect(canonicalIdentity("sips:Bob@Example.TEST:5061;x=y")).toBe("sip:Bob@example.test:5061");
+    expect(canonicalAor("sips:Bob@Example.TEST:5061;x=y")).toBe("sip:Bob@example.test"); // the one AOR normaliser: no port
   });
   it("unresolved external lists match nobody", () => {
     expect(evaluatePresRules(rules, who("sip:bob@example.test")).subHandling).toBe("confirm");

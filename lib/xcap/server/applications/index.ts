@@ -7,6 +7,7 @@ import { pidfManipulationApplication } from "./pidf-manipulation";
 import { presContentApplication } from "./pres-content";
 import { xcapCapsApplication } from "./xcap-caps";
 import { xcapDirectoryApplication } from "./xcap-directory";
+import { imRulesApplication } from "./im-rules";
 
 export const DEFAULT_APPLICATIONS: readonly ApplicationUsage[] = [
   xcapCapsApplication,
@@ -17,6 +18,7 @@ export const DEFAULT_APPLICATIONS: readonly ApplicationUsage[] = [
   pidfManipulationApplication,
   xcapDirectoryApplication,
   presContentApplication,
+  imRulesApplication,
 ];
 
 export {
@@ -28,4 +30,5 @@ export {
   presContentApplication,
   xcapCapsApplication,
   xcapDirectoryApplication,
+  imRulesApplication,
 };

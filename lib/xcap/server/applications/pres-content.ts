@@ -10,7 +10,7 @@ import { constraintError, schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
 import { checkContent, expectRoot, textOnly } from "../validation";
 import type { XcapStore } from "../store";
-import { normalizeXui } from "../../uri";
+import { canonicalAor } from "../../../sip/aor";
 
 export const PRES_CONTENT_NS = "urn:oma:xml:prs:pres-content";
 export const PRES_CONTENT_MIME = "application/vnd.oma.pres-content+xml";
@@ -113,7 +113,7 @@ export async function getPresContentIcon(
   xui: string,
   docPath = STATUS_ICON_DOCUMENT,
 ): Promise<(PresContentIcon & { etag: string }) | null> {
-  const stored = await store.get({ auid: PRES_CONTENT_AUID, scope: "users", xui: normalizeXui(xui), docPath });
+  const stored = await store.get({ auid: PRES_CONTENT_AUID, scope: "users", xui: canonicalAor(xui), docPath });
   if (!stored) return null;
   const doc = parseXml(stored.content, { maxBytes: 16 * 1024 * 1024 });
   if (!firstChildNS(doc, PRES_CONTENT_NS, "content")) throw schemaError("stored pres-content has no content root");

@@ -107,6 +107,14 @@ function checkTransformations(tr: XmlElement): void {
 
 /** Validate a common-policy ruleset carrying pres-rules (RFC 4745 §7, RFC 5025 §5). */
 export function validatePresRules(doc: Document): void {
+  validateRuleset(doc, { actions: checkActions, transformations: checkTransformations });
+}
+
+/**
+ * An RFC 4745 ruleset: unique NCName rule ids, conditions/actions/transformations in that order,
+ * conditions as above; the usage checks its own actions and transformations (pres-rules, im-rules).
+ */
+export function validateRuleset(doc: Document, usage: { actions(el: XmlElement): void; transformations(el: XmlElement): void }): void {
   const root = expectRoot(doc, COMMON_POLICY_NS, "ruleset");
   checkAttributes(root, []);
   const rules = checkContent(root, COMMON_POLICY_NS, { rule: "R" }, /^R*$/);
@@ -120,8 +128,8 @@ export function validatePresRules(doc: Document): void {
     ids.add(id);
     for (const part of checkContent(rule, COMMON_POLICY_NS, { conditions: "C", actions: "A", transformations: "T" }, /^C?A?T?$/)) {
       if (part.localName === "conditions") checkConditions(part);
-      else if (part.localName === "actions") checkActions(part);
-      else checkTransformations(part);
+      else if (part.localName === "actions") usage.actions(part);
+      else usage.transformations(part);
     }
   }
 }

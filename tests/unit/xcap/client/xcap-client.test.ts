@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { XcapClient, XcapError, computeHa1 } from "../../../../lib/xcap/client";
+import { XcapClient, XcapClientError, computeHa1 } from "../../../../lib/xcap/client";
 import { childElements, childrenNS, parseXml } from "../../../../lib/xml";
 import { TestXcapServer } from "./test-server";
 
@@ -68,11 +68,11 @@ describe("XcapClient against a digest-protected XCAP server", () => {
     expect(server.requests.map((x) => x.status)).toEqual([401, 200, 401, 200]);
   });
 
-  it("fails with a typed 401 XcapError when the HA1 is wrong", async () => {
+  it("fails with a typed 401 XcapClientError when the HA1 is wrong", async () => {
     const bad = new XcapClient({ root: server.baseUrl, xui: XUI, auth: { username: "alice", ha1: computeHa1("alice", "example.test", "nope") } });
     const err = await bad.getDocument("resource-lists", "index").catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(XcapError);
-    expect((err as XcapError).status).toBe(401);
+    expect(err).toBeInstanceOf(XcapClientError);
+    expect((err as XcapClientError).status).toBe(401);
     expect(server.requests.length).toBe(2); // one challenge answered, no loop
   });
 
@@ -86,8 +86,8 @@ describe("XcapClient against a digest-protected XCAP server", () => {
     expect(put.headers["content-type"]).toBe("application/resource-lists+xml");
     // a second create must fail: the document exists now
     const err = await client.putDocument("resource-lists", "index", BASE_DOC, { ifNoneMatch: "*" }).catch((e: unknown) => e);
-    expect((err as XcapError).status).toBe(412);
-    expect((err as XcapError).isPreconditionFailed).toBe(true);
+    expect((err as XcapClientError).status).toBe(412);
+    expect((err as XcapClientError).isPreconditionFailed).toBe(true);
   });
 
   it("sends the quoted wildcard when configured for Kamailio", async () => {
@@ -97,7 +97,7 @@ describe("XcapClient against a digest-protected XCAP server", () => {
     const k = new XcapClient({ root: server.baseUrl, xui: XUI, wildcard: '"*"' });
     await k.putDocument("resource-lists", "index", BASE_DOC, { ifNoneMatch: "*" });
     const err = await k.putDocument("resource-lists", "index", BASE_DOC, { ifNoneMatch: "*" }).catch((e: unknown) => e);
-    expect((err as XcapError).status).toBe(412);
+    expect((err as XcapClientError).status).toBe(412);
     expect(server.requests[0]!.headers["if-none-match"]).toBe('"*"');
   });
 
@@ -105,8 +105,8 @@ describe("XcapClient against a digest-protected XCAP server", () => {
     const e1 = server.seed(DOC_PATH, BASE_DOC);
     server.seed(DOC_PATH, BASE_DOC.replace("Bob", "Robert"));
     const err = await client.putDocument("resource-lists", "index", BASE_DOC, { ifMatch: e1 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(XcapError);
-    expect((err as XcapError).status).toBe(412);
+    expect(err).toBeInstanceOf(XcapClientError);
+    expect((err as XcapClientError).status).toBe(412);
     const cur = await client.getDocument("resource-lists", "index");
     const ok = await client.putDocument("resource-lists", "index", cur!.xml, { ifMatch: cur!.etag! });
     expect(ok.created).toBe(false);
@@ -115,9 +115,9 @@ describe("XcapClient against a digest-protected XCAP server", () => {
 
   it("parses the xcap-error condition of a 409", async () => {
     const err = await client.putDocument("resource-lists", "index", "<resource-lists><oops></resource-lists>").catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(XcapError);
-    expect((err as XcapError).status).toBe(409);
-    expect((err as XcapError).condition?.name).toBe("not-well-formed");
+    expect(err).toBeInstanceOf(XcapClientError);
+    expect((err as XcapClientError).status).toBe(409);
+    expect((err as XcapClientError).condition?.name).toBe("not-well-formed");
   });
 
   it("deletes documents and reports a missing one", async () => {
@@ -192,7 +192,7 @@ describe("XcapClient against a digest-protected XCAP server", () => {
 
   it("update(): creates a missing document only when asked to", async () => {
     const err = await client.update("resource-lists", "index", () => undefined).catch((e: unknown) => e);
-    expect((err as XcapError).status).toBe(404);
+    expect((err as XcapClientError).status).toBe(404);
     const r = await client.update("resource-lists", "index", addEntry("sip:carol@example.test"), {
       create: () => `<resource-lists xmlns="${RL_NS}"><list name="buddies"/></resource-lists>`,
     });
@@ -231,8 +231,8 @@ describe("XcapClient against a digest-protected XCAP server", () => {
         { maxAttempts: 3 },
       )
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(XcapError);
-    expect((err as XcapError).status).toBe(412);
+    expect(err).toBeInstanceOf(XcapClientError);
+    expect((err as XcapClientError).status).toBe(412);
     expect(n).toBe(3);
   });
 });
@@ -256,7 +256,7 @@ describe("XcapClient with a custom header provider", () => {
     }
   });
 
-  it("uses an injected fetch and maps network failures to XcapError status 0", async () => {
+  it("uses an injected fetch and maps network failures to XcapClientError status 0", async () => {
     const client = new XcapClient({
       root: "http://xcap.invalid/xcap-root",
       xui: XUI,
@@ -265,8 +265,8 @@ describe("XcapClient with a custom header provider", () => {
       },
     });
     const err = await client.getDocument("resource-lists", "index").catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(XcapError);
-    expect((err as XcapError).status).toBe(0);
+    expect(err).toBeInstanceOf(XcapClientError);
+    expect((err as XcapClientError).status).toBe(0);
   });
 
   it("validates its options", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseNodeSelector, parseXmlnsQuery, selectElement, decodeAttValue } from "@/lib/xcap/node-selector";
-import { parseXcapUri, normalizeXui, buildXcapUri } from "@/lib/xcap/uri";
+import { parseXcapUri, buildXcapUri } from "@/lib/xcap/uri";
 import { XcapError } from "@/lib/xcap/errors";
 import { parseXml } from "@/lib/xml";
 
@@ -46,8 +46,9 @@ describe("XCAP URI parsing (RFC 4825 §6)", () => {
   });
 
   it("normalises XUIs and builds URIs", () => {
-    expect(normalizeXui("bob@Example.TEST")).toBe("sip:bob@example.test");
-    expect(normalizeXui("sips:bob@example.test")).toBe("sips:bob@example.test");
+    expect(parseXcapUri("resource-lists/users/bob@Example.TEST/index").xui).toBe("sip:bob@example.test");
+    // one tree per user whichever scheme reached it: the presence server reads it under sip:
+    expect(parseXcapUri("resource-lists/users/sips:bob@example.test/index").xui).toBe("sip:bob@example.test");
     expect(buildXcapUri("http://h/xcap-root/", { auid: "resource-lists", scope: "users", xui: "sip:a@x", docPath: "index" }, 'resource-lists/list[@name="f"]'))
       .toBe("http://h/xcap-root/resource-lists/users/sip:a@x/index/~~/resource-lists/list%5B@name=%22f%22%5D");
   });

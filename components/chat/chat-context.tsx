@@ -1,0 +1,125 @@
+"use client";
+/**
+ * Chat windows docked at the bottom of the page, as in Gmail: opened from a contact row (the
+ * "Chat" button) or by an arriving message, several at once (the oldest beyond `maxWindows` is
+ * closed), unread counts on rows and in the document title, history loaded when a window opens.
+ * Conversations live in the tab's InstantMessenger (lib/client); this holds which windows show.
+ */
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
+import type { InstantMessenger, MessengerSnapshot } from "@/lib/client";
+import type { ActionResult } from "@/lib/portal/action-result";
+import type { HistoryMessage } from "@/lib/portal/instant-messages";
+import { usePresenceClient } from "../presence/presence-client-context";
+import { ChatWindow } from "./chat-window";
+
+export interface ChatActions {
+  loadConversation: (peer: string) => Promise<ActionResult<HistoryMessage[]>>;
+}
+
+interface OpenWindow {
+  peer: string;
+  name: string;
+  minimised: boolean;
+}
+
+interface ChatContextValue {
+  open(peer: string, name?: string): void;
+  snapshot: MessengerSnapshot;
+}
+
+const ChatContext = createContext<ChatContextValue | null>(null);
+const EMPTY: MessengerSnapshot = { conversations: {}, totalUnread: 0 };
+const noop = () => () => {};
+
+/** Open a chat window with a contact (null outside a ChatDock: the row shows no Chat button). */
+export function useChatOpener(): ((peer: string, name?: string) => void) | null {
+  return useContext(ChatContext)?.open ?? null;
+}
+
+/** Messages from `peer` not read yet. */
+export function useUnread(peer: string): number {
+  return useContext(ChatContext)?.snapshot.conversations[peer]?.unread ?? 0;
+}
+
+function useMessenger(): InstantMessenger | null {
+  const client = usePresenceClient();
+  return client?.messenger ?? null;
+}
+
+export function ChatDock({ actions, names = {}, maxWindows = 3, children }: { actions: ChatActions; names?: Record<string, string>; maxWindows?: number; children: ReactNode }) {
+  const messenger = useMessenger();
+  const snapshot = useSyncExternalStore(messenger?.subscribe ?? noop, messenger?.getSnapshot ?? (() => EMPTY), () => EMPTY);
+  const [windows, setWindows] = useState<OpenWindow[]>([]);
+  const loaded = useRef(new Set<string>());
+
+  /** Open (or expand) `peer`'s window; `minimised` for one an arriving message opens: it stays unread until expanded. */
+  const show = useCallback(
+    (peer: string, name: string | undefined, minimised: boolean) => {
+      setWindows((ws) => {
+        const existing = ws.find((w) => w.peer === peer);
+        // a row that opens an existing window also names it (one opened by a message may show the address)
+        if (existing) return minimised ? ws : ws.map((w) => (w.peer === peer ? { ...w, minimised: false, name: name ?? w.name } : w));
+        return [...ws, { peer, name: name ?? names[peer] ?? peer.replace(/^sips?:/, ""), minimised }].slice(-maxWindows);
+      });
+    },
+    [names, maxWindows],
+  );
+  const open = useCallback((peer: string, name?: string) => show(peer, name, false), [show]);
+
+  // an arriving message opens its conversation, minimised
+  const counts = Object.values(snapshot.conversations)
+    .map((c) => `${c.peer}:${c.messages.length}`)
+    .join("|");
+  useEffect(() => {
+    for (const c of Object.values(snapshot.conversations)) {
+      if (c.unread > 0 && !windows.some((w) => w.peer === c.peer)) show(c.peer, undefined, true);
+    }
+    // counts summarises what matters in the snapshot
+  }, [counts]);
+
+  // history once per conversation and page load
+  useEffect(() => {
+    if (!messenger) return;
+    for (const w of windows) {
+      if (loaded.current.has(w.peer)) continue;
+      loaded.current.add(w.peer);
+      void actions.loadConversation(w.peer).then(
+        (r) => {
+          if (r.ok) messenger.loadHistory(w.peer, r.data);
+          else loaded.current.delete(w.peer);
+        },
+        () => loaded.current.delete(w.peer),
+      );
+    }
+  }, [windows, messenger, actions]);
+
+  // unread in the title: "(2) Herald"
+  const baseTitle = useRef<string | null>(null);
+  useEffect(() => {
+    if (baseTitle.current === null) baseTitle.current = document.title.replace(/^\(\d+\) /, "") || "Herald";
+    document.title = snapshot.totalUnread > 0 ? `(${snapshot.totalUnread}) ${baseTitle.current}` : baseTitle.current;
+  }, [snapshot.totalUnread]);
+
+  const value = useMemo(() => ({ open, snapshot }), [open, snapshot]);
+  return (
+    <ChatContext.Provider value={value}>
+      {children}
+      {messenger && windows.length > 0 ? (
+        <div aria-label="Conversations" role="region" data-testid="chat-dock" className="fixed bottom-0 right-4 z-40 flex items-end gap-3">
+          {windows.map((w) => (
+            <ChatWindow
+              key={w.peer}
+              peer={w.peer}
+              name={w.name}
+              minimised={w.minimised}
+              conversation={snapshot.conversations[w.peer]}
+              messenger={messenger}
+              onToggle={() => setWindows((ws) => ws.map((x) => (x.peer === w.peer ? { ...x, minimised: !x.minimised } : x)))}
+              onClose={() => setWindows((ws) => ws.filter((x) => x.peer !== w.peer))}
+            />
+          ))}
+        </div>
+      ) : null}
+    </ChatContext.Provider>
+  );
+}

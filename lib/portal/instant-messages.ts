@@ -1,0 +1,57 @@
+/** What the portal needs for instant messages: conversation history (InstantMessage table) and "who may message me" (im-rules in XCAP). */
+import { cpimContentType, composeImPolicy, imPolicyOf, IM_CONTENT_TYPES, parseCpim, parseImRules, type ImPolicy } from "../im";
+import { db } from "../db";
+import { PrismaMessageStore } from "../server/message";
+import { IM_RULES_AUID } from "../server/message/im-authorizer";
+import { LIST, listXcapUri } from "../xcap/addressbook";
+import { publicXcapRoot, xcapClientFor } from "./presence-documents";
+
+export interface HistoryMessage {
+  id: string;
+  direction: "in" | "out";
+  text: string;
+  date: number;
+}
+
+/** The text of a stored body (text/plain, or text/plain inside message/cpim); undefined for anything else. */
+function textOf(contentType: string, body: string): string | undefined {
+  const mime = contentType.split(";", 1)[0].trim().toLowerCase();
+  if (mime === IM_CONTENT_TYPES.text) return body;
+  if (mime !== IM_CONTENT_TYPES.cpim) return undefined;
+  try {
+    const cpim = parseCpim(body);
+    return cpimContentType(cpim) === IM_CONTENT_TYPES.text ? cpim.body : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last `limit` messages between `address` (user@domain) and `peer` (a SIP URI), oldest first. */
+export async function conversationHistory(address: string, peer: string, limit = 50): Promise<HistoryMessage[]> {
+  const self = `sip:${address}`;
+  const rows = await new PrismaMessageStore(db()).conversation(self, peer, { limit });
+  return rows
+    .reverse()
+    .flatMap((r) => {
+      const text = textOf(r.contentType, r.body);
+      return text === undefined ? [] : [{ id: `h${r.id}`, direction: r.sender === self ? ("out" as const) : ("in" as const), text, date: r.date }];
+    });
+}
+
+export async function getImPolicy(address: string): Promise<ImPolicy | "custom"> {
+  const doc = await (await xcapClientFor(address)).getDocument(IM_RULES_AUID, "index");
+  if (!doc) return "everyone";
+  try {
+    return imPolicyOf(parseImRules(doc.xml));
+  } catch {
+    return "custom";
+  }
+}
+
+export async function setImPolicy(address: string, policy: ImPolicy): Promise<void> {
+  const client = await xcapClientFor(address);
+  const anchor = listXcapUri({ xcapRoot: publicXcapRoot(), xui: `sip:${address}` }, LIST.buddies);
+  const xml = composeImPolicy(policy, anchor);
+  if (xml === null) await client.deleteDocument(IM_RULES_AUID, "index");
+  else await client.putDocument(IM_RULES_AUID, "index", xml, { contentType: "application/auth-policy+xml" });
+}

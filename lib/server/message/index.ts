@@ -1,0 +1,3 @@
+export * from "./instant-messaging";
+export * from "./im-authorizer";
+export * from "./message-store";

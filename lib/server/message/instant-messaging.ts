@@ -1,0 +1,329 @@
+/**
+ * SIP MESSAGE (RFC 3428) for the embedded server: a method handler plugged into PresenceServer.
+ *
+ * A MESSAGE to a local user, in order:
+ * 1. recipient: the Request-URI's AOR in a served domain, an active account (404 otherwise);
+ * 2. sender: digest-authenticated as PUBLISH and SUBSCRIBE (407 challenge); From must be the
+ *    authenticated identity (403), and so must a message/cpim From (RFC 3862 §4.1) — a page over
+ *    the bridge cannot speak for somebody else inside the body either;
+ * 3. size: body beyond `maxBodyBytes` → 413 (RFC 3428 §7);
+ * 4. type: text/plain, message/cpim (wrapping text/plain, message/imdn+xml RFC 5438 or
+ *    application/im-iscomposing+xml) and application/im-iscomposing+xml (RFC 3994); anything else
+ *    415 with Accept (RFC 3428 §7, RFC 3261 §21.4.13); malformed CPIM / XML → 400;
+ * 5. authorization by the recipient's im-rules (ImAuthorizer): blocked → 403, nothing stored;
+ * 6. delivery to every registered device of the recipient in parallel, as a forking proxy (RFC
+ *    3428 §7, RFC 3261 §16.7): 200 as soon as one answers 2xx; when every device answered a final
+ *    error, the lowest such status; when there is no device, or a device could not be reached, the
+ *    message is stored for the next registration and answered 202 Accepted (is-composing is never
+ *    stored: 480). The offline queue holds at most `maxPendingPerUser` messages (480 beyond).
+ * 7. history: text messages (text/plain, CPIM text/plain) are kept as the conversation of both
+ *    parties for `historyRetentionMs`; pending ones are dropped after `pendingRetentionMs`.
+ *
+ * Stored messages go out, oldest first, to the device whose REGISTER comes next, with their
+ * original Date and From; one that fails stays queued (order is kept: the rest wait).
+ */
+import { SipError, SipRequest, SipResponse, componentLogger, createRequest, createResponse, generateTag, parseUri, SipUri, type SipConnection, type SipLogger, type TimerApi, realTimers } from "../../sip";
+import { cpimContentType, cpimHeader, IM_CONTENT_TYPES, IM_NS, ImPayloadError, parseCpim, parseCpimAddress, parseImdn, parseIsComposing } from "../../im";
+import { parseMediaType, PresencePayloadError } from "../../presence";
+import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
+import { aorOf, canonicalAor, splitAor } from "../aor";
+import type { Outcome, PresenceServer } from "../presence-server";
+import type { Binding } from "../registrar";
+import { ImAuthorizer } from "./im-authorizer";
+import type { MessageStore, StoredMessage } from "./message-store";
+
+const ACCEPT = [IM_CONTENT_TYPES.text, IM_CONTENT_TYPES.cpim, IM_CONTENT_TYPES.isComposing].join(", ");
+const CPIM_INNER = new Set<string>([IM_CONTENT_TYPES.text, IM_CONTENT_TYPES.imdn, IM_CONTENT_TYPES.isComposing]);
+const DAY = 86_400_000;
+
+export interface InstantMessagingOptions {
+  server: PresenceServer;
+  store: MessageStore;
+  xcap: { store: XcapStore; subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void };
+  /** Largest body accepted (bytes). Default 16,384 (IM_MAX_MESSAGE_BYTES). */
+  maxBodyBytes?: number;
+  /** Offline queue per recipient. Default 100 (IM_OFFLINE_MAX_PER_USER). */
+  maxPendingPerUser?: number;
+  /** Undelivered messages are dropped after this (ms). Default 7 days (IM_OFFLINE_RETENTION_DAYS). */
+  pendingRetentionMs?: number;
+  /** History is kept this long (ms); 0 keeps none. Default 30 days (IM_HISTORY_RETENTION_DAYS). */
+  historyRetentionMs?: number;
+  /** How long a device has to answer before it counts as unreachable (ms). Default 8,000 (IM_DELIVERY_TIMEOUT_SECONDS). */
+  deliveryTimeoutMs?: number;
+  /** Interval of the retention sweep (ms). Default 1 hour. */
+  pruneIntervalMs?: number;
+  now?: () => number;
+  timers?: TimerApi;
+  logger?: SipLogger;
+}
+
+type Kind = "text" | "notice" | "composing";
+type DeviceResult = { response: SipResponse } | { unreachable: string };
+
+export class InstantMessaging {
+  readonly authorizer: ImAuthorizer;
+  private readonly o: Required<Pick<InstantMessagingOptions, "maxBodyBytes" | "maxPendingPerUser" | "pendingRetentionMs" | "historyRetentionMs" | "deliveryTimeoutMs" | "pruneIntervalMs">> & InstantMessagingOptions;
+  private readonly log: SipLogger;
+  private readonly now: () => number;
+  private readonly timers: TimerApi;
+  /** Per-recipient chain: queue bound checks and offline flushes run one at a time. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private unsubscribe?: () => void;
+  private pruneTimer?: unknown;
+  private stopped = false;
+
+  constructor(options: InstantMessagingOptions) {
+    this.o = { maxBodyBytes: 16_384, maxPendingPerUser: 100, pendingRetentionMs: 7 * DAY, historyRetentionMs: 30 * DAY, deliveryTimeoutMs: 8000, pruneIntervalMs: 3_600_000, ...options };
+    this.log = componentLogger("im:message", options.logger);
+    this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? realTimers;
+    this.authorizer = new ImAuthorizer({ store: options.xcap.store, logger: options.logger, servesDomain: (d) => options.server.servesDomain(d) });
+    options.server.addMethodHandler("MESSAGE", (request, conn) => this.onMessage(request, conn));
+    options.server.addBindingListener((b) => this.bindingRegistered(b));
+  }
+
+  /** Follow XCAP changes and start the retention sweep (before or after the server starts). */
+  start(): void {
+    this.unsubscribe = this.o.xcap.subscribe?.((e) => this.authorizer.invalidate(e));
+    const sweep = () => {
+      if (this.stopped) return;
+      void this.prune().catch((e) => this.log("error", "retention sweep failed", { error: String(e) }));
+      this.pruneTimer = this.timers.setTimeout(sweep, this.o.pruneIntervalMs);
+    };
+    sweep();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.pruneTimer !== undefined) this.timers.clearTimeout(this.pruneTimer as never);
+  }
+
+  /** Apply the retention periods now. */
+  prune(): Promise<number> {
+    const now = this.now();
+    return this.o.store.prune({ historyBefore: now - this.o.historyRetentionMs, pendingBefore: now - this.o.pendingRetentionMs });
+  }
+
+  // ---- MESSAGE ---------------------------------------------------------------------------------
+
+  private async onMessage(request: SipRequest, conn: SipConnection): Promise<Outcome> {
+    const server = this.o.server;
+    const recipient = aorOf(request.uri);
+    if (!recipient) throw new SipError(404, "Not Found");
+    const { user, domain } = splitAor(recipient);
+    if (!(await server.servesDomain(domain))) throw new SipError(404, "Domain not served here");
+    const id = await server.authenticateFrom(request, conn);
+    if (id instanceof SipResponse) return { response: id };
+    if ((await server.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
+    if (request.body.length > this.o.maxBodyBytes) throw new SipError(413, "Message Too Large"); // RFC 3428 §7
+    const { kind, contentType, messageId } = this.classify(request, id.aor);
+    const decision = await this.authorizer.authorize(recipient, { uri: id.aor, authenticated: true });
+    if (decision.imHandling !== "allow") throw new SipError(403, "Forbidden"); // nothing stored
+    const date = this.dateOf(request);
+    const body = request.body.toString("utf8");
+    const message = { sender: id.aor, recipient, contentType, body, date, history: kind === "text" && this.o.historyRetentionMs > 0, messageId };
+
+    const bindings = server.registrar.bindingsOf(recipient);
+    const results = bindings.length === 0 ? [] : await this.fork(bindings, (b, c) => this.forwardRequest(request, b, c, date));
+    const ok = results.find((r) => "response" in r && r.response.status < 300);
+    if (ok) {
+      return { response: createResponse(request, 200, { toTag: generateTag() }), after: () => (message.history ? this.o.store.add({ ...message, pending: false }) : undefined) };
+    }
+    const finals = results.flatMap((r) => ("response" in r ? [r.response.status] : []));
+    if (results.length > 0 && finals.length === results.length) {
+      const status = Math.min(...finals);
+      return { response: createResponse(request, status === 401 || status === 407 ? 480 : status, { toTag: generateTag() }) }; // RFC 3261 §16.7: best response; a device's challenge is not ours to pass on
+    }
+    if (kind === "composing") throw new SipError(480, "Temporarily Unavailable"); // a typing notice is not worth keeping
+    await this.serialized(recipient, async () => {
+      if ((await this.o.store.countPending(recipient)) >= this.o.maxPendingPerUser) throw new SipError(480, "Offline Storage Full");
+      await this.o.store.add({ ...message, history: message.history, pending: true });
+    });
+    return { response: createResponse(request, 202, { toTag: generateTag() }) }; // RFC 3428 §7: accepted, not yet delivered
+  }
+
+  /** What a MESSAGE carries, after the checks of steps 4 (type) and 2 (CPIM From). */
+  private classify(request: SipRequest, sender: string): { kind: Kind; contentType: string; messageId?: string } {
+    const raw = request.getHeader("Content-Type") ?? "";
+    let mime: string;
+    try {
+      mime = parseMediaType(raw).mime;
+    } catch {
+      throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", ACCEPT]] });
+    }
+    const body = request.body.toString("utf8");
+    try {
+      if (mime === IM_CONTENT_TYPES.text) return { kind: "text", contentType: raw, messageId: request.callId };
+      if (mime === IM_CONTENT_TYPES.isComposing) {
+        parseIsComposing(body);
+        return { kind: "composing", contentType: raw };
+      }
+      if (mime === IM_CONTENT_TYPES.cpim) {
+        const cpim = parseCpim(body);
+        const from = parseCpimAddress(cpimHeader(cpim, "From") ?? "");
+        if (!from) throw new ImPayloadError("malformed-cpim", "CPIM From is missing or malformed");
+        if (sameUser(from.uri) !== sameUser(sender)) throw new SipError(403, "CPIM From is not the authenticated identity");
+        const inner = cpimContentType(cpim);
+        if (!CPIM_INNER.has(inner)) throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", ACCEPT]] });
+        const messageId = cpimHeader(cpim, "Message-ID", IM_NS.imdnHeaders);
+        if (inner === IM_CONTENT_TYPES.isComposing) {
+          parseIsComposing(cpim.body);
+          return { kind: "composing", contentType: raw };
+        }
+        if (inner === IM_CONTENT_TYPES.imdn) {
+          parseImdn(cpim.body);
+          return { kind: "notice", contentType: raw, messageId };
+        }
+        return { kind: "text", contentType: raw, messageId: messageId ?? request.callId };
+      }
+    } catch (e) {
+      if (e instanceof ImPayloadError || e instanceof PresencePayloadError) {
+        if (e.status === 415) throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", ACCEPT]] });
+        throw new SipError(e.status, e.message);
+      }
+      throw e;
+    }
+    throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", ACCEPT]] });
+  }
+
+  private dateOf(request: SipRequest): number {
+    const d = request.getHeader("Date");
+    const t = d === undefined ? NaN : Date.parse(d);
+    return Number.isFinite(t) ? t : this.now();
+  }
+
+  // ---- delivery --------------------------------------------------------------------------------
+
+  /** The MESSAGE a device gets: the sender's From (tag included), the recipient AOR as To, the Date. */
+  private forwardRequest(request: SipRequest, b: Binding, conn: SipConnection, date: number): SipRequest {
+    return createRequest({
+      method: "MESSAGE",
+      uri: b.contact,
+      from: request.from,
+      to: request.to,
+      callId: request.callId,
+      cseq: request.cseq.seq,
+      via: { transport: conn.transport, host: conn.localAddress, port: conn.localPort },
+      headers: [["Date", new Date(date).toUTCString()]],
+      body: request.body,
+      contentType: request.getHeader("Content-Type"),
+    });
+  }
+
+  private storedRequest(m: StoredMessage, b: Binding, conn: SipConnection): SipRequest {
+    return createRequest({
+      method: "MESSAGE",
+      uri: b.contact,
+      from: `<${m.sender}>`,
+      to: `<${m.recipient}>`,
+      via: { transport: conn.transport, host: conn.localAddress, port: conn.localPort },
+      headers: [["Date", new Date(m.date).toUTCString()]], // RFC 3428 §7: the original Date
+      body: m.body,
+      contentType: m.contentType,
+    });
+  }
+
+  private fork(bindings: Binding[], make: (b: Binding, conn: SipConnection) => SipRequest): Promise<DeviceResult[]> {
+    return new Promise((resolve) => {
+      const results: DeviceResult[] = [];
+      let done = false;
+      const finish = (r: DeviceResult) => {
+        results.push(r);
+        if (done) return;
+        if (("response" in r && r.response.status < 300) || results.length === bindings.length) {
+          done = true;
+          resolve(results);
+        }
+      };
+      for (const b of bindings) void this.send(b, make).then(finish);
+    });
+  }
+
+  /** Send to one device; resolves with its final response, or why it could not be reached. */
+  private async send(b: Binding, make: (b: Binding, conn: SipConnection) => SipRequest): Promise<DeviceResult> {
+    let conn: SipConnection;
+    try {
+      conn = await this.connectionFor(b);
+    } catch (e) {
+      return { unreachable: e instanceof Error ? e.message : String(e) };
+    }
+    const server = this.o.server;
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (r: DeviceResult) => {
+        if (settled) return;
+        settled = true;
+        this.timers.clearTimeout(timer as never);
+        resolve(r);
+      };
+      const timer = this.timers.setTimeout(() => settle({ unreachable: "timeout" }), this.o.deliveryTimeoutMs);
+      try {
+        const tx = server.transactions.sendRequest(make(b, conn), { send: (r) => conn.send(r), reliable: true });
+        tx.on("response", (r: SipResponse) => {
+          if (r.status >= 200) settle({ response: r });
+        });
+        tx.on("timeout", () => settle({ unreachable: "timeout" }));
+        tx.on("transportError", () => settle({ unreachable: "transport error" }));
+      } catch (e) {
+        settle({ unreachable: e instanceof Error ? e.message : String(e) });
+      }
+    });
+  }
+
+  /** The binding's own connection (bridge flow, TCP/TLS it registered over), else its Contact. */
+  private async connectionFor(b: Binding): Promise<SipConnection> {
+    const t = this.o.server.transport;
+    const own = b.connectionId ? t.getConnection(b.connectionId) : undefined;
+    if (own) return own;
+    const uri = parseUri(b.contact);
+    if (!(uri instanceof SipUri)) throw new Error(`cannot reach ${b.contact}`);
+    const tls = uri.scheme === "sips" || uri.transport === "tls";
+    if (uri.transport !== undefined && uri.transport !== "tcp" && uri.transport !== "tls") throw new Error(`unsupported transport ${uri.transport}`);
+    const host = uri.host.replace(/^\[|\]$/g, "");
+    const port = uri.port ?? (tls ? 5061 : 5060);
+    // an address anyone may claim: reuse only what we dialled or what the recipient owns
+    const reuse = (c: SipConnection) => c.direction === "outbound" || c.isOwnedBy(b.aor);
+    return t.findConnection(host, port, tls ? "TLS" : undefined, reuse) ?? (await t.connect(host, port, tls ? "TLS" : "TCP", reuse));
+  }
+
+  // ---- offline delivery --------------------------------------------------------------------------
+
+  private bindingRegistered(b: Binding): void {
+    // after the 200 to the REGISTER has gone out
+    this.timers.setTimeout(() => {
+      void this.serialized(b.aor, () => this.flush(b)).catch((e) => this.log("error", "offline delivery failed", { aor: b.aor, error: String(e) }));
+    }, 0);
+  }
+
+  private async flush(b: Binding): Promise<void> {
+    for (;;) {
+      const batch = await this.o.store.pendingFor(b.aor, 20);
+      if (batch.length === 0) return;
+      for (const m of batch) {
+        const r = await this.send(b, (binding, conn) => this.storedRequest(m, binding, conn));
+        if (!("response" in r) || r.response.status >= 300) {
+          this.log("info", "stored message not accepted, kept", { aor: b.aor, id: m.id, outcome: "response" in r ? r.response.status : r.unreachable });
+          return; // order is kept: the rest waits for the next registration
+        }
+        await this.o.store.delivered(m.id);
+      }
+    }
+  }
+
+  private serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+    return next;
+  }
+}
+
+/** user@host of a sip:/sips:/im: URI, for comparing a CPIM From with the authenticated AOR. */
+function sameUser(uri: string): string {
+  return canonicalAor(uri.replace(/^(im|pres):/i, "sip:")).replace(/^sip:/, "");
+}

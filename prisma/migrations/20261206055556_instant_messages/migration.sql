@@ -1,0 +1,22 @@
+-- CreateTable
+CREATE TABLE "InstantMessage" (
+    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "sender" TEXT NOT NULL,
+    "recipient" TEXT NOT NULL,
+    "contentType" TEXT NOT NULL,
+    "body" TEXT NOT NULL,
+    "date" DATETIME NOT NULL,
+    "pending" BOOLEAN NOT NULL DEFAULT false,
+    "history" BOOLEAN NOT NULL DEFAULT true,
+    "messageId" TEXT,
+    "createdAt" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+-- CreateIndex
+CREATE INDEX "InstantMessage_recipient_pending_idx" ON "InstantMessage"("recipient", "pending");
+
+-- CreateIndex
+CREATE INDEX "InstantMessage_sender_recipient_date_idx" ON "InstantMessage"("sender", "recipient", "date");
+
+-- CreateIndex
+CREATE INDEX "InstantMessage_date_idx" ON "InstantMessage"("date");

@@ -1,0 +1,231 @@
+/** SIP MESSAGE (RFC 3428) through the embedded server over real TCP: delivery, offline queue, im-rules, bounds. */
+import { afterEach, describe, expect, it } from "vitest";
+import { composeIsComposing, createCpim, imdnCpim, serializeCpim } from "@/lib/im";
+import { InstantMessaging, MemoryMessageStore, type InstantMessagingOptions } from "@/lib/server/message";
+import type { SipTestClient } from "../../helpers/sip-client";
+import { waitFor } from "../../helpers/wait";
+import { DOMAIN, PASSWORD, XcapFixture, client, startServer } from "./harness";
+
+const ALICE = `sip:alice@${DOMAIN}`;
+const BOB = `sip:bob@${DOMAIN}`;
+const CAROL = `sip:carol@${DOMAIN}`;
+const RULES_NS = `xmlns="urn:ietf:params:xml:ns:common-policy" xmlns:im="urn:iptel:xml:ns:im-rules"`;
+
+let cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+async function setup(options: Partial<InstantMessagingOptions> = {}) {
+  const xcap = new XcapFixture();
+  const { server, port } = await startServer({}, xcap);
+  const store = new MemoryMessageStore();
+  const im = new InstantMessaging({ server, store, xcap: { store: xcap.store, subscribe: xcap.subscribe }, ...options });
+  im.start();
+  cleanup.push(() => server.stop(), () => im.stop());
+  const ua = async (user: string, extra: Parameters<typeof client>[2] = {}) => {
+    const c = await client(port, user, extra);
+    cleanup.push(() => c.close());
+    return c;
+  };
+  return { server, port, store, im, xcap, ua };
+}
+
+async function registered(ua: (u: string) => Promise<SipTestClient>, user: string): Promise<SipTestClient> {
+  const c = await ua(user);
+  expect((await c.register()).status).toBe(200);
+  return c;
+}
+
+describe("MESSAGE delivery", () => {
+  it("challenges the sender, delivers to every registered device of the recipient with From and Date, keeps history", async () => {
+    const { ua, store } = await setup();
+    const phone = await registered(ua, "bob");
+    const laptop = await registered(ua, "bob");
+    const alice = await ua("alice");
+    const first = await alice.sendRequest(alice.build("MESSAGE", BOB, { body: "hi", contentType: "text/plain", contact: false }));
+    expect(first.status).toBe(407); // authenticated senders only, as PUBLISH/SUBSCRIBE
+    const r = await alice.message(BOB, "hello bob");
+    expect(r.status).toBe(200);
+    for (const dev of [phone, laptop]) {
+      const m = await waitFor(() => dev.messages()[0], { what: "MESSAGE at a device" });
+      expect(m.from.uri.toString()).toBe(ALICE);
+      expect(m.body.toString()).toBe("hello bob");
+      expect(Date.parse(m.getHeader("Date") ?? "")).toBeGreaterThan(0);
+      expect(m.getHeader("Proxy-Authorization")).toBeUndefined(); // credentials stay with Herald
+    }
+    await waitFor(() => store.rows.length === 1, { what: "history row" });
+    expect(store.rows[0]).toMatchObject({ sender: ALICE, recipient: BOB, body: "hello bob", pending: false, history: true });
+    expect(await store.conversation(BOB, ALICE, { limit: 10 })).toHaveLength(1);
+  });
+
+  it("refuses a From other than the authenticated identity (403) and an unknown recipient (404)", async () => {
+    const { ua, store } = await setup();
+    await registered(ua, "bob");
+    const spoof = await ua("carol", { authUser: "alice" }); // alice's credentials, From carol
+    expect((await spoof.message(BOB, "I am carol")).status).toBe(403);
+    const alice = await ua("alice");
+    expect((await alice.message(`sip:nobody@${DOMAIN}`, "x")).status).toBe(404);
+    expect((await alice.message("sip:bob@elsewhere.test", "x")).status).toBe(404);
+    expect(store.rows).toHaveLength(0);
+  });
+
+  it("stores a message for a user with no device (202) and delivers it on the next registration with its original Date, in order", async () => {
+    const { ua, store } = await setup();
+    const alice = await ua("alice");
+    const dates = ["Mon, 01 Jun 2026 10:00:00 GMT", "Mon, 01 Jun 2026 10:00:05 GMT", "Mon, 01 Jun 2026 10:00:09 GMT"];
+    for (const [i, d] of dates.entries()) expect((await alice.message(CAROL, `offline ${i}`, { headers: [["Date", d]] })).status).toBe(202);
+    expect(store.rows.filter((r) => r.pending)).toHaveLength(3);
+    const carol = await registered(ua, "carol");
+    await waitFor(() => carol.messages().length === 3, { what: "three stored messages" });
+    expect(carol.messages().map((m) => m.body.toString())).toEqual(["offline 0", "offline 1", "offline 2"]);
+    expect(carol.messages().map((m) => m.getHeader("Date"))).toEqual(dates);
+    expect(carol.messages()[0].from.uri.toString()).toBe(ALICE);
+    await waitFor(async () => (await store.countPending(CAROL)) === 0, { what: "queue emptied" });
+    expect(store.rows.every((r) => r.history)).toBe(true);
+  });
+
+  it("bounds the offline queue per user (480 beyond), and keeps a stored message the device refuses", async () => {
+    const { ua, store } = await setup({ maxPendingPerUser: 2 });
+    const alice = await ua("alice");
+    expect((await alice.message(CAROL, "1")).status).toBe(202);
+    expect((await alice.message(CAROL, "2")).status).toBe(202);
+    const full = await alice.message(CAROL, "3");
+    expect(full.status).toBe(480);
+    expect(full.reason).toBe("Offline Storage Full");
+    expect(store.rows).toHaveLength(2);
+    const carol = await ua("carol", { messageResponse: 500 });
+    expect((await carol.register()).status).toBe(200);
+    await waitFor(() => carol.messages().length === 1, { what: "first stored message offered" });
+    expect(await store.countPending(CAROL)).toBe(2); // refused: kept, and the second waits behind it
+  });
+
+  it("a device that does not answer counts as unreachable: stored, 202", async () => {
+    const { ua, store } = await setup({ deliveryTimeoutMs: 300 });
+    const bob = await ua("bob", { messageResponse: 0 });
+    expect((await bob.register()).status).toBe(200);
+    const alice = await ua("alice");
+    expect((await alice.message(BOB, "are you there?")).status).toBe(202);
+    expect(store.rows[0]).toMatchObject({ pending: true, body: "are you there?" });
+  });
+
+  it("passes on the best final error when every device refuses, storing nothing", async () => {
+    const { ua, store } = await setup();
+    const bob = await ua("bob", { messageResponse: 486 });
+    expect((await bob.register()).status).toBe(200);
+    const alice = await ua("alice");
+    expect((await alice.message(BOB, "busy?")).status).toBe(486);
+    expect(store.rows).toHaveLength(0);
+  });
+});
+
+describe("MESSAGE bodies", () => {
+  it("413 beyond the size limit, 415 (with Accept) for other types; nothing stored or delivered", async () => {
+    const { ua, store } = await setup({ maxBodyBytes: 100 });
+    const bob = await registered(ua, "bob");
+    const alice = await ua("alice");
+    expect((await alice.message(BOB, "x".repeat(101))).status).toBe(413);
+    expect((await alice.message(BOB, "x".repeat(100))).status).toBe(200);
+    const r = await alice.message(BOB, "{}", { contentType: "application/json" });
+    expect(r.status).toBe(415);
+    expect(r.getHeaders("Accept").join(", ")).toBe("text/plain, message/cpim, application/im-iscomposing+xml");
+    expect((await alice.message(BOB, "x", { contentType: "not a type" })).status).toBe(400); // a malformed header, refused by the parser
+    await waitFor(() => store.rows.length === 1);
+    expect(bob.messages()).toHaveLength(1);
+  });
+
+  it("message/cpim: delivered; a CPIM From that is not the sender 403; malformed 400; other inner types 415", async () => {
+    const { ua, store } = await setup();
+    const bob = await registered(ua, "bob");
+    const alice = await ua("alice");
+    const cpim = (from: string, contentType = "text/plain", body = "hi") => serializeCpim(createCpim({ from: { uri: from }, to: { uri: BOB }, contentType, body }));
+    expect((await alice.message(BOB, cpim("im:alice@example.test"), { contentType: "message/cpim" })).status).toBe(200);
+    expect((await alice.message(BOB, cpim("sip:carol@example.test"), { contentType: "message/cpim" })).status).toBe(403);
+    expect((await alice.message(BOB, "From: <sip:alice@example.test>\r\n", { contentType: "message/cpim" })).status).toBe(400);
+    expect((await alice.message(BOB, cpim(ALICE, "text/html", "<b>x</b>"), { contentType: "message/cpim" })).status).toBe(415);
+    await waitFor(() => store.rows.length === 1);
+    expect(bob.messages()).toHaveLength(1);
+  });
+
+  it("is-composing and IMDN pass between online users and are kept out of history; is-composing is never stored (480)", async () => {
+    const { ua, store } = await setup();
+    const bob = await registered(ua, "bob");
+    const alice = await ua("alice");
+    expect((await alice.message(BOB, composeIsComposing({ state: "active", refresh: 60 }), { contentType: "application/im-iscomposing+xml" })).status).toBe(200);
+    expect((await alice.message(BOB, "<isComposing", { contentType: "application/im-iscomposing+xml" })).status).toBe(400);
+    const notice = imdnCpim({ from: ALICE, to: BOB, notificationId: "n1", notification: { messageId: "m1", dateTime: new Date().toISOString(), kind: "delivery", status: "delivered" } });
+    expect((await alice.message(BOB, serializeCpim(notice), { contentType: "message/cpim" })).status).toBe(200);
+    await waitFor(() => bob.messages().length === 2);
+    expect(bob.messages()[1].body.toString()).toContain("<delivered/>");
+    expect((await alice.message(CAROL, composeIsComposing({ state: "active" }), { contentType: "application/im-iscomposing+xml" })).status).toBe(480);
+    // an IMDN for an offline user waits in the queue (not in history)
+    expect((await alice.message(CAROL, serializeCpim(notice), { contentType: "message/cpim" })).status).toBe(202);
+    expect(store.rows).toEqual([expect.objectContaining({ recipient: CAROL, pending: true, history: false })]);
+  });
+});
+
+describe("im-rules", () => {
+  it("no document: users of the served domains may message; a blocked sender gets 403 and nothing is stored or delivered", async () => {
+    const { ua, store, xcap } = await setup();
+    const bob = await registered(ua, "bob");
+    const alice = await ua("alice");
+    const carol = await ua("carol");
+    expect((await alice.message(BOB, "before rules")).status).toBe(200);
+    await xcap.put(BOB, "im-rules", `<ruleset ${RULES_NS}><rule id="friends"><conditions><identity><many><except id="${ALICE}"/></many></identity></conditions><actions><im:im-handling>allow</im:im-handling></actions></rule></ruleset>`);
+    const blocked = await alice.message(BOB, "after rules");
+    expect(blocked.status).toBe(403);
+    expect((await alice.message(`sip:bob@${DOMAIN}`, "offline too")).status).toBe(403);
+    expect((await carol.message(BOB, "carol may")).status).toBe(200);
+    await waitFor(() => store.rows.length === 2);
+    expect(store.rows.map((r) => r.body)).toEqual(["before rules", "carol may"]);
+    expect(bob.messages().map((m) => m.body.toString())).toEqual(["before rules", "carol may"]);
+    // a blocked sender is refused while the recipient is offline too: nothing queued
+    await xcap.put(CAROL, "im-rules", `<ruleset ${RULES_NS}/>`);
+    expect((await alice.message(CAROL, "queued?")).status).toBe(403);
+    expect(await store.countPending(CAROL)).toBe(0);
+    // the rules document goes: back to the default
+    await xcap.remove(BOB, "im-rules");
+    expect((await alice.message(BOB, "again")).status).toBe(200);
+  });
+
+  it("OMA external-list conditions read the recipient's resource lists and follow their changes", async () => {
+    const { ua, xcap } = await setup();
+    await registered(ua, "bob");
+    const alice = await ua("alice");
+    const anchor = `https://xcap.example.test/xcap-root/resource-lists/users/${BOB}/index/~~/resource-lists/list%5B@name=%22friends%22%5D`;
+    const list = (uris: string[]) => `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="friends">${uris.map((u) => `<entry uri="${u}"/>`).join("")}</list></resource-lists>`;
+    await xcap.put(BOB, "resource-lists", list([CAROL]));
+    await xcap.put(BOB, "im-rules", `<ruleset ${RULES_NS} xmlns:ocp="urn:oma:xml:xdm:common-policy"><rule id="l"><conditions><ocp:external-list><ocp:entry anc="${anchor}"/></ocp:external-list></conditions><actions><im:im-handling>allow</im:im-handling></actions></rule></ruleset>`);
+    expect((await alice.message(BOB, "1")).status).toBe(403);
+    await xcap.put(BOB, "resource-lists", list([CAROL, ALICE]));
+    expect((await alice.message(BOB, "2")).status).toBe(200);
+  });
+
+  it("a user may always message their own other devices", async () => {
+    const { ua, xcap } = await setup();
+    const other = await registered(ua, "alice");
+    await xcap.put(ALICE, "im-rules", `<ruleset ${RULES_NS}/>`);
+    const alice = await ua("alice", { password: PASSWORD });
+    expect((await alice.message(ALICE, "note to self")).status).toBe(200);
+    await waitFor(() => other.messages().length === 1);
+  });
+});
+
+describe("retention", () => {
+  it("drops history and undelivered messages past their retention", async () => {
+    let now = Date.parse("2026-06-01T00:00:00Z");
+    const { ua, store, im } = await setup({ now: () => now, historyRetentionMs: 10 * 86_400_000, pendingRetentionMs: 86_400_000 });
+    await registered(ua, "bob");
+    const alice = await ua("alice");
+    expect((await alice.message(BOB, "old", { headers: [["Date", new Date(now).toUTCString()]] })).status).toBe(200);
+    expect((await alice.message(CAROL, "queued", { headers: [["Date", new Date(now).toUTCString()]] })).status).toBe(202);
+    await waitFor(() => store.rows.length === 2);
+    now += 2 * 86_400_000;
+    await im.prune();
+    expect(store.rows.map((r) => [r.body, r.pending])).toEqual([["old", false], ["queued", false]]); // no longer queued, still history
+    now += 10 * 86_400_000;
+    await im.prune();
+    expect(store.rows).toHaveLength(0);
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * The package's slot across a restart: a presence subscription persists its watcher's
+ * permissions in the package's own slot and gets full bodies after the restart — also from a row
+ * written before packages owned their slot (the permissions under `permissions`).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { MemoryPresenceStateStore } from "@/lib/server";
+import { pidf, type SipTestClient } from "../../helpers/sip-client";
+import { waitFor } from "../../helpers/wait";
+import { DOMAIN, XcapFixture, allowRules, client, startServer } from "./harness";
+
+const ALICE = `sip:alice@${DOMAIN}`;
+const BOB = `sip:bob@${DOMAIN}`;
+
+let cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+async function ua(port: number, user: string): Promise<SipTestClient> {
+  const c = await client(port, user);
+  cleanup.push(() => c.close());
+  return c;
+}
+
+describe("package-owned subscription state across a restart", () => {
+  for (const legacy of [false, true]) {
+    it(legacy ? "restores a row of the earlier format (permissions beside the record)" : "persists the slot and restores it", async () => {
+      const state = new MemoryPresenceStateStore();
+      const xcap = new XcapFixture();
+      await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
+      const first = await startServer({ state }, xcap);
+      const bob = await ua(first.port, "bob");
+      await bob.listen();
+      const { sub } = await bob.subscribe(ALICE, { expires: 3600 });
+      await bob.waitForNotify(() => true, { sub });
+      await first.server.stop();
+      const [row] = await state.load("subscription");
+      const record = JSON.parse(row!.data) as { slot?: { subHandling?: string }; permissions?: unknown };
+      expect(record.slot?.subHandling).toBe("allow");
+      if (legacy) {
+        record.permissions = record.slot;
+        delete record.slot;
+        await state.apply([{ kind: "subscription", key: row!.key, data: JSON.stringify(record), expiresAt: row!.expiresAt }]);
+      }
+      await waitFor(() => bob.closed, { what: "bob's connection to close" });
+
+      const second = await startServer({ state }, xcap);
+      cleanup.push(() => second.server.stop());
+      expect(second.server.notifier.size).toBe(1);
+      // restored with its permissions, before any re-evaluation of the rules could set them again
+      expect([...second.server.notifier.all()][0]!.slot).toMatchObject({ key: "full", permissions: { subHandling: "allow" } });
+      const alice = await ua(second.port, "alice");
+      expect((await alice.publish(pidf(ALICE, "open", "after restart"))).status).toBe(200);
+      const n = await bob.waitForNotify((x) => x.bodyText.includes("after restart"), { sub, timeoutMs: 10_000 });
+      expect(n.getHeader("Content-Type")).toBe("application/pidf+xml");
+    });
+  }
+});
