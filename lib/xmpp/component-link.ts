@@ -10,7 +10,7 @@
 import { EventEmitter } from "node:events";
 import { Socket } from "node:net";
 import { component, type Component } from "@xmpp/component";
-import { realTimers, type SipLogger, type TimerApi } from "../sip";
+import { componentLogger, realTimers, type SipLogger, type TimerApi } from "../sip";
 import type { XmppLink } from "./gateway";
 import { readPresence, type PresenceStanza } from "./presence-stanza";
 
@@ -43,8 +43,7 @@ export class ComponentLink extends EventEmitter implements XmppLink {
     this.o = options;
     this.timers = options.timers ?? realTimers;
     this.delay = options.minDelayMs ?? 250;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `xmpp:component ${msg}`, meta) : () => {};
+    this.log = componentLogger("xmpp:component", options.logger);
   }
 
   get online(): boolean {

@@ -42,6 +42,7 @@ import {
   type SipLogger,
   type SipMessageAny,
   type TimerApi,
+  componentLogger,
 } from "../sip";
 import { canonicalAor, splitAor } from "../server/aor";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
@@ -123,8 +124,7 @@ export class XmppGateway {
   constructor(options: XmppGatewayOptions) {
     this.o = options;
     this.timers = options.timers ?? realTimers;
-    const log = options.logger;
-    this.log = log ? (level, msg, meta) => log(level, `xmpp:gateway ${msg}`, meta) : () => {};
+    this.log = componentLogger("xmpp:gateway", options.logger);
     this.domains = new Set(options.xmppDomains.map((d) => d.toLowerCase()));
     this.tx = new TransactionLayer({ timers: this.timers, logger: options.logger });
     this.contacts = new XmppContactPackage({
