@@ -1,6 +1,8 @@
 "use server";
 /** My Presence server actions: offline status, icon and the default policy, all in XCAP. */
 import { z } from "zod";
+import { setDisplayName } from "@/lib/accounts/service";
+import { db } from "@/lib/db";
 import { runAction, type ActionResult } from "@/lib/portal/action-result";
 import {
   addressBookFor,
@@ -51,5 +53,16 @@ export async function setDefaultPolicy(policy: "allow" | "confirm" | "block" | "
   return runAction(z.enum(["allow", "confirm", "block", "polite-block"]), policy, async (user, d) => {
     await (await addressBookFor(user.address)).setDefaultPolicy(d);
     return null;
+  });
+}
+
+/** Longest display name (characters). */
+const MAX_DISPLAY_NAME = 100;
+
+/** The account's display name (what the portal shows and the browser publishes as CIPID display-name). */
+export async function saveDisplayName(name: string): Promise<ActionResult<{ displayName: string | null }>> {
+  return runAction(z.string().trim().max(MAX_DISPLAY_NAME, `must be at most ${MAX_DISPLAY_NAME} characters`), name, async (user, d) => {
+    const acc = await setDisplayName(db(), user.address, d, user.address);
+    return { displayName: acc.displayName };
   });
 }

@@ -132,6 +132,16 @@ export async function setDisabled(db: Db, address: string, disabled: boolean, ac
   await audit(db, { actor, action: disabled ? "account.disable" : "account.enable", target: acc.address });
 }
 
+/** The name shown for the account (portal, SIP From, published PIDF `c:display-name`); empty clears it. */
+export async function setDisplayName(db: Db, address: string, displayName: string, actor = "cli"): Promise<AccountView> {
+  const acc = await find(db, address);
+  const name = displayName.trim() || null;
+  const updated = await db.account.update({ where: { id: acc.id }, data: { displayName: name } });
+  accountsChanged();
+  await audit(db, { actor, action: "account.name", target: acc.address });
+  return view(updated);
+}
+
 export async function setRole(db: Db, address: string, role: Role, actor = "cli") {
   const acc = await find(db, address);
   await db.account.update({ where: { id: acc.id }, data: { role } });

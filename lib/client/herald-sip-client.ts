@@ -232,6 +232,7 @@ export class HeraldSipClient {
     this.beforeIdle = undefined;
     const next: MyPresence = { ...this.me, ...patch };
     delete next.idle;
+    delete next.lastInput;
     for (const k of Object.keys(next) as (keyof MyPresence)[]) if (next[k] === undefined || next[k] === "") delete next[k];
     this.lastChangeAt = this.timers.now();
     return this.apply(next);
@@ -257,6 +258,13 @@ export class HeraldSipClient {
   /** The published icon URL (hash-tagged with iconUrlWithHash); undefined removes it. */
   setIcon(iconUrl: string | undefined): Promise<void> {
     return this.setPresence({ iconUrl: iconUrl ?? "" });
+  }
+
+  /** The display name published with this tab's presence (CIPID `display-name`); empty removes it. */
+  setDisplayName(name: string): Promise<void> {
+    if (name) this.device.displayName = name;
+    else delete this.device.displayName;
+    return this.apply(this.me);
   }
 
   /** Configure automatic away (minutes; 0/false disables). */
@@ -307,7 +315,8 @@ export class HeraldSipClient {
   private enterAutoAway(): void {
     if (this.me.status !== "available") return; // only an available user becomes "away" by idleness
     this.beforeIdle = this.me;
-    void this.apply({ ...this.me, status: "away", idle: true });
+    const lastInput = new Date(this.autoAway?.lastActivityAt ?? this.timers.now()).toISOString();
+    void this.apply({ ...this.me, status: "away", idle: true, lastInput });
   }
 
   private leaveAutoAway(): void {
