@@ -43,7 +43,7 @@ export default async function Home() {
           Signed in as <span data-testid="home-address">{user.address}</span>
         </p>
         <section aria-label="Buddy list" data-testid="buddy-list" className="mt-4 rounded-lg border border-slate-200 bg-white">
-          <MyStatusBar address={user.address} name={user.name || user.address} xcap={xcap} />
+          <MyStatusBar address={user.address} name={user.name || user.address} xcap={xcap} noteMax={c.NOTE_MAX_CHARS} />
           <BuddyList self={`sip:${user.address}`} initialModel={model} actions={actions} xcap={xcap} />
         </section>
       </main>

@@ -93,6 +93,8 @@ export const configSchema = z.object({
   BRIDGE_MAX_CONNECTIONS_PER_ADDRESS: positiveInt.default(100),
   SESSION_REVOCATION_POLL_MS: positiveInt.max(60_000, "must be at most 60000").default(1000),
   AUTO_AWAY_MINUTES: z.coerce.number({ message: "must be a number" }).int().min(0, "must be 0 (off) or more").default(10),
+  NOTE_MAX_CHARS: positiveInt.max(1000, "must be at most 1000").default(200),
+  DISPLAY_NAME_MAX_CHARS: positiveInt.max(200, "must be at most 200").default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { message: "must be debug, info, warn or error" }).default("info"),
 });
 

@@ -2,6 +2,7 @@
 /** My Presence server actions: offline status, icon and the default policy, all in XCAP. */
 import { z } from "zod";
 import { setDisplayName } from "@/lib/accounts/service";
+import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import { runAction, type ActionResult } from "@/lib/portal/action-result";
 import {
@@ -56,12 +57,10 @@ export async function setDefaultPolicy(policy: "allow" | "confirm" | "block" | "
   });
 }
 
-/** Longest display name (characters). */
-const MAX_DISPLAY_NAME = 100;
-
 /** The account's display name (what the portal shows and the browser publishes as CIPID display-name). */
 export async function saveDisplayName(name: string): Promise<ActionResult<{ displayName: string | null }>> {
-  return runAction(z.string().trim().max(MAX_DISPLAY_NAME, `must be at most ${MAX_DISPLAY_NAME} characters`), name, async (user, d) => {
+  const max = config().DISPLAY_NAME_MAX_CHARS;
+  return runAction(z.string().trim().max(max, `must be at most ${max} characters`), name, async (user, d) => {
     const acc = await setDisplayName(db(), user.address, d, user.address);
     return { displayName: acc.displayName };
   });

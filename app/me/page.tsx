@@ -50,9 +50,9 @@ export default async function MyPresencePage() {
         <div className="mt-4 grid gap-4 lg:grid-cols-[3fr_2fr]">
           <div className="space-y-4">
             <Card id="status-heading" title="Status">
-              <DisplayNameForm initial={user.name ?? ""} saveDisplayName={saveDisplayName} />
+              <DisplayNameForm initial={user.name ?? ""} maxLength={c.DISPLAY_NAME_MAX_CHARS} saveDisplayName={saveDisplayName} />
               <div className="mt-4">
-                <MyStatusForm autoAwayMinutes={c.AUTO_AWAY_MINUTES} />
+                <MyStatusForm autoAwayMinutes={c.AUTO_AWAY_MINUTES} noteMax={c.NOTE_MAX_CHARS} />
               </div>
             </Card>
             <Card id="icon-heading" title="Your picture">

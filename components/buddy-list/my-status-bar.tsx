@@ -12,10 +12,10 @@ import { StatusIcon, AVAILABILITY_TEXT } from "../presence/status-indicator";
 import { Menu } from "../ui/menu";
 import { field, focusRing } from "../ui/styles";
 import { useTransientMessage } from "../ui/use-transient-message";
-import { NoteField, noteError } from "../my-presence/note-field";
+import { MAX_NOTE_LENGTH, NoteField, noteError } from "../my-presence/note-field";
 import { CLEAR_AFTER_CHOICES, clearAfterUntil, MY_STATUS_LABEL, shownFor, untilText } from "../my-presence/status-choices";
 
-export function MyStatusBar({ address, name, xcap }: { address: string; name: string; xcap: XcapLocation | null }) {
+export function MyStatusBar({ address, name, xcap, noteMax = MAX_NOTE_LENGTH }: { address: string; name: string; xcap: XcapLocation | null; noteMax?: number }) {
   const snap = usePresence();
   const client = usePresenceClient();
   const me: MyPresence = snap.myPresence;
@@ -51,7 +51,7 @@ export function MyStatusBar({ address, name, xcap }: { address: string; name: st
   function commitNote() {
     const next = note.trim();
     // a note that is too long stays in the field with its message, for the user to shorten
-    if (noteError(next)) return;
+    if (noteError(next, noteMax)) return;
     setEditing(false);
     if (next === (me.note ?? "")) return;
     void publish({ note: next }, next ? `note “${next}”` : "note cleared");
@@ -108,6 +108,7 @@ export function MyStatusBar({ address, name, xcap }: { address: string; name: st
           <div className="min-w-0 flex-1 basis-40">
             <NoteField
               label="Your note"
+              max={noteMax}
               labelClassName="sr-only"
               value={note}
               placeholder="Set a note…"

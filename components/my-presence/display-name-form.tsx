@@ -8,9 +8,12 @@ import { useTransientMessage } from "../ui/use-transient-message";
 
 export function DisplayNameForm({
   initial,
+  maxLength,
   saveDisplayName,
 }: {
   initial: string;
+  /** Longest name (DISPLAY_NAME_MAX_CHARS); the server checks it too. */
+  maxLength: number;
   saveDisplayName: (name: string) => Promise<ActionResult<{ displayName: string | null }>>;
 }) {
   const id = useId();
@@ -22,6 +25,10 @@ export function DisplayNameForm({
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
+    if (Array.from(name.trim()).length > maxLength) {
+      setError(`The name is too long: at most ${maxLength} characters.`);
+      return;
+    }
     setBusy(true);
     setError(null);
     show("Saving…", { sticky: true });

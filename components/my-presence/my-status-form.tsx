@@ -6,7 +6,7 @@ import { usePresence, usePresenceClient } from "../presence/presence-client-cont
 import { StatusBadge, StatusIcon } from "../presence/status-indicator";
 import { btn, field, label } from "../ui/styles";
 import { useTransientMessage } from "../ui/use-transient-message";
-import { NoteField, noteError } from "./note-field";
+import { MAX_NOTE_LENGTH, NoteField, noteError } from "./note-field";
 import { CLEAR_AFTER_CHOICES, clearAfterUntil, shownFor, untilText } from "./status-choices";
 
 const RECENT_KEY = "herald.recentStatuses";
@@ -48,7 +48,7 @@ function labelOf(status: MyStatus): string {
   return STATUS_OPTIONS.find((o) => o.value === status)?.label ?? status;
 }
 
-export function MyStatusForm({ autoAwayMinutes }: { autoAwayMinutes: number }) {
+export function MyStatusForm({ autoAwayMinutes, noteMax = MAX_NOTE_LENGTH }: { autoAwayMinutes: number; noteMax?: number }) {
   const snap = usePresence();
   const client = usePresenceClient();
   const ids = { status: useId(), clear: useId(), homepage: useId(), homepageErr: useId() };
@@ -101,7 +101,7 @@ export function MyStatusForm({ autoAwayMinutes }: { autoAwayMinutes: number }) {
       return;
     }
     setHomepageError(null);
-    if (noteError(note)) return;
+    if (noteError(note, noteMax)) return;
     void publish({ status, note, homepage: h, until: dirty || clearAfter ? (clearAfterUntil(clearAfter) ?? "") : undefined });
     setClearAfter("");
   }
@@ -158,6 +158,7 @@ export function MyStatusForm({ autoAwayMinutes }: { autoAwayMinutes: number }) {
         </div>
         <NoteField
           label="Note"
+          max={noteMax}
           labelClassName={label}
           placeholder="What are you up to?"
           value={note}

@@ -3,16 +3,16 @@
 import { useId, type InputHTMLAttributes } from "react";
 import { field } from "../ui/styles";
 
-/** Longest note Herald publishes (characters as the user sees them). */
+/** Longest note by default (NOTE_MAX_CHARS; characters as the user sees them). */
 export const MAX_NOTE_LENGTH = 200;
 
 export function noteLength(note: string): number {
   return Array.from(new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(note)).length;
 }
 
-export function noteError(note: string): string | null {
+export function noteError(note: string, max = MAX_NOTE_LENGTH): string | null {
   const n = noteLength(note.trim());
-  return n > MAX_NOTE_LENGTH ? `The note is ${n} characters long; at most ${MAX_NOTE_LENGTH} are published. Shorten it.` : null;
+  return n > max ? `The note is ${n} characters long; at most ${max} are published. Shorten it.` : null;
 }
 
 export function NoteField({
@@ -21,8 +21,11 @@ export function NoteField({
   label,
   labelClassName,
   className = field,
+  max = MAX_NOTE_LENGTH,
   ...rest
 }: {
+  /** Longest note (NOTE_MAX_CHARS). */
+  max?: number;
   value: string;
   onChange: (v: string) => void;
   label: string;
@@ -31,7 +34,7 @@ export function NoteField({
 } & Omit<InputHTMLAttributes<HTMLInputElement>, "value" | "onChange" | "maxLength">) {
   const id = useId();
   const counterId = useId();
-  const error = noteError(value);
+  const error = noteError(value, max);
   const n = noteLength(value.trim());
   return (
     <div className="min-w-0">
@@ -50,7 +53,7 @@ export function NoteField({
         {...rest}
       />
       <p id={counterId} data-testid="note-counter" className={`mt-0.5 text-xs ${error ? "text-red-800" : "text-slate-600"}`}>
-        {error ?? `${n}/${MAX_NOTE_LENGTH}`}
+        {error ?? `${n}/${max}`}
       </p>
     </div>
   );

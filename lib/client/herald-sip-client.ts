@@ -499,10 +499,14 @@ export class HeraldSipClient {
     }
     if (!newest) return;
     this.lastChangeAt = newest.at;
-    if (newest.status === this.me.status && (newest.note ?? "") === (this.me.note ?? "")) return;
+    // the person's activities `until` is the newest publication's: a timed status clears in every tab
+    const until = newest.status !== "invisible" ? summary.until : undefined;
+    if (newest.status === this.me.status && (newest.note ?? "") === (this.me.note ?? "") && (until ?? "") === (this.me.until ?? "")) return;
     const adopted: MyPresence = { ...this.me, status: newest.status };
     if (newest.note) adopted.note = newest.note;
     else delete adopted.note;
+    if (until) adopted.until = until;
+    else delete adopted.until;
     delete adopted.idle;
     this.beforeIdle = undefined;
     void this.apply(adopted);
