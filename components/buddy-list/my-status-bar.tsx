@@ -12,8 +12,9 @@ import { StatusIcon, AVAILABILITY_TEXT } from "../presence/status-indicator";
 import { Menu } from "../ui/menu";
 import { field, focusRing } from "../ui/styles";
 import { useTransientMessage } from "../ui/use-transient-message";
+import { ClearAfterOptions } from "../my-presence/clear-after-options";
 import { MAX_NOTE_LENGTH, NoteField, noteError } from "../my-presence/note-field";
-import { CLEAR_AFTER_CHOICES, clearAfterUntil, MY_STATUS_LABEL, shownFor, untilText } from "../my-presence/status-choices";
+import { clearAfterUntil, MY_STATUS_LABEL, shownFor, untilText } from "../my-presence/status-choices";
 
 export function MyStatusBar({ address, name, xcap, noteMax = MAX_NOTE_LENGTH }: { address: string; name: string; xcap: XcapLocation | null; noteMax?: number }) {
   const snap = usePresence();
@@ -142,11 +143,7 @@ export function MyStatusBar({ address, name, xcap, noteMax = MAX_NOTE_LENGTH }: 
                 void publish({ until: until ?? "" }, until ? untilText(until) : "status kept until you change it");
               }}
             >
-              {CLEAR_AFTER_CHOICES.map((c) => (
-                <option key={c.value} value={c.value}>
-                  {c.label}
-                </option>
-              ))}
+              <ClearAfterOptions />
             </select>
           </label>
         </form>

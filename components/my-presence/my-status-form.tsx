@@ -6,8 +6,9 @@ import { usePresence, usePresenceClient } from "../presence/presence-client-cont
 import { StatusBadge, StatusIcon } from "../presence/status-indicator";
 import { btn, field, label } from "../ui/styles";
 import { useTransientMessage } from "../ui/use-transient-message";
+import { ClearAfterOptions } from "./clear-after-options";
 import { MAX_NOTE_LENGTH, NoteField, noteError } from "./note-field";
-import { CLEAR_AFTER_CHOICES, clearAfterUntil, shownFor, untilText } from "./status-choices";
+import { clearAfterUntil, shownFor, untilText } from "./status-choices";
 
 const RECENT_KEY = "herald.recentStatuses";
 const MAX_RECENT = 6;
@@ -181,11 +182,7 @@ export function MyStatusForm({ autoAwayMinutes, noteMax = MAX_NOTE_LENGTH }: { a
               setDirty(true);
             }}
           >
-            {CLEAR_AFTER_CHOICES.map((c) => (
-              <option key={c.value} value={c.value}>
-                {c.label}
-              </option>
-            ))}
+            <ClearAfterOptions />
           </select>
         </div>
         <div className="sm:col-span-2">
