@@ -258,10 +258,10 @@ describe("buddy list UX (issue 15)", () => {
       await bar.getByTestId("my-status-menu").click();
       await zoe.getByRole("menuitemradio", { name: "Busy" }).click();
       await expect.poll(() => bar.getByTestId("my-status-label").textContent()).toBe("Busy");
-      await expect.poll(() => bar.getByTestId("my-status-outcome").textContent()).toBe("Published: Busy.");
+      await expect.poll(() => bar.getByTestId("my-status-outcome").textContent(), { timeout: 5000 }).toBe("Published: Busy.");
       await bar.getByLabel("Your note").fill(`Heads down ${viewport.width}`);
       await bar.getByLabel("Your note").press("Enter");
-      await expect.poll(() => bar.getByTestId("my-status-outcome").textContent()).toBe(`Published: note “Heads down ${viewport.width}”.`);
+      await expect.poll(() => bar.getByTestId("my-status-outcome").textContent(), { timeout: 5000 }).toBe(`Published: note “Heads down ${viewport.width}”.`);
       await bar.getByLabel("Clear after").selectOption("1h");
       await expect.poll(() => bar.getByTestId("my-status-until").textContent()).toMatch(/^Clears at /);
       // the feedback line goes away by itself
@@ -276,21 +276,21 @@ describe("buddy list UX (issue 15)", () => {
       // and back: a change on My Presence shows in the list's bar
       await zoe.getByTestId("status-picker").selectOption("away");
       await zoe.getByRole("button", { name: "Publish" }).click();
-      await expect.poll(() => zoe.getByTestId("publish-status").textContent()).toContain("Published: Away");
+      await expect.poll(() => zoe.getByTestId("publish-status").textContent(), { timeout: 5000 }).toContain("Published: Away");
       await zoe.getByRole("link", { name: "Buddy list" }).click();
       await zoe.waitForURL((u) => u.pathname === "/");
       await expect.poll(() => zoe.getByTestId("my-status-label").textContent()).toBe("Away");
     }
     await zoe.setViewportSize(WIDE);
-  });
+  }, 120_000);
 
   it("a timed status returns to Available by itself, also across a reload", async () => {
-    const until = new Date(Date.now() + 4000).toISOString();
+    const until = new Date(Date.now() + 15_000).toISOString();
     await zoe.evaluate((u) => window.localStorage.setItem("herald.myPresence", JSON.stringify({ status: "busy", note: "Back soon", until: u })), until);
     await zoe.reload();
     await online(zoe);
     await expect.poll(() => zoe.getByTestId("my-status-label").textContent()).toBe("Busy");
-    await expect.poll(() => zoe.getByTestId("my-status-label").textContent(), { timeout: 15_000 }).toBe("Available");
+    await expect.poll(() => zoe.getByTestId("my-status-label").textContent(), { timeout: 30_000 }).toBe("Available");
     expect(await zoe.getByLabel("Your note").inputValue()).toBe("");
     // an expired one is not restored at all
     await zoe.evaluate(() => window.localStorage.setItem("herald.myPresence", JSON.stringify({ status: "busy", note: "Old", until: new Date(Date.now() - 1000).toISOString() })));
@@ -299,7 +299,7 @@ describe("buddy list UX (issue 15)", () => {
     await online(zoe);
     await expect.poll(() => zoe.getByTestId("my-status-label").textContent()).toBe("Available");
     await zoe.setViewportSize(WIDE);
-  });
+  }, 90_000);
 
   it("the note has a counter and a longer note is refused with a message, not cut", async () => {
     for (const viewport of [WIDE, PHONE]) {
@@ -363,7 +363,7 @@ describe("buddy list UX (issue 15)", () => {
       await zoe.goto(`${baseUrl}/me`);
       await zoe.getByTestId("display-name").fill(name);
       await zoe.getByRole("button", { name: "Save name" }).click();
-      await expect.poll(() => zoe.getByTestId("display-name-status").textContent()).toBe(`Your name is now ${name}.`);
+      await expect.poll(() => zoe.getByTestId("display-name-status").textContent(), { timeout: 10_000 }).toBe(`Your name is now ${name}.`);
       await zoe.goto(`${baseUrl}/`);
       await expect.poll(() => zoe.getByTestId("my-name").textContent()).toBe(name);
       await zoe.goto(`${baseUrl}/me`);
@@ -471,7 +471,7 @@ describe("buddy list UX (issue 15)", () => {
         await ctx.close();
       }
     }
-  });
+  }, 240_000);
 
   it("the Admin tab is highlighted on the admin page", async () => {
     for (const viewport of [WIDE, PHONE]) {
