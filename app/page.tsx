@@ -1,6 +1,8 @@
 import { AppHeader } from "@/components/app-header";
+import type { Metadata } from "next";
 import { BuddyList } from "@/components/buddy-list/buddy-list";
 import { ChatDock } from "@/components/chat/chat-context";
+import { MyStatusBar } from "@/components/buddy-list/my-status-bar";
 import { ConnectionBanner } from "@/components/presence/connection-banner";
 import { PresenceProvider } from "@/components/presence/presence-client-context";
 import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
@@ -22,6 +24,7 @@ import {
 import { loadConversation } from "./chat-actions";
 
 export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Buddy list — Herald" };
 
 const actions = { loadAddressBook, addContact, editContact, deleteContact, moveContact, createGroup, renameGroup, deleteGroup, setUriPolicy, acceptWatcher };
 
@@ -36,13 +39,14 @@ export default async function Home() {
     <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null}>
       <ChatDock actions={{ loadConversation }} names={Object.fromEntries(model.contacts.flatMap((ct) => (ct.name ? ct.uris.map((u) => [u.uri, ct.name]) : [])))}>
       <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/" />
-      <main className="mx-auto max-w-5xl px-4 py-6">
+      <main className="mx-auto max-w-5xl px-2 py-4 sm:px-4 sm:py-6">
         <ConnectionBanner />
         <h1 className="text-xl font-semibold">Buddy list</h1>
         <p className="mt-1 text-sm text-slate-600">
           Signed in as <span data-testid="home-address">{user.address}</span>
         </p>
         <section aria-label="Buddy list" data-testid="buddy-list" className="mt-4 rounded-lg border border-slate-200 bg-white">
+          <MyStatusBar address={user.address} name={user.name || user.address} xcap={xcap} noteMax={c.NOTE_MAX_CHARS} />
           <BuddyList self={`sip:${user.address}`} initialModel={model} actions={actions} xcap={xcap} />
         </section>
       </main>

@@ -33,7 +33,10 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
   const router = useRouter();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [missing, setMissing] = useState<{ address?: boolean; password?: boolean }>({});
   const csrf = useRef<Promise<string> | null>(null);
+  const addressRef = useRef<HTMLInputElement>(null);
+  const passwordRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
     const p = fetchCsrfToken();
@@ -46,6 +49,14 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
+    // an empty field never goes to the server: say which one, and go there
+    const empty = { address: !String(form.get("address") ?? "").trim(), password: !String(form.get("password") ?? "") };
+    setMissing(empty);
+    if (empty.address || empty.password) {
+      setError(null);
+      (empty.address ? addressRef : passwordRef).current?.focus();
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
@@ -80,8 +91,18 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
           autoComplete="username"
           placeholder="alice@example.test"
           required
-          className="mt-1 w-full rounded border border-slate-300 px-3 py-2 focus:border-blue-600 focus:outline-none focus:ring-2 focus:ring-blue-200"
+          autoFocus
+          ref={addressRef}
+          aria-invalid={missing.address ? true : undefined}
+          aria-describedby={missing.address ? "address-error" : undefined}
+          onChange={() => missing.address && setMissing((m) => ({ ...m, address: false }))}
+          className="mt-1 w-full rounded border border-slate-400 bg-white px-3 py-2 focus:border-blue-600 focus:outline-none focus:ring-2 focus:ring-blue-200"
         />
+        {missing.address ? (
+          <p id="address-error" data-testid="address-error" className="mt-1 text-sm text-red-800">
+            Enter your SIP address, such as alice@example.com.
+          </p>
+        ) : null}
       </div>
       <div>
         <label htmlFor="password" className="block text-sm font-medium text-slate-700">
@@ -93,8 +114,17 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
           type="password"
           autoComplete="current-password"
           required
-          className="mt-1 w-full rounded border border-slate-300 px-3 py-2 focus:border-blue-600 focus:outline-none focus:ring-2 focus:ring-blue-200"
+          ref={passwordRef}
+          aria-invalid={missing.password ? true : undefined}
+          aria-describedby={missing.password ? "password-error" : undefined}
+          onChange={() => missing.password && setMissing((m) => ({ ...m, password: false }))}
+          className="mt-1 w-full rounded border border-slate-400 bg-white px-3 py-2 focus:border-blue-600 focus:outline-none focus:ring-2 focus:ring-blue-200"
         />
+        {missing.password ? (
+          <p id="password-error" data-testid="password-error" className="mt-1 text-sm text-red-800">
+            Enter your password.
+          </p>
+        ) : null}
       </div>
       {error ? (
         <p role="alert" data-testid="login-error" className="rounded border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">

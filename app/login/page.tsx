@@ -1,3 +1,4 @@
+import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { LoginForm } from "@/components/login-form";
 import { currentUser } from "@/lib/portal/auth";
@@ -5,6 +6,7 @@ import { safeCallbackUrl } from "@/lib/portal/callback-url";
 import { isSessionEndReason, sessionEndMessage } from "@/lib/accounts/session-end";
 
 export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Sign in — Herald" };
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string; ended?: string }> }) {
   const params = await searchParams;

@@ -3,6 +3,9 @@
 import { z } from "zod";
 import { runAction } from "@/lib/portal/action-result";
 import type { ActionResult } from "@/lib/portal/wire-types";
+import { setDisplayName } from "@/lib/accounts/service";
+import { config } from "@/lib/config";
+import { db } from "@/lib/db";
 import {
   addressBookFor,
   clearOfflineStatus,
@@ -46,5 +49,14 @@ export async function setDefaultPolicy(policy: "allow" | "confirm" | "block" | "
   return runAction(z.enum(["allow", "confirm", "block", "polite-block"]), policy, async (user, d) => {
     await (await addressBookFor(user.address)).setDefaultPolicy(d);
     return null;
+  });
+}
+
+/** The account's display name (what the portal shows and the browser publishes as CIPID display-name). */
+export async function saveDisplayName(name: string): Promise<ActionResult<{ displayName: string | null }>> {
+  const max = config().DISPLAY_NAME_MAX_CHARS;
+  return runAction(z.string().trim().max(max, `must be at most ${max} characters`), name, async (user, d) => {
+    const acc = await setDisplayName(db(), user.address, d, user.address);
+    return { displayName: acc.displayName };
   });
 }

@@ -1,4 +1,6 @@
+import type { Metadata } from "next";
 import { AppHeader } from "@/components/app-header";
+import { DisplayNameForm } from "@/components/my-presence/display-name-form";
 import { IconEditor } from "@/components/my-presence/icon-editor";
 import { MyStatusForm } from "@/components/my-presence/my-status-form";
 import { DefaultPolicyForm, OfflineStatusForm, WatchersPanel } from "@/components/my-presence/privacy-forms";
@@ -12,9 +14,10 @@ import { config } from "@/lib/config";
 import { requireUser } from "@/lib/portal/session";
 import { addressBookFor, getIcon, getOfflineStatus, MAX_ICON_BYTES, publicXcapRoot } from "@/lib/portal/presence-documents";
 import { setUriPolicy } from "../actions";
-import { deleteIcon, deleteOfflineStatus, saveOfflineStatus, setDefaultPolicy, uploadIcon } from "./actions";
+import { deleteIcon, deleteOfflineStatus, saveDisplayName, saveOfflineStatus, setDefaultPolicy, uploadIcon } from "./actions";
 
 export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "My Presence — Herald" };
 
 function Card({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
   return (
@@ -51,7 +54,10 @@ export default async function MyPresencePage() {
         <div className="mt-4 grid gap-4 lg:grid-cols-[3fr_2fr]">
           <div className="space-y-4">
             <Card id="status-heading" title="Status">
-              <MyStatusForm autoAwayMinutes={c.AUTO_AWAY_MINUTES} />
+              <DisplayNameForm initial={user.name ?? ""} maxLength={c.DISPLAY_NAME_MAX_CHARS} saveDisplayName={saveDisplayName} />
+              <div className="mt-4">
+                <MyStatusForm autoAwayMinutes={c.AUTO_AWAY_MINUTES} noteMax={c.NOTE_MAX_CHARS} />
+              </div>
             </Card>
             <Card id="icon-heading" title="Your picture">
               <IconEditor name={user.name || user.address} initial={icon?.dataUrl ?? null} xcap={xcap} actions={{ uploadIcon, deleteIcon }} maxBytes={MAX_ICON_BYTES} />

@@ -4,6 +4,10 @@
  * with online counts), contacts without a group, and the blocked addresses. Every change goes
  * through the address-book server actions it is given; the list changes at once (optimistic)
  * and rolls back with the error text when the server refuses.
+ *
+ * Keyboard: the contact rows are one Tab stop (roving tabindex); ArrowUp/ArrowDown, Home and End
+ * move between rows, ArrowRight reaches the row's actions menu and ArrowLeft comes back, Enter
+ * opens the details and Escape closes them; "/" anywhere focuses the search.
  */
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { ContactPresence, PresenceSnapshot, WatcherEntry } from "@/lib/client";
@@ -12,8 +16,11 @@ import { useDocumentsChanged, usePresence, usePresenceClient } from "../presence
 import { ADDRESS_BOOK_AUIDS } from "@/lib/client/document-auids";
 import { ContactIcon, type XcapLocation } from "../presence/contact-icon";
 import { isOnline, type ShownAvailability } from "../presence/status-indicator";
+import { Menu } from "../ui/menu";
 import { btn, field } from "../ui/styles";
-import { AddContactDialog, ConfirmDialog, EditContactDialog, GroupNameDialog, MoveContactDialog, type ContactFormValues } from "./contact-dialogs";
+import { useTransientMessage } from "../ui/use-transient-message";
+import { useDesktopNotifications, useNewKeys, useOncePerKey, useRequestBadge } from "./attention";
+import { AddContactDialog, ConfirmDialog, EditContactDialog, GroupNameDialog, GroupsDialog, type ContactFormValues } from "./contact-dialogs";
 import { ContactRow, contactDisplayName, noteLines } from "./contact-row";
 import * as ops from "./model-ops";
 import type { AddressBookModel, Contact, Group } from "./model-ops";
@@ -36,6 +43,45 @@ export interface AddressBookActions {
 
 const COLLAPSED_KEY = "herald.collapsedGroups";
 const UNGROUPED = "__ungrouped";
+/** Per user: show offline contacts, sort order. */
+const VIEW_KEY = "herald.listView:";
+/** Per user: last time each contact was seen online, and the last picture they published. */
+const SEEN_KEY = "herald.lastSeen:";
+const ICONS_KEY = "herald.lastIcons:";
+
+export type SortOrder = "status" | "name";
+export interface ListView {
+  showOffline: boolean;
+  sort: SortOrder;
+}
+const DEFAULT_VIEW: ListView = { showOffline: true, sort: "status" };
+
+function readJson<T>(key: string, fallback: T): T {
+  try {
+    const raw = window.localStorage.getItem(key);
+    return raw ? (JSON.parse(raw) as T) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function writeJson(key: string, value: unknown): void {
+  try {
+    window.localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    // not kept
+  }
+}
+
+/** "Idle 12 min", "Last seen 3 h ago", "Last seen 2 Dec": the wording a row shows. */
+export function seenText(kind: "idle" | "seen", at: number, now: number): string {
+  const min = Math.max(0, Math.floor((now - at) / 60_000));
+  if (kind === "idle") return min < 60 ? `Idle ${Math.max(1, min)} min` : `Idle ${Math.floor(min / 60)} h`;
+  if (min < 1) return "Last seen just now";
+  if (min < 60) return `Last seen ${min} min ago`;
+  if (min < 24 * 60) return `Last seen ${Math.floor(min / 60)} h ago`;
+  return `Last seen ${new Date(at).toLocaleDateString([], { day: "numeric", month: "short" })}`;
+}
 
 interface ShownContact {
   contact: Contact;
@@ -62,7 +108,11 @@ function presenceFor(contact: Contact, snap: PresenceSnapshot): { presence?: Con
 function byPresenceThenName(a: ShownContact, b: ShownContact): number {
   const oa = isOnline(a.availability) ? 0 : 1;
   const ob = isOnline(b.availability) ? 0 : 1;
-  return oa - ob || a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
+  return oa - ob || byName(a, b);
+}
+
+function byName(a: ShownContact, b: ShownContact): number {
+  return a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
 }
 
 function matches(c: ShownContact, q: string): boolean {
@@ -79,7 +129,7 @@ type Dialogs =
   | { kind: "none" }
   | { kind: "add" }
   | { kind: "edit"; contact: Contact }
-  | { kind: "move"; contact: Contact; from: string | null }
+  | { kind: "groups"; contact: Contact }
   | { kind: "delete"; contact: Contact }
   | { kind: "new-group" }
   | { kind: "rename-group"; group: Group }
@@ -94,7 +144,15 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
   const [query, setQuery] = useState("");
   const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
   const [dialog, setDialog] = useState<Dialogs>({ kind: "none" });
-  const [progress, setProgress] = useState<string>("");
+  const [progress, setProgress] = useTransientMessage();
+  const [view, setView] = useState<ListView>(DEFAULT_VIEW);
+  const [focusKey, setFocusKey] = useState<string | null>(null);
+  const [now, setNow] = useState(0);
+  const lastSeen = useRef<Record<string, number>>({});
+  const wasOnline = useRef<Set<string>>(new Set());
+  const [lastIcons, setLastIcons] = useState<Record<string, string>>({});
+  const searchRef = useRef<HTMLInputElement>(null);
+  const attention = useDesktopNotifications();
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState<Set<string>>(() => new Set());
   /** Requests handled here whose winfo update has not arrived yet. */
@@ -109,6 +167,41 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
     } catch {
       // nothing stored
     }
+  }, []);
+
+  // remembered per user (read after hydration: the server renders the defaults)
+  useEffect(() => {
+    const v = readJson<Partial<ListView>>(VIEW_KEY + self, {});
+    setView({ showOffline: v.showOffline !== false, sort: v.sort === "name" ? "name" : "status" });
+    lastSeen.current = readJson<Record<string, number>>(SEEN_KEY + self, {});
+    setLastIcons(readJson<Record<string, string>>(ICONS_KEY + self, {}));
+    setNow(Date.now());
+    const t = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(t);
+  }, [self]);
+
+  const changeView = useCallback(
+    (patch: Partial<ListView>) => {
+      setView((v) => {
+        const next = { ...v, ...patch };
+        writeJson(VIEW_KEY + self, next);
+        return next;
+      });
+    },
+    [self],
+  );
+
+  // "/" focuses the search from anywhere but a text field
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) || t.closest("dialog[open]"))) return;
+      e.preventDefault();
+      searchRef.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
   }, []);
 
   // a handled request is hidden until winfo stops listing it as pending; after that, a new
@@ -147,7 +240,7 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
       modelRef.current = after;
       setModel(after);
       setError(null);
-      setProgress(label.doing);
+      setProgress(label.doing, { sticky: true });
       if (busyIds.length) setSaving((s) => new Set([...s, ...busyIds]));
       pendingOps.current += 1;
       let result: ActionResult<T>;
@@ -210,6 +303,48 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
     return map;
   }, [model, snap, blockedSet]);
 
+  // last seen online (kept per user) and the last picture each contact published
+  useEffect(() => {
+    if (!snap.contactsLive) return;
+    const t = Date.now();
+    let seenChanged = false;
+    const icons: Record<string, string> = {};
+    const online = new Set<string>();
+    for (const [uri, p] of snap.contacts) {
+      if (isOnline(p.availability as ShownAvailability) && !p.stale) online.add(uri);
+      // seen until the moment they went offline (or now, while online)
+      else if (wasOnline.current.has(uri)) {
+        lastSeen.current[uri] = p.lastChange ?? t;
+        seenChanged = true;
+      }
+      if (p.summary?.iconUrl) icons[uri] = p.summary.iconUrl;
+    }
+    for (const uri of online) lastSeen.current[uri] = t;
+    if (online.size) seenChanged = true;
+    wasOnline.current = online;
+    if (seenChanged) writeJson(SEEN_KEY + self, lastSeen.current);
+    setLastIcons((prev) => {
+      if (Object.entries(icons).every(([k, v]) => prev[k] === v)) return prev;
+      const next = { ...prev, ...icons };
+      writeJson(ICONS_KEY + self, next);
+      return next;
+    });
+  }, [snap.contacts, snap.contactsLive, self]);
+
+  const seenFor = useCallback(
+    (c: ShownContact): string | undefined => {
+      if (!now) return undefined;
+      const idleSince = c.presence?.summary?.idleSince ? Date.parse(c.presence.summary.idleSince) : NaN;
+      if (isOnline(c.availability) && Number.isFinite(idleSince)) return seenText("idle", idleSince, now);
+      if (c.availability === "offline") {
+        const at = Math.max(0, ...c.uris.map((u) => lastSeen.current[u] ?? 0));
+        if (at) return seenText("seen", at, now);
+      }
+      return undefined;
+    },
+    [now],
+  );
+
   const q = query.trim();
   const sections = useMemo(() => {
     const groups = model.groups.map((g) => {
@@ -222,9 +357,9 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
     return groups.map((s) => ({
       ...s,
       online: s.members.filter((m) => isOnline(m.availability)).length,
-      visible: s.members.filter((m) => matches(m, q)).sort(byPresenceThenName),
+      visible: s.members.filter((m) => matches(m, q) && (view.showOffline || q || isOnline(m.availability))).sort(view.sort === "name" ? byName : byPresenceThenName),
     }));
-  }, [model, shown, q]);
+  }, [model, shown, q, view]);
 
   const policyUris = useMemo(() => new Set(model.policies.filter((p) => p.presence.policy !== "default").map((p) => p.uri)), [model]);
   const requests = useMemo(
@@ -280,13 +415,14 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
     );
   }
 
-  function moveContact(c: Contact, from: string | null, to: string | null) {
-    const target = to ? model.groups.find((g) => g.id === to)?.name : "no group";
+  function setGroups(c: Contact, groupIds: string[]) {
+    const names = groupIds.map((id) => model.groups.find((g) => g.id === id)?.name).filter(Boolean);
+    const target = names.length ? names.join(", ") : "no group";
     const who = c.name || (c.uris[0]?.uri ?? "").replace(/^sips?:/, "");
     void mutate(
-      { doing: `Moving ${who} to ${target}…`, done: `${who} moved to ${target}.` },
-      (m) => ops.moveContactOptimistic(m, c.id, to, from ?? undefined),
-      () => actions.moveContact(c.id, to, from ?? undefined),
+      { doing: `Putting ${who} in ${target}…`, done: `${who} is in ${target}.` },
+      (m) => ops.setGroupsOptimistic(m, c.id, groupIds),
+      () => actions.editContact(c.id, { groups: groupIds }),
       [c.id],
     );
   }
@@ -368,22 +504,76 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
   const realGroups = model.groups.filter((g) => !ops.isPendingId(g.id));
   const anyVisible = sections.some((s) => s.visible.length);
   const totalOnline = [...shown.values()].filter((c) => isOnline(c.availability)).length;
+  const firstRun = model.contacts.length === 0 && model.groups.length === 0;
+
+  // ---- attention: title, favicon badge, desktop notifications
+  useRequestBadge(requests.length);
+  useOncePerKey(
+    requests.map((w) => w.uri),
+    `herald.notifiedRequests:${self}`,
+    (uri) => {
+      const w = requests.find((x) => x.uri === uri);
+      const who = w?.displayName || uri.replace(/^sips?:/, "");
+      attention.notify("New contact request", `${who} wants to see your status`, `request:${uri}`);
+    },
+  );
+  const onlineKeys = useMemo(() => [...shown.values()].filter((c) => isOnline(c.availability)).map((c) => c.contact.id), [shown]);
+  useNewKeys(onlineKeys, snap.contactsLive, (id) => {
+    if (!attention.settings.online) return;
+    const c = shown.get(id);
+    if (c) attention.notify(`${c.name} is online`, c.presence?.summary?.note ?? "", `online:${id}`);
+  });
+
+  // ---- roving tabindex over the rows on screen
+  const rowKeys = useMemo(() => sections.flatMap((s) => (q || !collapsed.has(s.id) ? s.visible.map((c) => `${s.id}:${c.contact.id}`) : [])), [sections, q, collapsed]);
+  const tabStop = focusKey && rowKeys.includes(focusKey) ? focusKey : (rowKeys[0] ?? null);
+
+  function onListKey(e: React.KeyboardEvent<HTMLDivElement>) {
+    const t = e.target as HTMLElement;
+    const rowKey = t.getAttribute("data-row-key");
+    const inMenuButton = t.hasAttribute("data-row-menu");
+    if (inMenuButton && e.key === "ArrowLeft") {
+      e.preventDefault();
+      t.closest("li")?.querySelector<HTMLElement>("[data-row-key]")?.focus();
+      return;
+    }
+    if (!rowKey) return;
+    const rows = Array.from(e.currentTarget.querySelectorAll<HTMLElement>("[data-row-key]"));
+    const i = rows.indexOf(t);
+    let to: HTMLElement | undefined;
+    if (e.key === "ArrowDown") to = rows[Math.min(rows.length - 1, i + 1)];
+    else if (e.key === "ArrowUp") to = rows[Math.max(0, i - 1)];
+    else if (e.key === "Home") to = rows[0];
+    else if (e.key === "End") to = rows[rows.length - 1];
+    else if (e.key === "ArrowRight") to = t.closest("li")?.querySelector<HTMLElement>("[data-row-menu]") ?? undefined;
+    if (!to) return;
+    e.preventDefault();
+    to.focus();
+  }
 
   return (
     <div>
       <div className="flex flex-wrap items-end gap-2 border-b border-slate-200 p-3">
-        <div className="min-w-[12rem] flex-1">
+        <div className="min-w-0 flex-1 basis-48">
           <label htmlFor={searchId} className="sr-only">
             Search contacts
           </label>
           <input
             id={searchId}
+            ref={searchRef}
             type="search"
-            placeholder="Search contacts"
+            placeholder="Search contacts (press /)"
             autoComplete="off"
+            aria-keyshortcuts="/"
             className={`${field} mt-0`}
             value={query}
             onChange={(e) => setQuery(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape" && query) {
+                e.preventDefault();
+                setQuery("");
+              }
+            }}
             data-testid="contact-search"
           />
         </div>
@@ -393,6 +583,30 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
         <button type="button" className={btn.secondary} onClick={() => setDialog({ kind: "new-group" })}>
           New group
         </button>
+        <div className="flex w-full flex-wrap items-center gap-x-4 gap-y-1 text-sm text-slate-700">
+          <label className="flex items-center gap-1.5">
+            <input type="checkbox" className="h-4 w-4" checked={view.showOffline} onChange={(e) => changeView({ showOffline: e.target.checked })} data-testid="show-offline" />
+            Show offline contacts
+          </label>
+          <label className="flex items-center gap-1.5 whitespace-nowrap">
+            Sort by
+            <select className={`${field} mt-0 w-auto py-0.5`} value={view.sort} onChange={(e) => changeView({ sort: e.target.value as SortOrder })} data-testid="sort-order">
+              <option value="status">Status</option>
+              <option value="name">Name</option>
+            </select>
+          </label>
+          {attention.permission === "default" ? (
+            <button type="button" className={btn.ghost} onClick={() => void attention.enable()} data-testid="enable-notifications">
+              Turn on desktop notifications
+            </button>
+          ) : null}
+          {attention.permission === "granted" ? (
+            <label className="flex items-center gap-1.5">
+              <input type="checkbox" className="h-4 w-4" checked={attention.settings.online} onChange={(e) => attention.setOnline(e.target.checked)} data-testid="notify-online" />
+              Notify me when contacts come online
+            </label>
+          ) : null}
+        </div>
       </div>
 
       <div className="px-3 pt-2">
@@ -433,9 +647,26 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
         </section>
       ) : null}
 
-      <div className="py-2">
+      {firstRun ? (
+        <div className="mx-3 mt-2 rounded-md border border-slate-200 bg-slate-50 px-4 py-3 text-sm text-slate-800" data-testid="first-run">
+          <h2 className="font-semibold text-slate-900">Welcome to your buddy list</h2>
+          <ul className="mt-1 list-disc space-y-1 pl-5">
+            <li>
+              <strong>Add your first contact</strong> with &ldquo;Add contact&rdquo; and their SIP address (bob@example.com). You see their status once they allow
+              it.
+            </li>
+            <li>
+              A <strong>contact request</strong> appears at the top when someone wants to see your status: allow or block them there.
+            </li>
+            <li>Set your own status and note above the list; groups keep a long list tidy.</li>
+          </ul>
+        </div>
+      ) : null}
+
+      <div className="py-2" onKeyDown={onListKey}>
         {sections.map((s) => {
           if (q && !s.visible.length) return null;
+          if (firstRun) return null;
           const isCollapsed = !q && collapsed.has(s.id);
           const headingId = `${searchId}-g-${s.id}`;
           const listId = `${searchId}-l-${s.id}`;
@@ -465,40 +696,50 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
                   </button>
                 </h2>
                 {s.group && !ops.isPendingId(s.group.id) ? (
-                  <>
-                    <button type="button" className={btn.ghost} onClick={() => setDialog({ kind: "rename-group", group: s.group! })}>
-                      Rename<span className="sr-only"> group {s.name}</span>
-                    </button>
-                    <button type="button" className={btn.ghost} onClick={() => setDialog({ kind: "delete-group", group: s.group! })}>
-                      Delete<span className="sr-only"> group {s.name}</span>
-                    </button>
-                  </>
+                  <Menu
+                    label={`Actions for group ${s.name}`}
+                    testId="group-actions"
+                    items={[
+                      { label: "Rename", srLabel: `group ${s.name}`, onSelect: () => setDialog({ kind: "rename-group", group: s.group! }) },
+                      { label: "Delete", srLabel: `group ${s.name}`, onSelect: () => setDialog({ kind: "delete-group", group: s.group! }) },
+                    ]}
+                  />
                 ) : null}
               </div>
               {isCollapsed ? null : (
-                <ul id={listId} className="mx-3 mt-1 rounded-md border border-slate-200 bg-white">
+                <ul id={listId} className="mx-2 mt-1 rounded-md border border-slate-200 bg-white sm:mx-3">
                   {s.visible.length ? (
-                    s.visible.map((c) => (
-                      <ContactRow
-                        key={c.contact.id}
-                        contactId={c.contact.id}
-                        entry={c.contact}
-                        name={c.name}
-                        uris={c.uris}
-                        presence={c.presence}
-                        availability={c.availability}
-                        subscribed={c.contact.presence.subscribe}
-                        blocked={c.blocked}
-                        saving={saving.has(c.contact.id) || ops.isPendingId(c.contact.id)}
-                        xcap={xcap}
-                        onEdit={() => setDialog({ kind: "edit", contact: c.contact })}
-                        onMove={() => setDialog({ kind: "move", contact: c.contact, from: s.group?.id ?? null })}
-                        onDelete={() => setDialog({ kind: "delete", contact: c.contact })}
-                        onBlock={() => setPolicy(c.uris[0] ?? "", c.blocked ? "unblock" : "block", c.name)}
-                      />
-                    ))
+                    s.visible.map((c) => {
+                      const rowKey = `${s.id}:${c.contact.id}`;
+                      return (
+                        <ContactRow
+                          key={c.contact.id}
+                          contactId={c.contact.id}
+                          rowKey={rowKey}
+                          focusable={rowKey === tabStop}
+                          entry={c.contact}
+                          name={c.name}
+                          uris={c.uris}
+                          presence={c.presence}
+                          availability={c.availability}
+                          subscribed={c.contact.presence.subscribe}
+                          blocked={c.blocked}
+                          saving={saving.has(c.contact.id) || ops.isPendingId(c.contact.id)}
+                          xcap={xcap}
+                          iconUrl={c.presence?.summary?.iconUrl ?? c.uris.map((u) => lastIcons[u]).find(Boolean)}
+                          seen={seenFor(c)}
+                          onFocusRow={setFocusKey}
+                          onEdit={() => setDialog({ kind: "edit", contact: c.contact })}
+                          onGroups={() => setDialog({ kind: "groups", contact: c.contact })}
+                          onDelete={() => setDialog({ kind: "delete", contact: c.contact })}
+                          onBlock={() => setPolicy(c.uris[0] ?? "", c.blocked ? "unblock" : "block", c.name)}
+                        />
+                      );
+                    })
                   ) : (
-                    <li className="px-3 py-2 text-sm text-slate-600">No contacts in this group.</li>
+                    <li className="px-3 py-2 text-sm text-slate-600">
+                      {s.members.length ? "Everyone here is offline (offline contacts are hidden)." : s.group ? "No contacts in this group yet: use a contact's Groups… action to put them here." : "No contacts yet."}
+                    </li>
                   )}
                 </ul>
               )}
@@ -543,12 +784,11 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
         onClose={() => setDialog({ kind: "none" })}
         onSave={(v) => dialog.kind === "edit" && editContact(dialog.contact, v)}
       />
-      <MoveContactDialog
-        contact={dialog.kind === "move" ? dialog.contact : null}
-        fromGroup={dialog.kind === "move" ? dialog.from : null}
+      <GroupsDialog
+        contact={dialog.kind === "groups" ? dialog.contact : null}
         groups={realGroups}
         onClose={() => setDialog({ kind: "none" })}
-        onMove={(to) => dialog.kind === "move" && moveContact(dialog.contact, dialog.from, to)}
+        onSave={(ids) => dialog.kind === "groups" && setGroups(dialog.contact, ids)}
       />
       <ConfirmDialog
         open={dialog.kind === "delete"}

@@ -196,40 +196,66 @@ export function EditContactDialog({ contact, onClose, onSave }: { contact: Conta
   );
 }
 
-export function MoveContactDialog({
+/** Which groups a contact is in: any number of them (a resource-lists entry may sit in several lists). */
+export function GroupsDialog({
   contact,
   groups,
-  fromGroup,
   onClose,
-  onMove,
+  onSave,
 }: {
   contact: Contact | null;
   groups: Group[];
-  fromGroup: string | null;
   onClose: () => void;
-  onMove: (to: string | null) => void;
+  onSave: (groupIds: string[]) => void;
 }) {
   const name = contact ? contact.name || (contact.uris[0]?.uri ?? "").replace(/^sips?:/, "") : "";
   return (
-    <Dialog open={contact !== null} onClose={onClose} title={`Move ${name}`} testId="move-contact-dialog">
-      {contact ? <MoveForm key={contact.id} groups={groups.filter((g) => g.id !== fromGroup)} onClose={onClose} onMove={onMove} /> : null}
+    <Dialog open={contact !== null} onClose={onClose} title={`Groups of ${name}`} description="Tick every group the contact belongs in." testId="groups-dialog">
+      {contact ? <GroupsForm key={contact.id} groups={groups} initial={contact.groups} onClose={onClose} onSave={onSave} /> : null}
     </Dialog>
   );
 }
 
-function MoveForm({ groups, onClose, onMove }: { groups: Group[]; onClose: () => void; onMove: (to: string | null) => void }) {
-  const id = useId();
-  const [to, setTo] = useState<string>(groups[0]?.id ?? "");
+function GroupsForm({ groups, initial, onClose, onSave }: { groups: Group[]; initial: string[]; onClose: () => void; onSave: (groupIds: string[]) => void }) {
+  const [chosen, setChosen] = useState<Set<string>>(() => new Set(initial));
   return (
     <form
       onSubmit={(e) => {
         e.preventDefault();
         onClose();
-        onMove(to || null);
+        onSave(groups.filter((g) => chosen.has(g.id)).map((g) => g.id));
       }}
     >
-      <GroupSelect id={id} groups={groups} value={to} onChange={setTo} labelText="Move to group" />
-      <Actions submit="Move" onCancel={onClose} />
+      {groups.length ? (
+        <fieldset>
+          <legend className="sr-only">Groups</legend>
+          <ul className="space-y-1">
+            {groups.map((g) => (
+              <li key={g.id}>
+                <label className="flex items-center gap-2 text-sm text-slate-800">
+                  <input
+                    type="checkbox"
+                    className="h-4 w-4"
+                    checked={chosen.has(g.id)}
+                    onChange={(e) =>
+                      setChosen((s) => {
+                        const next = new Set(s);
+                        if (e.target.checked) next.add(g.id);
+                        else next.delete(g.id);
+                        return next;
+                      })
+                    }
+                  />
+                  {g.name}
+                </label>
+              </li>
+            ))}
+          </ul>
+        </fieldset>
+      ) : (
+        <p className="text-sm text-slate-700">There are no groups yet. Create one with &ldquo;New group&rdquo;.</p>
+      )}
+      <Actions submit="Save groups" onCancel={onClose} />
     </form>
   );
 }

@@ -2,8 +2,9 @@
 import { memo, useEffect, useId, useState } from "react";
 import type { ContactPresence } from "@/lib/client";
 import { ContactIcon, type XcapLocation } from "../presence/contact-icon";
-import { StatusBadge, StatusIcon, type ShownAvailability } from "../presence/status-indicator";
-import { btn } from "../ui/styles";
+import { isOnline, StatusBadge, StatusIcon, type ShownAvailability } from "../presence/status-indicator";
+import { Menu } from "../ui/menu";
+import { focusRing } from "../ui/styles";
 import { PresenceDetails } from "./presence-details";
 import { ChatButton } from "../chat/chat-button";
 
@@ -23,6 +24,10 @@ function useRotating(lines: string[]): string | undefined {
 
 export interface ContactRowProps {
   contactId: string;
+  /** Unique among the rows on screen (a contact in two groups has two rows). */
+  rowKey: string;
+  /** The roving tab stop: the one row of the list that Tab reaches. */
+  focusable: boolean;
   /** The address-book entry the row is for (compared by identity: a changed entry re-renders the row). */
   entry?: unknown;
   name: string;
@@ -33,8 +38,13 @@ export interface ContactRowProps {
   blocked: boolean;
   saving: boolean;
   xcap: XcapLocation | null;
+  /** The last picture the contact published (kept while they are offline). */
+  iconUrl?: string;
+  /** "Idle 12 min", "Last seen 2 h ago" (already worded), or undefined. */
+  seen?: string;
+  onFocusRow: (rowKey: string) => void;
   onEdit: () => void;
-  onMove: () => void;
+  onGroups: () => void;
   onDelete: () => void;
   onBlock: () => void;
 }
@@ -65,46 +75,71 @@ function ContactRowView(p: ContactRowProps) {
   const detailsId = useId();
   const primary = p.uris[0] ?? "";
   const note = useRotating(noteLines(p.presence, p.subscribed, p.blocked));
+  const online = isOnline(p.availability);
   return (
-    <li data-testid={`contact-${primary}`} data-availability={p.availability} data-contact-id={p.contactId} className="group border-b border-slate-100 last:border-b-0">
-      <div className="flex items-center gap-3 px-3 py-2 hover:bg-slate-50 focus-within:bg-slate-50">
-        <div className="relative">
-          <ContactIcon name={p.name} url={p.presence?.summary?.iconUrl} xcap={p.xcap} />
+    <li
+      data-testid={`contact-${primary}`}
+      data-availability={p.availability}
+      data-contact-id={p.contactId}
+      className="group border-b border-slate-100 last:border-b-0"
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && open) {
+          e.preventDefault();
+          setOpen(false);
+          e.currentTarget.querySelector<HTMLElement>("[data-row-key]")?.focus();
+        }
+      }}
+    >
+      <div className="flex items-center gap-2 px-2 py-1.5 hover:bg-slate-50 focus-within:bg-slate-50 sm:gap-3 sm:px-3">
+        <div className="relative shrink-0">
+          <ContactIcon name={p.name} colourKey={primary} url={p.iconUrl ?? p.presence?.summary?.iconUrl} xcap={p.xcap} dimmed={!online} />
           <span className="absolute -bottom-0.5 -right-0.5 rounded-full bg-white p-px">
             <StatusIcon availability={p.availability} size={13} />
           </span>
         </div>
-        <div className="min-w-0 flex-1">
-          <div className="flex min-w-0 items-baseline gap-2">
+        <button
+          type="button"
+          data-row-key={p.rowKey}
+          tabIndex={p.focusable ? 0 : -1}
+          aria-expanded={open}
+          aria-controls={open ? detailsId : undefined}
+          onFocus={() => p.onFocusRow(p.rowKey)}
+          onClick={() => setOpen((o) => !o)}
+          className={`min-w-0 flex-1 rounded-md px-1 py-0.5 text-left ${focusRing}`}
+        >
+          <span className="flex min-w-0 items-baseline gap-2">
             <span className="truncate font-medium text-slate-900" data-testid="contact-name">
               {p.name}
             </span>
-            <StatusBadge availability={p.availability} className="shrink-0" />
             {p.saving ? <span className="shrink-0 text-xs text-slate-600">Saving…</span> : null}
-          </div>
-          <p data-testid="contact-note" className="truncate text-sm text-slate-600" title={note}>
-            {note ?? <span className="text-slate-500">{primary.replace(/^sips?:/, "")}</span>}
-          </p>
-        </div>
+          </span>
+          <span className="flex min-w-0 flex-wrap items-baseline gap-x-2">
+            <StatusBadge availability={p.availability} className="shrink-0" />
+            <span data-testid="contact-note" className="min-w-0 grow basis-24 truncate text-sm text-slate-600" title={note}>
+              {note ?? <span className="text-slate-600">{primary.replace(/^sips?:/, "")}</span>}
+            </span>
+            {p.seen ? (
+              <span data-testid="contact-seen" className="shrink-0 text-xs text-slate-600">
+                {p.seen}
+              </span>
+            ) : null}
+          </span>
+          <span className="sr-only">{open ? ", hide details" : ", show details"}</span>
+        </button>
         <ChatButton peer={primary} name={p.name} />
-        <div className="flex shrink-0 items-center gap-0.5 sm:opacity-0 sm:group-hover:opacity-100 sm:group-focus-within:opacity-100">
-          <button type="button" className={btn.ghost} aria-expanded={open} aria-controls={open ? detailsId : undefined} onClick={() => setOpen((o) => !o)}>
-            Info<span className="sr-only"> — show presence information for {p.name}</span>
-          </button>
-          <button type="button" className={btn.ghost} onClick={p.onEdit} disabled={p.saving}>
-            Edit<span className="sr-only"> {p.name}</span>
-          </button>
-          <button type="button" className={btn.ghost} onClick={p.onMove} disabled={p.saving}>
-            Move<span className="sr-only"> {p.name}</span>
-          </button>
-          <button type="button" className={btn.ghost} onClick={p.onBlock} disabled={p.saving}>
-            {p.blocked ? "Unblock" : "Block"}
-            <span className="sr-only"> {p.name}</span>
-          </button>
-          <button type="button" className={btn.ghost} onClick={p.onDelete} disabled={p.saving}>
-            Delete<span className="sr-only"> {p.name}</span>
-          </button>
-        </div>
+        <Menu
+          label={`Actions for ${p.name}`}
+          tabIndex={-1}
+          testId="contact-actions"
+          buttonProps={{ "data-row-menu": "" }}
+          items={[
+            { label: open ? "Hide details" : "Details", srLabel: `for ${p.name}`, onSelect: () => setOpen((o) => !o) },
+            { label: "Edit", srLabel: p.name, onSelect: p.onEdit, disabled: p.saving },
+            { label: "Groups…", srLabel: `of ${p.name}`, onSelect: p.onGroups, disabled: p.saving },
+            { label: p.blocked ? "Unblock" : "Block", srLabel: p.name, onSelect: p.onBlock, disabled: p.saving },
+            { label: "Delete", srLabel: p.name, onSelect: p.onDelete, disabled: p.saving },
+          ]}
+        />
       </div>
       {open ? <PresenceDetails id={detailsId} name={p.name} uris={p.uris} presence={p.presence} availability={p.availability} subscribed={p.subscribed} /> : null}
     </li>
@@ -120,6 +155,10 @@ function ContactRowView(p: ContactRowProps) {
 function sameRow(a: ContactRowProps, b: ContactRowProps): boolean {
   return (
     a.contactId === b.contactId &&
+    a.rowKey === b.rowKey &&
+    a.focusable === b.focusable &&
+    a.iconUrl === b.iconUrl &&
+    a.seen === b.seen &&
     a.entry === b.entry &&
     a.name === b.name &&
     a.presence === b.presence &&

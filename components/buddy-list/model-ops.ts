@@ -108,12 +108,13 @@ export function deleteContactOptimistic(m: AddressBookModel, id: string): Addres
   });
 }
 
-export function moveContactOptimistic(m: AddressBookModel, id: string, to: string | null, from: string | null | undefined): AddressBookModel {
+/** The contact is in exactly these groups (any number, none included). */
+export function setGroupsOptimistic(m: AddressBookModel, id: string, groupIds: readonly string[]): AddressBookModel {
+  const wanted = new Set(groupIds);
   const groups = m.groups.map((g) => {
-    let ids = g.contactIds;
-    if (from === undefined ? g.id !== to : g.id === from && from !== to) ids = ids.filter((x) => x !== id);
-    if (g.id === to && !ids.includes(id)) ids = [...ids, id];
-    return ids === g.contactIds ? g : { ...g, contactIds: ids };
+    const has = g.contactIds.includes(id);
+    if (wanted.has(g.id) === has) return g;
+    return { ...g, contactIds: has ? g.contactIds.filter((x) => x !== id) : [...g.contactIds, id] };
   });
   return {
     ...m,

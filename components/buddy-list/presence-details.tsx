@@ -1,6 +1,7 @@
 /** "Show presence information": everything the contact's presence document says, per device. */
 import type { ContactPresence } from "@/lib/client";
 import type { ServiceCapabilities } from "@/lib/presence/presence-document";
+import { friendlyDeviceName } from "../presence/device-name";
 import { StatusBadge, type ShownAvailability } from "../presence/status-indicator";
 
 const CAPABILITY_NAMES: [keyof ServiceCapabilities, string][] = [
@@ -26,6 +27,12 @@ function timeText(ms: number | string | undefined): string | null {
   const d = new Date(ms);
   if (Number.isNaN(d.getTime())) return null;
   return d.toLocaleString();
+}
+
+/** "since 14:05" for an idle device's last input. */
+function idleText(lastInput: string): string {
+  const t = Date.parse(lastInput);
+  return Number.isFinite(t) ? `since ${new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}` : "";
 }
 
 function localTimeAt(offsetMinutes: number): string {
@@ -110,12 +117,11 @@ export function PresenceDetails({
               <li key={d.tupleId} className="rounded border border-slate-200 bg-white px-3 py-2" data-testid="presence-device">
                 <dl>
                   <Row term="Status">
-                    <StatusBadge availability={d.availability} /> {d.idle ? <span className="text-slate-600">(idle)</span> : null}
+                    <StatusBadge availability={d.availability} /> {d.idle ? <span className="text-slate-600">(idle{d.lastInput ? ` ${idleText(d.lastInput)}` : ""})</span> : null}
                   </Row>
                   {d.notes.length ? <Row term="Note">{d.notes.map((n) => n.text).join(" · ")}</Row> : null}
-                  {d.description ? <Row term="Device">{d.description}</Row> : null}
-                  {d.userAgent ? <Row term="Software">{d.userAgent}</Row> : null}
-                  {d.deviceId ? <Row term="Device id">{d.deviceId}</Row> : null}
+                  {d.description || d.userAgent ? <Row term="Device">{friendlyDeviceName(d.description) ?? friendlyDeviceName(d.userAgent)}</Row> : null}
+                  {d.userAgent && d.description ? <Row term="Software">{friendlyDeviceName(d.userAgent)}</Row> : null}
                   {d.timeOffset !== undefined ? <Row term="Local time">{localTimeAt(d.timeOffset)}</Row> : null}
                   {capabilitiesText(d.capabilities) ? <Row term="Capabilities">{capabilitiesText(d.capabilities)}</Row> : null}
                   {d.contact ? <Row term="Contact">{d.contact}</Row> : null}

@@ -3,8 +3,12 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
 import type { MyPresence, MyStatus } from "@/lib/client";
 import { usePresence, usePresenceClient } from "../presence/presence-client-context";
-import { StatusBadge, StatusIcon, type ShownAvailability } from "../presence/status-indicator";
+import { StatusBadge, StatusIcon } from "../presence/status-indicator";
 import { btn, field, label } from "../ui/styles";
+import { useTransientMessage } from "../ui/use-transient-message";
+import { ClearAfterOptions } from "./clear-after-options";
+import { MAX_NOTE_LENGTH, NoteField, noteError } from "./note-field";
+import { clearAfterUntil, shownFor, untilText } from "./status-choices";
 
 const RECENT_KEY = "herald.recentStatuses";
 const MAX_RECENT = 6;
@@ -20,10 +24,6 @@ export const STATUS_OPTIONS: { value: MyStatus; label: string }[] = [
 interface Recent {
   status: MyStatus;
   note: string;
-}
-
-function shownFor(status: MyStatus): ShownAvailability {
-  return status === "invisible" ? "offline" : status;
 }
 
 function readRecent(): Recent[] {
@@ -49,17 +49,18 @@ function labelOf(status: MyStatus): string {
   return STATUS_OPTIONS.find((o) => o.value === status)?.label ?? status;
 }
 
-export function MyStatusForm({ autoAwayMinutes }: { autoAwayMinutes: number }) {
+export function MyStatusForm({ autoAwayMinutes, noteMax = MAX_NOTE_LENGTH }: { autoAwayMinutes: number; noteMax?: number }) {
   const snap = usePresence();
   const client = usePresenceClient();
-  const ids = { status: useId(), note: useId(), homepage: useId(), homepageErr: useId() };
+  const ids = { status: useId(), clear: useId(), homepage: useId(), homepageErr: useId() };
   const me: MyPresence = snap.myPresence;
   const [status, setStatus] = useState<MyStatus>(me.status);
   const [note, setNote] = useState(me.note ?? "");
   const [homepage, setHomepage] = useState(me.homepage ?? "");
+  const [clearAfter, setClearAfter] = useState("");
   const [dirty, setDirty] = useState(false);
   const [recent, setRecent] = useState<Recent[]>([]);
-  const [outcome, setOutcome] = useState("");
+  const [outcome, setOutcome] = useTransientMessage();
   const [busy, setBusy] = useState(false);
   const [homepageError, setHomepageError] = useState<string | null>(null);
 
@@ -73,15 +74,15 @@ export function MyStatusForm({ autoAwayMinutes }: { autoAwayMinutes: number }) {
     setHomepage(me.homepage ?? "");
   }, [me, dirty]);
 
-  async function publish(next: { status: MyStatus; note: string; homepage: string }) {
+  async function publish(next: { status: MyStatus; note: string; homepage: string; until?: string }) {
     if (!client) {
       setOutcome("Not connected yet: try again in a moment.");
       return;
     }
     setBusy(true);
-    setOutcome("Publishing…");
+    setOutcome("Publishing…", { sticky: true });
     try {
-      await client.setPresence({ status: next.status, note: next.note.trim(), homepage: next.homepage.trim() });
+      await client.setPresence({ status: next.status, note: next.note.trim(), homepage: next.homepage.trim(), ...(next.until !== undefined ? { until: next.until } : {}) });
       setRecent((r) => remember(r, { status: next.status, note: next.note.trim() }));
       setDirty(false);
       const connected = client.store.getSnapshot().connection === "online";
@@ -101,7 +102,9 @@ export function MyStatusForm({ autoAwayMinutes }: { autoAwayMinutes: number }) {
       return;
     }
     setHomepageError(null);
-    void publish({ status, note, homepage: h });
+    if (noteError(note, noteMax)) return;
+    void publish({ status, note, homepage: h, until: dirty || clearAfter ? (clearAfterUntil(clearAfter) ?? "") : undefined });
+    setClearAfter("");
   }
 
   const pub = snap.myPublication;
@@ -112,6 +115,7 @@ export function MyStatusForm({ autoAwayMinutes }: { autoAwayMinutes: number }) {
         <StatusBadge availability={shownFor(me.status)} />
         {me.idle ? <span>(automatically, after {autoAwayMinutes} idle minutes)</span> : null}
         {me.note && me.status !== "invisible" ? <span className="truncate">— {me.note}</span> : null}
+        {me.until ? <span data-testid="my-until">({untilText(me.until)})</span> : null}
         <span className="text-slate-600">
           ·{" "}
           {pub.state === "published"
@@ -153,23 +157,33 @@ export function MyStatusForm({ autoAwayMinutes }: { autoAwayMinutes: number }) {
             </span>
           </div>
         </div>
+        <NoteField
+          label="Note"
+          max={noteMax}
+          labelClassName={label}
+          placeholder="What are you up to?"
+          value={note}
+          onChange={(v) => {
+            setNote(v);
+            setDirty(true);
+          }}
+        />
         <div>
-          <label htmlFor={ids.note} className={label}>
-            Note
+          <label htmlFor={ids.clear} className={label}>
+            Clear after
           </label>
-          <input
-            id={ids.note}
-            type="text"
-            maxLength={200}
-            autoComplete="off"
-            placeholder="What are you up to?"
+          <select
+            id={ids.clear}
+            data-testid="clear-after"
             className={field}
-            value={note}
+            value={clearAfter}
             onChange={(e) => {
-              setNote(e.target.value);
+              setClearAfter(e.target.value);
               setDirty(true);
             }}
-          />
+          >
+            <ClearAfterOptions />
+          </select>
         </div>
         <div className="sm:col-span-2">
           <label htmlFor={ids.homepage} className={label}>

@@ -8,6 +8,7 @@
  */
 import { useEffect, useState } from "react";
 import { NS } from "@/lib/presence/namespaces";
+import { avatarColour, initialsOf } from "./initials";
 
 /** Where the portal's own XCAP root is, so icons stored there are fetched same-origin. */
 export interface XcapLocation {
@@ -56,21 +57,20 @@ function iconFor(url: string, xcap: XcapLocation | null): Promise<string | null>
   return p;
 }
 
-export function initialsOf(name: string): string {
-  const clean = name.replace(/^sips?:/, "").replace(/@.*$/, "").trim();
-  const parts = clean.split(/[\s._-]+/).filter(Boolean);
-  const letters = parts.length > 1 ? parts[0]![0]! + parts[1]![0]! : clean.slice(0, 2);
-  return letters.toUpperCase() || "?";
-}
-
 export function ContactIcon({
   name,
   url,
   xcap,
   size = 40,
   src,
+  colourKey,
+  dimmed = false,
 }: {
   name: string;
+  /** What the initials' colour is derived from (the contact's address); default the name. */
+  colourKey?: string;
+  /** Offline: a picture stays, greyed (initials keep their colour: the status marker says offline). */
+  dimmed?: boolean;
   url?: string | null;
   xcap: XcapLocation | null;
   size?: number;
@@ -90,15 +90,17 @@ export function ContactIcon({
   }, [url, xcap, src]);
   const picture = src ?? (loaded && loaded.url === url ? loaded.src : null);
   const style = { width: size, height: size };
+  const dim = dimmed ? "opacity-60 grayscale" : "";
   if (picture) {
-    return <img src={picture} alt={`Picture of ${name}`} style={style} className="shrink-0 rounded-full object-cover ring-1 ring-slate-200" />;
+    return <img src={picture} alt={`Picture of ${name}`} style={style} data-dimmed={dimmed || undefined} className={`shrink-0 rounded-full object-cover ring-1 ring-slate-200 ${dim}`} />;
   }
   return (
     <span
       role="img"
       aria-label={`${name} (no picture)`}
       style={style}
-      className="inline-flex shrink-0 select-none items-center justify-center rounded-full bg-slate-200 text-sm font-semibold text-slate-700"
+      data-dimmed={dimmed || undefined}
+      className={`inline-flex shrink-0 select-none items-center justify-center overflow-hidden rounded-full text-sm font-semibold ${avatarColour(colourKey ?? name)}`}
     >
       <span aria-hidden="true">{initialsOf(name)}</span>
     </span>

@@ -12,6 +12,7 @@
  */
 import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { publishableIconUrl, type XcapLocation } from "./contact-icon";
+import { friendlyDeviceName } from "./device-name";
 import { HeraldSipClient, PresenceStore, type InstantMessenger, type MyPresence, type MyStatus, type PresenceSnapshot, type SipCredentials } from "@/lib/client";
 import { useDocumentChanges } from "@/lib/client/use-document-changes";
 
@@ -28,6 +29,7 @@ export interface PresenceClient {
   setNote(note: string | undefined): Promise<void>;
   setHomepage(homepage: string | undefined): Promise<void>;
   setIcon(iconUrl: string | undefined): Promise<void>;
+  setDisplayName(name: string): Promise<void>;
   setAutoAway(idleMinutes: number | false): void;
   resync(): void;
 }
@@ -52,20 +54,28 @@ interface Slot {
   listeners: Set<() => void>;
   autoAwayMinutes: number;
   unsubscribeSave?: () => void;
+  clearTimer?: ReturnType<typeof setTimeout>;
+  clearAt?: string;
 }
 
 let slot: Slot | null = null;
 
-/** What this tab published last time (status, note, homepage), so a reload keeps it. */
-function savedPresence(): Partial<MyPresence> {
+/**
+ * What this tab published last time (status, note, homepage, "clear after" time), so a reload
+ * keeps it; a status whose clear-after time passed meanwhile comes back as Available, no note.
+ */
+function savedPresence(now = Date.now()): Partial<MyPresence> {
   try {
     const raw = window.localStorage.getItem(SAVED_PRESENCE_KEY);
     if (!raw) return {};
     const v = JSON.parse(raw) as Partial<MyPresence>;
     const out: Partial<MyPresence> = {};
+    if (typeof v.homepage === "string" && v.homepage) out.homepage = v.homepage;
+    const until = typeof v.until === "string" ? Date.parse(v.until) : NaN;
+    if (typeof v.until === "string" && !(until > now)) return out;
     if (v.status && ["available", "away", "extended-away", "busy", "invisible"].includes(v.status)) out.status = v.status;
     if (typeof v.note === "string" && v.note) out.note = v.note;
-    if (typeof v.homepage === "string" && v.homepage) out.homepage = v.homepage;
+    if (Number.isFinite(until)) out.until = new Date(until).toISOString();
     return out;
   } catch {
     return {};
@@ -75,10 +85,37 @@ function savedPresence(): Partial<MyPresence> {
 function savePresence(p: MyPresence): void {
   if (p.idle) return; // auto-away is not a choice to restore
   try {
-    window.localStorage.setItem(SAVED_PRESENCE_KEY, JSON.stringify({ status: p.status, note: p.note, homepage: p.homepage }));
+    window.localStorage.setItem(SAVED_PRESENCE_KEY, JSON.stringify({ status: p.status, note: p.note, homepage: p.homepage, until: p.until }));
   } catch {
     // storage full or disabled: nothing to keep
   }
+}
+
+/** The longest a timer can wait (setTimeout's 32-bit limit); a later time is re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * "Clear after": when the published presence carries `until`, this tab returns to Available
+ * without a note at that time (a reload re-arms it from the saved presence, see savedPresence).
+ */
+function armClear(s: Slot, until: string | undefined): void {
+  if (s.clearAt === until) return;
+  s.clearAt = until;
+  if (s.clearTimer) clearTimeout(s.clearTimer);
+  s.clearTimer = undefined;
+  if (!until) return;
+  const wait = Date.parse(until) - Date.now();
+  const fire = () => {
+    s.clearTimer = undefined;
+    if (s.clearAt !== until) return;
+    if (Date.parse(until) > Date.now()) {
+      s.clearAt = undefined;
+      armClear(s, until);
+      return;
+    }
+    void s.client?.setPresence({ status: "available", note: "", until: "" });
+  };
+  s.clearTimer = setTimeout(fire, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
 }
 
 function wsUrlFor(path: string): string {
@@ -149,7 +186,7 @@ function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number, pag
         initialPresence: initial,
         refreshCredentials: fetchCredentials,
         autoAway: autoAwayMinutes > 0 ? { idleMinutes: autoAwayMinutes } : false,
-        deviceDescription: navigator.userAgent,
+        deviceDescription: friendlyDeviceName(navigator.userAgent),
         userAgent: "Herald web",
       });
       s.client = client;
@@ -165,11 +202,13 @@ function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number, pag
         if (ended) s.store.setConnection("offline", ended);
       });
       let last = s.store.getSnapshot().myPresence;
+      armClear(s, last.until);
       s.unsubscribeSave = s.store.subscribe(() => {
         const now = s.store.getSnapshot().myPresence;
         if (now !== last) {
           last = now;
           savePresence(now);
+          armClear(s, now.until);
         }
       });
       client.start();
@@ -188,6 +227,7 @@ function release(s: Slot, now = false): void {
   const stop = () => {
     if (s.refs > 0 && !now) return;
     s.unsubscribeSave?.();
+    if (s.clearTimer) clearTimeout(s.clearTimer);
     if (s.client) void s.client.stop();
     if (slot === s) slot = null;
   };

@@ -10,3 +10,4 @@ export const btn = {
 
 export const field = `mt-1 block w-full rounded-md border border-slate-400 bg-white px-3 py-1.5 text-sm text-slate-900 placeholder:text-slate-500 ${focus}`;
 export const label = "block text-sm font-medium text-slate-800";
+export const focusRing = focus;

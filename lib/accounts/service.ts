@@ -195,12 +195,15 @@ export function cleanDisplayName(name: string | null | undefined): string | null
   return n || null;
 }
 
-export async function setDisplayName(db: Db, address: string, displayName: string | null, actor?: Actor) {
+/** The name shown for the account (portal, SIP From, published PIDF `c:display-name`); empty clears it. */
+export async function setDisplayName(db: Db, address: string, displayName: string | null, actor?: Actor): Promise<AccountView> {
   const acc = await find(db, address);
   const name = cleanDisplayName(displayName);
-  if (name === acc.displayName) return;
-  await db.account.update({ where: { id: acc.id }, data: { displayName: name } });
+  if (name === acc.displayName) return view(acc);
+  const updated = await db.account.update({ where: { id: acc.id }, data: { displayName: name } });
+  accountsChanged();
   await auditBy(db, actor, { action: "account.name", target: acc.address, detail: name === null ? "name cleared" : `name=${name}` });
+  return view(updated);
 }
 
 async function find(db: Db, address: string) {

@@ -34,6 +34,11 @@ export class AutoAway {
     return this._idle;
   }
 
+  /** When activity was last reported (the timers' clock, ms). */
+  get lastActivityAt(): number {
+    return this.lastActivity;
+  }
+
   get enabled(): boolean {
     return this.running;
   }

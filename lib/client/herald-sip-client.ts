@@ -242,6 +242,7 @@ export class HeraldSipClient {
     this.beforeIdle = undefined;
     const next: MyPresence = { ...this.me, ...patch };
     delete next.idle;
+    delete next.lastInput;
     for (const k of Object.keys(next) as (keyof MyPresence)[]) if (next[k] === undefined || next[k] === "") delete next[k];
     this.lastChangeAt = this.timers.now();
     return this.apply(next);
@@ -267,6 +268,13 @@ export class HeraldSipClient {
   /** The published icon URL (hash-tagged with iconUrlWithHash); undefined removes it. */
   setIcon(iconUrl: string | undefined): Promise<void> {
     return this.setPresence({ iconUrl: iconUrl ?? "" });
+  }
+
+  /** The display name published with this tab's presence (CIPID `display-name`); empty removes it. */
+  setDisplayName(name: string): Promise<void> {
+    if (name) this.device.displayName = name;
+    else delete this.device.displayName;
+    return this.apply(this.me);
   }
 
   /** Configure automatic away (minutes; 0/false disables). */
@@ -317,7 +325,8 @@ export class HeraldSipClient {
   private enterAutoAway(): void {
     if (this.me.status !== "available") return; // only an available user becomes "away" by idleness
     this.beforeIdle = this.me;
-    void this.apply({ ...this.me, status: "away", idle: true });
+    const lastInput = new Date(this.autoAway?.lastActivityAt ?? this.timers.now()).toISOString();
+    void this.apply({ ...this.me, status: "away", idle: true, lastInput });
   }
 
   private leaveAutoAway(): void {
@@ -507,10 +516,14 @@ export class HeraldSipClient {
     }
     if (!newest) return;
     this.lastChangeAt = newest.at;
-    if (newest.status === this.me.status && (newest.note ?? "") === (this.me.note ?? "")) return;
+    // the person's activities `until` is the newest publication's: a timed status clears in every tab
+    const until = newest.status !== "invisible" ? summary.until : undefined;
+    if (newest.status === this.me.status && (newest.note ?? "") === (this.me.note ?? "") && (until ?? "") === (this.me.until ?? "")) return;
     const adopted: MyPresence = { ...this.me, status: newest.status };
     if (newest.note) adopted.note = newest.note;
     else delete adopted.note;
+    if (until) adopted.until = until;
+    else delete adopted.until;
     delete adopted.idle;
     this.beforeIdle = undefined;
     void this.apply(adopted);

@@ -14,6 +14,13 @@ export interface MyPresence {
   iconUrl?: string;
   /** Set by the auto-away helper: published as RPID user-input "idle", not adopted by other tabs. */
   idle?: boolean;
+  /** With `idle`: when the user last did something (ISO 8601), published as user-input `last-input` (RFC 4480 user-input). */
+  lastInput?: string;
+  /**
+   * "Clear after": when the chosen status and note end by themselves (ISO 8601). The tab returns
+   * to Available without a note then; published as the `until` of the RPID activities (RFC 4480 §3.2).
+   */
+  until?: string;
 }
 
 export interface DeviceDescription {
@@ -61,7 +68,8 @@ export function pidfInputFor(entity: string, me: MyPresence, device: DeviceDescr
   if (device.userAgent) input.userAgent = device.userAgent;
   if (device.description) input.deviceDescription = device.description;
   if (device.displayName) input.displayName = device.displayName;
-  if (me.idle && !invisible) input.userInput = { value: "idle" };
+  if (me.idle && !invisible) input.userInput = me.lastInput ? { value: "idle", lastInput: me.lastInput } : { value: "idle" };
+  if (me.until && !invisible) input.activitiesUntil = me.until;
   return input;
 }
 

@@ -64,6 +64,8 @@ export interface PidfInput {
   notes?: (string | Note)[];
   /** RPID activities. When absent, derived from `extended` (away / extended-away → away, busy → busy). */
   activities?: string[];
+  /** When the activities end (RPID `until`, RFC 4480 §3.2); written only with activities. */
+  activitiesUntil?: Date | string;
   mood?: string[];
   homepage?: string;
   iconUrl?: string;
@@ -206,7 +208,7 @@ export function composePidf(input: PidfInput): string {
   const person = appendElementNS(root, NS.dm, "dm:person", { id: input.personId ?? `PID-${sha1(input.entity).slice(0, 32)}` });
   const activities = activitiesFor(input);
   if (activities.length) {
-    const act = appendElementNS(person, NS.rpid, "rpid:activities");
+    const act = appendElementNS(person, NS.rpid, "rpid:activities", { until: input.activitiesUntil === undefined ? undefined : isoTimestamp(input.activitiesUntil) });
     for (const a of activities) {
       if ((RPID_ACTIVITIES as readonly string[]).includes(a)) appendElementNS(act, NS.rpid, `rpid:${a}`);
       else appendElementNS(act, NS.rpid, "rpid:other", {}, a);

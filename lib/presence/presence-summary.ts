@@ -43,6 +43,8 @@ export interface DeviceSummary {
   userAgent?: string;
   timeOffset?: number;
   idle?: boolean;
+  /** RPID user-input `last-input` (RFC 4480 user-input): when the idle user last did something. */
+  lastInput?: string;
   timestamp?: string;
   capabilities?: ServiceCapabilities;
 }
@@ -58,6 +60,10 @@ export interface PresenceSummary {
   displayName?: string;
   /** Person activities (RPID), union over persons. */
   activities: string[];
+  /** When the activities end (RPID `until`, RFC 4480 §3.2): a status set "for 1 hour". */
+  until?: string;
+  /** The chosen device is idle since then (its user-input `last-input`). */
+  idleSince?: string;
   devices: DeviceSummary[];
 }
 
@@ -115,6 +121,7 @@ function time(ts: string | undefined): number {
 export function summarizePresence(doc: PresenceDocument): PresenceSummary {
   const activities = [...new Set(doc.persons.flatMap((p) => p.activities?.values ?? []))];
   const personIdle = doc.persons.some((p) => p.userInput?.value === "idle");
+  const personLastInput = doc.persons.find((p) => p.userInput?.lastInput)?.userInput?.lastInput;
   const fromActivities = availabilityFromActivities(activities);
 
   const devices: DeviceSummary[] = doc.tuples.map((t) => {
@@ -135,6 +142,8 @@ export function summarizePresence(doc: PresenceDocument): PresenceSummary {
     if (t.deviceInfo?.userAgent) s.userAgent = t.deviceInfo.userAgent;
     if (t.deviceInfo?.timeOffset) s.timeOffset = t.deviceInfo.timeOffset.value;
     if (idle) s.idle = true;
+    const lastInput = t.userInput?.lastInput ?? device?.userInput?.lastInput ?? personLastInput;
+    if (idle && lastInput) s.lastInput = lastInput;
     if (t.timestamp) s.timestamp = t.timestamp;
     if (t.capabilities) s.capabilities = t.capabilities;
     return s;
@@ -190,5 +199,8 @@ export function summarizePresence(doc: PresenceDocument): PresenceSummary {
   if (icon) summary.iconUrl = icon;
   if (homepage) summary.homepage = homepage;
   if (displayName) summary.displayName = displayName;
+  const until = doc.persons.find((p) => p.activities?.until)?.activities?.until;
+  if (until) summary.until = until;
+  if (best?.summary.lastInput) summary.idleSince = best.summary.lastInput;
   return summary;
 }

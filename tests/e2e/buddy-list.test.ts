@@ -25,6 +25,12 @@ async function addContact(page: Page, opts: { address: string; name: string; gro
   await dialog.getByRole("button", { name: "Add contact" }).click();
 }
 
+/** A row's action from its "Actions for …" menu. */
+async function rowAction(page: Page, uri: string, item: string) {
+  await row(page, uri).getByRole("button", { name: /^Actions for / }).click();
+  await page.getByRole("menuitem", { name: item }).click();
+}
+
 async function idle(page: Page) {
   // optimistic rows carry "Saving…" until the server answered and the list was reloaded
   await expect.poll(() => page.getByText("Saving…").count(), { timeout: 10_000 }).toBe(0);
@@ -72,7 +78,7 @@ describe("buddy list: address book", () => {
     await expect.poll(() => dialog.isVisible()).toBe(false);
   });
 
-  it("creates a group, adds a contact into it and moves another one there", async () => {
+  it("creates a group, adds a contact into it and puts another one there", async () => {
     await page.getByRole("button", { name: "New group" }).click();
     const dlg = page.getByRole("dialog", { name: "New group" });
     await dlg.getByLabel("Group name").fill("Friends");
@@ -86,11 +92,13 @@ describe("buddy list: address book", () => {
     const friends = page.getByTestId("group-Friends");
     await expect.poll(() => friends.getByTestId("contact-sip:erin@example.test").count()).toBe(1);
 
-    // dave (no group) → Friends
-    await row(page, "sip:dave@example.test").getByRole("button", { name: "Move Dave Example" }).click();
-    const move = page.getByRole("dialog", { name: "Move Dave Example" });
-    await move.getByLabel("Move to group").selectOption({ label: "Friends" });
-    await move.getByRole("button", { name: "Move" }).click();
+    // dave → Friends
+    await rowAction(page, "sip:dave@example.test", "Groups… of Dave Example");
+    const move = page.getByRole("dialog", { name: "Groups of Dave Example" });
+    // only Friends (the dialog's first group may have been the default for a new contact)
+    for (const box of await move.getByRole("checkbox").all()) await box.uncheck();
+    await move.getByLabel("Friends").check();
+    await move.getByRole("button", { name: "Save groups" }).click();
     await expect.poll(() => friends.getByTestId("contact-sip:dave@example.test").count()).toBe(1);
     await idle(page);
     await page.reload();
@@ -113,7 +121,7 @@ describe("buddy list: address book", () => {
   });
 
   it("edits a contact's name and persists it", async () => {
-    await row(page, "sip:erin@example.test").getByRole("button", { name: "Edit Erin" }).click();
+    await rowAction(page, "sip:erin@example.test", "Edit Erin");
     const dlg = page.getByRole("dialog", { name: "Edit Erin" });
     expect(await dlg.getByLabel("SIP address").inputValue()).toBe("erin@example.test");
     await dlg.getByLabel("Name").fill("Erin Smith");
@@ -140,7 +148,7 @@ describe("buddy list: address book", () => {
   });
 
   it("blocks a contact (Blocked group) and unblocks it again", async () => {
-    await row(page, "sip:dave@example.test").getByRole("button", { name: "Block Dave Example" }).click();
+    await rowAction(page, "sip:dave@example.test", "Block Dave Example");
     const blocked = page.getByTestId("blocked-sip:dave@example.test");
     await expect.poll(() => blocked.isVisible()).toBe(true);
     await idle(page);
@@ -174,7 +182,7 @@ describe("buddy list: address book", () => {
   });
 
   it("deletes a contact after confirming", async () => {
-    await row(page, "sip:erin@example.test").getByRole("button", { name: "Delete Erin Smith" }).click();
+    await rowAction(page, "sip:erin@example.test", "Delete Erin Smith");
     const dlg = page.getByRole("dialog", { name: "Delete Erin Smith?" });
     await dlg.getByRole("button", { name: "Delete" }).click();
     await expect.poll(() => row(page, "sip:erin@example.test").count()).toBe(0);
@@ -185,14 +193,16 @@ describe("buddy list: address book", () => {
   });
 
   it("renames and deletes a group; its contacts stay", async () => {
-    await page.getByRole("button", { name: "Rename group Friends" }).click();
+    await page.getByRole("button", { name: "Actions for group Friends" }).click();
+    await page.getByRole("menuitem", { name: "Rename group Friends" }).click();
     const dlg = page.getByRole("dialog", { name: "Rename group" });
     await dlg.getByLabel("Group name").fill("Pals");
     await dlg.getByRole("button", { name: "Rename" }).click();
     await expect.poll(() => page.getByTestId("group-Pals").count()).toBe(1);
     await idle(page);
     await expect.poll(() => page.getByTestId("action-status").textContent()).toBe("Group renamed to Pals.");
-    await page.getByRole("button", { name: "Delete group Pals" }).click();
+    await page.getByRole("button", { name: "Actions for group Pals" }).click();
+    await page.getByRole("menuitem", { name: "Delete group Pals" }).click();
     await page.getByRole("dialog", { name: "Delete group Pals?" }).getByRole("button", { name: "Delete group" }).click();
     await expect.poll(() => page.getByTestId("group-Pals").count()).toBe(0);
     await expect.poll(() => page.getByTestId("action-status").textContent()).toBe("Group Pals deleted.");

@@ -210,7 +210,8 @@ describe("live presence against Kamailio (bridge → Kamailio SIP, server action
   it("alice blocks bob (portal Blocked list; his list not updated by Kamailio — see header)", async () => {
     alice = await reopen(aliceCtx, baseUrl);
     await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("away");
-    await alice.getByTestId(`contact-${BOB}`).getByRole("button", { name: /^Block/ }).click();
+    await alice.getByTestId(`contact-${BOB}`).getByRole("button", { name: /^Actions for / }).click();
+    await alice.getByRole("menuitem", { name: /^Block/ }).click();
     await alice.getByTestId(`blocked-${BOB}`).waitFor();
     // the portal's Block reaches Kamailio through the identity mirror: bob's subscription ends
     await expect.poll(async () => (await portalPolicy()).presence.blocked, { timeout: 5000 }).toContain(BOB);

@@ -99,7 +99,8 @@ describe("live presence (embedded server)", () => {
     alice = await reopen(aliceCtx, baseUrl);
     await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("away");
     const bobRow = alice.getByTestId(`contact-${BOB}`);
-    await bobRow.getByRole("button", { name: /^Block/ }).click();
+    await bobRow.getByRole("button", { name: /^Actions for / }).click();
+    await alice.getByRole("menuitem", { name: /^Block/ }).click();
     await alice.getByTestId(`blocked-${BOB}`).waitFor();
     await expect.poll(() => bob.getByTestId(`contact-${ALICE}`).getAttribute("data-availability"), { timeout: 5000 }).toBe("offline");
   });

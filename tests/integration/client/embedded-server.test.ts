@@ -109,6 +109,19 @@ describe("HeraldSipClient against the embedded presence server", () => {
     await waitFor(() => b.store.getSnapshot().selfStatus === "away" && a.store.getSnapshot().selfStatus === "away", { what: "composed away in both" });
   });
 
+  it("two tabs of one user: a timed status (clear after) carries its end time to the other tab", async () => {
+    const a = tab("alice", "77777777-7777-4777-8777-777777777777");
+    const b = tab("alice", "88888888-8888-4888-8888-888888888888");
+    await waitFor(() => a.store.getSnapshot().myPublication.state === "published" && b.store.getSnapshot().myPublication.state === "published", { what: "both published" });
+    await waitFor(() => a.store.getSnapshot().self && b.store.getSnapshot().self, { what: "both see themselves" });
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await a.setPresence({ status: "busy", note: "focus", until });
+    await waitFor(() => b.presence.status === "busy" && b.presence.until === until, { what: "tab b adopted busy until", timeoutMs: 10_000 });
+    // cleared in one tab (what the page does at that time): the other follows, without an end time
+    await a.setPresence({ status: "available", note: "", until: "" });
+    await waitFor(() => b.presence.status === "available" && b.presence.until === undefined, { what: "tab b back to available", timeoutMs: 10_000 });
+  });
+
   it("stop() removes this tab's publication", async () => {
     const a = tab("alice", "55555555-5555-4555-8555-555555555555");
     const b = tab("alice", "66666666-6666-4666-8666-666666666666");

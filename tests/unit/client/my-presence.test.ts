@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { composeMyPidf, presenceListUri, tabInstanceId, INSTANCE_ID_STORAGE_KEY, credentialsExpiry } from "@/lib/client";
 import { iconUrlWithHash, parsePidf, summarizePresence } from "@/lib/presence";
+import { expectValidXml } from "../presence/xsd";
 
 const device = { deviceId: "0d9f7c52-5d7e-4a8e-9d0c-2f8f3f7f1a11", userAgent: "Herald", description: "Chromium on Linux", timeOffset: 60 };
 
@@ -25,6 +26,28 @@ describe("the PIDF this tab publishes", () => {
     expect(summarizePresence(inv)).toMatchObject({ availability: "offline", notes: [] });
     const idle = parsePidf(composeMyPidf("sip:alice@example.test", { status: "away", idle: true }, device));
     expect(summarizePresence(idle).devices[0]).toMatchObject({ availability: "away", idle: true });
+  });
+});
+
+describe("idle time and timed status in the PIDF", () => {
+  it("auto-away publishes user-input last-input and watchers read it as idleSince (RFC 4480 user-input)", async () => {
+    const xml = composeMyPidf("sip:alice@example.test", { status: "away", idle: true, lastInput: "2025-01-01T09:48:00.000Z" }, device);
+    await expectValidXml(xml);
+    expect(xml).toContain('last-input="2025-01-01T09:48:00.000Z"');
+    const s = summarizePresence(parsePidf(xml));
+    expect(s.devices[0]).toMatchObject({ idle: true, lastInput: "2025-01-01T09:48:00.000Z" });
+    expect(s.idleSince).toBe("2025-01-01T09:48:00.000Z");
+    // not idle: no idle time, even if an old last-input were around
+    expect(summarizePresence(parsePidf(composeMyPidf("sip:alice@example.test", { status: "away", lastInput: "2025-01-01T09:48:00.000Z" }, device))).idleSince).toBeUndefined();
+  });
+
+  it("a status with clear-after publishes the activities' until (RFC 4480 §3.2) and watchers read it", async () => {
+    const xml = composeMyPidf("sip:alice@example.test", { status: "busy", note: "Focus", until: "2025-01-01T11:00:00.000Z" }, device);
+    await expectValidXml(xml);
+    expect(xml).toMatch(/<rpid:activities until="2025-01-01T11:00:00.000Z">/);
+    expect(summarizePresence(parsePidf(xml))).toMatchObject({ availability: "busy", until: "2025-01-01T11:00:00.000Z" });
+    // invisible says nothing about when it ends
+    expect(composeMyPidf("sip:alice@example.test", { status: "invisible", until: "2025-01-01T11:00:00.000Z" }, device)).not.toContain("until=");
   });
 });
 
