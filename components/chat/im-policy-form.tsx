@@ -1,5 +1,6 @@
 "use client";
 /** My Presence: "Who may message me" — writes the user's im-rules document through a server action. */
+import { RadioChoices } from "../ui/radio-choices";
 import { useId, useState } from "react";
 import type { ImPolicy } from "@/lib/im";
 import type { ActionResult } from "@/lib/portal/wire-types";
@@ -34,24 +35,7 @@ export function ImPolicyForm({ initial, save }: { initial: ImPolicy | "custom"; 
   return (
     <fieldset data-testid="im-policy" aria-busy={busy}>
       <legend className={label}>Who may send me instant messages</legend>
-      <div className="mt-2 space-y-2">
-        {OPTIONS.map((o) => {
-          const id = `${name}-${o.value}`;
-          return (
-            <div key={o.value} className="flex items-start gap-2">
-              <input id={id} type="radio" name={name} value={o.value} className="mt-1 h-4 w-4 accent-blue-700" checked={policy === o.value} disabled={busy} onChange={() => void choose(o.value)} aria-describedby={`${id}-hint`} />
-              <div className="text-sm">
-                <label htmlFor={id} className="font-medium text-slate-900">
-                  {o.label}
-                </label>
-                <p id={`${id}-hint`} className="text-slate-600">
-                  {o.hint}
-                </p>
-              </div>
-            </div>
-          );
-        })}
-      </div>
+      <RadioChoices name={name} choices={OPTIONS} value={policy} disabled={busy} onChoose={(v) => void choose(v)} />
       <p role={message?.kind === "error" ? "alert" : "status"} data-testid="im-policy-message" className={`mt-2 text-sm ${message?.kind === "error" ? "text-red-800" : "text-slate-700"}`}>
         {message?.text ?? ""}
       </p>

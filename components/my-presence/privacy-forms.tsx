@@ -1,5 +1,6 @@
 "use client";
 /** Offline status (pidf-manipulation), default policy for unknown watchers, who can see me, blocked. */
+import { RadioChoices } from "../ui/radio-choices";
 import { useId, useState, type FormEvent } from "react";
 import type { ActionResult } from "@/lib/portal/wire-types";
 import type { DefaultPolicy } from "@/lib/xcap/addressbook/model";
@@ -123,34 +124,7 @@ export function DefaultPolicyForm({ initial, setDefaultPolicy }: { initial: Defa
   return (
     <fieldset data-testid="default-policy" aria-busy={busy}>
       <legend className={label}>When someone not in my contacts asks to see my status</legend>
-      <div className="mt-2 space-y-2">
-        {POLICY_OPTIONS.map((o) => {
-          const id = `${name}-${o.value}`;
-          return (
-            <div key={o.value} className="flex items-start gap-2">
-              <input
-                id={id}
-                type="radio"
-                name={name}
-                value={o.value}
-                className="mt-1 h-4 w-4 accent-blue-700"
-                checked={policy === o.value}
-                disabled={busy}
-                onChange={() => void choose(o.value)}
-                aria-describedby={`${id}-hint`}
-              />
-              <div className="text-sm">
-                <label htmlFor={id} className="font-medium text-slate-900">
-                  {o.label}
-                </label>
-                <p id={`${id}-hint`} className="text-slate-600">
-                  {o.hint}
-                </p>
-              </div>
-            </div>
-          );
-        })}
-      </div>
+      <RadioChoices name={name} choices={POLICY_OPTIONS} value={policy} disabled={busy} onChoose={(v) => void choose(v)} />
       <div className="mt-2">
         <Outcome testId="default-policy-message" message={message} />
       </div>
