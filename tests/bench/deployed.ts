@@ -40,6 +40,7 @@
  * `loadCpuShare`: this process's CPU over the measure as a share of one core (near 1 it, not the
  * server, caps the rate); `serverCpuShare`: the server's (Herald's process; Kamailio's processes).
  */
+import { flagArg, numberArg, stringArg } from "./args";
 import http from "node:http";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -54,15 +55,9 @@ import { startPostgres, type PgCluster } from "../helpers/postgres";
 import { pidf, type ClientSubscription, type SipTestClient } from "../helpers/sip-client";
 import { connectUser, fanout, type BenchTarget } from "./presence-load";
 
-const argv = process.argv.slice(2);
-const num = (name: string, dflt: number): number => {
-  const eq = argv.find((a) => a.startsWith(`--${name}=`));
-  if (eq) return Number(eq.slice(name.length + 3));
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
-const flag = (name: string) => argv.includes(`--${name}`);
-const list = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(",");
+const num = numberArg;
+const flag = flagArg;
+const list = (name: string) => stringArg(name)?.split(",");
 const ONLY = list("only");
 const runs = (measure: string) => !ONLY || ONLY.includes(measure);
 const DBS = list("db") ?? ["sqlite", "postgresql"];
@@ -432,7 +427,7 @@ async function seedHerald(db: Parameters<NonNullable<Parameters<typeof startHera
 
 async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyIntervalMs: number; fanoutOnly?: boolean }): Promise<Running> {
   const t0 = performance.now();
-  const prof = argv.find((a) => a.startsWith("--cpu-prof="))?.slice("--cpu-prof=".length);
+  const prof = stringArg("cpu-prof");
   let databaseUrl: string | undefined;
   if (opts.pg) {
     const db = `herald_bench_${Date.now()}`;

@@ -14,6 +14,7 @@
  *            msilo), then it registers: seconds until all have arrived, order kept
  * `orderKept`: the recipient got every message of a sender in the order they were sent.
  */
+import { flagArg, numberArg } from "./args";
 import { cpus } from "node:os";
 import { addAccount, addDomain } from "../../lib/accounts/service";
 import { startHerald } from "../helpers/herald-process";
@@ -22,14 +23,7 @@ import type { SipRequest } from "../../lib/sip";
 import type { SipTestClient } from "../helpers/sip-client";
 import { connectUser, type BenchTarget } from "./presence-load";
 
-const argv = process.argv.slice(2);
-/** `--name=value` (what `npm run bench -- im --burst=100` passes on) or `--name value`. */
-const num = (name: string, dflt: number): number => {
-  const eq = argv.find((a) => a.startsWith(`--${name}=`));
-  if (eq) return Number(eq.slice(name.length + 3));
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
+const num = numberArg;
 const DOMAIN = "example.test";
 const PASSWORD = "Bench-im-password1";
 const BURST = num("burst", 1000);
@@ -171,7 +165,7 @@ async function main() {
     });
     const account = (i: number) => ({ user: `u${i}`, password: PASSWORD });
     targets.push({ t: { name: "herald start (sqlite)", host: "127.0.0.1", port: herald.sipPort, domain: DOMAIN, account, allowAll: async () => {} }, stop: () => herald.stop() });
-    if (argv.includes("--no-kamailio")) line({ bench: "im-skip", target: "kamailio", reason: "--no-kamailio" });
+    if (flagArg("no-kamailio")) line({ bench: "im-skip", target: "kamailio", reason: "--no-kamailio" });
     else if (!kamailioAvailable()) line({ bench: "im-skip", target: "kamailio", reason: "Kamailio not installed" });
     else {
       const k = await startKamailio({ domain: DOMAIN, authephSecret: false, msilo: true });
