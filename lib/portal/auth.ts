@@ -1,5 +1,4 @@
 /** next-auth options: portal login with the SIP account's address and password. */
-import "server-only";
 import type { NextAuthOptions, Session } from "next-auth";
 import { getServerSession } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";

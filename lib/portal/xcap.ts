@@ -1,5 +1,4 @@
 /** The portal's XCAP pieces: the embedded store, the HTTP root and the client the server actions use. */
-import "server-only";
 import { config } from "../config";
 import { db } from "../db";
 import { currentUser } from "./auth";
