@@ -3,17 +3,13 @@
 import { z } from "zod";
 import { runAction } from "@/lib/portal/action-result";
 import type { ActionResult } from "@/lib/portal/wire-types";
-import { conversationHistory, getImPolicy, setImPolicy, type HistoryMessage } from "@/lib/portal/instant-messages";
+import { conversationHistory, setImPolicy, type HistoryMessage } from "@/lib/portal/instant-messages";
 import type { ImPolicy } from "@/lib/im";
 
 const peerSchema = z.string().trim().regex(/^sips?:[^@\s<>]+@[^@\s<>]+$/, "must be a SIP address (sip:user@domain)");
 
 export async function loadConversation(peer: string): Promise<ActionResult<HistoryMessage[]>> {
   return runAction(peerSchema, peer, (user, p) => conversationHistory(user.address, p));
-}
-
-export async function loadImPolicy(): Promise<ActionResult<ImPolicy | "custom">> {
-  return runAction(z.undefined(), undefined, (user) => getImPolicy(user.address));
 }
 
 export async function saveImPolicy(policy: ImPolicy): Promise<ActionResult<null>> {

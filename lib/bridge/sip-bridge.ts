@@ -17,6 +17,7 @@
  * WebSocket, which that server treats as an accepted TCP connection. The bridge handles both
  * alike (same rewriting, limits and close semantics); only the kernel hop is gone.
  */
+import { CONTENT_TYPES } from "../presence/namespaces";
 import http, { type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
@@ -362,7 +363,7 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
     listen(port, host = "0.0.0.0") {
       if (server) return Promise.reject(new Error("bridge is already listening"));
       const s = http.createServer((_req, res) => {
-        res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "Upgrade" });
+        res.writeHead(426, { "Content-Type": CONTENT_TYPES.text, Upgrade: "websocket", Connection: "Upgrade" });
         res.end(`SIP over WebSocket endpoint: upgrade at ${path} with subprotocol "${SIP_SUBPROTOCOL}"\n`);
       });
       s.on("upgrade", (req, socket, head) => {

@@ -13,7 +13,8 @@
  * with refresh = `composingRefreshS`; `idle` when the text is sent or cleared. An incoming
  * `active` shows "typing" until `idle`, a message from that peer, or its refresh runs out (§4).
  */
-import { composeIsComposing, cpimContentType, cpimHeader, IM_CONTENT_TYPES, IS_COMPOSING_DEFAULT_IDLE_SECONDS, parseCpim, parseCpimAddress, parseIsComposing } from "../im";
+import { CONTENT_TYPES } from "../presence/namespaces";
+import { composeIsComposing, cpimContentType, cpimHeader, IS_COMPOSING_DEFAULT_IDLE_SECONDS, parseCpim, parseCpimAddress, parseIsComposing } from "../im";
 import { realTimers, type ClientTimers, type TimerHandle } from "./timers";
 
 export type ChatMessageState = "sending" | "sent" | "delivered" | "failed";
@@ -148,13 +149,13 @@ export class InstantMessenger {
       if (last === undefined) return;
       this.lastActiveSent.delete(peer);
     }
-    void this.o.transport.send(peer, composeIsComposing(state === "active" ? { state, refresh, contentType: IM_CONTENT_TYPES.text } : { state }), IM_CONTENT_TYPES.isComposing).catch(() => {});
+    void this.o.transport.send(peer, composeIsComposing(state === "active" ? { state, refresh, contentType: CONTENT_TYPES.text } : { state }), CONTENT_TYPES.isComposing).catch(() => {});
   }
 
   private async transmit(peer: string, m: ChatMessage): Promise<ChatMessage> {
     let status = 0;
     try {
-      status = (await this.o.transport.send(peer, m.text, IM_CONTENT_TYPES.text)).status;
+      status = (await this.o.transport.send(peer, m.text, CONTENT_TYPES.text)).status;
     } catch {
       status = 0;
     }
@@ -169,7 +170,7 @@ export class InstantMessenger {
     let from = m.from;
     let date = m.date;
     try {
-      if (mime === IM_CONTENT_TYPES.cpim) {
+      if (mime === CONTENT_TYPES.cpim) {
         const cpim = parseCpim(m.body);
         type = cpimContentType(cpim);
         body = cpim.body;
@@ -177,7 +178,7 @@ export class InstantMessenger {
         const dt = Date.parse(cpimHeader(cpim, "DateTime") ?? "");
         if (Number.isFinite(dt)) date = dt;
       }
-      if (type === IM_CONTENT_TYPES.isComposing) {
+      if (type === CONTENT_TYPES.isComposing) {
         const ind = parseIsComposing(body);
         this.setTyping(from, ind.state === "active", ind.refresh ?? IS_COMPOSING_DEFAULT_IDLE_SECONDS);
         return;
@@ -185,7 +186,7 @@ export class InstantMessenger {
     } catch {
       return; // a body we cannot read: nothing to show
     }
-    if (type !== IM_CONTENT_TYPES.text) return; // notices (IMDN) are not shown
+    if (type !== CONTENT_TYPES.text) return; // notices (IMDN) are not shown
     const c = this.conversation(from);
     c.messages = [...c.messages, { id: `in-${++seq}`, direction: "in", text: body, date: date ?? this.now() }];
     if (!this.reading.has(from)) c.unread++;

@@ -3,6 +3,7 @@
  * 0 when there was none), `newMessage` in (JsSIP answers 200 itself). The UA is attached when the
  * client creates it and may be replaced; messages sent with no UA fail at once.
  */
+import { CONTENT_TYPES } from "../presence/namespaces";
 import type { UA } from "jssip";
 import type { IncomingMessageEvent, OutgoingMessageEvent } from "jssip/lib/UA";
 import type { IncomingIm, MessageTransport } from "./instant-messenger";
@@ -17,7 +18,7 @@ export class JsSipMessageTransport implements MessageTransport {
       if (e.originator !== "remote") return;
       const r = e.request;
       const date = Date.parse(r.getHeader("Date") ?? "");
-      const m: IncomingIm = { from: r.from.uri.toAor(), contentType: r.getHeader("Content-Type") ?? "text/plain", body: r.body ?? "" };
+      const m: IncomingIm = { from: r.from.uri.toAor(), contentType: r.getHeader("Content-Type") ?? CONTENT_TYPES.text, body: r.body ?? "" };
       if (Number.isFinite(date)) m.date = date;
       for (const l of [...this.listeners]) l(m);
     });

@@ -8,7 +8,6 @@
  */
 import { escapeXml } from "../xml";
 import { NS } from "../presence";
-import { IM_NS } from "./namespaces";
 import type { ImRules } from "./im-rules";
 
 export type ImPolicy = "everyone" | "contacts" | "nobody";
@@ -18,7 +17,7 @@ export const IM_CONTACTS_RULE_ID = "herald_im_contacts";
 /** The document for `policy` (null: delete the document). `buddyListAnchor`: XCAP URI of the buddy list. */
 export function composeImPolicy(policy: ImPolicy, buddyListAnchor: string): string | null {
   if (policy === "everyone") return null;
-  const head = `<?xml version="1.0" encoding="UTF-8"?>\n<cr:ruleset xmlns:cr="${NS.commonPolicy}" xmlns:im="${IM_NS.imRules}" xmlns:ocp="${NS.omaCommonPolicy}">`;
+  const head = `<?xml version="1.0" encoding="UTF-8"?>\n<cr:ruleset xmlns:cr="${NS.commonPolicy}" xmlns:im="${NS.imRules}" xmlns:ocp="${NS.omaCommonPolicy}">`;
   if (policy === "nobody") return `${head}</cr:ruleset>`;
   return `${head}<cr:rule id="${IM_CONTACTS_RULE_ID}"><cr:conditions><ocp:external-list><ocp:entry anc="${escapeXml(buddyListAnchor)}"/></ocp:external-list></cr:conditions><cr:actions><im:im-handling>allow</im:im-handling></cr:actions></cr:rule></cr:ruleset>`;
 }

@@ -18,7 +18,6 @@ import { childElements, textOf, XmlParseError, type XmlDocument, parseXml } from
 import { canonicalAor } from "../sip/aor";
 import { isAnonymous, matchingRules, NS, parseConditions, type ConditionOptions, type RuleConditions, type WatcherIdentity } from "../presence";
 import { ImPayloadError } from "./errors";
-import { IM_NS } from "./namespaces";
 
 export type ImHandling = "block" | "allow";
 export const IM_HANDLING_ORDER: readonly ImHandling[] = ["block", "allow"];
@@ -63,7 +62,7 @@ export function parseImRules(input: string | XmlDocument): ImRules {
     const part = (name: string) => childElements(r).find((c) => c.namespaceURI === NS.commonPolicy && c.localName === name);
     const rule: ImRule = { id: r.getAttribute("id") ?? "", conditions: parseConditions(part("conditions")) };
     const actions = part("actions");
-    const h = actions && childElements(actions).find((c) => c.namespaceURI === IM_NS.imRules && c.localName === "im-handling");
+    const h = actions && childElements(actions).find((c) => c.namespaceURI === NS.imRules && c.localName === "im-handling");
     const v = textOf(h)?.trim();
     if (v === "allow" || v === "block") rule.imHandling = v;
     rules.push(rule);

@@ -4,10 +4,10 @@
  * notification (§7.2.1), always carried in message/cpim with `Content-Disposition: notification`
  * (§7.2.1.1).
  */
+import { CONTENT_TYPES, NS } from "../presence/namespaces";
 import { appendElementNS, childElements, createXmlDocument, parseXml, serializeXmlDocument, textOf, XmlParseError, type XmlElement } from "../xml";
 import { cpimHeader, createCpim, type CpimMessage } from "./cpim";
 import { ImPayloadError } from "./errors";
-import { IM_CONTENT_TYPES, IM_NS } from "./namespaces";
 
 /** §6.3 Disposition-Notification values. */
 export type DispositionRequest = "positive-delivery" | "negative-delivery" | "display" | "processing";
@@ -40,9 +40,9 @@ const MAX_BYTES = 8192;
 
 /** What the CPIM message asks for (undefined without an imdn.Message-ID). Unknown dispositions are ignored (§6.3). */
 export function imdnRequestOf(message: CpimMessage): ImdnRequest | undefined {
-  const messageId = cpimHeader(message, "Message-ID", IM_NS.imdnHeaders);
+  const messageId = cpimHeader(message, "Message-ID", NS.imdnHeaders);
   if (!messageId) return undefined;
-  const dispositions = (cpimHeader(message, "Disposition-Notification", IM_NS.imdnHeaders) ?? "")
+  const dispositions = (cpimHeader(message, "Disposition-Notification", NS.imdnHeaders) ?? "")
     .split(",")
     .map((s) => s.trim().toLowerCase())
     .filter((s): s is DispositionRequest => DISPOSITIONS.has(s as DispositionRequest));
@@ -57,8 +57,8 @@ export function parseImdn(text: string): ImdnNotification {
     if (e instanceof XmlParseError) throw new ImPayloadError("not-xml", `imdn: ${e.message}`);
     throw e;
   }
-  if (root.namespaceURI !== IM_NS.imdn || root.localName !== "imdn") throw new ImPayloadError("wrong-root", `expected {${IM_NS.imdn}}imdn`);
-  const kids = childElements(root).filter((c) => c.namespaceURI === IM_NS.imdn);
+  if (root.namespaceURI !== NS.imdn || root.localName !== "imdn") throw new ImPayloadError("wrong-root", `expected {${NS.imdn}}imdn`);
+  const kids = childElements(root).filter((c) => c.namespaceURI === NS.imdn);
   const text1 = (name: string) => textOf(kids.find((c) => c.localName === name))?.trim();
   const messageId = text1("message-id");
   const dateTime = text1("datetime");
@@ -68,8 +68,8 @@ export function parseImdn(text: string): ImdnNotification {
   const found = kinds.map((k) => [k, kids.find((c) => c.localName === `${k}-notification`)] as const).filter(([, el]) => el);
   if (found.length !== 1) throw new ImPayloadError("invalid-value", "imdn must hold exactly one *-notification");
   const [kind, el] = found[0];
-  const status = childElements(el as XmlElement).find((c) => c.namespaceURI === IM_NS.imdn && c.localName === "status");
-  const value = status && childElements(status).find((c) => c.namespaceURI === IM_NS.imdn);
+  const status = childElements(el as XmlElement).find((c) => c.namespaceURI === NS.imdn && c.localName === "status");
+  const value = status && childElements(status).find((c) => c.namespaceURI === NS.imdn);
   if (!value || !IMDN_STATUSES[kind].includes(value.localName)) throw new ImPayloadError("invalid-value", `imdn ${kind}-notification has no valid status`);
   const out: ImdnNotification = { messageId, dateTime, kind, status: value.localName };
   const r = text1("recipient-uri");
@@ -83,16 +83,16 @@ export function parseImdn(text: string): ImdnNotification {
 
 export function composeImdn(n: ImdnNotification): string {
   if (!IMDN_STATUSES[n.kind].includes(n.status)) throw new RangeError(`${n.status} is not a ${n.kind} status`);
-  const doc = createXmlDocument(IM_NS.imdn, "imdn");
+  const doc = createXmlDocument(NS.imdn, "imdn");
   const root = doc.documentElement;
-  appendElementNS(root, IM_NS.imdn, "message-id", {}, n.messageId);
-  appendElementNS(root, IM_NS.imdn, "datetime", {}, n.dateTime);
-  if (n.recipientUri) appendElementNS(root, IM_NS.imdn, "recipient-uri", {}, n.recipientUri);
-  if (n.originalRecipientUri) appendElementNS(root, IM_NS.imdn, "original-recipient-uri", {}, n.originalRecipientUri);
-  if (n.subject) appendElementNS(root, IM_NS.imdn, "subject", {}, n.subject);
-  const note = appendElementNS(root, IM_NS.imdn, `${n.kind}-notification`);
-  const status = appendElementNS(note, IM_NS.imdn, "status");
-  appendElementNS(status, IM_NS.imdn, n.status);
+  appendElementNS(root, NS.imdn, "message-id", {}, n.messageId);
+  appendElementNS(root, NS.imdn, "datetime", {}, n.dateTime);
+  if (n.recipientUri) appendElementNS(root, NS.imdn, "recipient-uri", {}, n.recipientUri);
+  if (n.originalRecipientUri) appendElementNS(root, NS.imdn, "original-recipient-uri", {}, n.originalRecipientUri);
+  if (n.subject) appendElementNS(root, NS.imdn, "subject", {}, n.subject);
+  const note = appendElementNS(root, NS.imdn, `${n.kind}-notification`);
+  const status = appendElementNS(note, NS.imdn, "status");
+  appendElementNS(status, NS.imdn, n.status);
   return serializeXmlDocument(doc);
 }
 
@@ -103,10 +103,10 @@ export function imdnCpim(init: { from: string; to: string; notificationId: strin
     to: { uri: init.to },
     dateTime: init.dateTime,
     extraHeaders: [
-      { name: "NS", value: `imdn <${IM_NS.imdnHeaders}>` },
+      { name: "NS", value: `imdn <${NS.imdnHeaders}>` },
       { name: "imdn.Message-ID", value: init.notificationId },
     ],
-    contentType: IM_CONTENT_TYPES.imdn,
+    contentType: CONTENT_TYPES.imdn,
     contentHeaders: [{ name: "Content-Disposition", value: "notification" }],
     body: composeImdn(init.notification),
   });

@@ -1,6 +1,5 @@
 /** Instant-message payloads and policy (framework-free; shared by server and browser). */
 export * from "./errors";
-export * from "./namespaces";
 export * from "./cpim";
 export * from "./is-composing";
 export * from "./imdn";

@@ -4,9 +4,9 @@
  * `contenttype`, and `refresh` (seconds the active state lasts before the receiver times it out,
  * §4: default 120 s when absent).
  */
+import { NS } from "../presence/namespaces";
 import { appendElementNS, childElements, createXmlDocument, parseXml, serializeXmlDocument, textOf, XmlParseError } from "../xml";
 import { ImPayloadError } from "./errors";
-import { IM_NS } from "./namespaces";
 
 export interface IsComposing {
   state: "active" | "idle";
@@ -28,10 +28,10 @@ export function parseIsComposing(text: string): IsComposing {
     if (e instanceof XmlParseError) throw new ImPayloadError("not-xml", `is-composing: ${e.message}`);
     throw e;
   }
-  if (root.namespaceURI !== IM_NS.isComposing || root.localName !== "isComposing") {
-    throw new ImPayloadError("wrong-root", `expected {${IM_NS.isComposing}}isComposing`);
+  if (root.namespaceURI !== NS.isComposing || root.localName !== "isComposing") {
+    throw new ImPayloadError("wrong-root", `expected {${NS.isComposing}}isComposing`);
   }
-  const child = (name: string) => textOf(childElements(root).find((c) => c.namespaceURI === IM_NS.isComposing && c.localName === name))?.trim();
+  const child = (name: string) => textOf(childElements(root).find((c) => c.namespaceURI === NS.isComposing && c.localName === name))?.trim();
   const state = child("state");
   if (state === undefined) throw new ImPayloadError("invalid-value", "is-composing has no state");
   const out: IsComposing = { state: state === "active" ? "active" : "idle" };
@@ -49,11 +49,11 @@ export function parseIsComposing(text: string): IsComposing {
 
 export function composeIsComposing(ind: IsComposing): string {
   if (ind.refresh !== undefined && (!Number.isInteger(ind.refresh) || ind.refresh <= 0)) throw new RangeError("refresh must be a positive integer");
-  const doc = createXmlDocument(IM_NS.isComposing, "isComposing");
+  const doc = createXmlDocument(NS.isComposing, "isComposing");
   const root = doc.documentElement;
-  appendElementNS(root, IM_NS.isComposing, "state", {}, ind.state);
-  if (ind.lastActive) appendElementNS(root, IM_NS.isComposing, "lastactive", {}, ind.lastActive);
-  if (ind.contentType) appendElementNS(root, IM_NS.isComposing, "contenttype", {}, ind.contentType);
-  if (ind.refresh !== undefined) appendElementNS(root, IM_NS.isComposing, "refresh", {}, String(ind.refresh));
+  appendElementNS(root, NS.isComposing, "state", {}, ind.state);
+  if (ind.lastActive) appendElementNS(root, NS.isComposing, "lastactive", {}, ind.lastActive);
+  if (ind.contentType) appendElementNS(root, NS.isComposing, "contenttype", {}, ind.contentType);
+  if (ind.refresh !== undefined) appendElementNS(root, NS.isComposing, "refresh", {}, String(ind.refresh));
   return serializeXmlDocument(doc);
 }

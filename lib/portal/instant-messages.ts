@@ -1,8 +1,8 @@
 /** What the portal needs for instant messages: conversation history (InstantMessage table) and "who may message me" (im-rules in XCAP). */
-import { cpimContentType, composeImPolicy, imPolicyOf, IM_CONTENT_TYPES, parseCpim, parseImRules, type ImPolicy } from "../im";
+import { AUID, CONTENT_TYPES } from "../presence/namespaces";
+import { cpimContentType, composeImPolicy, imPolicyOf, parseCpim, parseImRules, type ImPolicy } from "../im";
 import { db } from "../db";
 import { PrismaMessageStore } from "../server/message";
-import { IM_RULES_AUID } from "../server/message/im-authorizer";
 import { LIST, listXcapUri } from "../xcap/addressbook";
 import { publicXcapRoot, xcapClientFor } from "./presence-documents";
 
@@ -16,11 +16,11 @@ export interface HistoryMessage {
 /** The text of a stored body (text/plain, or text/plain inside message/cpim); undefined for anything else. */
 function textOf(contentType: string, body: string): string | undefined {
   const mime = contentType.split(";", 1)[0].trim().toLowerCase();
-  if (mime === IM_CONTENT_TYPES.text) return body;
-  if (mime !== IM_CONTENT_TYPES.cpim) return undefined;
+  if (mime === CONTENT_TYPES.text) return body;
+  if (mime !== CONTENT_TYPES.cpim) return undefined;
   try {
     const cpim = parseCpim(body);
-    return cpimContentType(cpim) === IM_CONTENT_TYPES.text ? cpim.body : undefined;
+    return cpimContentType(cpim) === CONTENT_TYPES.text ? cpim.body : undefined;
   } catch {
     return undefined;
   }
@@ -39,7 +39,7 @@ export async function conversationHistory(address: string, peer: string, limit =
 }
 
 export async function getImPolicy(address: string): Promise<ImPolicy | "custom"> {
-  const doc = await (await xcapClientFor(address)).getDocument(IM_RULES_AUID, "index");
+  const doc = await (await xcapClientFor(address)).getDocument(AUID.imRules, "index");
   if (!doc) return "everyone";
   try {
     return imPolicyOf(parseImRules(doc.xml));
@@ -52,6 +52,6 @@ export async function setImPolicy(address: string, policy: ImPolicy): Promise<vo
   const client = await xcapClientFor(address);
   const anchor = listXcapUri({ xcapRoot: publicXcapRoot(), xui: `sip:${address}` }, LIST.buddies);
   const xml = composeImPolicy(policy, anchor);
-  if (xml === null) await client.deleteDocument(IM_RULES_AUID, "index");
-  else await client.putDocument(IM_RULES_AUID, "index", xml, { contentType: "application/auth-policy+xml" });
+  if (xml === null) await client.deleteDocument(AUID.imRules, "index");
+  else await client.putDocument(AUID.imRules, "index", xml, { contentType: CONTENT_TYPES.authPolicy });
 }

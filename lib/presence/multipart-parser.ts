@@ -131,7 +131,7 @@ function parsePart(raw: Uint8Array, options: Required<ParseMultipartOptions>, de
     if (headerEnd > options.maxHeaderBytes) throw new PresencePayloadError("too-large", "part header block too large");
   }
   const headers = headerEnd > 0 ? parseHeaders(utf8.decode(raw.subarray(0, headerEnd))) : new Map<string, string>();
-  const contentType = headers.get("content-type") ?? "text/plain";
+  const contentType = headers.get("content-type") ?? CONTENT_TYPES.text;
   const mediaType: MediaType = parseMediaType(contentType);
   let body: Uint8Array = raw.slice(bodyStart);
   const cte = (headers.get("content-transfer-encoding") ?? "binary").toLowerCase();

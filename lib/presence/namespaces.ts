@@ -48,6 +48,14 @@ export const NS = {
   sipsimpleAttributes: "urn:ag-projects:sipsimple:xml:ns:addressbook",
   /** AG `attributes` extension of resource-lists entries (also read on address-book items) */
   agpResourceLists: "urn:ag-projects:xml:ns:resource-lists",
+  /** im-rules action namespace of the SER presence handbook ("MESSAGE authorization rules", iptel). */
+  imRules: "urn:iptel:xml:ns:im-rules",
+  /** RFC 3994 is-composing */
+  isComposing: "urn:ietf:params:xml:ns:im-iscomposing",
+  /** RFC 5438 IMDN (XML body) */
+  imdn: "urn:ietf:params:xml:ns:imdn",
+  /** RFC 5438 §6.2: the CPIM header namespace (`NS: imdn <urn:ietf:params:imdn>`) */
+  imdnHeaders: "urn:ietf:params:imdn",
 } as const;
 
 /** Prefixes used when composing (same as python-sipsimple's, so Blink users see familiar documents). */
@@ -73,6 +81,8 @@ export const AUID = {
   xcapCaps: "xcap-caps",
   xcapDirectory: "org.openmobilealliance.xcap-directory",
   dialogRules: "org.openxcap.dialog-rules",
+  /** Who may send a user instant messages (the SER presence handbook's usage; Herald's im-rules). */
+  imRules: "im-rules",
 } as const;
 
 /** MIME types of the payloads and documents. */
@@ -91,4 +101,9 @@ export const CONTENT_TYPES = {
   xcapElement: "application/xcap-el+xml",
   xcapAttribute: "application/xcap-att+xml",
   xcapNamespaces: "application/xcap-ns+xml",
+  /** Instant messages (RFC 3428 bodies, RFC 3862 CPIM, RFC 3994, RFC 5438). */
+  text: "text/plain",
+  cpim: "message/cpim",
+  isComposing: "application/im-iscomposing+xml",
+  imdn: "message/imdn+xml",
 } as const;

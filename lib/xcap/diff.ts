@@ -7,6 +7,7 @@
  * Also the other direction: the list of XCAP URIs a subscriber names in its SUBSCRIBE body
  * (`application/resource-lists+xml`, RFC 5875 §4.3), as python-sipsimple (Blink) sends it.
  */
+import { CONTENT_TYPES, NS } from "../presence/namespaces";
 import { childElements, escapeXml, parseXml, XML_DECLARATION, type XmlElement } from "../xml";
 import { XcapError } from "./errors";
 import { buildXcapUri, parseXcapUri, type XcapDocumentKey } from "./uri";
@@ -14,8 +15,8 @@ import { buildXcapUri, parseXcapUri, type XcapDocumentKey } from "./uri";
 export const XCAP_DIFF_TYPE = "application/xcap-diff+xml";
 export const XCAP_DIFF_NS = "urn:ietf:params:xml:ns:xcap-diff";
 /** The SUBSCRIBE body type naming the watched resources (RFC 5875 §4.3). */
-export const XCAP_DIFF_SUBSCRIBE_BODY_TYPE = "application/resource-lists+xml";
-const RL_NS = "urn:ietf:params:xml:ns:resource-lists";
+export const XCAP_DIFF_SUBSCRIBE_BODY_TYPE = CONTENT_TYPES.resourceLists;
+const RL_NS = NS.resourceLists;
 
 export interface XcapDiffDocument {
   /** Document selector relative to the XCAP root, e.g. `resource-lists/users/sip:alice@example.test/index`. */

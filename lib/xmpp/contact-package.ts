@@ -18,6 +18,7 @@
  * subscription (the roster item) stays: a page closing must not undo the contact's approval.
  * `unsubscribe` is sent when the watcher removes the contact from their buddy list (gateway.ts).
  */
+import { CONTENT_TYPES } from "../presence/namespaces";
 import { SipError } from "../sip";
 import { splitAor } from "../server/aor";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView } from "../server/event-package";
@@ -26,7 +27,7 @@ import { composeXmppPidf, type XmppResourceState } from "./presence-mapping";
 import type { PresenceStanza, StatusText } from "./presence-stanza";
 import { writePresence } from "./presence-stanza";
 
-const PIDF = "application/pidf+xml";
+const PIDF = CONTENT_TYPES.pidf;
 
 export interface VirtualSubscription {
   readonly key: string;

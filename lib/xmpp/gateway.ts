@@ -26,6 +26,7 @@
  *   (`subscribe`, or `probe` when subscribed) and every approved XMPP watcher gets the current
  *   presence.
  */
+import { CONTENT_TYPES } from "../presence/namespaces";
 import {
   Dialog,
   SipRequest,
@@ -101,7 +102,7 @@ interface WatcherDialog {
   closed: boolean;
 }
 
-const ACCEPT: Array<[string, string]> = [["Accept", "application/pidf+xml"]];
+const ACCEPT: Array<[string, string]> = [["Accept", CONTENT_TYPES.pidf]];
 /** `uri` of every `<entry>` of a resource-lists document (RFC 4826 §3.3; any prefix, either quote). */
 const ENTRY_URI = /<(?:[\w.-]+:)?entry\b[^>]*?\suri\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 

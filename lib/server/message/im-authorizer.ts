@@ -15,7 +15,6 @@ import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { readExternalLists } from "../presence-authorizer";
 import { AUID } from "../../presence/namespaces";
 
-export const IM_RULES_AUID = "im-rules";
 
 interface Entry {
   rules?: ImRules;
@@ -52,7 +51,7 @@ export class ImAuthorizer {
   /** Drop what an XCAP write changed (im-rules of its user; any rules reading that user's lists). */
   invalidate(e: XcapChangeEvent): void {
     if (!e.user) return;
-    if (e.auid === IM_RULES_AUID) this.entries.delete(e.user);
+    if (e.auid === AUID.imRules) this.entries.delete(e.user);
     else if (e.auid === AUID.resourceLists) {
       this.entries.delete(e.user);
       for (const recipient of this.dependents.get(e.user) ?? []) this.entries.delete(recipient);
@@ -71,7 +70,7 @@ export class ImAuthorizer {
   }
 
   private async load(recipient: string): Promise<Entry> {
-    const doc = await this.o.store.get({ auid: IM_RULES_AUID, scope: "users", xui: recipient, docPath: "index" });
+    const doc = await this.o.store.get({ auid: AUID.imRules, scope: "users", xui: recipient, docPath: "index" });
     if (!doc) return { lists: new Map(), owners: new Set() };
     let rules: ImRules;
     try {

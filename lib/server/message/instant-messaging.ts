@@ -25,8 +25,9 @@
  * Stored messages go out, oldest first, to the device whose REGISTER comes next, with their
  * original Date and From; one that fails stays queued (order is kept: the rest wait).
  */
+import { CONTENT_TYPES, NS } from "../../presence/namespaces";
 import { SipError, SipRequest, SipResponse, componentLogger, createRequest, createResponse, generateTag, parseUri, SipUri, type SipConnection, type SipLogger, type TimerApi, realTimers } from "../../sip";
-import { cpimContentType, cpimHeader, IM_CONTENT_TYPES, IM_NS, ImPayloadError, parseCpim, parseCpimAddress, parseImdn, parseIsComposing } from "../../im";
+import { cpimContentType, cpimHeader, ImPayloadError, parseCpim, parseCpimAddress, parseImdn, parseIsComposing } from "../../im";
 import { parseMediaType, PresencePayloadError } from "../../presence";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { aorOf, canonicalAor, splitAor } from "../aor";
@@ -35,8 +36,8 @@ import type { Binding } from "../registrar";
 import { ImAuthorizer } from "./im-authorizer";
 import type { MessageStore, NewMessage, StoredMessage } from "./message-store";
 
-const ACCEPT = [IM_CONTENT_TYPES.text, IM_CONTENT_TYPES.cpim, IM_CONTENT_TYPES.isComposing].join(", ");
-const CPIM_INNER = new Set<string>([IM_CONTENT_TYPES.text, IM_CONTENT_TYPES.imdn, IM_CONTENT_TYPES.isComposing]);
+const ACCEPT = [CONTENT_TYPES.text, CONTENT_TYPES.cpim, CONTENT_TYPES.isComposing].join(", ");
+const CPIM_INNER = new Set<string>([CONTENT_TYPES.text, CONTENT_TYPES.imdn, CONTENT_TYPES.isComposing]);
 const DAY = 86_400_000;
 
 export interface InstantMessagingOptions {
@@ -180,24 +181,24 @@ export class InstantMessaging {
     }
     const body = request.body.toString("utf8");
     try {
-      if (mime === IM_CONTENT_TYPES.text) return { kind: "text", contentType: raw, messageId: request.callId };
-      if (mime === IM_CONTENT_TYPES.isComposing) {
+      if (mime === CONTENT_TYPES.text) return { kind: "text", contentType: raw, messageId: request.callId };
+      if (mime === CONTENT_TYPES.isComposing) {
         parseIsComposing(body);
         return { kind: "composing", contentType: raw };
       }
-      if (mime === IM_CONTENT_TYPES.cpim) {
+      if (mime === CONTENT_TYPES.cpim) {
         const cpim = parseCpim(body);
         const from = parseCpimAddress(cpimHeader(cpim, "From") ?? "");
         if (!from) throw new ImPayloadError("malformed-cpim", "CPIM From is missing or malformed");
         if (sameUser(from.uri) !== sameUser(sender)) throw new SipError(403, "CPIM From is not the authenticated identity");
         const inner = cpimContentType(cpim);
         if (!CPIM_INNER.has(inner)) throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", ACCEPT]] });
-        const messageId = cpimHeader(cpim, "Message-ID", IM_NS.imdnHeaders);
-        if (inner === IM_CONTENT_TYPES.isComposing) {
+        const messageId = cpimHeader(cpim, "Message-ID", NS.imdnHeaders);
+        if (inner === CONTENT_TYPES.isComposing) {
           parseIsComposing(cpim.body);
           return { kind: "composing", contentType: raw };
         }
-        if (inner === IM_CONTENT_TYPES.imdn) {
+        if (inner === CONTENT_TYPES.imdn) {
           parseImdn(cpim.body);
           return { kind: "notice", contentType: raw, messageId };
         }

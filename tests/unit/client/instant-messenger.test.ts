@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { NS } from "../../../lib/presence/namespaces";
 import { InstantMessenger, type IncomingIm, type MessageTransport } from "@/lib/client";
-import { composeIsComposing, createCpim, IM_NS, serializeCpim } from "@/lib/im";
+import { composeIsComposing, createCpim, serializeCpim } from "@/lib/im";
 
 class FakeTransport implements MessageTransport {
   sent: Array<{ target: string; body: string; contentType: string }> = [];
@@ -74,7 +75,7 @@ describe("InstantMessenger", () => {
     const m = new InstantMessenger({ transport: t });
     const cpim = serializeCpim(createCpim({ from: { uri: "im:bob@example.test" }, to: { uri: "sip:alice@example.test" }, dateTime: new Date("2026-01-01T10:00:00Z"), contentType: "text/plain", body: "via cpim" }));
     t.deliver({ from: BOB, contentType: "message/cpim", body: cpim });
-    const imdn = serializeCpim(createCpim({ from: { uri: BOB }, to: { uri: "sip:alice@example.test" }, extraHeaders: [{ name: "NS", value: `imdn <${IM_NS.imdnHeaders}>` }], contentType: "message/imdn+xml", body: "<imdn/>" }));
+    const imdn = serializeCpim(createCpim({ from: { uri: BOB }, to: { uri: "sip:alice@example.test" }, extraHeaders: [{ name: "NS", value: `imdn <${NS.imdnHeaders}>` }], contentType: "message/imdn+xml", body: "<imdn/>" }));
     t.deliver({ from: BOB, contentType: "message/cpim", body: imdn });
     t.deliver({ from: BOB, contentType: "message/cpim", body: "garbage" });
     const c = m.getSnapshot().conversations[BOB];

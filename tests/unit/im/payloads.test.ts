@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { NS } from "../../../lib/presence/namespaces";
 import { describe, expect, it } from "vitest";
 import {
   composeImdn,
@@ -8,7 +9,6 @@ import {
   createCpim,
   imdnCpim,
   imdnRequestOf,
-  IM_NS,
   parseCpim,
   parseCpimAddress,
   parseImdn,
@@ -50,7 +50,7 @@ describe("message/cpim (RFC 3862)", () => {
     const m = parseCpim(RFC5438_MESSAGE);
     expect(cpimHeader(m, "From")).toBe("Alice <im:alice@example.com>");
     expect(parseCpimAddress(cpimHeader(m, "From") as string)).toEqual({ uri: "im:alice@example.com", displayName: "Alice" });
-    expect(cpimHeader(m, "Message-ID", IM_NS.imdnHeaders)).toBe("34jk324j");
+    expect(cpimHeader(m, "Message-ID", NS.imdnHeaders)).toBe("34jk324j");
     expect(cpimHeader(m, "Message-ID")).toBeUndefined(); // not a core header
     expect(cpimContentType(m)).toBe("text/plain");
     expect(m.body).toBe("Hello World\r\n");
@@ -66,7 +66,7 @@ describe("message/cpim (RFC 3862)", () => {
   it("keeps ;lang parameters and finds a namespace under any prefix", () => {
     const m = parseCpim("Subject:;lang=fr Bonjour\r\nNS: x <urn:ietf:params:imdn>\r\nx.Message-ID: 9\r\n\r\nContent-Type: text/plain\r\n\r\nhi");
     expect(m.headers[0]).toEqual({ name: "Subject", params: ";lang=fr", value: "Bonjour" });
-    expect(cpimHeader(m, "Message-ID", IM_NS.imdnHeaders)).toBe("9");
+    expect(cpimHeader(m, "Message-ID", NS.imdnHeaders)).toBe("9");
   });
 
   it("refuses malformed input with a stable code", () => {
@@ -88,8 +88,8 @@ describe("is-composing (RFC 3994)", () => {
   it("composes and parses; unknown state is idle; refresh validated", () => {
     const x = composeIsComposing({ state: "active", contentType: "text/plain", refresh: 60, lastActive: "2026-01-01T00:00:00Z" });
     expect(parseIsComposing(x)).toEqual({ state: "active", contentType: "text/plain", refresh: 60, lastActive: "2026-01-01T00:00:00Z" });
-    expect(parseIsComposing(`<isComposing xmlns="${IM_NS.isComposing}"><state>thinking</state></isComposing>`).state).toBe("idle");
-    expect(() => parseIsComposing(`<isComposing xmlns="${IM_NS.isComposing}"><state>active</state><refresh>0</refresh></isComposing>`)).toThrow(expect.objectContaining({ code: "invalid-value" }));
+    expect(parseIsComposing(`<isComposing xmlns="${NS.isComposing}"><state>thinking</state></isComposing>`).state).toBe("idle");
+    expect(() => parseIsComposing(`<isComposing xmlns="${NS.isComposing}"><state>active</state><refresh>0</refresh></isComposing>`)).toThrow(expect.objectContaining({ code: "invalid-value" }));
     expect(() => parseIsComposing(`<isComposing xmlns="urn:x"><state>active</state></isComposing>`)).toThrow(expect.objectContaining({ code: "wrong-root" }));
     expect(() => parseIsComposing(`<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><isComposing/>`)).toThrow(expect.objectContaining({ code: "not-xml" }));
   });
@@ -114,17 +114,17 @@ describe("IMDN (RFC 5438)", () => {
     const back = parseCpim(serializeCpim(c));
     expect(cpimContentType(back)).toBe("message/imdn+xml");
     expect(back.contentHeaders).toContainEqual({ name: "Content-Disposition", value: "notification" });
-    expect(cpimHeader(back, "Message-ID", IM_NS.imdnHeaders)).toBe("n1");
+    expect(cpimHeader(back, "Message-ID", NS.imdnHeaders)).toBe("n1");
     expect(parseImdn(back.body)).toMatchObject({ messageId: "34jk324j", kind: "display", status: "displayed" });
   });
 });
 
 describe("lib/im stays browser-safe", () => {
-  it("imports only lib/xml, lib/presence and itself; no Buffer, process.env, console", () => {
+  it("imports only lib/xml, lib/presence (and its identifiers), lib/sip/aor and itself; no Buffer, process.env, console", () => {
     const dir = new URL("../../../lib/im/", import.meta.url);
     for (const f of readdirSync(dir).filter((n) => n.endsWith(".ts"))) {
       const src = readFileSync(new URL(f, dir), "utf8");
-      for (const m of src.matchAll(/from\s+"([^"]+)"/g)) expect([f, m[1]]).toEqual([f, expect.stringMatching(/^(\.\/[a-z0-9-]+|\.\.\/xml|\.\.\/presence)$/)]);
+      for (const m of src.matchAll(/from\s+"([^"]+)"/g)) expect([f, m[1]]).toEqual([f, expect.stringMatching(/^(\.\/[a-z0-9-]+|\.\.\/xml|\.\.\/presence|\.\.\/presence\/namespaces|\.\.\/sip\/aor)$/)]);
       expect([f, /\bBuffer\b|process\.env|console\./.test(src)]).toEqual([f, false]);
     }
   });

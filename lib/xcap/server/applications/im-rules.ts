@@ -9,15 +9,13 @@ import { schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
 import { checkContent, textOnly } from "../validation";
 import { validateRuleset } from "./pres-rules";
-import { NS } from "../../../presence/namespaces";
+import { AUID, CONTENT_TYPES, NS } from "../../../presence/namespaces";
 
-export const IM_RULES_NS = "urn:iptel:xml:ns:im-rules";
-export const IM_RULES_AUID = "im-rules";
 
 function checkActions(actions: XmlElement): void {
   let handling = 0;
   for (const k of checkContent(actions, NS.commonPolicy, {}, /^O*$/)) {
-    if (k.namespaceURI !== IM_RULES_NS) continue;
+    if (k.namespaceURI !== NS.imRules) continue;
     if (k.localName !== "im-handling") throw schemaError(`unknown im-rules action ${k.localName}`);
     if (++handling > 1) throw schemaError("more than one im-handling");
     const v = textOnly(k).trim();
@@ -26,7 +24,7 @@ function checkActions(actions: XmlElement): void {
 }
 
 function checkTransformations(tr: XmlElement): void {
-  if (checkContent(tr, NS.commonPolicy, {}, /^O*$/).some((k) => k.namespaceURI === IM_RULES_NS)) throw schemaError("im-rules defines no transformations");
+  if (checkContent(tr, NS.commonPolicy, {}, /^O*$/).some((k) => k.namespaceURI === NS.imRules)) throw schemaError("im-rules defines no transformations");
 }
 
 /** Validate a common-policy ruleset carrying im-rules actions. */
@@ -35,10 +33,10 @@ export function validateImRules(doc: Document): void {
 }
 
 export const imRulesApplication: ApplicationUsage = {
-  auid: IM_RULES_AUID,
-  defaultNamespace: IM_RULES_NS,
-  mimeType: "application/auth-policy+xml",
-  namespaces: [IM_RULES_NS, NS.commonPolicy, NS.omaCommonPolicy],
+  auid: AUID.imRules,
+  defaultNamespace: NS.imRules,
+  mimeType: CONTENT_TYPES.authPolicy,
+  namespaces: [NS.imRules, NS.commonPolicy, NS.omaCommonPolicy],
   scopes: ["users"],
   validate: (doc: Document) => validateImRules(doc),
 };
