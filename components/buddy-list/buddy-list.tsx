@@ -9,6 +9,7 @@
  * move between rows, ArrowRight reaches the row's actions menu and ArrowLeft comes back, Enter
  * opens the details and Escape closes them; "/" anywhere focuses the search.
  */
+import { useTotalUnread } from "../chat/chat-context";
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { ContactPresence, PresenceSnapshot, WatcherEntry } from "@/lib/client";
 import type { ActionResult } from "@/lib/portal/wire-types";
@@ -507,7 +508,8 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
   const firstRun = model.contacts.length === 0 && model.groups.length === 0;
 
   // ---- attention: title, favicon badge, desktop notifications
-  useRequestBadge(requests.length);
+  // requests and unread messages: what waits for the user ("(3) Buddy list — Herald", favicon badge)
+  useRequestBadge(requests.length + useTotalUnread());
   useOncePerKey(
     requests.map((w) => w.uri),
     `herald.notifiedRequests:${self}`,

@@ -41,6 +41,11 @@ export function useUnread(peer: string): number {
   return useContext(ChatContext)?.snapshot.conversations[peer]?.unread ?? 0;
 }
 
+/** Messages not read yet, all conversations (the buddy list puts them in the title with the requests). */
+export function useTotalUnread(): number {
+  return useContext(ChatContext)?.snapshot.totalUnread ?? 0;
+}
+
 function useMessenger(): InstantMessenger | null {
   const client = usePresenceClient();
   return client?.messenger ?? null;
@@ -93,12 +98,6 @@ export function ChatDock({ actions, names = {}, maxWindows = 3, children }: { ac
     }
   }, [windows, messenger, actions]);
 
-  // unread in the title: "(2) Herald"
-  const baseTitle = useRef<string | null>(null);
-  useEffect(() => {
-    if (baseTitle.current === null) baseTitle.current = document.title.replace(/^\(\d+\) /, "") || "Herald";
-    document.title = snapshot.totalUnread > 0 ? `(${snapshot.totalUnread}) ${baseTitle.current}` : baseTitle.current;
-  }, [snapshot.totalUnread]);
 
   const value = useMemo(() => ({ open, snapshot }), [open, snapshot]);
   return (

@@ -477,7 +477,7 @@ describe("buddy list UX (issue 15)", () => {
     for (const viewport of [WIDE, PHONE]) {
       const ctx = await browser.newContext({ viewport });
       const page = await login(ctx, baseUrl, inject("users").admin, "/admin");
-      await expect.poll(() => page.getByRole("link", { name: "Admin" }).getAttribute("aria-current")).toBe("page");
+      await expect.poll(() => page.getByRole("link", { name: "Admin", exact: true }).getAttribute("aria-current")).toBe("page");
       expect(await page.getByRole("link", { name: "Buddy list" }).getAttribute("aria-current")).toBeNull();
       await ctx.close();
     }

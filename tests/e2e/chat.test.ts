@@ -61,10 +61,10 @@ describe("instant messages between two pages", () => {
     const win = admin.getByTestId(`chat-window-${CAROL}`);
     await expect.poll(() => win.getByTestId("chat-unread").textContent(), { timeout: 10_000 }).toBe("1 unread");
     await expect.poll(() => admin.getByTestId(`contact-${CAROL}`).getByTestId("row-unread").textContent()).toBe("1 unread");
-    await expect.poll(() => admin.title()).toBe("(1) Herald");
+    await expect.poll(() => admin.title()).toBe("(1) Buddy list — Herald");
     await screenshot(admin, "chat-admin-unread");
     await win.getByRole("button", { name: /^carol/i }).click(); // expand: read
-    await expect.poll(() => admin.title()).toBe("Herald");
+    await expect.poll(() => admin.title()).toBe("Buddy list — Herald");
     expect(await texts(admin, CAROL)).toEqual(["Hello from Carol"]);
 
     // typing shows on the other side, and goes with the message

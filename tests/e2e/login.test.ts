@@ -68,7 +68,7 @@ describe("portal login", () => {
     try {
       const adminPage = await login(adminContext, baseUrl, users.admin, "/admin");
       expect(await adminPage.getByRole("heading", { name: "Accounts" }).isVisible()).toBe(true);
-      expect(await adminPage.getByRole("cell", { name: "alice@example.test" }).isVisible()).toBe(true);
+      expect(await adminPage.getByRole("rowheader", { name: "alice@example.test" }).isVisible()).toBe(true);
     } finally {
       await adminContext.close();
     }
