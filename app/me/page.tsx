@@ -33,12 +33,15 @@ function Card({ id, title, children }: { id: string; title: string; children: Re
 export default async function MyPresencePage() {
   const user = await requireUser("/me");
   const c = config();
+  // im-rules are Herald's own usage, read by the embedded server: an operator's SIP and XCAP
+  // servers (Kamailio, OpenSIPS) know neither the document nor the setting
+  const imRulesServed = c.SIP_EMBEDDED && !c.XCAP_SERVER_URL;
   const [book, offline, icon, sip, imPolicy] = await Promise.all([
     addressBookFor(user.address).then((b) => b.load()),
     getOfflineStatus(user.address),
     getIcon(user.address),
     issuePageSipCredentials(user),
-    getImPolicy(user.address),
+    imRulesServed ? getImPolicy(user.address) : null,
   ]);
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   const names: Record<string, string> = {};
@@ -73,9 +76,11 @@ export default async function MyPresencePage() {
             <Card id="watchers-heading" title="Who can see me">
               <WatchersPanel self={`sip:${user.address}`} initialBlocked={book.presence.blocked} names={names} actions={{ setUriPolicy }} />
             </Card>
-            <Card id="im-policy-heading" title="Who may message me">
-              <ImPolicyForm initial={imPolicy} save={saveImPolicy} />
-            </Card>
+            {imPolicy !== null ? (
+              <Card id="im-policy-heading" title="Who may message me">
+                <ImPolicyForm initial={imPolicy} save={saveImPolicy} />
+              </Card>
+            ) : null}
           </div>
         </div>
       </main>
