@@ -191,7 +191,7 @@ describe("buddy list UX (issue 15)", () => {
         expect(r.badgeWidth).toBeGreaterThan(40);
         expect(r.nameRight).toBeLessThanOrEqual(r.menuLeft);
         expect(r.badgeRight).toBeLessThanOrEqual(r.menuLeft);
-        expect(r.buttons).toBe(2); // the row (details) and its actions menu
+        expect(r.buttons).toBe(3); // the row (details), its Chat button and its actions menu
       }
       expect(await zoe.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width);
     }
