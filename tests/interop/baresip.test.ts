@@ -8,12 +8,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pidf } from "../helpers/sip-client";
 import { freePort } from "../helpers/ports";
 import { waitFor } from "../helpers/wait";
 import { TOOLS, requireTool } from "../helpers/tools";
-import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, startMessaging, type PeerProcess } from "./peer-process";
+import { ALICE, BOB, aliceSubscribedToBob, cleanupAfterEach, basic, spawnPeer, startMessaging, type PeerProcess } from "./peer-process";
 import { PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
 
 const BARESIP = TOOLS.baresip.paths[0]!;
@@ -21,11 +21,7 @@ const BARESIP = TOOLS.baresip.paths[0]!;
 // eslint-disable-next-line no-control-regex
 const ANSI_RE = /\x1b\[[0-9;]*m/g;
 
-let cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanup.reverse()) await c();
-  cleanup = [];
-});
+const cleanup = cleanupAfterEach();
 
 interface Baresip extends PeerProcess {
   /** Type a command on its stdin (with `commands`: the stdio and menu modules are loaded). */

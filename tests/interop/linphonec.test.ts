@@ -12,23 +12,19 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pidf } from "../helpers/sip-client";
 import { parsePidf } from "@/lib/presence";
 import { waitFor } from "../helpers/wait";
 import { TOOLS, requireTool } from "../helpers/tools";
-import { ALICE, BOB, aliceSubscribedToBob, basic, spawnPeer, startMessaging, type PeerProcess } from "./peer-process";
+import { ALICE, BOB, aliceSubscribedToBob, cleanupAfterEach, basic, spawnPeer, startMessaging, type PeerProcess } from "./peer-process";
 import { DOMAIN, PASSWORD, XcapFixture, allowRules, client, startServer } from "../integration/server/harness";
 
 const LINPHONEC = TOOLS.linphonec.paths[0]!;
 const BOB_BUSY = `<?xml version="1.0" encoding="UTF-8"?>
 <presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${BOB}"><tuple id="t1"><status><basic>open</basic></status></tuple><dm:person id="p1"><rpid:activities><rpid:busy/></rpid:activities></dm:person></presence>`;
 
-let cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanup.reverse()) await c();
-  cleanup = [];
-});
+const cleanup = cleanupAfterEach();
 
 interface Linphonec extends PeerProcess {
   /** Type a command line on linphonec's stdin. */

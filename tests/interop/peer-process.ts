@@ -1,5 +1,6 @@
 /** What the interop tests share about a SIP peer program (baresip, linphonec) run as alice. */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { afterEach } from "vitest";
 import { parsePidf } from "@/lib/presence";
 import type { PresenceServer } from "@/lib/server";
 import { InstantMessaging, MemoryMessageStore } from "@/lib/server/message";
@@ -9,6 +10,18 @@ import { DOMAIN, XcapFixture, client, startServer } from "../integration/server/
 export const ALICE = `sip:alice@${DOMAIN}`;
 export const BOB = `sip:bob@${DOMAIN}`;
 
+/** What a test started, undone in reverse order after it. */
+export type Cleanup = Array<() => Promise<unknown> | unknown>;
+
+/** A cleanup list drained (last first) after each test of the file that calls this. */
+export function cleanupAfterEach(): Cleanup {
+  const cleanup: Cleanup = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+  return cleanup;
+}
+
 export interface PeerProcess {
   child: ChildProcess;
   /** Everything it printed (stdout and stderr, the last 200 kB). */
@@ -17,7 +30,7 @@ export interface PeerProcess {
 }
 
 /** Start `command`; `cleanup` gets a step that kills it if it still runs. */
-export function spawnPeer(command: string, args: string[], options: SpawnOptions, cleanup: Array<() => Promise<unknown> | unknown>): PeerProcess {
+export function spawnPeer(command: string, args: string[], options: SpawnOptions, cleanup: Cleanup): PeerProcess {
   const child = spawn(command, args, options);
   let out = "";
   const collect = (d: Buffer) => (out = (out + d.toString()).slice(-200_000));
@@ -44,7 +57,7 @@ export function aliceSubscribedToBob(server: PresenceServer): boolean {
 }
 
 /** The embedded server with MESSAGE (issue 17) and bob registered as a Herald user. */
-export async function startMessaging(cleanup: Array<() => Promise<unknown> | unknown>): Promise<{ server: PresenceServer; port: number; store: MemoryMessageStore; bob: SipTestClient }> {
+export async function startMessaging(cleanup: Cleanup): Promise<{ server: PresenceServer; port: number; store: MemoryMessageStore; bob: SipTestClient }> {
   const xcap = new XcapFixture();
   const { server, port } = await startServer({}, xcap);
   const store = new MemoryMessageStore();
