@@ -15,7 +15,6 @@ import {
   listDomains,
   searchAccounts,
   setDisabled,
-  setDisplayName,
   setPassword,
   setRole,
   updateDomain,
@@ -24,6 +23,7 @@ import {
   type DomainView,
   type Role,
 } from "../accounts/service";
+import { changeDisplayName } from "./display-name";
 import { generatePassword } from "../accounts/password";
 import { importAccounts, type ImportReport } from "../accounts/csv-import";
 import { auditActions, searchAudit, type AuditFilter } from "../accounts/audit-log";
@@ -86,7 +86,7 @@ export const consoleOps = {
     return { account, password: generated };
   },
   async rename(d: { address: string; displayName: string }, { actor }: Ctx): Promise<null> {
-    await setDisplayName(db(), d.address, d.displayName, actor);
+    await changeDisplayName(db(), d.address, d.displayName, actor);
     return null;
   },
   /** A new random password, returned once; the account's sessions end. */
