@@ -48,6 +48,8 @@ export interface XcapHttpOptions {
   /** Secret for digest nonces (and short-lived SIP credentials). */
   secret: string;
   ephemeralSecret: string;
+  /** Short-lived credentials issued before the account's last revocation are refused (see lib/accounts/revocations.ts). */
+  ephemeralRevoked?: (address: string, expires: number) => boolean;
   /** The portal session's AOR (user@domain), if any. */
   sessionAor: () => Promise<string | null>;
   onChange: (e: XcapChangeEvent) => void;
@@ -91,7 +93,7 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
   });
   const ttl = opts.credentialsTtlMs ?? CREDENTIALS_TTL_MS;
   const now = opts.now ?? Date.now;
-  const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret, { cache: new CredentialsCache({ ttlMs: ttl, now }) });
+  const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret, { cache: new CredentialsCache({ ttlMs: ttl, now }), ephemeralRevoked: opts.ephemeralRevoked });
   /** One authenticator per domain: credentials are those of the domain's accounts, whatever its realm. */
   const authenticators = new Map<string, DigestAuthenticator>();
   const authenticator = ({ realm, domain }: { realm: string; domain: string }) => {
