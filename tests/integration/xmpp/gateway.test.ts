@@ -211,8 +211,9 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.statuses.some((s) => s.text === "After the Herald restart"), { from: mark, timeoutMs: 10_000 });
     expect(bob.events.filter((e) => e.event === "online").length).toBe(probes);
     // and the other way: a Herald user subscribing to bob gets his state (subscription kept by Prosody)
-    const { sub } = await alice2.subscribe(`sip:bob@${XMPP_DOMAIN}`);
+    // (the mark before the SUBSCRIBE: its 200 and the gateway's subscribe stanza race each other)
     const mark2 = bob.events.length;
+    const { sub } = await alice2.subscribe(`sip:bob@${XMPP_DOMAIN}`);
     const req = await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.type === "subscribe", { from: mark2, timeoutMs: 10_000 });
     expect(req).toBeTruthy();
     bob.send("subscribed", `alice@${SIP_DOMAIN}`);
