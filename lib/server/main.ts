@@ -143,6 +143,6 @@ function xmppGateway(cfg: HeraldConfig, server: PresenceServer, xcap: EmbeddedXc
   const { XMPP_COMPONENT_URL: url, XMPP_COMPONENT_SECRET: secret, XMPP_COMPONENT_DOMAIN: domain, XMPP_DOMAINS: domains } = cfg;
   if (!url || !secret || !domain || !domains?.length) return undefined;
   const link = new ComponentLink({ url, domain, secret, logger });
-  const gateway = new XmppGateway({ server, link, componentDomain: domain, xmppDomains: domains, xcap, logger });
+  const gateway = new XmppGateway({ server, link, componentDomain: domain, xmppDomains: domains, xcap, logger, maxSubscriptionsPerUser: cfg.XMPP_MAX_SUBSCRIPTIONS_PER_USER });
   return { gateway, link };
 }
