@@ -12,6 +12,8 @@ const WIDE = /[\p{Script=Han}\p{Script=Hangul}\p{Script=Hiragana}\p{Script=Katak
 
 /** The user-perceived characters of `s` (one shared segmenter: building one is costly). */
 export function graphemes(s: string): string[] {
+  // printable ASCII has no multi-unit graphemes: skip the segmenter (most names, most of the cost)
+  if (/^[\x20-\x7e]*$/.test(s)) return s.split("");
   return Array.from(segmenter.segment(s), (x) => x.segment);
 }
 
