@@ -18,3 +18,11 @@ export interface PageSipCredentials {
   realm: string;
   expires: number;
 }
+
+/** A department list the buddy list offers to add as a group (lib/portal/department-list-groups). */
+export interface DepartmentListOffer {
+  /** user@domain */
+  address: string;
+  name: string;
+  members: number;
+}
