@@ -2,9 +2,9 @@
  * Why an account's sessions ended, and what the page and the login form say about it. No imports:
  * the browser bundle uses it too. The bridge's close reason (code 4001) is the reason code.
  */
-export type RevocationReason = "disabled" | "password-changed" | "deleted";
+export type RevocationReason = "disabled" | "password-changed" | "deleted" | "domain-disabled";
 
-export const REVOCATION_REASONS: readonly RevocationReason[] = ["disabled", "password-changed", "deleted"];
+export const REVOCATION_REASONS: readonly RevocationReason[] = ["disabled", "password-changed", "deleted", "domain-disabled"];
 
 /**
  * A revocation, "ended": a session from before a change whose kind is no longer known (its epoch
@@ -17,6 +17,7 @@ export const REVOCATION_MESSAGES: Record<SessionEndReason, string> = {
   disabled: "Your account was disabled; ask your operator",
   "password-changed": "Your password was changed; sign in with the new password",
   deleted: "Your account was deleted",
+  "domain-disabled": "Your domain was disabled; ask your operator",
   ended: "Your session has ended; sign in again",
   operator: "The operator signed you out; sign in again",
 };

@@ -173,6 +173,8 @@ async function watchRevocations(cfg: HeraldConfig, db: Db, act: (r: Revocation) 
   const w = new RevocationWatcher({
     db,
     intervalMs: cfg.SESSION_REVOCATION_POLL_MS,
+    // rows are kept at least as long as short-lived credentials live (those issued before a row are refused)
+    retainMs: Math.max(24 * 3600_000, cfg.SIP_EPHEMERAL_TTL * 1000),
     logger: log,
     onRevoked: (r) => {
       log("info", "accounts: sessions ended", { address: r.address, reason: r.reason, message: REVOCATION_MESSAGES[r.reason] });

@@ -15,7 +15,6 @@ import {
   listDomains,
   searchAccounts,
   setDisabled,
-  setDisplayName,
   setPassword,
   setRole,
   updateDomain,
@@ -37,6 +36,7 @@ import {
 import { config } from "../config";
 import { liveStateActions, type LiveActionOutcome } from "./live-state";
 import { serviceSeries } from "./service-samples";
+import { changeDisplayName } from "./display-name";
 import { generatePassword } from "../accounts/password";
 import { importAccounts, type ImportReport } from "../accounts/csv-import";
 import { auditActions, searchAudit, type AuditFilter } from "../accounts/audit-log";
@@ -112,7 +112,7 @@ export const consoleOps = {
     return { account, password: generated };
   },
   async rename(d: { address: string; displayName: string }, { actor }: Ctx): Promise<null> {
-    await setDisplayName(db(), d.address, d.displayName, actor);
+    await changeDisplayName(db(), d.address, d.displayName, actor);
     return null;
   },
   /** A new random password, returned once; the account's sessions end. */

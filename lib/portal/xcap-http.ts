@@ -2,6 +2,7 @@
  * The embedded XCAP root over HTTP: authentication (HTTP digest with SIP credentials, qop=auth,
  * or the portal session), bounded bodies, and change events — around the framework-free core.
  */
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   createXcapServer,
@@ -49,6 +50,8 @@ export interface XcapHttpOptions {
   /** Secret for digest nonces (and short-lived SIP credentials). */
   secret: string;
   ephemeralSecret: string;
+  /** Short-lived credentials issued before the account's last revocation are refused (see lib/accounts/revocations.ts). */
+  ephemeralRevoked?: (address: string, expires: number) => boolean;
   /** The portal session's AOR (user@domain), if any. */
   sessionAor: () => Promise<string | null>;
   onChange: (e: XcapChangeEvent) => void;
@@ -99,15 +102,22 @@ export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
   });
   const ttl = opts.credentialsTtlMs ?? CREDENTIALS_TTL_MS;
   const now = opts.now ?? Date.now;
-  const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret, { cache: new CredentialsCache({ ttlMs: ttl, now }) });
+  const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret, { cache: new CredentialsCache({ ttlMs: ttl, now }), ephemeralRevoked: opts.ephemeralRevoked });
   /** One authenticator per domain: credentials are those of the domain's accounts, whatever its realm. */
   const authenticators = new Map<string, DigestAuthenticator>();
+  // nonce-counts live in this process: a nonce of an earlier run (same secret, so still authentic)
+  // is answered stale, so a request captured before a restart cannot be replayed after it
+  let nonceEpoch = randomBytes(4);
   const authenticator = ({ realm, domain }: { realm: string; domain: string }) => {
     const key = `${domain}\u0000${realm}`;
     let a = authenticators.get(key);
     if (!a) {
-      if (authenticators.size >= 1024) authenticators.clear();
-      a = new DigestAuthenticator({ realm, secret: opts.secret, credentialsLookup: lookup(domain), algorithms: ["MD5", "SHA-256"] });
+      if (authenticators.size >= 1024) {
+        // the counts go with the authenticators: a new epoch makes their nonces stale
+        authenticators.clear();
+        nonceEpoch = randomBytes(4);
+      }
+      a = new DigestAuthenticator({ realm, secret: opts.secret, credentialsLookup: lookup(domain), algorithms: ["MD5", "SHA-256"], epoch: nonceEpoch });
       authenticators.set(key, a);
     }
     return a;

@@ -92,6 +92,8 @@ export interface PresenceServerOptions {
   accounts: AccountDirectory;
   /** Shared secret of the autheph short-lived credentials; omit to accept only account passwords. */
   ephemeralSecret?: string;
+  /** Short-lived credentials issued before the account's last revocation (see SipAuthenticatorOptions.ephemeralRevoked). */
+  ephemeralRevoked?: (address: string, expires: number) => boolean;
   /** XCAP documents (pres-rules, resource-lists, pidf-manipulation) and their change events. */
   xcap: { store: XcapStore; subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void };
   /** Persistence (default: in memory, i.e. none across restarts). */
@@ -192,6 +194,7 @@ export class PresenceServer {
       accounts: options.accounts,
       transport: this.transport,
       ephemeralSecret: options.ephemeralSecret,
+      ephemeralRevoked: options.ephemeralRevoked,
       digestAlgorithms: options.digestAlgorithms,
       challengeStatus: options.challengeStatus,
       domainsCacheMs: options.domainsCacheMs,
