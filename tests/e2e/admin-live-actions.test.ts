@@ -95,6 +95,12 @@ describe("console: live actions, department lists, service charts", () => {
     await page.getByRole("link", { name: "engineering@example.test" }).click();
     await page.waitForURL(/\/admin\/lists\/engineering%40example\.test$/);
     await axeClean(page, "department list");
+    // members edited in place: one a line, the address then the name
+    const edit = page.getByRole("form", { name: "Edit list" });
+    await edit.getByLabel("Members").fill(`${users.bob.address} Bob\n${users.carol.address} Carol C\ndave@example.test`);
+    await edit.getByRole("button", { name: "Save list" }).click();
+    await expect.poll(() => page.getByTestId("edit-list-status").textContent(), { timeout: 15_000 }).toBe("Saved: 3 members.");
+    await expect.poll(() => page.getByTestId("list-summary").textContent()).toContain("3 members");
 
     // a user of its own: the other suites' users keep their buddy lists as they expect them
     herald("accounts", "add", "yara@example.test", "--password", "Yara-pass-123");
