@@ -48,6 +48,12 @@ function publicList(l: DepartmentListView): z.infer<typeof ListSchema> {
   return { address: l.address, displayName: l.displayName, members: l.members };
 }
 
+/** What creating a list may be refused with (POST, and PUT of a new address). */
+const CREATE_PROBLEMS = {
+  409: { description: "the address is taken: a list, an account (or a URI derived from one) or a user's service URI" },
+  422: { description: "unknown domain, an invalid display name, a member listed twice or too many members" },
+};
+
 const location = (address: string) => ({ location: `/api/v1/lists/${encodeURIComponent(address)}` });
 
 export function listRoutes(db: Db, opts: { maxMembers?: number } = {}): Route[] {
@@ -72,8 +78,7 @@ export function listRoutes(db: Db, opts: { maxMembers?: number } = {}): Route[] 
       body: ListCreate,
       responses: {
         201: { description: "created", schema: ListSchema },
-        409: { description: "the address is taken: a list, an account (or a URI derived from one) or a user's service URI" },
-        422: { description: "unknown domain, an invalid display name, a member listed twice or too many members" },
+        ...CREATE_PROBLEMS,
       },
       run: async ({ body, actor }) => {
         const l = await createDepartmentList(db, body, { actor, ...max });
@@ -99,8 +104,7 @@ export function listRoutes(db: Db, opts: { maxMembers?: number } = {}): Route[] 
       responses: {
         200: { description: "replaced", schema: ListSchema },
         201: { description: "created", schema: ListSchema },
-        409: { description: "the address is taken by an account (or a URI derived from one) or a user's service URI" },
-        422: { description: "unknown domain, an invalid display name, a member listed twice or too many members" },
+        ...CREATE_PROBLEMS,
       },
       run: async ({ params, body, actor }) => {
         try {
