@@ -12,6 +12,7 @@ import { addressBookFor, getIcon, publicXcapRoot, renderedAddressBook } from "@/
 import {
   acceptWatcher,
   addContact,
+  addDepartmentList,
   createGroup,
   deleteContact,
   deleteGroup,
@@ -22,6 +23,8 @@ import {
   setUriPolicy,
 } from "./actions";
 import { loadConversation } from "./chat-actions";
+import { DepartmentListsCard } from "@/components/buddy-list/department-lists-card";
+import { departmentListsFor } from "@/lib/portal/department-list-groups";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Buddy list — Herald" };
@@ -31,7 +34,7 @@ const actions = { loadAddressBook, addContact, editContact, deleteContact, moveC
 export default async function Home() {
   const user = await requireUser("/");
   const c = config();
-  const [book, icon, sip] = await Promise.all([addressBookFor(user.address).then((b) => b.load()), getIcon(user.address), issuePageSipCredentials(user)]);
+  const [book, icon, sip, departmentLists] = await Promise.all([addressBookFor(user.address).then((b) => b.load()), getIcon(user.address), issuePageSipCredentials(user), departmentListsFor(user.address)]);
   // the page gets the model, and its client the ETags it was rendered from (for xcap-diff)
   const { etags, ...model } = book;
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
@@ -49,6 +52,7 @@ export default async function Home() {
           <MyStatusBar address={user.address} name={user.name || user.address} xcap={xcap} noteMax={c.NOTE_MAX_CHARS} />
           <BuddyList self={`sip:${user.address}`} initialModel={model} actions={actions} xcap={xcap} />
         </section>
+        <DepartmentListsCard lists={departmentLists} addDepartmentList={addDepartmentList} />
       </main>
       </ChatDock>
     </PresenceProvider>

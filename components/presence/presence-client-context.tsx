@@ -18,6 +18,7 @@ import { useDocumentChanges } from "@/lib/client/use-document-changes";
 
 import type { PageSipCredentials } from "@/lib/portal/wire-types";
 import { sessionEndMessage } from "@/lib/accounts/session-end";
+import { signOut } from "next-auth/react";
 
 /** What the UI needs from the client (HeraldSipClient implements it). */
 export interface PresenceClient {
@@ -191,12 +192,15 @@ function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number, pag
         userAgent: "Herald web",
       });
       s.client = client;
-      // the account was disabled, deleted or given a new password: say so, then sign in again
+      // the account was disabled, deleted or given a new password, or the operator ended this
+      // page's registration: say so, then sign in again (for the operator's, this browser's
+      // session is still valid: the page signs it out first)
       let ended: string | undefined;
       client.on("sessionEnded", ({ reason }) => {
         ended = sessionEndMessage(reason);
         s.store.setConnection("offline", ended);
-        setTimeout(() => window.location.assign(`/login?ended=${encodeURIComponent(reason)}`), SESSION_ENDED_REDIRECT_MS);
+        const signedOut = reason === "operator" ? signOut({ redirect: false }).catch(() => undefined) : Promise.resolve();
+        setTimeout(() => void signedOut.then(() => window.location.assign(`/login?ended=${encodeURIComponent(reason)}`)), SESSION_ENDED_REDIRECT_MS);
       });
       // the client's own stop ends in a plain "offline": keep the reason on screen
       client.on("stopped", () => {

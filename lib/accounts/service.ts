@@ -14,7 +14,9 @@ export type AccountErrorCode =
   | "unknown-domain-name"
   | "realm-in-use"
   | "invalid-value"
-  | "weak-password";
+  | "weak-password"
+  | "duplicate-list"
+  | "unknown-list";
 
 export type { RevocationReason };
 

@@ -5,10 +5,16 @@ import { logger } from "../log";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { processWide } from "../process-wide";
 import { createProvisioningApi, type ProvisioningApi } from "./api/provisioning-api";
+import { listRoutes } from "./api/list-routes";
 
 export function provisioningApi(): ProvisioningApi {
   return processWide("__heraldProvisioningApi", () => {
     const c = config();
-    return createProvisioningApi({ db: db(), authLimiter: sharedAuthLimiter(authLimiterOptions(c)), logger: logger(c.LOG_LEVEL) });
+    return createProvisioningApi({
+      db: db(),
+      authLimiter: sharedAuthLimiter(authLimiterOptions(c)),
+      logger: logger(c.LOG_LEVEL),
+      routes: [...listRoutes(db(), { maxMembers: c.LIST_MAX_MEMBERS })],
+    });
   });
 }

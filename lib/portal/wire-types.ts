@@ -34,3 +34,11 @@ export interface MyPresenceDocuments {
   /** im-rules; "custom" when another program wrote rules Herald does not summarise; null where im-rules are not served. */
   imPolicy: "everyone" | "contacts" | "nobody" | "custom" | null;
 }
+
+/** A department list the buddy list offers to add as a group (lib/portal/department-list-groups). */
+export interface DepartmentListOffer {
+  /** user@domain */
+  address: string;
+  name: string;
+  members: number;
+}

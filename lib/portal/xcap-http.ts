@@ -18,6 +18,7 @@ import { PrismaXcapStore } from "../storage/xcap-prisma-store";
 import { CREDENTIALS_TTL_MS, CredentialsCache, digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
 import { accountsGeneration } from "../accounts/changes";
 import { PrismaAccountDirectory, serviceUriTaken } from "../server/account-directory";
+import { departmentListTaken } from "../accounts/department-lists";
 import type { AuthAttemptSlot, AuthLimiter } from "../accounts/auth-limiter";
 import { CLIENT_IP_HEADER } from "./client-address";
 import { AUID } from "../presence/namespaces";
@@ -83,12 +84,19 @@ export interface XcapHttp {
   handleAs(req: Request, aor: string): Promise<Response>;
 }
 
+function uriTaken(...checks: Array<(uri: string, owner: string) => Promise<boolean>>): (uri: string, owner: string) => Promise<boolean> {
+  return async (uri, owner) => {
+    for (const c of checks) if (await c(uri, owner)) return true;
+    return false;
+  };
+}
+
 export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
   const core: XcapServer = createXcapServer(opts.store, {
     maxBodyBytes: opts.maxBodyBytes,
     ...opts.limits,
-    // no service URI may be an account's AOR or another account's derived URI (RFC 4826 §4.4.7)
-    isUriTaken: serviceUriTaken(new PrismaAccountDirectory(opts.db)),
+    // no service URI may be an account's AOR, another account's derived URI or a department list (RFC 4826 §4.4.7)
+    isUriTaken: uriTaken(serviceUriTaken(new PrismaAccountDirectory(opts.db)), (uri) => departmentListTaken(opts.db, uri)),
     onChange: async (e) => opts.onChange(e),
     onHookError: (err) => process.emitWarning(`xcap change hook failed: ${(err as Error).message}`),
   });

@@ -20,8 +20,9 @@
  *   watchers on every event `xcap.subscribe` delivers (pass the XCAP server's onChange fan-out).
  * - Serves xcap-diff (RFC 5875, xcap-diff-package.ts): users follow changes of their own XCAP
  *   documents, from the same `xcap.subscribe` events.
- * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents; list
- *   edits arrive through the same `xcap.subscribe`. `extra.rls` tunes it; `rls: false` turns it off.
+ * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents and the
+ *   department lists of the DepartmentList table; list edits arrive through the same
+ *   `xcap.subscribe`, department list changes through their process bus. `extra.rls` tunes it; `rls: false` turns it off.
  * - Handles MESSAGE (lib/server/message): im-rules from `xcap.store`, history and offline queue in
  *   the InstantMessage table, bounds from the IM_* variables. `extra.im` tunes it; `im: false` turns it off.
  * - Runs the SIP–XMPP presence gateway (lib/xmpp) when XMPP_COMPONENT_URL is set: an XEP-0114
@@ -39,6 +40,7 @@ import { PrismaAccountDirectory } from "./account-directory";
 import { CREDENTIALS_TTL_MS, CredentialsCache } from "../accounts/digest-lookup";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
 import { ResourceListServer, type ResourceListServerOptions } from "./rls";
+import { departmentListAt, departmentListChanges } from "../accounts/department-lists";
 import { PrismaPresenceStateStore } from "./state-store";
 import { XcapDiffPackage } from "./xcap-diff-package";
 import { publicXcapRootOf } from "../portal/public-xcap-root";
@@ -99,7 +101,24 @@ export async function startEmbeddedSipServer(
   // xcap-diff (RFC 5875): registered before start(), its restored subscriptions need it
   server.addPackage(new XcapDiffPackage({ notifier: server.notifier, store: xcap.store, subscribe: xcap.subscribe, xcapRoot: publicXcapRootOf(cfg), logger }));
   // routes must exist before start(): restored list subscriptions find their package through them
-  const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
+  const rls =
+    rlsOptions === false
+      ? undefined
+      : new ResourceListServer({
+          server,
+          store: xcap.store,
+          subscribe: xcap.subscribe,
+          // department lists: changed by the console and the API in this process (the bus)
+          departments: {
+            get: async (uri) => {
+              const l = await departmentListAt(db, uri);
+              return l && { domain: l.domain, members: l.members.map((m) => ({ uri: `sip:${m.address}`, ...(m.displayName ? { name: m.displayName } : {}) })) };
+            },
+            subscribe: departmentListChanges().subscribe,
+          },
+          logger,
+          ...rlsOptions,
+        });
   const im =
     imOptions === false
       ? undefined

@@ -5,7 +5,7 @@ import { muted } from "@/components/admin/styles";
 import { LiveStatePanel } from "@/components/admin/live-state-panel";
 import { adminAccount, adminLiveState } from "@/lib/portal/admin";
 import { requireAdmin } from "@/lib/portal/session";
-import { removeAccount, renameAccount, resetPassword, setAccountDisabled, setAccountRole } from "../../actions";
+import { clearPublication, endRegistration, removeAccount, renameAccount, resetPassword, setAccountDisabled, setAccountRole, terminateSubscription } from "../../actions";
 
 export const dynamic = "force-dynamic";
 
@@ -21,7 +21,7 @@ export default async function AdminAccountPage({ params }: { params: Promise<{ a
         {account.displayName ?? "No display name"} · {account.role} · {account.disabled ? "✕ disabled" : "✓ active"}
       </p>
       <AccountEditor account={account} actions={{ renameAccount, setAccountRole, setAccountDisabled, resetPassword, removeAccount }} />
-      <LiveStatePanel state={adminLiveState(account.address)} />
+      <LiveStatePanel address={account.address} state={adminLiveState(account.address)} actions={{ endRegistration, terminateSubscription, clearPublication }} />
     </AdminShell>
   );
 }
