@@ -21,7 +21,7 @@ import {
   renameGroup,
   setUriPolicy,
 } from "./actions";
-import { loadConversation } from "./chat-actions";
+import { loadConversation, loadUnreadCounts, markRead } from "./chat-actions";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Buddy list — Herald" };
@@ -37,7 +37,7 @@ export default async function Home() {
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   return (
     <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null}>
-      <ChatDock actions={{ loadConversation }} names={Object.fromEntries(model.contacts.flatMap((ct) => (ct.name ? ct.uris.map((u) => [u.uri, ct.name]) : [])))}>
+      <ChatDock actions={{ loadConversation, loadUnreadCounts, markRead }} names={Object.fromEntries(model.contacts.flatMap((ct) => (ct.name ? ct.uris.map((u) => [u.uri, ct.name]) : [])))}>
       <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/" />
       <main className="mx-auto max-w-5xl px-2 py-4 sm:px-4 sm:py-6">
         <ConnectionBanner />

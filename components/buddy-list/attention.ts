@@ -97,13 +97,15 @@ export function useDesktopNotifications() {
     }
   }, []);
 
-  const notify = useCallback((title: string, body: string, tag: string) => {
+  /** `onClick`: what clicking it does besides focusing the tab (a message opens its conversation). */
+  const notify = useCallback((title: string, body: string, tag: string, onClick?: () => void) => {
     if (permissionNow() !== "granted") return;
     try {
       const n = new Notification(title, { body, tag, icon: "/icon.svg" });
       n.onclick = () => {
         window.focus();
         n.close();
+        onClick?.();
       };
     } catch {
       // some mobile browsers only notify through a service worker: the badge still shows
