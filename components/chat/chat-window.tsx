@@ -2,7 +2,7 @@
 /** One docked conversation: header with typing indicator and unread count, messages with their state (retry on failure), a composer. */
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import type { ChatMessage, Conversation, InstantMessenger } from "@/lib/client";
-import { btn, field } from "../ui/styles";
+import { btn, field, focusRing } from "../ui/styles";
 
 const STATE_LABEL: Record<string, string> = { sending: "Sending…", sent: "Sent (stored until they sign in)", delivered: "Delivered", failed: "Not sent", elsewhere: "Sent from another device" };
 
@@ -101,7 +101,8 @@ export function ChatWindow({ peer, name, minimised, conversation, messenger, onT
       </header>
       {minimised ? null : (
         <>
-          <ol ref={list} aria-live="polite" className="flex h-64 flex-col gap-1.5 overflow-y-auto p-2" data-testid="chat-messages">
+          {/* focusable: the list scrolls, and keyboard users must be able to scroll it (axe scrollable-region-focusable) */}
+          <ol ref={list} tabIndex={0} aria-label={`Messages with ${name}`} aria-live="polite" className={`flex h-64 flex-col gap-1.5 overflow-y-auto p-2 ${focusRing}`} data-testid="chat-messages">
             {messages.map((m) => (
               <Message key={m.id} m={m} onRetry={() => void messenger.retry(peer, m.id)} />
             ))}

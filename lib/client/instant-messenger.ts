@@ -14,7 +14,9 @@
  * A `delivered` notification from the peer turns `sending`/`sent` into `delivered` (a stored
  * message reports its delivery when the peer signs in); `failed`, `forbidden` or `error` turn it
  * into `failed` (retry sends it again under a new Message-ID). Receiving a message that asks for
- * positive delivery, the messenger answers with a `delivered` notification (§7.2.1.1).
+ * positive delivery, the messenger answers with a `delivered` notification (§7.2.1.1). A peer
+ * that refuses message/cpim (415: baresip) gets the text again as text/plain at once, and only
+ * text/plain for the rest of the page's life.
  *
  * Copies (issue 17): a message/cpim whose CPIM From is `self` and To another user is what another
  * device of ours sent (the server copies it here): it joins that conversation as outgoing, read.
@@ -124,6 +126,8 @@ export class InstantMessenger {
   private snapshot: MessengerSnapshot = { conversations: {}, totalUnread: 0 };
   private readonly detach: () => void;
   private readonly incoming = new Set<(peer: string, m: ChatMessage) => void>();
+  /** Peers that answered message/cpim with 415: plain text only. */
+  private readonly plainOnly = new Set<string>();
 
   constructor(options: InstantMessengerOptions) {
     this.o = options;
@@ -225,7 +229,7 @@ export class InstantMessenger {
     let status = 0;
     let body = m.text;
     let type: string = CONTENT_TYPES.text;
-    if (this.o.self) {
+    if (this.o.self && !this.plainOnly.has(peer)) {
       // a new Message-ID per attempt (RFC 5438 §6.3: a retransmission by the user is a new message)
       const messageId = (this.o.newMessageId ?? randomMessageId)();
       m = this.update(peer, m.id, { messageId });
@@ -247,6 +251,11 @@ export class InstantMessenger {
     }
     try {
       status = (await this.o.transport.send(peer, body, type)).status;
+      if (status === 415 && type === CONTENT_TYPES.cpim) {
+        this.plainOnly.add(peer);
+        m = this.update(peer, m.id, { messageId: undefined });
+        status = (await this.o.transport.send(peer, m.text, CONTENT_TYPES.text)).status;
+      }
     } catch {
       status = 0;
     }

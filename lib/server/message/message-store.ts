@@ -170,15 +170,17 @@ export class PrismaMessageStore implements MessageStore {
   }
 
   /**
-   * Unread messages of `owner` per sender: history rows to `owner` dated after the read marker of
-   * that conversation and after `owner`'s own last message in it (answering is reading); the
-   * newest `limit` incoming rows are looked at.
+   * Unread messages of `owner` per sender: delivered history rows to `owner` dated after the read
+   * marker of that conversation and after `owner`'s own last message in it (answering is reading);
+   * the newest `limit` incoming rows are looked at. Queued (pending) messages are not counted: they
+   * reach the page on its registration and are counted there, so a page that adds what arrives
+   * to these counts counts nothing twice.
    */
   async unreadCounts(owner: string, limit = 1000): Promise<Record<string, number>> {
     const [markers, replies, incoming] = await Promise.all([
       this.db.imReadMarker.findMany({ where: { owner } }),
       this.db.instantMessage.groupBy({ by: ["recipient"], where: { sender: owner, history: true }, _max: { date: true } }),
-      this.db.instantMessage.findMany({ where: { recipient: owner, history: true }, select: { sender: true, date: true }, orderBy: { id: "desc" }, take: limit }),
+      this.db.instantMessage.findMany({ where: { recipient: owner, history: true, pending: false }, select: { sender: true, date: true }, orderBy: { id: "desc" }, take: limit }),
     ]);
     const since = new Map<string, number>();
     for (const m of markers) since.set(m.peer, m.readUntil.getTime());

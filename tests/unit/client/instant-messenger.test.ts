@@ -201,4 +201,21 @@ describe("InstantMessenger", () => {
     const s = m.getSnapshot();
     expect([s.conversations[BOB].unread, s.conversations["sip:carol@example.test"]?.unread ?? 0, s.conversations["sip:dave@example.test"].unread, s.totalUnread]).toEqual([3, 0, 1, 4]);
   });
+
+  it("a peer refusing message/cpim (415) gets the text as text/plain at once, and plain text from then on", async () => {
+    const t = new FakeTransport();
+    const send = t.send.bind(t);
+    t.send = async (target, body, contentType) => {
+      await send(target, body, contentType);
+      return { status: contentType === "message/cpim" ? 415 : 200 };
+    };
+    const m = new InstantMessenger({ transport: t, self: ALICE, newMessageId: ids() });
+    expect((await m.send(BOB, "first")).state).toBe("delivered");
+    expect((await m.send(BOB, "second")).state).toBe("delivered");
+    expect(t.sent.map((x) => [x.contentType, x.contentType === "text/plain" ? x.body : "cpim"])).toEqual([
+      ["message/cpim", "cpim"],
+      ["text/plain", "first"],
+      ["text/plain", "second"],
+    ]);
+  });
 });
