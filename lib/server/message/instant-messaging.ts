@@ -66,6 +66,8 @@ export interface InstantMessagingOptions {
   historyRetentionMs?: number;
   /** How long a device has to answer before it counts as unreachable (ms). Default 8,000 (IM_DELIVERY_TIMEOUT_SECONDS). */
   deliveryTimeoutMs?: number;
+  /** Recipients whose im-rules stay cached (least recently used go first). Default 10,000 (IM_RULES_CACHE_ENTRIES). */
+  rulesCacheEntries?: number;
   /** Delay of the batched history write (ms). Default 200. */
   historyFlushMs?: number;
   /** Interval of the retention sweep (ms). Default 1 hour. */
@@ -109,6 +111,7 @@ export class InstantMessaging {
       logger: options.logger,
       servesDomain: (d) => options.server.servesDomain(d),
       sphereOf: async (aor) => publishedSphere((await options.server.presence.composed(aor)).document),
+      maxEntries: options.rulesCacheEntries,
     });
     options.server.addMethodHandler("MESSAGE", (request, conn) => this.onMessage(request, conn));
     options.server.addBindingListener((b) => this.bindingRegistered(b));

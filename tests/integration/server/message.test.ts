@@ -1,7 +1,7 @@
 /** SIP MESSAGE (RFC 3428) through the embedded server over real TCP: delivery, offline queue, im-rules, bounds. */
 import { afterEach, describe, expect, it } from "vitest";
 import { composeIsComposing, cpimHeader, createCpim, imdnCpim, parseCpim, parseImdn, serializeCpim } from "@/lib/im";
-import { InstantMessaging, MemoryMessageStore, type InstantMessagingOptions } from "@/lib/server/message";
+import { ImAuthorizer, InstantMessaging, MemoryMessageStore, type InstantMessagingOptions } from "@/lib/server/message";
 import type { SipTestClient } from "../../helpers/sip-client";
 import { waitFor } from "../../helpers/wait";
 import { DOMAIN, PASSWORD, XcapFixture, client, startServer } from "./harness";
@@ -410,5 +410,28 @@ describe("negative delivery notifications", () => {
     now += 2 * 86_400_000;
     await im.prune();
     await waitFor(async () => (await store.countPending(ALICE)) === 1, { what: "notification queued for alice" });
+  });
+});
+
+describe("im-rules cache", () => {
+  it("keeps at most rulesCacheEntries recipients, dropping the least recently used; an XCAP change drops that user's at once", async () => {
+    const { xcap } = await setup();
+    const reads: string[] = [];
+    const get = xcap.store.get.bind(xcap.store);
+    xcap.store.get = async (key) => {
+      if (key.auid === "im-rules") reads.push(key.xui ?? "");
+      return get(key);
+    };
+    const authz = new ImAuthorizer({ store: xcap.store, servesDomain: () => true, maxEntries: 2 });
+    const alice = { uri: ALICE, authenticated: true };
+    for (const r of [BOB, CAROL, BOB]) await authz.authorize(r, alice); // bob used last: carol is the oldest
+    await authz.authorize(`sip:dave@${DOMAIN}`, alice); // evicts carol
+    await authz.authorize(BOB, alice);
+    await authz.authorize(CAROL, alice);
+    expect(reads).toEqual([BOB, CAROL, `sip:dave@${DOMAIN}`, CAROL]);
+    await xcap.put(BOB, "im-rules", `<ruleset ${RULES_NS}/>`);
+    authz.invalidate({ user: BOB, auid: "im-rules", document: "index", etag: null, previousEtag: null, action: "create", nodeSelector: null });
+    expect((await authz.authorize(BOB, alice)).imHandling).toBe("block");
+    expect(reads.at(-1)).toBe(BOB);
   });
 });
