@@ -22,7 +22,7 @@ import {
   renameGroup,
   setUriPolicy,
 } from "./actions";
-import { loadConversation } from "./chat-actions";
+import { loadConversation, loadUnreadCounts, markRead } from "./chat-actions";
 import { DepartmentListsCard } from "@/components/buddy-list/department-lists-card";
 import { departmentListsFor } from "@/lib/portal/department-list-groups";
 
@@ -40,7 +40,7 @@ export default async function Home() {
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   return (
     <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null} renderedDocuments={renderedAddressBook(user.address, etags)}>
-      <ChatDock actions={{ loadConversation }} names={Object.fromEntries(model.contacts.flatMap((ct) => (ct.name ? ct.uris.map((u) => [u.uri, ct.name]) : [])))}>
+      <ChatDock actions={{ loadConversation, loadUnreadCounts, markRead }} names={Object.fromEntries(model.contacts.flatMap((ct) => (ct.name ? ct.uris.map((u) => [u.uri, ct.name]) : [])))}>
       <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/" />
       <main className="mx-auto max-w-5xl px-2 py-4 sm:px-4 sm:py-6">
         <ConnectionBanner />

@@ -92,6 +92,7 @@ export const configSchema = z.object({
   IM_OFFLINE_RETENTION_DAYS: positiveInt.default(7),
   IM_HISTORY_RETENTION_DAYS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (keep no history) or more").default(30),
   IM_DELIVERY_TIMEOUT_SECONDS: positiveInt.max(30, "must be at most 30").default(8),
+  IM_RULES_CACHE_ENTRIES: positiveInt.default(10000),
   XMPP_COMPONENT_URL: z
     .string()
     .regex(/^tcp:\/\/[^/:\s]+:\d{1,5}$/, "must look like tcp://host:port (the XMPP server's component port)")

@@ -37,7 +37,17 @@ const BADGE_ID = "herald-badge-icon";
 /** Title and favicon follow the request count; both go back to normal on unmount. */
 export function useRequestBadge(count: number): void {
   useEffect(() => {
-    document.title = titleFor(count);
+    // Next.js writes the page's metadata title when its head arrives, possibly after a count that
+    // was known early (unread messages fetched at load): put ours back whenever the head changes
+    const want = titleFor(count);
+    document.title = want;
+    const observer = new MutationObserver(() => {
+      if (document.title !== want) document.title = want;
+    });
+    observer.observe(document.head, { subtree: true, childList: true, characterData: true });
+    return () => observer.disconnect();
+  }, [count]);
+  useEffect(() => {
     let link = document.getElementById(BADGE_ID) as HTMLLinkElement | null;
     if (count > 0) {
       if (!link) {
@@ -97,13 +107,15 @@ export function useDesktopNotifications() {
     }
   }, []);
 
-  const notify = useCallback((title: string, body: string, tag: string) => {
+  /** `onClick`: what clicking it does besides focusing the tab (a message opens its conversation). */
+  const notify = useCallback((title: string, body: string, tag: string, onClick?: () => void) => {
     if (permissionNow() !== "granted") return;
     try {
       const n = new Notification(title, { body, tag, icon: "/icon.svg" });
       n.onclick = () => {
         window.focus();
         n.close();
+        onClick?.();
       };
     } catch {
       // some mobile browsers only notify through a service worker: the badge still shows

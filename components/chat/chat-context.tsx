@@ -4,16 +4,27 @@
  * "Chat" button) or by an arriving message, several at once (the oldest beyond `maxWindows` is
  * closed), unread counts on rows and in the document title, history loaded when a window opens.
  * Conversations live in the tab's InstantMessenger (lib/client); this holds which windows show.
+ *
+ * Unread counts survive a reload: they come from the server's read markers (`loadUnreadCounts`)
+ * when the page starts, and an expanded window marks its conversation read (`markRead`) when it
+ * opens and as messages arrive in it. A message arriving while its window is closed or
+ * minimised, or the tab hidden, shows a desktop notification (only once the user allowed them
+ * on the buddy list); clicking it opens the conversation.
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import type { InstantMessenger, MessengerSnapshot } from "@/lib/client";
 import type { ActionResult } from "@/lib/portal/wire-types";
 import type { HistoryMessage } from "@/lib/portal/instant-messages";
 import { usePresenceClient } from "../presence/presence-client-context";
+import { useDesktopNotifications } from "../buddy-list/attention";
 import { ChatWindow } from "./chat-window";
 
 export interface ChatActions {
   loadConversation: (peer: string) => Promise<ActionResult<HistoryMessage[]>>;
+  /** Unread messages per peer kept by the server (absent: counts start at 0 on each load). */
+  loadUnreadCounts?: () => Promise<ActionResult<Record<string, number>>>;
+  /** Record that the conversation with `peer` has been read. */
+  markRead?: (peer: string) => Promise<ActionResult<null>>;
 }
 
 interface OpenWindow {
@@ -71,9 +82,38 @@ export function ChatDock({ actions, names = {}, maxWindows = 3, children }: { ac
   );
   const open = useCallback((peer: string, name?: string) => show(peer, name, false), [show]);
 
+  // unread counts kept by the server, once per page load
+  useEffect(() => {
+    if (!messenger || !actions.loadUnreadCounts) return;
+    let live = true;
+    void actions.loadUnreadCounts().then(
+      (r) => {
+        if (live && r.ok) messenger.setUnreadCounts(r.data);
+      },
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [messenger, actions]);
+
+  // desktop notification for a message nobody is looking at
+  const { notify } = useDesktopNotifications();
+  const windowsNow = useRef(windows);
+  windowsNow.current = windows;
+  useEffect(() => {
+    if (!messenger) return;
+    return messenger.onIncoming((peer, m) => {
+      const w = windowsNow.current.find((x) => x.peer === peer);
+      if (w && !w.minimised && document.visibilityState === "visible") return;
+      const name = w?.name ?? names[peer] ?? peer.replace(/^sips?:/, "");
+      notify(`Message from ${name}`, m.text, `im:${peer}`, () => show(peer, name, false));
+    });
+  }, [messenger, names, notify, show]);
+
   // an arriving message opens its conversation, minimised
   const counts = Object.values(snapshot.conversations)
-    .map((c) => `${c.peer}:${c.messages.length}`)
+    .map((c) => `${c.peer}:${c.messages.length}:${c.unread}`)
     .join("|");
   useEffect(() => {
     for (const c of Object.values(snapshot.conversations)) {
@@ -104,7 +144,7 @@ export function ChatDock({ actions, names = {}, maxWindows = 3, children }: { ac
     <ChatContext.Provider value={value}>
       {children}
       {messenger && windows.length > 0 ? (
-        <div aria-label="Conversations" role="region" data-testid="chat-dock" className="fixed bottom-0 right-4 z-40 flex items-end gap-3">
+        <div aria-label="Conversations" role="region" data-testid="chat-dock" className="pointer-events-none fixed bottom-0 left-2 right-2 z-40 flex flex-wrap-reverse items-end justify-end gap-2 sm:left-auto sm:right-4 sm:gap-3">
           {windows.map((w) => (
             <ChatWindow
               key={w.peer}
@@ -115,6 +155,7 @@ export function ChatDock({ actions, names = {}, maxWindows = 3, children }: { ac
               messenger={messenger}
               onToggle={() => setWindows((ws) => ws.map((x) => (x.peer === w.peer ? { ...x, minimised: !x.minimised } : x)))}
               onClose={() => setWindows((ws) => ws.filter((x) => x.peer !== w.peer))}
+              onRead={actions.markRead ? () => void actions.markRead?.(w.peer).catch(() => undefined) : undefined}
             />
           ))}
         </div>

@@ -2,9 +2,15 @@
 /** One docked conversation: header with typing indicator and unread count, messages with their state (retry on failure), a composer. */
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import type { ChatMessage, Conversation, InstantMessenger } from "@/lib/client";
-import { btn, field } from "../ui/styles";
+import { btn, field, focusRing } from "../ui/styles";
 
-const STATE_LABEL: Record<string, string> = { sending: "Sending…", sent: "Sent (stored until they sign in)", delivered: "Delivered", failed: "Not sent" };
+const STATE_LABEL: Record<string, string> = { sending: "Sending…", sent: "Sent (stored until they sign in)", delivered: "Delivered", failed: "Not sent", elsewhere: "Sent from another device" };
+
+/** "Not sent (403)", or "Not delivered (failed)" when a delivery notification reported it (RFC 5438). */
+function failureLabel(m: ChatMessage): string {
+  if (m.failedNotice) return `Not delivered (${m.failedNotice})`;
+  return m.failedStatus ? `Not sent (${m.failedStatus})` : STATE_LABEL.failed;
+}
 
 function time(ms: number): string {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -20,7 +26,7 @@ function Message({ m, onRetry }: { m: ChatMessage; onRetry: () => void }) {
         </p>
         <p className={`mt-0.5 text-[11px] ${out ? "text-blue-100" : "text-slate-600"}`}>
           {time(m.date)}
-          {out && m.state ? <span data-testid="chat-state"> · {STATE_LABEL[m.state]}{m.state === "failed" && m.failedStatus ? ` (${m.failedStatus})` : ""}</span> : null}
+          {out && m.state ? <span data-testid="chat-state"> · {m.state === "failed" ? failureLabel(m) : STATE_LABEL[m.state]}</span> : null}
           {out && m.state === "failed" ? (
             <button type="button" onClick={onRetry} className="ml-1 underline">
               Retry
@@ -40,9 +46,11 @@ export interface ChatWindowProps {
   messenger: InstantMessenger;
   onToggle: () => void;
   onClose: () => void;
+  /** The user sees the conversation (expanded; called again as messages arrive in it). */
+  onRead?: () => void;
 }
 
-export function ChatWindow({ peer, name, minimised, conversation, messenger, onToggle, onClose }: ChatWindowProps) {
+export function ChatWindow({ peer, name, minimised, conversation, messenger, onToggle, onClose, onRead }: ChatWindowProps) {
   const titleId = useId();
   const [text, setText] = useState("");
   const list = useRef<HTMLOListElement>(null);
@@ -59,6 +67,14 @@ export function ChatWindow({ peer, name, minimised, conversation, messenger, onT
     list.current?.scrollTo({ top: list.current.scrollHeight });
   }, [messages.length, minimised]);
 
+  // the server's read marker follows what this expanded window shows (unread counts after a reload)
+  const incoming = messages.filter((m) => m.direction === "in").length;
+  const readRef = useRef(onRead);
+  readRef.current = onRead;
+  useEffect(() => {
+    if (!minimised && incoming > 0) readRef.current?.();
+  }, [minimised, incoming]);
+
   function submit(e: FormEvent) {
     e.preventDefault();
     const t = text.trim();
@@ -68,7 +84,7 @@ export function ChatWindow({ peer, name, minimised, conversation, messenger, onT
   }
 
   return (
-    <section aria-labelledby={titleId} data-testid={`chat-window-${peer}`} className="flex w-72 flex-col rounded-t-lg border border-b-0 border-slate-300 bg-white shadow-lg">
+    <section aria-labelledby={titleId} data-testid={`chat-window-${peer}`} className="pointer-events-auto flex w-72 max-w-full flex-col rounded-t-lg border border-b-0 border-slate-300 bg-white shadow-lg">
       <header className="flex items-center gap-2 rounded-t-lg bg-slate-800 px-3 py-2 text-white">
         <button type="button" onClick={onToggle} aria-expanded={!minimised} className="min-w-0 flex-1 truncate text-left text-sm font-medium">
           <span id={titleId}>{name}</span>
@@ -85,7 +101,8 @@ export function ChatWindow({ peer, name, minimised, conversation, messenger, onT
       </header>
       {minimised ? null : (
         <>
-          <ol ref={list} aria-live="polite" className="flex h-64 flex-col gap-1.5 overflow-y-auto p-2" data-testid="chat-messages">
+          {/* focusable: the list scrolls, and keyboard users must be able to scroll it (axe scrollable-region-focusable) */}
+          <ol ref={list} tabIndex={0} aria-label={`Messages with ${name}`} aria-live="polite" className={`flex h-64 flex-col gap-1.5 overflow-y-auto p-2 ${focusRing}`} data-testid="chat-messages">
             {messages.map((m) => (
               <Message key={m.id} m={m} onRetry={() => void messenger.retry(peer, m.id)} />
             ))}

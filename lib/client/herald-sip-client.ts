@@ -165,7 +165,7 @@ export class HeraldSipClient {
     this.lastChangeAt = this.timers.now();
     this.store = options.store ?? new PresenceStore({ myPresence: this.me, aor: this.aor });
     this.store.setMyPresence(this.me);
-    this.messenger = new InstantMessenger({ transport: this.messageTransport, timers: this.timers });
+    this.messenger = new InstantMessenger({ transport: this.messageTransport, timers: this.timers, self: this.aor });
     const aa = options.autoAway;
     if (aa !== false && aa?.enabled !== false) {
       this.autoAway = new AutoAway({

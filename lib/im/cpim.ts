@@ -8,6 +8,7 @@
  * - `From`, `To`, `cc` are `[display-name] <URI>` (§4.1–4.3); `DateTime` an RFC 3339 time (§4.4).
  */
 import { parseMediaType } from "../presence";
+import { canonicalAor } from "../sip/aor";
 import { ImPayloadError } from "./errors";
 
 export interface CpimHeader {
@@ -126,6 +127,11 @@ export function parseCpimAddress(value: string): { uri: string; displayName?: st
   if (!m) return undefined;
   const display = m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2]?.trim();
   return display ? { uri: m[3], displayName: display } : { uri: m[3] };
+}
+
+/** The AOR a CPIM address URI names (`im:`, `pres:` or `sip:`, §4.1), canonical: for comparing with SIP identities. */
+export function cpimAor(uri: string): string {
+  return canonicalAor(uri.replace(/^(im|pres):/i, "sip:"));
 }
 
 export function formatCpimAddress(uri: string, displayName?: string): string {

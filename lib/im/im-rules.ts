@@ -11,12 +11,16 @@
  * a block list is written as exceptions of an allow rule (`<many><except id=…/></many>`) or with
  * OMA `other-identity`, as pres-rules does.
  *
+ * `sphere` conditions (RFC 4745 §7.2) hold when the recipient's current sphere — the RPID
+ * `<sphere>` (RFC 4480 §3.2) of the presence they publish now, `publishedSphere` — is one of the
+ * listed values; with no published sphere they do not hold.
+ *
  * No document at all (Herald's default, `evaluateImRules(undefined, …)`): authenticated senders of
  * the served domains may message, anonymous senders and other domains may not.
  */
 import { childElements, textOf, XmlParseError, type XmlDocument, parseXml } from "../xml";
 import { canonicalAor } from "../sip/aor";
-import { isAnonymous, matchingRules, NS, parseConditions, type ConditionOptions, type RuleConditions, type WatcherIdentity } from "../presence";
+import { isAnonymous, matchingRules, NS, parseConditions, type ConditionOptions, type PresenceDocument, type RuleConditions, type WatcherIdentity } from "../presence";
 import { ImPayloadError } from "./errors";
 
 export type ImHandling = "block" | "allow";
@@ -73,6 +77,19 @@ export function parseImRules(input: string | XmlDocument): ImRules {
 function hostOf(uri: string): string {
   const c = canonicalAor(uri);
   return c.slice(c.lastIndexOf("@") + 1);
+}
+
+/** True when a rule of `rules` has a `sphere` condition (only then is the recipient's presence read). */
+export function hasSphereCondition(rules: ImRules | undefined): boolean {
+  return rules?.rules.some((r) => r.conditions.sphere !== undefined) ?? false;
+}
+
+/**
+ * The sphere a presence document states (RFC 4480 §3.2): the first person's `<sphere>`, as the
+ * PIDF parser reads it (an RPID token such as `work`, or free text); undefined when none does.
+ */
+export function publishedSphere(doc: PresenceDocument | undefined): string | undefined {
+  return doc?.persons.find((p) => p.sphere !== undefined)?.sphere;
 }
 
 /** May `sender` message the owner of `rules` (undefined = no im-rules document)? */

@@ -4,6 +4,7 @@ import { cpimContentType, composeImPolicy, imPolicyOf, parseCpim, parseImRules, 
 import { db } from "../db";
 import { PrismaMessageStore } from "../server/message";
 import { LIST, listXcapUri } from "../xcap/addressbook";
+import { canonicalAor } from "../sip/aor";
 import { publicXcapRoot, xcapClientFor } from "./presence-documents";
 
 export interface HistoryMessage {
@@ -11,6 +12,8 @@ export interface HistoryMessage {
   direction: "in" | "out";
   text: string;
   date: number;
+  /** imdn.Message-ID or Call-ID: the page matches live messages and copies by it. */
+  messageId?: string;
 }
 
 /** The text of a stored body (text/plain, or text/plain inside message/cpim); undefined for anything else. */
@@ -34,8 +37,21 @@ export async function conversationHistory(address: string, peer: string, limit =
     .reverse()
     .flatMap((r) => {
       const text = textOf(r.contentType, r.body);
-      return text === undefined ? [] : [{ id: `h${r.id}`, direction: r.sender === self ? ("out" as const) : ("in" as const), text, date: r.date }];
+      if (text === undefined) return [];
+      const m: HistoryMessage = { id: `h${r.id}`, direction: r.sender === self ? "out" : "in", text, date: r.date };
+      if (r.messageId) m.messageId = r.messageId;
+      return [m];
     });
+}
+
+/** Unread messages per peer (server-side read markers, PrismaMessageStore.unreadCounts). */
+export function unreadConversations(address: string): Promise<Record<string, number>> {
+  return new PrismaMessageStore(db()).unreadCounts(`sip:${address}`);
+}
+
+/** The user has read the conversation with `peer` up to now. */
+export function markConversationRead(address: string, peer: string): Promise<void> {
+  return new PrismaMessageStore(db()).markRead(`sip:${address}`, canonicalAor(peer), Date.now());
 }
 
 export async function getImPolicy(address: string): Promise<ImPolicy | "custom"> {

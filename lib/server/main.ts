@@ -132,6 +132,7 @@ export async function startEmbeddedSipServer(
           pendingRetentionMs: cfg.IM_OFFLINE_RETENTION_DAYS * 86_400_000,
           historyRetentionMs: cfg.IM_HISTORY_RETENTION_DAYS * 86_400_000,
           deliveryTimeoutMs: cfg.IM_DELIVERY_TIMEOUT_SECONDS * 1000,
+          rulesCacheEntries: cfg.IM_RULES_CACHE_ENTRIES,
           ...imOptions,
         });
   const xmpp = xmppGateway(cfg, server, xcap, logger);

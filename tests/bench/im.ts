@@ -2,7 +2,7 @@
  * Instant-message benchmark (issue 17): `herald start` (SQLite, its MESSAGE handler with history
  * and offline queue) and Kamailio relaying MESSAGE to registered contacts with msilo storing for
  * offline users (PostgreSQL), in the same run, over real TCP with digest. JSON lines, no assertions:
- *   npm run bench -- im [--no-kamailio] [--burst=1000] [--pairs=100] [--per-pair=10] [--offline=100]
+ *   npm run bench -- im [--no-kamailio] [--burst=1000] [--pairs=100] [--per-pair=10] [--offline=100] [--cpu-prof=DIR]
  *
  * Measures, each against Herald then Kamailio:
  *   burst    one sender sends --burst MESSAGEs back to back to one registered recipient, --window
@@ -14,7 +14,7 @@
  *            msilo), then it registers: seconds until all have arrived, order kept
  * `orderKept`: the recipient got every message of a sender in the order they were sent.
  */
-import { flagArg, numberArg } from "./args";
+import { flagArg, numberArg, stringArg } from "./args";
 import { cpus } from "node:os";
 import { addAccount, addDomain } from "../../lib/accounts/service";
 import { startHerald } from "../helpers/herald-process";
@@ -156,7 +156,9 @@ async function main() {
   line({ bench: "im", node: process.version, cpus: cpus().length, burst: BURST, window: WINDOW, pairs: PAIRS, perPair: PER_PAIR, offline: OFFLINE });
   const targets: Array<{ t: BenchTarget; stop: () => Promise<void> }> = [];
   try {
+    const prof = stringArg("cpu-prof");
     const herald = await startHerald({
+      nodeArgs: prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [],
       env: { SIP_MAX_CONNECTIONS_PER_ADDRESS: "0", IM_OFFLINE_MAX_PER_USER: String(Math.max(100, OFFLINE)) },
       seed: async (db) => {
         await addDomain(db, DOMAIN);

@@ -4,9 +4,13 @@
  * them per recipient and drops them on XCAP change events. Evaluation: lib/im `evaluateImRules`.
  *
  * - A user may always message themself (other devices).
+ * - `sphere` conditions are evaluated against the recipient's sphere as published now
+ *   (`sphereOf`), read only for documents that have such a condition and never cached: a new
+ *   PUBLISH applies to the next MESSAGE.
+ * - At most `maxEntries` recipients' rules are cached (the least recently used one goes).
  * - An unusable stored document is treated as present and empty: nobody is allowed by accident.
  */
-import { evaluateImRules, parseImRules, type ImDecision, type ImRules } from "../../im";
+import { evaluateImRules, hasSphereCondition, parseImRules, type ImDecision, type ImRules } from "../../im";
 import type { WatcherIdentity } from "../../presence";
 import { canonicalAor } from "../aor";
 import type { SipLogger } from "../../sip";
@@ -27,6 +31,10 @@ export interface ImAuthorizerOptions {
   logger?: SipLogger;
   /** True when `domain` is served (no-document default: its users may message). */
   servesDomain: (domain: string) => boolean | Promise<boolean>;
+  /** The recipient's currently published RPID sphere (RFC 4480 §3.2), for `sphere` conditions. */
+  sphereOf?: (recipient: string) => Promise<string | undefined>;
+  /** Recipients whose rules are kept in memory. Default 10,000. */
+  maxEntries?: number;
 }
 
 export class ImAuthorizer {
@@ -45,7 +53,8 @@ export class ImAuthorizer {
     const entry = await this.entry(recipient);
     const domain = uri?.slice(uri.lastIndexOf("@") + 1);
     const servedDomains = entry.rules === undefined && domain && (await this.o.servesDomain(domain)) ? [domain] : [];
-    return evaluateImRules(entry.rules, { ...sender, uri }, { externalLists: entry.lists, servedDomains });
+    const sphere = hasSphereCondition(entry.rules) ? await this.o.sphereOf?.(recipient) : undefined;
+    return evaluateImRules(entry.rules, { ...sender, uri }, { externalLists: entry.lists, servedDomains, sphere });
   }
 
   /** Drop what an XCAP write changed (im-rules of its user; any rules reading that user's lists). */
@@ -61,9 +70,14 @@ export class ImAuthorizer {
 
   private entry(recipient: string): Promise<Entry> {
     let p = this.entries.get(recipient);
-    if (!p) {
+    if (p) {
+      // least recently used first: a hit moves to the end
+      this.entries.delete(recipient);
+      this.entries.set(recipient, p);
+    } else {
       p = this.load(recipient);
       this.entries.set(recipient, p);
+      if (this.entries.size > (this.o.maxEntries ?? 10_000)) this.entries.delete(this.entries.keys().next().value as string);
       p.catch(() => this.entries.delete(recipient));
     }
     return p;

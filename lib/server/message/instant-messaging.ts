@@ -10,7 +10,9 @@
  * 4. type: text/plain, message/cpim (wrapping text/plain, message/imdn+xml RFC 5438 or
  *    application/im-iscomposing+xml) and application/im-iscomposing+xml (RFC 3994); anything else
  *    415 with Accept (RFC 3428 §7, RFC 3261 §21.4.13); malformed CPIM / XML → 400;
- * 5. authorization by the recipient's im-rules (ImAuthorizer): blocked → 403, nothing stored;
+ * 5. authorization by the recipient's im-rules (ImAuthorizer): blocked → 403, nothing stored —
+ *    except a delivery notification (IMDN, RFC 5438) answering a message the recipient sent to
+ *    the notifier (its message-id is in the history): the sender asked for it (§7);
  * 6. delivery to every registered device of the recipient in parallel, as a forking proxy (RFC
  *    3428 §7, RFC 3261 §16.7): 200 as soon as one answers 2xx; when every device answered a final
  *    error, the lowest such status; when there is no device, or a device could not be reached, the
@@ -22,12 +24,22 @@
  *    (one database write for many messages: a write per message bounds the rate by the disk's
  *    syncs); a stored (202) message is written before it is answered.
  *
+ * 8. negative delivery notifications: a stored message whose wait ends unread (retention) and
+ *    that asked for `negative-delivery` (RFC 5438 §6.3) gets a `failed` delivery notification
+ *    from the server in the recipient's name, sent to the sender as any MESSAGE is (stored while
+ *    the sender is offline), so the sender's page shows it not delivered.
+ * 9. copies: a text message accepted (200 or 202) also goes to the sender's other registered
+ *    devices (not the connection it came over) as message/cpim whose CPIM From is the sender and
+ *    To the recipient (RFC 3862 §4), so the sender's other tabs show it in that conversation; a
+ *    copy is best effort: never stored, its answers ignored.
+ *
  * Stored messages go out, oldest first, to the device whose REGISTER comes next, with their
  * original Date and From; one that fails stays queued (order is kept: the rest wait).
  */
 import { CONTENT_TYPES, NS } from "../../presence/namespaces";
 import { SipError, SipRequest, SipResponse, componentLogger, createRequest, createResponse, generateTag, parseUri, SipUri, type SipConnection, type SipLogger, type TimerApi, realTimers } from "../../sip";
-import { cpimContentType, cpimHeader, ImPayloadError, parseCpim, parseCpimAddress, parseImdn, parseIsComposing } from "../../im";
+import { randomBytes } from "node:crypto";
+import { cpimAor, cpimContentType, cpimHeader, createCpim, imdnCpim, imdnRequestOf, ImPayloadError, parseCpim, parseCpimAddress, parseImdn, parseIsComposing, publishedSphere, serializeCpim } from "../../im";
 import { parseMediaType, PresencePayloadError } from "../../presence";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { aorOf, canonicalAor, splitAor } from "../aor";
@@ -54,6 +66,8 @@ export interface InstantMessagingOptions {
   historyRetentionMs?: number;
   /** How long a device has to answer before it counts as unreachable (ms). Default 8,000 (IM_DELIVERY_TIMEOUT_SECONDS). */
   deliveryTimeoutMs?: number;
+  /** Recipients whose im-rules stay cached (least recently used go first). Default 10,000 (IM_RULES_CACHE_ENTRIES). */
+  rulesCacheEntries?: number;
   /** Delay of the batched history write (ms). Default 200. */
   historyFlushMs?: number;
   /** Interval of the retention sweep (ms). Default 1 hour. */
@@ -74,6 +88,12 @@ export class InstantMessaging {
   private readonly timers: TimerApi;
   /** Per-recipient chain: queue bound checks and offline flushes run one at a time. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * Pending messages per recipient once counted: this server is the queue's only writer, so the
+   * count follows its own adds and deliveries (changed under the recipient's lock) and a database
+   * count per stored message is saved. Forgotten when it reaches 0 and by every retention sweep.
+   */
+  private readonly pendingCounts = new Map<string, number>();
   private unsubscribe?: () => void;
   private pruneTimer?: unknown;
   private history: NewMessage[] = [];
@@ -86,7 +106,13 @@ export class InstantMessaging {
     this.log = componentLogger("im:message", options.logger);
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? realTimers;
-    this.authorizer = new ImAuthorizer({ store: options.xcap.store, logger: options.logger, servesDomain: (d) => options.server.servesDomain(d) });
+    this.authorizer = new ImAuthorizer({
+      store: options.xcap.store,
+      logger: options.logger,
+      servesDomain: (d) => options.server.servesDomain(d),
+      sphereOf: async (aor) => publishedSphere((await options.server.presence.composed(aor)).document),
+      maxEntries: options.rulesCacheEntries,
+    });
     options.server.addMethodHandler("MESSAGE", (request, conn) => this.onMessage(request, conn));
     options.server.addBindingListener((b) => this.bindingRegistered(b));
   }
@@ -126,10 +152,37 @@ export class InstantMessaging {
     return this.historyWrite;
   }
 
-  /** Apply the retention periods now. */
-  prune(): Promise<number> {
+  /** Apply the retention periods now (after telling the senders of expiring messages who asked, module comment 8). */
+  async prune(): Promise<number> {
     const now = this.now();
-    return this.o.store.prune({ historyBefore: now - this.o.historyRetentionMs, pendingBefore: now - this.o.pendingRetentionMs });
+    const pendingBefore = now - this.o.pendingRetentionMs;
+    const expiring = await this.o.store.expiringPending(pendingBefore, 1000);
+    this.pendingCounts.clear();
+    const n = await this.o.store.prune({ historyBefore: now - this.o.historyRetentionMs, pendingBefore });
+    this.pendingCounts.clear(); // a count read while the sweep ran may be stale
+    for (const m of expiring) await this.notifyUndelivered(m).catch((e) => this.log("warn", "negative delivery notification failed", { id: m.id, error: String(e) }));
+    return n;
+  }
+
+  /** A `failed` delivery notification (RFC 5438 §7.2.1) about `m`, when its sender asked for negative ones. */
+  private async notifyUndelivered(m: StoredMessage): Promise<void> {
+    if (parseMediaType(m.contentType).mime !== CONTENT_TYPES.cpim) return;
+    const cpim = parseCpim(m.body);
+    const request = imdnRequestOf(cpim);
+    if (!request?.dispositions.includes("negative-delivery")) return;
+    const notice = serializeCpim(
+      imdnCpim({
+        from: m.recipient,
+        to: m.sender,
+        notificationId: randomBytes(16).toString("hex"),
+        notification: { messageId: request.messageId, dateTime: cpimHeader(cpim, "DateTime") ?? new Date(m.date).toISOString(), recipientUri: m.recipient, kind: "delivery", status: "failed" },
+      }),
+    );
+    const row = { sender: m.recipient, recipient: m.sender, contentType: CONTENT_TYPES.cpim, body: notice, date: this.now(), pending: true, history: false };
+    const bindings = this.o.server.registrar.bindingsOf(m.sender);
+    const results = bindings.length === 0 ? [] : await this.fork(bindings, this.originated(row));
+    if (results.some((r) => "response" in r && r.response.status < 300)) return;
+    if (!(await this.enqueue(m.sender, row))) this.log("info", "negative delivery notification dropped: queue full", { aor: m.sender });
   }
 
   // ---- MESSAGE ---------------------------------------------------------------------------------
@@ -144,18 +197,25 @@ export class InstantMessaging {
     if (id instanceof SipResponse) return { response: id };
     if ((await server.accounts.accountStatus(user, domain)) !== "active") throw new SipError(404, "Not Found");
     if (request.body.length > this.o.maxBodyBytes) throw new SipError(413, "Message Too Large"); // RFC 3428 §7
-    const { kind, contentType, messageId } = this.classify(request, id.aor);
+    const { kind, contentType, messageId, refersTo } = this.classify(request, id.aor);
     const decision = await this.authorizer.authorize(recipient, { uri: id.aor, authenticated: true });
-    if (decision.imHandling !== "allow") throw new SipError(403, "Forbidden"); // nothing stored
+    if (decision.imHandling !== "allow" && !(refersTo !== undefined && (await this.answers(id.aor, recipient, refersTo)))) throw new SipError(403, "Forbidden"); // nothing stored
     const date = this.dateOf(request);
     const body = request.body.toString("utf8");
     const message = { sender: id.aor, recipient, contentType, body, date, history: kind === "text" && this.o.historyRetentionMs > 0, messageId };
+    const copy = () => (kind === "text" && id.aor !== recipient ? this.copyToOwnDevices(conn, message) : undefined);
 
     const bindings = server.registrar.bindingsOf(recipient);
     const results = bindings.length === 0 ? [] : await this.fork(bindings, (b, c) => this.forwardRequest(request, b, c, date));
     const ok = results.find((r) => "response" in r && r.response.status < 300);
     if (ok) {
-      return { response: createResponse(request, 200, { toTag: generateTag() }), after: () => (message.history ? this.queueHistory({ ...message, pending: false }) : undefined) };
+      return {
+        response: createResponse(request, 200, { toTag: generateTag() }),
+        after: () => {
+          if (message.history) this.queueHistory({ ...message, pending: false });
+          copy();
+        },
+      };
     }
     const finals = results.flatMap((r) => ("response" in r ? [r.response.status] : []));
     if (results.length > 0 && finals.length === results.length) {
@@ -163,15 +223,38 @@ export class InstantMessaging {
       return { response: createResponse(request, status === 401 || status === 407 ? 480 : status, { toTag: generateTag() }) }; // RFC 3261 §16.7: best response; a device's challenge is not ours to pass on
     }
     if (kind === "composing") throw new SipError(480, "Temporarily Unavailable"); // a typing notice is not worth keeping
-    await this.serialized(recipient, async () => {
-      if ((await this.o.store.countPending(recipient)) >= this.o.maxPendingPerUser) throw new SipError(480, "Offline Storage Full");
-      await this.o.store.add({ ...message, history: message.history, pending: true });
-    });
-    return { response: createResponse(request, 202, { toTag: generateTag() }) }; // RFC 3428 §7: accepted, not yet delivered
+    if (!(await this.enqueue(recipient, { ...message, pending: true }))) throw new SipError(480, "Offline Storage Full");
+    return { response: createResponse(request, 202, { toTag: generateTag() }), after: copy }; // RFC 3428 §7: accepted, not yet delivered
+  }
+
+  /** Did `originalSender` send `recipient` the message `messageId` (so an IMDN about it may go back)? */
+  private async answers(notifier: string, originalSender: string, messageId: string): Promise<boolean> {
+    await this.flushHistory(); // a message delivered a moment ago is still in the batch
+    return this.o.store.hasMessage({ sender: originalSender, recipient: notifier, messageId });
+  }
+
+  /** The sender's other devices get the message as CPIM From sender, To recipient (module comment, 9). */
+  private copyToOwnDevices(conn: SipConnection, m: { sender: string; recipient: string; contentType: string; body: string; date: number; messageId?: string }): void {
+    const others = this.o.server.registrar.bindingsOf(m.sender).filter((b) => b.connectionId !== conn.id);
+    if (others.length === 0) return;
+    const cpim =
+      parseMediaType(m.contentType).mime === CONTENT_TYPES.cpim
+        ? m.body
+        : serializeCpim(
+            createCpim({
+              from: { uri: m.sender },
+              to: { uri: m.recipient },
+              dateTime: new Date(m.date),
+              extraHeaders: m.messageId ? [{ name: "NS", value: `imdn <${NS.imdnHeaders}>` }, { name: "imdn.Message-ID", value: m.messageId }] : [],
+              contentType: m.contentType,
+              body: m.body,
+            }),
+          );
+    void this.fork(others, this.originated({ sender: m.sender, recipient: m.sender, date: m.date, body: cpim, contentType: CONTENT_TYPES.cpim }));
   }
 
   /** What a MESSAGE carries, after the checks of steps 4 (type) and 2 (CPIM From). */
-  private classify(request: SipRequest, sender: string): { kind: Kind; contentType: string; messageId?: string } {
+  private classify(request: SipRequest, sender: string): { kind: Kind; contentType: string; messageId?: string; refersTo?: string } {
     const raw = request.getHeader("Content-Type") ?? "";
     let mime: string;
     try {
@@ -190,7 +273,7 @@ export class InstantMessaging {
         const cpim = parseCpim(body);
         const from = parseCpimAddress(cpimHeader(cpim, "From") ?? "");
         if (!from) throw new ImPayloadError("malformed-cpim", "CPIM From is missing or malformed");
-        if (sameUser(from.uri) !== sameUser(sender)) throw new SipError(403, "CPIM From is not the authenticated identity");
+        if (cpimAor(from.uri) !== canonicalAor(sender)) throw new SipError(403, "CPIM From is not the authenticated identity");
         const inner = cpimContentType(cpim);
         if (!CPIM_INNER.has(inner)) throw new SipError(415, "Unsupported Media Type", { headers: [["Accept", ACCEPT]] });
         const messageId = cpimHeader(cpim, "Message-ID", NS.imdnHeaders);
@@ -199,8 +282,8 @@ export class InstantMessaging {
           return { kind: "composing", contentType: raw };
         }
         if (inner === CONTENT_TYPES.imdn) {
-          parseImdn(cpim.body);
-          return { kind: "notice", contentType: raw, messageId };
+          const notice = parseImdn(cpim.body);
+          return { kind: "notice", contentType: raw, messageId, refersTo: notice.messageId };
         }
         return { kind: "text", contentType: raw, messageId: messageId ?? request.callId };
       }
@@ -238,16 +321,29 @@ export class InstantMessaging {
     });
   }
 
-  private storedRequest(m: StoredMessage, b: Binding, conn: SipConnection): SipRequest {
-    return createRequest({
-      method: "MESSAGE",
-      uri: b.contact,
-      from: `<${m.sender}>`,
-      to: `<${m.recipient}>`,
-      via: { transport: conn.transport, host: conn.localAddress, port: conn.localPort },
-      headers: [["Date", new Date(m.date).toUTCString()]], // RFC 3428 §7: the original Date
-      body: m.body,
-      contentType: m.contentType,
+  /** A MESSAGE the server sends itself (a stored one, a copy, a notification) to each device it forks to. */
+  private originated(m: { sender: string; recipient: string; date: number; body: string; contentType: string }): (b: Binding, conn: SipConnection) => SipRequest {
+    return (b, conn) =>
+      createRequest({
+        method: "MESSAGE",
+        uri: b.contact,
+        from: `<${m.sender}>`,
+        to: `<${m.recipient}>`,
+        via: { transport: conn.transport, host: conn.localAddress, port: conn.localPort },
+        headers: [["Date", new Date(m.date).toUTCString()]], // RFC 3428 §7: a stored message keeps its original Date
+        body: m.body,
+        contentType: m.contentType,
+      });
+  }
+
+  /** Add to `recipient`'s offline queue under its lock; false when the queue is full. */
+  private enqueue(recipient: string, row: NewMessage): Promise<boolean> {
+    return this.serialized(recipient, async () => {
+      const pending = this.pendingCounts.get(recipient) ?? (await this.o.store.countPending(recipient));
+      if (pending >= this.o.maxPendingPerUser) return false;
+      await this.o.store.add(row);
+      this.pendingCounts.set(recipient, pending + 1);
+      return true;
     });
   }
 
@@ -326,14 +422,19 @@ export class InstantMessaging {
   private async flush(b: Binding): Promise<void> {
     for (;;) {
       const batch = await this.o.store.pendingFor(b.aor, 20);
-      if (batch.length === 0) return;
+      if (batch.length === 0) {
+        this.pendingCounts.delete(b.aor);
+        return;
+      }
       for (const m of batch) {
-        const r = await this.send(b, (binding, conn) => this.storedRequest(m, binding, conn));
+        const r = await this.send(b, this.originated(m));
         if (!("response" in r) || r.response.status >= 300) {
           this.log("info", "stored message not accepted, kept", { aor: b.aor, id: m.id, outcome: "response" in r ? r.response.status : r.unreachable });
           return; // order is kept: the rest waits for the next registration
         }
         await this.o.store.delivered(m.id);
+        const left = this.pendingCounts.get(b.aor);
+        if (left !== undefined) this.pendingCounts.set(b.aor, Math.max(0, left - 1));
       }
     }
   }
@@ -348,9 +449,4 @@ export class InstantMessaging {
     });
     return next;
   }
-}
-
-/** user@host of a sip:/sips:/im: URI, for comparing a CPIM From with the authenticated AOR. */
-function sameUser(uri: string): string {
-  return canonicalAor(uri.replace(/^(im|pres):/i, "sip:")).replace(/^sip:/, "");
 }

@@ -31,6 +31,10 @@ export interface MessageStore {
   pendingFor(recipient: string, limit: number): Promise<StoredMessage[]>;
   /** No longer pending; a row that is no history (a queued notice) goes. */
   delivered(id: number): Promise<void>;
+  /** Pending text messages dated before `before` (the next retention sweep ends their wait), oldest first. */
+  expiringPending(before: number, limit: number): Promise<StoredMessage[]>;
+  /** Is a message `messageId` from `sender` to `recipient` kept (history or queue)? */
+  hasMessage(m: { sender: string; recipient: string; messageId: string }): Promise<boolean>;
   /** History rows between two AORs (either direction), newest first, ids below `before`. */
   conversation(a: string, b: string, options: { limit: number; before?: number }): Promise<StoredMessage[]>;
   /**
@@ -67,6 +71,14 @@ export class MemoryMessageStore implements MessageStore {
     if (i < 0) return;
     if (this.rows[i].history) this.rows[i].pending = false;
     else this.rows.splice(i, 1);
+  }
+
+  async expiringPending(before: number, limit: number): Promise<StoredMessage[]> {
+    return this.rows.filter((r) => r.pending && r.history && r.date < before).slice(0, limit).map((r) => ({ ...r }));
+  }
+
+  async hasMessage(m: { sender: string; recipient: string; messageId: string }): Promise<boolean> {
+    return this.rows.some((r) => r.sender === m.sender && r.recipient === m.recipient && r.messageId === m.messageId);
   }
 
   async conversation(a: string, b: string, options: { limit: number; before?: number }): Promise<StoredMessage[]> {
@@ -126,6 +138,14 @@ export class PrismaMessageStore implements MessageStore {
     await this.db.instantMessage.updateMany({ where: { id }, data: { pending: false } });
   }
 
+  async expiringPending(before: number, limit: number): Promise<StoredMessage[]> {
+    return (await this.db.instantMessage.findMany({ where: { pending: true, history: true, date: { lt: new Date(before) } }, orderBy: { id: "asc" }, take: limit })).map(fromRow);
+  }
+
+  async hasMessage(m: { sender: string; recipient: string; messageId: string }): Promise<boolean> {
+    return (await this.db.instantMessage.findFirst({ where: m, select: { id: true } })) !== null;
+  }
+
   async conversation(a: string, b: string, options: { limit: number; before?: number }): Promise<StoredMessage[]> {
     const rows = await this.db.instantMessage.findMany({
       where: {
@@ -137,6 +157,37 @@ export class PrismaMessageStore implements MessageStore {
       take: options.limit,
     });
     return rows.map(fromRow);
+  }
+
+  /**
+   * `owner` has read the conversation with `peer` up to `at` (ms): the chat dock's unread counts
+   * survive a reload. A marker only moves forward (two tabs marking at once).
+   */
+  async markRead(owner: string, peer: string, at: number): Promise<void> {
+    const prev = await this.db.imReadMarker.findUnique({ where: { owner_peer: { owner, peer } } });
+    if (prev && prev.readUntil.getTime() >= at) return;
+    await this.db.imReadMarker.upsert({ where: { owner_peer: { owner, peer } }, create: { owner, peer, readUntil: new Date(at) }, update: { readUntil: new Date(at) } });
+  }
+
+  /**
+   * Unread messages of `owner` per sender: delivered history rows to `owner` dated after the read
+   * marker of that conversation and after `owner`'s own last message in it (answering is reading);
+   * the newest `limit` incoming rows are looked at. Queued (pending) messages are not counted: they
+   * reach the page on its registration and are counted there, so a page that adds what arrives
+   * to these counts counts nothing twice.
+   */
+  async unreadCounts(owner: string, limit = 1000): Promise<Record<string, number>> {
+    const [markers, replies, incoming] = await Promise.all([
+      this.db.imReadMarker.findMany({ where: { owner } }),
+      this.db.instantMessage.groupBy({ by: ["recipient"], where: { sender: owner, history: true }, _max: { date: true } }),
+      this.db.instantMessage.findMany({ where: { recipient: owner, history: true, pending: false }, select: { sender: true, date: true }, orderBy: { id: "desc" }, take: limit }),
+    ]);
+    const since = new Map<string, number>();
+    for (const m of markers) since.set(m.peer, m.readUntil.getTime());
+    for (const r of replies) since.set(r.recipient, Math.max(since.get(r.recipient) ?? -Infinity, r._max.date?.getTime() ?? -Infinity));
+    const out: Record<string, number> = {};
+    for (const r of incoming) if (r.sender !== owner && r.date.getTime() > (since.get(r.sender) ?? -Infinity)) out[r.sender] = (out[r.sender] ?? 0) + 1;
+    return out;
   }
 
   async prune(c: { historyBefore: number; pendingBefore: number }): Promise<number> {

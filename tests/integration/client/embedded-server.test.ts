@@ -162,4 +162,27 @@ describe("instant messages between two pages' clients (issue 17)", () => {
     expect([failed.state, failed.failedStatus]).toEqual(["failed", 404]);
     expect((await alice.messenger.retry(`sip:nobody@${DOMAIN}`, failed.id))?.state).toBe("failed");
   });
+
+  it("IMDN and copies between pages: a stored message turns delivered when the peer's page receives it; the sender's other tab shows what the first sent", async () => {
+    const im = new InstantMessaging({ server, store: new MemoryMessageStore(), xcap: { store: xcap.store } });
+    closers.push(async () => im.stop());
+    const ALICE = `sip:alice@${DOMAIN}`;
+    const CAROL = `sip:carol@${DOMAIN}`;
+    const alice = tab("alice", "88888888-8888-4888-8888-888888888888");
+    const alice2 = tab("alice", "99999999-9999-4999-8999-999999999999");
+    await waitFor(() => alice.store.getSnapshot().registered && alice2.store.getSnapshot().registered, { what: "alice's two tabs registered" });
+
+    const sent = await alice.messenger.send(CAROL, "see you tomorrow");
+    expect(sent.state).toBe("sent"); // carol has no device: stored (202)
+    const copy = await waitFor(() => alice2.messenger.getSnapshot().conversations[CAROL]?.messages[0], { what: "copy at alice's other tab" });
+    expect([copy.direction, copy.text, copy.state, copy.messageId]).toEqual(["out", "see you tomorrow", "elsewhere", sent.messageId]);
+    expect(alice.messenger.getSnapshot().conversations[CAROL].messages).toHaveLength(1); // the sending tab gets no copy
+
+    const carol = tab("carol", "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa");
+    await waitFor(() => carol.messenger.getSnapshot().conversations[ALICE]?.messages.length === 1, { what: "stored message at carol's page" });
+    expect(carol.messenger.getSnapshot().conversations[ALICE].messages[0]).toMatchObject({ direction: "in", text: "see you tomorrow", messageId: sent.messageId });
+    // carol's page notified delivery: both of alice's tabs show it delivered
+    await waitFor(() => alice.messenger.getSnapshot().conversations[CAROL].messages[0].state === "delivered", { what: "delivered at the sending tab" });
+    await waitFor(() => alice2.messenger.getSnapshot().conversations[CAROL].messages[0].state === "delivered", { what: "delivered at the other tab" });
+  });
 });

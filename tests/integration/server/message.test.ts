@@ -1,7 +1,7 @@
 /** SIP MESSAGE (RFC 3428) through the embedded server over real TCP: delivery, offline queue, im-rules, bounds. */
 import { afterEach, describe, expect, it } from "vitest";
-import { composeIsComposing, createCpim, imdnCpim, serializeCpim } from "@/lib/im";
-import { InstantMessaging, MemoryMessageStore, type InstantMessagingOptions } from "@/lib/server/message";
+import { composeIsComposing, cpimHeader, createCpim, imdnCpim, parseCpim, parseImdn, serializeCpim } from "@/lib/im";
+import { ImAuthorizer, InstantMessaging, MemoryMessageStore, type InstantMessagingOptions } from "@/lib/server/message";
 import type { SipTestClient } from "../../helpers/sip-client";
 import { waitFor } from "../../helpers/wait";
 import { DOMAIN, PASSWORD, XcapFixture, client, startServer } from "./harness";
@@ -246,5 +246,192 @@ describe("retention", () => {
     now += 10 * 86_400_000;
     await im.prune();
     expect(store.rows).toHaveLength(0);
+  });
+});
+
+describe("im-rules sphere (RFC 4745 §7.2)", () => {
+  const pidf = (sphere: string) =>
+    `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${BOB}"><tuple id="t1"><status><basic>open</basic></status></tuple><dm:person id="p1"><rpid:sphere><rpid:${sphere}/></rpid:sphere></dm:person></presence>`;
+
+  it("a sphere condition holds while the recipient's published sphere is one of its values, and follows each PUBLISH", async () => {
+    const { ua, xcap } = await setup();
+    const bob = await registered(ua, "bob");
+    const alice = await ua("alice");
+    await xcap.put(BOB, "im-rules", `<ruleset ${RULES_NS}><rule id="at-work"><conditions><sphere value="work"/></conditions><actions><im:im-handling>allow</im:im-handling></actions></rule></ruleset>`);
+    expect((await alice.message(BOB, "nothing published")).status).toBe(403);
+    const first = await bob.publish(pidf("work"));
+    expect(first.status).toBe(200);
+    expect((await alice.message(BOB, "at work")).status).toBe(200);
+    expect((await bob.publish(pidf("home"), { etag: first.getHeader("SIP-ETag") })).status).toBe(200);
+    expect((await alice.message(BOB, "at home")).status).toBe(403);
+    await waitFor(() => bob.messages().length === 1);
+    expect(bob.messages().map((m) => m.body.toString())).toEqual(["at work"]);
+  });
+});
+
+describe("delivery notifications (IMDN, RFC 5438)", () => {
+  const text = (from: string, to: string, messageId: string) =>
+    serializeCpim(
+      createCpim({
+        from: { uri: from },
+        to: { uri: to },
+        extraHeaders: [
+          { name: "NS", value: "imdn <urn:ietf:params:imdn>" },
+          { name: "imdn.Message-ID", value: messageId },
+          { name: "imdn.Disposition-Notification", value: "positive-delivery" },
+        ],
+        contentType: "text/plain",
+        body: "needs an answer",
+      }),
+    );
+  const notice = (from: string, to: string, about: string) =>
+    serializeCpim(imdnCpim({ from, to, notificationId: `n-${about}`, notification: { messageId: about, dateTime: new Date().toISOString(), kind: "delivery", status: "delivered" } }));
+
+  it("a notification about a message its recipient sent passes the recipient's im-rules; any other is refused", async () => {
+    const { ua, xcap, store } = await setup();
+    const aliceDevice = await registered(ua, "alice");
+    await xcap.put(ALICE, "im-rules", `<ruleset ${RULES_NS}/>`); // alice accepts messages from nobody
+    const bob = await registered(ua, "bob");
+    const alice = await ua("alice");
+    expect((await alice.message(BOB, text(ALICE, BOB, "m-1"), { contentType: "message/cpim" })).status).toBe(200);
+    await waitFor(() => bob.messages().length === 1);
+    // bob's IMDN about m-1 reaches alice although her rules block him (the history row is written behind: not yet flushed)
+    expect((await bob.message(ALICE, notice(BOB, ALICE, "m-1"), { contentType: "message/cpim" })).status).toBe(200);
+    const got = await waitFor(() => aliceDevice.messages().find((m) => m.body.toString().includes("<delivered/>")), { what: "IMDN at alice" });
+    expect(got.body.toString()).toContain("<message-id>m-1</message-id>");
+    // about a message alice never sent him, or a text message: blocked
+    expect((await bob.message(ALICE, notice(BOB, ALICE, "m-unknown"), { contentType: "message/cpim" })).status).toBe(403);
+    expect((await bob.message(ALICE, "plain text")).status).toBe(403);
+    // carol received nothing from alice: her notice about m-1 is refused too
+    const carol = await ua("carol");
+    expect((await carol.message(ALICE, notice(CAROL, ALICE, "m-1"), { contentType: "message/cpim" })).status).toBe(403);
+    expect(store.rows.filter((r) => r.recipient === ALICE)).toHaveLength(0);
+  });
+
+  it("a notification for a sender who signed out waits in the queue and reaches the next device", async () => {
+    const { ua, xcap } = await setup();
+    await xcap.put(ALICE, "im-rules", `<ruleset ${RULES_NS}/>`);
+    const alice = await ua("alice");
+    expect((await alice.message(BOB, text(ALICE, BOB, "m-2"), { contentType: "message/cpim" })).status).toBe(202);
+    const bob = await registered(ua, "bob");
+    await waitFor(() => bob.messages().length === 1, { what: "stored message delivered" });
+    expect((await bob.message(ALICE, notice(BOB, ALICE, "m-2"), { contentType: "message/cpim" })).status).toBe(202);
+    const aliceLater = await registered(ua, "alice");
+    const n = await waitFor(() => aliceLater.messages()[0], { what: "queued IMDN delivered" });
+    expect(n.body.toString()).toContain("<message-id>m-2</message-id>");
+  });
+});
+
+describe("copies to the sender's other devices", () => {
+  it("a text message accepted (200 or 202) goes to the sender's other devices as CPIM From sender To recipient; not to the sending connection, not for typing notices", async () => {
+    const { ua } = await setup();
+    const tab1 = await registered(ua, "alice");
+    const tab2 = await registered(ua, "alice");
+    await registered(ua, "bob");
+    expect((await tab1.message(BOB, "from tab 1")).status).toBe(200);
+    const copy = await waitFor(() => tab2.messages()[0], { what: "copy at the other tab" });
+    expect(copy.getHeader("Content-Type")).toBe("message/cpim");
+    expect(copy.from.uri.toString()).toBe(ALICE);
+    const cpim = parseCpim(copy.body.toString());
+    expect([cpimHeader(cpim, "From"), cpimHeader(cpim, "To"), cpim.body]).toEqual([`<${ALICE}>`, `<${BOB}>`, "from tab 1"]);
+    expect(cpimHeader(cpim, "Message-ID", "urn:ietf:params:imdn")).toBeTruthy();
+    // stored for an offline recipient: copied too; a typing notice is not
+    expect((await tab1.message(CAROL, "for carol")).status).toBe(202);
+    expect((await tab1.message(BOB, composeIsComposing({ state: "active" }), { contentType: "application/im-iscomposing+xml" })).status).toBe(200);
+    await waitFor(() => tab2.messages().length === 2, { what: "second copy" });
+    expect(parseCpim(tab2.messages()[1].body.toString()).body).toBe("for carol");
+    // a CPIM message is passed on as written
+    const written = serializeCpim(createCpim({ from: { uri: ALICE }, to: { uri: BOB }, contentType: "text/plain", body: "cpim from tab 2" }));
+    expect((await tab2.message(BOB, written, { contentType: "message/cpim" })).status).toBe(200);
+    const third = await waitFor(() => tab1.messages()[0], { what: "copy at tab 1" });
+    expect(third.body.toString()).toBe(written);
+    expect(tab1.messages()).toHaveLength(1);
+    expect(tab2.messages()).toHaveLength(2);
+  });
+});
+
+describe("offline queue count", () => {
+  it("is read from the store once per recipient, then followed in memory; the bound still holds after deliveries", async () => {
+    const { ua, store } = await setup({ maxPendingPerUser: 3 });
+    let counts = 0;
+    const countPending = store.countPending.bind(store);
+    store.countPending = async (r) => {
+      counts++;
+      return countPending(r);
+    };
+    const alice = await ua("alice");
+    for (const t of ["1", "2", "3"]) expect((await alice.message(CAROL, t)).status).toBe(202);
+    expect((await alice.message(CAROL, "4")).status).toBe(480);
+    expect(counts).toBe(1);
+    const carol = await registered(ua, "carol");
+    await waitFor(() => carol.messages().length === 3, { what: "queue delivered" });
+    await waitFor(async () => (await countPending(CAROL)) === 0, { what: "queue empty" });
+    expect((await carol.register(0)).status).toBe(200);
+    for (const t of ["5", "6", "7"]) expect((await alice.message(CAROL, t)).status).toBe(202);
+    expect((await alice.message(CAROL, "8")).status).toBe(480);
+  });
+});
+
+describe("negative delivery notifications", () => {
+  it("a stored message that expires unread gets a failed notification to its sender when it asked for negative-delivery (stored while the sender is away)", async () => {
+    let now = Date.parse("2026-06-01T00:00:00Z");
+    const { ua, store, im } = await setup({ now: () => now, pendingRetentionMs: 86_400_000 });
+    const alice = await ua("alice");
+    const ask = (messageId: string, dispositions: string) =>
+      serializeCpim(
+        createCpim({
+          from: { uri: ALICE },
+          to: { uri: CAROL },
+          dateTime: new Date(now),
+          extraHeaders: [
+            { name: "NS", value: "imdn <urn:ietf:params:imdn>" },
+            { name: "imdn.Message-ID", value: messageId },
+            { name: "imdn.Disposition-Notification", value: dispositions },
+          ],
+          contentType: "text/plain",
+          body: `about ${messageId}`,
+        }),
+      );
+    const date: Array<[string, string]> = [["Date", new Date(now).toUTCString()]];
+    expect((await alice.message(CAROL, ask("neg-1", "positive-delivery, negative-delivery"), { contentType: "message/cpim", headers: date })).status).toBe(202);
+    expect((await alice.message(CAROL, ask("pos-only", "positive-delivery"), { contentType: "message/cpim", headers: date })).status).toBe(202);
+    const device = await registered(ua, "alice");
+    now += 2 * 86_400_000;
+    await im.prune();
+    const n = await waitFor(() => device.messages()[0], { what: "failed notification at alice's device" });
+    expect(n.from.uri.toString()).toBe(CAROL);
+    const wrapper = parseCpim(n.body.toString());
+    expect(parseImdn(wrapper.body)).toMatchObject({ messageId: "neg-1", kind: "delivery", status: "failed", recipientUri: CAROL });
+    expect(device.messages()).toHaveLength(1); // none for the message that asked only for positive-delivery
+    expect(await store.countPending(CAROL)).toBe(0);
+    // alice away: the next one waits in her queue
+    expect((await device.register(0)).status).toBe(200);
+    expect((await alice.message(CAROL, ask("neg-2", "negative-delivery"), { contentType: "message/cpim", headers: [["Date", new Date(now).toUTCString()]] })).status).toBe(202);
+    now += 2 * 86_400_000;
+    await im.prune();
+    await waitFor(async () => (await store.countPending(ALICE)) === 1, { what: "notification queued for alice" });
+  });
+});
+
+describe("im-rules cache", () => {
+  it("keeps at most rulesCacheEntries recipients, dropping the least recently used; an XCAP change drops that user's at once", async () => {
+    const { xcap } = await setup();
+    const reads: string[] = [];
+    const get = xcap.store.get.bind(xcap.store);
+    xcap.store.get = async (key) => {
+      if (key.auid === "im-rules") reads.push(key.xui ?? "");
+      return get(key);
+    };
+    const authz = new ImAuthorizer({ store: xcap.store, servesDomain: () => true, maxEntries: 2 });
+    const alice = { uri: ALICE, authenticated: true };
+    for (const r of [BOB, CAROL, BOB]) await authz.authorize(r, alice); // bob used last: carol is the oldest
+    await authz.authorize(`sip:dave@${DOMAIN}`, alice); // evicts carol
+    await authz.authorize(BOB, alice);
+    await authz.authorize(CAROL, alice);
+    expect(reads).toEqual([BOB, CAROL, `sip:dave@${DOMAIN}`, CAROL]);
+    await xcap.put(BOB, "im-rules", `<ruleset ${RULES_NS}/>`);
+    authz.invalidate({ user: BOB, auid: "im-rules", document: "index", etag: null, previousEtag: null, action: "create", nodeSelector: null });
+    expect((await authz.authorize(BOB, alice)).imHandling).toBe("block");
+    expect(reads.at(-1)).toBe(BOB);
   });
 });

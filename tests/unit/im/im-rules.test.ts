@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { evaluateImRules, parseImRules } from "@/lib/im";
+import { evaluateImRules, hasSphereCondition, parseImRules, publishedSphere } from "@/lib/im";
+import { parsePidf } from "@/lib/presence";
 import { evaluatePresRules, parsePresRules } from "@/lib/presence";
 
 const CP = `xmlns="urn:ietf:params:xml:ns:common-policy" xmlns:im="urn:iptel:xml:ns:im-rules" xmlns:ocp="urn:oma:xml:xdm:common-policy"`;
@@ -47,6 +48,23 @@ describe("im-rules evaluation (RFC 4745 conditions, im-handling action)", () => 
     expect(evaluateImRules(r, bob, { sphere: "home", now: Date.parse("2025-01-01") }).imHandling).toBe("block");
     expect(evaluateImRules(r, bob, { now: Date.parse("2026-01-15") }).matchedRules).toEqual(["v"]);
     expect(evaluateImRules(r, bob, { now: Date.parse("2026-02-01") }).imHandling).toBe("block");
+  });
+
+  it("sphere: the recipient's published sphere (RFC 4480 §3.2) is what a sphere condition (RFC 4745 §7.2) is evaluated against", () => {
+    const r = doc(allow(`<sphere value="work meeting"/>`, "busy-hours"));
+    expect(hasSphereCondition(r)).toBe(true);
+    expect(hasSphereCondition(doc(allow(`<identity><one id="sip:bob@example.test"/></identity>`)))).toBe(false);
+    expect(hasSphereCondition(undefined)).toBe(false);
+    const pidf = (person: string) =>
+      parsePidf(`<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="sip:alice@example.test">${person}</presence>`);
+    const atWork = publishedSphere(pidf(`<dm:person id="p"><rpid:sphere><rpid:work/></rpid:sphere></dm:person>`));
+    const inMeeting = publishedSphere(pidf(`<dm:person id="p"><rpid:sphere>meeting</rpid:sphere></dm:person>`));
+    const none = publishedSphere(pidf(`<dm:person id="p"/>`));
+    expect([atWork, inMeeting, none, publishedSphere(undefined)]).toEqual(["work", "meeting", undefined, undefined]);
+    expect(evaluateImRules(r, bob, { sphere: atWork }).imHandling).toBe("allow");
+    expect(evaluateImRules(r, bob, { sphere: inMeeting }).imHandling).toBe("allow");
+    expect(evaluateImRules(r, bob, { sphere: "home" }).imHandling).toBe("block");
+    expect(evaluateImRules(r, bob, { sphere: none }).imHandling).toBe("block"); // nothing published: the condition does not hold
   });
 
   it("OMA external-list, other-identity and anonymous-request, as pres-rules", () => {
