@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { runAction } from "@/lib/portal/action-result";
 import type { ActionResult } from "@/lib/portal/wire-types";
-import { setDisplayName } from "@/lib/accounts/service";
+import { audit, setDisplayName } from "@/lib/accounts/service";
 import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import {
@@ -13,6 +13,7 @@ import {
   removeIcon,
   setIcon,
   setOfflineStatus,
+  setPermanentStatus,
 } from "@/lib/portal/presence-documents";
 
 export async function saveOfflineStatus(note: string): Promise<ActionResult<null>> {
@@ -25,6 +26,15 @@ export async function saveOfflineStatus(note: string): Promise<ActionResult<null
 export async function deleteOfflineStatus(): Promise<ActionResult<null>> {
   return runAction(z.undefined(), undefined, async (user) => {
     await clearOfflineStatus(user.address);
+    return null;
+  });
+}
+
+/** The user clears the permanent status their operator set (audited: the operator set it). */
+export async function clearPermanentStatus(): Promise<ActionResult<null>> {
+  return runAction(z.undefined(), undefined, async (user) => {
+    await setPermanentStatus(user.address, null);
+    await audit(db(), { actor: user.address, action: "account.permanent-status", target: user.address, detail: "cleared by the user" });
     return null;
   });
 }

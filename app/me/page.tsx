@@ -3,7 +3,7 @@ import { AppHeader } from "@/components/app-header";
 import { DisplayNameForm } from "@/components/my-presence/display-name-form";
 import { IconEditor } from "@/components/my-presence/icon-editor";
 import { MyStatusForm } from "@/components/my-presence/my-status-form";
-import { DefaultPolicyForm, OfflineStatusForm, WatchersPanel } from "@/components/my-presence/privacy-forms";
+import { DefaultPolicyForm, OfflineStatusForm, PermanentStatusNotice, WatchersPanel } from "@/components/my-presence/privacy-forms";
 import { ConnectionBanner } from "@/components/presence/connection-banner";
 import { ImPolicyForm } from "@/components/chat/im-policy-form";
 import { getImPolicy } from "@/lib/portal/instant-messages";
@@ -12,9 +12,9 @@ import { PresenceProvider } from "@/components/presence/presence-client-context"
 import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
 import { config } from "@/lib/config";
 import { requireUser } from "@/lib/portal/session";
-import { addressBookFor, getIcon, getOfflineStatus, MAX_ICON_BYTES, publicXcapRoot } from "@/lib/portal/presence-documents";
+import { addressBookFor, getIcon, getOfflineStatus, getPermanentStatus, MAX_ICON_BYTES, publicXcapRoot } from "@/lib/portal/presence-documents";
 import { setUriPolicy } from "../actions";
-import { deleteIcon, deleteOfflineStatus, saveDisplayName, saveOfflineStatus, setDefaultPolicy, uploadIcon } from "./actions";
+import { clearPermanentStatus, deleteIcon, deleteOfflineStatus, saveDisplayName, saveOfflineStatus, setDefaultPolicy, uploadIcon } from "./actions";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "My Presence — Herald" };
@@ -36,9 +36,10 @@ export default async function MyPresencePage() {
   // im-rules are Herald's own usage, read by the embedded server: an operator's SIP and XCAP
   // servers (Kamailio, OpenSIPS) know neither the document nor the setting
   const imRulesServed = c.SIP_EMBEDDED && !c.XCAP_SERVER_URL;
-  const [book, offline, icon, sip, imPolicy] = await Promise.all([
+  const [book, offline, permanent, icon, sip, imPolicy] = await Promise.all([
     addressBookFor(user.address).then((b) => b.load()),
     getOfflineStatus(user.address),
+    getPermanentStatus(user.address),
     getIcon(user.address),
     issuePageSipCredentials(user),
     imRulesServed ? getImPolicy(user.address) : null,
@@ -56,6 +57,11 @@ export default async function MyPresencePage() {
         <p className="mt-1 text-sm text-slate-600">What your contacts see about you, and who may see it.</p>
         <div className="mt-4 grid gap-4 lg:grid-cols-[3fr_2fr]">
           <div className="space-y-4">
+            {permanent !== null ? (
+              <Card id="permanent-heading" title="From your operator">
+                <PermanentStatusNotice initial={permanent} clearPermanentStatus={clearPermanentStatus} />
+              </Card>
+            ) : null}
             <Card id="status-heading" title="Status">
               <DisplayNameForm initial={user.name ?? ""} maxLength={c.DISPLAY_NAME_MAX_CHARS} saveDisplayName={saveDisplayName} />
               <div className="mt-4">

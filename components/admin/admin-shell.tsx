@@ -3,11 +3,12 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { AppHeader } from "../app-header";
 
-export type AdminSection = "accounts" | "domains" | "import" | "audit";
+export type AdminSection = "accounts" | "domains" | "presentities" | "import" | "audit";
 
 const SECTIONS: Array<[AdminSection, string, string]> = [
   ["accounts", "/admin", "Accounts"],
   ["domains", "/admin/domains", "Domains"],
+  ["presentities", "/admin/presentities", "Virtual presentities"],
   ["import", "/admin/import", "Import"],
   ["audit", "/admin/audit", "Audit log"],
 ];

@@ -20,6 +20,7 @@ import { clientAddress, normalizeIp } from "../portal/client-address";
 import { setMetricsSources, type MetricsSources } from "../metrics";
 import { setLiveStateSource } from "../portal/live-state";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
+import { presentityRemovals } from "../accounts/virtual-presentities";
 
 export interface RunningHerald {
   httpPort: number;
@@ -80,6 +81,8 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     bridge.closeUser(r.address, r.reason);
     sip?.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" });
   });
+  // a virtual presentity deleted in the console or through the API: its watchers' subscriptions end
+  const unsubscribeRemovals = presentityRemovals().subscribe((address) => sip?.server.dropAccount(`sip:${address}`, { deleted: true }));
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
   setLiveStateSource(sip?.server);
   setMetricsSources({
@@ -92,6 +95,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   log(`herald: portal listening on http://${cfg.HOST === "0.0.0.0" ? "localhost" : cfg.HOST}:${portal.port}`);
   const stop = async () => {
     unsubscribeSignIns?.();
+    unsubscribeRemovals();
     await revocations.stop();
     await bridge.close();
     await portal.close();

@@ -5,10 +5,17 @@ import { logger } from "../log";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { processWide } from "../process-wide";
 import { createProvisioningApi, type ProvisioningApi } from "./api/provisioning-api";
+import { presentityRoutes } from "./api/presentity-routes";
+import { virtualPresentities } from "./virtual-presentities";
 
 export function provisioningApi(): ProvisioningApi {
   return processWide("__heraldProvisioningApi", () => {
     const c = config();
-    return createProvisioningApi({ db: db(), authLimiter: sharedAuthLimiter(authLimiterOptions(c)), logger: logger(c.LOG_LEVEL) });
+    return createProvisioningApi({
+      db: db(),
+      authLimiter: sharedAuthLimiter(authLimiterOptions(c)),
+      logger: logger(c.LOG_LEVEL),
+      routes: presentityRoutes(virtualPresentities()),
+    });
   });
 }

@@ -8,7 +8,7 @@ import type { Db } from "@/lib/db";
 import { AuthLimiter } from "@/lib/accounts/auth-limiter";
 import { API_BASE_PATH, createProvisioningApi, type ProvisioningApi } from "@/lib/portal/api/provisioning-api";
 import { documentedStatuses } from "@/lib/portal/api/openapi";
-import { matchRoute } from "@/lib/portal/api/router";
+import { matchRoute, type Route } from "@/lib/portal/api/router";
 import { serveFetch } from "./xcap-http-server";
 
 export interface ApiResult {
@@ -30,9 +30,9 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function serveTestApi(db: Db, opts: { limiter?: AuthLimiter; token?: string } = {}): Promise<TestApi> {
+export async function serveTestApi(db: Db, opts: { limiter?: AuthLimiter; token?: string; routes?: Route[] } = {}): Promise<TestApi> {
   const limiter = opts.limiter ?? new AuthLimiter();
-  const api = createProvisioningApi({ db, authLimiter: limiter });
+  const api = createProvisioningApi({ db, authLimiter: limiter, routes: opts.routes });
   const server = await serveFetch((r) => api.handle(r));
   const seen = new Set<string>();
   const call: TestApi["call"] = async (method, path, o = {}) => {
