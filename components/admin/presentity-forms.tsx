@@ -7,7 +7,7 @@ import { useId, useState, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
 import type { ActionResult } from "@/lib/portal/wire-types";
 import { AVAILABILITY_LABEL } from "../presence/status-indicator";
-import { Dialog } from "../ui/dialog";
+import { ConfirmDelete } from "./confirm-delete";
 import { attempt, Outcome, type Message } from "./outcome";
 import { btn, card, field, label, muted } from "./styles";
 
@@ -150,26 +150,20 @@ export function PresentityEditor({ presentity, actions }: { presentity: Presenti
         </button>
         <Outcome testId="presentity-status" message={message} />
       </div>
-      <Dialog open={confirming} onClose={() => setConfirming(false)} title={`Delete ${a}?`} description="Its watchers' subscriptions end and its presence is gone. This cannot be undone." testId="confirm-delete-presentity">
-        <div className="mt-4 flex justify-end gap-2">
-          <button type="button" className={btn.secondary} onClick={() => setConfirming(false)}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            disabled={busy}
-            className={btn.danger}
-            onClick={async () => {
-              if (await run("Deleting…", () => actions.removePresentity(a), () => "Deleted.")) {
-                setConfirming(false);
-                router.push(`/admin/presentities?deleted=${encodeURIComponent(a)}`);
-              }
-            }}
-          >
-            Delete
-          </button>
-        </div>
-      </Dialog>
+      <ConfirmDelete
+        open={confirming}
+        onClose={() => setConfirming(false)}
+        title={`Delete ${a}?`}
+        description="Its watchers' subscriptions end and its presence is gone. This cannot be undone."
+        testId="confirm-delete-presentity"
+        busy={busy}
+        onDelete={async () => {
+          if (await run("Deleting…", () => actions.removePresentity(a), () => "Deleted.")) {
+            setConfirming(false);
+            router.push(`/admin/presentities?deleted=${encodeURIComponent(a)}`);
+          }
+        }}
+      />
     </div>
   );
 }
