@@ -6,7 +6,6 @@
  */
 import { config } from "../config";
 import { db } from "../db";
-import { processWide } from "../process-wide";
 import { XcapClient, XcapClientError } from "../xcap/client";
 import { AccountError } from "../accounts/service";
 import { createVirtualPresentities, presentityRemovals, type PresentityDocuments, type VirtualPresentities } from "../accounts/virtual-presentities";
@@ -35,15 +34,19 @@ export function xcapPresentityDocuments(opts: { root: string; handleAs: (req: Re
   };
 }
 
+/**
+ * The service, made for each use: it holds no state of its own (the XCAP root and the removals
+ * bus are process-wide), and one shared on globalThis would throw the error classes of whichever
+ * bundle layer made it first — a console action would then not recognise an API route's
+ * AccountError, and the other way round.
+ */
 export function virtualPresentities(): VirtualPresentities {
-  return processWide("__heraldVirtualPresentities", () => {
-    const c = config();
-    return createVirtualPresentities({
-      db: db(),
-      documents: xcapPresentityDocuments({ root: publicXcapRootOf({ ...c, XCAP_SERVER_URL: undefined }), handleAs: (req, address) => xcapHttp().handleAs(req, address) }),
-      onDeleted: (address) => presentityRemovals().emit(address),
-      maxPresentities: c.VIRTUAL_PRESENTITIES_MAX,
-      noteMaxChars: c.NOTE_MAX_CHARS,
-    });
+  const c = config();
+  return createVirtualPresentities({
+    db: db(),
+    documents: xcapPresentityDocuments({ root: publicXcapRootOf({ ...c, XCAP_SERVER_URL: undefined }), handleAs: (req, address) => xcapHttp().handleAs(req, address) }),
+    onDeleted: (address) => presentityRemovals().emit(address),
+    maxPresentities: c.VIRTUAL_PRESENTITIES_MAX,
+    noteMaxChars: c.NOTE_MAX_CHARS,
   });
 }

@@ -66,6 +66,9 @@ describe("virtual presentities and permanent status", () => {
   });
 
   it("console: add one with its presence, set it, change who may watch, delete it", async () => {
+    // the API first: the console's actions must still recognise the service's errors
+    expect((await api("GET", "/presentities")).status).toBe(200);
+    expect((await api("DELETE", "/presentities/nobody@example.test")).status).toBe(404);
     await page.goto(`${baseUrl}/admin/presentities`);
     const form = page.getByRole("form", { name: "Add virtual presentity" });
     await form.getByLabel("SIP address").fill("news@example.test");
@@ -107,6 +110,9 @@ describe("virtual presentities and permanent status", () => {
     await page.waitForURL(/\/admin\/presentities\?deleted=/);
     await expect.poll(() => page.getByRole("status").first().textContent()).toBe("news@example.test deleted.");
     expect((await api("GET", "/presentities/news@example.test")).status).toBe(404);
+    // the service's own errors are problems in the API too (the console used it first in this process)
+    const r = await api("PATCH", "/presentities/news@example.test", { watchers: { domains: [], addresses: [] } });
+    expect([r.status, ((await r.json()) as { detail: string }).detail]).toEqual([404, "no virtual presentity news@example.test"]);
   });
 
   it(`acceptance: an update through the API reaches a watcher's open buddy list within ${ACCEPTANCE_MS} ms`, { timeout: 120_000 }, async () => {
