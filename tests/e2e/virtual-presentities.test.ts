@@ -7,28 +7,19 @@
  * - the operator sets a user's permanent status on the account page, the user sees it on My
  *   Presence and clears it.
  */
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, login, screenshot } from "./browser";
-import { describeViolations, seriousAxeViolations } from "./page-helpers";
+import { describeViolations, expectConsoleScreensClean, heraldCli, seriousAxeViolations } from "./page-helpers";
 import { addContactViaDialog, online } from "./flow-steps";
 
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const baseUrl = inject("baseUrl");
 const users = inject("users");
 const dataDir = inject("dataDir");
 /** The acceptance bound of ISSUE-16: an API update on the watcher's open list within 1 s. */
 const ACCEPTANCE_MS = 1000;
 
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: `file:${path.join(dataDir, "herald.db")}`, HERALD_DATA_DIR: dataDir },
-    encoding: "utf8",
-  });
-}
+const cli = (...args: string[]) => heraldCli(dataDir, ...args);
 
 describe("virtual presentities and permanent status", () => {
   let browser: Browser;
@@ -182,24 +173,7 @@ describe("virtual presentities and permanent status", () => {
   });
 
   it("the presentity screens are axe clean at 390 and 1280 px, light and dark", { timeout: 120_000 }, async () => {
-    const state = await admin.storageState();
-    for (const scheme of ["light", "dark"] as const) {
-      for (const width of [390, 1280]) {
-        const ctx = await browser.newContext({ storageState: state, viewport: { width, height: 900 }, colorScheme: scheme });
-        try {
-          const p = await ctx.newPage();
-          for (const s of ["/admin/presentities", `/admin/presentities/${encodeURIComponent("weather@example.test")}`, `/admin/accounts/${encodeURIComponent(users.alice.address)}`]) {
-            await p.goto(`${baseUrl}${s}`);
-            await p.getByRole("navigation", { name: "Console" }).waitFor();
-            const violations = await seriousAxeViolations(p);
-            expect(violations, `${s} ${width}px ${scheme}: ${describeViolations(violations)}`).toEqual([]);
-            const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-            expect(overflow, `${s} ${width}px: page scrolls sideways`).toBeLessThanOrEqual(0);
-          }
-        } finally {
-          await ctx.close();
-        }
-      }
-    }
+    const screens = ["/admin/presentities", `/admin/presentities/${encodeURIComponent("weather@example.test")}`, `/admin/accounts/${encodeURIComponent(users.alice.address)}`];
+    await expectConsoleScreensClean(browser, await admin.storageState(), baseUrl, screens);
   });
 });
