@@ -6,6 +6,7 @@ import type { ActionResult } from "@/lib/portal/wire-types";
 import { addressBookFor } from "@/lib/portal/presence-documents";
 import { addressIdentity, type AddressBookModel, type Contact, type Group } from "@/lib/xcap/addressbook";
 import { sipAddressInput as sipUri } from "@/lib/portal/address-input";
+import { addDepartmentListGroup } from "@/lib/portal/department-list-groups";
 
 const id = z.string().min(1).max(128);
 const name = z.string().trim().max(128);
@@ -84,4 +85,9 @@ export async function acceptWatcher(uri: string, contactName?: string): Promise<
     if (existing) return book.editContact(existing.id, { presence: { policy: "allow", subscribe: true } });
     return book.addContact({ name: d.name, uris: [d.uri], presence: { policy: "allow", subscribe: true } });
   });
+}
+
+/** Copy a department list of the user's domain into the address book as a group (lib/portal/department-list-groups). */
+export async function addDepartmentList(listAddress: string): Promise<ActionResult<{ group: string; added: number; joined: number }>> {
+  return runAction(z.string().trim().min(3).max(320), listAddress, (user, d) => addDepartmentListGroup(user.address, d));
 }

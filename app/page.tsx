@@ -8,10 +8,11 @@ import { PresenceProvider } from "@/components/presence/presence-client-context"
 import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
 import { config } from "@/lib/config";
 import { requireUser } from "@/lib/portal/session";
-import { addressBookFor, getIcon, publicXcapRoot } from "@/lib/portal/presence-documents";
+import { addressBookFor, getIcon, publicXcapRoot, renderedAddressBook } from "@/lib/portal/presence-documents";
 import {
   acceptWatcher,
   addContact,
+  addDepartmentList,
   createGroup,
   deleteContact,
   deleteGroup,
@@ -22,6 +23,8 @@ import {
   setUriPolicy,
 } from "./actions";
 import { loadConversation } from "./chat-actions";
+import { DepartmentListsCard } from "@/components/buddy-list/department-lists-card";
+import { departmentListsFor } from "@/lib/portal/department-list-groups";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Buddy list — Herald" };
@@ -31,12 +34,12 @@ const actions = { loadAddressBook, addContact, editContact, deleteContact, moveC
 export default async function Home() {
   const user = await requireUser("/");
   const c = config();
-  const [book, icon, sip] = await Promise.all([addressBookFor(user.address).then((b) => b.load()), getIcon(user.address), issuePageSipCredentials(user)]);
-  // the etags are the server's concern; the page gets the model only
-  const { etags: _etags, ...model } = book;
+  const [book, icon, sip, departmentLists] = await Promise.all([addressBookFor(user.address).then((b) => b.load()), getIcon(user.address), issuePageSipCredentials(user), departmentListsFor(user.address)]);
+  // the page gets the model, and its client the ETags it was rendered from (for xcap-diff)
+  const { etags, ...model } = book;
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   return (
-    <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null}>
+    <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null} renderedDocuments={renderedAddressBook(user.address, etags)}>
       <ChatDock actions={{ loadConversation }} names={Object.fromEntries(model.contacts.flatMap((ct) => (ct.name ? ct.uris.map((u) => [u.uri, ct.name]) : [])))}>
       <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/" />
       <main className="mx-auto max-w-5xl px-2 py-4 sm:px-4 sm:py-6">
@@ -49,6 +52,7 @@ export default async function Home() {
           <MyStatusBar address={user.address} name={user.name || user.address} xcap={xcap} noteMax={c.NOTE_MAX_CHARS} />
           <BuddyList self={`sip:${user.address}`} initialModel={model} actions={actions} xcap={xcap} />
         </section>
+        <DepartmentListsCard lists={departmentLists} addDepartmentList={addDepartmentList} />
       </main>
       </ChatDock>
     </PresenceProvider>

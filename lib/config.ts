@@ -99,6 +99,7 @@ export const configSchema = z.object({
   XMPP_COMPONENT_SECRET: z.string().min(1).optional(),
   XMPP_COMPONENT_DOMAIN: domainName.optional(),
   XMPP_DOMAINS: domainList.optional(),
+  XMPP_MAX_SUBSCRIPTIONS_PER_USER: positiveInt.default(1000),
   XCAP_ROOT_PATH: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")
@@ -121,6 +122,8 @@ export const configSchema = z.object({
   SESSION_REVOCATION_POLL_MS: positiveInt.max(60_000, "must be at most 60000").default(1000),
   METRICS_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
   METRICS_ALLOW: addressList.default([]),
+  LIST_MAX_MEMBERS: positiveInt.max(5000, "must be at most 5000").default(500),
+  CONSOLE_CHART_SAMPLE_SECONDS: positiveInt.max(300, "must be at most 300").default(10),
   AUTO_AWAY_MINUTES: z.coerce.number({ message: "must be a number" }).int().min(0, "must be 0 (off) or more").default(10),
   NOTE_MAX_CHARS: positiveInt.max(1000, "must be at most 1000").default(200),
   VIRTUAL_PRESENTITIES_MAX: positiveInt.max(100_000, "must be at most 100000").default(1000),

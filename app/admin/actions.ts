@@ -5,6 +5,7 @@ import type { ActionResult } from "@/lib/portal/wire-types";
 import { consoleOps, runAdminAction } from "@/lib/portal/admin";
 import { MAX_DISPLAY_NAME, type AccountView, type DomainView } from "@/lib/accounts/service";
 import { MAX_IMPORT_BYTES, type ImportReport } from "@/lib/accounts/csv-import";
+import type { DepartmentListView } from "@/lib/accounts/department-lists";
 
 const address = z.string().trim().min(3).max(320);
 const role = z.enum(["user", "admin"]);
@@ -77,4 +78,35 @@ export async function removePresentity(target: string): Promise<ActionResult<nul
 /** A user's permanent status ("On leave until 3 January"); blank clears it. */
 export async function saveAccountPermanentStatus(target: string, status: string): Promise<ActionResult<null>> {
   return runAdminAction(z.object({ address, status: z.string().trim().max(500) }), { address: target, status }, consoleOps.setPermanentStatus);
+}
+
+// live state of an account (the embedded SIP server of this process)
+const liveTarget = { address, contact: z.string().min(1).max(1024) };
+
+export async function endRegistration(target: string, contact: string): Promise<ActionResult<null>> {
+  return runAdminAction(z.object(liveTarget), { address: target, contact }, consoleOps.endRegistration);
+}
+
+export async function terminateSubscription(target: string, id: string): Promise<ActionResult<null>> {
+  return runAdminAction(z.object({ address, id: z.string().min(1).max(256) }), { address: target, id }, consoleOps.terminateSubscription);
+}
+
+export async function clearPublication(target: string, etag: string): Promise<ActionResult<null>> {
+  return runAdminAction(z.object({ address, etag: z.string().min(1).max(256) }), { address: target, etag }, consoleOps.clearPublication);
+}
+
+// department lists: members are one address per line, optionally followed by a display name
+const member = z.object({ address: z.string().trim().min(3).max(320), displayName: z.string().max(MAX_DISPLAY_NAME).optional() });
+const listInput = z.object({ address, displayName: z.string().max(MAX_DISPLAY_NAME), members: z.array(member).max(5000) });
+
+export async function createList(input: { address: string; displayName: string; members: Array<{ address: string; displayName?: string }> }): Promise<ActionResult<DepartmentListView>> {
+  return runAdminAction(listInput, input, consoleOps.createList);
+}
+
+export async function editList(input: { address: string; displayName: string; members: Array<{ address: string; displayName?: string }> }): Promise<ActionResult<DepartmentListView>> {
+  return runAdminAction(listInput, input, consoleOps.editList);
+}
+
+export async function removeList(target: string): Promise<ActionResult<null>> {
+  return runAdminAction(address, target, consoleOps.deleteList);
 }

@@ -2,8 +2,10 @@
 /** My Presence server actions: offline status, icon and the default policy, all in XCAP. */
 import { z } from "zod";
 import { runAction } from "@/lib/portal/action-result";
-import type { ActionResult } from "@/lib/portal/wire-types";
-import { audit, setDisplayName } from "@/lib/accounts/service";
+import type { ActionResult, MyPresenceDocuments } from "@/lib/portal/wire-types";
+import { loadMyPresenceDocuments } from "@/lib/portal/my-presence";
+import { changeDisplayName } from "@/lib/portal/display-name";
+import { audit } from "@/lib/accounts/service";
 import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import {
@@ -15,6 +17,11 @@ import {
   setOfflineStatus,
   setPermanentStatus,
 } from "@/lib/portal/presence-documents";
+
+/** My Presence's documents again: the open page calls this when xcap-diff says one changed elsewhere. */
+export async function reloadMyPresence(): Promise<ActionResult<MyPresenceDocuments>> {
+  return runAction(z.undefined(), undefined, (user) => loadMyPresenceDocuments(user.address));
+}
 
 export async function saveOfflineStatus(note: string): Promise<ActionResult<null>> {
   return runAction(z.string().trim().max(500), note, async (user, d) => {
@@ -66,7 +73,7 @@ export async function setDefaultPolicy(policy: "allow" | "confirm" | "block" | "
 export async function saveDisplayName(name: string): Promise<ActionResult<{ displayName: string | null }>> {
   const max = config().DISPLAY_NAME_MAX_CHARS;
   return runAction(z.string().trim().max(max, `must be at most ${max} characters`), name, async (user, d) => {
-    const acc = await setDisplayName(db(), user.address, d, user.address);
+    const acc = await changeDisplayName(db(), user.address, d, user.address);
     return { displayName: acc.displayName };
   });
 }

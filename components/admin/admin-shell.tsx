@@ -3,14 +3,16 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { AppHeader } from "../app-header";
 
-export type AdminSection = "accounts" | "domains" | "presentities" | "import" | "audit";
+export type AdminSection = "accounts" | "domains" | "presentities" | "lists" | "import" | "audit" | "service";
 
 const SECTIONS: Array<[AdminSection, string, string]> = [
   ["accounts", "/admin", "Accounts"],
   ["domains", "/admin/domains", "Domains"],
   ["presentities", "/admin/presentities", "Virtual presentities"],
+  ["lists", "/admin/lists", "Department lists"],
   ["import", "/admin/import", "Import"],
   ["audit", "/admin/audit", "Audit log"],
+  ["service", "/admin/service", "Service"],
 ];
 
 export function AdminShell({ address, section, title, children }: { address: string; section: AdminSection; title: string; children: ReactNode }) {

@@ -1,7 +1,19 @@
-/** Console: what the embedded SIP server holds for one account right now (read at page load). */
+/**
+ * Console: what the embedded SIP server holds for one account right now (read at page load), with
+ * the operator's actions: end a registration, terminate a subscription, clear a publication.
+ */
 import type { LiveAccountView } from "@/lib/portal/live-state";
+import type { ActionResult } from "@/lib/portal/wire-types";
+import { LiveActionButton } from "./live-action-button";
 import { card, muted, table, td } from "./styles";
 import { TableHead } from "./table-head";
+
+/** Server actions (app/admin/actions.ts), bound here to the account and the thing they act on. */
+export interface LiveStateActions {
+  endRegistration: (address: string, contact: string) => Promise<ActionResult<null>>;
+  terminateSubscription: (address: string, id: string) => Promise<ActionResult<null>>;
+  clearPublication: (address: string, etag: string) => Promise<ActionResult<null>>;
+}
 
 const time = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
 const via = (inProcessFlow: boolean) => (inProcessFlow ? "web page (bridge)" : "SIP");
@@ -17,7 +29,7 @@ function Section({ id, title, empty, count, children }: { id: string; title: str
   );
 }
 
-export function LiveStatePanel({ state }: { state: LiveAccountView | null }) {
+export function LiveStatePanel({ address, state, actions }: { address: string; state: LiveAccountView | null; actions: LiveStateActions }) {
   return (
     <section aria-labelledby="live-state" className={`mt-4 ${card}`} data-testid="live-state">
       <h2 id="live-state" className="text-base font-semibold">Live state</h2>
@@ -28,13 +40,22 @@ export function LiveStatePanel({ state }: { state: LiveAccountView | null }) {
           <p className={`mt-1 text-sm ${muted}`}>As the embedded SIP server holds it when this page was loaded (times in UTC).</p>
           <Section id="live-registrations" title="Registrations" empty="No registered device." count={state.registrations.length}>
             <table className={table}>
-              <TableHead columns={["Contact", "Over", "Expires"]} />
+              <TableHead columns={["Contact", "Over", "Expires", "Action"]} />
               <tbody>
-                {state.registrations.map((r) => (
+                {state.registrations.map((r, i) => (
                   <tr key={`${r.contact}${r.instanceId ?? ""}`}>
                     <td className={`${td} break-all`}>{r.contact}</td>
                     <td className={td}>{via(r.inProcessFlow)}</td>
                     <td className={td}>{time(r.expiresAt)}</td>
+                    <td className={td}>
+                      <LiveActionButton
+                        text="End"
+                        label={`End the registration of ${r.contact}`}
+                        done={r.inProcessFlow ? "Registration ended; the page was signed out." : "Registration ended."}
+                        testId={`end-registration-${i}`}
+                        run={actions.endRegistration.bind(null, address, r.contact)}
+                      />
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -42,9 +63,9 @@ export function LiveStatePanel({ state }: { state: LiveAccountView | null }) {
           </Section>
           <Section id="live-publications" title="Publications" empty="Nothing published." count={state.publications.length}>
             <table className={table}>
-              <TableHead columns={["Says", "Over", "ETag", "Expires"]} />
+              <TableHead columns={["Says", "Over", "ETag", "Expires", "Action"]} />
               <tbody>
-                {state.publications.map((p) => (
+                {state.publications.map((p, i) => (
                   <tr key={p.etag}>
                     <td className={td}>
                       {p.availability}
@@ -53,6 +74,15 @@ export function LiveStatePanel({ state }: { state: LiveAccountView | null }) {
                     <td className={td}>{via(p.inProcessFlow)}</td>
                     <td className={`${td} font-mono text-xs`}>{p.etag}</td>
                     <td className={td}>{time(p.expiresAt)}</td>
+                    <td className={td}>
+                      <LiveActionButton
+                        text="Clear"
+                        label={`Clear the publication ${p.etag}`}
+                        done="Publication cleared; watchers see the state without it."
+                        testId={`clear-publication-${i}`}
+                        run={actions.clearPublication.bind(null, address, p.etag)}
+                      />
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -61,14 +91,25 @@ export function LiveStatePanel({ state }: { state: LiveAccountView | null }) {
           {(["subscriptionsHeld", "subscriptionsReceived"] as const).map((k) => (
             <Section key={k} id={`live-${k}`} title={k === "subscriptionsHeld" ? "Subscriptions held (as watcher)" : "Subscriptions received (watchers)"} empty="None." count={state[k].length}>
               <table className={table}>
-                <TableHead columns={[k === "subscriptionsHeld" ? "To" : "Watcher", "Package", "State", "Expires"]} />
+                <TableHead columns={[k === "subscriptionsHeld" ? "To" : "Watcher", "Package", "State", "Expires", "Action"]} />
                 <tbody>
-                  {state[k].map((s) => (
+                  {state[k].map((s, i) => (
                     <tr key={s.id}>
                       <td className={`${td} break-all`}>{k === "subscriptionsHeld" ? s.resource : s.watcher}</td>
                       <td className={td}>{s.event}</td>
                       <td className={td}>{s.state}</td>
                       <td className={td}>{time(s.expiresAt)}</td>
+                      <td className={td}>
+                        {s.state === "terminated" ? null : (
+                          <LiveActionButton
+                            text="Terminate"
+                            label={`Terminate the ${s.event} subscription of ${s.watcher} to ${s.resource}`}
+                            done="Subscription terminated; the watcher was told."
+                            testId={`terminate-${k}-${i}`}
+                            run={actions.terminateSubscription.bind(null, address, s.id)}
+                          />
+                        )}
+                      </td>
                     </tr>
                   ))}
                 </tbody>

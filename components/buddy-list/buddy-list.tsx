@@ -10,7 +10,7 @@
  * opens the details and Escape closes them; "/" anywhere focuses the search.
  */
 import { useTotalUnread } from "../chat/chat-context";
-import { useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
+import { startTransition, useCallback, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { ContactPresence, PresenceSnapshot, WatcherEntry } from "@/lib/client";
 import type { ActionResult } from "@/lib/portal/wire-types";
 import { useDocumentsChanged, usePresence, usePresenceClient } from "../presence/presence-client-context";
@@ -112,8 +112,11 @@ function byPresenceThenName(a: ShownContact, b: ShownContact): number {
   return oa - ob || byName(a, b);
 }
 
+/** One collator: `localeCompare` with options builds a new one on every call (most of a 200-contact sort). */
+const nameOrder = new Intl.Collator(undefined, { sensitivity: "base" });
+
 function byName(a: ShownContact, b: ShownContact): number {
-  return a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
+  return nameOrder.compare(a.name, b.name);
 }
 
 function matches(c: ShownContact, q: string): boolean {
@@ -160,6 +163,10 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
   const [handled, setHandled] = useState<Set<string>>(() => new Set());
   const pendingOps = useRef(0);
   const searchId = useId();
+  // the contact rows render in a transition after the first commit: the SIP client, started by
+  // the provider's effect in that commit, connects and subscribes while they render
+  const [rowsReady, setRowsReady] = useState(false);
+  useEffect(() => startTransition(() => setRowsReady(true)), []);
 
   useEffect(() => {
     try {
@@ -711,7 +718,7 @@ export function BuddyList({ self, initialModel, actions, xcap }: { self: string;
               {isCollapsed ? null : (
                 <ul id={listId} className="mx-2 mt-1 rounded-md border border-slate-200 bg-white sm:mx-3">
                   {s.visible.length ? (
-                    s.visible.map((c) => {
+                    (rowsReady ? s.visible : []).map((c) => {
                       const rowKey = `${s.id}:${c.contact.id}`;
                       return (
                         <ContactRow

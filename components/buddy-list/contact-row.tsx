@@ -81,7 +81,7 @@ function ContactRowView(p: ContactRowProps) {
       data-testid={`contact-${primary}`}
       data-availability={p.availability}
       data-contact-id={p.contactId}
-      className="group border-b border-slate-100 last:border-b-0"
+      className="group border-b border-slate-100 last:border-b-0 [contain-intrinsic-block-size:auto_3.5rem] [content-visibility:auto]"
       onKeyDown={(e) => {
         if (e.key === "Escape" && open) {
           e.preventDefault();

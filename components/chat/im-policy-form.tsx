@@ -4,6 +4,7 @@ import { RadioChoices } from "../ui/radio-choices";
 import { useId, useState } from "react";
 import type { ImPolicy } from "@/lib/im";
 import type { ActionResult } from "@/lib/portal/wire-types";
+import { useSyncedState } from "@/lib/client/use-synced-state";
 import { label } from "../ui/styles";
 
 const OPTIONS: Array<{ value: ImPolicy; label: string; hint: string }> = [
@@ -14,7 +15,7 @@ const OPTIONS: Array<{ value: ImPolicy; label: string; hint: string }> = [
 
 export function ImPolicyForm({ initial, save }: { initial: ImPolicy | "custom"; save: (p: ImPolicy) => Promise<ActionResult<null>> }) {
   const name = useId();
-  const [policy, setPolicy] = useState(initial);
+  const [policy, setPolicy] = useSyncedState(initial);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(initial === "custom" ? { kind: "ok", text: "Set by another program: choose to replace it." } : null);
 

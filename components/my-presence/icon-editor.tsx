@@ -2,6 +2,7 @@
 /** The status icon (OMA pres-content): upload, preview, remove; the published URL is hash-tagged. */
 import { useId, useRef, useState, type FormEvent } from "react";
 import type { ActionResult } from "@/lib/portal/wire-types";
+import { useSyncedState } from "@/lib/client/use-synced-state";
 import { iconUrlWithHash } from "@/lib/presence/icon-hash";
 import { ContactIcon, publishableIconUrl, type XcapLocation } from "../presence/contact-icon";
 import { usePresenceClient } from "../presence/presence-client-context";
@@ -26,7 +27,7 @@ export function IconEditor({ name, initial, xcap, actions, maxBytes }: { name: s
   const inputId = useId();
   const hintId = useId();
   const fileRef = useRef<HTMLInputElement>(null);
-  const [preview, setPreview] = useState<string | null>(initial);
+  const [preview, setPreview] = useSyncedState<string | null>(initial);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
 

@@ -1,5 +1,6 @@
 "use client";
 /** The note input with a visible counter: a longer note is refused with a message, never cut silently. */
+import { graphemes } from "../presence/initials";
 import { useId, type InputHTMLAttributes } from "react";
 import { field } from "../ui/styles";
 
@@ -7,7 +8,7 @@ import { field } from "../ui/styles";
 export const MAX_NOTE_LENGTH = 200;
 
 export function noteLength(note: string): number {
-  return Array.from(new Intl.Segmenter(undefined, { granularity: "grapheme" }).segment(note)).length;
+  return graphemes(note).length;
 }
 
 export function noteError(note: string, max = MAX_NOTE_LENGTH): string | null {

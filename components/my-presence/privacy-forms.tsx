@@ -4,6 +4,7 @@ import { RadioChoices } from "../ui/radio-choices";
 import { useId, useState, type FormEvent } from "react";
 import type { ActionResult } from "@/lib/portal/wire-types";
 import type { DefaultPolicy } from "@/lib/xcap/addressbook/model";
+import { useSyncedState } from "@/lib/client/use-synced-state";
 import { usePresence } from "../presence/presence-client-context";
 import { btn, field, label } from "../ui/styles";
 
@@ -33,8 +34,8 @@ export interface OfflineStatusActions {
 export function OfflineStatusForm({ initial, actions }: { initial: { note: string | null; set: boolean }; actions: OfflineStatusActions }) {
   const id = useId();
   const hint = useId();
-  const [note, setNote] = useState(initial.note ?? "");
-  const [isSet, setIsSet] = useState(initial.set);
+  const [note, setNote] = useSyncedState(initial.note ?? "");
+  const [isSet, setIsSet] = useSyncedState(initial.set);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<Message>(null);
 
@@ -103,7 +104,7 @@ const POLICY_OPTIONS: { value: DefaultPolicy; label: string; hint: string }[] = 
 
 export function DefaultPolicyForm({ initial, setDefaultPolicy }: { initial: DefaultPolicy; setDefaultPolicy: (p: DefaultPolicy) => Promise<ActionResult<null>> }) {
   const name = useId();
-  const [policy, setPolicy] = useState<DefaultPolicy>(initial);
+  const [policy, setPolicy] = useSyncedState<DefaultPolicy>(initial);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<Message>(null);
 
@@ -138,7 +139,7 @@ export interface WatcherActions {
 
 export function WatchersPanel({ self, initialBlocked, names, actions }: { self: string; initialBlocked: string[]; names: Record<string, string>; actions: WatcherActions }) {
   const snap = usePresence();
-  const [blocked, setBlocked] = useState<string[]>(initialBlocked);
+  const [blocked, setBlocked] = useSyncedState<string[]>(initialBlocked);
   const [busy, setBusy] = useState<string | null>(null);
   const [message, setMessage] = useState<Message>(null);
   const headingWho = useId();

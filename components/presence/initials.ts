@@ -10,7 +10,10 @@ const LETTER = /[\p{L}\p{N}]/u;
 /** Scripts whose one character is a whole syllable or word: one initial fills the circle. */
 const WIDE = /[\p{Script=Han}\p{Script=Hangul}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 
-function graphemes(s: string): string[] {
+/** The user-perceived characters of `s` (one shared segmenter: building one is costly). */
+export function graphemes(s: string): string[] {
+  // printable ASCII has no multi-unit graphemes: skip the segmenter (most names, most of the cost)
+  if (/^[\x20-\x7e]*$/.test(s)) return s.split("");
   return Array.from(segmenter.segment(s), (x) => x.segment);
 }
 
@@ -19,7 +22,20 @@ function personPart(name: string): string {
   return name.replace(/^sips?:/i, "").replace(/@.*$/, "").trim();
 }
 
+/** Segmenting is the costly part of a row's first render: each name is worked out once (bounded). */
+const known = new Map<string, string>();
+const KNOWN_MAX = 5000;
+
 export function initialsOf(name: string): string {
+  let v = known.get(name);
+  if (v === undefined) {
+    if (known.size >= KNOWN_MAX) known.clear();
+    known.set(name, (v = computeInitials(name)));
+  }
+  return v;
+}
+
+function computeInitials(name: string): string {
   const clean = personPart(name);
   const words = clean
     .split(/[\s._\-–—,;:/\\|()[\]{}"'“”‘’«»<>+&*#!?]+/u)

@@ -18,6 +18,7 @@ import { useDocumentChanges } from "@/lib/client/use-document-changes";
 
 import type { PageSipCredentials } from "@/lib/portal/wire-types";
 import { sessionEndMessage } from "@/lib/accounts/session-end";
+import { signOut } from "next-auth/react";
 
 /** What the UI needs from the client (HeraldSipClient implements it). */
 export interface PresenceClient {
@@ -157,7 +158,7 @@ function notify(s: Slot) {
   for (const l of [...s.listeners]) l();
 }
 
-function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number, pageCredentials: PageSipCredentials | null): Slot {
+function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number, pageCredentials: PageSipCredentials | null, renderedDocuments?: Readonly<Record<string, string>>): Slot {
   if (slot && slot.aor !== aor) {
     // another user signed in in this tab: the old client must not linger
     release(slot, true);
@@ -187,15 +188,19 @@ function claim(aor: string, iconUrl: string | null, autoAwayMinutes: number, pag
         refreshCredentials: fetchCredentials,
         autoAway: autoAwayMinutes > 0 ? { idleMinutes: autoAwayMinutes } : false,
         deviceDescription: friendlyDeviceName(navigator.userAgent),
+        renderedDocuments,
         userAgent: "Herald web",
       });
       s.client = client;
-      // the account was disabled, deleted or given a new password: say so, then sign in again
+      // the account was disabled, deleted or given a new password, or the operator ended this
+      // page's registration: say so, then sign in again (for the operator's, this browser's
+      // session is still valid: the page signs it out first)
       let ended: string | undefined;
       client.on("sessionEnded", ({ reason }) => {
         ended = sessionEndMessage(reason);
         s.store.setConnection("offline", ended);
-        setTimeout(() => window.location.assign(`/login?ended=${encodeURIComponent(reason)}`), SESSION_ENDED_REDIRECT_MS);
+        const signedOut = reason === "operator" ? signOut({ redirect: false }).catch(() => undefined) : Promise.resolve();
+        setTimeout(() => void signedOut.then(() => window.location.assign(`/login?ended=${encodeURIComponent(reason)}`)), SESSION_ENDED_REDIRECT_MS);
       });
       // the client's own stop ends in a plain "offline": keep the reason on screen
       client.on("stopped", () => {
@@ -246,17 +251,19 @@ export interface PresenceProviderProps {
   autoAwayMinutes: number;
   /** Short-lived SIP credentials issued with the page (null: fetch them). */
   credentials?: PageSipCredentials | null;
+  /** The XCAP documents the page was rendered from (document selector → ETag), so a new client does not fetch them again for nothing. */
+  renderedDocuments?: Readonly<Record<string, string>>;
   children: ReactNode;
 }
 
 /** A store that never changes, rendered on the server and before the client is claimed. */
 const SERVER_STORE = new PresenceStore();
 
-export function PresenceProvider({ address, iconUrl, xcap, autoAwayMinutes, credentials = null, children }: PresenceProviderProps) {
+export function PresenceProvider({ address, iconUrl, xcap, autoAwayMinutes, credentials = null, renderedDocuments, children }: PresenceProviderProps) {
   const [value, setValue] = useState<PresenceContextValue>({ store: SERVER_STORE, client: null });
 
   useEffect(() => {
-    const s = claim(`sip:${address}`, iconUrl ? publishableIconUrl(iconUrl, xcap) : null, autoAwayMinutes, credentials);
+    const s = claim(`sip:${address}`, iconUrl ? publishableIconUrl(iconUrl, xcap) : null, autoAwayMinutes, credentials, renderedDocuments);
     const update = () => setValue({ store: s.store, client: s.client });
     s.listeners.add(update);
     update();
@@ -265,7 +272,7 @@ export function PresenceProvider({ address, iconUrl, xcap, autoAwayMinutes, cred
       release(s);
     };
     // xcap and credentials are fresh objects on every render; xcap's fields are what matter, and
-    // credentials only seed a new client (a running one renews its own)
+    // credentials and renderedDocuments only seed a new client (a running one renews its own)
   }, [address, iconUrl, autoAwayMinutes, xcap.publicRoot, xcap.localPath, xcap.publicUrlKnown]);
 
   return <PresenceContext.Provider value={value}>{children}</PresenceContext.Provider>;

@@ -91,6 +91,8 @@ export class CredentialsCache<T = Ha1Row> {
 export interface AccountCredentialsOptions {
   /** A cache of HA1s (default: none, one query per lookup). */
   cache?: CredentialsCache;
+  /** Whether short-lived credentials of `address` expiring at `expires` (unix s) predate the account's last revocation: refused then. */
+  ephemeralRevoked?: (address: string, expires: number) => boolean;
 }
 
 /** HA1 of an enabled account `username` in the enabled domain `domain` (by name). */
@@ -114,7 +116,8 @@ export function accountCredentialsLookup(db: Db, options: AccountCredentialsOpti
 /**
  * The digest credentials lookup for identities in `domain` (the domain of the XUI/AOR, whatever
  * its realm): account HA1s, and short-lived credentials `<expiry>:<user>` signed with the shared
- * secret — accepted only while the account itself exists and is enabled.
+ * secret — accepted only while the account itself exists and is enabled, and not when issued
+ * before the account's sessions were last ended.
  */
 export function sipCredentialsLookup(db: Db, ephemeralSecret: string, options: AccountCredentialsOptions = {}): (domain: string) => CredentialsLookup {
   const accounts = accountCredentialsLookup(db, options);
@@ -123,6 +126,7 @@ export function sipCredentialsLookup(db: Db, ephemeralSecret: string, options: A
     const eph = parseEphemeralUsername(username);
     if (eph) {
       if (!(await accounts(eph.user, domain, algorithm))) return undefined;
+      if (options.ephemeralRevoked?.(`${eph.user}@${domain}`, eph.expires)) return undefined;
       return ephemeral(username, realm, algorithm);
     }
     return accounts(username, domain, algorithm);

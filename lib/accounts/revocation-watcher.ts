@@ -8,7 +8,7 @@
 import type { Db } from "../db";
 import { componentLogger, type Logger } from "../log";
 import { accountsChanged } from "./changes";
-import { isRevocationReason, revocationBus, type Revocation } from "./revocations";
+import { isRevocationReason, noteRevocation, revocationBus, type Revocation } from "./revocations";
 
 const LOOKBACK = 32;
 
@@ -43,6 +43,9 @@ export class RevocationWatcher {
 
   /** Start after the rows that exist now (nothing is connected yet that they could concern). */
   async start(): Promise<void> {
+    // when each account was last revoked, for as long as rows are kept (short-lived credentials issued before are refused)
+    const kept = await this.o.db.accountRevocation.findMany({ where: { at: { gt: new Date(Date.now() - this.o.retainMs) } }, select: { address: true, at: true } });
+    for (const r of kept) noteRevocation(r.address, r.at.getTime());
     const recent = await this.o.db.accountRevocation.findMany({ orderBy: { id: "desc" }, take: LOOKBACK, select: { id: true } });
     this.last = recent[0]?.id ?? 0;
     for (const r of recent) this.seen.add(r.id);
@@ -77,13 +80,14 @@ export class RevocationWatcher {
     for (;;) {
       // re-read a few ids below the newest seen: concurrent writers' rows may become visible late
       const rows = (
-        await this.o.db.accountRevocation.findMany({ where: { id: { gt: this.last - LOOKBACK } }, orderBy: { id: "asc" }, take: this.o.batch + LOOKBACK, select: { id: true, address: true, reason: true } })
+        await this.o.db.accountRevocation.findMany({ where: { id: { gt: this.last - LOOKBACK } }, orderBy: { id: "asc" }, take: this.o.batch + LOOKBACK, select: { id: true, address: true, reason: true, at: true } })
       ).filter((r) => !this.seen.has(r.id));
       if (rows.length === 0) break;
       accountsChanged(); // digest caches of this process forget the accounts at once
       for (const r of rows) {
         this.seen.add(r.id);
         this.last = Math.max(this.last, r.id);
+        noteRevocation(r.address, r.at.getTime());
         if (!isRevocationReason(r.reason)) continue;
         try {
           await this.o.onRevoked({ id: r.id, address: r.address, reason: r.reason });

@@ -3,7 +3,7 @@ import type { Db } from "../db";
 import { accountAddress, normalizeDomain } from "./address";
 import { digestHa1, hashPassword, passwordProblem, verifyPassword } from "./password";
 import { accountsChanged } from "./changes";
-import { revokeSessions, type RevocationReason } from "./revocations";
+import { revokeDomainSessions, revokeSessions, type RevocationReason } from "./revocations";
 
 export type AccountErrorCode =
   | "malformed-address"
@@ -15,7 +15,9 @@ export type AccountErrorCode =
   | "realm-in-use"
   | "invalid-value"
   | "malformed-document"
-  | "weak-password";
+  | "weak-password"
+  | "duplicate-list"
+  | "unknown-list";
 
 export type { RevocationReason };
 
@@ -135,7 +137,10 @@ export async function updateDomain(db: Db, name: string, change: { realm?: strin
   }
   if (change.enabled !== undefined && change.enabled !== d.enabled) data.enabled = change.enabled;
   if (Object.keys(data).length > 0) {
-    await db.domain.update({ where: { id: d.id }, data });
+    const update = db.domain.update({ where: { id: d.id }, data });
+    // a disabled domain's users are signed out everywhere, as a disabled account's
+    if (data.enabled === false) await revokeDomainSessions(db, d.id, update);
+    else await update;
     accountsChanged();
     const detail = Object.entries(data).map(([k, v]) => `${k}=${v}`).join(" ");
     await auditBy(db, actor, { action: data.enabled === false ? "domain.disable" : data.enabled === true ? "domain.enable" : "domain.edit", target: d.name, detail });
@@ -313,7 +318,7 @@ export async function checkLogin(db: Db, address: string, password: string): Pro
   } catch {
     return { ok: false, reason: "malformed-address" };
   }
-  const acc = await db.account.findUnique({ where: { address: a } });
+  const acc = await db.account.findUnique({ where: { address: a }, include: { domain: { select: { enabled: true } } } });
   if (!acc) {
     // spend comparable time so unknown accounts are not revealed by timing
     await verifyPassword(password, "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
@@ -321,6 +326,6 @@ export async function checkLogin(db: Db, address: string, password: string): Pro
   }
   const good = await verifyPassword(password, acc.passwordHash);
   if (!good) return { ok: false, reason: "bad-password" };
-  if (acc.disabled) return { ok: false, reason: "disabled" };
+  if (acc.disabled || !acc.domain.enabled) return { ok: false, reason: "disabled" };
   return { ok: true, account: view(acc) };
 }

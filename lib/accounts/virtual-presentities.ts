@@ -34,6 +34,7 @@ import { canonicalAor, parseAor } from "../sip/aor";
 import { processBus, type ProcessBus } from "../process-wide";
 import { accountAddress, normalizeDomain } from "./address";
 import { accountsChanged } from "./changes";
+import { addressTaken } from "./department-lists";
 import { AccountError, actorOf, audit, type Actor } from "./service";
 
 export type PresentityAvailability = ExtendedStatus;
@@ -189,12 +190,10 @@ export function createVirtualPresentities(o: VirtualPresentitiesOptions) {
   /** The address is free for a virtual presentity: a served domain, and nobody else's address. */
   async function checkFree(a: { address: string; user: string; typed: string; domain: string }): Promise<void> {
     if (!(await db.domain.findUnique({ where: { name: a.domain } }))) throw new AccountError("unknown-domain", `unknown domain ${a.domain} (add it first: herald domains add ${a.domain})`);
-    // an account's address, or one derived from an account (`alice+presence@…` is alice's list)
-    const prefixes = (u: string) => [u, ...[...u.matchAll(/\+/g)].map((m) => u.slice(0, m.index))];
-    const bases = [...new Set([...prefixes(a.user), ...prefixes(a.typed)])].map((u) => `${u}@${a.domain}`);
-    const owner = await db.account.findFirst({ where: { address: { in: bases } }, select: { address: true } });
-    if (owner) throw new AccountError("duplicate-account", owner.address.toLowerCase() === a.address ? `${a.address} is an account` : `${a.address} belongs to the account ${owner.address}`);
-    if (await db.rlsServiceUri.findFirst({ where: { uri: { in: [`sip:${a.address}`, `sips:${a.address}`] } } })) throw new AccountError("duplicate-account", `${a.address} is a resource list's service URI`);
+    // an account's address, one derived from an account (`alice+presence@…` is alice's list), a service URI, a department list
+    const taken = (await addressTaken(db, a.address, a.domain)) ?? (a.typed !== a.user ? await addressTaken(db, `${a.typed}@${a.domain}`, a.domain) : undefined);
+    if (taken) throw new AccountError("duplicate-account", taken);
+    if (await db.departmentList.findUnique({ where: { address: a.address } })) throw new AccountError("duplicate-account", `${a.address} is a department list`);
     if ((await db.virtualPresentity.count()) >= max) throw new AccountError("invalid-value", `at most ${max} virtual presentities (VIRTUAL_PRESENTITIES_MAX)`);
   }
 

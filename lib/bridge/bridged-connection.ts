@@ -211,6 +211,11 @@ export class BridgedConnection {
   }
 
   /** Close both sides (bridge shutdown). */
+  /** The local port of the upstream end: what the SIP server sees as this connection's source port. */
+  get upstreamPort(): number {
+    return this.localPort;
+  }
+
   close(code: number = WsClose.GoingAway, reason = "bridge shutting down"): void {
     this.closeClient(code, reason);
     this.endUpstream();

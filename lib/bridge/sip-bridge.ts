@@ -107,6 +107,11 @@ export interface SipBridge {
    * including upgrades being authenticated now. Returns how many open connections were closed.
    */
   closeUser(aor: string, reason: string): number;
+  /**
+   * Close the one connection whose in-process flow the embedded server sees from port `flowPort`
+   * (a registration the operator ended) with 4001 and `reason`. False when there is none.
+   */
+  closeFlow(flowPort: number, reason: string): boolean;
   /** Close every bridged connection (WS 1001, upstream FIN) and the standalone listener. */
   close(): Promise<void>;
 }
@@ -393,6 +398,17 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
       for (const c of set) c.close(WsClose.SessionEnded, reason);
       log("info", "connections of a user closed", { aor: key, count: set.size, reason });
       return set.size;
+    },
+
+    closeFlow(flowPort, reason) {
+      if (!inProcess) return false;
+      for (const c of connections) {
+        if (c.upstreamPort !== flowPort) continue;
+        c.close(WsClose.SessionEnded, reason);
+        log("info", "connection closed by the operator", { id: c.id, aor: c.identity.aor, reason });
+        return true;
+      }
+      return false;
     },
 
     async close() {

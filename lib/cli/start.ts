@@ -4,7 +4,7 @@ import { setConfig, type HeraldConfig } from "../config";
 import { openDb, prepareDb, setDb } from "../db";
 import { migrateIfNeeded } from "../migrations";
 import { buildPortal, hasBuild, startPortal } from "../portal/http-server";
-import { createSipBridge, parseUpstreamUri, type SipBridgeInProcessUpstream, type SipBridgeUpstream } from "../bridge";
+import { createSipBridge, parseUpstreamUri, type SipBridge, type SipBridgeInProcessUpstream, type SipBridgeUpstream } from "../bridge";
 import { sessionAorOfUpgrade } from "../portal/bridge-auth";
 import { logger } from "../log";
 import { startEmbeddedSipServer, type RunningSipServer } from "../server/main";
@@ -18,7 +18,8 @@ import type { Db } from "../db";
 import { accountsChanged } from "../accounts/changes";
 import { clientAddress, normalizeIp } from "../portal/client-address";
 import { setMetricsSources, type MetricsSources } from "../metrics";
-import { setLiveStateSource } from "../portal/live-state";
+import { setLiveStateSource, type LiveStateSource } from "../portal/live-state";
+import { ServiceSampler, setServiceSampler } from "../portal/service-samples";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { presentityRemovals } from "../accounts/virtual-presentities";
 
@@ -84,7 +85,8 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   // a virtual presentity deleted in the console or through the API: its watchers' subscriptions end
   const unsubscribeRemovals = presentityRemovals().subscribe((address) => sip?.server.dropAccount(`sip:${address}`, { deleted: true }));
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
-  setLiveStateSource(sip?.server);
+  setLiveStateSource(sip && liveStateSource(sip, bridge));
+  setServiceSampler(sip && serviceSampler(cfg, sip));
   setMetricsSources({
     ...metricsSources(cfg, sip),
     bridge: { connectionsOpen: () => bridge.metrics().connectionsOpen, connectionsTotal: () => bridge.metrics().connectionsTotal },
@@ -96,6 +98,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   const stop = async () => {
     unsubscribeSignIns?.();
     unsubscribeRemovals();
+    setServiceSampler(undefined);
     await revocations.stop();
     await bridge.close();
     await portal.close();
@@ -108,6 +111,41 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   return { httpPort: portal.port, stop };
+}
+
+/**
+ * The console's live view and actions: the embedded server's, and ending a registration made by a
+ * web page also closes that page's bridge connection with 4001 "operator" (the page says the
+ * operator signed it out and signs itself out).
+ */
+export function liveStateSource(sip: RunningSipServer, bridge: Pick<SipBridge, "closeFlow">): LiveStateSource {
+  const server = sip.server;
+  return {
+    liveState: (aor) => server.liveState(aor),
+    metrics: () => server.metrics(),
+    terminateSubscription: (aor, id) => server.terminateSubscription(aor, id),
+    clearPublication: (aor, etag) => server.clearPublication(aor, etag),
+    endRegistration: (aor, contact) => {
+      const ended = server.endRegistration(aor, contact);
+      for (const e of ended) if (e.flowPort !== undefined) bridge.closeFlow(e.flowPort, "operator");
+      return ended;
+    },
+  };
+}
+
+/** The console's charts: the embedded server's counters and the shared limiter's failures, sampled every CONSOLE_CHART_SAMPLE_SECONDS. */
+export function serviceSampler(cfg: HeraldConfig, sip: RunningSipServer): ServiceSampler {
+  const limiter = sharedAuthLimiter(authLimiterOptions(cfg));
+  const sampler = new ServiceSampler({
+    intervalMs: cfg.CONSOLE_CHART_SAMPLE_SECONDS * 1000,
+    read: () => {
+      const m = sip.server.metrics();
+      const subscriptions = m.subscriptions.filter((x) => x.state !== "terminated").reduce((n, x) => n + x.count, 0);
+      return { usersOnline: m.usersOnline, publications: m.publications, subscriptions, notifiesSent: m.notifies.sent, authFailures: limiter.failures };
+    },
+  });
+  sampler.start();
+  return sampler;
 }
 
 /** What /metrics reads from the embedded SIP server and the shared limiter (lib/metrics.ts). */
@@ -139,6 +177,8 @@ async function watchRevocations(cfg: HeraldConfig, db: Db, act: (r: Revocation) 
   const w = new RevocationWatcher({
     db,
     intervalMs: cfg.SESSION_REVOCATION_POLL_MS,
+    // rows are kept at least as long as short-lived credentials live (those issued before a row are refused)
+    retainMs: Math.max(24 * 3600_000, cfg.SIP_EPHEMERAL_TTL * 1000),
     logger: log,
     onRevoked: (r) => {
       log("info", "accounts: sessions ended", { address: r.address, reason: r.reason, message: REVOCATION_MESSAGES[r.reason] });

@@ -105,6 +105,8 @@ export interface HeraldSipClientOptions {
   store?: PresenceStore;
   /** Subscriptions to open (all default true). */
   subscribe?: { resourceList?: boolean; watcherInfo?: boolean; self?: boolean; xcapDiff?: boolean };
+  /** The XCAP documents the page was rendered from (document selector → ETag): xcap-diff's first full state reports only those that differ. */
+  renderedDocuments?: Readonly<Record<string, string>>;
   /** Replace the PUBLISH transport (tests). Default: JsSIP's transaction layer. */
   publishTransport?: (ua: UA) => PublishTransport;
   /** Retry backoff for publication and subscriptions (ms; default 2000 up to 60000). */
@@ -389,7 +391,7 @@ export class HeraldSipClient {
     }
     if (want.xcapDiff !== false) {
       // the page follows changes of the user's documents made elsewhere (RFC 5875)
-      this.xcapDiff = xcapDiffSubscription({ ua, aor: c.aor, expires, ...retry, onChange: (auids, initial) => this.store.documentsChanged(auids, initial) });
+      this.xcapDiff = xcapDiffSubscription({ ua, aor: c.aor, expires, ...retry, rendered: this.opts.renderedDocuments, onChange: (auids, initial) => this.store.documentsChanged(auids, initial) });
     }
 
     ua.on("connecting", (e) => {

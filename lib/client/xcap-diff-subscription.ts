@@ -4,8 +4,9 @@
  * user's XCAP documents changed — in another tab, from Blink or another XCAP client, or by the
  * operator — so it can fetch them again.
  *
- * The first full state counts every document in it as changed: the page was rendered from the
- * documents a moment before, and a change in between would otherwise go unseen. A later full
+ * The first full state counts every document in it as changed — the page was rendered from the
+ * documents a moment before, and a change in between would otherwise go unseen — unless the page
+ * says which ETags it was rendered from: then only documents whose ETag differs count. A later full
  * state (a new dialog after a reconnect or a refresh) is compared with the ETags known: documents
  * whose ETag differs, or that appeared or disappeared, count as changed. Partial NOTIFYs name the
  * changed documents themselves.
@@ -19,12 +20,23 @@ export interface XcapDiffSubscriptionOptions extends ClientSubscriptionOptions {
   aor: string;
   /** Application usages (AUIDs) whose documents changed; `initial` for the first full state. */
   onChange: (auids: string[], initial: boolean) => void;
+  /** The documents the page was rendered from (document selector → ETag), see XcapDiffTracker. */
+  rendered?: Readonly<Record<string, string>>;
 }
 
 /** What the page knows of the user's documents, and which changed with each NOTIFY body. */
 export class XcapDiffTracker {
   /** Selector → ETag of the documents known; undefined before the first full state. */
   private known?: Map<string, string>;
+
+  /**
+   * `rendered`: the documents the page was rendered from (selector → ETag; a document the page
+   * read as absent is left out): the first full state is compared with them instead of counting
+   * every document as changed.
+   */
+  constructor(rendered?: Readonly<Record<string, string>>) {
+    if (rendered) this.known = new Map(Object.entries(rendered));
+  }
 
   /** The AUIDs a NOTIFY body changed; `full` for the first NOTIFY of a dialog (full state, RFC 5875 §4.4.1). */
   apply(body: string, full: boolean): { auids: string[]; initial: boolean } {
@@ -56,7 +68,7 @@ export class XcapDiffTracker {
 
 /** The subscription (start / stop / detach as any `EventSubscription`). */
 export function xcapDiffSubscription(options: XcapDiffSubscriptionOptions): EventSubscription {
-  const tracker = new XcapDiffTracker();
+  const tracker = new XcapDiffTracker(options.rendered);
   /** The next NOTIFY starts a new dialog: its body is full state (RFC 5875 §4.4.1). */
   let expectFull = true;
   return new EventSubscription({

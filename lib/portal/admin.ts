@@ -8,16 +8,13 @@ import { db } from "../db";
 import { currentUser, type HeraldUser } from "./auth";
 import {
   AccountError,
-  actorOf,
   addAccount,
-  audit,
   addDomain,
   deleteAccount,
   getAccount,
   listDomains,
   searchAccounts,
   setDisabled,
-  setDisplayName,
   setPassword,
   setRole,
   updateDomain,
@@ -25,7 +22,21 @@ import {
   type Actor,
   type DomainView,
   type Role,
+  audit,
+  actorOf,
 } from "../accounts/service";
+import {
+  createDepartmentList,
+  deleteDepartmentList,
+  getDepartmentList,
+  listDepartmentLists,
+  updateDepartmentList,
+  type MemberInput,
+} from "../accounts/department-lists";
+import { config } from "../config";
+import { liveStateActions, type LiveActionOutcome } from "./live-state";
+import { serviceSeries } from "./service-samples";
+import { changeDisplayName } from "./display-name";
 import { generatePassword } from "../accounts/password";
 import { importAccounts, type ImportReport } from "../accounts/csv-import";
 import { auditActions, searchAudit, type AuditFilter } from "../accounts/audit-log";
@@ -48,6 +59,19 @@ export { liveAccountState as adminLiveState } from "./live-state";
 export const adminPresentities = () => virtualPresentities().list();
 export const adminPresentity = (address: string) => virtualPresentities().get(address);
 export const adminPermanentStatus = (address: string) => getPermanentStatus(address);
+export const adminServiceSeries = () => serviceSeries();
+
+/** GET /admin/service/samples: the charts' series as JSON, for an admin session only. */
+export async function serviceSamplesResponse(): Promise<Response> {
+  const user = await currentUser();
+  const headers = { "cache-control": "no-store" };
+  if (!user) return Response.json({ error: "sign in" }, { status: 401, headers });
+  if (user.role !== "admin") return Response.json({ error: "operators only" }, { status: 403, headers });
+  const s = serviceSeries();
+  return s ? Response.json(s, { headers }) : Response.json({ error: "no embedded SIP server in this process" }, { status: 404, headers });
+}
+export const adminLists = () => listDepartmentLists(db());
+export const adminList = (address: string) => getDepartmentList(db(), address).catch((e: unknown) => (e instanceof AccountError ? null : Promise.reject(e)));
 
 /**
  * Run a console action: the session must be an admin's (re-read from the database), the input
@@ -94,7 +118,7 @@ export const consoleOps = {
     return { account, password: generated };
   },
   async rename(d: { address: string; displayName: string }, { actor }: Ctx): Promise<null> {
-    await setDisplayName(db(), d.address, d.displayName, actor);
+    await changeDisplayName(db(), d.address, d.displayName, actor);
     return null;
   },
   /** A new random password, returned once; the account's sessions end. */
@@ -146,4 +170,32 @@ export const consoleOps = {
     await audit(db(), { ...actorOf(actor), action: "account.permanent-status", target: account.address, detail: status === null ? "cleared" : `status=${status}` });
     return null;
   },
+
+  // live state (the embedded SIP server of this process), each audited
+  endRegistration: (d: { address: string; contact: string }, ctx: Ctx) =>
+    liveAction(ctx, d.address, "live.registration.end", `contact=${d.contact}`, () => liveStateActions.endRegistration(d.address, d.contact), "That registration has already ended."),
+  terminateSubscription: (d: { address: string; id: string }, ctx: Ctx) =>
+    liveAction(ctx, d.address, "live.subscription.terminate", `id=${d.id}`, () => liveStateActions.terminateSubscription(d.address, d.id), "That subscription has already ended."),
+  clearPublication: (d: { address: string; etag: string }, ctx: Ctx) =>
+    liveAction(ctx, d.address, "live.publication.clear", `etag=${d.etag}`, () => liveStateActions.clearPublication(d.address, d.etag), "That publication is already gone."),
+
+  // department lists
+  createList: (d: { address: string; displayName?: string; members: MemberInput[] }, { actor }: Ctx) => createDepartmentList(db(), d, { actor, maxMembers: config().LIST_MAX_MEMBERS }),
+  editList: (d: { address: string; displayName: string; members: MemberInput[] }, { actor }: Ctx) =>
+    updateDepartmentList(db(), d.address, { displayName: d.displayName, members: d.members }, { actor, maxMembers: config().LIST_MAX_MEMBERS }),
+  async deleteList(address: string, { actor }: Ctx): Promise<null> {
+    await deleteDepartmentList(db(), address, { actor });
+    return null;
+  },
 };
+
+/** Run a live-state action for `address` (an account), audit it when it did something. */
+async function liveAction(ctx: Ctx, address: string, action: string, detail: string, act: () => LiveActionOutcome, gone: string): Promise<null> {
+  const account = await getAccount(db(), address);
+  if (!account) throw new AccountError("unknown-account", `no account ${address}`);
+  const outcome = act();
+  if (outcome === "no-server") throw new AccountError("invalid-value", "This portal process runs no embedded SIP server: live state cannot be changed here.");
+  if (outcome === "gone") throw new AccountError("invalid-value", gone);
+  await audit(db(), { ...actorOf(ctx.actor), action, target: account.address, detail });
+  return null;
+}

@@ -11,6 +11,10 @@ import { processWide } from "../process-wide";
 export interface LiveStateSource {
   liveState(aor: string): LiveAccountState;
   metrics(): { registrations: number; publications: number; subscriptions: Array<{ event: string; state: string; count: number }> };
+  /** The operator's actions (PresenceServer's; `herald start` also closes a bridged page's connection). */
+  endRegistration(aor: string, contact: string): Array<{ contact: string; flowPort?: number }>;
+  terminateSubscription(aor: string, id: string): boolean;
+  clearPublication(aor: string, etag: string): boolean;
 }
 
 const holder = () => processWide<{ source?: LiveStateSource }>("__heraldLiveState", () => ({}));
@@ -42,3 +46,25 @@ export function liveAccountState(address: string): LiveAccountView | null {
     }),
   };
 }
+
+/** Why a live-state action did nothing: no SIP server in this process, or the thing is already gone. */
+export type LiveActionOutcome = "done" | "no-server" | "gone";
+
+/** The operator's actions on one account's live state, through this process's SIP server. */
+export const liveStateActions = {
+  endRegistration(address: string, contact: string): LiveActionOutcome {
+    const src = holder().source;
+    if (!src) return "no-server";
+    return src.endRegistration(`sip:${address}`, contact).length > 0 ? "done" : "gone";
+  },
+  terminateSubscription(address: string, id: string): LiveActionOutcome {
+    const src = holder().source;
+    if (!src) return "no-server";
+    return src.terminateSubscription(`sip:${address}`, id) ? "done" : "gone";
+  },
+  clearPublication(address: string, etag: string): LiveActionOutcome {
+    const src = holder().source;
+    if (!src) return "no-server";
+    return src.clearPublication(`sip:${address}`, etag) ? "done" : "gone";
+  },
+};

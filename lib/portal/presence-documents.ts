@@ -8,7 +8,8 @@ import "server-only";
 import { config } from "../config";
 import { db } from "../db";
 import { XcapClient, XcapClientError, type FetchFn } from "../xcap/client";
-import { AddressBook } from "../xcap/addressbook";
+import { AddressBook, type AddressBookSnapshot } from "../xcap/addressbook";
+import { diffEtag, documentSelector } from "../xcap/diff";
 import { composePidf, iconUrlWithHash, offlineStatusOf, parsePidfManipulation, permanentNoteOf, withPermanentNote } from "../presence";
 import { escapeXml, parseXml } from "../xml";
 import { decodePresContent, DEFAULT_MAX_ICON_BYTES, sniffImageType, STATUS_ICON_DOCUMENT } from "../xcap/server";
@@ -169,4 +170,16 @@ export async function getIcon(address: string): Promise<StoredIcon | null> {
     process.emitWarning(`stored icon of ${address} is not readable: ${(err as Error).message}`);
     return null;
   }
+}
+
+/** The address-book documents a page was rendered from, as xcap-diff names them (document selector → ETag without quotes; absent documents left out). */
+export function renderedAddressBook(address: string, etags: AddressBookSnapshot["etags"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const docs: Array<[string, string | null]> = [
+    [AUID.resourceLists, etags.resourceLists],
+    [AUID.rlsServices, etags.rlsServices],
+    [AUID.presRules, etags.presRules],
+  ];
+  for (const [auid, etag] of docs) if (etag) out[documentSelector({ auid, scope: "users", xui: `sip:${address}`, docPath: "index" })] = diffEtag(etag);
+  return out;
 }

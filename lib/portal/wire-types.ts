@@ -18,3 +18,27 @@ export interface PageSipCredentials {
   realm: string;
   expires: number;
 }
+
+/** What My Presence shows from the user's XCAP documents (lib/portal/my-presence.ts loads it). */
+export interface MyPresenceDocuments {
+  /** The offline note (pidf-manipulation) and whether that document exists. */
+  offline: { note: string | null; set: boolean };
+  /** The stored icon as a data: URL for the preview, and the URL the browser publishes in PIDF; null without one. */
+  iconDataUrl: string | null;
+  iconPublishedUrl: string | null;
+  /** pres-rules: what happens to someone not in the rules, and who is blocked. */
+  defaultPolicy: "allow" | "confirm" | "block" | "polite-block";
+  blocked: string[];
+  /** Address → the name the user gave it (contacts, then policies). */
+  names: Record<string, string>;
+  /** im-rules; "custom" when another program wrote rules Herald does not summarise; null where im-rules are not served. */
+  imPolicy: "everyone" | "contacts" | "nobody" | "custom" | null;
+}
+
+/** A department list the buddy list offers to add as a group (lib/portal/department-list-groups). */
+export interface DepartmentListOffer {
+  /** user@domain */
+  address: string;
+  name: string;
+  members: number;
+}

@@ -2,6 +2,7 @@
  * The embedded XCAP root over HTTP: authentication (HTTP digest with SIP credentials, qop=auth,
  * or the portal session), bounded bodies, and change events — around the framework-free core.
  */
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   createXcapServer,
@@ -17,6 +18,7 @@ import { PrismaXcapStore } from "../storage/xcap-prisma-store";
 import { CREDENTIALS_TTL_MS, CredentialsCache, digestAccountUser, sipCredentialsLookup } from "../accounts/digest-lookup";
 import { accountsGeneration } from "../accounts/changes";
 import { PrismaAccountDirectory, serviceUriTaken } from "../server/account-directory";
+import { departmentListTaken } from "../accounts/department-lists";
 import type { AuthAttemptSlot, AuthLimiter } from "../accounts/auth-limiter";
 import { CLIENT_IP_HEADER } from "./client-address";
 import { AUID } from "../presence/namespaces";
@@ -48,6 +50,8 @@ export interface XcapHttpOptions {
   /** Secret for digest nonces (and short-lived SIP credentials). */
   secret: string;
   ephemeralSecret: string;
+  /** Short-lived credentials issued before the account's last revocation are refused (see lib/accounts/revocations.ts). */
+  ephemeralRevoked?: (address: string, expires: number) => boolean;
   /** The portal session's AOR (user@domain), if any. */
   sessionAor: () => Promise<string | null>;
   onChange: (e: XcapChangeEvent) => void;
@@ -80,26 +84,40 @@ export interface XcapHttp {
   handleAs(req: Request, aor: string): Promise<Response>;
 }
 
+function uriTaken(...checks: Array<(uri: string, owner: string) => Promise<boolean>>): (uri: string, owner: string) => Promise<boolean> {
+  return async (uri, owner) => {
+    for (const c of checks) if (await c(uri, owner)) return true;
+    return false;
+  };
+}
+
 export function createXcapHttp(opts: XcapHttpOptions): XcapHttp {
   const core: XcapServer = createXcapServer(opts.store, {
     maxBodyBytes: opts.maxBodyBytes,
     ...opts.limits,
-    // no service URI may be an account's AOR or another account's derived URI (RFC 4826 §4.4.7)
-    isUriTaken: serviceUriTaken(new PrismaAccountDirectory(opts.db)),
+    // no service URI may be an account's AOR, another account's derived URI or a department list (RFC 4826 §4.4.7)
+    isUriTaken: uriTaken(serviceUriTaken(new PrismaAccountDirectory(opts.db)), (uri) => departmentListTaken(opts.db, uri)),
     onChange: async (e) => opts.onChange(e),
     onHookError: (err) => process.emitWarning(`xcap change hook failed: ${(err as Error).message}`),
   });
   const ttl = opts.credentialsTtlMs ?? CREDENTIALS_TTL_MS;
   const now = opts.now ?? Date.now;
-  const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret, { cache: new CredentialsCache({ ttlMs: ttl, now }) });
+  const lookup = sipCredentialsLookup(opts.db, opts.ephemeralSecret, { cache: new CredentialsCache({ ttlMs: ttl, now }), ephemeralRevoked: opts.ephemeralRevoked });
   /** One authenticator per domain: credentials are those of the domain's accounts, whatever its realm. */
   const authenticators = new Map<string, DigestAuthenticator>();
+  // nonce-counts live in this process: a nonce of an earlier run (same secret, so still authentic)
+  // is answered stale, so a request captured before a restart cannot be replayed after it
+  let nonceEpoch = randomBytes(4);
   const authenticator = ({ realm, domain }: { realm: string; domain: string }) => {
     const key = `${domain}\u0000${realm}`;
     let a = authenticators.get(key);
     if (!a) {
-      if (authenticators.size >= 1024) authenticators.clear();
-      a = new DigestAuthenticator({ realm, secret: opts.secret, credentialsLookup: lookup(domain), algorithms: ["MD5", "SHA-256"] });
+      if (authenticators.size >= 1024) {
+        // the counts go with the authenticators: a new epoch makes their nonces stale
+        authenticators.clear();
+        nonceEpoch = randomBytes(4);
+      }
+      a = new DigestAuthenticator({ realm, secret: opts.secret, credentialsLookup: lookup(domain), algorithms: ["MD5", "SHA-256"], epoch: nonceEpoch });
       authenticators.set(key, a);
     }
     return a;

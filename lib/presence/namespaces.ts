@@ -56,6 +56,8 @@ export const NS = {
   imdn: "urn:ietf:params:xml:ns:imdn",
   /** RFC 5438 §6.2: the CPIM header namespace (`NS: imdn <urn:ietf:params:imdn>`) */
   imdnHeaders: "urn:ietf:params:imdn",
+  /** RFC 6120 §8.3 XMPP stanza error conditions */
+  xmppStanzas: "urn:ietf:params:xml:ns:xmpp-stanzas",
 } as const;
 
 /** Prefixes used when composing (same as python-sipsimple's, so Blink users see familiar documents). */

@@ -38,6 +38,8 @@ export interface SipAuthenticatorOptions {
   transport: SipTransport;
   /** Shared secret of the autheph short-lived credentials; omit to accept only account passwords. */
   ephemeralSecret?: string;
+  /** Whether short-lived credentials of `address` (user@domain) expiring at `expires` (unix s) predate the account's last revocation: refused then. */
+  ephemeralRevoked?: (address: string, expires: number) => boolean;
   /** Digest algorithms offered, one challenge each in this order. Default ["MD5"] (see PresenceServerOptions). */
   digestAlgorithms?: DigestAlgorithm[];
   /** Status used to challenge PUBLISH/SUBSCRIBE: 407 (default) or 401. */
@@ -126,6 +128,8 @@ export class SipAuthenticator {
     const eph = parseEphemeralUsername(username);
     if (eph) {
       if (!this.o.ephemeralSecret) return Promise.resolve(undefined);
+      // issued to a session that has ended since (password changed, disabled): unknown
+      if (this.o.ephemeralRevoked?.(`${eph.user}@${d.name}`, eph.expires)) return Promise.resolve(undefined);
       return Promise.resolve(ephemeralHa1({ secret: this.o.ephemeralSecret, username, realm: d.realm, algorithm, now: this.o.now() }));
     }
     const { user, domain } = userAndDomain(username, d.name);

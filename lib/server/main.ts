@@ -20,13 +20,15 @@
  *   watchers on every event `xcap.subscribe` delivers (pass the XCAP server's onChange fan-out).
  * - Serves xcap-diff (RFC 5875, xcap-diff-package.ts): users follow changes of their own XCAP
  *   documents, from the same `xcap.subscribe` events.
- * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents; list
- *   edits arrive through the same `xcap.subscribe`. `extra.rls` tunes it; `rls: false` turns it off.
+ * - Runs the RLS (RFC 4662, lib/server/rls) for the service URIs of rls-services documents and the
+ *   department lists of the DepartmentList table; list edits arrive through the same
+ *   `xcap.subscribe`, department list changes through their process bus. `extra.rls` tunes it; `rls: false` turns it off.
  * - Handles MESSAGE (lib/server/message): im-rules from `xcap.store`, history and offline queue in
  *   the InstantMessage table, bounds from the IM_* variables. `extra.im` tunes it; `im: false` turns it off.
  * - Runs the SIP–XMPP presence gateway (lib/xmpp) when XMPP_COMPONENT_URL is set: an XEP-0114
  *   component for XMPP_COMPONENT_DOMAIN at that URL, for contacts in XMPP_DOMAINS.
  */
+import { issuedBeforeRevocation } from "../accounts/revocations";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { HeraldConfig } from "../config";
@@ -38,6 +40,7 @@ import { PrismaAccountDirectory } from "./account-directory";
 import { CREDENTIALS_TTL_MS, CredentialsCache } from "../accounts/digest-lookup";
 import { PresenceServer, type PresenceServerOptions } from "./presence-server";
 import { ResourceListServer, type ResourceListServerOptions } from "./rls";
+import { departmentListAt, departmentListChanges } from "../accounts/department-lists";
 import { PrismaPresenceStateStore } from "./state-store";
 import { XcapDiffPackage } from "./xcap-diff-package";
 import { publicXcapRootOf } from "../portal/public-xcap-root";
@@ -81,6 +84,7 @@ export async function startEmbeddedSipServer(
     // process and by every revocation the watcher sees, lib/cli/start.ts)
     accounts: new PrismaAccountDirectory(db, { cache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }), virtualCache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }) }),
     ephemeralSecret: cfg.ephemeralSecret,
+    ephemeralRevoked: (address, expires) => issuedBeforeRevocation(address, expires, cfg.SIP_EPHEMERAL_TTL),
     xcap,
     state: new PrismaPresenceStateStore(db),
     logger,
@@ -97,7 +101,24 @@ export async function startEmbeddedSipServer(
   // xcap-diff (RFC 5875): registered before start(), its restored subscriptions need it
   server.addPackage(new XcapDiffPackage({ notifier: server.notifier, store: xcap.store, subscribe: xcap.subscribe, xcapRoot: publicXcapRootOf(cfg), logger }));
   // routes must exist before start(): restored list subscriptions find their package through them
-  const rls = rlsOptions === false ? undefined : new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, logger, ...rlsOptions });
+  const rls =
+    rlsOptions === false
+      ? undefined
+      : new ResourceListServer({
+          server,
+          store: xcap.store,
+          subscribe: xcap.subscribe,
+          // department lists: changed by the console and the API in this process (the bus)
+          departments: {
+            get: async (uri) => {
+              const l = await departmentListAt(db, uri);
+              return l && { domain: l.domain, members: l.members.map((m) => ({ uri: `sip:${m.address}`, ...(m.displayName ? { name: m.displayName } : {}) })) };
+            },
+            subscribe: departmentListChanges().subscribe,
+          },
+          logger,
+          ...rlsOptions,
+        });
   const im =
     imOptions === false
       ? undefined
@@ -141,6 +162,6 @@ function xmppGateway(cfg: HeraldConfig, server: PresenceServer, xcap: EmbeddedXc
   const { XMPP_COMPONENT_URL: url, XMPP_COMPONENT_SECRET: secret, XMPP_COMPONENT_DOMAIN: domain, XMPP_DOMAINS: domains } = cfg;
   if (!url || !secret || !domain || !domains?.length) return undefined;
   const link = new ComponentLink({ url, domain, secret, logger });
-  const gateway = new XmppGateway({ server, link, componentDomain: domain, xmppDomains: domains, xcap, logger });
+  const gateway = new XmppGateway({ server, link, componentDomain: domain, xmppDomains: domains, xcap, logger, maxSubscriptionsPerUser: cfg.XMPP_MAX_SUBSCRIPTIONS_PER_USER });
   return { gateway, link };
 }

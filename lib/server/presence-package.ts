@@ -278,6 +278,19 @@ export class PresencePackage implements EventPackage {
     if (list.length > 0) this.changed(presentity);
   }
 
+  /**
+   * Remove one publication of `presentity` (the operator cleared it); watchers are notified. Its
+   * publisher's next refresh or modify gets 412 and publishes anew (RFC 3903 §6). False when
+   * there is no such publication.
+   */
+  clearPublication(presentity: string, etag: string): boolean {
+    const p = this.byEtag.get(etag);
+    if (!p || p.presentity !== presentity) return false;
+    this.removePublication(p);
+    this.changed(presentity);
+    return true;
+  }
+
   get publicationCount(): number {
     return this.byEtag.size;
   }

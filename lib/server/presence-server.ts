@@ -92,6 +92,8 @@ export interface PresenceServerOptions {
   accounts: AccountDirectory;
   /** Shared secret of the autheph short-lived credentials; omit to accept only account passwords. */
   ephemeralSecret?: string;
+  /** Short-lived credentials issued before the account's last revocation (see SipAuthenticatorOptions.ephemeralRevoked). */
+  ephemeralRevoked?: (address: string, expires: number) => boolean;
   /** XCAP documents (pres-rules, resource-lists, pidf-manipulation) and their change events. */
   xcap: { store: XcapStore; subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void };
   /** Persistence (default: in memory, i.e. none across restarts). */
@@ -192,6 +194,7 @@ export class PresenceServer {
       accounts: options.accounts,
       transport: this.transport,
       ephemeralSecret: options.ephemeralSecret,
+      ephemeralRevoked: options.ephemeralRevoked,
       digestAlgorithms: options.digestAlgorithms,
       challengeStatus: options.challengeStatus,
       domainsCacheMs: options.domainsCacheMs,
@@ -376,10 +379,11 @@ export class PresenceServer {
   }
 
   /**
-   * Counts for /metrics: contact bindings, live publications, SIP subscriptions by event package
-   * and state (the RLS's internal back ends are not counted), NOTIFYs sent and failed.
+   * Counts for /metrics and the console's charts: contact bindings, AORs with one (users online),
+   * live publications, SIP subscriptions by event package and state (the RLS's internal back ends
+   * are not counted), NOTIFYs sent and failed.
    */
-  metrics(): { registrations: number; publications: number; subscriptions: Array<{ event: string; state: string; count: number }>; notifies: { sent: number; failed: number } } {
+  metrics(): { registrations: number; usersOnline: number; publications: number; subscriptions: Array<{ event: string; state: string; count: number }>; notifies: { sent: number; failed: number } } {
     const byKey = new Map<string, { event: string; state: string; count: number }>();
     for (const sub of this.notifier.all()) {
       if (sub.internal) continue;
@@ -390,6 +394,7 @@ export class PresenceServer {
     }
     return {
       registrations: this.registrar.size,
+      usersOnline: this.registrar.aorCount,
       publications: this.presence.publicationCount,
       subscriptions: [...byKey.values()],
       notifies: { sent: this.notifier.stats.sent, failed: this.notifier.stats.failed },
@@ -418,6 +423,38 @@ export class PresenceServer {
       subscriptionsHeld: held,
       subscriptionsReceived: received,
     };
+  }
+
+  // ---- operator actions (the console's live view) ---------------------------------------------
+
+  /**
+   * End one of `aor`'s registrations: its bindings of `contact` go now (watchers see the device
+   * gone). A plain SIP device registers again at its next refresh. Returns what was removed; for a
+   * binding over an in-process flow (a web page through the bridge) its `flowPort` is the port the
+   * bridge's end of that flow has, so the caller can close that page's connection.
+   */
+  endRegistration(aor: string, contact: string): Array<{ contact: string; flowPort?: number }> {
+    return this.registrar.removeContact(aor, contact).map((b) => {
+      const conn = b.connectionId ? this.transport.getConnection(b.connectionId) : undefined;
+      return conn?.inProcess ? { contact: b.contact, flowPort: conn.remotePort } : { contact: b.contact };
+    });
+  }
+
+  /**
+   * End one subscription `aor` holds or receives, by its id (`liveState`): the watcher gets a final
+   * NOTIFY `terminated;reason=rejected` (RFC 6665 §4.2.2: not to be retried at once). False when
+   * there is no such subscription of `aor`.
+   */
+  terminateSubscription(aor: string, id: string): boolean {
+    const sub = this.notifier.get(id);
+    if (!sub || sub.internal || sub.status === "terminated" || (sub.watcher !== aor && sub.resource !== aor)) return false;
+    this.notifier.terminate(sub, "rejected", true);
+    return true;
+  }
+
+  /** Remove one of `aor`'s publications by its ETag; watchers get the state without it. False when there is none. */
+  clearPublication(aor: string, etag: string): boolean {
+    return this.presence.clearPublication(aor, etag);
   }
 
   /** Write pending state now (tests). */

@@ -80,6 +80,11 @@ export class Registrar {
     return this.bindingsOf(aor).map((b) => ({ contact: b.contact, instanceId: b.instanceId, pubGruu: b.pubGruu, q: b.q }));
   }
 
+  /** AORs with at least one binding (users online). */
+  get aorCount(): number {
+    return this.bindings.size;
+  }
+
   get size(): number {
     let n = 0;
     for (const m of this.bindings.values()) n += m.size;
@@ -243,6 +248,14 @@ export class Registrar {
    * again over a new flow). A browser tab behind the bridge is such a UA: closing the tab closes
    * the flow, and its registration-derived presence turns closed at once.
    */
+  /** Remove `aor`'s bindings of `contact` (the operator ended the registration); returns them. */
+  removeContact(aor: string, contact: string): Binding[] {
+    const gone = [...(this.bindings.get(aor)?.values() ?? [])].filter((b) => b.contact === contact);
+    for (const b of gone) this.remove(b);
+    if (gone.length) this.o.onChange?.(aor);
+    return gone;
+  }
+
   flowFailed(connectionId: string): void {
     const gone: Binding[] = [];
     for (const m of this.bindings.values()) {

@@ -28,6 +28,11 @@ export interface XcapDiffDocument {
 }
 
 /** The document selector (RFC 4825 §6) of a stored document, relative to the XCAP root. */
+/** An entity tag as xcap-diff writes it (RFC 5874 §4: the tag's value, without HTTP's quotes) from its HTTP form. */
+export function diffEtag(httpEtag: string): string {
+  return httpEtag.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+}
+
 export function documentSelector(key: XcapDocumentKey): string {
   return buildXcapUri("", key).slice(1);
 }

@@ -12,10 +12,13 @@
  *   server's pres-rules, watcher info and the buddy list's requests treat them like any watcher.
  *   NOTIFYs come back in the dialog: `pending` → nothing yet (the request waits on the buddy
  *   list), `active` → `subscribed` once, then the Herald user's presence as stanzas from the bare
- *   JID; `terminated;reason=rejected` (a `block` rule; the buddy list's Block is polite-block, which
- *   looks offline) or `noresource` → `unsubscribed`; any other end →
- *   subscribe again. `unsubscribe` from the XMPP user ends the SIP subscription (Expires: 0).
- *   Refreshes at 80 % of the granted Expires.
+ *   JID — unless the Herald user's rules resolve to polite-block for the watcher (the buddy list's
+ *   Block): then, as for `terminated;reason=rejected` (a `block` rule) or `noresource`, the answer
+ *   is `unsubscribed` and the SIP subscription ends; any other end → subscribe again.
+ *   `unsubscribe` from the XMPP user ends the SIP subscription (Expires: 0). Refreshes at 80 % of
+ *   the granted Expires. One XMPP user holds at most `maxSubscriptionsPerUser` SIP subscriptions
+ *   through the gateway; a request beyond it is answered with a `policy-violation` presence error
+ *   (RFC 6120 §8.3.3.12) and creates nothing.
  * - A Herald user removing an XMPP contact from their buddy list (a resource-lists write that no
  *   longer names it) sends `unsubscribe` for the contacts the gateway subscribed them to since it
  *   started.
@@ -75,6 +78,8 @@ export interface XmppGatewayOptions {
   subscribeExpires?: number;
   /** Delay before subscribing again after a failure, ms. Default 5000. */
   retryMs?: number;
+  /** SIP subscriptions one XMPP user (bare JID) may hold through the gateway. Default 1000. */
+  maxSubscriptionsPerUser?: number;
   timers?: TimerApi;
   logger?: SipLogger;
   now?: () => number;
@@ -100,9 +105,12 @@ interface WatcherDialog {
   sent?: string;
   timer?: unknown;
   closed: boolean;
+  /** NOTIFYs of the dialog handled one after the other (an active one waits for the rules check). */
+  queue?: Promise<void>;
 }
 
 const ACCEPT: Array<[string, string]> = [["Accept", CONTENT_TYPES.pidf]];
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_USER = 1000;
 /** `uri` of every `<entry>` of a resource-lists document (RFC 4826 §3.3; any prefix, either quote). */
 const ENTRY_URI = /<(?:[\w.-]+:)?entry\b[^>]*?\suri\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 
@@ -117,6 +125,8 @@ export class XmppGateway {
   private readonly watchers = new Map<string, WatcherDialog>();
   /** By `callId\0localTag`. */
   private readonly byCall = new Map<string, WatcherDialog>();
+  /** Open watcher dialogs per XMPP user (bare JID). */
+  private readonly perUser = new Map<string, number>();
   private readonly tx: TransactionLayer;
   private flow?: MemoryFlowEnd;
   private stopped = false;
@@ -244,8 +254,14 @@ export class XmppGateway {
     const key = `${jid}\u0000${resourceJid}`;
     const d = this.watchers.get(key);
     if (!d) {
+      const max = this.o.maxSubscriptionsPerUser ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_USER;
+      if ((this.perUser.get(jid) ?? 0) >= max) {
+        this.log("info", "XMPP user at the gateway's subscription limit, request refused", { jid, resource: resourceJid, max });
+        this.sendStanza(writePresence({ from: resourceJid, to: jid, type: "error", statuses: [], error: { type: "wait", condition: "policy-violation", text: `Too many subscriptions through the gateway (at most ${max} per user)` } }));
+        return;
+      }
       const nd: WatcherDialog = { key, jid, watcher: `sip:${jid}`, resource: `sip:${resourceJid}`, resourceJid, callId: generateCallId("xmpp"), localTag: generateTag(), status: "subscribing", approved: false, closed: false };
-      this.watchers.set(key, nd);
+      this.track(nd);
       this.subscribe(nd);
       return;
     }
@@ -262,11 +278,21 @@ export class XmppGateway {
     if (d.dialog) void this.request(d, 0).catch(() => undefined); // RFC 6665 §4.1.2.3 unsubscribe
   }
 
+  private track(d: WatcherDialog): void {
+    this.watchers.set(d.key, d);
+    this.perUser.set(d.jid, (this.perUser.get(d.jid) ?? 0) + 1);
+  }
+
   private forget(d: WatcherDialog): void {
     d.closed = true;
     if (d.timer !== undefined) this.timers.clearTimeout(d.timer);
     d.timer = undefined;
-    if (this.watchers.get(d.key) === d) this.watchers.delete(d.key);
+    if (this.watchers.get(d.key) === d) {
+      this.watchers.delete(d.key);
+      const n = (this.perUser.get(d.jid) ?? 1) - 1;
+      if (n > 0) this.perUser.set(d.jid, n);
+      else this.perUser.delete(d.jid);
+    }
     this.byCall.delete(`${d.callId}\u0000${d.localTag}`);
   }
 
@@ -290,7 +316,7 @@ export class XmppGateway {
     if (this.watchers.has(key)) return;
     const dialog = Dialog.fromJSON({ callId: s.callId, localTag: s.remoteTag, remoteTag: s.localTag, localUri: s.remoteUri, remoteUri: s.localUri, localCSeq: s.remoteCSeq ?? 1, remoteCSeq: s.localCSeq, routeSet: [], remoteTarget: resource, secure: false });
     const d: WatcherDialog = { key, jid, watcher, resource, resourceJid, callId: s.callId, localTag: s.remoteTag, dialog, status, approved: status === "active", closed: false };
-    this.watchers.set(key, d);
+    this.track(d);
     this.byCall.set(`${d.callId}\u0000${d.localTag}`, d);
     this.subscribe(d);
   }
@@ -349,9 +375,13 @@ export class XmppGateway {
     this.subscribe(d);
   }
 
-  /** Block, or no such user: the XMPP watcher's subscription is refused. */
-  private refuse(d: WatcherDialog): void {
+  /**
+   * Block (or polite-block), or no such user: the XMPP watcher's subscription is refused (RFC 6121
+   * §3.2). `endSip`: the SIP subscription is still active (polite-block) and ends now.
+   */
+  private refuse(d: WatcherDialog, endSip = false): void {
     this.forget(d);
+    if (endSip && d.dialog) void this.request(d, 0).catch(() => undefined);
     this.sendStanza(writePresence({ from: d.resourceJid, to: d.jid, type: "unsubscribed", statuses: [] }));
   }
 
@@ -395,16 +425,24 @@ export class XmppGateway {
     const d = toTag === undefined ? undefined : this.byCall.get(`${req.callId}\u0000${toTag}`);
     if (!d || d.closed) return answer(481);
     answer(200);
-    this.onNotify(d, req);
-  }
-
-  private onNotify(d: WatcherDialog, req: SipRequest): void {
     // RFC 6665 §4.1.2.4: a NOTIFY may arrive before the 2xx and creates the dialog
     if (!d.dialog) {
       const sub = createRequest({ method: "SUBSCRIBE", uri: d.resource, from: `<${d.watcher}>;tag=${d.localTag}`, to: `<${d.resource}>`, callId: d.callId, cseq: 1, via: this.via() });
       d.dialog = Dialog.createUac(sub, req);
     }
     d.dialog.receiveRequest(req);
+    const handled = (d.queue ?? Promise.resolve()).then(() => this.onNotify(d, req));
+    d.queue = handled.catch((e: unknown) => this.log("error", "handling a NOTIFY for an XMPP watcher failed", { watcher: d.watcher, resource: d.resource, error: String(e) }));
+  }
+
+  /** The Herald user's rules for the watcher let it see them (not block, not polite-block: RFC 5025 §3.2.1). */
+  private async mayWatch(d: WatcherDialog): Promise<boolean> {
+    const p = await this.o.server.authorizer.authorize(d.resource, { uri: d.watcher, authenticated: true });
+    return p.subHandling !== "block" && p.subHandling !== "polite-block";
+  }
+
+  private async onNotify(d: WatcherDialog, req: SipRequest): Promise<void> {
+    if (d.closed) return;
     const st = req.subscriptionState;
     const state = (st?.value ?? "active").toLowerCase();
     if (state === "terminated") {
@@ -425,6 +463,13 @@ export class XmppGateway {
       d.status = "pending";
       return;
     }
+    // polite-block makes the SIP subscription active with a neutral offline document; an XMPP
+    // contact has a plain answer for it: `unsubscribed`
+    if (!(await this.mayWatch(d))) {
+      if (!d.closed) this.refuse(d, true);
+      return;
+    }
+    if (d.closed) return;
     d.status = "active";
     if (!d.approved) {
       d.approved = true;

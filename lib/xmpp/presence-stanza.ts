@@ -2,6 +2,7 @@
  * XMPP `<presence/>` stanzas (RFC 6121 §4) as plain data, read from any element tree of the
  * shape `{ name, attrs, children }` (what ltx, @xmpp/xml's element, builds) and written as text.
  */
+import { NS } from "../presence/namespaces";
 import { escapeXml } from "../xml";
 
 export type PresenceType = "subscribe" | "subscribed" | "unsubscribe" | "unsubscribed" | "probe" | "unavailable" | "error";
@@ -23,6 +24,15 @@ export interface PresenceStanza {
   statuses: StatusText[];
   priority?: number;
   id?: string;
+  /** A `type="error"` stanza's condition (RFC 6120 §8.3; written, not read). */
+  error?: StanzaError;
+}
+
+export interface StanzaError {
+  type: "auth" | "cancel" | "continue" | "modify" | "wait";
+  /** A defined condition of RFC 6120 §8.3.3, e.g. `policy-violation`. */
+  condition: string;
+  text?: string;
 }
 
 /** The part of an XML element tree the reader needs. */
@@ -81,5 +91,9 @@ export function writePresence(p: PresenceStanza): string {
   if (p.show) inner.push(`<show>${p.show}</show>`);
   for (const st of p.statuses) inner.push(st.lang ? `<status xml:lang="${escapeXml(st.lang)}">${escapeXml(st.text)}</status>` : `<status>${escapeXml(st.text)}</status>`);
   if (p.priority !== undefined) inner.push(`<priority>${p.priority}</priority>`);
+  if (p.error) {
+    const text = p.error.text === undefined ? "" : `<text xmlns="${NS.xmppStanzas}">${escapeXml(p.error.text)}</text>`;
+    inner.push(`<error type="${p.error.type}"><${p.error.condition} xmlns="${NS.xmppStanzas}"/>${text}</error>`);
+  }
   return inner.length ? `${s}>${inner.join("")}</presence>` : `${s}/>`;
 }

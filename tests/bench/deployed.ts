@@ -9,7 +9,10 @@
  * Herald/Kamailio ratios, no assertions:
  *   npm run bench -- deployed [--no-kamailio] [--db=sqlite,postgresql] [--only=publish,setup,fanout,xcap]
  *        [--rate 1000] [--seconds 8] [--presentities 20] [--xcap-seconds 3] [--concurrency 10]
- *        [--contacts 200] [--kamailio-children 4] [--no-production-limit] [--cpu-prof=DIR]
+ *        [--contacts 200] [--kamailio-children 4] [--no-production-limit] [--cpu-prof=DIR] [--before=DIR]
+ *
+ * `--before=DIR` adds another target: the checkout in DIR (an earlier commit, built, with its
+ * node_modules) started the same way on SQLite, for before/after figures in one run.
  *
  * Needs a portal build (`npx next build`); without `.next`, `herald start` builds it first.
  * Herald runs with SIP_NOTIFY_INTERVAL_MS=0 (Kamailio's presence module has no NOTIFY rate limit);
@@ -42,6 +45,7 @@
  */
 import { flagArg, numberArg, stringArg } from "./args";
 import http from "node:http";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import WebSocket from "ws";
@@ -56,6 +60,7 @@ import { pidf, type ClientSubscription, type SipTestClient } from "../helpers/si
 import { connectUser, fanout, type BenchTarget } from "./presence-load";
 
 const num = numberArg;
+const gitRev = (dir: string) => spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: dir, encoding: "utf8" }).stdout.trim() || dir;
 const flag = flagArg;
 const list = (name: string) => stringArg(name)?.split(",");
 const ONLY = list("only");
@@ -425,7 +430,7 @@ async function seedHerald(db: Parameters<NonNullable<Parameters<typeof startHera
   for (let i = 0; i < ACCOUNTS; i++) await addAccount(db, { address: `u${i}@${DOMAIN}`, password: PASSWORD });
 }
 
-async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyIntervalMs: number; fanoutOnly?: boolean }): Promise<Running> {
+async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyIntervalMs: number; fanoutOnly?: boolean; root?: string }): Promise<Running> {
   const t0 = performance.now();
   const prof = stringArg("cpu-prof");
   let databaseUrl: string | undefined;
@@ -438,6 +443,7 @@ async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyInt
     nodeArgs: ["--inspect=127.0.0.1:0", ...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [])],
     env: { SIP_NOTIFY_INTERVAL_MS: String(opts.notifyIntervalMs) },
     ...(databaseUrl ? { databaseUrl } : {}),
+    ...(opts.root ? { root: opts.root } : {}),
     seed: seedHerald,
   });
   const inspector = await connectInspector(herald.output);
@@ -503,6 +509,9 @@ async function main(): Promise<void> {
   let pg: PgCluster | undefined;
   try {
     if (DBS.includes("sqlite")) running.push(await startHeraldTarget("herald start (sqlite)", { notifyIntervalMs: 0 }));
+    // --before=DIR: another built checkout (an earlier commit) on SQLite, for before/after figures
+    const before = stringArg("before");
+    if (before) running.push(await startHeraldTarget(`herald start (sqlite) before: ${gitRev(before)}`, { notifyIntervalMs: 0, root: before }));
     if (DBS.includes("postgresql")) {
       pg = await startPostgres();
       running.push(await startHeraldTarget("herald start (postgresql)", { pg, notifyIntervalMs: 0 }));

@@ -4,8 +4,15 @@
  * `herald start` (embedded SIP and XCAP servers). Half the contacts publish "available" through
  * raw SIP before the login; the rest are offline. Prints JSON lines.
  *
- *   npm run bench -- page [--contacts=200] [--runs=3]
+ *   npm run bench -- page [--contacts=200] [--runs=3] [--cpu-prof=DIR] [--page-prof=DIR]
+ *
+ * `--cpu-prof=DIR`: Herald's CPU profile (V8 .cpuprofile) written to DIR when it stops;
+ * `--page-prof=DIR`: the page's JavaScript CPU profile of each run (Chromium, DevTools protocol).
+ * Each run also prints the requests after "Sign in" with their start and end (ms from the click).
  */
+import { writeFileSync } from "node:fs";
+import { numberArg, stringArg } from "./args";
+import path from "node:path";
 import { buildPortal, startHerald } from "../helpers/herald-process";
 import { launchBrowser } from "../e2e/browser";
 import { addDomain } from "../../lib/accounts/service";
@@ -14,9 +21,8 @@ import { XcapClient } from "../../lib/xcap/client";
 import { AddressBook, addContact } from "../../lib/xcap/addressbook";
 import { SipTestUa, simplePidf } from "../helpers/kamailio-sip";
 
-const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
-const N = arg("contacts", 200);
-const RUNS = arg("runs", 3);
+const N = numberArg("contacts", 200);
+const RUNS = numberArg("runs", 3);
 const PASSWORD = "Bench-pass-1";
 
 function out(o: Record<string, unknown>) {
@@ -25,7 +31,10 @@ function out(o: Record<string, unknown>) {
 
 buildPortal();
 const names = Array.from({ length: N }, (_, i) => `user${String(i).padStart(4, "0")}`);
+const prof = stringArg("cpu-prof");
+const pageProf = stringArg("page-prof");
 const herald = await startHerald({
+  ...(prof ? { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", prof] } : {}),
   seed: async (db) => {
     const d = await addDomain(db, "example.test");
     const hash = await hashPassword(PASSWORD);
@@ -83,6 +92,14 @@ try {
       await page.goto(`${herald.baseUrl}/login`);
       await page.getByLabel("SIP address").fill("alice@example.test");
       await page.getByLabel("Password").fill(PASSWORD);
+      // the requests after "Sign in" (sign-in POST, the list's RSC payload, scripts): [path, start, end] from t0
+      const requests: Array<[string, number, number]> = [];
+      page.on("requestfinished", (r) => {
+        const t = r.timing();
+        if (t.startTime >= t0) requests.push([new URL(r.url()).pathname + (r.headers()["rsc"] ? " (rsc)" : "") + (r.headers()["next-action"] ? ` (action ${(r.postData() ?? "").slice(0, 40)})` : ""), Math.round(t.startTime - t0), Math.round(t.startTime + t.responseEnd - t0)]);
+      });
+      const cdp = pageProf ? await context.newCDPSession(page) : null;
+      if (cdp) { await cdp.send("Profiler.enable"); await cdp.send("Profiler.setSamplingInterval", { interval: 200 }); await cdp.send("Profiler.start"); }
       const t0 = Date.now();
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForFunction(
@@ -107,11 +124,12 @@ try {
         throw new Error(`not every contact became live: ${JSON.stringify(states)}, connection: ${status}; ${(err as Error).message}`);
       });
       const ms = Date.now() - t0;
+      if (cdp) { const { profile } = await cdp.send("Profiler.stop"); writeFileSync(path.join(pageProf!, `page-${run}.cpuprofile`), JSON.stringify(profile)); }
       times.push(ms);
       const online = await page.locator('[data-testid^="contact-sip:"][data-availability="available"]').count();
       const marks = await page.evaluate(() => (window as unknown as { __marks: Record<string, number> }).__marks);
       const phases = Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v - t0)]));
-      out({ measure: "login_to_all_live_ms", run, contacts: N, ms, online, phasesMs: phases });
+      out({ measure: "login_to_all_live_ms", run, contacts: N, ms, online, phasesMs: phases, requests });
       await context.close();
     }
     times.sort((a, b) => a - b);

@@ -439,6 +439,36 @@ describe("buddy list UX (issue 15)", () => {
     expect(hydrationErrors(zoeErrors), zoeErrors.join("\n")).toEqual([]);
   }, 180_000);
 
+  it("idle time: a contact idle past AUTO_AWAY_MINUTES shows away with \"Idle N min\" (RPID user-input), and available again on input", async () => {
+    // yuki's other pages end first: one active device would outweigh the idle one
+    for (const p of yukiCtx.pages()) await p.close({ runBeforeUnload: true });
+    const yukiRow = row(zoe, `sip:${YUKI.address}`);
+    await expect.poll(() => yukiRow.getAttribute("data-availability"), { timeout: 15_000 }).toBe("offline");
+    // a fake clock on yuki's page only: its idle timer, not the test, decides when she is idle
+    const yuki = await yukiCtx.newPage();
+    await yuki.clock.install();
+    await yuki.goto(`${baseUrl}/`);
+    await online(yuki);
+    await expect.poll(() => yukiRow.getAttribute("data-availability"), { timeout: 15_000 }).toBe("available");
+    expect(await yukiRow.getByTestId("contact-seen").count()).toBe(0);
+    // eleven minutes without input (the e2e server runs with the default AUTO_AWAY_MINUTES, 10)
+    await yuki.clock.fastForward("11:00");
+    await expect.poll(() => yukiRow.getAttribute("data-availability"), { timeout: 10_000 }).toBe("away");
+    await expect.poll(() => yukiRow.getByTestId("contact-seen").textContent(), { timeout: 10_000 }).toMatch(/^Idle \d+ min$/);
+    for (const viewport of [WIDE, PHONE]) {
+      await zoe.setViewportSize(viewport);
+      expect(await yukiRow.getByTestId("contact-seen").isVisible()).toBe(true);
+      await screenshot(zoe, `ux-idle-${viewport.width}`);
+    }
+    await zoe.setViewportSize(WIDE);
+    // input again: available, no idle time
+    await yuki.mouse.move(20, 20);
+    await yuki.mouse.move(40, 40);
+    await expect.poll(() => yukiRow.getAttribute("data-availability"), { timeout: 10_000 }).toBe("available");
+    expect(await yukiRow.getByTestId("contact-seen").count()).toBe(0);
+    await yuki.close({ runBeforeUnload: true });
+  }, 90_000);
+
   it("desktop notifications are asked for from a click, then offer the came-online option", async () => {
     const ctx = await browser.newContext({ viewport: PHONE });
     await ctx.addInitScript(notificationStub("default"));

@@ -67,7 +67,10 @@ export async function startHerald(opts: {
   databaseUrl?: string;
   /** Extra node options before the script (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** Another checkout to run (built, with its node_modules), e.g. an earlier commit for a before/after benchmark. Default this one. */
+  root?: string;
 }): Promise<HeraldProcess> {
+  const root = opts.root ?? ROOT;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
   const url = opts.databaseUrl ?? `file:${path.join(dataDir, "herald.db")}`;
   if (!opts.dataDir) {
@@ -76,8 +79,8 @@ export async function startHerald(opts: {
     await t.db.$disconnect();
   }
   const sipPort = opts.sipPort ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "start"], {
-    cwd: ROOT,
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", path.join(root, "lib/cli/main.ts"), "start"], {
+    cwd: root,
     env: {
       ...process.env,
       NODE_ENV: "production",

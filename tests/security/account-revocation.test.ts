@@ -16,7 +16,8 @@ import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
-import type { Revocation } from "@/lib/accounts/revocations";
+import { issuedBeforeRevocation, type Revocation } from "@/lib/accounts/revocations";
+import { issueEphemeralCredentials, type EphemeralCredentials } from "@/lib/sip";
 import { digestHa1 } from "@/lib/accounts/password";
 import { RevocationWatcher } from "@/lib/accounts/revocation-watcher";
 import { createSipBridge, WsClose, type SipBridge } from "@/lib/bridge";
@@ -47,6 +48,8 @@ let watcher: RevocationWatcher;
 let xcap: Awaited<ReturnType<typeof serveFetch>>;
 
 const PASSWORDS: Record<string, string> = { alice: "Alice-pass1", bob: "Bob-pass1", carol: "Carol-pass1" };
+/** A second domain, disabled in one test. */
+const DORA = { address: "dora@other.test", password: "Dora-pass1" };
 
 beforeAll(async () => {
   const dir = mkdtempSync(path.join(tmpdir(), "herald-revoke-"));
@@ -55,12 +58,18 @@ beforeAll(async () => {
   (globalThis as { __heraldConfig?: unknown }).__heraldConfig = cfg;
   await addDomain(t.db, "example.test");
   for (const [u, pw] of Object.entries(PASSWORDS)) await addAccount(t.db, { address: `${u}@example.test`, password: pw });
+  await addDomain(t.db, "other.test");
+  await addAccount(t.db, DORA);
   sip = await startEmbeddedSipServer(cfg, t.db, { store: new PrismaXcapStore(t.db) }, { rls: false });
   bridge = createSipBridge({ upstream: bridgeUpstream(cfg, sip), authenticate: sessionAorOfUpgrade });
   wsUrl = `ws://127.0.0.1:${(await bridge.listen(0, "127.0.0.1")).port}/sip`;
   watcher = await startRevocationWatcher(t.db, cfg, bridge, sip);
   // cached credentials for a minute: only the watcher's cache emptying can refuse them in time
-  const x = testXcapHttp(t.db, { ephemeralSecret: cfg.ephemeralSecret, credentialsTtlMs: 60_000 });
+  const x = testXcapHttp(t.db, {
+    ephemeralSecret: cfg.ephemeralSecret,
+    credentialsTtlMs: 60_000,
+    ephemeralRevoked: (address, expires) => issuedBeforeRevocation(address, expires, cfg.SIP_EPHEMERAL_TTL), // as lib/portal/xcap.ts
+  });
   xcap = await serveFetch((r) => x.handle(r));
 });
 
@@ -116,8 +125,21 @@ async function xcapStatus(user: string, password: string): Promise<number> {
   }
 }
 
-async function sipRegister(user: string, password: string) {
-  const c = await SipTestClient.connect({ host: "127.0.0.1", port: sip.ports.tcp!, user, domain: "example.test", password });
+/** XCAP and SIP REGISTER with a page's short-lived credentials (autheph) for `user`. */
+async function ephemeralStatuses(user: string, eph: EphemeralCredentials): Promise<{ xcap: number; sip: number }> {
+  const c = new XcapClient({ root: `${xcap.url}/xcap-root`, xui: `sip:${user}@example.test`, auth: { username: eph.username, ha1: digestHa1(eph.username, "example.test", eph.password) } });
+  let x = 200;
+  try {
+    await c.getDocument("resource-lists", "index");
+  } catch (e) {
+    if (!(e instanceof XcapClientError)) throw e;
+    x = e.status;
+  }
+  return { xcap: x, sip: await sipRegister(user, eph.password, eph.username) };
+}
+
+async function sipRegister(user: string, password: string, authUser?: string) {
+  const c = await SipTestClient.connect({ host: "127.0.0.1", port: sip.ports.tcp!, user, domain: "example.test", password, ...(authUser ? { authUser } : {}) });
   try {
     return (await c.register(600)).status;
   } finally {
@@ -166,10 +188,39 @@ describe("an account's sessions end when another process changes it", { timeout:
     await cli("accounts", "enable", "alice@example.test");
   });
 
+  it("domain disable: every page of the domain's users closes with 4001 'domain-disabled', sessions, login and SIP refused; other domains untouched; enable lets them in again", async () => {
+    const cookie = await login(DORA.address, DORA.password);
+    const bobCookie = await login("bob@example.test", PASSWORDS.bob);
+    const page = await openPage(cookie);
+    const bobPage = await openPage(bobCookie);
+    const phone = await SipTestClient.connect({ host: "127.0.0.1", port: sip.ports.tcp!, user: "dora", domain: "other.test", password: DORA.password });
+    expect((await phone.register(600)).status).toBe(200);
+    expect(sip.server.registrar.bindingsOf("sip:dora@other.test")).toHaveLength(1);
+
+    expect(await cli("domains", "disable", "other.test")).toContain("other.test");
+    const done = Date.now();
+    const closed = await within(page.closed, BOUND_MS);
+    expect(closed).toMatchObject({ code: WsClose.SessionEnded, reason: "domain-disabled" });
+    expect(closed.at - done).toBeLessThanOrEqual(BOUND_MS);
+    expect(await sessionAorOfUpgrade(upgradeWith(cookie))).toBeNull();
+    await expect(login(DORA.address, DORA.password)).rejects.toThrow(/disabled/);
+    await waitFor(() => sip.server.registrar.bindingsOf("sip:dora@other.test").length === 0, { timeoutMs: BOUND_MS });
+    await phone.close();
+    expect(bobPage.ws.readyState).toBe(WebSocket.OPEN);
+    bobPage.ws.close();
+
+    await cli("domains", "enable", "other.test");
+    const again = await openPage(await login(DORA.address, DORA.password));
+    again.ws.close();
+  });
+
   it("password change: sessions from before are refused and their socket closed; a new login works", async () => {
     const old = await login("bob@example.test", PASSWORDS.bob);
     const page = await openPage(old);
     expect(await xcapStatus("bob", PASSWORDS.bob)).toBe(200);
+    // the short-lived SIP credentials the page was given with the old session
+    const pageCredentials = issueEphemeralCredentials({ secret: cfg.ephemeralSecret, user: "bob", ttlSeconds: cfg.SIP_EPHEMERAL_TTL });
+    expect(await ephemeralStatuses("bob", pageCredentials)).toEqual({ xcap: 200, sip: 200 });
     await cli("accounts", "passwd", "bob@example.test", "--password", "Bob-newpass2");
     const done = Date.now();
     const closed = await within(page.closed, BOUND_MS);
@@ -179,6 +230,11 @@ describe("an account's sessions end when another process changes it", { timeout:
     await expect(openPage(old)).rejects.toThrow(/401/);
     expect(await xcapStatus("bob", PASSWORDS.bob)).toBe(401);
     expect(await sipRegister("bob", PASSWORDS.bob)).toBe(401);
+    // they were issued to the session that ended: refused too, though not expired
+    expect(await ephemeralStatuses("bob", pageCredentials)).toEqual({ xcap: 401, sip: 401 });
+    // credentials issued after the change work
+    const newCredentials = issueEphemeralCredentials({ secret: cfg.ephemeralSecret, user: "bob", ttlSeconds: cfg.SIP_EPHEMERAL_TTL });
+    expect(await ephemeralStatuses("bob", newCredentials)).toEqual({ xcap: 200, sip: 200 });
 
     const fresh = await login("bob@example.test", "Bob-newpass2");
     expect(await sessionAorOfUpgrade(upgradeWith(fresh))).toEqual({ aor: "bob@example.test" });

@@ -77,6 +77,8 @@ const ACCOUNT_PROBLEMS: Record<AccountErrorCode, ProblemCode> = {
   "duplicate-account": "conflict",
   "duplicate-domain": "conflict",
   "realm-in-use": "conflict",
+  "duplicate-list": "conflict",
+  "unknown-list": "not-found",
 };
 
 /** The problem an error thrown by a route maps to (undefined: not an expected error). */

@@ -14,13 +14,13 @@ import {
   MAX_PAGE_SIZE,
   searchAccounts,
   setDisabled,
-  setDisplayName,
   setPassword,
   setRole,
   updateDomain,
   AccountError,
   type AccountView,
 } from "../../accounts/service";
+import { changeDisplayName } from "../display-name";
 import { route, type Route } from "./router";
 
 export const AccountSchema = z
@@ -153,7 +153,7 @@ export function provisioningRoutes(db: Db): Route[] {
         // everything is checked before anything changes
         if (body.password !== undefined) checkPassword(body.password);
         if (body.displayName !== undefined) cleanDisplayName(body.displayName);
-        if (body.displayName !== undefined) await setDisplayName(db, a.address, body.displayName, actor);
+        if (body.displayName !== undefined) await changeDisplayName(db, a.address, body.displayName, actor);
         if (body.role !== undefined && body.role !== a.role) await setRole(db, a.address, body.role, actor);
         if (body.password !== undefined) await setPassword(db, a.address, body.password, actor);
         if (body.disabled !== undefined && body.disabled !== a.disabled) await setDisabled(db, a.address, body.disabled, actor);

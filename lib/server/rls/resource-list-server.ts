@@ -17,6 +17,10 @@
  * - List edits: an XCAP change of the owner's resource-lists or rls-services re-resolves the
  *   owner's running lists; back ends are added and released and a NOTIFY follows (within the
  *   batch window), without a new SUBSCRIBE.
+ * - Department lists (`departments`): an operator's services, subscribed by any user of the
+ *   list's domain (403 for others); the back ends are the subscriber's own, so each member's
+ *   pres-rules apply to that subscriber. A member change re-resolves running subscriptions as a
+ *   list edit does.
  * - Restart: list subscriptions are persisted by the Notifier like any other; `start()` (after
  *   the server's) re-creates their back ends and sends each list a full-state NOTIFY.
  */
@@ -25,6 +29,7 @@ import { composeRlsNotifyBody, type RlmiInstance, type RlmiResource } from "../.
 import { SipError, componentLogger, realTimers, type SipLogger, type TimerApi } from "../../sip";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { canonicalAor, splitAor } from "../aor";
+import { accountOwningUri } from "../account-directory";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView, TerminationReason } from "../event-package";
 import type { PresenceServer } from "../presence-server";
 import { BackEndPool, type BackEndHandle } from "./back-end";
@@ -35,8 +40,22 @@ import { AUID, CONTENT_TYPES } from "../../presence/namespaces";
 export const EVENTLIST = "eventlist";
 export const RLS_ACCEPT_TYPES = [CONTENT_TYPES.multipartRelated, CONTENT_TYPES.rlmi, CONTENT_TYPES.pidf] as const;
 
+/**
+ * Department lists (an operator's RLS services, such as `sip:engineering@example.test`): any user
+ * of the list's domain may subscribe, and the back ends are that user's own subscriptions, so each
+ * member's pres-rules decide what the subscriber sees.
+ */
+export interface DepartmentListSource {
+  /** The list at a canonical `sip:user@domain`, or undefined. */
+  get(uri: string): Promise<{ domain: string; members: ListResource[] } | undefined>;
+  /** Told of every list changed or deleted (its canonical URI); returns an unsubscribe function. */
+  subscribe?(listener: (uri: string) => void): () => void;
+}
+
 export interface ResourceListServerOptions {
   server: PresenceServer;
+  /** Department lists served beside users' rls-services (none by default). */
+  departments?: DepartmentListSource;
   /** Where rls-services and resource-lists documents live (the server's XCAP store). */
   store: XcapStore;
   /** XCAP change events (list edits). */
@@ -86,9 +105,9 @@ export class ResourceListSubscription {
 
   private async load(): Promise<void> {
     if (this.closed) return;
-    const service = await this.rls.resolver.resolve(this.sub.resource);
+    const service = await this.rls.resourcesFor(this.sub.resource, this.owner);
     if (this.closed) return;
-    if (!service || canonicalAor(service.owner) !== this.owner) {
+    if (!service) {
       // RFC 6665 §4.2.2: the service is gone — end the list subscription
       this.rls.terminate(this.sub, "noresource");
       return;
@@ -201,6 +220,7 @@ export class ResourceListServer implements EventPackage {
   private readonly o: ResourceListServerOptions;
   private readonly log: SipLogger;
   private unsubscribeXcap?: () => void;
+  private unsubscribeDepartments?: () => void;
   private stopped = false;
 
   constructor(options: ResourceListServerOptions) {
@@ -218,9 +238,10 @@ export class ResourceListServer implements EventPackage {
     options.server.addSubscribeRoute((ctx) => {
       // SIP SUBSCRIBEs (any: a list URI without eventlist must get 421) and restored list subscriptions
       if (ctx.event !== this.name || (!ctx.request && !ctx.supported.includes(EVENTLIST))) return undefined;
-      return this.ownerOf(ctx.resource).then((owner) => (owner ? this : undefined));
+      return this.ownerOf(ctx.resource).then(async (owner) => (owner || (await this.departmentList(ctx.resource)) ? this : undefined));
     });
     this.unsubscribeXcap = options.subscribe?.((e) => this.onXcapChange(e));
+    this.unsubscribeDepartments = options.departments?.subscribe?.((uri) => this.onDepartmentListChange(uri));
   }
 
   /** Number of running list subscriptions. */
@@ -249,6 +270,8 @@ export class ResourceListServer implements EventPackage {
     this.stopped = true;
     this.unsubscribeXcap?.();
     this.unsubscribeXcap = undefined;
+    this.unsubscribeDepartments?.();
+    this.unsubscribeDepartments = undefined;
     for (const ls of this.lists.values()) ls.close();
     this.lists.clear();
     this.remote?.closeAll();
@@ -277,7 +300,12 @@ export class ResourceListServer implements EventPackage {
     // RFC 4662 §4.1: a list subscription needs the subscriber's eventlist support
     if (!ctx.supported.includes(EVENTLIST)) throw new SipError(421, "Extension Required", { headers: [["Require", EVENTLIST]] });
     const owner = await this.ownerOf(ctx.resource);
-    if (!owner) throw new SipError(404, "Not Found");
+    if (!owner) {
+      const department = await this.departmentList(ctx.resource);
+      if (!department) throw new SipError(404, "Not Found");
+      if (splitAor(canonicalAor(ctx.watcher.uri)).domain !== department.domain) throw new SipError(403, "Only users of the list's domain may subscribe");
+      return { status: "active" };
+    }
     if (canonicalAor(ctx.watcher.uri) !== owner) throw new SipError(403, "Only the list's owner may subscribe");
     const service = await this.resolver.resolve(ctx.resource);
     if (!service) throw new SipError(404, "Not Found");
@@ -309,6 +337,36 @@ export class ResourceListServer implements EventPackage {
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /**
+   * The department list at `uri` — unless the URI is an account's or derived from one (an account
+   * created later with the list's address takes SUBSCRIBEs to it, as for users' service URIs).
+   */
+  private async departmentList(uri: string): Promise<{ domain: string; members: ListResource[] } | undefined> {
+    if (!this.o.departments) return undefined;
+    const aor = canonicalAor(uri);
+    if (await accountOwningUri(this.server.accounts, aor)) return undefined;
+    return this.o.departments.get(aor);
+  }
+
+  /**
+   * What `watcher`'s list subscription to `uri` watches: the watcher's own rls-services service,
+   * or a department list of the watcher's domain. Undefined when it no longer may (gone, or not
+   * the watcher's).
+   */
+  async resourcesFor(uri: string, watcher: string): Promise<{ resources: ListResource[] } | undefined> {
+    const service = await this.resolver.resolve(uri);
+    if (service) return canonicalAor(service.owner) === watcher ? service : undefined;
+    const department = await this.departmentList(uri);
+    return department && splitAor(watcher).domain === department.domain ? { resources: department.members } : undefined;
+  }
+
+  /** A department list changed: its running subscriptions resolve it again (members added, released). */
+  private onDepartmentListChange(uri: string): void {
+    // list addresses are stored lower-case; a subscriber may have written another case
+    const aor = canonicalAor(uri).toLowerCase();
+    for (const ls of this.lists.values()) if (canonicalAor(ls.sub.resource).toLowerCase() === aor) void ls.reload();
+  }
 
   private attach(sub: SubscriptionView): ResourceListSubscription | undefined {
     const existing = this.lists.get(sub.id);

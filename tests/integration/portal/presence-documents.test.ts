@@ -17,6 +17,7 @@ import {
   IconError,
   iconUrl,
   removeIcon,
+  renderedAddressBook,
   setIcon,
   setOfflineStatus,
   setPermanentStatus,
@@ -109,5 +110,19 @@ describe("portal presence documents (server action back end)", () => {
     await expect(setIcon("alice@example.test", new Uint8Array(300 * 1024).fill(0x89))).rejects.toMatchObject({ code: "too-large" });
     await removeIcon("alice@example.test");
     expect(await doc("org.openmobilealliance.pres-content", "oma_status-icon/index")).toBeNull();
+  });
+
+  it("names the rendered address book's documents as xcap-diff does (selector → ETag), absent ones left out", async () => {
+    const snap = await (await addressBookFor("alice@example.test")).load();
+    const rendered = renderedAddressBook("alice@example.test", snap.etags);
+    // the stored ETags, as the xcap-diff package writes them (no quotes)
+    const stored = async (auid: string) => (await doc(auid))!.etag;
+    expect(rendered).toEqual({
+      "resource-lists/users/sip:alice@example.test/index": await stored("resource-lists"),
+      "rls-services/users/sip:alice@example.test/index": await stored("rls-services"),
+      "org.openmobilealliance.pres-rules/users/sip:alice@example.test/index": await stored("org.openmobilealliance.pres-rules"),
+    });
+    expect(Object.values(rendered).every((e) => !e.includes('"'))).toBe(true);
+    expect(renderedAddressBook("alice@example.test", { resourceLists: '"e1"', rlsServices: null, presRules: null })).toEqual({ "resource-lists/users/sip:alice@example.test/index": "e1" });
   });
 });

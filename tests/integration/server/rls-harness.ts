@@ -9,7 +9,7 @@ import { MemoryAccountDirectory, MemoryPresenceStateStore, PresenceServer, type 
 import { ResourceListServer, type ResourceListServerOptions } from "@/lib/server/rls";
 import { parseMultipartRelated, partText, type MultipartRelated } from "@/lib/presence";
 import { SipStreamParser, type SipRequest } from "@/lib/sip";
-import { MemoryXcapStore, handleXcapRequest, type XcapChangeEvent } from "@/lib/xcap/server";
+import { MemoryXcapStore, handleXcapRequest, type XcapChangeEvent, type XcapStore } from "@/lib/xcap/server";
 import { SipTestClient, type SipTestClientOptions } from "../../helpers/sip-client";
 import { requirePythonEmail } from "../../helpers/tools";
 
@@ -29,7 +29,9 @@ const MIME: Record<string, string> = {
 
 /** XCAP documents written through the real XCAP core, with change events fanned out. */
 export class RlsXcap {
-  readonly store = new MemoryXcapStore();
+  /** A memory store by default; pass a database-backed one to test Herald's own wiring. */
+  constructor(readonly store: XcapStore = new MemoryXcapStore()) {}
+
   private readonly listeners = new Set<(e: XcapChangeEvent) => void>();
   subscribe = (l: (e: XcapChangeEvent) => void) => {
     this.listeners.add(l);

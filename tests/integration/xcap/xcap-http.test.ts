@@ -8,7 +8,7 @@ import { addAccount, addDomain } from "@/lib/accounts/service";
 import { digestHa1 } from "@/lib/accounts/password";
 import { XcapClient } from "@/lib/xcap/client";
 import type { XcapChangeEvent } from "@/lib/xcap/server";
-import { issueEphemeralCredentials } from "@/lib/sip";
+import { buildDigestAuthorization, issueEphemeralCredentials, parseDigestHeader } from "@/lib/sip";
 import { tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 import { serveFetch } from "../../helpers/xcap-http-server";
 import { testXcapHttp } from "../../helpers/test-xcap-http";
@@ -47,6 +47,22 @@ describe("embedded XCAP root over HTTP", () => {
     const res = await fetch(`${srv.url}/xcap-root/resource-lists/users/sip:alice@example.test/index`);
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toMatch(/Digest realm="example.test".*qop="auth"/);
+  });
+
+  it("a request captured before a restart is not replayable after it: a nonce of an earlier run is answered stale", async () => {
+    const uri = "/xcap-root/resource-lists/users/sip:alice@example.test/index";
+    // one challenge per algorithm (MD5 first), joined by fetch into one value
+    const challenge = (await fetch(`${srv.url}${uri}`)).headers.get("www-authenticate")!.split(/,\s*(?=Digest )/)[0]!;
+    const authorization = buildDigestAuthorization({ challenge, method: "GET", uri, username: "alice", password: "Alice-pass1", nc: 1, cnonce: "captured" });
+    const first = await fetch(`${srv.url}${uri}`, { headers: { authorization } });
+    expect([200, 404]).toContain(first.status); // authenticated: the document or none
+    // the same request again in this run: its nonce count was used
+    expect((await fetch(`${srv.url}${uri}`, { headers: { authorization } })).status).toBe(401);
+    // "after a restart": another XcapHttp with the same secrets, its counts empty
+    const restarted = testXcapHttp(t.db, { ephemeralSecret: SECRET, sessionAor: async () => null });
+    const replay = await restarted.handle(new Request(`http://127.0.0.1${uri}`, { headers: { authorization } }));
+    expect(replay.status).toBe(401);
+    expect(parseDigestHeader(replay.headers.get("www-authenticate")!.split(/,\s*(?=Digest )/)[0]!).params.stale).toBe("true");
   });
 
   it("round-trips a document with digest (HA1) and emits a change event", async () => {

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { PresenceServer, ResourceListServer } from "@/lib/server";
 import type { SipRequest } from "@/lib/sip";
-import { XmppGateway } from "@/lib/xmpp/gateway";
+import { XmppGateway, type XmppGatewayOptions } from "@/lib/xmpp/gateway";
 import { XcapFixture, accounts, allowRules, client, DOMAIN } from "../server/harness";
 import { LIST_HEADERS, RlsXcap, resourceListsXml, rlsServicesXml, serviceUri } from "../server/rls-harness";
 import { FakeXmppLink } from "../../helpers/fake-xmpp-link";
@@ -21,12 +21,12 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { rls?: boolean } = {}) {
+async function setup(opts: { rls?: boolean; gateway?: Partial<XmppGatewayOptions> } = {}) {
   // documents through Herald's XCAP core when the RLS reads them (service URIs), else stored directly
   const xcap = opts.rls ? new RlsXcap() : new XcapFixture();
   const link = new FakeXmppLink();
   const server = new PresenceServer({ listen: { host: "127.0.0.1", tcpPort: 0 }, accounts: accounts(), xcap: { store: xcap.store, subscribe: xcap.subscribe }, notifyIntervalMs: 0, persistDelayMs: 20 });
-  const gateway = new XmppGateway({ server, link, componentDomain: DOMAIN, xmppDomains: ["xmpp.example"], xcap: { store: xcap.store, subscribe: xcap.subscribe } });
+  const gateway = new XmppGateway({ server, link, componentDomain: DOMAIN, xmppDomains: ["xmpp.example"], xcap: { store: xcap.store, subscribe: xcap.subscribe }, ...opts.gateway });
   const rls = opts.rls ? new ResourceListServer({ server, store: xcap.store, subscribe: xcap.subscribe, remote: { outbound: () => undefined } }) : undefined;
   const addr = await server.start();
   gateway.start();
@@ -176,5 +176,53 @@ describe("XMPP → SIP subscriptions", () => {
     link.deliver({ from: "bob@xmpp.example", to: "alice@other.test", type: "subscribe" });
     await new Promise((r) => setImmediate(r));
     expect([...server.notifier.all()]).toHaveLength(0);
+  });
+
+  it("polite-block (the buddy list's Block) answers unsubscribed, never subscribed, and ends the SIP subscription; also for an approved watcher", async () => {
+    const { link, server, xcap } = await setup();
+    const ERIN = "sip:erin@xmpp.example";
+    const watching = (w: string) => [...server.notifier.all()].some((s) => s.watcher === w && s.status !== "terminated");
+    // erin is polite-blocked from the start: active with the neutral document on the SIP side
+    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [ERIN], "polite-block"));
+    link.deliver({ from: "erin@xmpp.example/pc", to: "alice@example.test", type: "subscribe" });
+    await waitFor(() => link.matching(/to="erin@xmpp.example" type="unsubscribed"/).length === 1, { what: "unsubscribed to erin" });
+    expect(link.matching(/to="erin@xmpp.example"/)).toEqual([`<presence from="alice@example.test" to="erin@xmpp.example" type="unsubscribed"/>`]);
+    await waitFor(() => !watching(ERIN), { what: "erin's SIP subscription to end" });
+    // bob is allowed first (subscribed, presence), then polite-blocked: unsubscribed, subscription gone
+    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
+    link.deliver({ from: "bob@xmpp.example", to: "alice@example.test", type: "subscribe" });
+    await waitFor(() => link.matching(/to="bob@xmpp.example" type="subscribed"/).length === 1, { what: "subscribed to bob" });
+    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB], "polite-block"));
+    await waitFor(() => link.matching(/to="bob@xmpp.example" type="unsubscribed"/).length === 1, { what: "unsubscribed to bob" });
+    await waitFor(() => !watching(BOB), { what: "bob's SIP subscription to end" });
+    // a probe afterwards is refused again, not answered with presence
+    const sent = link.sent.length;
+    link.deliver({ from: "bob@xmpp.example", to: "alice@example.test", type: "probe" });
+    await waitFor(() => link.sent.length > sent);
+    expect(link.sent.slice(sent)).toEqual([`<presence from="alice@example.test" to="bob@xmpp.example" type="unsubscribed"/>`]);
+  });
+
+  it("one XMPP user holds at most maxSubscriptionsPerUser SIP subscriptions: one more is a policy-violation error and creates nothing", async () => {
+    const { link, server, gateway } = await setup({ gateway: { maxSubscriptionsPerUser: 2 } });
+    const of = (w: string) => [...server.notifier.all()].filter((s) => s.watcher === w && s.status !== "terminated");
+    for (const u of ["alice", "carol"]) link.deliver({ from: "bob@xmpp.example/pc", to: `${u}@example.test`, type: "subscribe" });
+    await waitFor(() => of(BOB).length === 2);
+    link.deliver({ from: "bob@xmpp.example/pc", to: "dave@example.test", type: "subscribe" });
+    link.deliver({ from: "bob@xmpp.example/pc", to: "dave@example.test", type: "probe" });
+    const refusal = `<presence from="dave@example.test" to="bob@xmpp.example" type="error"><error type="wait"><policy-violation xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/><text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">Too many subscriptions through the gateway (at most 2 per user)</text></error></presence>`;
+    expect(link.matching(/to="bob@xmpp.example" type="error"/)).toEqual([refusal, refusal]);
+    expect(of(BOB)).toHaveLength(2);
+    // a duplicate of one already held is no new subscription; another XMPP user has a bound of their own
+    link.deliver({ from: "bob@xmpp.example/pc", to: "alice@example.test", type: "subscribe" });
+    link.deliver({ from: "erin@xmpp.example/pc", to: "dave@example.test", type: "subscribe" });
+    await waitFor(() => of("sip:erin@xmpp.example").length === 1);
+    expect(of(BOB).map((s) => s.resource).sort()).toEqual([ALICE, "sip:carol@example.test"]);
+    expect(gateway.watcherCount).toBe(3);
+    // an ended subscription frees its place
+    link.deliver({ from: "bob@xmpp.example", to: "alice@example.test", type: "unsubscribe" });
+    await waitFor(() => of(BOB).length === 1);
+    link.deliver({ from: "bob@xmpp.example/pc", to: "dave@example.test", type: "subscribe" });
+    await waitFor(() => of(BOB).some((s) => s.resource === "sip:dave@example.test"));
+    expect(link.matching(/to="bob@xmpp.example" type="error"/)).toHaveLength(2);
   });
 });

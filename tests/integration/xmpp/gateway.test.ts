@@ -130,7 +130,7 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     expect(away.statuses[0]?.text).toBe("Lunch");
   }, 30_000);
 
-  it("Block on the buddy list (polite-block, as Blink writes it) shows the XMPP user an offline contact; a rules block answers unsubscribed", async () => {
+  it("Block on the buddy list (polite-block, as Blink writes it) and a rules block both answer the XMPP user unsubscribed", async () => {
     const carol = await sipClient("carol");
     expect((await carol.publish(busyPidf(`sip:carol@${SIP_DOMAIN}`, "available", "Here"))).status).toBe(200);
     const dave = await xmppClient("dave");
@@ -138,9 +138,10 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     dave.send("subscribe", `carol@${SIP_DOMAIN}`);
     await waitFor(() => [...sip.server.notifier.all()].some((s) => s.watcher === `sip:dave@${XMPP_DOMAIN}` && s.status === "pending"), { what: "dave's pending request" });
     await buddyList("carol").blockUri(`sip:dave@${XMPP_DOMAIN}`);
-    // polite-block: what an offline contact looks like, never carol's real state
-    await dave.waitPresence((e) => e.from === `carol@${SIP_DOMAIN}` && e.type === "unavailable", { timeoutMs: 5000 });
-    expect(dave.presences((e) => e.from === `carol@${SIP_DOMAIN}` && e.type === "available")).toHaveLength(0);
+    // polite-block: the XMPP answer to a refusal, never an approval or carol's state
+    await dave.waitPresence((e) => e.from === `carol@${SIP_DOMAIN}` && e.type === "unsubscribed", { timeoutMs: 5000 });
+    expect(dave.presences((e) => e.from === `carol@${SIP_DOMAIN}` && (e.type === "subscribed" || e.type === "available"))).toHaveLength(0);
+    await waitFor(() => ![...sip.server.notifier.all()].some((s) => s.watcher === `sip:dave@${XMPP_DOMAIN}` && s.status !== "terminated"), { what: "dave's SIP subscription to end" });
     // a rules document that blocks (operator-written, Kamailio-style identity rules): unsubscribed
     const gina = await xmppClient("gina");
     gina.presence();
@@ -210,8 +211,9 @@ describe("SIP–XMPP presence gateway (Prosody, slixmpp)", () => {
     await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.statuses.some((s) => s.text === "After the Herald restart"), { from: mark, timeoutMs: 10_000 });
     expect(bob.events.filter((e) => e.event === "online").length).toBe(probes);
     // and the other way: a Herald user subscribing to bob gets his state (subscription kept by Prosody)
-    const { sub } = await alice2.subscribe(`sip:bob@${XMPP_DOMAIN}`);
+    // (the mark before the SUBSCRIBE: its 200 and the gateway's subscribe stanza race each other)
     const mark2 = bob.events.length;
+    const { sub } = await alice2.subscribe(`sip:bob@${XMPP_DOMAIN}`);
     const req = await bob.waitPresence((e) => e.from === `alice@${SIP_DOMAIN}` && e.type === "subscribe", { from: mark2, timeoutMs: 10_000 });
     expect(req).toBeTruthy();
     bob.send("subscribed", `alice@${SIP_DOMAIN}`);

@@ -21,4 +21,13 @@ describe("XcapDiffTracker", () => {
     // deleted while away: the next full state lacks it
     expect(t.apply(body({ sel: RL, newEtag: "2" }, { sel: RULES, newEtag: "b" }), true).auids).toEqual(["pidf-manipulation"]);
   });
+
+  it("seeded with the documents the page was rendered from: the first full state reports only what differs from them", () => {
+    const t = new XcapDiffTracker({ [RL]: "1", [RULES]: "a" });
+    // the rules changed between the render and the subscription, the offline status appeared; the list did not change
+    expect(t.apply(body({ sel: RL, newEtag: "1" }, { sel: RULES, newEtag: "b" }, { sel: PM, newEtag: "x" }), true).auids.sort()).toEqual(["org.openmobilealliance.pres-rules", "pidf-manipulation"]);
+    // a rendered document deleted meanwhile counts too
+    const u = new XcapDiffTracker({ [RL]: "1", [RULES]: "a" });
+    expect(u.apply(body({ sel: RL, newEtag: "1" }), true).auids).toEqual(["org.openmobilealliance.pres-rules"]);
+  });
 });

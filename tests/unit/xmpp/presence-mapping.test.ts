@@ -38,6 +38,9 @@ describe("presence stanzas", () => {
       `<presence from="alice@example.test" to="bob@xmpp.example"><show>away</show><status xml:lang="en">&lt;Lunch&gt; &amp; &quot;tea&quot;</status></presence>`,
     );
     expect(writePresence({ from: "a@b", to: "c@d", type: "probe", statuses: [] })).toBe(`<presence from="a@b" to="c@d" type="probe"/>`);
+    expect(writePresence({ from: "a@b", to: "c@d", type: "error", statuses: [], error: { type: "wait", condition: "policy-violation", text: "at most <2>" } })).toBe(
+      `<presence from="a@b" to="c@d" type="error"><error type="wait"><policy-violation xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/><text xmlns="urn:ietf:params:xml:ns:xmpp-stanzas">at most &lt;2&gt;</text></error></presence>`,
+    );
   });
 });
 

@@ -36,4 +36,10 @@ describe("XMPP gateway configuration", () => {
     expect(refusal({ XMPP_COMPONENT_URL: full.XMPP_COMPONENT_URL }).problems.map((p) => p.variable)).toEqual(["XMPP_COMPONENT_SECRET", "XMPP_COMPONENT_DOMAIN", "XMPP_DOMAINS"]);
     expect(refusal({ ...full, XMPP_DOMAINS: "example.test" }).problems.map((p) => p.variable)).toEqual(["XMPP_DOMAINS"]);
   });
+
+  it("bounds the SIP subscriptions one XMPP user makes through the gateway: 1000 by default, a positive whole number when set", () => {
+    expect(loadConfig({ HERALD_DATA_DIR: dir(), ...full }).XMPP_MAX_SUBSCRIPTIONS_PER_USER).toBe(1000);
+    expect(loadConfig({ HERALD_DATA_DIR: dir(), ...full, XMPP_MAX_SUBSCRIPTIONS_PER_USER: "25" }).XMPP_MAX_SUBSCRIPTIONS_PER_USER).toBe(25);
+    for (const bad of ["0", "-3", "2.5", "many"]) expect(refusal({ ...full, XMPP_MAX_SUBSCRIPTIONS_PER_USER: bad }).problems.map((p) => p.variable)).toEqual(["XMPP_MAX_SUBSCRIPTIONS_PER_USER"]);
+  });
 });

@@ -6,7 +6,7 @@ import { LiveStatePanel } from "@/components/admin/live-state-panel";
 import { PermanentStatusForm } from "@/components/admin/permanent-status-form";
 import { adminAccount, adminLiveState, adminPermanentStatus } from "@/lib/portal/admin";
 import { requireAdmin } from "@/lib/portal/session";
-import { removeAccount, renameAccount, resetPassword, saveAccountPermanentStatus, setAccountDisabled, setAccountRole } from "../../actions";
+import { clearPublication, endRegistration, removeAccount, renameAccount, resetPassword, saveAccountPermanentStatus, setAccountDisabled, setAccountRole, terminateSubscription } from "../../actions";
 
 export const dynamic = "force-dynamic";
 
@@ -23,7 +23,7 @@ export default async function AdminAccountPage({ params }: { params: Promise<{ a
       </p>
       <AccountEditor account={account} actions={{ renameAccount, setAccountRole, setAccountDisabled, resetPassword, removeAccount }} />
       <PermanentStatusForm address={account.address} initial={await adminPermanentStatus(account.address)} save={saveAccountPermanentStatus} />
-      <LiveStatePanel state={adminLiveState(account.address)} />
+      <LiveStatePanel address={account.address} state={adminLiveState(account.address)} actions={{ endRegistration, terminateSubscription, clearPublication }} />
     </AdminShell>
   );
 }
