@@ -13,6 +13,7 @@ import { EventEmitter } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addAccount, addDomain } from "@/lib/accounts/service";
 import { importAccounts } from "@/lib/accounts/csv-import";
+import { createDepartmentList } from "@/lib/accounts/department-lists";
 import { createApiToken } from "@/lib/accounts/api-tokens";
 import { createVirtualPresentities, presentityRemovals } from "@/lib/accounts/virtual-presentities";
 import { loadConfig, type HeraldConfig } from "@/lib/config";
@@ -248,6 +249,13 @@ describe("what may not be a virtual presentity, and bad input", { timeout: 60_00
     await expect(addAccount(t.db, { address: WEATHER, password: "Weather-pass1" })).rejects.toThrow(/is a virtual presentity/);
     const report = await importAccounts(t.db, `address,password\n${WEATHER},Weather-pass1\n`, { dryRun: true });
     expect(report.rows[0]).toMatchObject({ outcome: "error", message: `${WEATHER} is a virtual presentity` });
+  });
+
+  it("a department list and a virtual presentity never share an address", async () => {
+    await createDepartmentList(t.db, { address: "engineering@example.test" });
+    const r = await api.call("PUT", "/presentities/engineering@example.test/presence", { body: { availability: "available" } });
+    expect([r.status, problem(r).detail]).toEqual([409, "engineering@example.test is a department list"]);
+    await expect(createDepartmentList(t.db, { address: WEATHER })).rejects.toThrow(/is a virtual presentity/);
   });
 
   it("at most VIRTUAL_PRESENTITIES_MAX of them (422)", async () => {
