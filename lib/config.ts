@@ -127,6 +127,7 @@ export const configSchema = z.object({
   CONSOLE_CHART_SAMPLE_SECONDS: positiveInt.max(300, "must be at most 300").default(10),
   AUTO_AWAY_MINUTES: z.coerce.number({ message: "must be a number" }).int().min(0, "must be 0 (off) or more").default(10),
   NOTE_MAX_CHARS: positiveInt.max(1000, "must be at most 1000").default(200),
+  VIRTUAL_PRESENTITIES_MAX: positiveInt.max(100_000, "must be at most 100000").default(1000),
   DISPLAY_NAME_MAX_CHARS: positiveInt.max(200, "must be at most 200").default(100),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { message: "must be debug, info, warn or error" }).default("info"),
 });

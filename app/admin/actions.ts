@@ -57,6 +57,29 @@ export async function importCsv(form: FormData): Promise<ActionResult<ImportRepo
   );
 }
 
+const availability = z.enum(["available", "away", "extended-away", "busy", "offline"]);
+const presenceNote = z.string().trim().max(1000);
+
+/** A virtual presentity's presence; the first one creates it. */
+export async function savePresentityPresence(target: string, presence: { availability: string; note?: string }): Promise<ActionResult<{ address: string; created: boolean }>> {
+  return runAdminAction(z.object({ address, availability, note: presenceNote.optional() }), { address: target, ...presence }, consoleOps.setPresentityPresence);
+}
+
+/** Who may watch a virtual presentity: every user of `domains`, and `addresses`. */
+export async function savePresentityWatchers(target: string, watchers: { domains: string[]; addresses: string[] }): Promise<ActionResult<null>> {
+  const list = (item: z.ZodString) => z.array(item).max(100);
+  return runAdminAction(z.object({ address, domains: list(domainName), addresses: list(address) }), { address: target, ...watchers }, consoleOps.setPresentityWatchers);
+}
+
+export async function removePresentity(target: string): Promise<ActionResult<null>> {
+  return runAdminAction(address, target, consoleOps.deletePresentity);
+}
+
+/** A user's permanent status ("On leave until 3 January"); blank clears it. */
+export async function saveAccountPermanentStatus(target: string, status: string): Promise<ActionResult<null>> {
+  return runAdminAction(z.object({ address, status: z.string().trim().max(500) }), { address: target, status }, consoleOps.setPermanentStatus);
+}
+
 // live state of an account (the embedded SIP server of this process)
 const liveTarget = { address, contact: z.string().min(1).max(1024) };
 

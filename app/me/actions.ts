@@ -5,6 +5,7 @@ import { runAction } from "@/lib/portal/action-result";
 import type { ActionResult, MyPresenceDocuments } from "@/lib/portal/wire-types";
 import { loadMyPresenceDocuments } from "@/lib/portal/my-presence";
 import { changeDisplayName } from "@/lib/portal/display-name";
+import { audit } from "@/lib/accounts/service";
 import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import {
@@ -14,6 +15,7 @@ import {
   removeIcon,
   setIcon,
   setOfflineStatus,
+  setPermanentStatus,
 } from "@/lib/portal/presence-documents";
 
 /** My Presence's documents again: the open page calls this when xcap-diff says one changed elsewhere. */
@@ -31,6 +33,15 @@ export async function saveOfflineStatus(note: string): Promise<ActionResult<null
 export async function deleteOfflineStatus(): Promise<ActionResult<null>> {
   return runAction(z.undefined(), undefined, async (user) => {
     await clearOfflineStatus(user.address);
+    return null;
+  });
+}
+
+/** The user clears the permanent status their operator set (audited: the operator set it). */
+export async function clearPermanentStatus(): Promise<ActionResult<null>> {
+  return runAction(z.undefined(), undefined, async (user) => {
+    await setPermanentStatus(user.address, null);
+    await audit(db(), { actor: user.address, action: "account.permanent-status", target: user.address, detail: "cleared by the user" });
     return null;
   });
 }

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { AppHeader } from "@/components/app-header";
 import { DisplayNameForm } from "@/components/my-presence/display-name-form";
 import { MyStatusForm } from "@/components/my-presence/my-status-form";
+import { PermanentStatusNotice } from "@/components/my-presence/privacy-forms";
 import { Card } from "@/components/my-presence/card";
 import { MyPresenceDocumentsView } from "@/components/my-presence/my-presence-documents";
 import { ConnectionBanner } from "@/components/presence/connection-banner";
@@ -11,9 +12,9 @@ import { issuePageSipCredentials } from "@/lib/portal/sip-credentials";
 import { config } from "@/lib/config";
 import { requireUser } from "@/lib/portal/session";
 import { loadMyPresenceDocuments } from "@/lib/portal/my-presence";
-import { MAX_ICON_BYTES, publicXcapRoot } from "@/lib/portal/presence-documents";
+import { getPermanentStatus, MAX_ICON_BYTES, publicXcapRoot } from "@/lib/portal/presence-documents";
 import { setUriPolicy } from "../actions";
-import { deleteIcon, deleteOfflineStatus, reloadMyPresence, saveDisplayName, saveOfflineStatus, setDefaultPolicy, uploadIcon } from "./actions";
+import { clearPermanentStatus, deleteIcon, deleteOfflineStatus, reloadMyPresence, saveDisplayName, saveOfflineStatus, setDefaultPolicy, uploadIcon } from "./actions";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "My Presence — Herald" };
@@ -21,7 +22,7 @@ export const metadata: Metadata = { title: "My Presence — Herald" };
 export default async function MyPresencePage() {
   const user = await requireUser("/me");
   const c = config();
-  const [docs, sip] = await Promise.all([loadMyPresenceDocuments(user.address), issuePageSipCredentials(user)]);
+  const [docs, sip, permanent] = await Promise.all([loadMyPresenceDocuments(user.address), issuePageSipCredentials(user), getPermanentStatus(user.address)]);
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   return (
     <PresenceProvider address={user.address} iconUrl={docs.iconPublishedUrl} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null}>
@@ -30,6 +31,13 @@ export default async function MyPresencePage() {
         <ConnectionBanner />
         <h1 className="text-xl font-semibold">My Presence</h1>
         <p className="mt-1 text-sm text-slate-600">What your contacts see about you, and who may see it.</p>
+        {permanent !== null ? (
+          <div className="mt-4">
+            <Card id="permanent-heading" title="From your operator">
+              <PermanentStatusNotice initial={permanent} clearPermanentStatus={clearPermanentStatus} />
+            </Card>
+          </div>
+        ) : null}
         <MyPresenceDocumentsView
           initial={docs}
           self={`sip:${user.address}`}

@@ -4,7 +4,7 @@ import { useId, useState, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
 import type { ActionResult } from "@/lib/portal/wire-types";
 import type { AccountView } from "@/lib/accounts/service";
-import { Dialog } from "../ui/dialog";
+import { ConfirmDelete } from "./confirm-delete";
 import { GeneratedPassword } from "./create-account-form";
 import { attempt, Outcome, type Message } from "./outcome";
 import { btn, card, field, label, muted } from "./styles";
@@ -108,26 +108,20 @@ export function AccountEditor({ account, actions }: { account: AccountView; acti
       <div className="md:col-span-2">
         <Outcome testId="account-status" message={message} />
       </div>
-      <Dialog open={confirming} onClose={() => setConfirming(false)} title={`Delete ${account.address}?`} description="Its contacts, rules and other XCAP documents go with it, and its sessions end. This cannot be undone." testId="confirm-delete">
-        <div className="mt-4 flex justify-end gap-2">
-          <button type="button" className={btn.secondary} onClick={() => setConfirming(false)}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            disabled={busy}
-            className={btn.danger}
-            onClick={async () => {
-              if (await run("Deleting…", () => actions.removeAccount(account.address), () => "Account deleted.")) {
-                setConfirming(false);
-                router.push(`/admin?deleted=${encodeURIComponent(account.address)}`);
-              }
-            }}
-          >
-            Delete
-          </button>
-        </div>
-      </Dialog>
+      <ConfirmDelete
+        open={confirming}
+        onClose={() => setConfirming(false)}
+        title={`Delete ${account.address}?`}
+        description="Its contacts, rules and other XCAP documents go with it, and its sessions end. This cannot be undone."
+        testId="confirm-delete"
+        busy={busy}
+        onDelete={async () => {
+          if (await run("Deleting…", () => actions.removeAccount(account.address), () => "Account deleted.")) {
+            setConfirming(false);
+            router.push(`/admin?deleted=${encodeURIComponent(account.address)}`);
+          }
+        }}
+      />
     </div>
   );
 }

@@ -3,11 +3,12 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { AppHeader } from "../app-header";
 
-export type AdminSection = "accounts" | "domains" | "lists" | "import" | "audit" | "service";
+export type AdminSection = "accounts" | "domains" | "presentities" | "lists" | "import" | "audit" | "service";
 
 const SECTIONS: Array<[AdminSection, string, string]> = [
   ["accounts", "/admin", "Accounts"],
   ["domains", "/admin/domains", "Domains"],
+  ["presentities", "/admin/presentities", "Virtual presentities"],
   ["lists", "/admin/lists", "Department lists"],
   ["import", "/admin/import", "Import"],
   ["audit", "/admin/audit", "Audit log"],

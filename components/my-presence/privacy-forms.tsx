@@ -218,3 +218,39 @@ export function WatchersPanel({ self, initialBlocked, names, actions }: { self: 
     </div>
   );
 }
+
+/**
+ * The permanent status the operator set ("On leave until 3 January"): every watcher sees it with
+ * the user's status until it is cleared, here or by the operator.
+ */
+export function PermanentStatusNotice({ initial, clearPermanentStatus }: { initial: string; clearPermanentStatus: () => Promise<ActionResult<null>> }) {
+  const [status, setStatus] = useState<string | null>(initial);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<Message>(null);
+
+  async function clear() {
+    setBusy(true);
+    setMessage({ kind: "ok", text: "Clearing…" });
+    const r = await attempt(clearPermanentStatus);
+    setBusy(false);
+    if (!r.ok) return setMessage({ kind: "error", text: r.error });
+    setStatus(null);
+    setMessage({ kind: "ok", text: "Permanent status cleared." });
+  }
+
+  return (
+    <div className="space-y-2" data-testid="permanent-status">
+      {status !== null ? (
+        <>
+          <p className="text-sm">
+            Your operator set a permanent status that your contacts see with your status: <q data-testid="permanent-status-text" className="font-medium">{status}</q>
+          </p>
+          <button type="button" disabled={busy} onClick={clear} className={btn.secondary}>
+            Clear permanent status
+          </button>
+        </>
+      ) : null}
+      <Outcome testId="permanent-status-outcome" message={message} />
+    </div>
+  );
+}

@@ -184,14 +184,17 @@ export async function importAccounts(db: Db, csv: string, opts: { dryRun?: boole
   }
   // existing accounts, looked up in chunks (SQLite binds at most a few thousand parameters)
   const existing = new Set<string>();
+  const virtual = new Set<string>();
   for (let i = 0; i < candidates.length; i += 500) {
     const chunk = candidates.slice(i, i + 500).map((c) => c.address);
     for (const a of await db.account.findMany({ where: { address: { in: chunk } }, select: { address: true } })) existing.add(a.address);
+    for (const v of await db.virtualPresentity.findMany({ where: { address: { in: chunk.map((a) => a.toLowerCase()) } }, select: { address: true } })) virtual.add(v.address);
   }
   const byLine = new Map(report.map((r) => [r.line, r]));
   const toCreate = candidates.filter((c) => {
-    if (!existing.has(c.address)) return true;
-    Object.assign(byLine.get(c.line)!, { outcome: "error", message: `account ${c.address} already exists` });
+    const taken = existing.has(c.address) ? `account ${c.address} already exists` : virtual.has(c.address.toLowerCase()) ? `${c.address} is a virtual presentity` : undefined;
+    if (!taken) return true;
+    Object.assign(byLine.get(c.line)!, { outcome: "error", message: taken });
     return false;
   });
 

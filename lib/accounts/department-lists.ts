@@ -76,14 +76,18 @@ function cleanMembers(listAor: string, members: MemberInput[], max: number): Arr
   });
 }
 
-/** Whether `aor` (sip:user@domain) is taken by an account, a URI derived from one (`alice+x@`), or a user's rls-services. */
-async function addressTaken(db: Db, address: string, domain: string): Promise<string | undefined> {
+/**
+ * Whether `aor` (sip:user@domain) is taken by an account, a URI derived from one (`alice+x@`), a
+ * user's rls-services or a virtual presentity (lib/accounts/virtual-presentities.ts uses it too).
+ */
+export async function addressTaken(db: Db, address: string, domain: string): Promise<string | undefined> {
   const user = address.slice(0, address.lastIndexOf("@"));
   const bases = [user, ...[...user.matchAll(/\+/g)].map((m) => user.slice(0, m.index))].map((u) => `${u}@${domain}`);
   const account = await db.account.findFirst({ where: { address: { in: bases } }, select: { address: true } });
   if (account) return account.address === address ? `${address} is an account` : `${address} is derived from the account ${account.address}`;
   const service = await db.rlsServiceUri.findFirst({ where: { uri: { in: [`sip:${address}`, `sips:${address}`] } }, select: { xui: true } });
   if (service) return `${address} is a service URI of ${service.xui.replace(/^sip:/, "")}`;
+  if (await db.virtualPresentity.findUnique({ where: { address: address.toLowerCase() } })) return `${address} is a virtual presentity`;
   return undefined;
 }
 

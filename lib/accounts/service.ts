@@ -14,6 +14,7 @@ export type AccountErrorCode =
   | "unknown-domain-name"
   | "realm-in-use"
   | "invalid-value"
+  | "malformed-document"
   | "weak-password"
   | "duplicate-list"
   | "unknown-list";
@@ -170,6 +171,9 @@ export async function addAccount(
   if (!d) throw new AccountError("unknown-domain", `unknown domain ${domain} (add it first: herald domains add ${domain})`);
   if (await db.account.findUnique({ where: { address } })) {
     throw new AccountError("duplicate-account", `account ${address} already exists`);
+  }
+  if (await db.virtualPresentity.findUnique({ where: { address: address.toLowerCase() } })) {
+    throw new AccountError("duplicate-account", `${address} is a virtual presentity (delete it first)`);
   }
   const a = await db.account.create({
     data: {

@@ -21,6 +21,7 @@ import { setMetricsSources, type MetricsSources } from "../metrics";
 import { setLiveStateSource, type LiveStateSource } from "../portal/live-state";
 import { ServiceSampler, setServiceSampler } from "../portal/service-samples";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
+import { presentityRemovals } from "../accounts/virtual-presentities";
 
 export interface RunningHerald {
   httpPort: number;
@@ -81,6 +82,8 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
     bridge.closeUser(r.address, r.reason);
     sip?.server.dropAccount(`sip:${r.address}`, { deleted: r.reason === "deleted" });
   });
+  // a virtual presentity deleted in the console or through the API: its watchers' subscriptions end
+  const unsubscribeRemovals = presentityRemovals().subscribe((address) => sip?.server.dropAccount(`sip:${address}`, { deleted: true }));
   portal.onUpgrade((req, socket, head) => bridge.handleUpgrade(req, socket, head));
   setLiveStateSource(sip && liveStateSource(sip, bridge));
   setServiceSampler(sip && serviceSampler(cfg, sip));
@@ -94,6 +97,7 @@ export async function startHerald(cfg: HeraldConfig, log: (line: string) => void
   log(`herald: portal listening on http://${cfg.HOST === "0.0.0.0" ? "localhost" : cfg.HOST}:${portal.port}`);
   const stop = async () => {
     unsubscribeSignIns?.();
+    unsubscribeRemovals();
     setServiceSampler(undefined);
     await revocations.stop();
     await bridge.close();

@@ -41,6 +41,9 @@ import { generatePassword } from "../accounts/password";
 import { importAccounts, type ImportReport } from "../accounts/csv-import";
 import { auditActions, searchAudit, type AuditFilter } from "../accounts/audit-log";
 import { CLIENT_IP_HEADER } from "./client-address";
+import { virtualPresentities } from "./virtual-presentities";
+import { getPermanentStatus, setPermanentStatus } from "./presence-documents";
+import type { PresenceInput, Watchers } from "../accounts/virtual-presentities";
 import { failure } from "./action-result";
 import type { ActionResult } from "./wire-types";
 
@@ -53,6 +56,9 @@ export const adminDomains = () => listDomains(db());
 export const adminAudit = (f: AuditFilter) => searchAudit(db(), { ...f, pageSize: ADMIN_PAGE_SIZE });
 export const adminAuditActions = () => auditActions(db());
 export { liveAccountState as adminLiveState } from "./live-state";
+export const adminPresentities = () => virtualPresentities().list();
+export const adminPresentity = (address: string) => virtualPresentities().get(address);
+export const adminPermanentStatus = (address: string) => getPermanentStatus(address);
 export const adminServiceSeries = () => serviceSeries();
 
 /** GET /admin/service/samples: the charts' series as JSON, for an admin session only. */
@@ -141,6 +147,29 @@ export const consoleOps = {
   },
   editDomain: (d: { name: string; realm?: string; enabled?: boolean }, { actor }: Ctx): Promise<DomainView> => updateDomain(db(), d.name, { realm: d.realm, enabled: d.enabled }, actor),
   importCsv: async (d: { text: string; dryRun: boolean }, { actor }: Ctx): Promise<ImportReport> => importAccounts(db(), d.text, { dryRun: d.dryRun, actor }),
+  /** A virtual presentity's presence; the first one creates it (watchable by every user of its domain). */
+  async setPresentityPresence(d: { address: string } & PresenceInput, { actor }: Ctx): Promise<{ address: string; created: boolean }> {
+    const { address, ...presence } = d;
+    const r = await virtualPresentities().setPresence(address, presence, actor);
+    return { address: r.presentity.address, created: r.created };
+  },
+  async setPresentityWatchers(d: { address: string } & Watchers, { actor }: Ctx): Promise<null> {
+    await virtualPresentities().setWatchers(d.address, { domains: d.domains, addresses: d.addresses }, actor);
+    return null;
+  },
+  async deletePresentity(address: string, { actor }: Ctx): Promise<null> {
+    await virtualPresentities().remove(address, actor);
+    return null;
+  },
+  /** The user's permanent status (pidf-manipulation); null or blank clears it. */
+  async setPermanentStatus(d: { address: string; status: string | null }, { actor }: Ctx): Promise<null> {
+    const account = await getAccount(db(), d.address);
+    if (!account) throw new AccountError("unknown-account", `no account ${d.address}`);
+    const status = d.status?.trim() || null;
+    await setPermanentStatus(account.address, status);
+    await audit(db(), { ...actorOf(actor), action: "account.permanent-status", target: account.address, detail: status === null ? "cleared" : `status=${status}` });
+    return null;
+  },
 
   // live state (the embedded SIP server of this process), each audited
   endRegistration: (d: { address: string; contact: string }, ctx: Ctx) =>

@@ -5,6 +5,8 @@ import { logger } from "../log";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { processWide } from "../process-wide";
 import { createProvisioningApi, type ProvisioningApi } from "./api/provisioning-api";
+import { presentityRoutes } from "./api/presentity-routes";
+import { virtualPresentities } from "./virtual-presentities";
 import { listRoutes } from "./api/list-routes";
 
 export function provisioningApi(): ProvisioningApi {
@@ -14,7 +16,7 @@ export function provisioningApi(): ProvisioningApi {
       db: db(),
       authLimiter: sharedAuthLimiter(authLimiterOptions(c)),
       logger: logger(c.LOG_LEVEL),
-      routes: [...listRoutes(db(), { maxMembers: c.LIST_MAX_MEMBERS })],
+      routes: [...presentityRoutes(virtualPresentities()), ...listRoutes(db(), { maxMembers: c.LIST_MAX_MEMBERS })],
     });
   });
 }

@@ -7,10 +7,10 @@
 import "server-only";
 import { config } from "../config";
 import { db } from "../db";
-import { XcapClient, type FetchFn } from "../xcap/client";
+import { XcapClient, XcapClientError, type FetchFn } from "../xcap/client";
 import { AddressBook, type AddressBookSnapshot } from "../xcap/addressbook";
 import { diffEtag, documentSelector } from "../xcap/diff";
-import { composePidf, iconUrlWithHash, parsePidfManipulation, summarizePresence } from "../presence";
+import { composePidf, iconUrlWithHash, offlineStatusOf, parsePidfManipulation, permanentNoteOf, withPermanentNote } from "../presence";
 import { escapeXml, parseXml } from "../xml";
 import { decodePresContent, DEFAULT_MAX_ICON_BYTES, sniffImageType, STATUS_ICON_DOCUMENT } from "../xcap/server";
 import { xcapHttp } from "./xcap";
@@ -51,26 +51,65 @@ export async function getOfflineStatus(address: string): Promise<OfflineStatus> 
   const client = await xcapClientFor(address);
   const doc = await client.getDocument(AUID.pidfManipulation, "index");
   if (!doc) return { note: null, set: false };
-  const summary = summarizePresence(parsePidfManipulation(doc.xml));
-  return { note: summary.note ?? null, set: true };
+  const s = offlineStatusOf(parsePidfManipulation(doc.xml));
+  return { note: s.note ?? null, set: s.set };
 }
 
-export async function setOfflineStatus(address: string, note: string): Promise<void> {
+/**
+ * Write the pidf-manipulation document through `change` (what it is now → what it should be,
+ * null: delete it), conditional on the version read so that a concurrent write is never lost.
+ */
+async function changeManipulation(address: string, change: (xml: string | undefined) => string | null): Promise<void> {
   const client = await xcapClientFor(address);
-  const xml = composePidf({
-    entity: `sip:${address}`,
+  for (let attempt = 0; ; attempt++) {
+    const doc = await client.getDocument(AUID.pidfManipulation, "index");
+    const next = change(doc?.xml);
+    try {
+      if (next === null) {
+        if (doc) await client.deleteDocument(AUID.pidfManipulation, "index", doc.etag ? { ifMatch: doc.etag } : {});
+      } else {
+        await client.putDocument(AUID.pidfManipulation, "index", next, { contentType: CONTENT_TYPES.pidf, ...(doc?.etag ? { ifMatch: doc.etag } : doc ? {} : { ifNoneMatch: "*" }) });
+      }
+      return;
+    } catch (err) {
+      if (!(err instanceof XcapClientError && err.isPreconditionFailed) || attempt >= 4) throw err;
+    }
+  }
+}
+
+/** The offline status (Blink's layout); the permanent status in the same document stays. */
+export async function setOfflineStatus(address: string, note: string): Promise<void> {
+  const entity = `sip:${address}`;
+  const offline = composePidf({
+    entity,
     basic: "closed",
     extended: "offline",
     note: note || undefined,
     tupleId: "offline_status_tuple",
     personId: "offline_status",
   });
-  await client.putDocument(AUID.pidfManipulation, "index", xml, { contentType: CONTENT_TYPES.pidf });
+  await changeManipulation(address, (xml) => withPermanentNote(offline, entity, xml ? (permanentNoteOf(parsePidfManipulation(xml)) ?? null) : null));
 }
 
 export async function clearOfflineStatus(address: string): Promise<void> {
+  const entity = `sip:${address}`;
+  await changeManipulation(address, (xml) => (xml ? withPermanentNote(undefined, entity, permanentNoteOf(parsePidfManipulation(xml)) ?? null) : null));
+}
+
+/**
+ * The permanent status an operator set for the user ("On leave until 3 January"): the
+ * presence-level note of the pidf-manipulation document, which every watcher sees whether or not
+ * a device publishes. Null when there is none.
+ */
+export async function getPermanentStatus(address: string): Promise<string | null> {
   const client = await xcapClientFor(address);
-  await client.deleteDocument(AUID.pidfManipulation, "index");
+  const doc = await client.getDocument(AUID.pidfManipulation, "index");
+  return doc ? (permanentNoteOf(parsePidfManipulation(doc.xml)) ?? null) : null;
+}
+
+/** Set (or, with null or blank, clear) the permanent status; the offline status stays. */
+export async function setPermanentStatus(address: string, status: string | null): Promise<void> {
+  await changeManipulation(address, (xml) => withPermanentNote(xml, `sip:${address}`, status));
 }
 
 export class IconError extends Error {

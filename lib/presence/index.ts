@@ -13,6 +13,7 @@ export * from "./presence-composition";
 export * from "./pres-rules";
 export * from "./pres-rules-evaluation";
 export * from "./pres-rules-transformations";
+export * from "./watcher-rules";
 export * from "./external-list-anchor";
 export * from "./watcher-info";
 export * from "./watcher-info-composer";

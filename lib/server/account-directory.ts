@@ -23,6 +23,11 @@ export interface AccountDirectory {
   /** Stored HA1 (hex) of user@domain for the algorithm; undefined when unknown or disabled. */
   lookupHa1(user: string, domain: string, algorithm: DigestAlgorithm): Promise<string | undefined>;
   accountStatus(user: string, domain: string): Promise<AccountStatus>;
+  /**
+   * Whether user@domain is a virtual presentity: an address with presence but no account, set by
+   * operators (lib/accounts/virtual-presentities.ts). Absent: the directory has none.
+   */
+  isVirtualPresentity?(user: string, domain: string): Promise<boolean>;
 }
 
 /** In-memory directory: `addDomain`, then `addAccount` with a clear-text password. */
@@ -30,6 +35,7 @@ export class MemoryAccountDirectory implements AccountDirectory {
   private readonly domains = new Map<string, ServedDomain>();
   /** HA1 per realm and algorithm is derived once per account (a hash per authentication otherwise). */
   private readonly accounts = new Map<string, { password: string; disabled: boolean; ha1?: Map<string, string> }>();
+  private readonly virtual = new Set<string>();
 
   addDomain(name: string, realm = name): this {
     this.domains.set(name.toLowerCase(), { name: name.toLowerCase(), realm });
@@ -38,6 +44,11 @@ export class MemoryAccountDirectory implements AccountDirectory {
 
   addAccount(user: string, domain: string, password: string, options: { disabled?: boolean } = {}): this {
     this.accounts.set(`${user}@${domain.toLowerCase()}`, { password, disabled: options.disabled ?? false });
+    return this;
+  }
+
+  addVirtualPresentity(user: string, domain: string): this {
+    this.virtual.add(`${user}@${domain}`.toLowerCase());
     return this;
   }
 
@@ -67,6 +78,10 @@ export class MemoryAccountDirectory implements AccountDirectory {
     const a = this.accounts.get(`${user}@${domain.toLowerCase()}`);
     return !a ? "unknown" : a.disabled ? "disabled" : "active";
   }
+
+  async isVirtualPresentity(user: string, domain: string): Promise<boolean> {
+    return this.virtual.has(`${user}@${domain}`.toLowerCase());
+  }
 }
 
 interface AccountRow {
@@ -84,12 +99,14 @@ interface AccountRow {
  */
 export class PrismaAccountDirectory implements AccountDirectory {
   private readonly cache?: CredentialsCache<AccountRow>;
+  private readonly virtualCache?: CredentialsCache<{ id: number }>;
 
   constructor(
     private readonly db: Db,
-    options: { cache?: CredentialsCache<AccountRow> } = {},
+    options: { cache?: CredentialsCache<AccountRow>; virtualCache?: CredentialsCache<{ id: number }> } = {},
   ) {
     this.cache = options.cache;
+    this.virtualCache = options.virtualCache;
   }
 
   private row(user: string, domain: string): Promise<AccountRow | null> {
@@ -113,6 +130,13 @@ export class PrismaAccountDirectory implements AccountDirectory {
     const row = await this.row(user, domain);
     return !row ? "unknown" : row.disabled ? "disabled" : "active";
   }
+
+  /** The VirtualPresentity table (cached as accounts are: created and deleted in this process empty it). */
+  async isVirtualPresentity(user: string, domain: string): Promise<boolean> {
+    const address = `${user}@${domain}`.toLowerCase();
+    const load = () => this.db.virtualPresentity.findUnique({ where: { address }, select: { id: true } });
+    return (await (this.virtualCache ? this.virtualCache.get(address, "", load) : load())) !== null;
+  }
 }
 
 /** At most this many `+` prefixes of a user part are looked up (`a+b+…@d`). */
@@ -121,7 +145,8 @@ const MAX_TAG_PREFIXES = 8;
 /**
  * The account a SIP URI belongs to, if any: the account's own AOR (`exact`), or the URIs Herald
  * derives from an account, `sip:<account>+<tag>@<domain>` (`sip:alice+presence@…`, the longest
- * account name that matches wins). Undefined for other URIs and for domains not served here.
+ * account name that matches wins). A virtual presentity owns its own address (`exact`), nothing
+ * derived from it. Undefined for other URIs and for domains not served here.
  * Accounts count whether enabled or disabled. User parts compare case-insensitively, as the
  * Account table stores addresses in lower case.
  */
@@ -131,6 +156,7 @@ export async function accountOwningUri(accounts: AccountDirectory, uri: string):
   const user = raw.toLowerCase();
   if (!user || !domain) return undefined;
   if ((await accounts.accountStatus(user, domain)) !== "unknown") return { aor: `sip:${user}@${domain}`, exact: true };
+  if (await accounts.isVirtualPresentity?.(user, domain)) return { aor: `sip:${user}@${domain}`, exact: true };
   const cuts: number[] = [];
   for (let i = user.indexOf("+"); i > 0 && cuts.length < MAX_TAG_PREFIXES; i = user.indexOf("+", i + 1)) cuts.push(i);
   for (let k = cuts.length - 1; k >= 0; k--) {

@@ -96,10 +96,15 @@ export class SipAuthenticator {
     return this.servedDomains().then((l) => l.find((d) => d.name === n));
   }
 
-  /** `aor` is an active account of a served domain (a local resource exists). */
-  async isActiveAccount(aor: string): Promise<boolean> {
+  /**
+   * `aor` is a local presentity of a served domain: an active account, or a virtual presentity
+   * (an address with operator-set presence and no account).
+   */
+  async isLocalPresentity(aor: string): Promise<boolean> {
     const { user, domain } = splitAor(aor);
-    return (await this.domain(domain)) !== undefined && (await this.o.accounts.accountStatus(user, domain)) === "active";
+    if ((await this.domain(domain)) === undefined) return false;
+    const accounts = this.o.accounts;
+    return (await accounts.accountStatus(user, domain)) === "active" || ((await accounts.isVirtualPresentity?.(user, domain)) ?? false);
   }
 
   private digest(d: ServedDomain): DigestAuthenticator {

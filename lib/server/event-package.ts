@@ -108,7 +108,8 @@ export interface EventPackage {
   /** Event header token, e.g. `presence`. */
   readonly name: string;
   /**
-   * The resource must be an active account of a served domain (404 otherwise, RFC 6665 §4.2.1.1
+   * The resource must be a local presentity of a served domain — an active account or a virtual
+   * presentity (404 otherwise, RFC 6665 §4.2.1.1
    * leaves the code to the package): presence, watcher info, xcap-diff. Checked by the
    * dispatcher before `authorize`, for SIP and internal subscriptions alike.
    */

@@ -82,7 +82,7 @@ export async function startEmbeddedSipServer(
     listen: { host: cfg.SIP_HOST, tcpPort: cfg.SIP_PORT, ...tls },
     // accounts cached as XCAP's credentials are (5 s, emptied by every account write in this
     // process and by every revocation the watcher sees, lib/cli/start.ts)
-    accounts: new PrismaAccountDirectory(db, { cache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }) }),
+    accounts: new PrismaAccountDirectory(db, { cache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }), virtualCache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }) }),
     ephemeralSecret: cfg.ephemeralSecret,
     ephemeralRevoked: (address, expires) => issuedBeforeRevocation(address, expires, cfg.SIP_EPHEMERAL_TTL),
     xcap,

@@ -366,7 +366,7 @@ export class PresenceServer {
    * its registrations and publications go (its watchers see it offline) and the subscriptions it
    * holds end with a final NOTIFY, reason "rejected" (RFC 6665 §4.2.2: do not retry); for a
    * deleted account its watchers' subscriptions end with "noresource". Its next request is
-   * authenticated again, and refused.
+   * authenticated again, and refused. A deleted virtual presentity is dropped the same way.
    */
   dropAccount(aor: string, options: { deleted?: boolean } = {}): void {
     this.registrar.removeAll(aor);

@@ -5,26 +5,18 @@
  * log with filters; every screen axe clean at 390 and 1280 px, light and dark; a non-admin gets
  * 403. Also the provisioning API through the production build's route with a CLI-made token.
  */
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, login, screenshot } from "./browser";
-import { describeViolations, seriousAxeViolations } from "./page-helpers";
+import { describeViolations, expectConsoleScreensClean, heraldCli, seriousAxeViolations } from "./page-helpers";
 
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const baseUrl = inject("baseUrl");
 const users = inject("users");
 const dataDir = inject("dataDir");
 
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: `file:${path.join(dataDir, "herald.db")}`, HERALD_DATA_DIR: dataDir },
-    encoding: "utf8",
-  });
-}
+const cli = (...args: string[]) => heraldCli(dataDir, ...args);
 
 describe("operator console", () => {
   let browser: Browser;
@@ -177,28 +169,8 @@ describe("operator console", () => {
 
   // 20 page loads with an axe scan and a screenshot each: more than the default minute on a busy machine
   it("every console screen is axe clean at 390 and 1280 px, light and dark", { timeout: 300_000 }, async () => {
-    const state = await context.storageState();
     const screens = ["/admin", `/admin/accounts/${encodeURIComponent(users.alice.address)}`, "/admin/domains", "/admin/import", "/admin/audit"];
-    for (const scheme of ["light", "dark"] as const) {
-      for (const width of [390, 1280]) {
-        const ctx = await browser.newContext({ storageState: state, viewport: { width, height: 900 }, colorScheme: scheme });
-        try {
-          const p = await ctx.newPage();
-          for (const s of screens) {
-            await p.goto(`${baseUrl}${s}`);
-            await p.getByRole("navigation", { name: "Console" }).waitFor();
-            const violations = await seriousAxeViolations(p);
-            expect(violations, `${s} ${width}px ${scheme}: ${describeViolations(violations)}`).toEqual([]);
-            // nothing wider than the viewport at 390 px but the tables, which scroll in their card
-            const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-            expect(overflow, `${s} ${width}px: page scrolls sideways`).toBeLessThanOrEqual(0);
-            await screenshot(p, `admin${s.replace(/[^a-z0-9]+/gi, "-")}-${width}-${scheme}`);
-          }
-        } finally {
-          await ctx.close();
-        }
-      }
-    }
+    await expectConsoleScreensClean(browser, await context.storageState(), baseUrl, screens);
   });
 
   it("a user who is not an operator gets 403 on every console screen", async () => {

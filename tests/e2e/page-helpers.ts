@@ -1,7 +1,11 @@
-/** Helpers for the buddy-list and My Presence e2e tests: axe scans, keyboard walks, a tiny PNG. */
+/** Helpers for the e2e tests: axe scans, keyboard walks, a tiny PNG, the operator CLI. */
+import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { crc32, deflateSync } from "node:zlib";
-import type { Page } from "playwright-core";
+import { expect } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { screenshot } from "./browser";
 
 const require = createRequire(import.meta.url);
 export const AXE_PATH = require.resolve("axe-core/axe.min.js");
@@ -68,4 +72,42 @@ export function tinyPng(width = 8, height = 8, rgb: [number, number, number] = [
   const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())]);
   const raw = Buffer.concat(Array.from({ length: height }, () => row));
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+
+/** `npm run herald -- …args` on the e2e system's database (`dataDir`): another process, as an operator runs it. */
+export function heraldCli(dataDir: string, ...args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: `file:${path.join(dataDir, "herald.db")}`, HERALD_DATA_DIR: dataDir },
+    encoding: "utf8",
+  });
+}
+
+/**
+ * Console screens (paths below `baseUrl`, signed in with `state`) at 390 and 1280 px, light and
+ * dark: no serious axe violation, nothing wider than the viewport (tables scroll in their card),
+ * and a screenshot of each.
+ */
+export async function expectConsoleScreensClean(browser: Browser, state: Awaited<ReturnType<BrowserContext["storageState"]>>, baseUrl: string, screens: string[]) {
+  for (const scheme of ["light", "dark"] as const) {
+    for (const width of [390, 1280]) {
+      const ctx = await browser.newContext({ storageState: state, viewport: { width, height: 900 }, colorScheme: scheme });
+      try {
+        const p = await ctx.newPage();
+        for (const s of screens) {
+          await p.goto(`${baseUrl}${s}`);
+          await p.getByRole("navigation", { name: "Console" }).waitFor();
+          const violations = await seriousAxeViolations(p);
+          expect(violations, `${s} ${width}px ${scheme}: ${describeViolations(violations)}`).toEqual([]);
+          const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          expect(overflow, `${s} ${width}px: page scrolls sideways`).toBeLessThanOrEqual(0);
+          await screenshot(p, `admin${s.replace(/[^a-z0-9]+/gi, "-")}-${width}-${scheme}`);
+        }
+      } finally {
+        await ctx.close();
+      }
+    }
+  }
 }

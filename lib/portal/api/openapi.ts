@@ -7,7 +7,7 @@ export const COMMON_PROBLEMS: Record<number, string> = {
   400: "malformed request: path, query or body (`errors` points at each problem)",
   401: "missing, unknown or revoked bearer token",
   413: "request body larger than 64 KiB",
-  415: "request body is not application/json",
+  415: "request body is not application/json (or the other type the operation takes)",
   429: "too many failed token attempts from this address; wait Retry-After seconds",
 };
 
@@ -66,7 +66,17 @@ export function openApiDocument(routes: readonly Route[], opts: { basePath: stri
       tags: [r.tag],
       security: [{ bearer: [] }],
       ...(params.length || queryParams.length ? { parameters: [...params, ...queryParams] } : {}),
-      ...(r.body ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(r.body, "input") } } } } : {}),
+      ...(r.body
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                "application/json": { schema: schemaOf(r.body, "input") },
+                ...(r.rawBody ? { [r.rawBody.contentType]: { schema: { type: "string", description: r.rawBody.description } } } : {}),
+              },
+            },
+          }
+        : {}),
       responses,
     };
   }
@@ -75,7 +85,7 @@ export function openApiDocument(routes: readonly Route[], opts: { basePath: stri
     info: {
       title: "Herald provisioning API",
       version: opts.version,
-      description: "Accounts and domains of a Herald presence service. Tokens: `npm run herald -- tokens create --name <name>`. Errors are RFC 9457 problem details.",
+      description: "Accounts, domains and virtual presentities of a Herald presence service. Tokens: `npm run herald -- tokens create --name <name>`. Errors are RFC 9457 problem details.",
     },
     servers: [{ url: "/" }],
     paths,

@@ -68,6 +68,7 @@ export function problemResponse(code: ProblemCode, detail: string, extra: Proble
 
 const ACCOUNT_PROBLEMS: Record<AccountErrorCode, ProblemCode> = {
   "malformed-address": "invalid-request",
+  "malformed-document": "invalid-request",
   "invalid-value": "unprocessable",
   "weak-password": "unprocessable",
   "unknown-domain": "unprocessable",

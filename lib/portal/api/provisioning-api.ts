@@ -76,9 +76,10 @@ export function createProvisioningApi(opts: ProvisioningApiOptions): Provisionin
     return check.name;
   }
 
-  async function readBody(req: Request): Promise<unknown> {
+  /** The body as text (at most API_MAX_BODY bytes) when its media type is one of `types`. */
+  async function readBody(req: Request, types: string[]): Promise<{ type: string; text: string }> {
     const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-    if (type !== "application/json") throw new ProblemError("unsupported-media-type", `send application/json (got ${type || "no content type"})`);
+    if (!types.includes(type)) throw new ProblemError("unsupported-media-type", `send ${types.join(" or ")} (got ${type || "no content type"})`);
     const declared = Number(req.headers.get("content-length") ?? "0");
     if (declared > API_MAX_BODY) throw new ProblemError("payload-too-large", `body larger than ${API_MAX_BODY} bytes`);
     const chunks: Uint8Array[] = [];
@@ -96,7 +97,10 @@ export function createProvisioningApi(opts: ProvisioningApiOptions): Provisionin
         chunks.push(value);
       }
     }
-    const text = Buffer.concat(chunks).toString("utf8");
+    return { type, text: Buffer.concat(chunks).toString("utf8") };
+  }
+
+  function parseJson(text: string): unknown {
     try {
       return JSON.parse(text);
     } catch (err) {
@@ -127,12 +131,17 @@ export function createProvisioningApi(opts: ProvisioningApiOptions): Provisionin
         throw new ProblemError("invalid-request", `${r.method} ${r.path} takes no query parameters`);
       }
       let body: unknown = undefined;
+      let raw: string | undefined;
       if (r.body) {
-        const parsed = r.body.safeParse(await readBody(req));
-        if (!parsed.success) throw new ProblemError("invalid-request", "invalid request body", { errors: zodErrors(parsed.error, "body") });
-        body = parsed.data;
+        const got = await readBody(req, ["application/json", ...(r.rawBody ? [r.rawBody.contentType] : [])]);
+        if (got.type !== "application/json") raw = got.text;
+        else {
+          const parsed = r.body.safeParse(parseJson(got.text));
+          if (!parsed.success) throw new ProblemError("invalid-request", "invalid request body", { errors: zodErrors(parsed.error, "body") });
+          body = parsed.data;
+        }
       }
-      const result = await r.run({ params: match.params, query, body, actor: { actor: `token:${tokenName}`, ip } });
+      const result = await r.run({ params: match.params, query, body, raw, actor: { actor: `token:${tokenName}`, ip } });
       const headers = { "cache-control": "no-store", ...result.headers };
       if (result.body === undefined) return new Response(null, { status: result.status, headers });
       return Response.json(result.body, { status: result.status, headers });

@@ -18,6 +18,8 @@ export interface RouteContext<Q, B> {
   params: Record<string, string>;
   query: Q;
   body: B;
+  /** The body's text when it came as the route's `rawBody` type (then `body` is undefined). */
+  raw?: string;
   /** Audit actor: `token:<name>` and the client address. */
   actor: { actor: string; ip: string };
 }
@@ -36,6 +38,8 @@ export interface Route<Q = unknown, B = unknown> {
   tag: string;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /** A second body type the route takes as text besides JSON (e.g. `application/pidf+xml`). */
+  rawBody?: { contentType: string; description: string };
   /** Successful responses and route-specific errors (the common ones are added for every route). */
   responses: Record<number, RouteResponse>;
   run(ctx: RouteContext<Q, B>): Promise<RouteResult>;

@@ -49,7 +49,7 @@ export class SubscribeHandler {
     if (id instanceof SipResponse) return { response: id };
     if (id.aor !== watcherAor) throw new SipError(403, "Identity does not match From");
     auth.trustConnection(conn, request, id.aor);
-    if (pkg.localResource && (!resourceAor || !(await auth.isActiveAccount(resourceAor)))) throw new SipError(404, "Not Found");
+    if (pkg.localResource && (!resourceAor || !(await auth.isLocalPresentity(resourceAor)))) throw new SipError(404, "Not Found");
     const accept = request.accept;
     if (accept.length > 0 && !pkg.acceptTypes.some((t) => accept.includes(t) || accept.includes("*/*") || accept.includes(t.split("/")[0] + "/*"))) {
       throw new SipError(406, "Not Acceptable", { headers: [["Accept", pkg.acceptTypes.join(", ")]] });
@@ -154,8 +154,8 @@ export class SubscribeHandler {
   async subscribeInternal(watcherAor: string, resource: string, listener: InternalListener, event: string): Promise<InternalSubscription> {
     const { notifier } = this.d;
     const { pkg, ctx } = await this.internalContext(watcherAor, resource, event);
-    // as for a SIP SUBSCRIBE: a local resource that is no account does not exist (404), it is not "pending"
-    if (pkg.localResource && !(await this.d.auth.isActiveAccount(ctx.resource))) throw new SipError(404, "Not Found");
+    // as for a SIP SUBSCRIBE: a local resource that is no presentity does not exist (404), it is not "pending"
+    if (pkg.localResource && !(await this.d.auth.isLocalPresentity(ctx.resource))) throw new SipError(404, "Not Found");
     const decision = await pkg.authorize(ctx);
     const now = this.d.now();
     const sub = new Subscription({ id: notifier.nextInternalId(), event: ctx.event, resource: ctx.resource, watcher: ctx.watcher.uri as string, createdAt: now, expiresAt: Infinity, pkg });

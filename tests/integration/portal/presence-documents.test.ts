@@ -13,12 +13,14 @@ import {
   addressBookFor,
   clearOfflineStatus,
   getOfflineStatus,
+  getPermanentStatus,
   IconError,
   iconUrl,
   removeIcon,
   renderedAddressBook,
   setIcon,
   setOfflineStatus,
+  setPermanentStatus,
 } from "@/lib/portal/presence-documents";
 import { xcapEvents } from "@/lib/portal/xcap-events";
 import type { XcapChangeEvent } from "@/lib/xcap/server";
@@ -79,6 +81,24 @@ describe("portal presence documents (server action back end)", () => {
     await clearOfflineStatus("alice@example.test");
     expect(await doc("pidf-manipulation")).toBeNull();
     expect(await getOfflineStatus("alice@example.test")).toEqual({ set: false, note: null });
+  });
+
+  it("keeps the operator's permanent status and the user's offline status apart in pidf-manipulation (ISSUE-16 item 5)", async () => {
+    await setPermanentStatus("alice@example.test", "On leave until 3 January");
+    expect(await getPermanentStatus("alice@example.test")).toBe("On leave until 3 January");
+    expect(await getOfflineStatus("alice@example.test")).toEqual({ set: false, note: null });
+    await setOfflineStatus("alice@example.test", "Back on Monday");
+    expect(await getPermanentStatus("alice@example.test")).toBe("On leave until 3 January");
+    expect(await getOfflineStatus("alice@example.test")).toEqual({ set: true, note: "Back on Monday" });
+    await clearOfflineStatus("alice@example.test");
+    expect(await getPermanentStatus("alice@example.test")).toBe("On leave until 3 January");
+    await setOfflineStatus("alice@example.test", "Back on Monday");
+    await setPermanentStatus("alice@example.test", null);
+    expect(await getPermanentStatus("alice@example.test")).toBeNull();
+    expect(await getOfflineStatus("alice@example.test")).toEqual({ set: true, note: "Back on Monday" });
+    await clearOfflineStatus("alice@example.test");
+    expect(await doc("pidf-manipulation")).toBeNull();
+    expect(events.filter((e) => e.auid === "pidf-manipulation").length).toBeGreaterThanOrEqual(6);
   });
 
   it("stores a PNG icon checked by content, refuses text renamed to .png", async () => {

@@ -3,9 +3,10 @@ import { AdminShell } from "@/components/admin/admin-shell";
 import { AccountEditor } from "@/components/admin/account-editor";
 import { muted } from "@/components/admin/styles";
 import { LiveStatePanel } from "@/components/admin/live-state-panel";
-import { adminAccount, adminLiveState } from "@/lib/portal/admin";
+import { PermanentStatusForm } from "@/components/admin/permanent-status-form";
+import { adminAccount, adminLiveState, adminPermanentStatus } from "@/lib/portal/admin";
 import { requireAdmin } from "@/lib/portal/session";
-import { clearPublication, endRegistration, removeAccount, renameAccount, resetPassword, setAccountDisabled, setAccountRole, terminateSubscription } from "../../actions";
+import { clearPublication, endRegistration, removeAccount, renameAccount, resetPassword, saveAccountPermanentStatus, setAccountDisabled, setAccountRole, terminateSubscription } from "../../actions";
 
 export const dynamic = "force-dynamic";
 
@@ -21,6 +22,7 @@ export default async function AdminAccountPage({ params }: { params: Promise<{ a
         {account.displayName ?? "No display name"} · {account.role} · {account.disabled ? "✕ disabled" : "✓ active"}
       </p>
       <AccountEditor account={account} actions={{ renameAccount, setAccountRole, setAccountDisabled, resetPassword, removeAccount }} />
+      <PermanentStatusForm address={account.address} initial={await adminPermanentStatus(account.address)} save={saveAccountPermanentStatus} />
       <LiveStatePanel address={account.address} state={adminLiveState(account.address)} actions={{ endRegistration, terminateSubscription, clearPublication }} />
     </AdminShell>
   );
