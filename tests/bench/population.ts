@@ -4,11 +4,12 @@
  * they use it. Prints JSON lines (progress included); figures, never assertions.
  *
  *   npm run bench -- population [--accounts=10000] [--contacts=50] [--online-share=0.2]
- *        [--db=sqlite|postgresql] [--idle-seconds=30] [--concurrency=100] [--timeout-seconds=180]
+ *        [--db=sqlite|postgresql] [--idle-seconds=30] [--concurrency=100] [--timeout-seconds=180] [--seed-workers=2]
  *
  * - --accounts accounts, each with a --contacts-entry Blink-style address book (resource-lists,
  *   rls-services and OMA pres-rules as the portal writes them; tests/bench/population-seed.ts),
- *   seeded straight into the database (SQLite in the data directory, or a private PostgreSQL).
+ *   seeded straight into the database (SQLite in the data directory, or a private PostgreSQL); the
+ *   documents are built by --seed-workers worker threads.
  * - --online-share of them (spread evenly: about that share of each user's buddies is online too)
  *   come online THROUGH THE BRIDGE as the portal's page does: a WebSocket to /sip with a portal
  *   session cookie (signed with the AUTH_SECRET Herald runs with), then over it REGISTER, PUBLISH
@@ -50,6 +51,7 @@ const IDLE_SECONDS = numberArg("idle-seconds", 30);
 const CONCURRENCY = numberArg("concurrency", 100);
 const TIMEOUT_MS = numberArg("timeout-seconds", 180) * 1000;
 const DB = stringArg("db") ?? "sqlite";
+const SEED_WORKERS = numberArg("seed-workers", 2);
 const DOMAIN = "example.test";
 const PASSWORD = "Population-pass1";
 const AUTH_SECRET = "population-bench-auth-secret-0123456789abcdef";
@@ -232,7 +234,7 @@ async function main(): Promise<void> {
       sipPort,
       ...(databaseUrl ? { databaseUrl } : {}),
       seed: async (db) => {
-        ids = await seedPopulation(db, { accounts: ACCOUNTS, contacts: CONTACTS, domain: DOMAIN, password: PASSWORD, xcapRoot }, (done) => {
+        ids = await seedPopulation(db, { accounts: ACCOUNTS, contacts: CONTACTS, domain: DOMAIN, password: PASSWORD, xcapRoot, workers: SEED_WORKERS }, (done) => {
           if (done % 2000 === 0 || done === ACCOUNTS) line({ bench: "population.progress", what: "seeding", done, of: ACCOUNTS });
         });
       },
@@ -298,7 +300,7 @@ async function main(): Promise<void> {
     await herald.kill("SIGTERM");
     const stoppedSeconds = seconds(restartStart);
     await waitFor(() => users.every((u) => u.ua?.closed !== false), { timeoutMs: 30_000, what: "clients to see their connections drop" }).catch(() => undefined);
-    herald = await startHerald({ nodeArgs: ["--inspect=127.0.0.1:0"], env, sipPort, dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+    herald = await startHerald({ nodeArgs: ["--inspect=127.0.0.1:0"], env, sipPort, dataDir, startTimeoutMs: Math.max(TIMEOUT_MS, 300_000), ...(databaseUrl ? { databaseUrl } : {}) });
     const readySeconds = seconds(restartStart);
     inspector = await connectInspector(herald.output);
     const reconnectStart = performance.now();
