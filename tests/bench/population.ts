@@ -5,6 +5,7 @@
  *
  *   npm run bench -- population [--accounts=10000] [--contacts=50] [--online-share=0.2]
  *        [--db=sqlite|postgresql] [--idle-seconds=30] [--concurrency=100] [--timeout-seconds=180] [--seed-workers=2]
+ *        [--max-minutes=10]
  *
  * - --accounts accounts, each with a --contacts-entry Blink-style address book (resource-lists,
  *   rls-services and OMA pres-rules as the portal writes them; tests/bench/population-seed.ts),
@@ -26,6 +27,11 @@
  *   pages whose reconnect timer fires — and registers, publishes and subscribes again: time until
  *   every list subscription has had a full-state NOTIFY carrying every member's state, and until
  *   every online buddy shows open in it), then the memory after the restart.
+ * Bounded: past half of --max-minutes no further user is brought online (`skippedOverBudget`; the
+ * rest of the run goes on with those online, and they all reconnect after the restart) and every
+ * wait for full state is cut to what is left of the budget.
+ * `serverCpu…`: Herald's own CPU time for a phase — comparable across runs on a busy machine, where
+ * the seconds are not.
  * `loadCpuShare`: this process's CPU as a share of one core (near 1: the load generator caps the
  * figure, not the server).
  */
@@ -52,6 +58,9 @@ const CONCURRENCY = numberArg("concurrency", 100);
 const TIMEOUT_MS = numberArg("timeout-seconds", 180) * 1000;
 const DB = stringArg("db") ?? "sqlite";
 const SEED_WORKERS = numberArg("seed-workers", 2);
+/** The whole run's budget: users not yet online when it runs out are skipped, waits are cut short. */
+const BUDGET_MS = numberArg("max-minutes", 10) * 60_000;
+const budgetLeft = () => BUDGET_MS - (performance.now() - t0);
 const DOMAIN = "example.test";
 const PASSWORD = "Population-pass1";
 const AUTH_SECRET = "population-bench-auth-secret-0123456789abcdef";
@@ -84,6 +93,8 @@ interface User {
   /** When, after that, every online buddy showed open. */
   currentAt?: number;
   notifies: number;
+  /** Not brought online: the run's budget (--max-minutes) ran short. */
+  skipped?: boolean;
 }
 
 const users: User[] = [];
@@ -150,13 +161,21 @@ async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<vo
 }
 
 /** Everyone through `fn`, with a progress line about every 5 s; failures counted (first one kept). */
-async function everyone(what: string, concurrency: number, fn: (u: User) => Promise<void>): Promise<{ failures: number; firstError?: string }> {
+async function everyone(what: string, concurrency: number, reserveMs: number, fn: (u: User) => Promise<void>): Promise<{ failures: number; skippedOverBudget: number; firstError?: string }> {
   let done = 0;
   let failures = 0;
+  let skipped = 0;
   let firstError: string | undefined;
   const timer = setInterval(() => line({ bench: "population.progress", what, done, of: users.length, failures, fullState: users.filter((u) => u.fullAt !== undefined).length }), 5000);
   try {
     await pool(users, concurrency, async (u) => {
+      // keep a reserve of the budget for the rest of the run
+      if (budgetLeft() < reserveMs) {
+        skipped++;
+        u.skipped = true;
+        u.fullAt = u.currentAt = undefined;
+        return;
+      }
       try {
         await fn(u);
       } catch (e) {
@@ -168,7 +187,7 @@ async function everyone(what: string, concurrency: number, fn: (u: User) => Prom
   } finally {
     clearInterval(timer);
   }
-  return { failures, ...(firstError ? { firstError } : {}) };
+  return { failures, skippedOverBudget: skipped, ...(firstError ? { firstError } : {}) };
 }
 
 /** Wait (bounded) until every user's list has full state and shows every online buddy open. */
@@ -176,7 +195,7 @@ async function converged(what: string): Promise<{ fullStateUsers: number; curren
   const timer = setInterval(() => line({ bench: "population.progress", what, fullState: users.filter((u) => u.fullAt !== undefined).length, current: users.filter((u) => u.currentAt !== undefined).length, of: users.length }), 5000);
   let timedOut = false;
   try {
-    await waitFor(() => users.every((u) => u.currentAt !== undefined), { timeoutMs: TIMEOUT_MS, intervalMs: 50, what });
+    await waitFor(() => users.every((u) => u.skipped || u.currentAt !== undefined), { timeoutMs: Math.max(1000, Math.min(TIMEOUT_MS, budgetLeft() - 60_000)), intervalMs: 50, what });
   } catch {
     timedOut = true;
   } finally {
@@ -241,7 +260,7 @@ async function main(): Promise<void> {
     });
     const documentBytes = addressBookDocuments(0, { accounts: ACCOUNTS, contacts: CONTACTS, domain: DOMAIN, xcapRoot }).reduce((n, d) => n + Buffer.byteLength(d.content), 0);
     let inspector = await connectInspector(herald.output);
-    line({ bench: "population.start", seedAndStartSeconds: seconds(seedStart), addressBookBytesPerUser: documentBytes, pid: herald.pid, ...(await memory(herald, inspector)) });
+    line({ bench: "population.start", seedAndStartSeconds: seconds(seedStart), serverCpuSecondsToListen: +(cpuMsOf([herald.pid]) / 1000).toFixed(1), addressBookBytesPerUser: documentBytes, pid: herald.pid, ...(await memory(herald, inspector)) });
 
     for (const [k, i] of online.entries()) {
       const aor = `sip:${userName(i)}@${DOMAIN}`;
@@ -258,8 +277,9 @@ async function main(): Promise<void> {
 
     // ---- everyone online
     const cpu0 = process.cpuUsage();
+    const serverOnline0 = cpuMsOf([herald.pid]);
     const onlineStart = performance.now();
-    const came = await everyone("coming online", CONCURRENCY, (u) => comeOnline(herald!, u));
+    const came = await everyone("coming online", CONCURRENCY, BUDGET_MS / 2, (u) => comeOnline(herald!, u));
     const setupSeconds = seconds(onlineStart);
     const conv = await converged("full state after coming online");
     const load = process.cpuUsage(cpu0);
@@ -271,6 +291,8 @@ async function main(): Promise<void> {
       allFullStateSeconds: lastOf((u) => u.fullAt, onlineStart),
       allCurrentSeconds: lastOf((u) => u.currentAt, onlineStart),
       ...conv,
+      serverCpuSeconds: +((cpuMsOf([herald.pid]) - serverOnline0) / 1000).toFixed(1),
+      serverCpuMsPerUser: Math.round((cpuMsOf([herald.pid]) - serverOnline0) / Math.max(1, users.filter((u) => !u.skipped).length)),
       loadCpuShare: +((load.user + load.system) / 1000 / (performance.now() - onlineStart)).toFixed(2),
     });
     await quiet(3000, 60_000);
@@ -305,9 +327,11 @@ async function main(): Promise<void> {
     inspector = await connectInspector(herald.output);
     const reconnectStart = performance.now();
     const cpu1 = process.cpuUsage();
+    const serverStartCpuMs = cpuMsOf([herald.pid]);
     for (const u of users) u.ws?.terminate();
     // every page at once (its reconnect timer fired), each then registers, publishes and subscribes
-    const back = await everyone("reconnecting", users.length, (u) => comeOnline(herald!, u));
+    for (let k = users.length - 1; k >= 0; k--) if (users[k]!.skipped) users.splice(k, 1);
+    const back = await everyone("reconnecting", users.length, 0, (u) => comeOnline(herald!, u));
     const reconnectSeconds = seconds(reconnectStart);
     const conv2 = await converged("full state after the restart");
     const load2 = process.cpuUsage(cpu1);
@@ -323,6 +347,8 @@ async function main(): Promise<void> {
       fromStopAllFullStateSeconds: lastOf((u) => u.fullAt, restartStart),
       fromStopAllCurrentSeconds: lastOf((u) => u.currentAt, restartStart),
       ...conv2,
+      serverCpuSecondsToListen: +(serverStartCpuMs / 1000).toFixed(1),
+      serverCpuSecondsReconnecting: +((cpuMsOf([herald.pid]) - serverStartCpuMs) / 1000).toFixed(1),
       loadCpuShare: +((load2.user + load2.system) / 1000 / (performance.now() - reconnectStart)).toFixed(2),
       note: "seconds from the reconnect (the new process listening) unless fromStop; full state: a full-state NOTIFY with every member; current: every online buddy open",
     });

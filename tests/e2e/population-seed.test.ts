@@ -87,5 +87,5 @@ describe("population seeding", () => {
     }, { timeoutMs: 20_000, what: "the buddy list's full state with both online buddies open" });
     expect([...members.keys()].sort()).toEqual([...buddies].sort());
     expect([...members].filter(([, isOpen]) => isOpen).map(([uri]) => uri).sort()).toEqual(["sip:u00001@example.test", "sip:u00019@example.test"]);
-  });
+  }, 180_000);
 });
