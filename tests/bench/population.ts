@@ -228,6 +228,33 @@ async function quiet(quietMs: number, maxMs: number): Promise<void> {
   }
 }
 
+/**
+ * Bring every user online through `h` (`what`), then wait for their lists' full state; the common
+ * figures: seconds from `from` to the last full state / last list showing every online buddy open,
+ * Herald's CPU time over the phase, this process's CPU share.
+ */
+async function onlinePhase(h: HeraldProcess, what: string, concurrency: number, reserveMs: number, from = performance.now()): Promise<Record<string, unknown>> {
+  const cpu0 = process.cpuUsage();
+  const server0 = cpuMsOf([h.pid]);
+  const start = performance.now();
+  const came = await everyone(what, concurrency, reserveMs, (u) => comeOnline(h, u));
+  const setupSeconds = seconds(start);
+  const conv = await converged(`full state: ${what}`);
+  const load = process.cpuUsage(cpu0);
+  const serverMs = cpuMsOf([h.pid]) - server0;
+  return {
+    users: users.length,
+    ...came,
+    setupSeconds,
+    allFullStateSeconds: lastOf((u) => u.fullAt, from),
+    allCurrentSeconds: lastOf((u) => u.currentAt, from),
+    ...conv,
+    serverCpuSeconds: +(serverMs / 1000).toFixed(1),
+    serverCpuMsPerUser: Math.round(serverMs / Math.max(1, users.filter((u) => !u.skipped).length)),
+    loadCpuShare: +((load.user + load.system) / 1000 / (performance.now() - start)).toFixed(2),
+  };
+}
+
 async function main(): Promise<void> {
   const online = Array.from({ length: ACCOUNTS }, (_, i) => i).filter(isOnline);
   line({ bench: "population", accounts: ACCOUNTS, contacts: CONTACTS, onlineShare: ONLINE_SHARE, online: online.length, db: DB, idleSeconds: IDLE_SECONDS, concurrency: CONCURRENCY, node: process.version, cpus: cpus().length, loadavg: readFileSync("/proc/loadavg", "utf8").trim() });
@@ -276,25 +303,7 @@ async function main(): Promise<void> {
     }
 
     // ---- everyone online
-    const cpu0 = process.cpuUsage();
-    const serverOnline0 = cpuMsOf([herald.pid]);
-    const onlineStart = performance.now();
-    const came = await everyone("coming online", CONCURRENCY, BUDGET_MS / 2, (u) => comeOnline(herald!, u));
-    const setupSeconds = seconds(onlineStart);
-    const conv = await converged("full state after coming online");
-    const load = process.cpuUsage(cpu0);
-    line({
-      bench: "population.online",
-      users: users.length,
-      ...came,
-      setupSeconds,
-      allFullStateSeconds: lastOf((u) => u.fullAt, onlineStart),
-      allCurrentSeconds: lastOf((u) => u.currentAt, onlineStart),
-      ...conv,
-      serverCpuSeconds: +((cpuMsOf([herald.pid]) - serverOnline0) / 1000).toFixed(1),
-      serverCpuMsPerUser: Math.round((cpuMsOf([herald.pid]) - serverOnline0) / Math.max(1, users.filter((u) => !u.skipped).length)),
-      loadCpuShare: +((load.user + load.system) / 1000 / (performance.now() - onlineStart)).toFixed(2),
-    });
+    line({ bench: "population.online", ...(await onlinePhase(herald, "coming online", CONCURRENCY, BUDGET_MS / 2)) });
     await quiet(3000, 60_000);
     line({ bench: "population.memory", when: "everyone online", online: users.length, ...(await memory(herald, inspector)) });
 
@@ -324,32 +333,21 @@ async function main(): Promise<void> {
     await waitFor(() => users.every((u) => u.ua?.closed !== false), { timeoutMs: 30_000, what: "clients to see their connections drop" }).catch(() => undefined);
     herald = await startHerald({ nodeArgs: ["--inspect=127.0.0.1:0"], env, sipPort, dataDir, startTimeoutMs: Math.max(TIMEOUT_MS, 300_000), ...(databaseUrl ? { databaseUrl } : {}) });
     const readySeconds = seconds(restartStart);
+    const listenCpuMs = cpuMsOf([herald.pid]);
     inspector = await connectInspector(herald.output);
-    const reconnectStart = performance.now();
-    const cpu1 = process.cpuUsage();
-    const serverStartCpuMs = cpuMsOf([herald.pid]);
     for (const u of users) u.ws?.terminate();
-    // every page at once (its reconnect timer fired), each then registers, publishes and subscribes
     for (let k = users.length - 1; k >= 0; k--) if (users[k]!.skipped) users.splice(k, 1);
-    const back = await everyone("reconnecting", users.length, 0, (u) => comeOnline(herald!, u));
-    const reconnectSeconds = seconds(reconnectStart);
-    const conv2 = await converged("full state after the restart");
-    const load2 = process.cpuUsage(cpu1);
+    // every page at once (its reconnect timer fired), each then registers, publishes and subscribes
+    const reconnectStart = performance.now();
+    const back = await onlinePhase(herald, "reconnecting after the restart", users.length, 0, reconnectStart);
     line({
       bench: "population.restart",
-      users: users.length,
-      ...back,
       stopSeconds: stoppedSeconds,
       listeningAgainSeconds: readySeconds,
-      reconnectedSeconds: reconnectSeconds,
-      allFullStateSeconds: lastOf((u) => u.fullAt, reconnectStart),
-      allCurrentSeconds: lastOf((u) => u.currentAt, reconnectStart),
+      serverCpuSecondsToListen: +(listenCpuMs / 1000).toFixed(1),
+      ...back,
       fromStopAllFullStateSeconds: lastOf((u) => u.fullAt, restartStart),
       fromStopAllCurrentSeconds: lastOf((u) => u.currentAt, restartStart),
-      ...conv2,
-      serverCpuSecondsToListen: +(serverStartCpuMs / 1000).toFixed(1),
-      serverCpuSecondsReconnecting: +((cpuMsOf([herald.pid]) - serverStartCpuMs) / 1000).toFixed(1),
-      loadCpuShare: +((load2.user + load2.system) / 1000 / (performance.now() - reconnectStart)).toFixed(2),
       note: "seconds from the reconnect (the new process listening) unless fromStop; full state: a full-state NOTIFY with every member; current: every online buddy open",
     });
     await quiet(3000, 60_000);
