@@ -198,6 +198,19 @@ async function converged(what: string): Promise<{ fullStateUsers: number; curren
     await waitFor(() => users.every((u) => u.skipped || u.currentAt !== undefined), { timeoutMs: Math.max(1000, Math.min(TIMEOUT_MS, budgetLeft() - 60_000)), intervalMs: 50, what });
   } catch {
     timedOut = true;
+    // which lists are behind, and on what: a buddy missing from the list's state, or not open in it
+    const stuck = users.filter((u) => !u.skipped && u.currentAt === undefined);
+    line({
+      bench: "population.stuck",
+      what,
+      lists: stuck.length,
+      sample: stuck.slice(0, 5).map((u) => ({
+        user: u.aor,
+        fullState: u.fullAt !== undefined,
+        members: u.members.size,
+        buddiesNotOpen: [...u.onlineBuddies].filter((b) => !u.members.get(b)?.open).map((b) => `${b} (${u.members.has(b) ? "not open" : "absent"})`),
+      })),
+    });
   } finally {
     clearInterval(timer);
   }
