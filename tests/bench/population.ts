@@ -115,10 +115,13 @@ function onNotify(u: User, n: SipRequest): void {
   if (!m.rlmi) return;
   if (m.rlmi.fullState) u.members.clear();
   for (const r of m.rlmi.resources) {
-    const inst = r.instances[0];
-    if (!inst) continue;
-    const part = inst.cid ? m.byContentId.get(inst.cid) : undefined;
-    u.members.set(r.uri, { open: inst.state === "active" && !!part && /basic>\s*open\s*</.test(partText(part)) });
+    if (!r.instances.length) continue;
+    // open when any instance is active with an open PIDF (a resource may list several, RFC 4662 §5.2)
+    const open = r.instances.some((inst) => {
+      const part = inst.state === "active" && inst.cid ? m.byContentId.get(inst.cid) : undefined;
+      return !!part && /basic>\s*open\s*</.test(partText(part));
+    });
+    u.members.set(r.uri, { open });
   }
   const now = performance.now();
   if (m.rlmi.fullState && u.fullAt === undefined && u.members.size >= CONTACTS) u.fullAt = now;

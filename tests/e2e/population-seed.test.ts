@@ -74,9 +74,12 @@ describe("population seeding", () => {
         if (!m.rlmi) continue;
         if (m.rlmi.fullState) members = new Map();
         for (const r of m.rlmi.resources) {
-          const inst = r.instances[0];
-          const part = inst?.cid ? m.byContentId.get(inst.cid) : undefined;
-          if (inst) members?.set(r.uri, inst.state === "active" && !!part && /basic>\s*open\s*</.test(partText(part)));
+          if (!r.instances.length) continue;
+          const open = r.instances.some((inst) => {
+            const part = inst.state === "active" && inst.cid ? m.byContentId.get(inst.cid) : undefined;
+            return !!part && /basic>\s*open\s*</.test(partText(part));
+          });
+          members?.set(r.uri, open);
         }
       }
       return members;
