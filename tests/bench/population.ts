@@ -93,12 +93,17 @@ interface User {
   /** When, after that, every online buddy showed open. */
   currentAt?: number;
   notifies: number;
+  /** When the current list subscription's last NOTIFY arrived. */
+  lastNotifyAt?: number;
   /** Not brought online: the run's budget (--max-minutes) ran short. */
   skipped?: boolean;
 }
 
 const users: User[] = [];
 let notifiesReceived = 0;
+/** Users skipped over the budget: never online, so no list waits for them to show open. */
+const skippedAors = new Set<string>();
+const showsEveryOnlineBuddy = (u: User) => [...u.onlineBuddies].every((b) => skippedAors.has(b) || u.members.get(b)?.open);
 
 function onNotify(u: User, n: SipRequest): void {
   notifiesReceived++;
@@ -125,13 +130,14 @@ function onNotify(u: User, n: SipRequest): void {
   }
   const now = performance.now();
   if (m.rlmi.fullState && u.fullAt === undefined && u.members.size >= CONTACTS) u.fullAt = now;
-  if (u.fullAt !== undefined && u.currentAt === undefined && [...u.onlineBuddies].every((b) => u.members.get(b)?.open)) u.currentAt = now;
+  u.lastNotifyAt = now;
+  if (u.fullAt !== undefined && u.currentAt === undefined && showsEveryOnlineBuddy(u)) u.currentAt = now;
 }
 
 /** Connect through the bridge and do what the page does on coming online. */
 async function comeOnline(h: HeraldProcess, u: User): Promise<void> {
   u.members.clear();
-  u.fullAt = u.currentAt = undefined;
+  u.fullAt = u.currentAt = u.lastNotifyAt = undefined;
   u.rlsCallId = undefined;
   u.ws = await openBridgeSocket(h.baseUrl, u.cookie, u.localAddress);
   const ua = await connectBridged(u.ws, { user: userName(u.i), domain: DOMAIN, password: PASSWORD, timeoutMs: 60_000, keepReceived: false, preemptiveAuth: true, onRequest: (r) => r.method === "NOTIFY" && onNotify(u, r) });
@@ -177,6 +183,7 @@ async function everyone(what: string, concurrency: number, reserveMs: number, fn
         skipped++;
         u.skipped = true;
         u.fullAt = u.currentAt = undefined;
+        skippedAors.add(u.aor);
         return;
       }
       try {
@@ -190,6 +197,8 @@ async function everyone(what: string, concurrency: number, reserveMs: number, fn
   } finally {
     clearInterval(timer);
   }
+  // lists that waited only for skipped buddies were current at their last NOTIFY
+  for (const u of users) if (u.fullAt !== undefined && u.currentAt === undefined && showsEveryOnlineBuddy(u)) u.currentAt = u.lastNotifyAt;
   return { failures, skippedOverBudget: skipped, ...(firstError ? { firstError } : {}) };
 }
 
@@ -211,7 +220,7 @@ async function converged(what: string): Promise<{ fullStateUsers: number; curren
         user: u.aor,
         fullState: u.fullAt !== undefined,
         members: u.members.size,
-        buddiesNotOpen: [...u.onlineBuddies].filter((b) => !u.members.get(b)?.open).map((b) => `${b} (${u.members.has(b) ? "not open" : "absent"})`),
+        buddiesNotOpen: [...u.onlineBuddies].filter((b) => !skippedAors.has(b) && !u.members.get(b)?.open).map((b) => `${b} (${u.members.has(b) ? "not open" : "absent"})`),
       })),
     });
   } finally {
