@@ -48,7 +48,6 @@ import http from "node:http";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import WebSocket from "ws";
 import { addAccount, addDomain } from "../../lib/accounts/service";
 import { digestHa1 } from "../../lib/accounts/password";
 import { XcapClient, type FetchFn } from "../../lib/xcap/client/xcap-client";
@@ -58,6 +57,7 @@ import { numberedContacts, presRulesXml, resourceListsXml } from "../helpers/kam
 import { startPostgres, type PgCluster } from "../helpers/postgres";
 import { pidf, type ClientSubscription, type SipTestClient } from "../helpers/sip-client";
 import { connectUser, fanout, type BenchTarget } from "./presence-load";
+import { connectInspector, cpuMsOf, heapAfterGc, rssBytes } from "./process-stats";
 
 const num = numberArg;
 const gitRev = (dir: string) => spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: dir, encoding: "utf8" }).stdout.trim() || dir;
@@ -324,70 +324,6 @@ async function setupRate(t: BenchTarget, hooks: { connected?: () => Promise<void
     await pool(held, 50, async ({ w, sub }) => void (await w.resubscribe(sub, 0).catch(() => undefined)));
     await Promise.all(watchers.map((w) => w.close().catch(() => undefined)));
   }
-}
-
-// ---- Herald's process: CPU, RSS, heap through the inspector --------------------------------------
-
-/** utime + stime of processes, ms (clock ticks of 10 ms) */
-function cpuMsOf(pids: number[]): number {
-  let ms = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ms += (Number(f[11]) + Number(f[12])) * 10;
-    } catch {
-      // gone
-    }
-  }
-  return ms;
-}
-
-function rssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
-interface Inspector {
-  call<T = Record<string, unknown>>(method: string, params?: Record<string, unknown>): Promise<T>;
-  close(): void;
-}
-
-/** A DevTools protocol session with the child (started with --inspect=127.0.0.1:0). */
-async function connectInspector(output: () => string): Promise<Inspector> {
-  const url = /Debugger listening on (ws:\/\/\S+)/.exec(output())?.[1];
-  if (!url) throw new Error("the child printed no inspector URL");
-  const ws = new WebSocket(url);
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve());
-    ws.once("error", reject);
-  });
-  let id = 0;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  ws.on("message", (data) => {
-    const m = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
-    const p = m.id !== undefined ? pending.get(m.id) : undefined;
-    if (!p) return;
-    pending.delete(m.id!);
-    if (m.error) p.reject(new Error(m.error.message));
-    else p.resolve(m.result);
-  });
-  return {
-    call: <T,>(method: string, params: Record<string, unknown> = {}) =>
-      new Promise<T>((resolve, reject) => {
-        const n = ++id;
-        pending.set(n, { resolve: resolve as (v: unknown) => void, reject });
-        ws.send(JSON.stringify({ id: n, method, params }));
-      }),
-    close: () => ws.close(),
-  };
-}
-
-/** V8 heap used after a full collection, bytes. */
-async function heapAfterGc(i: Inspector): Promise<number> {
-  await i.call("HeapProfiler.collectGarbage");
-  await i.call("HeapProfiler.collectGarbage");
-  return (await i.call<{ usedSize: number }>("Runtime.getHeapUsage")).usedSize;
 }
 
 // ---- targets ---------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- <name…>`: run benchmark scripts (each prints JSON lines). Names: parser,
  * presence, xcap, bridge, rls, page, deployed (`herald start` and Kamailio over real sockets), im (MESSAGE: Herald and
- * Kamailio with msilo), xmpp (the SIP–XMPP gateway through a real Prosody), admin, or all. Figures, never assertions.
+ * Kamailio with msilo), xmpp (the SIP–XMPP gateway through a real Prosody), admin,
+ * population (10,000 accounts with address books, 20 % online through the bridge: memory, idle CPU, restart), or all. Figures, never assertions.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -18,6 +19,7 @@ const BENCHES: Record<string, { file: string; args?: string[] }> = {
   im: { file: "im.ts" },
   xmpp: { file: "xmpp.ts" },
   admin: { file: "admin.ts" },
+  population: { file: "population.ts" },
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -11,17 +11,16 @@
  * his page shows "Reconnecting…" while Herald is down, reconnects by itself (JsSIP) to the new run on
  * the same portal port, and shows alice's new state; mallory gets nothing of his dialogs.
  */
-import { EventEmitter } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import WebSocket from "ws";
-import { encode } from "next-auth/jwt";
 import { addAccount, addDomain } from "../../lib/accounts/service";
 import { openDb, type Db } from "../../lib/db";
 import { PrismaXcapStore } from "../../lib/storage/xcap-prisma-store";
-import { generateTag, type SipByteStream, type SipRequest } from "../../lib/sip";
+import { generateTag, type SipRequest } from "../../lib/sip";
 import { startHerald, type HeraldProcess } from "../helpers/herald-process";
 import { SipTestClient, pidf, type ClientSubscription } from "../helpers/sip-client";
+import { bridgeSessionCookie, connectBridged, openBridgeSocket } from "../helpers/bridge-client";
 import { waitFor } from "../helpers/wait";
 import { allowRules } from "../integration/server/harness";
 import { freePort } from "../helpers/ports";
@@ -66,41 +65,10 @@ async function tcp(h: HeraldProcess, user: string, password: string | undefined 
 
 /** A browser's SIP: a WebSocket to the bridge with the user's portal session cookie, one SIP message per frame (RFC 7118). */
 async function browser(h: HeraldProcess, user: string, password: string | undefined = PASSWORD): Promise<{ ua: SipTestClient; ws: WebSocket }> {
-  // what the portal's sign-in puts in the session token (lib/auth.ts): account id, address, session epoch
-  const token = await encode({ token: { sub: accountIds.get(user), address: `${user}@${DOMAIN}`, epoch: 0 }, secret: AUTH_SECRET });
-  const ws = new WebSocket(`${h.baseUrl.replace(/^http/, "ws")}/sip`, "sip", { headers: { cookie: `next-auth.session-token=${token}` } });
+  const ws = await openBridgeSocket(h.baseUrl, await bridgeSessionCookie(accountIds.get(user)!, `${user}@${DOMAIN}`, AUTH_SECRET));
   cleanups.push(() => ws.terminate());
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve());
-    ws.once("error", reject);
-  });
-  const ua = await SipTestClient.connect({ host: "127.0.0.1", port: 0, user, domain: DOMAIN, password, timeoutMs: W.timeoutMs, stream: () => wsStream(ws) });
+  const ua = await connectBridged(ws, { user, domain: DOMAIN, password, timeoutMs: W.timeoutMs });
   return { ua, ws };
-}
-
-/** The part of a socket SipTestClient uses, over a WebSocket (the bridge rewrites Via and Contact). */
-function wsStream(ws: WebSocket): SipByteStream {
-  const e = new EventEmitter();
-  ws.on("message", (data) => e.emit("data", Buffer.from(data as Buffer)));
-  ws.on("close", () => e.emit("close"));
-  ws.on("error", (err) => e.emit("error", err));
-  return Object.assign(e, {
-    localAddress: `${generateTag()}.invalid`,
-    localPort: 5060,
-    get destroyed() {
-      return ws.readyState === WebSocket.CLOSED;
-    },
-    writableEnded: false,
-    write: (d: Buffer | string) => {
-      ws.send(d.toString());
-      return true;
-    },
-    end: () => ws.close(),
-    destroy: () => ws.terminate(),
-    pause: () => undefined,
-    resume: () => undefined,
-    setTimeout: () => undefined,
-  }) as unknown as SipByteStream;
 }
 
 /** Every NOTIFY `c` received belongs to one of its own dialogs. */

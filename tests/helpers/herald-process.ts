@@ -69,6 +69,8 @@ export async function startHerald(opts: {
   nodeArgs?: string[];
   /** Another checkout to run (built, with its node_modules), e.g. an earlier commit for a before/after benchmark. Default this one. */
   root?: string;
+  /** How long the portal may take to listen (a restart restoring much state), ms. Default 90 s. */
+  startTimeoutMs?: number;
 }): Promise<HeraldProcess> {
   const root = opts.root ?? ROOT;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
@@ -99,7 +101,8 @@ export async function startHerald(opts: {
   });
   let output = "";
   const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Herald did not start within 90 s:\n${output}`)), 90_000);
+    const limit = opts.startTimeoutMs ?? 90_000;
+    const timer = setTimeout(() => reject(new Error(`Herald did not start within ${limit / 1000} s:\n${output}`)), limit);
     const onData = (d: Buffer) => {
       output += d.toString();
       if (output.length > 2_000_000) output = output.slice(-1_000_000);
