@@ -1,5 +1,5 @@
 /**
- * The sample publisher (scripts/publish-load-average.ts) against the provisioning API: one round
+ * The sample publisher (docs/examples/publish-load-average.ts) against the provisioning API: one round
  * creates the virtual presentity with this machine's load average as its note; without a token it
  * says how to make one and publishes nothing.
  */
@@ -37,7 +37,7 @@ afterAll(async () => {
 /** Run the script to its end (bounded), with `env` added. */
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "scripts/publish-load-average.ts"), ...args], { cwd: ROOT, env: { ...process.env, HERALD_TOKEN: "", ...env } });
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "docs/examples/publish-load-average.ts"), ...args], { cwd: ROOT, env: { ...process.env, HERALD_TOKEN: "", ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -51,7 +51,7 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
-describe("scripts/publish-load-average.ts", { timeout: 60_000 }, () => {
+describe("docs/examples/publish-load-average.ts", { timeout: 60_000 }, () => {
   it("publishes the load average as the presentity's note", async () => {
     const r = await run(["--once", "--url", api.url, "--address", "load@example.test"], { HERALD_TOKEN: token });
     expect(r.stderr).toBe("");

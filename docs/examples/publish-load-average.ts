@@ -5,7 +5,7 @@
  * 1-minute load is above the number of CPUs.
  *
  *   HERALD_TOKEN=$(npm run -s herald -- tokens create --name load) \
- *     npx tsx scripts/publish-load-average.ts --url http://localhost:3000 --address load@example.test
+ *     npx tsx docs/examples/publish-load-average.ts --url http://localhost:3000 --address load@example.test
  *
  * Options: --url (HERALD_URL, default http://localhost:3000), --address (HERALD_PRESENTITY,
  * default load@example.test), --interval seconds (default 10), --once (publish once and exit).
