@@ -5,6 +5,8 @@
  * is a specific problem and changes nothing; deleting an account through the API ends its live
  * sessions (bridge page closed with 4001 "deleted", its watchers' subscriptions terminated).
  */
+import { listRoutes } from "@/lib/portal/api/list-routes";
+import { createDepartmentList } from "@/lib/accounts/department-lists";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -45,7 +47,8 @@ beforeAll(async () => {
   for (const [u, pw] of Object.entries(PASSWORDS)) await addAccount(t.db, { address: `${u}@example.test`, password: pw, role: u === "admin" ? "admin" : "user" });
   token = (await createApiToken(t.db, "provisioning")).token;
   // small allowances so the limiter test needs few requests
-  api = await serveTestApi(t.db, { token, limiter: new AuthLimiter({ perAccountAddress: 3, perAddress: 5, perAccount: 50 }) });
+  api = await serveTestApi(t.db, { token, limiter: new AuthLimiter({ perAccountAddress: 3, perAddress: 5, perAccount: 50 }), routes: listRoutes(t.db, { maxMembers: 50 }) });
+  await createDepartmentList(t.db, { address: "support@example.test", members: [{ address: "alice@example.test" }] });
   sip = await startEmbeddedSipServer(cfg, t.db, { store: new PrismaXcapStore(t.db) }, { rls: false });
   bridge = createSipBridge({ upstream: bridgeUpstream(cfg, sip), authenticate: sessionAorOfUpgrade });
   wsUrl = `ws://127.0.0.1:${(await bridge.listen(0, "127.0.0.1")).port}/sip`;
@@ -67,13 +70,14 @@ function login(address: string, password: string): Promise<string> {
 
 /** Everything a refused request could have changed. */
 async function snapshot() {
-  const [accounts, domains, audit, tokens] = await Promise.all([
+  const [accounts, domains, audit, tokens, lists] = await Promise.all([
     t.db.account.findMany({ orderBy: { id: "asc" } }),
     t.db.domain.findMany({ orderBy: { id: "asc" } }),
     t.db.auditEvent.count({ where: { NOT: { action: { startsWith: "login" } } } }),
     t.db.apiToken.findMany({ orderBy: { id: "asc" }, select: { id: true, revokedAt: true } }),
+    t.db.departmentList.findMany({ orderBy: { id: "asc" }, include: { members: { orderBy: { position: "asc" } } } }),
   ]);
-  return { accounts, domains, audit, tokens };
+  return { accounts, domains, audit, tokens, lists };
 }
 
 const CHANGES: Array<[string, string, unknown]> = [
@@ -82,6 +86,10 @@ const CHANGES: Array<[string, string, unknown]> = [
   ["DELETE", "/accounts/bob@example.test", undefined],
   ["POST", "/domains", { name: "evil.test" }],
   ["PATCH", "/domains/example.test", { enabled: false }],
+  ["POST", "/lists", { address: "sales@example.test" }],
+  ["PUT", "/lists/support@example.test", { members: [{ address: "bob@example.test" }] }],
+  ["PATCH", "/lists/support@example.test", { add: [{ address: "bob@example.test" }] }],
+  ["DELETE", "/lists/support@example.test", undefined],
 ];
 
 describe("authorization", { timeout: 60_000 }, () => {
