@@ -76,12 +76,14 @@ function ContactRowView(p: ContactRowProps) {
   const primary = p.uris[0] ?? "";
   const note = useRotating(noteLines(p.presence, p.subscribed, p.blocked));
   const online = isOnline(p.availability);
+  // content-visibility: the browser lays out only the rows on screen (a 200-row list); it contains
+  // paint, which would clip the open actions menu, so a row with a menu or details open drops it
   return (
     <li
       data-testid={`contact-${primary}`}
       data-availability={p.availability}
       data-contact-id={p.contactId}
-      className="group border-b border-slate-100 last:border-b-0 [contain-intrinsic-block-size:auto_3.5rem] [content-visibility:auto]"
+      className="group border-b border-slate-100 last:border-b-0 [contain-intrinsic-block-size:auto_3.5rem] [content-visibility:auto] has-[[aria-expanded=true]]:[content-visibility:visible]"
       onKeyDown={(e) => {
         if (e.key === "Escape" && open) {
           e.preventDefault();
