@@ -8,7 +8,7 @@
 import type { Db } from "../db";
 import { componentLogger, type Logger } from "../log";
 import { accountsChanged } from "./changes";
-import { isRevocationReason, noteRevocation, revocationBus, type Revocation } from "./revocations";
+import { forgetRevocationsBefore, isRevocationReason, noteRevocation, revocationBus, type Revocation } from "./revocations";
 
 const LOOKBACK = 32;
 
@@ -102,6 +102,7 @@ export class RevocationWatcher {
     if (now - this.lastPrune > 3600_000) {
       this.lastPrune = now;
       await this.o.db.accountRevocation.deleteMany({ where: { at: { lt: new Date(now - this.o.retainMs) }, id: { lt: this.last } } });
+      forgetRevocationsBefore(now - this.o.retainMs); // the in-memory times are bounded the same way
     }
   }
 

@@ -92,3 +92,14 @@ export function issuedBeforeRevocation(address: string, expires: number, ttlSeco
   const at = revocationTimes().get(address);
   return at !== undefined && Math.floor(at / 1000) > expires - ttlSeconds;
 }
+
+/** The check the SIP server and the XCAP root are given, for credentials issued with life `ttlSeconds` (SIP_EPHEMERAL_TTL). */
+export function ephemeralRevocationCheck(ttlSeconds: number): (address: string, expires: number) => boolean {
+  return (address, expires) => issuedBeforeRevocation(address, expires, ttlSeconds);
+}
+
+/** Forget revocations older than `before` (ms): credentials issued before them have expired. */
+export function forgetRevocationsBefore(before: number): void {
+  const times = revocationTimes();
+  for (const [address, at] of times) if (at < before) times.delete(address);
+}

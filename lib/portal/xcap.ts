@@ -5,7 +5,7 @@ import { currentUser } from "./auth";
 import { createXcapHttp, portalXcapStore, type XcapHttp } from "./xcap-http";
 import { xcapEvents } from "./xcap-events";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
-import { issuedBeforeRevocation } from "../accounts/revocations";
+import { ephemeralRevocationCheck } from "../accounts/revocations";
 import { processWide } from "../process-wide";
 import { countXcapRequest } from "../metrics";
 
@@ -20,7 +20,7 @@ export function xcapHttp(): XcapHttp {
       limits: { maxDocumentsPerUser: c.XCAP_MAX_DOCUMENTS_PER_USER, maxBytesPerUser: c.XCAP_MAX_BYTES_PER_USER, maxDepth: c.XCAP_MAX_DEPTH },
       secret: c.authSecret,
       ephemeralSecret: c.ephemeralSecret,
-      ephemeralRevoked: (address, expires) => issuedBeforeRevocation(address, expires, c.SIP_EPHEMERAL_TTL),
+      ephemeralRevoked: ephemeralRevocationCheck(c.SIP_EPHEMERAL_TTL),
       // the same check as every portal page: account id, disabled, session epoch
       sessionAor: async () => (await currentUser())?.address ?? null,
       onChange: (e) => xcapEvents().emit(e),

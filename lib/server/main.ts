@@ -28,7 +28,7 @@
  * - Runs the SIP–XMPP presence gateway (lib/xmpp) when XMPP_COMPONENT_URL is set: an XEP-0114
  *   component for XMPP_COMPONENT_DOMAIN at that URL, for contacts in XMPP_DOMAINS.
  */
-import { issuedBeforeRevocation } from "../accounts/revocations";
+import { ephemeralRevocationCheck } from "../accounts/revocations";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { HeraldConfig } from "../config";
@@ -84,7 +84,7 @@ export async function startEmbeddedSipServer(
     // process and by every revocation the watcher sees, lib/cli/start.ts)
     accounts: new PrismaAccountDirectory(db, { cache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }), virtualCache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }) }),
     ephemeralSecret: cfg.ephemeralSecret,
-    ephemeralRevoked: (address, expires) => issuedBeforeRevocation(address, expires, cfg.SIP_EPHEMERAL_TTL),
+    ephemeralRevoked: ephemeralRevocationCheck(cfg.SIP_EPHEMERAL_TTL),
     xcap,
     state: new PrismaPresenceStateStore(db),
     logger,

@@ -16,7 +16,7 @@ import { encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
-import { issuedBeforeRevocation, type Revocation } from "@/lib/accounts/revocations";
+import { ephemeralRevocationCheck, type Revocation } from "@/lib/accounts/revocations";
 import { issueEphemeralCredentials, type EphemeralCredentials } from "@/lib/sip";
 import { digestHa1 } from "@/lib/accounts/password";
 import { RevocationWatcher } from "@/lib/accounts/revocation-watcher";
@@ -68,7 +68,7 @@ beforeAll(async () => {
   const x = testXcapHttp(t.db, {
     ephemeralSecret: cfg.ephemeralSecret,
     credentialsTtlMs: 60_000,
-    ephemeralRevoked: (address, expires) => issuedBeforeRevocation(address, expires, cfg.SIP_EPHEMERAL_TTL), // as lib/portal/xcap.ts
+    ephemeralRevoked: ephemeralRevocationCheck(cfg.SIP_EPHEMERAL_TTL), // as lib/portal/xcap.ts
   });
   xcap = await serveFetch((r) => x.handle(r));
 });
