@@ -62,9 +62,9 @@ describe("buddy list: address book", () => {
     await expect.poll(() => page.getByTestId("action-status").textContent()).toBe("Dave Example added.");
     await page.reload();
     await expect.poll(() => row(page, "sip:dave@example.test").getByTestId("contact-name").textContent()).toBe("Dave Example");
-    // no live SIP state for dave: the status is shown as unknown, with shape and text
-    expect(await row(page, "sip:dave@example.test").getAttribute("data-availability")).toBe("unknown");
-    expect(await row(page, "sip:dave@example.test").getByText("Unknown", { exact: true }).isVisible()).toBe(true);
+    // dave has no account: the list's back end ends with noresource (RFC 4662 §5.2), shown as offline with shape and text
+    await expect.poll(() => row(page, "sip:dave@example.test").getAttribute("data-availability"), { timeout: 15_000 }).toBe("offline");
+    expect(await row(page, "sip:dave@example.test").getByText("Offline", { exact: true }).isVisible()).toBe(true);
   });
 
   it("rejects an address that is not a SIP address in the dialog", async () => {

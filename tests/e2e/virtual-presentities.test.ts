@@ -108,7 +108,7 @@ describe("virtual presentities and permanent status", () => {
 
   it(`acceptance: an update through the API reaches a watcher's open buddy list within ${ACCEPTANCE_MS} ms`, { timeout: 120_000 }, async () => {
     expect((await api("PUT", "/presentities/weather@example.test/presence", { availability: "available", note: "Sunny" })).status).toBe(201);
-    const erin = await newUser("erin");
+    const erin = await newUser("vpwatcher");
     await online(erin.page);
     await addContactViaDialog(erin.page, "weather@example.test", "Weather");
     const row = erin.page.getByTestId("contact-sip:weather@example.test");
@@ -140,7 +140,7 @@ describe("virtual presentities and permanent status", () => {
   });
 
   it("permanent status: the operator sets it, the user sees it on My Presence and clears it", async () => {
-    const frank = await newUser("frank");
+    const frank = await newUser("vpholder");
     await page.goto(`${baseUrl}/admin/accounts/${encodeURIComponent(frank.address)}`);
     await page.getByLabel("Permanent status note").fill("On leave until 3 January");
     await page.getByRole("button", { name: "Set permanent status" }).click();
