@@ -26,6 +26,7 @@ import {
   NameAddr,
   NonInviteClientState,
   internString,
+  internStrings,
   SipUri,
   componentLogger,
   parseUri,
@@ -501,15 +502,17 @@ export class Notifier implements PackageNotifier {
         this.o.persist?.remove("subscription", key);
         continue;
       }
-      const sub = new Subscription({ id: r.id, event: r.event, resource: r.resource, watcher: r.watcher, createdAt: r.createdAt, expiresAt: r.expiresAt, pkg });
+      const dialog = Dialog.fromJSON(r.dialog);
+      // the map key and the dialog share one id string
+      const sub = new Subscription({ id: dialog.idString === r.id ? dialog.idString : r.id, event: r.event, resource: r.resource, watcher: r.watcher, createdAt: r.createdAt, expiresAt: r.expiresAt, pkg });
       sub.eventId = r.eventId;
-      sub.watcherDisplayName = r.watcherDisplayName;
+      if (r.watcherDisplayName !== undefined) sub.watcherDisplayName = internString(r.watcherDisplayName);
       sub.status = r.status;
       sub.reason = r.reason;
-      sub.accept = r.accept.length ? r.accept : EMPTY;
-      sub.supported = r.supported.length ? r.supported : EMPTY;
+      sub.accept = internStrings(r.accept);
+      sub.supported = internStrings(r.supported);
       sub.version = r.version;
-      sub.dialog = Dialog.fromJSON(r.dialog);
+      sub.dialog = dialog;
       sub.connectionId = undefined; // connections do not survive a restart
       // rows written before packages owned their slot kept presence's permissions under this name
       const saved = r.slot ?? (r as { permissions?: unknown }).permissions;

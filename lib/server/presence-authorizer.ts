@@ -171,7 +171,7 @@ export class PresenceAuthorizer {
       // An unusable document grants nothing beyond the no-document default? No: treat as present
       // but empty, so nobody is allowed by accident (RFC 5025 §3.2.1 default block).
       this.log("warn", "unparsable pres-rules, treating as empty", { presentity, error: String(e) });
-      return { ...entry, rules: { rules: [], element: undefined as unknown as XmlElement } };
+      return { ...entry, rules: { rules: [] } };
     }
     for (const r of rules.rules) {
       const id = r.conditions.identity;

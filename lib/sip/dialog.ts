@@ -58,10 +58,12 @@ const NO_ROUTES: readonly string[] = Object.freeze([]);
 
 export class Dialog {
   // Plain fields (not a state object): one compact object per dialog. Strings are detached from
-  // the message they came from and AORs/targets are shared between dialogs (strings.ts).
-  private callId: string;
-  private localTag: string;
-  private remoteTag: string;
+  // the message they came from and AORs/targets are shared between dialogs (strings.ts). The id
+  // is kept once, as `dialogIdToString` gives it (the map key of a subscription, which shares this
+  // string); Call-ID and tags are read back from it at the two positions kept (small integers).
+  private readonly _idString: string;
+  private readonly _callIdEnd: number;
+  private readonly _localTagEnd: number;
   private localUri: string;
   private remoteUri: string;
   private localDisplayName: string | undefined;
@@ -73,13 +75,13 @@ export class Dialog {
   private secure: boolean;
 
   private constructor(state: DialogState) {
-    this.callId = detachString(state.callId);
-    this.localTag = detachString(state.localTag);
-    this.remoteTag = detachString(state.remoteTag);
+    this._idString = detachString(dialogIdToString(state));
+    this._callIdEnd = state.callId.length;
+    this._localTagEnd = this._callIdEnd + 1 + state.localTag.length;
     this.localUri = internString(state.localUri);
     this.remoteUri = internString(state.remoteUri);
-    this.localDisplayName = state.localDisplayName === undefined ? undefined : detachString(state.localDisplayName);
-    this.remoteDisplayName = state.remoteDisplayName === undefined ? undefined : detachString(state.remoteDisplayName);
+    this.localDisplayName = state.localDisplayName === undefined ? undefined : internString(state.localDisplayName);
+    this.remoteDisplayName = state.remoteDisplayName === undefined ? undefined : internString(state.remoteDisplayName);
     this._localCSeq = state.localCSeq;
     this._remoteCSeq = state.remoteCSeq;
     this._routeSet = state.routeSet.length ? state.routeSet.map(internString) : NO_ROUTES;
@@ -144,9 +146,7 @@ export class Dialog {
 
   toJSON(): DialogState {
     const out: DialogState = {
-      callId: this.callId,
-      localTag: this.localTag,
-      remoteTag: this.remoteTag,
+      ...this.id,
       localUri: this.localUri,
       remoteUri: this.remoteUri,
       localCSeq: this._localCSeq,
@@ -161,11 +161,12 @@ export class Dialog {
   }
 
   get id(): DialogId {
-    return { callId: this.callId, localTag: this.localTag, remoteTag: this.remoteTag };
+    const s = this._idString;
+    return { callId: s.slice(0, this._callIdEnd), localTag: s.slice(this._callIdEnd + 1, this._localTagEnd), remoteTag: s.slice(this._localTagEnd + 1) };
   }
-  /** `dialogIdToString(id)`, as one flat string (it is kept as a map key). */
+  /** `dialogIdToString(id)`, as one flat string (kept as a map key: share it, do not copy it). */
   get idString(): string {
-    return detachString(dialogIdToString(this.id));
+    return this._idString;
   }
   get localCSeq(): number {
     return this._localCSeq;
@@ -216,9 +217,10 @@ export class Dialog {
     req.addHeader("Max-Forwards", options.maxForwards ?? 70);
     for (const r of routeHeaders) req.addHeader("Route", r);
     // the URIs are kept in their serialized form: written as they are, not parsed again per request
-    req.addHeader("From", nameAddrText(this.localDisplayName, this.localUri, this.localTag));
-    req.addHeader("To", nameAddrText(this.remoteDisplayName, this.remoteUri, this.remoteTag));
-    req.addHeader("Call-ID", this.callId);
+    const id = this.id;
+    req.addHeader("From", nameAddrText(this.localDisplayName, this.localUri, id.localTag));
+    req.addHeader("To", nameAddrText(this.remoteDisplayName, this.remoteUri, id.remoteTag));
+    req.addHeader("Call-ID", id.callId);
     req.addHeader("CSeq", new CSeq(this._localCSeq, method));
     if (options.contact !== undefined) req.addHeader("Contact", options.contact);
     for (const [n, v] of options.headers ?? []) req.addHeader(n, v);

@@ -64,5 +64,5 @@ export { AorError, canonicalAor, parseAor, type ParseAorOptions, type ParsedAor 
 export { SipConnection, normalizeAddress, type SipByteStream, type SipConnectionOptions, type StreamTransport } from "./connection";
 export { MemoryFlowEnd, createMemoryFlow, type FlowAddress } from "./memory-flow";
 export { SipTransport, IN_PROCESS_FLOW_HOST, type IncomingSipMessage, type ListenAddresses, type SipTransportOptions } from "./transport";
-export { detachString, internString } from "./strings";
+export { detachString, internString, internStrings } from "./strings";
 export { connectStream, type TlsClientOptions } from "./connect";

@@ -27,3 +27,21 @@ export function internString(s: string): string {
   interned.set(own, own);
   return own;
 }
+
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+let internedLists = new Map<string, readonly string[]>();
+
+/**
+ * One shared frozen instance per distinct list of strings (a SUBSCRIBE's Accept or Supported
+ * values: a handful of lists recur in every subscription). Bounded like `internString`.
+ */
+export function internStrings(list: readonly string[]): readonly string[] {
+  if (list.length === 0) return NO_STRINGS;
+  const key = list.length === 1 ? list[0] : list.join("\n");
+  const hit = internedLists.get(key);
+  if (hit !== undefined && hit.length === list.length && hit.every((s, i) => s === list[i])) return hit;
+  if (internedLists.size >= INTERN_MAX) internedLists = new Map();
+  const own = Object.freeze(list.map(internString));
+  internedLists.set(list.length === 1 ? own[0] : detachString(key), own);
+  return own;
+}

@@ -10,6 +10,11 @@
  *   npm run bench -- deployed [--no-kamailio] [--db=sqlite,postgresql] [--only=publish,setup,fanout,xcap]
  *        [--rate 1000] [--seconds 8] [--presentities 20] [--xcap-seconds 3] [--concurrency 10]
  *        [--contacts 200] [--kamailio-children 4] [--no-production-limit] [--cpu-prof=DIR] [--before=DIR]
+ *        [--heap-snapshot=DIR]
+ *
+ * `--heap-snapshot=DIR` writes a V8 heap snapshot of each Herald target (after a full GC) with the
+ * setup's watchers connected and again with their subscriptions held, `<target>-{connected,held}.heapsnapshot`
+ * (what a held subscription keeps: compare the two, e.g. in DevTools' comparison view).
  *
  * `--before=DIR` adds another target: the checkout in DIR (an earlier commit, built, with its
  * node_modules) started the same way on SQLite, for before/after figures in one run.
@@ -47,6 +52,7 @@ import { flagArg, numberArg, stringArg } from "./args";
 import http from "node:http";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { cpus } from "node:os";
 import { addAccount, addDomain } from "../../lib/accounts/service";
 import { digestHa1 } from "../../lib/accounts/password";
@@ -57,7 +63,7 @@ import { numberedContacts, presRulesXml, resourceListsXml } from "../helpers/kam
 import { startPostgres, type PgCluster } from "../helpers/postgres";
 import { pidf, type ClientSubscription, type SipTestClient } from "../helpers/sip-client";
 import { connectUser, fanout, type BenchTarget } from "./presence-load";
-import { connectInspector, cpuMsOf, heapAfterGc, rssBytes } from "./process-stats";
+import { connectInspector, cpuMsOf, heapAfterGc, rssBytes, writeHeapSnapshot } from "./process-stats";
 
 const num = numberArg;
 const gitRev = (dir: string) => spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: dir, encoding: "utf8" }).stdout.trim() || dir;
@@ -346,6 +352,8 @@ interface Running {
   xcap: XcapTarget;
   cpuMs(): number;
   heap?(): Promise<number>;
+  /** Write a heap snapshot named after the target and `label` into --heap-snapshot's directory. */
+  heapSnapshot?(label: string): Promise<void>;
   memory(): Record<string, number>;
   stop(): Promise<void>;
 }
@@ -405,6 +413,10 @@ async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyInt
     xcap: { root: `${herald.baseUrl}/xcap-root`, user: "u0", ha1: digestHa1("u0", DOMAIN, PASSWORD), wildcard: "*" },
     cpuMs: () => cpuMsOf([herald.pid]),
     heap: () => heapAfterGc(inspector),
+    async heapSnapshot(label) {
+      const dir = stringArg("heap-snapshot");
+      if (dir) await writeHeapSnapshot(inspector, path.join(dir, `${name.replace(/[^\w.-]+/g, "_")}-${label}.heapsnapshot`));
+    },
     memory: () => ({ rssAtStart, rss: rssBytes(herald.pid) }),
     async stop() {
       inspector.close();
@@ -469,10 +481,14 @@ async function main(): Promise<void> {
       let heapBefore: number | undefined;
       const s = await withCpu(r, () =>
         setupRate(r.sip, {
-          connected: async () => void (heapBefore = await r.heap?.()),
+          connected: async () => {
+            heapBefore = await r.heap?.();
+            await r.heapSnapshot?.("connected");
+          },
           whileHeld: async () => {
             if (!r.heap || heapBefore === undefined) return {};
             const heapHeld = await r.heap();
+            await r.heapSnapshot?.("held");
             return { heapBefore, heapHeld, heapPerSubscriptionBytes: Math.round((heapHeld - heapBefore) / (SETUP_WATCHERS * SETUP_PRESENTITIES)) };
           },
         }),

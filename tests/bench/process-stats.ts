@@ -2,7 +2,7 @@
  * Figures of a server process from outside: CPU time and RSS from /proc, and the V8 heap through a
  * DevTools protocol session (the child started with `--inspect=127.0.0.1:0`).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import WebSocket from "ws";
 
 /** utime + stime of processes, ms (clock ticks of 10 ms) */
@@ -27,6 +27,8 @@ export function rssBytes(pid: number): number {
 
 export interface Inspector {
   call<T = Record<string, unknown>>(method: string, params?: Record<string, unknown>): Promise<T>;
+  /** Protocol events (`HeapProfiler.addHeapSnapshotChunk`, …); returns a function that stops listening. */
+  on(event: string, listener: (params: Record<string, unknown>) => void): () => void;
   close(): void;
 }
 
@@ -41,8 +43,10 @@ export async function connectInspector(output: () => string): Promise<Inspector>
   });
   let id = 0;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const listeners = new Map<string, Set<(params: Record<string, unknown>) => void>>();
   ws.on("message", (data) => {
-    const m = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const m = JSON.parse(String(data)) as { id?: number; method?: string; params?: Record<string, unknown>; result?: unknown; error?: { message: string } };
+    if (m.method !== undefined) for (const l of listeners.get(m.method) ?? []) l(m.params ?? {});
     const p = m.id !== undefined ? pending.get(m.id) : undefined;
     if (!p) return;
     pending.delete(m.id!);
@@ -56,6 +60,12 @@ export async function connectInspector(output: () => string): Promise<Inspector>
         pending.set(n, { resolve: resolve as (v: unknown) => void, reject });
         ws.send(JSON.stringify({ id: n, method, params }));
       }),
+    on(event, listener) {
+      let s = listeners.get(event);
+      if (!s) listeners.set(event, (s = new Set()));
+      s.add(listener);
+      return () => void s.delete(listener);
+    },
     close: () => ws.close(),
   };
 }
@@ -65,4 +75,17 @@ export async function heapAfterGc(i: Inspector): Promise<number> {
   await i.call("HeapProfiler.collectGarbage");
   await i.call("HeapProfiler.collectGarbage");
   return (await i.call<{ usedSize: number }>("Runtime.getHeapUsage")).usedSize;
+}
+
+/** A heap snapshot (after a full collection) written to `file`, for DevTools or a diff of two. */
+export async function writeHeapSnapshot(i: Inspector, file: string): Promise<void> {
+  const chunks: string[] = [];
+  const off = i.on("HeapProfiler.addHeapSnapshotChunk", (p) => void chunks.push(p.chunk as string));
+  try {
+    await i.call("HeapProfiler.collectGarbage");
+    await i.call("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+  } finally {
+    off();
+  }
+  writeFileSync(file, chunks.join(""));
 }

@@ -9,7 +9,7 @@
  * on the dialog's own connection or one its watcher owns; from anywhere else it is challenged
  * like an out-of-dialog request, and an identity other than the watcher's gets 403.
  */
-import { Dialog, SipError, SipResponse, createResponse, dialogIdToString, generateTag, type SipConnection, type SipLogger, type SipRequest } from "../../sip";
+import { Dialog, SipError, SipResponse, createResponse, dialogIdToString, generateTag, internString, internStrings, type SipConnection, type SipLogger, type SipRequest } from "../../sip";
 import { aorOf, canonicalAor, splitAor } from "../aor";
 import type { SipAuthenticator } from "../authenticator";
 import type { MethodHandler, Outcome } from "../dispatcher";
@@ -68,12 +68,14 @@ export class SubscribeHandler {
     const sub = new Subscription({ id: dialog.idString, event, resource, watcher: watcherAor, createdAt: now, expiresAt: now + expires * 1000, pkg });
     sub.dialog = dialog;
     sub.eventId = eventId;
-    sub.watcherDisplayName = request.from.displayName;
+    const displayName = request.from.displayName;
+    if (displayName !== undefined) sub.watcherDisplayName = internString(displayName);
     sub.status = decision.status;
     sub.reason = decision.reason;
     sub.slot = decision.slot;
-    if (accept.length) sub.accept = accept;
-    if (request.supported.length) sub.supported = request.supported;
+    // kept for the subscription's life: shared copies, not slices of the SUBSCRIBE's text
+    if (accept.length) sub.accept = internStrings(accept);
+    if (request.supported.length) sub.supported = internStrings(request.supported);
     sub.connectionId = conn.id;
     const response = createResponse(request, 200, { toTag: localTag, headers: [["Expires", String(expires)], ["Contact", notifier.contactFor(conn)], ...(pkg.extraHeaders?.(sub) ?? [])] });
     return {

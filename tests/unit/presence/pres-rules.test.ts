@@ -47,6 +47,19 @@ describe("parsePresRules", () => {
     expect(() => parsePresRules("<ruleset/>")).toThrow(PresencePayloadError);
   });
 
+  it("keeps no DOM node: the parsed rules are plain data (cached per presentity while the document stays)", () => {
+    for (const x of [BLINK, RFC5025, RFC4745]) {
+      const seen = new Set<unknown>();
+      const walk = (v: unknown, path: string): void => {
+        if (typeof v !== "object" || v === null || seen.has(v)) return;
+        seen.add(v);
+        expect(Object.getPrototypeOf(v) === Object.prototype || Array.isArray(v), `${path} is a ${(v as object).constructor?.name}`).toBe(true);
+        for (const [k, c] of Object.entries(v)) walk(c, `${path}.${k}`);
+      };
+      walk(parsePresRules(x), "rules");
+    }
+  });
+
   it("parses anchors into XCAP parts", () => {
     expect(parseExternalListAnchor(GRANTED)).toEqual({
       xcapRoot: "http://xcap.example.test/xcap-root",

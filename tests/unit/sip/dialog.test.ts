@@ -122,4 +122,32 @@ describe("Dialog (RFC 3261 §12, RFC 6665)", () => {
     expect(req.uri.toString()).toBe("sip:strict.example.test");
     expect(req.getHeaders("Route")).toEqual(["<sip:p2.example.test;lr>", "<sip:alice@192.0.2.9:5060;transport=tcp>"]);
   });
+
+  it("keeps its id as one string (the subscription's map key) and reads Call-ID and tags back exactly, ';' in a Call-ID or a quoted tag included", () => {
+    const odd = parseMessage(
+      [
+        "SUBSCRIBE sip:alice@example.test SIP/2.0",
+        "Via: SIP/2.0/TCP 127.0.0.1:39650;branch=z9hG4bKsemi",
+        'From: <sip:bob@example.test>;tag="a;b"',
+        "To: <sip:alice@example.test>",
+        "Call-ID: x;y@host",
+        "CSeq: 1 SUBSCRIBE",
+        "Contact: <sip:bob@127.0.0.1:39650;transport=tcp>",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n"),
+    ) as SipRequest;
+    const d = Dialog.createUas(odd, "lt;1");
+    const id = { callId: "x;y@host", localTag: "lt;1", remoteTag: '"a;b"' };
+    expect(d.id).toEqual(id);
+    expect(d.idString).toBe('x;y@host;lt;1;"a;b"');
+    const back = Dialog.fromJSON(d.toJSON());
+    expect(back.id).toEqual(id);
+    expect(back.toJSON()).toEqual(d.toJSON());
+    const n = d.createRequest("NOTIFY", { via: { transport: "TCP", host: "127.0.0.1" } });
+    expect(n.callId).toBe("x;y@host");
+    expect(n.getHeader("From")).toBe("<sip:alice@example.test>;tag=lt;1");
+    expect(n.getHeader("To")).toBe('<sip:bob@example.test>;tag="a;b"');
+  });
 });
