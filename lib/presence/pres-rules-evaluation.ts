@@ -87,8 +87,23 @@ export function isAnonymous(w: WatcherIdentity): boolean {
   return hostOf(canonicalAor(w.uri)) === "anonymous.invalid";
 }
 
+/**
+ * Canonical forms of a list of addresses (an identity condition's `one` ids, an external list's
+ * members), computed once per list object: a cached rules document is evaluated for every new
+ * watcher, and a Blink list has hundreds of entries. Lists are read, never changed, once evaluated.
+ */
+const canonicalSets = new WeakMap<object, ReadonlySet<string>>();
+function canonicalSet(list: Iterable<string> & object): ReadonlySet<string> {
+  let set = canonicalSets.get(list);
+  if (!set) {
+    set = new Set(Array.from(list, canonicalAor));
+    canonicalSets.set(list, set);
+  }
+  return set;
+}
+
 function identityMatches(cond: IdentityCondition, watcher: string): boolean {
-  if (cond.ones.some((id) => canonicalAor(id) === watcher)) return true;
+  if (canonicalSet(cond.ones).has(watcher)) return true;
   const host = hostOf(watcher);
   return cond.manys.some(
     (m) =>
@@ -97,8 +112,11 @@ function identityMatches(cond: IdentityCondition, watcher: string): boolean {
   );
 }
 
-function inExternalList(anchors: readonly string[], watcher: string, lists: ReadonlyMap<string, Set<string>>): boolean {
-  return anchors.some((a) => lists.get(a)?.has(watcher) ?? false);
+function inExternalList(anchors: readonly string[], watcher: string, lists: ReadonlyMap<string, Iterable<string>> | undefined): boolean {
+  return anchors.some((a) => {
+    const members = lists?.get(a);
+    return members !== undefined && canonicalSet(members).has(watcher);
+  });
 }
 
 /** Every external-list anchor of the rules document (to resolve before evaluation). */
@@ -182,8 +200,7 @@ export function matchingRules<R extends { conditions: RuleConditions }>(rules: r
   const now = options.now === undefined ? Date.now() : typeof options.now === "number" ? options.now : options.now.getTime();
   const anonymous = isAnonymous(watcher);
   const who = anonymous ? "" : canonicalAor(watcher.uri as string);
-  const lists = new Map<string, Set<string>>();
-  for (const [anchor, members] of options.externalLists ?? []) lists.set(anchor, new Set([...members].map(canonicalAor)));
+  const lists = options.externalLists;
 
   // OMA other-identity: does any identity/external-list condition of any rule name the watcher?
   const namedSomewhere =

@@ -69,8 +69,8 @@ export interface SubscriptionRecord {
   reason?: TerminationReason;
   /** What the package keeps of its slot (`EventPackage.saveSlot`); opaque here. */
   slot?: unknown;
-  accept: string[];
-  supported: string[];
+  accept: readonly string[];
+  supported: readonly string[];
   createdAt: number;
   expiresAt: number;
   version: number;
@@ -132,8 +132,8 @@ export class Subscription implements SubscriptionView {
       status: this.status,
       reason: this.reason,
       slot: this.pkg.saveSlot?.(this),
-      accept: [...this.accept],
-      supported: [...this.supported],
+      accept: this.accept,
+      supported: this.supported,
       createdAt: this.createdAt,
       expiresAt: this.expiresAt,
       version: this.version,

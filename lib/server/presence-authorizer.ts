@@ -88,10 +88,11 @@ export class PresenceAuthorizer {
 
   /**
    * Watchers with equal permissions share one Permissions object (a full-transformations set is
-   * ~1 KiB of small arrays; 10,000 watchers would otherwise hold 10,000 copies).
+   * ~1 KiB of small arrays; 10,000 watchers would otherwise hold 10,000 copies) — also those
+   * restored from persisted rows.
    */
   private readonly shared = new Map<string, Permissions>();
-  private share(p: Permissions): Permissions {
+  share(p: Permissions): Permissions {
     const key = `${p.subHandling}|${permissionsKey(p)}`;
     const hit = this.shared.get(key);
     if (hit) return hit;

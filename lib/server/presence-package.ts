@@ -640,7 +640,7 @@ export class PresencePackage implements EventPackage {
   restoreSlot(data: unknown): PresenceSlot {
     const p = data as Permissions;
     if (typeof p !== "object" || p === null || typeof p.subHandling !== "string") throw new Error("no permissions");
-    return presenceSlot(p);
+    return presenceSlot(this.o.authorizer.share(p)); // one object per distinct permission set, as live decisions
   }
 
   /** Rules may have changed while the server was down: re-evaluate restored watchers (a NOTIFY only on change). */

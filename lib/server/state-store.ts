@@ -4,9 +4,11 @@
  * publications, watcher info: watcher records). Rows are opaque JSON under (kind, key) — the
  * `PresenceState` table; this module knows no package. The server keeps everything in memory and writes
  * behind through `WriteBehind`: changes are coalesced per row (latest wins) and flushed in
- * batches, and `flush()` on stop writes whatever is left.
+ * batches (each written in transactions of at most `maxRowsPerWrite` rows), and `flush()` on stop
+ * writes whatever is left.
  */
 import { runOnSqliteConnection, type Db, type SqliteConnection } from "../db";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { componentLogger, type SipLogger } from "../sip";
 
 /** `registration`, `subscription`, or a kind an event package declares (`EventPackage.stateKinds`). */
@@ -146,6 +148,12 @@ export interface WriteBehindOptions {
   store: PresenceStateStore;
   /** Delay between the first change and the flush (ms). Default 200. */
   delayMs?: number;
+  /**
+   * Most rows written in one `apply` (one transaction); a larger batch is written in several, with
+   * the event loop free between them (on SQLite a write runs synchronously: 2,000 rows in one
+   * go held every request for tens of ms). Default 100.
+   */
+  maxRowsPerWrite?: number;
   logger?: SipLogger;
 }
 
@@ -159,6 +167,7 @@ type Snapshot = () => { data: string; expiresAt?: number } | null;
 export class WriteBehind {
   private readonly store: PresenceStateStore;
   private readonly delayMs: number;
+  private readonly maxRows: number;
   private readonly log: SipLogger;
   private dirty = new Map<string, { kind: StateKind; key: string; snapshot: Snapshot }>();
   private timer?: ReturnType<typeof setTimeout>;
@@ -168,6 +177,7 @@ export class WriteBehind {
   constructor(options: WriteBehindOptions) {
     this.store = options.store;
     this.delayMs = options.delayMs ?? 200;
+    this.maxRows = Math.max(1, options.maxRowsPerWrite ?? 100);
     this.log = componentLogger("presence:store", options.logger);
   }
 
@@ -198,24 +208,35 @@ export class WriteBehind {
     }
     const run = async () => {
       if (this.dirty.size === 0) return;
-      const batch = this.dirty;
+      const batch = [...this.dirty];
       this.dirty = new Map();
-      const writes: StateWrite[] = [];
-      for (const { kind, key, snapshot } of batch.values()) {
-        const s = snapshot();
-        writes.push(s === null ? { kind, key, data: null } : { kind, key, data: s.data, expiresAt: s.expiresAt });
-      }
-      try {
-        await this.store.apply(writes);
-      } catch (e) {
-        this.log("error", "write-behind flush failed; will retry", { error: String(e), rows: writes.length });
-        for (const [k, v] of batch) if (!this.dirty.has(k)) this.dirty.set(k, v);
-        if (!this.stopped && !this.timer) {
-          this.timer = setTimeout(() => {
-            this.timer = undefined;
-            void this.flush();
-          }, Math.max(1000, this.delayMs));
-          this.timer.unref?.();
+      // in writes of at most maxRows rows, each row's snapshot taken just before its write
+      for (let i = 0; i < batch.length; i += this.maxRows) {
+        if (i > 0) await yieldToEventLoop();
+        const writes: StateWrite[] = [];
+        const end = Math.min(batch.length, i + this.maxRows);
+        for (let j = i; j < end; j++) {
+          const { kind, key, snapshot } = batch[j]![1];
+          const s = snapshot();
+          writes.push(s === null ? { kind, key, data: null } : { kind, key, data: s.data, expiresAt: s.expiresAt });
+        }
+        try {
+          await this.store.apply(writes);
+        } catch (e) {
+          // this write and the ones after it wait for the retry (a newer mark of a row wins)
+          this.log("error", "write-behind flush failed; will retry", { error: String(e), rows: batch.length - i });
+          for (let j = i; j < batch.length; j++) {
+            const [k, v] = batch[j]!;
+            if (!this.dirty.has(k)) this.dirty.set(k, v);
+          }
+          if (!this.stopped && !this.timer) {
+            this.timer = setTimeout(() => {
+              this.timer = undefined;
+              void this.flush();
+            }, Math.max(1000, this.delayMs));
+            this.timer.unref?.();
+          }
+          return;
         }
       }
     };

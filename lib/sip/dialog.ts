@@ -145,8 +145,11 @@ export class Dialog {
   }
 
   toJSON(): DialogState {
+    const id = this.id;
     const out: DialogState = {
-      ...this.id,
+      callId: id.callId,
+      localTag: id.localTag,
+      remoteTag: id.remoteTag,
       localUri: this.localUri,
       remoteUri: this.remoteUri,
       localCSeq: this._localCSeq,
@@ -213,7 +216,7 @@ export class Dialog {
       }
     }
     const req = new Request({ method, uri: requestUri });
-    req.addHeader("Via", new Via({ transport: options.via.transport, host: options.via.host, port: options.via.port, params: { branch: options.via.branch ?? generateBranch() } }));
+    req.addBuiltHeader(new Via({ transport: options.via.transport, host: options.via.host, port: options.via.port, params: { branch: options.via.branch ?? generateBranch() } }));
     req.addHeader("Max-Forwards", options.maxForwards ?? 70);
     for (const r of routeHeaders) req.addHeader("Route", r);
     // the URIs are kept in their serialized form: written as they are, not parsed again per request
@@ -221,7 +224,7 @@ export class Dialog {
     req.addHeader("From", nameAddrText(this.localDisplayName, this.localUri, id.localTag));
     req.addHeader("To", nameAddrText(this.remoteDisplayName, this.remoteUri, id.remoteTag));
     req.addHeader("Call-ID", id.callId);
-    req.addHeader("CSeq", new CSeq(this._localCSeq, method));
+    req.addBuiltHeader(new CSeq(this._localCSeq, method));
     if (options.contact !== undefined) req.addHeader("Contact", options.contact);
     for (const [n, v] of options.headers ?? []) req.addHeader(n, v);
     if (options.body !== undefined) req.setBody(options.body, options.contentType);

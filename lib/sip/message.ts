@@ -102,6 +102,19 @@ export abstract class SipMessage {
     return this;
   }
 
+  /**
+   * Append a Via or CSeq built here (a request being made): when it is the first of its name, the
+   * object is kept as the typed view, so the transaction layer does not parse back what was just
+   * written. The object belongs to the message from then on.
+   */
+  addBuiltHeader(value: Via | CSeq): this {
+    const name = value instanceof Via ? "Via" : "CSeq";
+    const first = this.getHeader(name) === undefined;
+    this.addHeader(name, value);
+    if (first) this.cache.set(name === "Via" ? "via" : "cseq", name === "Via" ? [value] : value);
+    return this;
+  }
+
   removeHeader(name: string): this {
     const lower = canonicalHeaderName(name).toLowerCase();
     this.cache.delete(lower);

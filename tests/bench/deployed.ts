@@ -10,11 +10,13 @@
  *   npm run bench -- deployed [--no-kamailio] [--db=sqlite,postgresql] [--only=publish,setup,fanout,xcap]
  *        [--rate 1000] [--seconds 8] [--presentities 20] [--xcap-seconds 3] [--concurrency 10]
  *        [--contacts 200] [--kamailio-children 4] [--no-production-limit] [--cpu-prof=DIR] [--before=DIR]
- *        [--heap-snapshot=DIR]
+ *        [--heap-snapshot=DIR] [--alloc-prof=DIR]
  *
  * `--heap-snapshot=DIR` writes a V8 heap snapshot of each Herald target (after a full GC) with the
  * setup's watchers connected and again with their subscriptions held, `<target>-{connected,held}.heapsnapshot`
  * (what a held subscription keeps: compare the two, e.g. in DevTools' comparison view).
+ * `--alloc-prof=DIR` writes a sampling allocation profile of the setups (`<target>-setup.heapprofile`,
+ * garbage included: where the collector's work comes from).
  *
  * `--before=DIR` adds another target: the checkout in DIR (an earlier commit, built, with its
  * node_modules) started the same way on SQLite, for before/after figures in one run.
@@ -51,7 +53,7 @@
 import { flagArg, numberArg, stringArg } from "./args";
 import http from "node:http";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { cpus } from "node:os";
 import { addAccount, addDomain } from "../../lib/accounts/service";
@@ -354,6 +356,8 @@ interface Running {
   heap?(): Promise<number>;
   /** Write a heap snapshot named after the target and `label` into --heap-snapshot's directory. */
   heapSnapshot?(label: string): Promise<void>;
+  /** Start (`start`) / stop and write (`stop`) the --alloc-prof sampling allocation profile. */
+  allocationProfile?(step: "start" | "stop"): Promise<void>;
   memory(): Record<string, number>;
   stop(): Promise<void>;
 }
@@ -413,6 +417,17 @@ async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyInt
     xcap: { root: `${herald.baseUrl}/xcap-root`, user: "u0", ha1: digestHa1("u0", DOMAIN, PASSWORD), wildcard: "*" },
     cpuMs: () => cpuMsOf([herald.pid]),
     heap: () => heapAfterGc(inspector),
+    async allocationProfile(step) {
+      const dir = stringArg("alloc-prof");
+      if (!dir) return;
+      if (step === "start") {
+        await inspector.call("HeapProfiler.enable");
+        await inspector.call("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+      } else {
+        const { profile } = await inspector.call<{ profile: unknown }>("HeapProfiler.stopSampling");
+        writeFileSync(path.join(dir, `${name.replace(/[^\w.-]+/g, "_")}-setup.heapprofile`), JSON.stringify(profile));
+      }
+    },
     async heapSnapshot(label) {
       const dir = stringArg("heap-snapshot");
       if (dir) await writeHeapSnapshot(inspector, path.join(dir, `${name.replace(/[^\w.-]+/g, "_")}-${label}.heapsnapshot`));
@@ -484,8 +499,10 @@ async function main(): Promise<void> {
           connected: async () => {
             heapBefore = await r.heap?.();
             await r.heapSnapshot?.("connected");
+            await r.allocationProfile?.("start");
           },
           whileHeld: async () => {
+            await r.allocationProfile?.("stop");
             if (!r.heap || heapBefore === undefined) return {};
             const heapHeld = await r.heap();
             await r.heapSnapshot?.("held");

@@ -56,4 +56,29 @@ describe("package-owned subscription state across a restart", () => {
       expect(n.getHeader("Content-Type")).toBe("application/pidf+xml");
     });
   }
+
+  it("restored subscriptions with equal permissions share one slot, as live ones do", async () => {
+    const state = new MemoryPresenceStateStore();
+    const xcap = new XcapFixture();
+    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
+    const first = await startServer({ state }, xcap);
+    const bob = await ua(first.port, "bob");
+    await bob.listen();
+    for (let i = 0; i < 2; i++) {
+      const { sub } = await bob.subscribe(ALICE, { expires: 3600 });
+      await bob.waitForNotify(() => true, { sub });
+    }
+    const live = [...first.server.notifier.all()];
+    expect(live[0]!.slot).toBe(live[1]!.slot);
+    await first.server.stop();
+    expect(await state.load("subscription")).toHaveLength(2);
+
+    const second = await startServer({ state }, xcap);
+    cleanup.push(() => second.server.stop());
+    // before any re-evaluation of the rules could set them again
+    const restored = [...second.server.notifier.all()];
+    expect(restored).toHaveLength(2);
+    expect(restored[0]!.slot).toMatchObject({ key: "full", permissions: { subHandling: "allow" } });
+    expect(restored[0]!.slot).toBe(restored[1]!.slot);
+  });
 });

@@ -40,6 +40,32 @@ describe("WriteBehind", () => {
     expect(await store.load("publication")).toEqual([]);
   });
 
+  it("writes a large batch in writes of at most maxRowsPerWrite rows, letting other work run between them", async () => {
+    const store = new MemoryPresenceStateStore();
+    const order: string[] = [];
+    const recording = { load: store.load.bind(store), apply: async (w: Parameters<typeof store.apply>[0]) => (order.push(`apply ${w.length}`), store.apply(w)) };
+    const wb = new WriteBehind({ store: recording, delayMs: 10_000, maxRowsPerWrite: 2 });
+    for (let i = 0; i < 5; i++) wb.mark("subscription", `s${i}`, () => ({ data: `{"n":${i}}` }));
+    const flushed = wb.flush();
+    setImmediate(() => order.push("other work"));
+    await flushed;
+    expect(order).toEqual(["apply 2", "other work", "apply 2", "apply 1"]);
+    expect((await store.load("subscription")).map((r) => r.key).sort()).toEqual(["s0", "s1", "s2", "s3", "s4"]);
+  });
+
+  it("keeps the rows of a write that failed, and those after it, for the retry", async () => {
+    const store = new MemoryPresenceStateStore();
+    let calls = 0;
+    const flaky = { load: store.load.bind(store), apply: async (w: Parameters<typeof store.apply>[0]) => (++calls === 2 ? Promise.reject(new Error("db down")) : store.apply(w)) };
+    const wb = new WriteBehind({ store: flaky, delayMs: 10_000, maxRowsPerWrite: 2, logger: () => undefined });
+    for (let i = 0; i < 5; i++) wb.mark("watcher", `w${i}`, () => ({ data: String(i) }));
+    await wb.flush();
+    expect((await store.load("watcher")).map((r) => r.key).sort()).toEqual(["w0", "w1"]);
+    expect(wb.pending).toBe(3);
+    await wb.stop();
+    expect((await store.load("watcher")).map((r) => r.key).sort()).toEqual(["w0", "w1", "w2", "w3", "w4"]);
+  });
+
   it("retries a failed flush without losing rows", async () => {
     const store = new MemoryPresenceStateStore();
     let fail = true;

@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { clientTransactionKey } from "../../../lib/sip/client-transaction";
+import { CSeq } from "../../../lib/sip/cseq";
+import { Via } from "../../../lib/sip/via";
 import { Dialog, type DialogState } from "../../../lib/sip/dialog";
 import { parseMessage } from "../../../lib/sip/parser";
 import { serializeMessage } from "../../../lib/sip/serializer";
@@ -149,5 +152,26 @@ describe("Dialog (RFC 3261 §12, RFC 6665)", () => {
     expect(n.callId).toBe("x;y@host");
     expect(n.getHeader("From")).toBe("<sip:alice@example.test>;tag=lt;1");
     expect(n.getHeader("To")).toBe('<sip:bob@example.test>;tag="a;b"');
+  });
+
+  it("an in-dialog request keeps the Via and CSeq it was built with as their parsed views (the client transaction key reads them without parsing)", () => {
+    const d = Dialog.createUas(subscribe, "alicetag");
+    const viaParse = vi.spyOn(Via, "parse");
+    const cseqParse = vi.spyOn(CSeq, "parse");
+    try {
+      const n = d.createRequest("NOTIFY", { via: { transport: "TCP", host: "127.0.0.1", port: 5060 } });
+      const key = clientTransactionKey(n);
+      expect(viaParse).not.toHaveBeenCalled();
+      expect(cseqParse).not.toHaveBeenCalled();
+      viaParse.mockRestore();
+      cseqParse.mockRestore();
+      const wire = parseMessage(serializeMessage(n)) as SipRequest;
+      expect(clientTransactionKey(wire)).toBe(key);
+      expect(wire.topVia?.toString()).toBe(n.topVia?.toString());
+      expect(wire.cseq).toEqual(n.cseq);
+    } finally {
+      viaParse.mockRestore();
+      cseqParse.mockRestore();
+    }
   });
 });
