@@ -49,7 +49,7 @@ import type {
   SubscriptionView,
   TerminationReason,
 } from "./event-package";
-import { ExpiryWheel } from "./expiry-wheel";
+import { ExpiryWheel, type WheelItem } from "./expiry-wheel";
 import type { Registrar } from "./registrar";
 import type { WriteBehind } from "./state-store";
 import type { TimerApi } from "../sip";
@@ -78,7 +78,7 @@ export interface SubscriptionRecord {
   connectionId?: string;
 }
 
-export class Subscription implements SubscriptionView {
+export class Subscription implements SubscriptionView, WheelItem {
   id: string;
   event: string;
   eventId?: string;
@@ -104,6 +104,8 @@ export class Subscription implements SubscriptionView {
   /** A NOTIFY is queued and not yet composed. */
   queued?: "full" | "partial";
   chain: Promise<void> = IDLE;
+  /** The notifier's expiry wheel keeps its position here (`WheelItem`). */
+  wheelBucket?: number;
 
   constructor(init: { id: string; event: string; resource: string; watcher: string; createdAt: number; expiresAt: number; pkg: EventPackage }) {
     // thousands of subscriptions share a few AORs and event names: keep one copy of each. The id

@@ -64,6 +64,8 @@ interface PublicationEntry {
   instance?: string;
   /** The flow failed: the publication ends at this time unless the flow is recovered. */
   graceUntil?: number;
+  /** The expiry wheel's position (`WheelItem`); not persisted. */
+  wheelBucket?: number;
 }
 
 /** Where a PUBLISH came from (the server fills it in). */
@@ -323,7 +325,7 @@ export class PresencePackage implements EventPackage {
   private persistPublication(p: PublicationEntry): void {
     this.o.persist?.mark("publication", p.etag, () => {
       if (this.byEtag.get(p.etag) !== p) return null;
-      const { document: _document, ...row } = p;
+      const { document: _document, wheelBucket: _wheelBucket, ...row } = p;
       return { data: JSON.stringify(row), expiresAt: p.expiresAt };
     });
   }
@@ -402,7 +404,7 @@ export class PresencePackage implements EventPackage {
           this.o.persist?.remove("publication", r.key);
           continue;
         }
-        const p: PublicationEntry = { ...d, document: parsePidf(d.xml) };
+        const p: PublicationEntry = { ...d, document: parsePidf(d.xml), wheelBucket: undefined };
         // every flow died with the process (and a new connection may reuse a dead one's id):
         // flow-bound publications wait for their device to come back over a new flow
         delete p.connectionId;

@@ -3,16 +3,23 @@ import { ExpiryWheel, MemoryPresenceStateStore, WriteBehind, canonicalAor } from
 import { FakeClock } from "./fake-timers";
 
 describe("ExpiryWheel", () => {
+  type Item = { name: string; wheelBucket?: number };
+  const item = (name: string): Item => ({ name });
+
   it("expires items in time order with a single timer and honours rescheduling and deletion", () => {
     const clock = new FakeClock();
     const fired: string[] = [];
-    const wheel = new ExpiryWheel<string>(clock, clock.now, (x) => fired.push(x), 100);
-    wheel.set("a", clock.t + 1000);
-    wheel.set("b", clock.t + 500);
-    wheel.set("c", clock.t + 2000);
+    const wheel = new ExpiryWheel<Item>(clock, clock.now, (x) => fired.push(x.name), 100);
+    const [a, b, c] = [item("a"), item("b"), item("c")];
+    wheel.set(a, clock.t + 1000);
+    wheel.set(b, clock.t + 500);
+    wheel.set(c, clock.t + 2000);
     expect(clock.size).toBe(1);
-    wheel.set("a", clock.t + 3000); // refresh
-    wheel.delete("c");
+    expect(wheel.size).toBe(3);
+    wheel.set(a, clock.t + 3000); // refresh
+    wheel.delete(c);
+    expect(c.wheelBucket).toBeUndefined();
+    expect(wheel.size).toBe(2);
     clock.advance(600);
     expect(fired).toEqual(["b"]);
     clock.advance(2000);
@@ -21,6 +28,43 @@ describe("ExpiryWheel", () => {
     expect(fired).toEqual(["b", "a"]);
     expect(wheel.size).toBe(0);
     expect(clock.size).toBe(0);
+    expect(a.wheelBucket).toBeUndefined();
+  });
+
+  it("fires an item never before its time and at most one resolution step after it; its position is a small integer on the item", () => {
+    const clock = new FakeClock();
+    clock.advance(1_764_000_000_000); // a wall-clock time: positions are counted from the wheel's creation
+    const fired: Array<{ name: string; at: number }> = [];
+    const wheel = new ExpiryWheel<Item>(clock, clock.now, (x) => fired.push({ name: x.name, at: clock.t }), 250);
+    const start = clock.t;
+    const items = [item("x"), item("y"), item("z")];
+    const due = [start + 1, start + 250, start + 3_600_000];
+    items.forEach((x, i) => wheel.set(x, due[i]!));
+    for (const x of items) expect(Number.isInteger(x.wheelBucket) && x.wheelBucket! >= 0 && x.wheelBucket! < 2 ** 30).toBe(true);
+    for (let t = 0; t < 3_600_500; t += 50) clock.advance(50);
+    expect(fired.map((f) => f.name)).toEqual(["x", "y", "z"]);
+    fired.forEach((f, i) => {
+      expect(f.at).toBeGreaterThanOrEqual(due[i]!);
+      expect(f.at - due[i]!).toBeLessThanOrEqual(250 + 50);
+    });
+  });
+
+  it("expires at once what is due already, and dispose forgets every item", () => {
+    const clock = new FakeClock();
+    const fired: string[] = [];
+    const wheel = new ExpiryWheel<Item>(clock, clock.now, (x) => fired.push(x.name), 100);
+    const late = item("late");
+    wheel.set(late, clock.t - 5000);
+    clock.advance(0);
+    expect(fired).toEqual(["late"]);
+    const kept = item("kept");
+    wheel.set(kept, clock.t + 1000);
+    wheel.dispose();
+    expect(kept.wheelBucket).toBeUndefined();
+    expect(wheel.size).toBe(0);
+    expect(clock.size).toBe(0);
+    clock.advance(2000);
+    expect(fired).toEqual(["late"]);
   });
 });
 
