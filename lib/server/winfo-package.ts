@@ -12,7 +12,7 @@
  *   attempts that were rejected or ended meanwhile — then terminated records are dropped.
  */
 import { composeWatcherInfo, type Watcher, type WatcherEvent, type WatcherStatus, type SubHandling } from "../presence";
-import { SipError, type SipLogger } from "../sip";
+import { SipError, detachString, type SipLogger } from "../sip";
 import { createHash } from "node:crypto";
 import { canonicalAor } from "./aor";
 import type { EventPackage, NotifyBody, PackageNotifier, SubscribeRequestContext, SubscriptionDecision, SubscriptionView } from "./event-package";
@@ -211,5 +211,6 @@ export class WatcherInfoPackage implements EventPackage {
 }
 
 function watcherId(presentity: string, subId: string): string {
-  return "w" + createHash("sha1").update(`${presentity}|${subId}`).digest("hex").slice(0, 16);
+  // one flat string per record: "w" + a slice would keep a concatenation, the slice and the whole digest
+  return detachString("w" + createHash("sha1").update(`${presentity}|${subId}`).digest("hex").slice(0, 16));
 }

@@ -23,15 +23,21 @@ async function ua(port: number, user: string): Promise<SipTestClient> {
   return c;
 }
 
+/** A server whose alice allows bob, on a state store that outlives it, and bob connected to it. */
+async function bobWatchingAlice() {
+  const state = new MemoryPresenceStateStore();
+  const xcap = new XcapFixture();
+  await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
+  const first = await startServer({ state }, xcap);
+  const bob = await ua(first.port, "bob");
+  await bob.listen();
+  return { state, xcap, first, bob };
+}
+
 describe("package-owned subscription state across a restart", () => {
   for (const legacy of [false, true]) {
     it(legacy ? "restores a row of the earlier format (permissions beside the record)" : "persists the slot and restores it", async () => {
-      const state = new MemoryPresenceStateStore();
-      const xcap = new XcapFixture();
-      await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
-      const first = await startServer({ state }, xcap);
-      const bob = await ua(first.port, "bob");
-      await bob.listen();
+      const { state, xcap, first, bob } = await bobWatchingAlice();
       const { sub } = await bob.subscribe(ALICE, { expires: 3600 });
       await bob.waitForNotify(() => true, { sub });
       await first.server.stop();
@@ -58,12 +64,7 @@ describe("package-owned subscription state across a restart", () => {
   }
 
   it("restored subscriptions with equal permissions share one slot, as live ones do", async () => {
-    const state = new MemoryPresenceStateStore();
-    const xcap = new XcapFixture();
-    await xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, [BOB]));
-    const first = await startServer({ state }, xcap);
-    const bob = await ua(first.port, "bob");
-    await bob.listen();
+    const { state, xcap, first, bob } = await bobWatchingAlice();
     for (let i = 0; i < 2; i++) {
       const { sub } = await bob.subscribe(ALICE, { expires: 3600 });
       await bob.waitForNotify(() => true, { sub });

@@ -28,6 +28,24 @@ const subscribe = parseMessage(
   ].join("\r\n"),
 ) as SipRequest;
 
+/** A SUBSCRIBE to alice over TCP with this From, Call-ID and To. */
+function subscribeFrom(from: string, callId: string, to = "<sip:alice@example.test>"): SipRequest {
+  return parseMessage(
+    [
+      "SUBSCRIBE sip:alice@example.test SIP/2.0",
+      "Via: SIP/2.0/TCP 127.0.0.1:39650;branch=z9hG4bKodd",
+      `From: ${from}`,
+      `To: ${to}`,
+      `Call-ID: ${callId}`,
+      "CSeq: 1 SUBSCRIBE",
+      "Contact: <sip:bob@127.0.0.1:39650;transport=tcp>",
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n"),
+  ) as SipRequest;
+}
+
 describe("Dialog (RFC 3261 §12, RFC 6665)", () => {
   it("UAS dialog from SUBSCRIBE builds NOTIFYs with route set, remote target, increasing CSeq", () => {
     const d = Dialog.createUas(subscribe, "alicetag");
@@ -55,20 +73,7 @@ describe("Dialog (RFC 3261 §12, RFC 6665)", () => {
   });
 
   it("writes From/To exactly as NameAddr would (display names needing quotes, URI parameters, escapes)", () => {
-    const odd = parseMessage(
-      [
-        "SUBSCRIBE sip:alice@example.test SIP/2.0",
-        "Via: SIP/2.0/TCP 127.0.0.1:39650;branch=z9hG4bKodd",
-        'From: "B \\"the\\" Ob" <sip:b%20ob@Example.test;user=ip?subject=x>;tag=t1',
-        "To: Alice <sips:alice@example.test:5061;transport=tls>",
-        "Call-ID: odd-1",
-        "CSeq: 1 SUBSCRIBE",
-        "Contact: <sip:bob@127.0.0.1:39650;transport=tcp>",
-        "Content-Length: 0",
-        "",
-        "",
-      ].join("\r\n"),
-    ) as SipRequest;
+    const odd = subscribeFrom('"B \\"the\\" Ob" <sip:b%20ob@Example.test;user=ip?subject=x>;tag=t1', "odd-1", "Alice <sips:alice@example.test:5061;transport=tls>");
     for (const d of [Dialog.createUas(odd, "lt"), Dialog.fromJSON(Dialog.createUas(odd, "lt").toJSON())]) {
       const n = d.createRequest("NOTIFY", { via: { transport: "TCP", host: "127.0.0.1" } });
       const expectFrom = odd.to.clone();
@@ -127,20 +132,7 @@ describe("Dialog (RFC 3261 §12, RFC 6665)", () => {
   });
 
   it("keeps its id as one string (the subscription's map key) and reads Call-ID and tags back exactly, ';' in a Call-ID or a quoted tag included", () => {
-    const odd = parseMessage(
-      [
-        "SUBSCRIBE sip:alice@example.test SIP/2.0",
-        "Via: SIP/2.0/TCP 127.0.0.1:39650;branch=z9hG4bKsemi",
-        'From: <sip:bob@example.test>;tag="a;b"',
-        "To: <sip:alice@example.test>",
-        "Call-ID: x;y@host",
-        "CSeq: 1 SUBSCRIBE",
-        "Contact: <sip:bob@127.0.0.1:39650;transport=tcp>",
-        "Content-Length: 0",
-        "",
-        "",
-      ].join("\r\n"),
-    ) as SipRequest;
+    const odd = subscribeFrom('<sip:bob@example.test>;tag="a;b"', "x;y@host");
     const d = Dialog.createUas(odd, "lt;1");
     const id = { callId: "x;y@host", localTag: "lt;1", remoteTag: '"a;b"' };
     expect(d.id).toEqual(id);
