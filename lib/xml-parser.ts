@@ -330,7 +330,7 @@ export function parseDocument(input: string, options: ParseDocumentOptions = {})
       const top = stack.pop();
       if (!top) fail("an end tag without a start tag", lt);
       const end = qNameEnd(lt + 2, "element name");
-      if (text.slice(lt + 2, end) !== top!.qname) fail(`end tag </${text.slice(lt + 2, end)}> does not match <${top!.qname}>`, lt);
+      if (end - lt - 2 !== top!.qname.length || !text.startsWith(top!.qname, lt + 2)) fail(`end tag </${text.slice(lt + 2, end)}> does not match <${top!.qname}>`, lt);
       let p = end;
       while (isSpace(text.charCodeAt(p))) p++;
       if (text.charCodeAt(p) !== 0x3e /* > */) fail(`end tag </${top!.qname}> is not closed with '>'`, p);
