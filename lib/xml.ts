@@ -37,13 +37,15 @@ export interface ParseXmlOptions {
   maxDepth?: number;
 }
 
-const DOCTYPE_RE = /<!DOCTYPE/i;
-const ENTITY_DECL_RE = /<!ENTITY/i;
+/** DOCTYPE or entity declarations, anywhere (one pass over the text). */
+const DECLARATION_RE = /<!(?:DOCTYPE|ENTITY)/i;
+/** Strict UTF-8; decode() without `stream` keeps no state between calls, so one serves all. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Decode UTF-8 strictly; throws XmlParseError("not-utf-8") on invalid sequences. */
 export function decodeUtf8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     throw new XmlParseError("not-utf-8", "document is not valid UTF-8");
   }
@@ -119,7 +121,7 @@ export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = 
     if (input.byteLength > maxBytes) throw new XmlParseError("too-large", `document larger than ${maxBytes} bytes`);
     text = decodeUtf8(input);
   }
-  if (DOCTYPE_RE.test(text) || ENTITY_DECL_RE.test(text)) {
+  if (DECLARATION_RE.test(text)) {
     throw new XmlParseError("doctype", "DOCTYPE and entity declarations are not allowed");
   }
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_XML_DEPTH;

@@ -233,6 +233,11 @@ describe("parseXml errors (lib/xml.ts) keep their codes", () => {
     expect(code(`<a><b><c/></b></a>`, { maxDepth: 3 })).toBeUndefined();
   });
 
+  it("the shared UTF-8 decoder keeps no state: a refused body changes nothing for the next", () => {
+    expect(code(new Uint8Array([0x3c, 0x61, 0x3e, 0xe2, 0x82]))).toBe("not-utf-8"); // cut inside "€"
+    expect(parseXml(new TextEncoder().encode("<a>€</a>")).documentElement.textContent).toBe("€");
+  });
+
   it("a UTF-8 byte order mark before bytes is dropped", () => {
     expect(parseXml(new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(`<a/>`)])).documentElement.localName).toBe("a");
   });
