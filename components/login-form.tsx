@@ -46,6 +46,17 @@ export function LoginForm({ callbackUrl }: { callbackUrl: string }) {
     csrf.current = p;
   }, []);
 
+  // the list's JavaScript while the form is filled in; idle time only, never before the form works
+  useEffect(() => {
+    const preload = () => void import("./home-modules").catch(() => undefined); // fetched again after sign-in if this fails
+    if (typeof window.requestIdleCallback !== "function") {
+      const t = window.setTimeout(preload, 300);
+      return () => window.clearTimeout(t);
+    }
+    const id = window.requestIdleCallback(preload, { timeout: 2000 });
+    return () => window.cancelIdleCallback(id);
+  }, []);
+
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const form = new FormData(e.currentTarget);

@@ -129,6 +129,7 @@ export const configSchema = z.object({
   NOTE_MAX_CHARS: positiveInt.max(1000, "must be at most 1000").default(200),
   VIRTUAL_PRESENTITIES_MAX: positiveInt.max(100_000, "must be at most 100000").default(1000),
   DISPLAY_NAME_MAX_CHARS: positiveInt.max(200, "must be at most 200").default(100),
+  DISPLAY_NAME_CHANGES_PER_HOUR: positiveInt.default(10),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"], { message: "must be debug, info, warn or error" }).default("info"),
 });
 

@@ -1,54 +1,14 @@
 /**
- * The one XML library of Herald (server and browser): @xmldom/xmldom behind a safe parser.
+ * The one XML library of Herald (server and browser): @xmldom/xmldom's DOM, built by Herald's own
+ * strict parser (lib/xml-parser.ts: XML 1.0 + Namespaces, every well-formedness error is an error).
  *
  * - DOCTYPE declarations are refused outright, so no external entity is ever resolved and
  *   no entity expansion ("billion laughs") can happen.
  * - Input size and element nesting depth are bounded; the depth is checked by a scan of the text
  *   before any DOM is built.
- * - Any parser warning that would silently change the document (unknown entity, mismatched
- *   tag) is an error.
  */
-import { DOMImplementation, DOMParser, XMLSerializer } from "@xmldom/xmldom";
-import xmldomGrammar from "@xmldom/xmldom/lib/grammar.js";
-
-/**
- * xmldom 0.9's parser builds a new Unicode RegExp from constant grammar parts for every end tag
- * (`g.reg(...)` in its sax.js, looked up on the grammar module at each call): measured at 20 % of
- * the CPU of an XCAP PUT of a 200-entry list. The same parts give the same expression, and a
- * RegExp without the g/y flags keeps no state between exec calls: compile each source once.
- */
-{
-  const g = xmldomGrammar as { reg: (...parts: Array<RegExp | string>) => RegExp; __heraldMemo?: true };
-  if (!g.__heraldMemo) {
-    const compile = g.reg;
-    // a trie on the parts' identities (the grammar's RegExp objects and string literals): reading
-    // `.source` of its long Unicode expressions would cost about what compiling them does
-    interface Node {
-      next: Map<RegExp | string, Node>;
-      re?: RegExp;
-    }
-    const root: Node = { next: new Map() };
-    let nodes = 0;
-    g.reg = function (this: unknown, ...parts: Array<RegExp | string>): RegExp {
-      let n = root;
-      for (const p of parts) {
-        let c = n.next.get(p);
-        if (!c) {
-          if (++nodes > 1024) {
-            // only constant parts reach here; a bound anyway
-            root.next.clear();
-            nodes = 0;
-            return compile.apply(this, parts);
-          }
-          n.next.set(p, (c = { next: new Map() }));
-        }
-        n = c;
-      }
-      return (n.re ??= compile.apply(this, parts));
-    };
-    g.__heraldMemo = true;
-  }
-}
+import { DOMImplementation, XMLSerializer } from "@xmldom/xmldom";
+import { XmlDepthError, XmlSyntaxError, parseDocument } from "./xml-parser";
 
 export type XmlDocument = globalThis.Document;
 export type XmlElement = globalThis.Element;
@@ -77,13 +37,15 @@ export interface ParseXmlOptions {
   maxDepth?: number;
 }
 
-const DOCTYPE_RE = /<!DOCTYPE/i;
-const ENTITY_DECL_RE = /<!ENTITY/i;
+/** DOCTYPE or entity declarations, anywhere (one pass over the text). */
+const DECLARATION_RE = /<!(?:DOCTYPE|ENTITY)/i;
+/** Strict UTF-8; decode() without `stream` keeps no state between calls, so one serves all. */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Decode UTF-8 strictly; throws XmlParseError("not-utf-8") on invalid sequences. */
 export function decodeUtf8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return UTF8.decode(bytes);
   } catch {
     throw new XmlParseError("not-utf-8", "document is not valid UTF-8");
   }
@@ -159,30 +121,20 @@ export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = 
     if (input.byteLength > maxBytes) throw new XmlParseError("too-large", `document larger than ${maxBytes} bytes`);
     text = decodeUtf8(input);
   }
-  if (DOCTYPE_RE.test(text) || ENTITY_DECL_RE.test(text)) {
+  if (DECLARATION_RE.test(text)) {
     throw new XmlParseError("doctype", "DOCTYPE and entity declarations are not allowed");
   }
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_XML_DEPTH;
   if (maxDepth !== Infinity && xmlDepthExceeds(text, maxDepth)) {
     throw new XmlParseError("too-deep", `elements nested deeper than ${maxDepth} levels`);
   }
-  let failure: string | undefined;
-  const parser = new DOMParser({
-    onError: (level: string, message: string) => {
-      if (level === "warning") return;
-      failure ??= message;
-      throw new XmlParseError("not-well-formed", message);
-    },
-  });
-  let doc: XmlDocument;
   try {
-    doc = parser.parseFromString(text, "application/xml") as unknown as XmlDocument;
+    return parseDocument(text) as XmlDocument;
   } catch (err) {
-    if (err instanceof XmlParseError) throw err;
-    throw new XmlParseError("not-well-formed", failure ?? (err instanceof Error ? err.message : String(err)));
+    if (err instanceof XmlDepthError) throw new XmlParseError("too-deep", err.message);
+    if (err instanceof XmlSyntaxError) throw new XmlParseError("not-well-formed", err.message);
+    throw err;
   }
-  if (!doc || !doc.documentElement) throw new XmlParseError("not-well-formed", "missing root element");
-  return doc;
 }
 
 /** Serialize a document or node to text. */

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { runAction } from "@/lib/portal/action-result";
 import type { ActionResult, MyPresenceDocuments } from "@/lib/portal/wire-types";
 import { loadMyPresenceDocuments } from "@/lib/portal/my-presence";
-import { changeDisplayName } from "@/lib/portal/display-name";
+import { changeOwnDisplayName } from "@/lib/portal/display-name";
 import { audit } from "@/lib/accounts/service";
 import { config } from "@/lib/config";
 import { db } from "@/lib/db";
@@ -73,7 +73,7 @@ export async function setDefaultPolicy(policy: "allow" | "confirm" | "block" | "
 export async function saveDisplayName(name: string): Promise<ActionResult<{ displayName: string | null }>> {
   const max = config().DISPLAY_NAME_MAX_CHARS;
   return runAction(z.string().trim().max(max, `must be at most ${max} characters`), name, async (user, d) => {
-    const acc = await changeDisplayName(db(), user.address, d, user.address);
+    const acc = await changeOwnDisplayName(db(), user.address, d);
     return { displayName: acc.displayName };
   });
 }

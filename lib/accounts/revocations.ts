@@ -98,6 +98,12 @@ export function ephemeralRevocationCheck(ttlSeconds: number): (address: string, 
   return (address, expires) => issuedBeforeRevocation(address, expires, ttlSeconds);
 }
 
+/** Whether `address`'s sessions were ended at or after `since` (ms): what a bridge flow opened at `since` no longer vouches for. */
+export function revokedSince(address: string, since: number): boolean {
+  const at = revocationTimes().get(address);
+  return at !== undefined && at >= since;
+}
+
 /** Forget revocations older than `before` (ms): credentials issued before them have expired. */
 export function forgetRevocationsBefore(before: number): void {
   const times = revocationTimes();

@@ -4,6 +4,8 @@ import { AddressBookError } from "../xcap/addressbook";
 import { XcapClientError } from "../xcap/client";
 import { currentUser, type HeraldUser } from "./auth";
 import { IconError } from "./presence-documents";
+import { DisplayNameRateError } from "./display-name";
+import { AccountError } from "../accounts/service";
 import type { z } from "zod";
 import type { ActionResult } from "./wire-types";
 
@@ -31,6 +33,8 @@ export async function runAction<S extends z.ZodType, T>(
 export function failure(err: unknown): { ok: false; error: string; code: string } {
   if (err instanceof AddressBookError) return { ok: false, code: err.code, error: err.message };
   if (err instanceof IconError) return { ok: false, code: err.code, error: err.message };
+  if (err instanceof DisplayNameRateError) return { ok: false, code: err.code, error: err.message };
+  if (err instanceof AccountError) return { ok: false, code: err.code, error: err.message };
   if (err instanceof XcapClientError) {
     if (err.status === 412) {
       return { ok: false, code: "conflict", error: "Your contacts were changed elsewhere at the same moment. Try again." };

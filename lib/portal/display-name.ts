@@ -8,12 +8,39 @@
  * pages (they publish the account's name).
  */
 import "server-only";
-import { getAccount, setDisplayName, type AccountView, type Actor } from "../accounts/service";
+import { cleanDisplayName, getAccount, setDisplayName, type AccountView, type Actor } from "../accounts/service";
 import { config } from "../config";
 import type { Db } from "../db";
 import { canonicalAor } from "../sip/aor";
 import { AUID } from "../presence/namespaces";
 import { addressBookFor } from "./presence-documents";
+import { processWide } from "../process-wide";
+import { RateWindow } from "../accounts/rate-window";
+
+/** A user renaming themselves too often: each rename rewrites the entries other users keep. */
+export class DisplayNameRateError extends Error {
+  readonly code = "rate-limited";
+  constructor(readonly retryAfterSeconds: number) {
+    super(`You changed your name too often. Try again in ${retryAfterSeconds < 120 ? `${retryAfterSeconds} seconds` : `${Math.ceil(retryAfterSeconds / 60)} minutes`}.`);
+    this.name = "DisplayNameRateError";
+  }
+}
+
+/**
+ * A user's own rename (My Presence): at most DISPLAY_NAME_CHANGES_PER_HOUR a hour per account, since
+ * every rename edits the address books of everyone who lists them (and notifies their pages); one
+ * beyond the limit changes nothing. Operators (console, API) rename without this bound.
+ */
+export async function changeOwnDisplayName(db: Db, address: string, name: string | null): Promise<AccountView> {
+  const max = config().DISPLAY_NAME_CHANGES_PER_HOUR;
+  const renames = processWide(`__heraldDisplayNameRenames:${max}`, () => new RateWindow({ max, windowMs: 3_600_000 }));
+  const current = await getAccount(db, address);
+  // saving the name one already has is no rename: nothing is counted or rewritten
+  if (current && current.displayName === cleanDisplayName(name)) return current;
+  const decision = renames.take(canonicalAor(`sip:${address}`));
+  if (!decision.allowed) throw new DisplayNameRateError(decision.retryAfterSeconds);
+  return changeDisplayName(db, address, name, address);
+}
 
 export async function changeDisplayName(db: Db, address: string, name: string | null, actor?: Actor): Promise<AccountView> {
   const before = await getAccount(db, address);

@@ -40,6 +40,8 @@ export interface SipAuthenticatorOptions {
   ephemeralSecret?: string;
   /** Whether short-lived credentials of `address` (user@domain) expiring at `expires` (unix s) predate the account's last revocation: refused then. */
   ephemeralRevoked?: (address: string, expires: number) => boolean;
+  /** Whether `address` (user@domain) had its sessions ended (password, disable, delete) at or after `since` (ms): a bridge flow opened before is no longer trusted. */
+  revokedSince?: (address: string, since: number) => boolean;
   /** Digest algorithms offered, one challenge each in this order. Default ["MD5"] (see PresenceServerOptions). */
   digestAlgorithms?: DigestAlgorithm[];
   /** Status used to challenge PUBLISH/SUBSCRIBE: 407 (default) or 401. */
@@ -148,6 +150,8 @@ export class SipAuthenticator {
     if (asserted && conn.asserts(asserted)) return { aor: asserted, ...splitAor(asserted) };
     const d = await this.domain(domainName);
     if (!d) throw new SipError(403, "Domain not served here");
+    const flowUser = await this.flowIdentity(request, d, conn);
+    if (flowUser) return flowUser;
     const auth = this.digest(d);
     const v = await this.verifyLimited(auth, d, request, proxy, conn);
     if (!v.ok) {
@@ -161,6 +165,25 @@ export class SipAuthenticator {
     if (domain !== d.name) throw new SipError(403, "Identity not in this domain");
     if ((await this.o.accounts.accountStatus(user, domain)) !== "active") throw new SipError(403, "Account disabled or unknown");
     return { aor: `sip:${user}@${domain}`, user, domain };
+  }
+
+  /**
+   * A request of the user a bridge flow was opened for (SipConnection.openedFor): the WebSocket
+   * was accepted for that portal session (account, session epoch and enabled checked), the bridge
+   * refuses any other From (403), and the flow is closed when the account's sessions end. Its
+   * requests are that user's without a digest round trip — as a connection authenticated by a TLS
+   * client certificate would be.
+   * Checked on each request: the account is still active and its sessions were not ended since
+   * the flow opened (else digest decides, which refuses the page's revoked credentials too).
+   */
+  private async flowIdentity(request: SipRequest, d: ServedDomain, conn: SipConnection): Promise<Identity | undefined> {
+    if (!conn.openedFor) return undefined;
+    const from = aorOf(request.from.uri);
+    if (from !== conn.openedFor) return undefined;
+    const { user, domain } = splitAor(from);
+    if (domain !== d.name || this.o.revokedSince?.(`${user}@${domain}`, conn.openedAt)) return undefined;
+    if ((await this.o.accounts.accountStatus(user, domain)) !== "active") return undefined;
+    return { aor: from, user, domain };
   }
 
   /**

@@ -28,7 +28,7 @@
  * - Runs the SIP–XMPP presence gateway (lib/xmpp) when XMPP_COMPONENT_URL is set: an XEP-0114
  *   component for XMPP_COMPONENT_DOMAIN at that URL, for contacts in XMPP_DOMAINS.
  */
-import { ephemeralRevocationCheck } from "../accounts/revocations";
+import { ephemeralRevocationCheck, revokedSince } from "../accounts/revocations";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { HeraldConfig } from "../config";
@@ -85,6 +85,7 @@ export async function startEmbeddedSipServer(
     accounts: new PrismaAccountDirectory(db, { cache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }), virtualCache: new CredentialsCache({ ttlMs: CREDENTIALS_TTL_MS }) }),
     ephemeralSecret: cfg.ephemeralSecret,
     ephemeralRevoked: ephemeralRevocationCheck(cfg.SIP_EPHEMERAL_TTL),
+    revokedSince,
     xcap,
     state: new PrismaPresenceStateStore(db),
     logger,

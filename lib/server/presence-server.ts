@@ -94,6 +94,8 @@ export interface PresenceServerOptions {
   ephemeralSecret?: string;
   /** Short-lived credentials issued before the account's last revocation (see SipAuthenticatorOptions.ephemeralRevoked). */
   ephemeralRevoked?: (address: string, expires: number) => boolean;
+  /** Sessions of an account ended at or after a time (see SipAuthenticatorOptions.revokedSince). */
+  revokedSince?: (address: string, since: number) => boolean;
   /** XCAP documents (pres-rules, resource-lists, pidf-manipulation) and their change events. */
   xcap: { store: XcapStore; subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void };
   /** Persistence (default: in memory, i.e. none across restarts). */
@@ -195,6 +197,7 @@ export class PresenceServer {
       transport: this.transport,
       ephemeralSecret: options.ephemeralSecret,
       ephemeralRevoked: options.ephemeralRevoked,
+      revokedSince: options.revokedSince,
       digestAlgorithms: options.digestAlgorithms,
       challengeStatus: options.challengeStatus,
       domainsCacheMs: options.domainsCacheMs,

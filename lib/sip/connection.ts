@@ -64,6 +64,13 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   readonly stream: SipByteStream;
   /** An in-process flow: no address of its own (see `SipTransport.openFlow`). */
   readonly inProcess: boolean;
+  /**
+   * The AOR an in-process flow was opened for (the bridge: a WebSocket whose portal session is that
+   * user's, and which lets only that user's requests through): requests from it need no digest.
+   */
+  readonly openedFor?: string;
+  /** When the connection was accepted or opened (ms since the epoch). */
+  readonly openedAt = Date.now();
   /** @internal The transport's last alias key for this connection (`SipTransport.addAlias`). */
   lastAlias?: { host: string; port: number; key: string };
   /** AORs authenticated on this connection (one, or several behind a proxy). */
@@ -86,6 +93,7 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
     this.inProcess = options.inProcess ?? false;
     this.relayedFor = options.clientAddress === undefined ? undefined : normalizeAddress(options.clientAddress);
     if (options.owner) this.owners = new Set([options.owner]);
+    if (options.inProcess && options.owner) this.openedFor = options.owner;
     this.vouches = options.inProcess ? options.asserts : undefined;
     stream.once("close", () => {
       this.isClosed = true;

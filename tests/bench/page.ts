@@ -1,6 +1,7 @@
 /**
  * Issue 6 benchmark (b): a buddy list of N contacts (default 200) — time from clicking "Sign in"
- * to every contact row showing live state (not "unknown"), in Debian's Chromium against a real
+ * (the click event in the page) to every contact row showing live state (not "unknown"; checked in
+ * the page every 5 ms; `playwrightMs` is the same from before Playwright's click call to its wait's end), in Debian's Chromium against a real
  * `herald start` (embedded SIP and XCAP servers). Half the contacts publish "available" through
  * raw SIP before the login; the rest are offline. Prints JSON lines.
  *
@@ -80,27 +81,39 @@ try {
         const n = ${N};
         window.__marks = {};
         const now = () => performance.timeOrigin + performance.now();
+        // the moment the click reaches the page (Playwright's own checks before it are not the user's wait)
+        document.addEventListener("click", (e) => {
+          if (e.target instanceof Element && e.target.closest('button[type="submit"]')) window.__marks.click ??= now();
+        }, true);
         const tick = () => {
           const m = window.__marks;
-          if (document.querySelectorAll('[data-testid^="contact-sip:"]').length >= n) m.rowsRendered ??= now();
+          const rows = document.querySelectorAll('[data-testid^="contact-sip:"]');
+          if (rows.length >= n) {
+            m.rowsRendered ??= now();
+            let live = true;
+            for (const r of rows) if (r.getAttribute("data-availability") === "unknown") { live = false; break; }
+            if (live) m.allLive ??= now();
+          }
           if (document.querySelector('[data-connection="online"]')) m.sipOnline ??= now();
-          if (!(m.rowsRendered && m.sipOnline)) setTimeout(tick, 5);
+          if (!(m.allLive && m.sipOnline)) setTimeout(tick, 5);
         };
         tick();
       })()`);
       const page = await context.newPage();
-      await page.goto(`${herald.baseUrl}/login`);
+      // a person takes seconds to type an address and a password: the login page has settled by then
+      await page.goto(`${herald.baseUrl}/login`, { waitUntil: "networkidle" });
       await page.getByLabel("SIP address").fill("alice@example.test");
       await page.getByLabel("Password").fill(PASSWORD);
       // the requests after "Sign in" (sign-in POST, the list's RSC payload, scripts): [path, start, end] from t0
       const requests: Array<[string, number, number]> = [];
+      let t0 = Infinity; // set just before the click: earlier requests (the preload) are not listed
       page.on("requestfinished", (r) => {
         const t = r.timing();
         if (t.startTime >= t0) requests.push([new URL(r.url()).pathname + (r.headers()["rsc"] ? " (rsc)" : "") + (r.headers()["next-action"] ? ` (action ${(r.postData() ?? "").slice(0, 40)})` : ""), Math.round(t.startTime - t0), Math.round(t.startTime + t.responseEnd - t0)]);
       });
       const cdp = pageProf ? await context.newCDPSession(page) : null;
       if (cdp) { await cdp.send("Profiler.enable"); await cdp.send("Profiler.setSamplingInterval", { interval: 200 }); await cdp.send("Profiler.start"); }
-      const t0 = Date.now();
+      t0 = Date.now();
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForFunction(
         (n) => {
@@ -123,13 +136,17 @@ try {
         const status = await page.getByTestId("connection-status").textContent().catch(() => "?");
         throw new Error(`not every contact became live: ${JSON.stringify(states)}, connection: ${status}; ${(err as Error).message}`);
       });
-      const ms = Date.now() - t0;
+      const playwrightMs = Date.now() - t0;
       if (cdp) { const { profile } = await cdp.send("Profiler.stop"); writeFileSync(path.join(pageProf!, `page-${run}.cpuprofile`), JSON.stringify(profile)); }
-      times.push(ms);
       const online = await page.locator('[data-testid^="contact-sip:"][data-availability="available"]').count();
       const marks = await page.evaluate(() => (window as unknown as { __marks: Record<string, number> }).__marks);
-      const phases = Object.fromEntries(Object.entries(marks).map(([k, v]) => [k, Math.round(v - t0)]));
-      out({ measure: "login_to_all_live_ms", run, contacts: N, ms, online, phasesMs: phases, requests });
+      await page.waitForFunction(() => (window as unknown as { __marks: Record<string, number> }).__marks.allLive !== undefined, undefined, { timeout: 5000 });
+      const { click, allLive } = await page.evaluate(() => (window as unknown as { __marks: Record<string, number> }).__marks);
+      // from the click event in the page to the first moment every row is live (both page clocks)
+      const ms = Math.round(allLive - click);
+      times.push(ms);
+      const phases = Object.fromEntries(Object.entries(marks).filter(([k]) => k !== "click").map(([k, v]) => [k, Math.round(v - click)]));
+      out({ measure: "login_to_all_live_ms", run, contacts: N, ms, playwrightMs, online, phasesMs: phases, requests: requests.map(([p, a, b]) => [p, Math.round(a - (click - t0)), Math.round(b - (click - t0))]) });
       await context.close();
     }
     times.sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <name…>`: run benchmark scripts (each prints JSON lines). Names: parser,
- * presence, xcap, bridge, rls, page, deployed (`herald start` and Kamailio over real sockets), im (MESSAGE: Herald and
+ * presence, xcap, xcap-put-path (the XCAP PUT path in one process, against --before=DIR), bridge, rls, page, deployed (`herald start` and Kamailio over real sockets), im (MESSAGE: Herald and
  * Kamailio with msilo), xmpp (the SIP–XMPP gateway through a real Prosody), admin,
  * population (10,000 accounts with address books, 20 % online through the bridge: memory, idle CPU, restart), or all. Figures, never assertions.
  */
@@ -12,6 +12,7 @@ const BENCHES: Record<string, { file: string; args?: string[] }> = {
   parser: { file: "sip-parser.ts" },
   presence: { file: "presence.ts" },
   xcap: { file: "xcap.ts" },
+  "xcap-put-path": { file: "xcap-put-path.ts" },
   bridge: { file: "bridge.ts" },
   rls: { file: "rls.ts" },
   page: { file: "page.ts" },

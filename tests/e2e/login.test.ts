@@ -30,6 +30,31 @@ describe("portal login", () => {
     expect(await page.getByRole("region", { name: "Buddy list" }).isVisible()).toBe(true);
   });
 
+  it("the login page loads the buddy list's JavaScript while the form is filled in: after Sign in only small page chunks follow", async () => {
+    context = await browser.newContext();
+    const page = await context.newPage();
+    const scripts: Array<{ url: string; bytes: number; afterSignIn: boolean }> = [];
+    let signedIn = false;
+    page.on("response", (r) => {
+      if (r.request().resourceType() !== "script") return;
+      const afterSignIn = signedIn;
+      void r.body().then((b) => scripts.push({ url: r.url(), bytes: b.length, afterSignIn }), () => undefined);
+    });
+    await page.goto(`${baseUrl}/login`, { waitUntil: "networkidle" });
+    const beforeBytes = () => scripts.filter((s) => !s.afterSignIn).reduce((n, s) => n + s.bytes, 0);
+    const onLoginPage = beforeBytes();
+    await page.getByLabel("SIP address").fill(users.carol.address);
+    await page.getByLabel("Password").fill(users.carol.password);
+    signedIn = true;
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL((u) => u.pathname === "/");
+    await expect.poll(() => page.locator('[data-connection="online"]').count(), { timeout: 15_000 }).toBe(1);
+    const after = scripts.filter((s) => s.afterSignIn);
+    // JsSIP, the XML parser and the list (hundreds of KB) came with the login page, not after the click
+    expect(onLoginPage).toBeGreaterThan(500_000);
+    expect(after.reduce((n, s) => n + s.bytes, 0), JSON.stringify(after)).toBeLessThan(100_000);
+  });
+
   it("serves the portal's icon from public/: /favicon.ico and the SVG the pages link to", async () => {
     const ico = await fetch(`${baseUrl}/favicon.ico`);
     expect(ico.status).toBe(200);

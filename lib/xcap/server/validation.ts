@@ -41,9 +41,11 @@ export function checkContent(
     if (c.nodeType !== 1) continue;
     const k = c as XmlElement;
     kids.push(k);
-    if (own.includes(k.namespaceURI ?? "")) {
-      const t = tokens[`${k.namespaceURI === own[0] ? "" : `{${k.namespaceURI}}`}${k.localName}`];
-      if (!t) throw schemaError(`element ${describe(k)} not allowed in ${describe(el)}`);
+    const kns = k.namespaceURI ?? "";
+    if (kns === own[0] || own.includes(kns)) {
+      // names in the first namespace are looked up as they are (no key to build for each child)
+      const t = kns === own[0] ? tokens[k.localName] : tokens[`{${kns}}${k.localName}`];
+      if (typeof t !== "string" || !t) throw schemaError(`element ${describe(k)} not allowed in ${describe(el)}`); // not an inherited "constructor"
       s += t;
     } else {
       s += "O";

@@ -27,8 +27,9 @@ import {
   type SipMessageAny,
 } from "@/lib/sip";
 import { waitFor } from "../../helpers/wait";
+import { forgetRevocationsBefore, noteRevocation, revokedSince } from "@/lib/accounts/revocations";
 import { cookieSession } from "./session-cookie";
-import { DOMAIN, PASSWORD, XcapFixture, allowRules, client as tcpClient, startServer } from "../server/harness";
+import { DOMAIN, PASSWORD, XcapFixture, accounts, allowRules, client as tcpClient, startServer } from "../server/harness";
 
 const ALICE = `sip:alice@${DOMAIN}`;
 const BOB = `sip:bob@${DOMAIN}`;
@@ -227,7 +228,7 @@ describe("bridge → embedded server over in-process flows", () => {
     const handed = vi.spyOn(s.ends[0]!, "writeMessage");
     expect((await a.register()).status).toBe(200);
     const registers = s.atServer.filter((m) => (m.message as SipRequest).method === "REGISTER").map((m) => m.message);
-    expect(registers).toHaveLength(2); // challenged, then with credentials
+    expect(registers).toHaveLength(1); // the flow's own user: no digest round trip
     expect(handed.mock.calls.map(([, msg]) => msg)).toEqual(registers);
     for (const [i, [raw, msg]] of handed.mock.calls.entries()) {
       expect(msg).toBe(registers[i]); // the very object: no second parse
@@ -239,7 +240,29 @@ describe("bridge → embedded server over in-process flows", () => {
     await waitFor(() => s.atServer.some((m) => (m.message as SipRequest).method === "OPTIONS"), { ...W, what: "OPTIONS at the server" });
     const options = s.atServer.find((m) => (m.message as SipRequest).method === "OPTIONS")!.message;
     expect(options.getHeader("X-Folded")).toBe("one, two");
-    expect(handed).toHaveBeenCalledTimes(2);
+    expect(handed).toHaveBeenCalledTimes(1);
+  });
+
+  it("the user a flow was opened for needs no digest; once the account's sessions end (or it is disabled) digest decides again", async () => {
+    const directory = accounts();
+    const s = await setup({ server: { revokedSince, accounts: directory } });
+    await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, []));
+    const a = await Tab.open(s.url, "alice");
+    expect([(await a.register()).status, (await a.publish("here")).status, (await a.subscribe(ALICE)).status]).toEqual([200, 200, 200]);
+    // answered at once: nothing was challenged, so no request carried credentials
+    expect(s.atServer.filter((m) => m.message instanceof SipRequest && (m.message.hasHeader("Authorization") || m.message.hasHeader("Proxy-Authorization")))).toEqual([]);
+    // the password changed (or sessions ended otherwise) after the flow opened: challenged again
+    noteRevocation(`alice@${DOMAIN}`, Date.now());
+    try {
+      expect((await a.request(a.build("REGISTER", `sip:${DOMAIN}`, { to: a.aor, headers: [["Expires", "600"]] }))).status).toBe(401);
+    } finally {
+      forgetRevocationsBefore(Date.now() + 1);
+    }
+    // a new flow (a new WebSocket, accepted for a live session) is trusted again; a disabled account's is not
+    const b = await Tab.open(s.url, "alice");
+    expect((await b.request(b.build("REGISTER", `sip:${DOMAIN}`, { to: b.aor, headers: [["Expires", "600"]] }))).status).toBe(200);
+    directory.setDisabled("alice", DOMAIN, true);
+    expect((await b.request(b.build("REGISTER", `sip:${DOMAIN}`, { to: b.aor, headers: [["Expires", "600"]] }))).status).toBe(401);
   });
 
   it("frames nothing on the way: the server's answers and requests come to the bridge whole; a response without the bridge's Via is still dropped", async () => {

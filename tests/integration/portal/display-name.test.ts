@@ -10,22 +10,22 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadConfig } from "@/lib/config";
 import { addAccount, addDomain, getAccount } from "@/lib/accounts/service";
-import { changeDisplayName } from "@/lib/portal/display-name";
+import { changeDisplayName, changeOwnDisplayName, DisplayNameRateError } from "@/lib/portal/display-name";
 import { addressBookFor } from "@/lib/portal/presence-documents";
 import { xcapEvents } from "@/lib/portal/xcap-events";
 import type { XcapChangeEvent } from "@/lib/xcap/server";
 import { tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 
-describe("changeDisplayName", () => {
+describe("display-name changes", () => {
   let t: TempDb;
   const events: XcapChangeEvent[] = [];
   let unsubscribe: () => void;
 
   beforeAll(async () => {
-    (globalThis as { __heraldConfig?: unknown }).__heraldConfig = loadConfig({ HERALD_DATA_DIR: mkdtempSync(path.join(tmpdir(), "herald-dn-")), PORT: "3999" });
+    (globalThis as { __heraldConfig?: unknown }).__heraldConfig = loadConfig({ HERALD_DATA_DIR: mkdtempSync(path.join(tmpdir(), "herald-dn-")), PORT: "3999", DISPLAY_NAME_CHANGES_PER_HOUR: "3" });
     t = await tempSqliteDb();
     await addDomain(t.db, "example.test");
-    for (const u of ["dora", "ben", "cat", "eve"]) await addAccount(t.db, { address: `${u}@example.test`, password: "Pass-word-1", displayName: u === "dora" ? "Dora" : undefined });
+    for (const u of ["dora", "ben", "cat", "eve", "fay", "gus"]) await addAccount(t.db, { address: `${u}@example.test`, password: "Pass-word-1", displayName: u === "dora" ? "Dora" : undefined });
     unsubscribe = xcapEvents().subscribe((e) => events.push(e));
   });
   afterAll(async () => {
@@ -56,5 +56,23 @@ describe("changeDisplayName", () => {
     events.length = 0;
     await changeDisplayName(t.db, "dora@example.test", "Dora Ильина 🌊");
     expect(events).toEqual([]);
+  });
+
+  it(`My Presence (changeOwnDisplayName): DISPLAY_NAME_CHANGES_PER_HOUR renames an hour; one more changes nothing and says when to try again`, async () => {
+    await (await addressBookFor("gus@example.test")).addContact({ name: "", uris: ["sip:fay@example.test"] });
+    for (const name of ["Fay 1", "Fay 2", "Fay 3"]) expect((await changeOwnDisplayName(t.db, "fay@example.test", name)).displayName).toBe(name);
+    // saving the name one has is no rename: not counted
+    expect((await changeOwnDisplayName(t.db, "fay@example.test", " Fay 3 ")).displayName).toBe("Fay 3");
+    events.length = 0;
+    const refused = await changeOwnDisplayName(t.db, "fay@example.test", "Fay 4").catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DisplayNameRateError);
+    expect((refused as DisplayNameRateError).retryAfterSeconds).toBeGreaterThan(3000);
+    expect((refused as DisplayNameRateError).message).toMatch(/^You changed your name too often\. Try again in \d+ minutes\.$/);
+    // nothing changed: the account, gus's entry, no XCAP write
+    expect((await getAccount(t.db, "fay@example.test"))?.displayName).toBe("Fay 3");
+    expect((await (await addressBookFor("gus@example.test")).load()).contacts[0].name).toBe("Fay 3");
+    expect(events).toEqual([]);
+    // another user is not held back by fay's renames
+    expect((await changeOwnDisplayName(t.db, "gus@example.test", "Gus")).displayName).toBe("Gus");
   });
 });

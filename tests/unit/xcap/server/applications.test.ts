@@ -107,6 +107,7 @@ describe("resource-lists (RFC 4826 §3)", () => {
     ["wrong namespace", `<resource-lists xmlns="urn:other"/>`, "schema-validation-error", false],
     ["entry without uri", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list><entry/></list></resource-lists>`, "schema-validation-error", false],
     ["unknown element", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list><buddy/></list></resource-lists>`, "schema-validation-error", false],
+    ["an element named like an inherited property", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list><constructor/><toString/></list></resource-lists>`, "schema-validation-error", false],
     ["unknown attribute", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list colour="x"/></resource-lists>`, "schema-validation-error", false],
     ["display-name after entry", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list><entry uri="sip:a@x"/><display-name>x</display-name></list></resource-lists>`, "schema-validation-error", false],
     ["duplicate list name", `<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="a"/><list name="a"/></resource-lists>`, "uniqueness-failure", true],

@@ -3,7 +3,8 @@
  * tree that is not the stored text (after a write through the handler, a write by another server
  * or process, a failed write, or a write still in flight), and it must not change any response.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { DOMImplementation } from "@xmldom/xmldom";
 import {
   handleXcapRequest,
   MemoryXcapStore,
@@ -71,6 +72,27 @@ describe("XCAP parsed-document cache", () => {
       expect(got.etag).toBe(put.etag);
       // the whole document (served from the store's text) agrees with the cached tree
       expect((await c.get(RL)).text).toContain(`<display-name>Bob ${i}</display-name>`);
+    }
+  });
+
+  it("a whole-document PUT is parsed once and its tree is what the next node GETs read", async () => {
+    const cache = new XcapDocumentCache();
+    const c = client(new MemoryXcapStore(), { documentCache: cache });
+    // every parse (lib/xml-parser.ts) starts with one new document
+    const parse = vi.spyOn(DOMImplementation.prototype, "createDocument");
+    try {
+      const put = await c.put(RL, RL_DOC, RL_MIME);
+      expect(put.status).toBe(201);
+      expect(parse).toHaveBeenCalledTimes(1);
+      const tree = parse.mock.results[0]!.value as Document;
+      expect(cache.lookup(KEY, { content: RL_DOC, etag: put.etag!.slice(1, -1) })).toBe(tree);
+      expect((await c.get(entry("sip:bob@example.test") + "/display-name")).text).toBe("<display-name>Bob</display-name>");
+      expect((await c.get(entry("sip:carol@example.test"))).text).toContain("keep me");
+      // served from that tree: no parse, no cache miss
+      expect(parse).toHaveBeenCalledTimes(1);
+      expect(cache.stats.misses).toBe(0);
+    } finally {
+      parse.mockRestore();
     }
   });
 
