@@ -364,6 +364,32 @@ describe("RLS list subscriptions (3 resources)", () => {
     const p = await alice.waitForNotify((x) => x.bodyText.includes("after restart"), { sub, from });
     expect(parseListNotify(p).rlmi!.fullState).toBe(false);
   });
+
+  it("a restored list of a bridged page (its in-process flow died with the process) ends at once: no back end is built for it", async () => {
+    const state = new MemoryPresenceStateStore();
+    const xcap = new RlsXcap();
+    await seed(xcap);
+    const first = await startRlsServer({ state, xcap });
+    let firstStopped = false;
+    cleanup.push(() => (firstStopped ? undefined : first.stop()));
+    // the page's SIP over an in-process flow, its Contact on the flow's address (0.0.0.0), as the bridge makes it
+    const page = await bigClient(first.port, "alice", { stream: () => first.server.transport.openFlow({ owner: ALICE }) });
+    cleanup.push(() => page.close());
+    const { sub } = await page.subscribe(LIST, { headers: LIST_HEADERS });
+    await page.waitForNotify(isList, { sub });
+    await first.server.flush();
+    await first.stop();
+    firstStopped = true;
+
+    const second = await startRlsServer({ state, xcap });
+    cleanup.push(() => second.stop());
+    expect(second.rls.size).toBe(0);
+    expect(second.rls.pool.size).toBe(0);
+    expect(second.server.notifier.stats.internal).toBe(0); // no back end ever reported a state
+    expect([...second.server.notifier.all()].filter((s) => s.event === "presence")).toEqual([]);
+    await second.server.flush();
+    expect((await state.load("subscription")).length).toBe(0);
+  });
 });
 
 export type { SipTestClient };
