@@ -24,7 +24,8 @@
  *   of one core over --idle-seconds while everyone is online and nothing changes, and the NOTIFYs
  *   sent meanwhile), `population.restart` (SIGTERM, `herald start` again on the same data and
  *   ports; every client, its WebSocket gone, reconnects once the portal listens — all at once, as
- *   pages whose reconnect timer fires — and registers, publishes and subscribes again: time until
+ *   pages whose reconnect timer fires; a failed connect is tried again with JsSIP's back-off,
+ *   counted as `connectRetries` — and registers, publishes and subscribes again: time until
  *   every list subscription has had a full-state NOTIFY carrying every member's state, and until
  *   every online buddy shows open in it), then the memory after the restart.
  * Bounded: past half of --max-minutes no further user is brought online (`skippedOverBudget`; the
@@ -140,12 +141,35 @@ function onNotify(u: User, n: SipRequest): void {
   if (u.fullAt !== undefined && u.currentAt === undefined && showsEveryOnlineBuddy(u)) u.currentAt = now;
 }
 
+/** WebSocket connects tried again (`reconnect`), and why they failed (digits folded). */
+const retried = { connects: 0, errors: {} as Record<string, number> };
+
+/**
+ * The page's WebSocket. Reconnecting (`reconnect`), a failed connect is tried again as JsSIP's
+ * transport recovery does — attempt n waits ⌊rand·2ⁿ + 1⌋ s, within [2, 30] (the page's
+ * connection_recovery_min/max_interval) — while the budget lasts.
+ */
+async function openPageSocket(h: HeraldProcess, u: User, reconnect: boolean): Promise<WebSocket> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openBridgeSocket(h.baseUrl, u.cookie, u.localAddress);
+    } catch (e) {
+      if (!reconnect || budgetLeft() < 60_000) throw e;
+      retried.connects++;
+      const kind = ((e as Error).message ?? String(e)).replace(/\d+/g, "N").slice(0, 80);
+      retried.errors[kind] = (retried.errors[kind] ?? 0) + 1;
+      const k = Math.min(30, Math.max(2, Math.floor(Math.random() * 2 ** attempt + 1)));
+      await new Promise((r) => setTimeout(r, k * 1000));
+    }
+  }
+}
+
 /** Connect through the bridge and do what the page does on coming online. */
-async function comeOnline(h: HeraldProcess, u: User): Promise<void> {
+async function comeOnline(h: HeraldProcess, u: User, reconnect = false): Promise<void> {
   u.members.clear();
   u.fullAt = u.currentAt = u.lastNotifyAt = undefined;
   u.rlsCallId = undefined;
-  u.ws = await openBridgeSocket(h.baseUrl, u.cookie, u.localAddress);
+  u.ws = await openPageSocket(h, u, reconnect);
   const ua = await connectBridged(u.ws, { user: userName(u.i), domain: DOMAIN, password: PASSWORD, timeoutMs: 60_000, keepReceived: false, preemptiveAuth: true, onRequest: (r) => r.method === "NOTIFY" && onNotify(u, r) });
   u.ua = ua;
   const reg = await ua.register(600);
@@ -278,11 +302,11 @@ async function quiet(quietMs: number, maxMs: number): Promise<void> {
  * figures: seconds from `from` to the last full state / last list showing every online buddy open,
  * Herald's CPU time over the phase, this process's CPU share.
  */
-async function onlinePhase(h: HeraldProcess, what: string, concurrency: number, reserveMs: number, from = performance.now(), perSecond = 0): Promise<Record<string, unknown>> {
+async function onlinePhase(h: HeraldProcess, what: string, concurrency: number, reserveMs: number, from = performance.now(), perSecond = 0, reconnect = false): Promise<Record<string, unknown>> {
   const cpu0 = process.cpuUsage();
   const server0 = cpuMsOf([h.pid]);
   const start = performance.now();
-  const came = await everyone(what, concurrency, reserveMs, (u) => comeOnline(h, u), perSecond);
+  const came = await everyone(what, concurrency, reserveMs, (u) => comeOnline(h, u, reconnect), perSecond);
   const setupSeconds = seconds(start);
   const conv = await converged(`full state: ${what}`);
   const load = process.cpuUsage(cpu0);
@@ -385,13 +409,15 @@ async function main(): Promise<void> {
     for (let k = users.length - 1; k >= 0; k--) if (users[k]!.skipped) users.splice(k, 1);
     // every page at once (its reconnect timer fired), each then registers, publishes and subscribes
     const reconnectStart = performance.now();
-    const back = await onlinePhase(herald, "reconnecting after the restart", users.length, 0, reconnectStart);
+    const back = await onlinePhase(herald, "reconnecting after the restart", users.length, 0, reconnectStart, 0, true);
     line({
       bench: "population.restart",
       stopSeconds: stoppedSeconds,
       listeningAgainSeconds: readySeconds,
       serverCpuSecondsToListen: +(listenCpuMs / 1000).toFixed(1),
       ...back,
+      connectRetries: retried.connects,
+      ...(retried.connects ? { connectRetryErrors: retried.errors } : {}),
       fromStopAllFullStateSeconds: lastOf((u) => u.fullAt, restartStart),
       fromStopAllCurrentSeconds: lastOf((u) => u.currentAt, restartStart),
       note: "seconds from the reconnect (the new process listening) unless fromStop; full state: a full-state NOTIFY with every member; current: every online buddy open",
