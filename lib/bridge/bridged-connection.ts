@@ -167,7 +167,7 @@ export class BridgedConnection {
       this.finish();
     });
 
-    this.upstream.on("data", (chunk: Buffer) => this.guard("upstream data", () => this.framer.push(chunk)));
+    this.upstream.on("data", (chunk: Buffer) => this.guard("upstream data", () => this.onUpstreamData(chunk)));
     const upstream: SipByteStream = this.upstream;
     this.flow = upstream instanceof MemoryFlowEnd ? upstream : undefined;
     if (this.flow) {
@@ -423,6 +423,20 @@ export class BridgedConnection {
       this.sendToClient(via.value.includes(",") ? stripTopVia(raw) : cutBytes(raw, via.start, via.end));
     }
     this.metrics.messages.toClient++;
+  }
+
+  /**
+   * Bytes from upstream. The in-process server writes each keep-alive whole, so there a lone CRLF
+   * is its pong (RFC 5626 §4.4.1) — not held by the framer until the next pong arrives and, with
+   * it, reads as a CRLFCRLF ping that the bridge would answer with a stray CRLF. Over TCP the
+   * framer decides (chunks there are not writes).
+   */
+  private onUpstreamData(chunk: Buffer): void {
+    if (this.flow && this.framer.buffered === 0 && chunk.length === 2 && chunk[0] === 13 && chunk[1] === 10) {
+      this.metrics.keepAlives.fromUpstream++;
+      return;
+    }
+    this.framer.push(chunk);
   }
 
   /**

@@ -3,6 +3,7 @@
  * port, with WebSocket upgrades handed to registered handlers (the SIP bridge at /sip).
  */
 import http from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -64,6 +65,39 @@ export interface PortalServerOptions {
 
 export const DEFAULT_HEADER_TIMEOUT_MS = 30_000;
 
+/** Request heads parsed on each connection (the header timeout's second look). */
+const heads = new WeakMap<object, number>();
+const headSeen = (socket: object) => heads.set(socket, (heads.get(socket) ?? 0) + 1);
+
+/**
+ * Node's own answers to a client error (what `server` does without a `clientError` listener).
+ * A header timeout (ERR_HTTP_REQUEST_TIMEOUT) gets a second look first: Node measures it from the
+ * accept, so a connection accepted while the event loop was busy — a reconnect storm of pages
+ * after a restart, each setting up its SIP — can time out before its request, waiting in the
+ * socket, was ever read; closing it then resets the connection (ECONNRESET at the page). The poll
+ * phase that follows reads what arrived: a head parsed by then is served; a peer still short of
+ * its head (slowloris) is closed as before, one loop turn later.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const close = () => {
+    if (socket.destroyed) return;
+    if (socket.writable && socket.bytesWritten === 0) socket.write(CLIENT_ERROR_RESPONSES[err.code ?? ""] ?? BAD_REQUEST);
+    socket.destroy(err);
+  };
+  if (err.code !== "ERR_HTTP_REQUEST_TIMEOUT") return close();
+  const seen = heads.get(socket) ?? 0;
+  setImmediate(() => {
+    if ((heads.get(socket) ?? 0) === seen) close();
+  });
+}
+
+const BAD_REQUEST = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+const CLIENT_ERROR_RESPONSES: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n",
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: "HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n",
+  ERR_HTTP_REQUEST_TIMEOUT: "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
+};
+
 export async function startPortal(opts: PortalServerOptions & { dir?: string }): Promise<PortalServer> {
   const dir = opts.dir ?? APP_DIR;
   const app = next({ dev: false, dir, hostname: opts.host, port: opts.port });
@@ -119,7 +153,10 @@ export async function listenPortal(
       });
     },
   );
+  server.on("request", (req) => headSeen(req.socket));
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket as Socket));
   server.on("upgrade", (req, socket, head) => {
+    headSeen(req.socket);
     identify(req);
     for (const h of upgradeHandlers) if (h(req, socket, head)) return;
     socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");

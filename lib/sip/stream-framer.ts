@@ -54,6 +54,15 @@ export class SipStreamFramer {
     return this.buf.length;
   }
 
+  /**
+   * Bytes held of an unfinished message. Between messages only the start of a keep-alive can wait
+   * (CR, CRLF or CRLFCR: a lone CRLF pong is told from a ping's first half only by what follows,
+   * RFC 5626 §4.4.1) — that is no message, so 0.
+   */
+  get unfinished(): number {
+    return this.state === State.Boundary ? 0 : this.buf.length;
+  }
+
   push(chunk: Buffer): void {
     if (this.state === State.Failed || chunk.length === 0) return;
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);

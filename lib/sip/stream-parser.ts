@@ -60,6 +60,11 @@ export class SipStreamParser extends EventEmitter<SipStreamParserEvents> {
     return this.framer.buffered;
   }
 
+  /** Bytes held of an unfinished message; a keep-alive's start between messages is none (`SipStreamFramer.unfinished`). */
+  get unfinished(): number {
+    return this.framer.unfinished;
+  }
+
   push(chunk: Buffer): void {
     this.framer.push(chunk);
   }

@@ -350,7 +350,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
     socket.on("data", (chunk: Buffer) => {
       try {
         framer.push(chunk);
-        unfinished.afterData(framer.buffered);
+        unfinished.afterData(framer.unfinished);
       } catch (e) {
         fail(e);
       }
@@ -360,7 +360,7 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       socket.on("message", (raw: Buffer, msg: SipMessageAny | undefined) => {
         try {
           if (!msg || !framer.acceptParsed(raw, msg)) framer.push(raw);
-          unfinished.afterData(framer.buffered);
+          unfinished.afterData(framer.unfinished);
         } catch (e) {
           fail(e);
         }

@@ -28,7 +28,7 @@ export class UnfinishedMessageTimer {
     this.completed = true;
   }
 
-  /** After bytes were pushed: `buffered` is what the framer holds of an unfinished message. */
+  /** After bytes were pushed: `buffered` is what the framer holds of an unfinished message (`SipStreamParser.unfinished`: a held keep-alive CRLF is none). */
   afterData(buffered: number): void {
     if (this.disposed || this.timeoutMs <= 0) return;
     const completed = this.completed;

@@ -4,8 +4,8 @@
  * they use it. Prints JSON lines (progress included); figures, never assertions.
  *
  *   npm run bench -- population [--accounts=10000] [--contacts=50] [--online-share=0.2]
- *        [--db=sqlite|postgresql] [--idle-seconds=30] [--concurrency=100] [--timeout-seconds=180] [--seed-workers=2]
- *        [--max-minutes=10]
+ *        [--db=sqlite|postgresql] [--idle-seconds=30] [--concurrency=100] [--arrivals-per-second=0] [--timeout-seconds=180] [--seed-workers=2]
+ *        [--max-minutes=10] [--server-log=FILE]
  *
  * - --accounts accounts, each with a --contacts-entry Blink-style address book (resource-lists,
  *   rls-services and OMA pres-rules as the portal writes them; tests/bench/population-seed.ts),
@@ -24,7 +24,8 @@
  *   of one core over --idle-seconds while everyone is online and nothing changes, and the NOTIFYs
  *   sent meanwhile), `population.restart` (SIGTERM, `herald start` again on the same data and
  *   ports; every client, its WebSocket gone, reconnects once the portal listens — all at once, as
- *   pages whose reconnect timer fires — and registers, publishes and subscribes again: time until
+ *   pages whose reconnect timer fires; a failed connect is tried again with JsSIP's back-off,
+ *   counted as `connectRetries` — and registers, publishes and subscribes again: time until
  *   every list subscription has had a full-state NOTIFY carrying every member's state, and until
  *   every online buddy shows open in it), then the memory after the restart.
  * Bounded: past half of --max-minutes no further user is brought online (`skippedOverBudget`; the
@@ -55,6 +56,8 @@ const CONTACTS = numberArg("contacts", 50);
 const ONLINE_SHARE = numberArg("online-share", 0.2);
 const IDLE_SECONDS = numberArg("idle-seconds", 30);
 const CONCURRENCY = numberArg("concurrency", 100);
+/** Users starting to come online per second (0: as fast as --concurrency allows); spreads arrivals over time without load. */
+const ARRIVALS_PER_SECOND = numberArg("arrivals-per-second", 0);
 const TIMEOUT_MS = numberArg("timeout-seconds", 180) * 1000;
 const DB = stringArg("db") ?? "sqlite";
 const SEED_WORKERS = numberArg("seed-workers", 2);
@@ -65,6 +68,8 @@ const DOMAIN = "example.test";
 const PASSWORD = "Population-pass1";
 const AUTH_SECRET = "population-bench-auth-secret-0123456789abcdef";
 const PER_ADDRESS = 50;
+/** Herald's own output (its log lines) appended to this file, when given. */
+const SERVER_LOG = stringArg("server-log");
 
 const t0 = performance.now();
 const seconds = (from: number) => +((performance.now() - from) / 1000).toFixed(2);
@@ -93,8 +98,9 @@ interface User {
   /** When, after that, every online buddy showed open. */
   currentAt?: number;
   notifies: number;
-  /** When the current list subscription's last NOTIFY arrived. */
+  /** When the current list subscription's last NOTIFY arrived, and its Subscription-State. */
   lastNotifyAt?: number;
+  lastListState?: string;
   /** Not brought online: the run's budget (--max-minutes) ran short. */
   skipped?: boolean;
 }
@@ -109,6 +115,7 @@ function onNotify(u: User, n: SipRequest): void {
   notifiesReceived++;
   u.notifies++;
   if (n.callId !== u.rlsCallId) return;
+  u.lastListState = n.getHeader("Subscription-State");
   const ct = n.getHeader("Content-Type");
   if (!ct || !/^multipart\/related/i.test(ct)) return;
   let m;
@@ -134,12 +141,35 @@ function onNotify(u: User, n: SipRequest): void {
   if (u.fullAt !== undefined && u.currentAt === undefined && showsEveryOnlineBuddy(u)) u.currentAt = now;
 }
 
+/** WebSocket connects tried again (`reconnect`), and why they failed (digits folded). */
+const retried = { connects: 0, errors: {} as Record<string, number> };
+
+/**
+ * The page's WebSocket. Reconnecting (`reconnect`), a failed connect is tried again as JsSIP's
+ * transport recovery does — attempt n waits ⌊rand·2ⁿ + 1⌋ s, within [2, 30] (the page's
+ * connection_recovery_min/max_interval) — while the budget lasts.
+ */
+async function openPageSocket(h: HeraldProcess, u: User, reconnect: boolean): Promise<WebSocket> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openBridgeSocket(h.baseUrl, u.cookie, u.localAddress);
+    } catch (e) {
+      if (!reconnect || budgetLeft() < 60_000) throw e;
+      retried.connects++;
+      const kind = ((e as Error).message ?? String(e)).replace(/\d+/g, "N").slice(0, 80);
+      retried.errors[kind] = (retried.errors[kind] ?? 0) + 1;
+      const k = Math.min(30, Math.max(2, Math.floor(Math.random() * 2 ** attempt + 1)));
+      await new Promise((r) => setTimeout(r, k * 1000));
+    }
+  }
+}
+
 /** Connect through the bridge and do what the page does on coming online. */
-async function comeOnline(h: HeraldProcess, u: User): Promise<void> {
+async function comeOnline(h: HeraldProcess, u: User, reconnect = false): Promise<void> {
   u.members.clear();
   u.fullAt = u.currentAt = u.lastNotifyAt = undefined;
   u.rlsCallId = undefined;
-  u.ws = await openBridgeSocket(h.baseUrl, u.cookie, u.localAddress);
+  u.ws = await openPageSocket(h, u, reconnect);
   const ua = await connectBridged(u.ws, { user: userName(u.i), domain: DOMAIN, password: PASSWORD, timeoutMs: 60_000, keepReceived: false, preemptiveAuth: true, onRequest: (r) => r.method === "NOTIFY" && onNotify(u, r) });
   u.ua = ua;
   const reg = await ua.register(600);
@@ -170,14 +200,22 @@ async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<vo
 }
 
 /** Everyone through `fn`, with a progress line about every 5 s; failures counted (first one kept). */
-async function everyone(what: string, concurrency: number, reserveMs: number, fn: (u: User) => Promise<void>): Promise<{ failures: number; skippedOverBudget: number; firstError?: string }> {
+async function everyone(what: string, concurrency: number, reserveMs: number, fn: (u: User) => Promise<void>, perSecond = 0): Promise<{ failures: number; skippedOverBudget: number; firstError?: string; errors?: Record<string, number> }> {
   let done = 0;
   let failures = 0;
   let skipped = 0;
   let firstError: string | undefined;
+  /** Failures by message (digits folded), so that different causes show apart. */
+  const errors: Record<string, number> = {};
   const timer = setInterval(() => line({ bench: "population.progress", what, done, of: users.length, failures, fullState: users.filter((u) => u.fullAt !== undefined).length }), 5000);
+  const start = performance.now();
+  let started = 0;
   try {
     await pool(users, concurrency, async (u) => {
+      if (perSecond > 0) {
+        const at = start + (started++ * 1000) / perSecond;
+        if (at > performance.now()) await new Promise((r) => setTimeout(r, at - performance.now()));
+      }
       // keep a reserve of the budget for the rest of the run
       if (budgetLeft() < reserveMs) {
         skipped++;
@@ -191,6 +229,8 @@ async function everyone(what: string, concurrency: number, reserveMs: number, fn
       } catch (e) {
         failures++;
         firstError ??= (e as Error).message;
+        const kind = ((e as Error).message ?? String(e)).replace(/\d+/g, "N").slice(0, 80);
+        errors[kind] = (errors[kind] ?? 0) + 1;
       }
       done++;
     });
@@ -199,7 +239,7 @@ async function everyone(what: string, concurrency: number, reserveMs: number, fn
   }
   // lists that waited only for skipped buddies were current at their last NOTIFY
   for (const u of users) if (u.fullAt !== undefined && u.currentAt === undefined && showsEveryOnlineBuddy(u)) u.currentAt = u.lastNotifyAt;
-  return { failures, skippedOverBudget: skipped, ...(firstError ? { firstError } : {}) };
+  return { failures, skippedOverBudget: skipped, ...(firstError ? { firstError, errors } : {}) };
 }
 
 /** Wait (bounded) until every user's list has full state and shows every online buddy open. */
@@ -220,6 +260,10 @@ async function converged(what: string): Promise<{ fullStateUsers: number; curren
         user: u.aor,
         fullState: u.fullAt !== undefined,
         members: u.members.size,
+        notifies: u.notifies,
+        lastListState: u.lastListState,
+        lastListNotifySecondsAgo: u.lastNotifyAt === undefined ? null : seconds(u.lastNotifyAt),
+        connection: u.ua?.closed === false ? "open" : "closed",
         buddiesNotOpen: [...u.onlineBuddies].filter((b) => !skippedAors.has(b) && !u.members.get(b)?.open).map((b) => `${b} (${u.members.has(b) ? "not open" : "absent"})`),
       })),
     });
@@ -258,11 +302,11 @@ async function quiet(quietMs: number, maxMs: number): Promise<void> {
  * figures: seconds from `from` to the last full state / last list showing every online buddy open,
  * Herald's CPU time over the phase, this process's CPU share.
  */
-async function onlinePhase(h: HeraldProcess, what: string, concurrency: number, reserveMs: number, from = performance.now()): Promise<Record<string, unknown>> {
+async function onlinePhase(h: HeraldProcess, what: string, concurrency: number, reserveMs: number, from = performance.now(), perSecond = 0, reconnect = false): Promise<Record<string, unknown>> {
   const cpu0 = process.cpuUsage();
   const server0 = cpuMsOf([h.pid]);
   const start = performance.now();
-  const came = await everyone(what, concurrency, reserveMs, (u) => comeOnline(h, u));
+  const came = await everyone(what, concurrency, reserveMs, (u) => comeOnline(h, u, reconnect), perSecond);
   const setupSeconds = seconds(start);
   const conv = await converged(`full state: ${what}`);
   const load = process.cpuUsage(cpu0);
@@ -282,7 +326,7 @@ async function onlinePhase(h: HeraldProcess, what: string, concurrency: number, 
 
 async function main(): Promise<void> {
   const online = Array.from({ length: ACCOUNTS }, (_, i) => i).filter(isOnline);
-  line({ bench: "population", accounts: ACCOUNTS, contacts: CONTACTS, onlineShare: ONLINE_SHARE, online: online.length, db: DB, idleSeconds: IDLE_SECONDS, concurrency: CONCURRENCY, node: process.version, cpus: cpus().length, loadavg: readFileSync("/proc/loadavg", "utf8").trim() });
+  line({ bench: "population", accounts: ACCOUNTS, contacts: CONTACTS, onlineShare: ONLINE_SHARE, online: online.length, db: DB, idleSeconds: IDLE_SECONDS, concurrency: CONCURRENCY, arrivalsPerSecond: ARRIVALS_PER_SECOND, node: process.version, cpus: cpus().length, loadavg: readFileSync("/proc/loadavg", "utf8").trim() });
   let pg: PgCluster | undefined;
   let databaseUrl: string | undefined;
   if (DB === "postgresql") {
@@ -303,6 +347,7 @@ async function main(): Promise<void> {
       nodeArgs: ["--inspect=127.0.0.1:0"],
       env,
       sipPort,
+      ...(SERVER_LOG ? { logFile: SERVER_LOG } : {}),
       ...(databaseUrl ? { databaseUrl } : {}),
       seed: async (db) => {
         ids = await seedPopulation(db, { accounts: ACCOUNTS, contacts: CONTACTS, domain: DOMAIN, password: PASSWORD, xcapRoot, workers: SEED_WORKERS }, (done) => {
@@ -328,7 +373,7 @@ async function main(): Promise<void> {
     }
 
     // ---- everyone online
-    line({ bench: "population.online", ...(await onlinePhase(herald, "coming online", CONCURRENCY, BUDGET_MS / 2)) });
+    line({ bench: "population.online", ...(await onlinePhase(herald, "coming online", CONCURRENCY, BUDGET_MS / 2, performance.now(), ARRIVALS_PER_SECOND)) });
     await quiet(3000, 60_000);
     line({ bench: "population.memory", when: "everyone online", online: users.length, ...(await memory(herald, inspector)) });
 
@@ -356,7 +401,7 @@ async function main(): Promise<void> {
     await herald.kill("SIGTERM");
     const stoppedSeconds = seconds(restartStart);
     await waitFor(() => users.every((u) => u.ua?.closed !== false), { timeoutMs: 30_000, what: "clients to see their connections drop" }).catch(() => undefined);
-    herald = await startHerald({ nodeArgs: ["--inspect=127.0.0.1:0"], env, sipPort, dataDir, startTimeoutMs: Math.max(TIMEOUT_MS, 300_000), ...(databaseUrl ? { databaseUrl } : {}) });
+    herald = await startHerald({ nodeArgs: ["--inspect=127.0.0.1:0"], env, sipPort, dataDir, ...(SERVER_LOG ? { logFile: SERVER_LOG } : {}), startTimeoutMs: Math.max(TIMEOUT_MS, 300_000), ...(databaseUrl ? { databaseUrl } : {}) });
     const readySeconds = seconds(restartStart);
     const listenCpuMs = cpuMsOf([herald.pid]);
     inspector = await connectInspector(herald.output);
@@ -364,13 +409,15 @@ async function main(): Promise<void> {
     for (let k = users.length - 1; k >= 0; k--) if (users[k]!.skipped) users.splice(k, 1);
     // every page at once (its reconnect timer fired), each then registers, publishes and subscribes
     const reconnectStart = performance.now();
-    const back = await onlinePhase(herald, "reconnecting after the restart", users.length, 0, reconnectStart);
+    const back = await onlinePhase(herald, "reconnecting after the restart", users.length, 0, reconnectStart, 0, true);
     line({
       bench: "population.restart",
       stopSeconds: stoppedSeconds,
       listeningAgainSeconds: readySeconds,
       serverCpuSecondsToListen: +(listenCpuMs / 1000).toFixed(1),
       ...back,
+      connectRetries: retried.connects,
+      ...(retried.connects ? { connectRetryErrors: retried.errors } : {}),
       fromStopAllFullStateSeconds: lastOf((u) => u.fullAt, restartStart),
       fromStopAllCurrentSeconds: lastOf((u) => u.currentAt, restartStart),
       note: "seconds from the reconnect (the new process listening) unless fromStop; full state: a full-state NOTIFY with every member; current: every online buddy open",

@@ -1,7 +1,7 @@
 /** Run `herald start` as a child process on free ports with a fresh database, for e2e tests. */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { openMigrated } from "./temp-db";
@@ -71,6 +71,8 @@ export async function startHerald(opts: {
   root?: string;
   /** How long the portal may take to listen (a restart restoring much state), ms. Default 90 s. */
   startTimeoutMs?: number;
+  /** Append everything the process writes (stdout and stderr) to this file too (the in-memory copy is cut at 2 MB). */
+  logFile?: string;
 }): Promise<HeraldProcess> {
   const root = opts.root ?? ROOT;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "herald-e2e-"));
@@ -104,6 +106,7 @@ export async function startHerald(opts: {
     const limit = opts.startTimeoutMs ?? 90_000;
     const timer = setTimeout(() => reject(new Error(`Herald did not start within ${limit / 1000} s:\n${output}`)), limit);
     const onData = (d: Buffer) => {
+      if (opts.logFile) appendFileSync(opts.logFile, d);
       output += d.toString();
       if (output.length > 2_000_000) output = output.slice(-1_000_000);
       const m = /portal listening on (http:\/\/\S+)/.exec(output);

@@ -136,6 +136,31 @@ describe("portal HTTP server", () => {
       }
     });
 
+    it("serves requests and upgrades accepted while the event loop was busy past the timeout (a reconnect storm), not resets them", async () => {
+      // Node measures the timeout from the accept: these heads wait unread in their sockets while
+      // the loop is held up (by the 10th accept here, by pages setting up their SIP after a restart)
+      const { portal } = await serve({ headerTimeoutMs: 300 });
+      portal.onUpgrade((_req, socket) => {
+        socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        return true;
+      });
+      const n = 10;
+      let accepted = 0;
+      portal.server.on("connection", () => {
+        if (++accepted !== n) return;
+        const until = Date.now() + 700; // the busy loop, on purpose: longer than the header timeout
+        while (Date.now() < until);
+      });
+      const upgrade = "GET /sip HTTP/1.1\r\nHost: portal.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+      try {
+        const answers = await Promise.all(Array.from({ length: n }, (_, i) => raw(portal.port, i % 2 ? upgrade : get("/"))));
+        expect(accepted).toBe(n);
+        expect(answers.map((a) => a.slice(0, 12))).toEqual(Array.from({ length: n }, (_, i) => (i % 2 ? "HTTP/1.1 101" : "HTTP/1.1 200")));
+      } finally {
+        await portal.close();
+      }
+    });
+
     it("HTTP_HEADER_TIMEOUT_SECONDS defaults to 30 (at most 60 as required)", () => {
       expect(cfg({}).HTTP_HEADER_TIMEOUT_SECONDS).toBe(30);
       expect(cfg({ HTTP_HEADER_TIMEOUT_SECONDS: "10" }).HTTP_HEADER_TIMEOUT_SECONDS).toBe(10);

@@ -22,16 +22,20 @@
  *   pres-rules apply to that subscriber. A member change re-resolves running subscriptions as a
  *   list edit does.
  * - Restart: list subscriptions are persisted by the Notifier like any other; `start()` (after
- *   the server's) re-creates their back ends and sends each list a full-state NOTIFY.
+ *   the server's) re-creates their back ends and sends each list a full-state NOTIFY — except a
+ *   list whose watcher was behind an in-process flow (a bridged page): that flow died with the
+ *   process and is never dialled, so the list ends at once, without back ends built only to be
+ *   released at its first NOTIFY; the page subscribes again over its new flow.
  */
 import { createHash } from "node:crypto";
 import { composeRlsNotifyBody, type RlmiInstance, type RlmiResource } from "../../presence";
-import { SipError, componentLogger, realTimers, type SipLogger, type TimerApi } from "../../sip";
+import { IN_PROCESS_FLOW_HOST, SipError, SipUri, componentLogger, parseUri, realTimers, type SipLogger, type TimerApi } from "../../sip";
 import type { XcapChangeEvent, XcapStore } from "../../xcap/server";
 import { canonicalAor, splitAor } from "../aor";
 import { accountOwningUri } from "../account-directory";
 import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDecision, SubscriptionView, TerminationReason } from "../event-package";
 import type { PresenceServer } from "../presence-server";
+import type { Subscription } from "../notifier";
 import { BackEndPool, type BackEndHandle } from "./back-end";
 import { RemoteSubscriber, type RemoteSubscriberOptions } from "./remote-subscriber";
 import { ServiceResolver, type ListResource } from "./service-resolver";
@@ -196,6 +200,22 @@ export class ResourceListSubscription {
   }
 }
 
+/**
+ * A restored subscription whose NOTIFYs could only go to an in-process flow of the previous
+ * process: its remote target is on the flows' unspecified address (the bridge points a page's
+ * Contact at its flow) and no route set leads elsewhere.
+ */
+function overDeadFlow(s: Subscription): boolean {
+  const d = s.dialog;
+  if (!d || d.routeSet.length > 0) return false;
+  try {
+    const uri = parseUri(d.remoteTarget);
+    return uri instanceof SipUri && uri.host === IN_PROCESS_FLOW_HOST;
+  } catch {
+    return false;
+  }
+}
+
 /** Stable instance id per (list subscription, resource) — the same across a restart. */
 function instanceId(subId: string, uri: string): string {
   return createHash("sha1").update(subId).update("\u0000").update(uri).digest("base64url").slice(0, 10);
@@ -253,11 +273,18 @@ export class ResourceListServer implements EventPackage {
     return this.lists.get(subId);
   }
 
-  /** Attach restored list subscriptions (call after `server.start()`): back ends, then full state. */
+  /**
+   * Attach restored list subscriptions (call after `server.start()`): back ends, then full state.
+   * Those of bridged pages end at once (see the file comment).
+   */
   async start(): Promise<void> {
     const restored = [...this.server.notifier.all()].filter((s) => s.pkg === this && s.status === "active" && !this.lists.has(s.id));
+    const overDeadFlows = restored.filter(overDeadFlow);
+    // the watcher cannot be reached: ended without a final NOTIFY, which could not be delivered
+    for (const s of overDeadFlows) this.server.notifier.terminate(s, "timeout", false);
+    if (overDeadFlows.length) this.log("info", "restored list subscriptions of closed in-process flows ended", { count: overDeadFlows.length });
     await Promise.all(
-      restored.map(async (s) => {
+      restored.filter((s) => s.status === "active").map(async (s) => {
         const ls = this.attach(s);
         if (!ls) return;
         await ls.ready;

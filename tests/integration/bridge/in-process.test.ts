@@ -342,6 +342,29 @@ describe("bridge → embedded server over in-process flows", () => {
     expect(s.server.transport.connectionCount).toBe(connectionsBefore - 1);
   });
 
+  it("an idle page keeps its flow through rounds of keep-alives: the server's CRLF pongs are not read as a ping, nothing unfinished times out", async () => {
+    // population bench: pages idle for minutes lost their flow ~90 s in — two pongs read as a
+    // CRLFCRLF ping, the bridge's CRLF answer held by the server as an unfinished message
+    const s = await setup({ server: { headerTimeoutMs: 150 }, limits: { upstreamKeepAliveMs: 60 } });
+    await s.xcap.put(ALICE, "org.openmobilealliance.pres-rules", allowRules(ALICE, []));
+    const alice = await Tab.open(s.url, "alice");
+    expect((await alice.register()).status).toBe(200);
+    expect((await alice.subscribe(ALICE)).status).toBe(200);
+    await waitFor(() => alice.notifies().length > 0, { ...W, what: "initial NOTIFY" });
+    const upstream: string[] = [];
+    const end = s.ends[0]!;
+    const write = end.write.bind(end);
+    end.write = (d) => (upstream.push(Buffer.from(d).toString("latin1")), write(d));
+    const pongs = s.bridge.metrics().keepAlives.fromUpstream;
+    // six pings answered: far past the header timeout since the second pong
+    await waitFor(() => s.bridge.metrics().keepAlives.fromUpstream >= pongs + 6, { ...W, what: "six pongs from the server" });
+    expect(upstream.filter((d) => /^(\r\n)+$/.test(d) && d !== "\r\n\r\n")).toEqual([]); // keep-alives upstream are pings only, no CRLF answering two pongs
+    expect(alice.closed).toBeUndefined();
+    expect(s.server.transport.flowCount).toBe(1);
+    expect((await alice.publish("still here")).status).toBe(200);
+    await waitFor(() => alice.notifies().some((n) => n.bodyText.includes("still here")), { ...W, what: "NOTIFY over the same flow" });
+  });
+
   it("when the server closes the flow, the bridge closes the WebSocket (1001)", async () => {
     const s = await setup();
     const alice = await Tab.open(s.url, "alice");

@@ -333,25 +333,33 @@ describe("RLS list subscriptions (3 resources)", () => {
     expect(rlmi.resources[0]!.names[0]?.text).toBe("Dave");
   });
 
-  it("a list subscription survives a restart: full state to the watcher's contact, then partial NOTIFYs in-dialog", async () => {
+  /** Alice's list subscribed (by `client` of the first server), then the server restarted on the same state. */
+  async function restartWithList(client: (first: Awaited<ReturnType<typeof startRlsServer>>) => Promise<SipTestClient>) {
     const state = new MemoryPresenceStateStore();
     const xcap = new RlsXcap();
     await seed(xcap);
     const first = await startRlsServer({ state, xcap });
     let firstStopped = false;
     cleanup.push(() => (firstStopped ? undefined : first.stop()));
-    const alice = await bigClient(first.port, "alice");
+    const alice = await client(first);
     cleanup.push(() => alice.close());
-    await alice.listen();
     const { sub } = await alice.subscribe(LIST, { headers: LIST_HEADERS });
     const n0 = await alice.waitForNotify(isList, { sub });
-    const v0 = parseListNotify(n0).rlmi!.version;
     await first.server.flush();
     await first.stop();
     firstStopped = true;
-
     const second = await startRlsServer({ state, xcap });
     cleanup.push(() => second.stop());
+    return { state, alice, sub, n0, second };
+  }
+
+  it("a list subscription survives a restart: full state to the watcher's contact, then partial NOTIFYs in-dialog", async () => {
+    const { alice, sub, n0, second } = await restartWithList(async (first) => {
+      const c = await bigClient(first.port, "alice");
+      await c.listen();
+      return c;
+    });
+    const v0 = parseListNotify(n0).rlmi!.version;
     expect(second.rls.size).toBe(1);
     const from = alice.notifies(sub).length;
     const full = await alice.waitForNotify(isList, { sub, from });
@@ -363,6 +371,17 @@ describe("RLS list subscriptions (3 resources)", () => {
     await bob.publish(pidfDoc(BOB, "open", "after restart"));
     const p = await alice.waitForNotify((x) => x.bodyText.includes("after restart"), { sub, from });
     expect(parseListNotify(p).rlmi!.fullState).toBe(false);
+  });
+
+  it("a restored list of a bridged page (its in-process flow died with the process) ends at once: no back end is built for it", async () => {
+    // the page's SIP over an in-process flow, its Contact on the flow's address (0.0.0.0), as the bridge makes it
+    const { state, second } = await restartWithList((first) => bigClient(first.port, "alice", { stream: () => first.server.transport.openFlow({ owner: ALICE }) }));
+    expect(second.rls.size).toBe(0);
+    expect(second.rls.pool.size).toBe(0);
+    expect(second.server.notifier.stats.internal).toBe(0); // no back end ever reported a state
+    expect([...second.server.notifier.all()].filter((s) => s.event === "presence")).toEqual([]);
+    await second.server.flush();
+    expect((await state.load("subscription")).length).toBe(0);
   });
 });
 

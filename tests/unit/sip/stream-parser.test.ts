@@ -87,11 +87,15 @@ describe("SipStreamParser", () => {
     const c = collect(p);
     p.push(PONG);
     expect(c.keepalives).toEqual([]);
+    expect([p.buffered, p.unfinished]).toEqual([2, 0]); // held, but no message has begun
     p.push(PONG); // completes a ping
     expect(c.keepalives).toEqual(["ping"]);
     p.push(PONG);
     p.end();
     expect(c.keepalives).toEqual(["ping", "pong"]);
+    const q = new SipStreamParser();
+    q.push(Buffer.concat([PONG, notify.subarray(0, 10)])); // a message has begun after the pong
+    expect([q.buffered, q.unfinished]).toEqual([10, 10]);
   });
 
   it("missing Content-Length is fatal and later input is ignored", () => {

@@ -78,6 +78,22 @@ describe("SipTransport header timeout", () => {
     expect(f.received).toEqual([]);
   });
 
+  it("a keep-alive CRLF waiting between messages is no unfinished message: lone pongs minutes apart keep the connection", async () => {
+    // a lone CRLF is held until the next bytes tell a pong from half a ping (RFC 5626 §4.4.1)
+    const f = await flowWith(30_000);
+    for (let n = 0; n < 4; n++) {
+      f.peer.write("\r\n");
+      await f.settle();
+      f.timers.advance(60_000);
+      await f.settle();
+      expect(f.closed(), `after lone CRLF ${n + 1}`).toBe(false);
+    }
+    f.peer.write(OPTIONS(1));
+    await f.settle();
+    expect(f.received).toEqual(["c1"]);
+    await f.transport.close();
+  });
+
   it("leaves a connection alone that completes its messages, however slowly they arrive in total", async () => {
     const f = await flowWith(5000);
     for (let n = 0; n < 10; n++) {
