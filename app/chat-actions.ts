@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { runAction } from "@/lib/portal/action-result";
 import type { ActionResult } from "@/lib/portal/wire-types";
-import { conversationHistory, markConversationRead, setImPolicy, unreadConversations, type HistoryMessage } from "@/lib/portal/instant-messages";
+import { conversationHistory, markConversationRead, setImPolicy, type HistoryMessage } from "@/lib/portal/instant-messages";
 import type { ImPolicy } from "@/lib/im";
 
 const peerSchema = z.string().trim().regex(/^sips?:[^@\s<>]+@[^@\s<>]+$/, "must be a SIP address (sip:user@domain)");
@@ -12,10 +12,6 @@ export async function loadConversation(peer: string): Promise<ActionResult<Histo
   return runAction(peerSchema, peer, (user, p) => conversationHistory(user.address, p));
 }
 
-/** Unread messages per peer, kept by the server (they survive a reload). */
-export async function loadUnreadCounts(): Promise<ActionResult<Record<string, number>>> {
-  return runAction(z.null(), null, (user) => unreadConversations(user.address));
-}
 
 /** The user has read the conversation with `peer` (the window is open and expanded). */
 export async function markRead(peer: string): Promise<ActionResult<null>> {

@@ -22,7 +22,8 @@ import {
   renameGroup,
   setUriPolicy,
 } from "./actions";
-import { loadConversation, loadUnreadCounts, markRead } from "./chat-actions";
+import { loadConversation, markRead } from "./chat-actions";
+import { unreadConversations } from "@/lib/portal/instant-messages";
 import { DepartmentListsCard } from "@/components/buddy-list/department-lists-card";
 import { departmentListsFor } from "@/lib/portal/department-list-groups";
 
@@ -34,13 +35,19 @@ const actions = { loadAddressBook, addContact, editContact, deleteContact, moveC
 export default async function Home() {
   const user = await requireUser("/");
   const c = config();
-  const [book, icon, sip, departmentLists] = await Promise.all([addressBookFor(user.address).then((b) => b.load()), getIcon(user.address), issuePageSipCredentials(user), departmentListsFor(user.address)]);
+  const [book, icon, sip, departmentLists, unread] = await Promise.all([
+    addressBookFor(user.address).then((b) => b.load()),
+    getIcon(user.address),
+    issuePageSipCredentials(user),
+    departmentListsFor(user.address),
+    unreadConversations(user.address),
+  ]);
   // the page gets the model, and its client the ETags it was rendered from (for xcap-diff)
   const { etags, ...model } = book;
   const xcap = { publicRoot: publicXcapRoot(), localPath: c.XCAP_SERVER_URL ? null : c.XCAP_ROOT_PATH, publicUrlKnown: Boolean(c.PUBLIC_URL || c.XCAP_SERVER_URL) };
   return (
     <PresenceProvider address={user.address} iconUrl={icon?.publishedUrl ?? null} xcap={xcap} autoAwayMinutes={c.AUTO_AWAY_MINUTES} credentials={sip.ok ? sip.credentials : null} renderedDocuments={renderedAddressBook(user.address, etags)}>
-      <ChatDock actions={{ loadConversation, loadUnreadCounts, markRead }} names={Object.fromEntries(model.contacts.flatMap((ct) => (ct.name ? ct.uris.map((u) => [u.uri, ct.name]) : [])))}>
+      <ChatDock actions={{ loadConversation, markRead }} unread={unread} names={Object.fromEntries(model.contacts.flatMap((ct) => (ct.name ? ct.uris.map((u) => [u.uri, ct.name]) : [])))}>
       <AppHeader address={user.address} isAdmin={user.role === "admin"} current="/" />
       <main className="mx-auto max-w-5xl px-2 py-4 sm:px-4 sm:py-6">
         <ConnectionBanner />

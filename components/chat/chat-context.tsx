@@ -5,8 +5,8 @@
  * closed), unread counts on rows and in the document title, history loaded when a window opens.
  * Conversations live in the tab's InstantMessenger (lib/client); this holds which windows show.
  *
- * Unread counts survive a reload: they come from the server's read markers (`loadUnreadCounts`)
- * when the page starts, and an expanded window marks its conversation read (`markRead`) when it
+ * Unread counts survive a reload: they come from the server's read markers, rendered with the
+ * page (`unread`), and an expanded window marks its conversation read (`markRead`) when it
  * opens and as messages arrive in it. A message arriving while its window is closed or
  * minimised, or the tab hidden, shows a desktop notification (only once the user allowed them
  * on the buddy list); clicking it opens the conversation.
@@ -21,8 +21,6 @@ import { ChatWindow } from "./chat-window";
 
 export interface ChatActions {
   loadConversation: (peer: string) => Promise<ActionResult<HistoryMessage[]>>;
-  /** Unread messages per peer kept by the server (absent: counts start at 0 on each load). */
-  loadUnreadCounts?: () => Promise<ActionResult<Record<string, number>>>;
   /** Record that the conversation with `peer` has been read. */
   markRead?: (peer: string) => Promise<ActionResult<null>>;
 }
@@ -62,7 +60,20 @@ function useMessenger(): InstantMessenger | null {
   return client?.messenger ?? null;
 }
 
-export function ChatDock({ actions, names = {}, maxWindows = 3, children }: { actions: ChatActions; names?: Record<string, string>; maxWindows?: number; children: ReactNode }) {
+export function ChatDock({
+  actions,
+  names = {},
+  unread,
+  maxWindows = 3,
+  children,
+}: {
+  actions: ChatActions;
+  names?: Record<string, string>;
+  /** Unread messages per peer kept by the server, rendered with the page (absent: counts start at 0). */
+  unread?: Record<string, number>;
+  maxWindows?: number;
+  children: ReactNode;
+}) {
   const messenger = useMessenger();
   const snapshot = useSyncExternalStore(messenger?.subscribe ?? noop, messenger?.getSnapshot ?? (() => EMPTY), () => EMPTY);
   const [windows, setWindows] = useState<OpenWindow[]>([]);
@@ -82,20 +93,11 @@ export function ChatDock({ actions, names = {}, maxWindows = 3, children }: { ac
   );
   const open = useCallback((peer: string, name?: string) => show(peer, name, false), [show]);
 
-  // unread counts kept by the server, once per page load
+  // unread counts kept by the server, rendered with the page (no request of their own while the
+  // page signs in), once the tab's messenger exists
   useEffect(() => {
-    if (!messenger || !actions.loadUnreadCounts) return;
-    let live = true;
-    void actions.loadUnreadCounts().then(
-      (r) => {
-        if (live && r.ok) messenger.setUnreadCounts(r.data);
-      },
-      () => {},
-    );
-    return () => {
-      live = false;
-    };
-  }, [messenger, actions]);
+    if (messenger && unread) messenger.setUnreadCounts(unread);
+  }, [messenger, unread]);
 
   // desktop notification for a message nobody is looking at
   const { notify } = useDesktopNotifications();
