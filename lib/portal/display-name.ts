@@ -31,19 +31,20 @@ export class DisplayNameRateError extends Error {
  * every rename edits the address books of everyone who lists them (and notifies their pages); one
  * beyond the limit changes nothing. Operators (console, API) rename without this bound.
  */
-export async function changeOwnDisplayName(db: Db, address: string, name: string | null): Promise<AccountView> {
-  const max = config().DISPLAY_NAME_CHANGES_PER_HOUR;
-  const renames = processWide(`__heraldDisplayNameRenames:${max}`, () => new RateWindow({ max, windowMs: 3_600_000 }));
-  const current = await getAccount(db, address);
-  // saving the name one already has is no rename: nothing is counted or rewritten
-  if (current && current.displayName === cleanDisplayName(name)) return current;
-  const decision = renames.take(canonicalAor(`sip:${address}`));
-  if (!decision.allowed) throw new DisplayNameRateError(decision.retryAfterSeconds);
-  return changeDisplayName(db, address, name, address);
+export function changeOwnDisplayName(db: Db, address: string, name: string | null): Promise<AccountView> {
+  return changeDisplayName(db, address, name, address, { bounded: true });
 }
 
-export async function changeDisplayName(db: Db, address: string, name: string | null, actor?: Actor): Promise<AccountView> {
+/** `bounded`: a user's own rename, counted against DISPLAY_NAME_CHANGES_PER_HOUR (see changeOwnDisplayName). */
+export async function changeDisplayName(db: Db, address: string, name: string | null, actor?: Actor, opts: { bounded?: boolean } = {}): Promise<AccountView> {
   const before = await getAccount(db, address);
+  // saving the name one already has is no rename: nothing is counted or rewritten
+  if (opts.bounded && before && before.displayName !== cleanDisplayName(name)) {
+    const max = config().DISPLAY_NAME_CHANGES_PER_HOUR;
+    const renames = processWide(`__heraldDisplayNameRenames:${max}`, () => new RateWindow({ max, windowMs: 3_600_000 }));
+    const decision = renames.take(canonicalAor(`sip:${address}`));
+    if (!decision.allowed) throw new DisplayNameRateError(decision.retryAfterSeconds);
+  }
   const after = await setDisplayName(db, address, name, actor);
   if (before && before.displayName !== after.displayName) await followInAddressBooks(db, after.address, before.displayName, after.displayName);
   return after;

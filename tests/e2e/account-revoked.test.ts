@@ -3,21 +3,13 @@
  * seconds and goes to the login page, which says it again (ISSUE-11 item 9); a page loaded with a
  * session from before a password change goes to the login page with that reason.
  */
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { launchBrowser, login, screenshot } from "./browser";
-
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
+import { heraldCli } from "./page-helpers";
 
 function herald(...args: string[]) {
-  const dataDir = inject("dataDir");
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: `file:${path.join(dataDir, "herald.db")}`, HERALD_DATA_DIR: dataDir },
-    encoding: "utf8",
-  });
+  const r = heraldCli(inject("dataDir"), ...args);
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
 }

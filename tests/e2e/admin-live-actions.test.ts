@@ -5,24 +5,17 @@
  * out); a department list made in the console is offered on the user's buddy list and added as a
  * group; the service charts show a failed login within the next poll. Each screen axe clean.
  */
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, login, screenshot } from "./browser";
-import { describeViolations, seriousAxeViolations } from "./page-helpers";
+import { describeViolations, heraldCli, seriousAxeViolations } from "./page-helpers";
 
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const baseUrl = inject("baseUrl");
 const users = inject("users");
 const dataDir = inject("dataDir");
 
 function herald(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: `file:${path.join(dataDir, "herald.db")}`, HERALD_DATA_DIR: dataDir },
-    encoding: "utf8",
-  });
+  const r = heraldCli(dataDir, ...args);
   expect(r.status, r.stderr).toBe(0);
 }
 

@@ -6,28 +6,20 @@
  * greyed pictures, dark mode, friendly device names, the note counter, first-run guidance and the
  * login form. Two accounts of its own (zoe and yuki), so the other e2e files keep theirs.
  */
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser, login, screenshot } from "./browser";
-import { describeViolations, seriousAxeViolations, tinyPng } from "./page-helpers";
+import { describeViolations, heraldCli, seriousAxeViolations, tinyPng } from "./page-helpers";
 import { addContactViaDialog, allowRequest, online, screenshotFailure } from "./flow-steps";
 
 const baseUrl = inject("baseUrl");
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const ZOE = { address: "zoe@example.test", password: "Zoe-Password-123", name: "Zoë 👩🏽‍💻 Ng" };
 const YUKI = { address: "yuki@example.test", password: "Yuki-Password-123", name: "山田 由紀" };
 const WIDE = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
 function addAccount(u: { address: string; password: string; name: string }) {
-  const dataDir = inject("dataDir");
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "accounts", "add", u.address, "--password", u.password, "--name", u.name], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: `file:${path.join(dataDir, "herald.db")}`, HERALD_DATA_DIR: dataDir },
-    encoding: "utf8",
-  });
+  const r = heraldCli(inject("dataDir"), "accounts", "add", u.address, "--password", u.password, "--name", u.name);
   if (r.status !== 0) throw new Error(`accounts add ${u.address} failed: ${r.stderr}`);
 }
 

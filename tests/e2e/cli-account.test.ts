@@ -1,11 +1,9 @@
 /** An account added with the operator CLI (against the running instance's database) can log in. */
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { launchBrowser, login } from "./browser";
+import { heraldCli } from "./page-helpers";
 
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
 describe("CLI-created account", () => {
   let browser: Browser;
@@ -15,12 +13,7 @@ describe("CLI-created account", () => {
   afterAll(async () => browser?.close());
 
   it("logs in in a real browser", async () => {
-    const dataDir = inject("dataDir");
-    const r = spawnSync(
-      process.execPath,
-      ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "accounts", "add", "dora@example.test", "--password", "Explorer-123", "--name", "Dora"],
-      { cwd: ROOT, env: { ...process.env, DATABASE_URL: `file:${path.join(dataDir, "herald.db")}`, HERALD_DATA_DIR: dataDir }, encoding: "utf8" },
-    );
+    const r = heraldCli(inject("dataDir"), "accounts", "add", "dora@example.test", "--password", "Explorer-123", "--name", "Dora");
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const context = await browser.newContext();

@@ -5,14 +5,12 @@
  * she chooses Invisible and frank sees her Offline with her offline note, exactly as if she were.
  * Runs with two accounts of its own (added with the CLI) so the other flows' users stay untouched.
  */
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type BrowserServer, type Page } from "playwright-core";
 import { CHROMIUM_PATH, launchBrowser, login } from "./browser";
+import { heraldCli } from "./page-helpers";
 import { addContactViaDialog, allowRequest, online, publish, screenshotFailure } from "./flow-steps";
 
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const baseUrl = inject("baseUrl");
 const ERIN = { address: "erin@example.test", password: "Truthful-Erin-1" };
 const FRANK = { address: "frank@example.test", password: "Truthful-Frank-1" };
@@ -20,12 +18,7 @@ const ERIN_AOR = `sip:${ERIN.address}`;
 const FRANK_AOR = `sip:${FRANK.address}`;
 
 function addAccount(user: { address: string; password: string }, name: string) {
-  const dataDir = inject("dataDir");
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "accounts", "add", user.address, "--password", user.password, "--name", name], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: `file:${path.join(dataDir, "herald.db")}`, HERALD_DATA_DIR: dataDir },
-    encoding: "utf8",
-  });
+  const r = heraldCli(inject("dataDir"), "accounts", "add", user.address, "--password", user.password, "--name", name);
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
 }

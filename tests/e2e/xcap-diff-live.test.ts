@@ -5,8 +5,6 @@
  * and a block while My Presence is open; the open page shows each within 2 s, without a reload.
  * Runs as its own account (added with the operator CLI) so the other flows keep their lists.
  */
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { digestHa1 } from "@/lib/accounts/password";
@@ -16,9 +14,8 @@ import { composePidf } from "@/lib/presence";
 import { AUID, CONTENT_TYPES, NS } from "@/lib/presence/namespaces";
 import { STATUS_ICON_DOCUMENT } from "@/lib/xcap/server";
 import { launchBrowser, login, screenshot } from "./browser";
-import { tinyPng } from "./page-helpers";
+import { heraldCli, tinyPng } from "./page-helpers";
 
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const USER = { address: "xena@example.test", password: "Warrior-Princess-1" };
 /** The acceptance bound: a change made elsewhere shows within 2 s. */
 const BOUND_MS = 2000;
@@ -38,12 +35,7 @@ describe("the open page follows changes made elsewhere (xcap-diff)", () => {
   const baseUrl = inject("baseUrl");
 
   beforeAll(async () => {
-    const dataDir = inject("dataDir");
-    const r = spawnSync(
-      process.execPath,
-      ["--import", "tsx", path.join(ROOT, "lib/cli/main.ts"), "accounts", "add", USER.address, "--password", USER.password, "--name", "Xena"],
-      { cwd: ROOT, env: { ...process.env, DATABASE_URL: `file:${path.join(dataDir, "herald.db")}`, HERALD_DATA_DIR: dataDir }, encoding: "utf8" },
-    );
+    const r = heraldCli(inject("dataDir"), "accounts", "add", USER.address, "--password", USER.password, "--name", "Xena");
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     browser = await launchBrowser();
