@@ -22,6 +22,7 @@ import { setLiveStateSource, type LiveStateSource } from "../portal/live-state";
 import { ServiceSampler, setServiceSampler } from "../portal/service-samples";
 import { authLimiterOptions, sharedAuthLimiter } from "../accounts/auth-limiter";
 import { presentityRemovals } from "../accounts/virtual-presentities";
+import { applyServerV8Flags } from "./v8-flags";
 
 export interface RunningHerald {
   httpPort: number;
@@ -29,6 +30,7 @@ export interface RunningHerald {
 }
 
 export async function startHerald(cfg: HeraldConfig, log: (line: string) => void = (l) => process.stdout.write(l + "\n")): Promise<RunningHerald> {
+  applyServerV8Flags();
   const applied = await migrateIfNeeded(cfg.DATABASE_URL);
   if (applied.length) log(`herald: applied migrations ${applied.join(", ")}`);
   const db = openDb(cfg.DATABASE_URL);
@@ -218,6 +220,7 @@ export function bridgeUpstream(cfg: HeraldConfig, sip: RunningSipServer | undefi
 
 /** `herald sip`: only the embedded SIP server (operators running the portal elsewhere). */
 export async function startSipOnly(cfg: HeraldConfig, log: (line: string) => void = (l) => process.stdout.write(l + "\n")) {
+  applyServerV8Flags();
   await migrateIfNeeded(cfg.DATABASE_URL);
   const db = openDb(cfg.DATABASE_URL);
   await prepareDb(db, cfg.DATABASE_URL);

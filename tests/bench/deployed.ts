@@ -10,12 +10,13 @@
  *   npm run bench -- deployed [--no-kamailio] [--db=sqlite,postgresql] [--only=publish,setup,fanout,xcap]
  *        [--rate 1000] [--seconds 8] [--presentities 20] [--xcap-seconds 3] [--concurrency 10]
  *        [--contacts 200] [--kamailio-children 4] [--no-production-limit] [--cpu-prof=DIR] [--before=DIR]
+ *        [--trace-gc --server-log=PREFIX] (each Herald's output, its GC trace with --trace-gc, into PREFIX-<target>.log)
  *        [--heap-snapshot=DIR] [--alloc-prof=DIR]
  *
  * `--heap-snapshot=DIR` writes a V8 heap snapshot of each Herald target (after a full GC) with the
  * setup's watchers connected and again with their subscriptions held, `<target>-{connected,held}.heapsnapshot`
  * (what a held subscription keeps: compare the two, e.g. in DevTools' comparison view).
- * `--alloc-prof=DIR` writes a sampling allocation profile of the setups (`<target>-setup.heapprofile`,
+ * `--alloc-prof=DIR` writes a sampling allocation profile of the setups and of each XCAP load (`<target>-setup.heapprofile`, `<target>-xcap-put.heapprofile`,
  * garbage included: where the collector's work comes from).
  *
  * `--before=DIR` adds another target: the checkout in DIR (an earlier commit, built, with its
@@ -357,20 +358,42 @@ interface Running {
   /** Write a heap snapshot named after the target and `label` into --heap-snapshot's directory. */
   heapSnapshot?(label: string): Promise<void>;
   /** Start (`start`) / stop and write (`stop`) the --alloc-prof sampling allocation profile. */
-  allocationProfile?(step: "start" | "stop"): Promise<void>;
+  allocationProfile?(step: "start" | "stop", label: string): Promise<void>;
   memory(): Record<string, number>;
   stop(): Promise<void>;
 }
 
-/** the load generator's own CPU over `fn` (near 1 means it, not the server, caps the rate) and the server's */
-async function withCpu<T>(r: Running, fn: () => Promise<T>): Promise<T & { loadCpuShare: number; serverCpuShare: number }> {
+/**
+ * The load generator's own CPU over `fn` (near 1 means it, not the server, caps the rate), the server's,
+ * and the other targets' (`othersCpuShare`: a target still busy after its own run, such as Kamailio
+ * ending a fan-out's dialogs, takes CPU from the one measured). Before `fn` starts, every target is given
+ * up to QUIET_WAIT_MS to fall idle (a quiet machine); `settledMs` says how long that took.
+ */
+async function withCpu<T>(r: Running, all: Running[], fn: () => Promise<T>): Promise<T & { loadCpuShare: number; serverCpuShare: number; othersCpuShare: number; settledMs: number }> {
+  const others = all.filter((o) => o !== r);
+  const settledMs = await settle(all);
   const cpu0 = process.cpuUsage();
   const server0 = r.cpuMs();
+  const others0 = others.reduce((a, o) => a + o.cpuMs(), 0);
   const t0 = performance.now();
   const out = await fn();
   const cpu = process.cpuUsage(cpu0);
   const ms = performance.now() - t0;
-  return { ...out, loadCpuShare: +((cpu.user + cpu.system) / 1000 / ms).toFixed(2), serverCpuShare: +((r.cpuMs() - server0) / ms).toFixed(2) };
+  const share = (x: number) => +(x / ms).toFixed(2);
+  return { ...out, loadCpuShare: share((cpu.user + cpu.system) / 1000), serverCpuShare: share(r.cpuMs() - server0), othersCpuShare: share(others.reduce((a, o) => a + o.cpuMs(), 0) - others0), settledMs };
+}
+
+const QUIET_WAIT_MS = 20_000;
+/** wait (bounded) until the targets together use under 5 % of a core over 250 ms; the ms it took */
+async function settle(all: Running[]): Promise<number> {
+  const t0 = performance.now();
+  const total = () => all.reduce((a, o) => a + o.cpuMs(), 0);
+  while (performance.now() - t0 < QUIET_WAIT_MS) {
+    const c0 = total();
+    await sleep(250);
+    if (total() - c0 < 0.05 * 250) break;
+  }
+  return Math.round(performance.now() - t0);
 }
 
 async function seedHerald(db: Parameters<NonNullable<Parameters<typeof startHerald>[0]["seed"]>>[0]): Promise<void> {
@@ -388,10 +411,11 @@ async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyInt
     databaseUrl = opts.pg.url(db);
   }
   const herald: HeraldProcess = await startHerald({
-    nodeArgs: ["--inspect=127.0.0.1:0", ...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [])],
+    nodeArgs: ["--inspect=127.0.0.1:0", ...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : []), ...(flag("trace-gc") ? ["--trace-gc"] : []), ...(stringArg("node-args")?.split(" ").filter(Boolean) ?? [])],
     env: { SIP_NOTIFY_INTERVAL_MS: String(opts.notifyIntervalMs) },
     ...(databaseUrl ? { databaseUrl } : {}),
     ...(opts.root ? { root: opts.root } : {}),
+    ...(stringArg("server-log") ? { logFile: `${stringArg("server-log")}-${name.replace(/[^\w.-]+/g, "_")}.log` } : {}),
     seed: seedHerald,
   });
   const inspector = await connectInspector(herald.output);
@@ -417,7 +441,7 @@ async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyInt
     xcap: { root: `${herald.baseUrl}/xcap-root`, user: "u0", ha1: digestHa1("u0", DOMAIN, PASSWORD), wildcard: "*" },
     cpuMs: () => cpuMsOf([herald.pid]),
     heap: () => heapAfterGc(inspector),
-    async allocationProfile(step) {
+    async allocationProfile(step, label) {
       const dir = stringArg("alloc-prof");
       if (!dir) return;
       if (step === "start") {
@@ -425,7 +449,7 @@ async function startHeraldTarget(name: string, opts: { pg?: PgCluster; notifyInt
         await inspector.call("HeapProfiler.startSampling", { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
       } else {
         const { profile } = await inspector.call<{ profile: unknown }>("HeapProfiler.stopSampling");
-        writeFileSync(path.join(dir, `${name.replace(/[^\w.-]+/g, "_")}-setup.heapprofile`), JSON.stringify(profile));
+        writeFileSync(path.join(dir, `${name.replace(/[^\w.-]+/g, "_")}-${label}.heapprofile`), JSON.stringify(profile));
       }
     },
     async heapSnapshot(label) {
@@ -487,22 +511,22 @@ async function main(): Promise<void> {
     const measured = running.filter((r) => !r.fanoutOnly);
 
     if (runs("publish")) for (const r of measured) {
-      const p = await withCpu(r, () => publishAtRate(r.sip));
+      const p = await withCpu(r, running, () => publishAtRate(r.sip));
       figures.get(r.name)!.publish = p;
       line({ target: r.name, bench: "publish", presentities: PRESENTITIES, transport: "tcp, one connection per UA, digest", ...p });
     }
     if (runs("setup")) for (const r of measured) {
       // the heap with the watchers connected and authenticated, then with their 2,000 subscriptions
       let heapBefore: number | undefined;
-      const s = await withCpu(r, () =>
+      const s = await withCpu(r, running, () =>
         setupRate(r.sip, {
           connected: async () => {
             heapBefore = await r.heap?.();
             await r.heapSnapshot?.("connected");
-            await r.allocationProfile?.("start");
+            await r.allocationProfile?.("start", "setup");
           },
           whileHeld: async () => {
-            await r.allocationProfile?.("stop");
+            await r.allocationProfile?.("stop", "setup");
             if (!r.heap || heapBefore === undefined) return {};
             const heapHeld = await r.heap();
             await r.heapSnapshot?.("held");
@@ -516,7 +540,7 @@ async function main(): Promise<void> {
     if (runs("fanout")) for (const [key, publishRate] of [["fanout-500", 20], ["fanout-5000", 200]] as const) {
       for (const r of running) {
         const rounds = Math.max(2, Math.round((4 * publishRate) / FANOUT_P)); // about 4 s of PUBLISHes
-        const f = await withCpu(r, () => fanout(r.sip, { presentities: FANOUT_P, watchers: FANOUT_W, rounds, ratePerSecond: publishRate, firstUser: FANOUT_FIRST, unsubscribe: true }));
+        const f = await withCpu(r, running, () => fanout(r.sip, { presentities: FANOUT_P, watchers: FANOUT_W, rounds, ratePerSecond: publishRate, firstUser: FANOUT_FIRST, unsubscribe: true }));
         figures.get(r.name)![key] = f;
         line({ target: r.name, bench: key, notifiesOfferedPerSecond: publishRate * FANOUT_W, ...f, cpuNote: "includes setting up the P×W subscriptions" });
       }
@@ -528,7 +552,9 @@ async function main(): Promise<void> {
       }
       for (const op of ["get", "put"] as const) {
         for (const r of measured) {
-          const x = await withCpu(r, () => xcapOp(r.xcap, op));
+          await r.allocationProfile?.("start", `xcap-${op}`);
+          const x = await withCpu(r, running, () => xcapOp(r.xcap, op));
+          await r.allocationProfile?.("stop", `xcap-${op}`);
           figures.get(r.name)![op] = x;
           line({ target: r.name, bench: `xcap-${op}-document`, ...x });
         }
