@@ -67,8 +67,46 @@ export function openDb(databaseUrl: string): Db {
     sqliteConnections.set(client, holder);
     return client;
   }
-  const adapter = new PrismaPg({ connectionString: target.url });
-  return new PostgresClient({ adapter }) as unknown as Db;
+  const factory = new PrismaPg({ connectionString: target.url });
+  const holder: { pool?: PostgresPool } = {};
+  // the adapter factory as Prisma calls it, keeping the pg pool each connect() opens
+  const adapter = {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => {
+      const a = await factory.connect();
+      const pool = a.underlyingDriver() as unknown as PostgresPool;
+      holder.pool = pool;
+      const dispose = a.dispose.bind(a);
+      a.dispose = () => {
+        if (holder.pool === pool) holder.pool = undefined;
+        return dispose();
+      };
+      return a;
+    },
+    connectToShadowDb: () => factory.connectToShadowDb(),
+  } as unknown as PrismaPg;
+  const client = new PostgresClient({ adapter }) as unknown as Db;
+  postgresPools.set(client, holder);
+  return client;
+}
+
+/** The part of pg's Pool that Herald's PostgreSQL fast paths use. */
+export interface PostgresPool {
+  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rowCount: number | null; rows: R[] }>;
+}
+const postgresPools = new WeakMap<object, { pool?: PostgresPool }>();
+
+/**
+ * The pg pool Prisma's adapter opened for `client` (connecting first), or undefined when `client`
+ * is not PostgreSQL. A hot statement sent here skips Prisma's query compiler and its query-plan
+ * cache, which keeps raw queries' parameters (a write-behind batch's rows) as cache keys.
+ */
+export async function postgresPool(client: Db): Promise<PostgresPool | undefined> {
+  const h = postgresPools.get(client);
+  if (!h) return undefined;
+  if (!h.pool) await client.$connect();
+  return h.pool;
 }
 
 type Query = unknown;

@@ -7,7 +7,7 @@
  * batches (each written in transactions of at most `maxRowsPerWrite` rows), and `flush()` on stop
  * writes whatever is left.
  */
-import { runOnSqliteConnection, type Db, type SqliteConnection } from "../db";
+import { postgresPool, runOnSqliteConnection, type Db, type SqliteConnection } from "../db";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { componentLogger, type SipLogger } from "../sip";
 
@@ -76,31 +76,20 @@ export class PrismaPresenceStateStore implements PresenceStateStore {
    * Raw SQL upserts and deletes (`INSERT … ON CONFLICT DO UPDATE`, the same on SQLite and
    * PostgreSQL): Prisma's query compiler cost more CPU than the statements (measured: a 500-row upsert batch was ~10 % of the
    * CPU of `herald start` under 1,000 PUBLISH/s). On SQLite the batch runs synchronously in one
-   * transaction on Prisma's own connection (connected first if need be); on PostgreSQL one
-   * multi-row upsert and one multi-row delete per 500 rows, each chunk a Prisma transaction.
+   * transaction on Prisma's own connection (connected first if need be); on PostgreSQL each 500
+   * rows are one statement on the adapter's pg pool (a multi-row upsert, with the deletes in a
+   * data-modifying CTE: atomic, one round trip). Not through Prisma: its query-plan cache kept
+   * every batch's rows as a cache key (measured: ~2.5 KB of heap per held subscription).
    */
   async apply(writes: readonly StateWrite[]): Promise<void> {
     if (writes.length === 0) return;
     const direct = this.applyOnSqlite(writes) ?? (await this.db.$connect(), this.applyOnSqlite(writes));
     if (direct) return direct;
-    // PostgreSQL: per chunk one multi-row upsert and one multi-row delete (a batch holds each row
-    // once, so the two touch different rows), two round trips instead of one per row
+    const pool = await postgresPool(this.db);
+    if (!pool) throw new Error("PrismaPresenceStateStore: the database is neither SQLite nor PostgreSQL");
     for (let i = 0; i < writes.length; i += 500) {
-      const chunk = writes.slice(i, i + 500);
-      const now = new Date();
-      const upserts = chunk.filter((w) => w.data !== null);
-      const deletes = chunk.filter((w) => w.data === null);
-      const ops = [];
-      if (upserts.length) {
-        const values = upserts.map((_, k) => `($${5 * k + 1}, $${5 * k + 2}, $${5 * k + 3}, $${5 * k + 4}, $${5 * k + 5})`).join(", ");
-        const params = upserts.flatMap((w) => [w.kind, w.key, w.data, w.expiresAt === undefined ? null : new Date(w.expiresAt), now]);
-        ops.push(this.db.$executeRawUnsafe(`${UPSERT_HEAD} VALUES ${values} ${UPSERT_TAIL}`, ...params));
-      }
-      if (deletes.length) {
-        const pairs = deletes.map((_, k) => `($${2 * k + 1}, $${2 * k + 2})`).join(", ");
-        ops.push(this.db.$executeRawUnsafe(`DELETE FROM "PresenceState" WHERE ("kind", "key") IN (${pairs})`, ...deletes.flatMap((w) => [w.kind, w.key])));
-      }
-      await this.db.$transaction(ops);
+      const { text, values } = postgresBatch(writes.slice(i, i + 500), new Date().toISOString());
+      await pool.query(text, values);
     }
   }
 
@@ -138,6 +127,24 @@ const UPSERT_HEAD = `INSERT INTO "PresenceState" ("kind", "key", "data", "expire
 const UPSERT_TAIL = `ON CONFLICT ("kind", "key") DO UPDATE SET "data" = excluded."data", "expiresAt" = excluded."expiresAt", "updatedAt" = excluded."updatedAt"`;
 const UPSERT_SQL = `${UPSERT_HEAD} VALUES (?, ?, ?, ?, ?) ${UPSERT_TAIL}`;
 const DELETE_SQL = `DELETE FROM "PresenceState" WHERE "kind" = ? AND "key" = ?`;
+
+/**
+ * One PostgreSQL statement for a batch (each row at most once): the upserts as one multi-row
+ * `INSERT … ON CONFLICT`, the deletes in a data-modifying CTE in front of it (or alone). Times as
+ * UTC ISO text, which a `timestamp` column stores as UTC, as Prisma does.
+ */
+export function postgresBatch(writes: readonly StateWrite[], now: string): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const param = (v: unknown) => `$${values.push(v)}`;
+  const deletes = writes.filter((w) => w.data === null).map((w) => `(${param(w.kind)}, ${param(w.key)})`);
+  const del = deletes.length ? `DELETE FROM "PresenceState" WHERE ("kind", "key") IN (${deletes.join(", ")})` : "";
+  const upserts = writes
+    .filter((w) => w.data !== null)
+    .map((w) => `(${param(w.kind)}, ${param(w.key)}, ${param(w.data)}, ${param(w.expiresAt === undefined ? null : new Date(w.expiresAt).toISOString())}, ${param(now)})`);
+  if (!upserts.length) return { text: del, values };
+  const insert = `${UPSERT_HEAD} VALUES ${upserts.join(", ")} ${UPSERT_TAIL}`;
+  return { text: del ? `WITH "deleted" AS (${del}) ${insert}` : insert, values };
+}
 
 /** A DateTime as Prisma's SQLite adapter writes it (so that Prisma reads it back). */
 function sqliteDateTime(ms: number): string {
