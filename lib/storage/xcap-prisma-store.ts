@@ -408,11 +408,16 @@ export class PrismaXcapStore implements XcapStore {
       }
       return this.usageStmt.stmt.get(xui);
     });
-    const row = direct
-      ? await direct
-      : (await this.db.$queryRaw<UsageRow[]>`SELECT COUNT(*) AS "documents", COALESCE(SUM(octet_length("content")), 0) AS "bytes"
-          FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = ${xui}`)[0];
+    const row = direct ? await direct : await this.usageQuery(xui);
     return { documents: Number(row?.documents ?? 0), bytes: Number(row?.bytes ?? 0) };
+  }
+
+  /** PostgreSQL on the adapter's pg pool; through Prisma only before the SQLite connection is open. */
+  private async usageQuery(xui: string): Promise<UsageRow | undefined> {
+    const sql = `SELECT COUNT(*) AS "documents", COALESCE(SUM(octet_length("content")), 0) AS "bytes" FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = $1`;
+    const pool = await postgresPool(this.db);
+    if (pool) return (await pool.query<UsageRow>(sql, [xui])).rows[0];
+    return (await this.db.$queryRawUnsafe<UsageRow[]>(sql.replace("$1", "?"), xui))[0];
   }
 
   async findServiceUriOwners(uris: string[]): Promise<Array<{ uri: string; key: XcapDocumentKey }>> {

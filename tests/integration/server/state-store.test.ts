@@ -1,15 +1,35 @@
 /**
  * PrismaPresenceStateStore's write path (raw upserts and deletes, synchronously in one transaction
- * on SQLite, Prisma transactions on PostgreSQL, issue 13): what `apply` writes is what `load` and
+ * on SQLite, one statement per batch on the pg pool on PostgreSQL, issue 13): what `apply` writes is what `load` and
  * Prisma read back, on both databases.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaPresenceStateStore } from "@/lib/server";
+import { postgresBatch } from "@/lib/server/state-store";
+import { postgresPool } from "@/lib/db";
 import { bothDatabases, type TempDb } from "../../helpers/temp-db";
 
 const backends = bothDatabases("herald_state_store");
 
-describe.each(backends)("presence state store on %s", (_name, open) => {
+describe("PostgreSQL write-behind statement", () => {
+  it("a batch is one statement: the deletes in a CTE before one multi-row upsert, parameters numbered in order", () => {
+    const { text, values } = postgresBatch(
+      [
+        { kind: "subscription", key: "s1", data: "{}", expiresAt: Date.UTC(2030, 0, 1) },
+        { kind: "subscription", key: "gone", data: null },
+        { kind: "publication", key: "p1", data: "[]" },
+      ],
+      "2030-01-01T00:00:00.000Z",
+    );
+    expect(text).toBe(
+      'WITH "deleted" AS (DELETE FROM "PresenceState" WHERE ("kind", "key") IN (($1, $2))) INSERT INTO "PresenceState" ("kind", "key", "data", "expiresAt", "updatedAt") VALUES ($3, $4, $5, $6, $7), ($8, $9, $10, $11, $12) ON CONFLICT ("kind", "key") DO UPDATE SET "data" = excluded."data", "expiresAt" = excluded."expiresAt", "updatedAt" = excluded."updatedAt"',
+    );
+    expect(values).toEqual(["subscription", "gone", "subscription", "s1", "{}", "2030-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z", "publication", "p1", "[]", null, "2030-01-01T00:00:00.000Z"]);
+    expect(postgresBatch([{ kind: "k", key: "x", data: null }], "t").text).toBe('DELETE FROM "PresenceState" WHERE ("kind", "key") IN (($1, $2))');
+  });
+});
+
+describe.each(backends)("presence state store on %s", (name, open) => {
   let t: TempDb;
   let stop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
@@ -38,6 +58,17 @@ describe.each(backends)("presence state store on %s", (_name, open) => {
     const row = await t.db.presenceState.findUnique({ where: { kind_key: { kind: "publication", key: "p1" } } });
     expect(row?.updatedAt).toBeInstanceOf(Date);
     expect(Math.abs(row!.updatedAt.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+
+  it("the pg pool behind Prisma is there on PostgreSQL only, and again after a disconnect", async () => {
+    const pool = await postgresPool(t.db);
+    if (name === "sqlite") return expect(pool).toBeUndefined();
+    expect((await pool!.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    await t.db.$disconnect();
+    const again = await postgresPool(t.db);
+    expect(again).not.toBe(pool);
+    expect((await again!.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    expect(await t.db.presenceState.count()).toBeGreaterThanOrEqual(0);
   });
 
   it("writes a batch larger than one chunk", async () => {
