@@ -17,6 +17,8 @@ export type Db = InstanceType<typeof SqliteClient>;
 /** The part of better-sqlite3's Database that Herald's synchronous fast paths use. */
 export interface SqliteConnection {
   readonly inTransaction: boolean;
+  /** The database file (":memory:" for an in-memory database). */
+  readonly name: string;
   prepare(sql: string): { run(...params: unknown[]): { changes: number } };
 }
 

@@ -362,6 +362,7 @@ export class PresenceServer {
     for (const pkg of this.packages.all()) pkg.dispose?.();
     this.notifier.dispose();
     await this.persist.stop();
+    await this.state.close?.();
   }
 
   /**

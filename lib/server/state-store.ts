@@ -10,6 +10,7 @@
 import { postgresPool, runOnSqliteConnection, type Db, type SqliteConnection } from "../db";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { componentLogger, type SipLogger } from "../sip";
+import { SqliteStateWriter } from "./sqlite-state-writer";
 
 /** `registration`, `subscription`, or a kind an event package declares (`EventPackage.stateKinds`). */
 export type StateKind = string;
@@ -36,6 +37,8 @@ export interface PresenceStateStore {
   load(kind: StateKind): Promise<StateRow[]>;
   /** Apply a batch of upserts/deletes, atomically where the back end can. */
   apply(writes: readonly StateWrite[]): Promise<void>;
+  /** Release what the store holds (a writer thread); called once the server stopped. */
+  close?(): Promise<void>;
 }
 
 export class MemoryPresenceStateStore implements PresenceStateStore {
@@ -61,11 +64,45 @@ interface Statement {
   run(...params: unknown[]): { changes: number };
 }
 
+export interface PrismaPresenceStateStoreOptions {
+  /**
+   * SQLite database files: write on a worker thread with its own connection (sqlite-state-writer.ts)
+   * instead of on the event loop. Default true; in-memory databases always write inline.
+   */
+  writerThread?: boolean;
+}
+
 /** The `PresenceState` Prisma model (SQLite or PostgreSQL). */
 export class PrismaPresenceStateStore implements PresenceStateStore {
   private statements?: { conn: SqliteConnection; begin: Statement; commit: Statement; rollback: Statement; upsert: Statement; remove: Statement };
+  /** The SQLite writer thread: undefined until the first write decides, null when there is none. */
+  private writer?: Promise<SqliteStateWriter | null>;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly options: PrismaPresenceStateStoreOptions = {},
+  ) {}
+
+  /** Whether writes go through a writer thread (tests). */
+  async usesWriterThread(): Promise<boolean> {
+    return (await this.writerThread()) !== null;
+  }
+
+  private writerThread(): Promise<SqliteStateWriter | null> {
+    this.writer ??= (async () => {
+      if (this.options.writerThread === false) return null;
+      const file = await (runOnSqliteConnection(this.db, (c) => c.name) ?? (await this.db.$connect(), runOnSqliteConnection(this.db, (c) => c.name)));
+      if (!file || file === ":memory:") return null;
+      return new SqliteStateWriter({ file, upsertSql: UPSERT_SQL, deleteSql: DELETE_SQL });
+    })();
+    return this.writer;
+  }
+
+  async close(): Promise<void> {
+    const w = await this.writer;
+    this.writer = undefined; // a later write (the store reused by a restarted server) starts a new thread
+    await w?.close();
+  }
 
   async load(kind: StateKind): Promise<StateRow[]> {
     const rows = await this.db.presenceState.findMany({ where: { kind } });
@@ -76,13 +113,23 @@ export class PrismaPresenceStateStore implements PresenceStateStore {
    * Raw SQL upserts and deletes (`INSERT … ON CONFLICT DO UPDATE`, the same on SQLite and
    * PostgreSQL): Prisma's query compiler cost more CPU than the statements (measured: a 500-row upsert batch was ~10 % of the
    * CPU of `herald start` under 1,000 PUBLISH/s). On SQLite the batch runs synchronously in one
-   * transaction on Prisma's own connection (connected first if need be); on PostgreSQL each 500
-   * rows are one statement on the adapter's pg pool (a multi-row upsert, with the deletes in a
-   * data-modifying CTE: atomic, one round trip). Not through Prisma: its query-plan cache kept
-   * every batch's rows as a cache key (measured: ~2.5 KB of heap per held subscription).
+   * transaction on a writer thread's connection to the same file (or, for an in-memory database, on
+   * Prisma's own connection, connected first if need be); on PostgreSQL each 500 rows are one
+   * statement on the adapter's pg pool (a multi-row upsert, with the deletes in a data-modifying
+   * CTE: atomic, one round trip). Not through Prisma: its query-plan cache kept every batch's rows
+   * as a cache key (measured: ~3.5 KB of heap per held subscription).
    */
   async apply(writes: readonly StateWrite[]): Promise<void> {
     if (writes.length === 0) return;
+    const thread = await this.writerThread();
+    if (thread?.usable) {
+      try {
+        return await thread.apply(writes);
+      } catch (e) {
+        if (thread.usable) throw e; // the transaction failed; the write-behind retries
+        // the thread is gone: this batch and the next ones on Prisma's connection
+      }
+    }
     const direct = this.applyOnSqlite(writes) ?? (await this.db.$connect(), this.applyOnSqlite(writes));
     if (direct) return direct;
     const pool = await postgresPool(this.db);

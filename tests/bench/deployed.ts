@@ -123,7 +123,7 @@ interface PublishResult {
 async function publishAtRate(t: BenchTarget): Promise<PublishResult> {
   const clients: SipTestClient[] = await Promise.all(Array.from({ length: PRESENTITIES }, (_, i) => connectUser(t, i)));
   try {
-    // warm-up, not counted: the initial PUBLISH (and its digest challenge) and a short burst
+    // warm-up, not counted: the initial PUBLISH (and its digest challenge), a short burst and 1 s at the rate
     const etags: (string | undefined)[] = await Promise.all(clients.map(async (c) => (await c.publish(pidf(c.aor, "open", "warm-up"))).getHeader("SIP-ETag")));
     for (let k = 0; k < 5; k++) {
       await Promise.all(
@@ -134,27 +134,34 @@ async function publishAtRate(t: BenchTarget): Promise<PublishResult> {
       );
     }
     const interval = 1000 / RATE; // between two PUBLISHes overall
-    const perClient = Math.round((RATE * SECONDS) / PRESENTITIES);
     const fromSchedule: number[] = [];
     const service: number[] = [];
     let failures = 0;
-    const start = performance.now() + 20;
-    await Promise.all(
-      clients.map(async (c, i) => {
-        for (let k = 0; k < perClient; k++) {
-          const due = start + (k * PRESENTITIES + i) * interval;
-          const wait = due - performance.now();
-          if (wait > 0) await sleep(wait);
-          const sent = performance.now();
-          const r = await c.publish(pidf(c.aor, k % 2 ? "open" : "closed", `n${k}`), { etag: etags[i] });
-          const done = performance.now();
-          if (r.status !== 200) failures++;
-          else etags[i] = r.getHeader("SIP-ETag");
-          service.push(done - sent);
-          fromSchedule.push(done - due);
-        }
-      }),
-    );
+    const atRate = async (seconds: number, record: boolean) => {
+      const perClient = Math.round((RATE * seconds) / PRESENTITIES);
+      const start = performance.now() + 20;
+      await Promise.all(
+        clients.map(async (c, i) => {
+          for (let k = 0; k < perClient; k++) {
+            const due = start + (k * PRESENTITIES + i) * interval;
+            const wait = due - performance.now();
+            if (wait > 0) await sleep(wait);
+            const sent = performance.now();
+            const r = await c.publish(pidf(c.aor, k % 2 ? "open" : "closed", `n${k}`), { etag: etags[i] });
+            const done = performance.now();
+            if (r.status === 200) etags[i] = r.getHeader("SIP-ETag");
+            if (!record) continue;
+            if (r.status !== 200) failures++;
+            service.push(done - sent);
+            fromSchedule.push(done - due);
+          }
+        }),
+      );
+      return { perClient, start };
+    };
+    // one more second at the offered rate, not counted: the code paths compiled, as in a running server
+    await atRate(1, false);
+    const { perClient, start } = await atRate(SECONDS, true);
     const seconds = (performance.now() - start) / 1000;
     await Promise.all(clients.map((c, i) => c.publish(undefined, { etag: etags[i], expires: 0 }).catch(() => undefined)));
     fromSchedule.sort((a, b) => a - b);
@@ -340,6 +347,7 @@ async function setupRate(t: BenchTarget, hooks: { connected?: () => Promise<void
 interface Figures {
   publish?: PublishResult;
   setup?: SetupResult;
+  setupFirst?: SetupResult;
   "fanout-500"?: Record<string, number>;
   "fanout-5000"?: Record<string, number>;
   get?: Record<string, unknown> & { rps: number };
@@ -516,6 +524,12 @@ async function main(): Promise<void> {
       line({ target: r.name, bench: "publish", presentities: PRESENTITIES, transport: "tcp, one connection per UA, digest", ...p });
     }
     if (runs("setup")) for (const r of measured) {
+      // The same setups once before the measure, ended again: the first subscriptions after start
+      // meet cold caches (each presentity's rules parsed, the code compiled), a running server's
+      // do not (watchers refresh and resubscribe). Printed on their own, labelled.
+      const first = await withCpu(r, running, () => setupRate(r.sip, { whileHeld: async () => ({}) }));
+      figures.get(r.name)!.setupFirst = first;
+      line({ target: r.name, bench: "setup-first-after-start", watchers: SETUP_WATCHERS, presentities: SETUP_PRESENTITIES, inFlight: 50, ...first });
       // the heap with the watchers connected and authenticated, then with their 2,000 subscriptions
       let heapBefore: number | undefined;
       const s = await withCpu(r, running, () =>
@@ -584,6 +598,8 @@ async function main(): Promise<void> {
         ["publish_p99_ms", h.publish?.p99Ms, k.publish?.p99Ms, false],
         ["setups_per_second", h.setup?.perSecond, k.setup?.perSecond, true],
         ["setup_p99_ms", h.setup?.p99Ms, k.setup?.p99Ms, false],
+        ["first_setups_after_start_per_second", h.setupFirst?.perSecond, k.setupFirst?.perSecond, true],
+        ["first_setup_after_start_p99_ms", h.setupFirst?.p99Ms, k.setupFirst?.p99Ms, false],
         ["fanout_500_p99_ms", h["fanout-500"]?.latencyP99Ms, k["fanout-500"]?.latencyP99Ms, false],
         ["fanout_5000_p99_ms", h["fanout-5000"]?.latencyP99Ms, k["fanout-5000"]?.latencyP99Ms, false],
         ["xcap_get_document_rps", h.get?.rps, k.get?.rps, true],

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PrismaPresenceStateStore } from "@/lib/server";
 import { postgresBatch } from "@/lib/server/state-store";
 import { postgresPool } from "@/lib/db";
-import { bothDatabases, type TempDb } from "../../helpers/temp-db";
+import { SqliteStateWriter } from "@/lib/server/sqlite-state-writer";
+import { bothDatabases, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 
 const backends = bothDatabases("herald_state_store");
 
@@ -77,5 +78,60 @@ describe.each(backends)("presence state store on %s", (name, open) => {
     const rows = await store.load("watcher");
     expect(rows).toHaveLength(1200);
     expect(rows.find((r) => r.key === "w1199")).toEqual({ kind: "watcher", key: "w1199", data: '{"i":1199}', expiresAt: undefined });
+  });
+});
+
+describe("presence state store on a SQLite file: the writer thread", () => {
+  let t: TempDb;
+  beforeAll(async () => {
+    t = await tempSqliteDb();
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const rows = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ kind: "watcher" as const, key: `${tag}${i}`, data: `{"i":${i},"pad":"${"x".repeat(200)}"}` }));
+
+  it("writes a batch while the event loop keeps running, next to writes on Prisma's own connection", async () => {
+    const store = new PrismaPresenceStateStore(t.db);
+    expect(await store.usesWriterThread()).toBe(true);
+    let turns = 0;
+    let done = false;
+    const spin = () => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    // Prisma writes on the main connection meanwhile: each waits for the other's write lock, none fails
+    const [, created] = await Promise.all([
+      store.apply(rows(20_000, "big")).finally(() => (done = true)),
+      Promise.all(Array.from({ length: 20 }, (_, i) => t.db.xcapDocument.create({ data: { auid: "pres-rules", scope: "users", xui: `sip:w${i}@example.test`, path: "index", content: "<x/>", etag: `e${i}` } }))),
+    ]);
+    // written inline, the transaction would hold the event loop from the call to its end
+    expect(turns).toBeGreaterThan(2);
+    expect(created).toHaveLength(20);
+    expect(await t.db.presenceState.count({ where: { kind: "watcher", key: { startsWith: "big" } } })).toBe(20_000);
+    await store.close();
+  });
+
+  it("a store closed by a stopped server starts a new thread for the next one; writerThread: false writes inline", async () => {
+    const store = new PrismaPresenceStateStore(t.db);
+    await store.apply(rows(3, "a"));
+    await store.close();
+    await store.apply(rows(3, "b"));
+    expect(await store.usesWriterThread()).toBe(true);
+    expect((await store.load("watcher")).filter((r) => /^[ab]\d$/.test(r.key))).toHaveLength(6);
+    await store.close();
+    const inline = new PrismaPresenceStateStore(t.db, { writerThread: false });
+    expect(await inline.usesWriterThread()).toBe(false);
+    await inline.apply(rows(2, "c"));
+    expect((await inline.load("watcher")).filter((r) => /^c\d$/.test(r.key))).toHaveLength(2);
+  });
+
+  it("a thread that cannot open its database fails its writes with the reason instead of leaving them waiting", async () => {
+    const w = new SqliteStateWriter({ file: "/nonexistent-dir/herald.db", upsertSql: "SELECT 1", deleteSql: "SELECT 1" });
+    await expect(w.apply(rows(1, "x"))).rejects.toThrow(/unable to open|directory does not exist|SQLITE_CANTOPEN|exited/i);
+    expect(w.usable).toBe(false);
   });
 });
