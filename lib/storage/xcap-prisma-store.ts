@@ -211,6 +211,16 @@ class ReadBatcher {
       for (const r of await direct) out.set(r.xui, { content: r.content, etag: r.etag });
       return out;
     }
+    // PostgreSQL: the same query on the adapter's pg pool, the XUIs as one array parameter
+    const pool = await postgresPool(this.db);
+    if (pool) {
+      const { rows } = await pool.query<{ xui: string; content: string; etag: string }>(
+        `SELECT "xui", "content", "etag" FROM "XcapDocument" WHERE "auid" = $1 AND "scope" = $2 AND "path" = $3 AND "xui" = ANY($4::text[])`,
+        [auid, scope, docPath, xuis],
+      );
+      for (const r of rows) out.set(r.xui, { content: r.content, etag: r.etag });
+      return out;
+    }
     if (keys.length === 1) {
       // one indexed lookup (the unique key), only the two columns served
       const row = await this.db.xcapDocument.findUnique({ where: { auid_scope_xui_path: where(keys[0]!) }, select: { content: true, etag: true } });
