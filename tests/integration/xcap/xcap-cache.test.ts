@@ -1,7 +1,8 @@
 /**
  * The portal's per-process caches on the XCAP path: document texts in PrismaXcapStore (served
  * without a database read for the TTL, writes still compare-and-set in the database, two stores on
- * one database behaving as two processes would) and digest credentials in createXcapHttp.
+ * one database behaving as two processes would; the per-user quotas and the compare-and-set under
+ * concurrent writes) and digest credentials in createXcapHttp.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { addAccount, addDomain, setDisabled } from "@/lib/accounts/service";
@@ -262,6 +263,54 @@ describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, o
     release(undefined);
     expect((await reading)?.content).toBe("<old/>");
     expect(await store.get(key)).toMatchObject({ content: "<new/>", etag: "e2", cached: true });
+  });
+
+  // on PostgreSQL the compare-and-set and the quota's usage query run on the pg pool (issue 13)
+  const docAt = (name: string) => `resource-lists/users/${XUI}/${name}`;
+  const putDoc = (x: XcapServer, p: string, body: string, headers: Record<string, string> = {}) => call(x, "PUT", p, body, { "content-type": RL_MIME, ...headers });
+
+  it("twelve concurrent creates against a 5-document quota: exactly 5 are stored, the rest get 409", async () => {
+    const x = createXcapServer(portalXcapStore(t.db, { now }), { maxDocumentsPerUser: 5 });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => putDoc(x, docAt(`d${i}`), doc(`sip:u${i}@example.test`))));
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(5).fill(201), ...Array(7).fill(409)]);
+    expect(await t.db.xcapDocument.count({ where: { xui: XUI } })).toBe(5);
+  });
+
+  it("concurrent growing writes against a byte quota never store more than the quota", async () => {
+    const small = doc();
+    const big = doc(...Array.from({ length: 20 }, (_, i) => `sip:contact${i}@example.test`));
+    const maxBytes = 3 * Buffer.byteLength(small) + Buffer.byteLength(big) + 10;
+    const x = createXcapServer(portalXcapStore(t.db, { now }), { maxBytesPerUser: maxBytes });
+    for (const n of ["a", "b", "c"]) expect((await putDoc(x, docAt(n), small)).status).toBe(201);
+    // each of a, b, c grows to `big` at once: only one fits
+    const results = await Promise.all(["a", "b", "c"].map((n) => putDoc(x, docAt(n), big)));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 413, 413]);
+    const rows = await t.db.xcapDocument.findMany({ where: { xui: XUI } });
+    expect(rows.reduce((sum, r) => sum + Buffer.byteLength(r.content), 0)).toBeLessThanOrEqual(maxBytes);
+  });
+
+  it("concurrent whole-document PUTs from two processes: each answers 200 with its own ETag; the stored one is current, every other outdated", async () => {
+    const a = proc();
+    const b = proc();
+    expect((await putDoc(a.x, DOC_PATH, doc("sip:first@example.test"))).status).toBe(201);
+    expect((await call(b.x, "GET", DOC_PATH)).status).toBe(200); // b caches this version
+    const answered: Array<{ etag: string; uri: string }> = [];
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        const uri = `sip:w${i}@example.test`;
+        const r = await putDoc(i % 2 ? a.x : b.x, DOC_PATH, doc(uri));
+        expect(r.status).toBe(200);
+        answered.push({ etag: r.headers.etag!, uri });
+      }),
+    );
+    expect(new Set(answered.map((w) => w.etag)).size).toBe(16);
+    const row = await stored(t.db);
+    const current = answered.find((w) => w.etag === `"${row.etag}"`);
+    expect(current).toBeDefined();
+    expect(row.content).toContain(current!.uri);
+    const older = answered.find((w) => w !== current)!;
+    expect((await putDoc(a.x, DOC_PATH, doc("sip:late@example.test"), { "if-match": older.etag })).status).toBe(412);
+    expect((await putDoc(b.x, DOC_PATH, doc("sip:late@example.test"), { "if-match": current!.etag })).status).toBe(200);
   });
 });
 
