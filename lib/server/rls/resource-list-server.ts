@@ -22,10 +22,10 @@
  *   pres-rules apply to that subscriber. A member change re-resolves running subscriptions as a
  *   list edit does.
  * - Admission control: at most `maxConcurrentBuilds` list builds (resolving a list and
- *   subscribing its back ends until they are ready, or the resolution a list SUBSCRIBE is
- *   authorized by) run at once; the others wait their turn in arrival order. A reconnect storm
- *   (every page of a restarted server subscribing at once) otherwise builds every list at the same
- *   time, each holding its parsed documents and its members' rules while it waits for the store.
+ *   subscribing its back ends until they are ready) run at once; the others wait their turn in
+ *   arrival order. The SUBSCRIBE is answered without waiting for its turn (its first NOTIFY
+ *   waits); a reconnect storm (every page of a restarted server subscribing at once) otherwise
+ *   builds every list at the same time, each holding parsed documents and its members' rules.
  * - Restart: list subscriptions are persisted by the Notifier like any other; `start()` (after
  *   the server's) re-creates their back ends and sends each list a full-state NOTIFY — except a
  *   list whose watcher was behind an in-process flow (a bridged page): that flow died with the
@@ -49,7 +49,7 @@ import { AUID, CONTENT_TYPES } from "../../presence/namespaces";
 
 export const EVENTLIST = "eventlist";
 /** List builds running at once by default (ResourceListServerOptions.maxConcurrentBuilds). */
-export const DEFAULT_MAX_CONCURRENT_BUILDS = 8;
+export const DEFAULT_MAX_CONCURRENT_BUILDS = 16;
 export const RLS_ACCEPT_TYPES = [CONTENT_TYPES.multipartRelated, CONTENT_TYPES.rlmi, CONTENT_TYPES.pidf] as const;
 
 /**
@@ -74,7 +74,7 @@ export interface ResourceListServerOptions {
   subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void;
   /** Batch window for partial NOTIFYs (ms). Default 200; 0 sends on the next tick. */
   batchWindowMs?: number;
-  /** List builds running at once (see the file comment); the others queue. Default 8. */
+  /** List builds running at once (see the file comment); the others queue. Default 16. */
   maxConcurrentBuilds?: number;
   /** Longest wait for back ends before the first full-state NOTIFY (ms). Default 2000. */
   readyTimeoutMs?: number;
@@ -347,7 +347,7 @@ export class ResourceListServer implements EventPackage {
       return { status: "active" };
     }
     if (canonicalAor(ctx.watcher.uri) !== owner) throw new SipError(403, "Only the list's owner may subscribe");
-    const service = await this.builds.run(() => this.resolver.resolve(ctx.resource));
+    const service = await this.resolver.resolve(ctx.resource);
     if (!service) throw new SipError(404, "Not Found");
     if (service.packages.length > 0 && !service.packages.includes(ctx.event)) throw new SipError(489, "Bad Event", { headers: [["Allow-Events", service.packages.join(", ")]] });
     return { status: "active" };
