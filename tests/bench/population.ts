@@ -27,7 +27,12 @@
  *   pages whose reconnect timer fires; a failed connect is tried again with JsSIP's back-off,
  *   counted as `connectRetries` — and registers, publishes and subscribes again: time until
  *   every list subscription has had a full-state NOTIFY carrying every member's state, and until
- *   every online buddy shows open in it), then the memory after the restart.
+ *   every online buddy shows open in it), then the memory after the restart; `stormPeak…`: the
+ *   restarted process's largest V8 heap in use (garbage included, sampled every 500 ms) and RSS
+ *   during the storm. --heap-profile=FILE writes a sampling heap profile (DevTools .heapprofile)
+ *   of the restarted process, after a full GC, at each 10 % step up of its heap in the storm (the
+ *   last is the peak's): what the storm holds, by allocation stack. --server-heap-mb=N caps
+ *   Herald's V8 old space (node --max-old-space-size) to find the limit sooner.
  * Bounded: past half of --max-minutes no further user is brought online (`skippedOverBudget`; the
  * rest of the run goes on with those online, and they all reconnect after the restart) and every
  * wait for full state is cut to what is left of the budget.
