@@ -101,6 +101,7 @@ export const configSchema = z.object({
   XMPP_COMPONENT_DOMAIN: domainName.optional(),
   XMPP_DOMAINS: domainList.optional(),
   XMPP_MAX_SUBSCRIPTIONS_PER_USER: positiveInt.default(1000),
+  RLS_MAX_CONCURRENT_BUILDS: positiveInt.default(16),
   XCAP_ROOT_PATH: z
     .string()
     .regex(/^\/[A-Za-z0-9._~/-]*[^/]$/, "must be a path such as /xcap-root (no trailing slash)")

@@ -191,12 +191,15 @@ export class BridgedConnection {
     this.upstream.on("drain", () => this.ws.resume());
   }
 
-  /** Called periodically by the bridge: WS pings, idle timeout, upstream keep-alives. */
-  tick(now: number): void {
+  /**
+   * Called periodically by the bridge: WS pings, idle timeout, upstream keep-alives. Silence
+   * counts from `stallEnd` when that is later (the bridge's event loop was stalled until then).
+   */
+  tick(now: number, stallEnd = 0): void {
     if (this.finished) return;
     const idle = this.limits.idleTimeoutMs;
     if (idle > 0) {
-      const silent = now - this.lastClientActivity;
+      const silent = now - Math.max(this.lastClientActivity, stallEnd);
       if (silent >= idle) {
         this.countError("idleTimeout");
         this.log("info", "idle timeout", { id: this.id });

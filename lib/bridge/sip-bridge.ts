@@ -187,10 +187,20 @@ export function createSipBridge(options: SipBridgeOptions): SipBridge {
 
   // One timer for all connections: pings, idle timeouts, upstream keep-alives.
   const periods = [limits.idleTimeoutMs / 3, limits.upstreamKeepAliveMs].filter((p) => p > 0);
+  const sweepMs = Math.max(20, Math.min(...periods) / 2);
+  let lastSweep = Date.now();
+  /**
+   * End of the last stall of this process's event loop: a sweep late by more than a period ran
+   * before the loop read what the browsers sent meanwhile (timers come before I/O), so silence
+   * counts from there — a stall (a restart's reconnect storm) closed every page at once.
+   */
+  let stallEnd = 0;
   const sweep = periods.length > 0 ? setInterval(() => {
     const now = Date.now();
-    for (const c of connections) c.tick(now);
-  }, Math.max(20, Math.min(...periods) / 2)) : undefined;
+    if (now - lastSweep > 2 * sweepMs) stallEnd = now;
+    lastSweep = now;
+    for (const c of connections) c.tick(now, stallEnd);
+  }, sweepMs) : undefined;
   sweep?.unref();
 
   function connectUpstream(peer: { aor: string; clientAddress?: string }): Promise<SipByteStream> {

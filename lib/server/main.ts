@@ -118,6 +118,7 @@ export async function startEmbeddedSipServer(
             subscribe: departmentListChanges().subscribe,
           },
           logger,
+          maxConcurrentBuilds: cfg.RLS_MAX_CONCURRENT_BUILDS,
           ...rlsOptions,
         });
   const im =

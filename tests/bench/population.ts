@@ -5,7 +5,7 @@
  *
  *   npm run bench -- population [--accounts=10000] [--contacts=50] [--online-share=0.2]
  *        [--db=sqlite|postgresql] [--idle-seconds=30] [--concurrency=100] [--arrivals-per-second=0] [--timeout-seconds=180] [--seed-workers=2]
- *        [--max-minutes=10] [--server-log=FILE]
+ *        [--max-minutes=10] [--server-log=FILE] [--server-heap-mb=N] [--heap-profile=FILE]
  *
  * - --accounts accounts, each with a --contacts-entry Blink-style address book (resource-lists,
  *   rls-services and OMA pres-rules as the portal writes them; tests/bench/population-seed.ts),
@@ -27,7 +27,12 @@
  *   pages whose reconnect timer fires; a failed connect is tried again with JsSIP's back-off,
  *   counted as `connectRetries` — and registers, publishes and subscribes again: time until
  *   every list subscription has had a full-state NOTIFY carrying every member's state, and until
- *   every online buddy shows open in it), then the memory after the restart.
+ *   every online buddy shows open in it), then the memory after the restart; `stormPeak…`: the
+ *   restarted process's largest V8 heap in use (garbage included, sampled every 500 ms) and RSS
+ *   during the storm. --heap-profile=FILE writes a sampling heap profile (DevTools .heapprofile)
+ *   of the restarted process, after a full GC, at each 10 % step up of its heap in the storm (the
+ *   last is the peak's): what the storm holds, by allocation stack. --server-heap-mb=N caps
+ *   Herald's V8 old space (node --max-old-space-size) to find the limit sooner.
  * Bounded: past half of --max-minutes no further user is brought online (`skippedOverBudget`; the
  * rest of the run goes on with those online, and they all reconnect after the restart) and every
  * wait for full state is cut to what is left of the budget.
@@ -36,7 +41,7 @@
  * `loadCpuShare`: this process's CPU as a share of one core (near 1: the load generator caps the
  * figure, not the server).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import type WebSocket from "ws";
 import { numberArg, stringArg } from "./args";
@@ -70,6 +75,14 @@ const AUTH_SECRET = "population-bench-auth-secret-0123456789abcdef";
 const PER_ADDRESS = 50;
 /** Herald's own output (its log lines) appended to this file, when given. */
 const SERVER_LOG = stringArg("server-log");
+/** Herald's V8 old-space limit (node --max-old-space-size), MB; default node's own. */
+const SERVER_HEAP_MB = numberArg("server-heap-mb", 0);
+/**
+ * A sampling heap profile (.heapprofile, for DevTools) of the restarted Herald, written again at
+ * every new peak of its heap in the reconnect storm: what holds the memory there, by allocation stack.
+ */
+const HEAP_PROFILE = stringArg("heap-profile");
+const serverNodeArgs = ["--inspect=127.0.0.1:0", ...(SERVER_HEAP_MB > 0 ? [`--max-old-space-size=${SERVER_HEAP_MB}`] : [])];
 
 const t0 = performance.now();
 const seconds = (from: number) => +((performance.now() - from) / 1000).toFixed(2);
@@ -283,6 +296,50 @@ async function memory(h: HeraldProcess, inspector: Inspector): Promise<{ rssByte
   return { rssBytes: rssBytes(h.pid), heapAfterGcBytes: heap };
 }
 
+/**
+ * The heap's peak (V8 used size, sampled every 500 ms through the inspector, and RSS) while the
+ * reconnect storm runs; with --heap-profile, a sampling heap profile written at each new peak.
+ */
+function watchHeapPeak(inspector: Inspector): { stop(): Promise<{ stormPeakHeapBytes: number; stormPeakRssBytes: number; stormPeakAtSeconds: number }> } {
+  const start = performance.now();
+  let peakHeap = 0;
+  let peakRss = 0;
+  let peakAt = 0;
+  let written = 0;
+  let running = true;
+  const sampling = HEAP_PROFILE ? inspector.call("HeapProfiler.startSampling", { samplingInterval: 64 * 1024 }) : Promise.resolve({});
+  const loop = (async () => {
+    await sampling;
+    while (running) {
+      const { usedSize } = await inspector.call<{ usedSize: number }>("Runtime.getHeapUsage");
+      peakRss = Math.max(peakRss, rssBytes(pidOf()));
+      if (usedSize > peakHeap) {
+        peakHeap = usedSize;
+        peakAt = seconds(start);
+        // a profile at each 10 % step up (the last one is the peak's)
+        if (HEAP_PROFILE && usedSize > written * 1.1) {
+          written = usedSize;
+          // only what survives a full collection: the profile's samples of garbage go with it
+          const live = await heapAfterGc(inspector);
+          const { profile } = await inspector.call<{ profile: unknown }>("HeapProfiler.getSamplingProfile");
+          writeFileSync(HEAP_PROFILE, JSON.stringify(profile));
+          line({ bench: "population.progress", what: "heap profile written", heapBytes: usedSize, heapAfterGcBytes: live, file: HEAP_PROFILE });
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })().catch((e: unknown) => line({ bench: "population.progress", what: "heap watch ended", error: String(e) }));
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      if (HEAP_PROFILE) await inspector.call("HeapProfiler.stopSampling").catch(() => undefined);
+      return { stormPeakHeapBytes: peakHeap, stormPeakRssBytes: peakRss, stormPeakAtSeconds: peakAt };
+    },
+  };
+}
+let pidOf = (): number => NaN;
+
 /** Until no NOTIFY has arrived for `quietMs` (bounded by `maxMs`): the fan-out of coming online has settled. */
 async function quiet(quietMs: number, maxMs: number): Promise<void> {
   const end = performance.now() + maxMs;
@@ -344,7 +401,7 @@ async function main(): Promise<void> {
   try {
     const seedStart = performance.now();
     herald = await startHerald({
-      nodeArgs: ["--inspect=127.0.0.1:0"],
+      nodeArgs: serverNodeArgs,
       env,
       sipPort,
       ...(SERVER_LOG ? { logFile: SERVER_LOG } : {}),
@@ -401,21 +458,26 @@ async function main(): Promise<void> {
     await herald.kill("SIGTERM");
     const stoppedSeconds = seconds(restartStart);
     await waitFor(() => users.every((u) => u.ua?.closed !== false), { timeoutMs: 30_000, what: "clients to see their connections drop" }).catch(() => undefined);
-    herald = await startHerald({ nodeArgs: ["--inspect=127.0.0.1:0"], env, sipPort, dataDir, ...(SERVER_LOG ? { logFile: SERVER_LOG } : {}), startTimeoutMs: Math.max(TIMEOUT_MS, 300_000), ...(databaseUrl ? { databaseUrl } : {}) });
+    herald = await startHerald({ nodeArgs: serverNodeArgs, env, sipPort, dataDir, ...(SERVER_LOG ? { logFile: SERVER_LOG } : {}), startTimeoutMs: Math.max(TIMEOUT_MS, 300_000), ...(databaseUrl ? { databaseUrl } : {}) });
     const readySeconds = seconds(restartStart);
     const listenCpuMs = cpuMsOf([herald.pid]);
     inspector = await connectInspector(herald.output);
+    const restarted = herald;
+    pidOf = () => restarted.pid;
     for (const u of users) u.ws?.terminate();
     for (let k = users.length - 1; k >= 0; k--) if (users[k]!.skipped) users.splice(k, 1);
     // every page at once (its reconnect timer fired), each then registers, publishes and subscribes
     const reconnectStart = performance.now();
+    const peak = watchHeapPeak(inspector);
     const back = await onlinePhase(herald, "reconnecting after the restart", users.length, 0, reconnectStart, 0, true);
+    const stormHeap = await peak.stop();
     line({
       bench: "population.restart",
       stopSeconds: stoppedSeconds,
       listeningAgainSeconds: readySeconds,
       serverCpuSecondsToListen: +(listenCpuMs / 1000).toFixed(1),
       ...back,
+      ...stormHeap,
       connectRetries: retried.connects,
       ...(retried.connects ? { connectRetryErrors: retried.errors } : {}),
       fromStopAllFullStateSeconds: lastOf((u) => u.fullAt, restartStart),

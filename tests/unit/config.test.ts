@@ -36,6 +36,12 @@ describe("configuration", () => {
     expect(loadConfig({ HERALD_DATA_DIR: dir(), SIP_NOTIFY_INTERVAL_MS: "0" }).SIP_NOTIFY_INTERVAL_MS).toBe(0);
   });
 
+  it("builds 16 RLS lists at once by default (RLS_MAX_CONCURRENT_BUILDS), overridable, at least 1", () => {
+    expect(loadConfig({ HERALD_DATA_DIR: dir() }).RLS_MAX_CONCURRENT_BUILDS).toBe(16);
+    expect(loadConfig({ HERALD_DATA_DIR: dir(), RLS_MAX_CONCURRENT_BUILDS: "4" }).RLS_MAX_CONCURRENT_BUILDS).toBe(4);
+    for (const bad of ["0", "2.5", "many"]) expect(problems({ RLS_MAX_CONCURRENT_BUILDS: bad }).map((p) => p.variable)).toEqual(["RLS_MAX_CONCURRENT_BUILDS"]);
+  });
+
   it("offers MD5 digest alone by default; SIP_DIGEST_ALGORITHMS lists them in order", () => {
     expect(loadConfig({ HERALD_DATA_DIR: dir() }).SIP_DIGEST_ALGORITHMS).toEqual(["MD5"]);
     expect(loadConfig({ HERALD_DATA_DIR: dir(), SIP_DIGEST_ALGORITHMS: "sha-256, MD5" }).SIP_DIGEST_ALGORITHMS).toEqual(["SHA-256", "MD5"]);

@@ -21,6 +21,11 @@
  *   list's domain (403 for others); the back ends are the subscriber's own, so each member's
  *   pres-rules apply to that subscriber. A member change re-resolves running subscriptions as a
  *   list edit does.
+ * - Admission control: at most `maxConcurrentBuilds` list builds (resolving a list and
+ *   subscribing its back ends until they are ready) run at once; the others wait their turn in
+ *   arrival order. The SUBSCRIBE is answered without waiting for its turn (its first NOTIFY
+ *   waits); a reconnect storm (every page of a restarted server subscribing at once) otherwise
+ *   builds every list at the same time, each holding parsed documents and its members' rules.
  * - Restart: list subscriptions are persisted by the Notifier like any other; `start()` (after
  *   the server's) re-creates their back ends and sends each list a full-state NOTIFY — except a
  *   list whose watcher was behind an in-process flow (a bridged page): that flow died with the
@@ -37,11 +42,14 @@ import type { EventPackage, NotifyBody, SubscribeRequestContext, SubscriptionDec
 import type { PresenceServer } from "../presence-server";
 import type { Subscription } from "../notifier";
 import { BackEndPool, type BackEndHandle } from "./back-end";
+import { ConcurrencyLimit } from "../concurrency-limit";
 import { RemoteSubscriber, type RemoteSubscriberOptions } from "./remote-subscriber";
 import { ServiceResolver, type ListResource } from "./service-resolver";
 import { AUID, CONTENT_TYPES } from "../../presence/namespaces";
 
 export const EVENTLIST = "eventlist";
+/** List builds running at once by default (ResourceListServerOptions.maxConcurrentBuilds). */
+export const DEFAULT_MAX_CONCURRENT_BUILDS = 16;
 export const RLS_ACCEPT_TYPES = [CONTENT_TYPES.multipartRelated, CONTENT_TYPES.rlmi, CONTENT_TYPES.pidf] as const;
 
 /**
@@ -66,6 +74,8 @@ export interface ResourceListServerOptions {
   subscribe?: (listener: (e: XcapChangeEvent) => void) => () => void;
   /** Batch window for partial NOTIFYs (ms). Default 200; 0 sends on the next tick. */
   batchWindowMs?: number;
+  /** List builds running at once (see the file comment); the others queue. Default 16. */
+  maxConcurrentBuilds?: number;
   /** Longest wait for back ends before the first full-state NOTIFY (ms). Default 2000. */
   readyTimeoutMs?: number;
   /** Back ends in other domains; `false` disables them (such resources show terminated). */
@@ -102,7 +112,7 @@ export class ResourceListSubscription {
 
   /** Re-resolve the list and adjust the back ends (serialized). */
   reload(): Promise<void> {
-    const run = () => this.load().catch((e) => this.rls.logError("list resolution failed", this.sub, e));
+    const run = () => this.rls.builds.run(() => this.load()).catch((e) => this.rls.logError("list resolution failed", this.sub, e));
     this.reloads = this.reloads.then(run, run);
     return this.reloads;
   }
@@ -233,6 +243,8 @@ export class ResourceListServer implements EventPackage {
   readonly remote?: RemoteSubscriber;
   readonly timers: TimerApi;
   readonly batchWindowMs: number;
+  /** Admission of list builds (`maxConcurrentBuilds`). */
+  readonly builds: ConcurrencyLimit;
   /** NOTIFY bodies composed (bench/tests). */
   readonly stats = { notifies: 0, full: 0 };
   private readonly lists = new Map<string, ResourceListSubscription>();
@@ -248,6 +260,7 @@ export class ResourceListServer implements EventPackage {
     this.server = options.server;
     this.timers = options.timers ?? realTimers;
     this.batchWindowMs = options.batchWindowMs ?? 200;
+    this.builds = new ConcurrencyLimit(options.maxConcurrentBuilds ?? DEFAULT_MAX_CONCURRENT_BUILDS);
     this.defaultExpires = options.defaultExpires ?? 3600;
     this.minExpires = options.minExpires ?? 60;
     this.maxExpires = options.maxExpires ?? 3600;
@@ -431,9 +444,11 @@ export class ResourceListServer implements EventPackage {
       const aor = canonicalAor(owner);
       const { user, domain } = splitAor(aor);
       if (!user || !domain) return;
-      const service = await this.resolver.resolve(`sip:${user}+presence@${domain}`);
-      if (!service || canonicalAor(service.owner) !== aor) return;
-      await Promise.all(service.resources.map((r) => this.pool.warm(aor, r.uri)));
+      await this.builds.run(async () => {
+        const service = await this.resolver.resolve(`sip:${user}+presence@${domain}`);
+        if (!service || canonicalAor(service.owner) !== aor) return;
+        await Promise.all(service.resources.map((r) => this.pool.warm(aor, r.uri)));
+      });
     } catch (e) {
       this.log("warn", "warming a list failed", { owner, error: e instanceof Error ? e.message : String(e) });
     }

@@ -559,6 +559,22 @@ describe("close semantics and liveness", () => {
     expect(live.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it("does not close live browsers for the silence of its own stalled event loop (a restart's reconnect storm)", async () => {
+    const { bridge, url } = await setup({ limits: { idleTimeoutMs: 300 } });
+    const live = await openBrowser(url);
+    let pings = 0;
+    live.ws.on("ping", () => pings++);
+    await waitFor(() => pings >= 1, { ...W, what: "a first ping" });
+    // the whole process busy for longer than the idle timeout: no pong can be read meanwhile, and the
+    // sweep timer runs before the loop reads the sockets again (a simulated stall, not a wait)
+    const until = Date.now() + 700;
+    while (Date.now() < until);
+    const after = pings;
+    await waitFor(() => pings >= after + 2, { ...W, what: "pings after the stall" });
+    expect(live.closed).toBeUndefined();
+    expect(bridge.metrics().errors.idleTimeout).toBe(0);
+  });
+
   it("sends RFC 5626 keep-alives upstream on an otherwise idle connection", async () => {
     const { upstream, url } = await setup({ limits: { upstreamKeepAliveMs: 100 } });
     await openBrowser(url);

@@ -42,4 +42,15 @@ describe("startEmbeddedSipServer", () => {
     await sip.server.flush();
     expect(await tdb.db.presenceState.count({ where: { kind: "registration" } })).toBe(2);
   });
+
+  it("builds RLS lists RLS_MAX_CONCURRENT_BUILDS at a time", async () => {
+    const tdb = await tempSqliteDb();
+    cleanup.push(() => tdb.close());
+    const dataDir = mkdtempSync(path.join(tmpdir(), "herald-cfg-"));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const cfg = loadConfig({ SIP_HOST: "127.0.0.1", SIP_PORT: "0", HERALD_DATA_DIR: dataDir, RLS_MAX_CONCURRENT_BUILDS: "3" }, dataDir);
+    const sip = await startEmbeddedSipServer(cfg, tdb.db, { store: new MemoryXcapStore() }, { logger: () => {} });
+    cleanup.push(() => sip.stop());
+    expect(sip.rls?.builds.max).toBe(3);
+  });
 });
