@@ -47,6 +47,27 @@ export function runOnSqliteConnection<T>(client: Db, fn: (conn: SqliteConnection
   })();
 }
 
+/** A DateTime as Prisma's SQLite adapter writes it (so that Prisma reads it back). */
+export function sqliteDateTime(ms: number): string {
+  return new Date(ms).toISOString().replace("Z", "+00:00");
+}
+
+const preparedStatements = new WeakMap<SqliteConnection, Map<string, unknown>>();
+
+/**
+ * `runOnSqliteConnection` with `sql` prepared once per connection (kept until the connection goes):
+ * `fn` gets the statement, typed as the caller uses it (better-sqlite3's `run`, `get`, `all`).
+ */
+export function runSqliteStatement<S, T>(client: Db, sql: string, fn: (stmt: S) => T): Promise<T> | undefined {
+  return runOnSqliteConnection(client, (conn) => {
+    let byText = preparedStatements.get(conn);
+    if (!byText) preparedStatements.set(conn, (byText = new Map()));
+    let stmt = byText.get(sql) as S | undefined;
+    if (stmt === undefined) byText.set(sql, (stmt = conn.prepare(sql) as unknown as S));
+    return fn(stmt);
+  });
+}
+
 /** Open a client for a database URL (tests open their own; the app uses db()). */
 export function openDb(databaseUrl: string): Db {
   const target = parseDatabaseUrl(databaseUrl);

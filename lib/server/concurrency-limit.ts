@@ -5,9 +5,8 @@
 export class ConcurrencyLimit {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
-  /** Most tasks running at once so far, and most waiting (stats for tests and benches). */
+  /** Most tasks running at once so far (tests). */
   peakRunning = 0;
-  peakWaiting = 0;
 
   constructor(readonly max: number) {
     if (!(max >= 1)) throw new RangeError(`concurrency limit must be at least 1, not ${max}`);
@@ -21,10 +20,7 @@ export class ConcurrencyLimit {
   /** Run `task` once a slot is free; the slot is given back when it settles. */
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running >= this.max) {
-      await new Promise<void>((resolve) => {
-        this.waiting.push(resolve);
-        this.peakWaiting = Math.max(this.peakWaiting, this.waiting.length);
-      });
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else this.running++;
     this.peakRunning = Math.max(this.peakRunning, this.running);
     try {

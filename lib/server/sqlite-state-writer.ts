@@ -22,6 +22,7 @@ db.pragma("journal_mode = WAL");
 db.pragma("synchronous = NORMAL");
 const upsert = db.prepare(workerData.upsertSql);
 const remove = db.prepare(workerData.deleteSql);
+// db.ts sqliteDateTime, restated: this source runs without the project's modules
 const stamp = (ms) => new Date(ms).toISOString().replace("Z", "+00:00");
 const apply = db.transaction((writes, now) => {
   for (const w of writes) {

@@ -7,7 +7,7 @@
  * batches (each written in transactions of at most `maxRowsPerWrite` rows), and `flush()` on stop
  * writes whatever is left.
  */
-import { postgresPool, runOnSqliteConnection, type Db, type SqliteConnection } from "../db";
+import { postgresPool, runOnSqliteConnection, sqliteDateTime, type Db, type SqliteConnection } from "../db";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { componentLogger, type SipLogger } from "../sip";
 import { SqliteStateWriter } from "./sqlite-state-writer";
@@ -193,10 +193,6 @@ export function postgresBatch(writes: readonly StateWrite[], now: string): { tex
   return { text: del ? `WITH "deleted" AS (${del}) ${insert}` : insert, values };
 }
 
-/** A DateTime as Prisma's SQLite adapter writes it (so that Prisma reads it back). */
-function sqliteDateTime(ms: number): string {
-  return new Date(ms).toISOString().replace("Z", "+00:00");
-}
 
 export interface WriteBehindOptions {
   store: PresenceStateStore;

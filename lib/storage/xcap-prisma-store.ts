@@ -13,7 +13,7 @@
  *   by another process (a second portal process on the same database) is seen within `ttlMs`.
  * Absent documents are not cached.
  */
-import { postgresPool, runOnSqliteConnection, type Db, type SqliteConnection } from "../db";
+import { postgresPool, runSqliteStatement, sqliteDateTime, type Db } from "../db";
 import type {
   StoredXcapDocument,
   XcapDocumentKey,
@@ -44,14 +44,7 @@ interface UsageRow {
   documents: number | bigint;
   bytes: number | bigint;
 }
-interface BatchReadStatement {
-  conn: SqliteConnection;
-  stmt: { all(...params: unknown[]): Array<{ xui: string; content: string; etag: string }> };
-}
-interface UsageStatement {
-  conn: SqliteConnection;
-  stmt: { get(...params: unknown[]): UsageRow | undefined };
-}
+type DocumentRow = { xui: string; content: string; etag: string };
 
 export interface XcapTextCacheOptions {
   /** How long a cached document is served without reading the database again, ms. */
@@ -198,15 +191,11 @@ class ReadBatcher {
     // server's first SUBSCRIBEs read many presentities' documents at once: through Prisma the
     // batch's query plan was compiled and interpreted on the event loop (tens of ms the first
     // time, 1–3 ms after); the statement costs well under 1 ms.
-    const direct = runOnSqliteConnection(this.db, (conn) => {
-      if (this.batchRead?.conn !== conn) {
-        const stmt = conn.prepare(
-          `SELECT "xui", "content", "etag" FROM "XcapDocument" WHERE "auid" = ? AND "scope" = ? AND "path" = ? AND "xui" IN (SELECT "value" FROM json_each(?))`,
-        ) as unknown as BatchReadStatement["stmt"];
-        this.batchRead = { conn, stmt };
-      }
-      return this.batchRead.stmt.all(auid, scope, docPath, JSON.stringify(xuis));
-    });
+    const direct = runSqliteStatement(
+      this.db,
+      `SELECT "xui", "content", "etag" FROM "XcapDocument" WHERE "auid" = ? AND "scope" = ? AND "path" = ? AND "xui" IN (SELECT "value" FROM json_each(?))`,
+      (stmt: { all(...params: unknown[]): DocumentRow[] }) => stmt.all(auid, scope, docPath, JSON.stringify(xuis)),
+    );
     if (direct) {
       for (const r of await direct) out.set(r.xui, { content: r.content, etag: r.etag });
       return out;
@@ -214,15 +203,15 @@ class ReadBatcher {
     // PostgreSQL: the same query on the adapter's pg pool, the XUIs as one array parameter
     const pool = await postgresPool(this.db);
     if (pool) {
-      const { rows } = await pool.query<{ xui: string; content: string; etag: string }>(
+      const { rows } = await pool.query<DocumentRow>(
         `SELECT "xui", "content", "etag" FROM "XcapDocument" WHERE "auid" = $1 AND "scope" = $2 AND "path" = $3 AND "xui" = ANY($4::text[])`,
         [auid, scope, docPath, xuis],
       );
       for (const r of rows) out.set(r.xui, { content: r.content, etag: r.etag });
       return out;
     }
+    // Prisma only before the SQLite connection is open; a lone read is one unique-key lookup
     if (keys.length === 1) {
-      // one indexed lookup (the unique key), only the two columns served
       const row = await this.db.xcapDocument.findUnique({ where: { auid_scope_xui_path: where(keys[0]!) }, select: { content: true, etag: true } });
       if (row) out.set(xuis[0]!, row);
       return out;
@@ -234,15 +223,11 @@ class ReadBatcher {
     for (const r of rows) out.set(r.xui, { content: r.content, etag: r.etag });
     return out;
   }
-  private batchRead?: BatchReadStatement;
 }
 
 export class PrismaXcapStore implements XcapStore {
   private readonly cache: TextCache | null;
   private readonly reads: ReadBatcher;
-  /** The compare-and-set statement prepared on Prisma's SQLite connection (sqliteConnection). */
-  private cas?: { conn: SqliteConnection; stmt: { run(...params: unknown[]): { changes: number } } };
-  private usageStmt?: UsageStatement;
 
   constructor(
     private readonly db: Db,
@@ -364,16 +349,12 @@ export class PrismaXcapStore implements XcapStore {
     // SQLite: the same statement on Prisma's own connection, synchronously. Writes to one document
     // are serialized in this process, so every turn of the event loop the Prisma call waited was a
     // turn the next writer of the document waited too.
-    const direct = runOnSqliteConnection(this.db, (conn) => {
-      if (this.cas?.conn !== conn) {
-        const stmt = conn.prepare(
-          `UPDATE "XcapDocument" SET "content" = ?, "etag" = ?, "updatedAt" = ? WHERE "auid" = ? AND "scope" = ? AND "xui" = ? AND "path" = ? AND "etag" = ?`,
-        );
-        this.cas = { conn, stmt };
-      }
-      const updatedAt = new Date().toISOString().replace("Z", "+00:00"); // how Prisma's adapter writes DateTime
-      return this.cas.stmt.run(doc.content, doc.etag, updatedAt, key.auid, key.scope, key.xui ?? "", key.docPath, expectedEtag).changes;
-    });
+    const updatedAt = sqliteDateTime(Date.now());
+    const direct = runSqliteStatement(
+      this.db,
+      `UPDATE "XcapDocument" SET "content" = ?, "etag" = ?, "updatedAt" = ? WHERE "auid" = ? AND "scope" = ? AND "xui" = ? AND "path" = ? AND "etag" = ?`,
+      (stmt: { run(...params: unknown[]): { changes: number } }) => stmt.run(doc.content, doc.etag, updatedAt, key.auid, key.scope, key.xui ?? "", key.docPath, expectedEtag).changes,
+    );
     if (direct) return direct;
     return this.compareAndSetOnPostgres(key, doc, expectedEtag);
   }
@@ -435,15 +416,11 @@ export class PrismaXcapStore implements XcapStore {
    * statement on Prisma's own connection, as the compare-and-set does.
    */
   async usage(xui: string): Promise<XcapUsage> {
-    const direct = runOnSqliteConnection(this.db, (conn) => {
-      if (this.usageStmt?.conn !== conn) {
-        const stmt = conn.prepare(
-          `SELECT COUNT(*) AS "documents", COALESCE(SUM(octet_length("content")), 0) AS "bytes" FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = ?`,
-        ) as unknown as UsageStatement["stmt"];
-        this.usageStmt = { conn, stmt };
-      }
-      return this.usageStmt.stmt.get(xui);
-    });
+    const direct = runSqliteStatement(
+      this.db,
+      `SELECT COUNT(*) AS "documents", COALESCE(SUM(octet_length("content")), 0) AS "bytes" FROM "XcapDocument" WHERE "scope" = 'users' AND "xui" = ?`,
+      (stmt: { get(...params: unknown[]): UsageRow | undefined }) => stmt.get(xui),
+    );
     const row = direct ? await direct : await this.usageQuery(xui);
     return { documents: Number(row?.documents ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
