@@ -1,16 +1,18 @@
 /**
  * Herald's XML parser: a strict, non-validating XML 1.0 (fifth edition) + Namespaces in XML 1.0
- * parser that builds @xmldom/xmldom nodes — the DOM the rest of Herald uses — from one pass of a
- * hand-written scanner (no regex per tag, no recursion on the input's depth).
+ * parser that builds @xmldom/xmldom nodes — the DOM the rest of Herald uses — or the read-only tree
+ * of lib/xml-tree.ts (`TREE_BUILDER`) from one pass of a hand-written scanner (no regex per tag, no
+ * recursion on the input's depth).
  *
  * Why (issue 13): xmldom's own DOMParser was about 85 % of the CPU of an XCAP PUT of a 200-entry
  * list: it scans with Unicode regular expressions, records line and column on every node and
  * validates every name again through the DOM API. Measured on that 21 KB list, one process: xmldom
  * 2–4 ms; saxes (strict, namespace-aware) 0.46–0.74 ms for its events alone, before any node is
  * built, and building the tree through xmldom's factories costs another 0.45–0.53 ms; this parser,
- * tree included, 0.4–0.9 ms (3–4× xmldom; `npm run bench -- xcap-put-path --before=DIR`). A PUT
- * was already parsed once (the tree goes to the XCAP document cache for node GETs), so the parser
- * was the lever. tests/unit/xml-parser.test.ts compares its trees with xmldom's on a corpus.
+ * tree included, 0.4–0.9 ms (3–4× xmldom; `npm run bench -- xcap-put-path --before=DIR`). Two
+ * thirds of that is building xmldom's nodes; a whole-document PUT, which only validates its body,
+ * gets the read-only tree (~0.12 ms). tests/unit/xml-parser.test.ts compares the xmldom trees with
+ * xmldom's own on a corpus, and what the read-only tree shows with what the xmldom tree shows.
  *
  * Everything that is not well-formed is an error (XmlSyntaxError with a message and the offset),
  * never a warning: characters outside XML's Char production (§2.2), names outside the Name
@@ -22,13 +24,14 @@
  * two attributes with one expanded name). Markup declarations (`<!DOCTYPE`, `<!ENTITY`) are not
  * parsed at all: lib/xml.ts refuses them before this runs.
  *
- * The tree is xmldom's, as its DOMParser builds it: line ends normalized to LF (§2.11), attribute
+ * The xmldom tree is xmldom's, as its DOMParser builds it: line ends normalized to LF (§2.11), attribute
  * values normalized (§3.3.3), the XML declaration kept as a processing instruction, whitespace
  * around the root element kept as text nodes of the document, CDATA sections as CDATASection
  * nodes, comments and PIs as nodes. (xmldom also turns U+0085, U+2028 and U+2029 into LF, an
  * XML 1.1 rule; XML 1.0 keeps them, and so does this parser.)
  */
 import { DOMImplementation, NamedNodeMap, NodeList } from "@xmldom/xmldom";
+import { TreeAttr, TreeDocument, TreeElement, TreeMarkup, TreeText, type TreeChild } from "./xml-tree";
 
 export const XML_NS = "http://www.w3.org/XML/1998/namespace";
 export const XMLNS_NS = "http://www.w3.org/2000/xmlns/";
@@ -186,11 +189,56 @@ function append(doc: Document, parent: Node, node: Node): void {
   (doc as unknown as { _inc: number })._inc++;
 }
 
+/**
+ * What the scanner calls to build a tree: the nodes it makes are opaque to it. `append` links a
+ * new node as the last child of `parent` (`top`: the parent is the document).
+ */
+export interface TreeBuilder<D> {
+  document(): D;
+  element(doc: D, ns: string | null, qname: string, prefix: string | null, local: string): object;
+  /** A new attribute of `el`: the name is not on it yet (the scanner checks). */
+  attribute(doc: D, el: object, ns: string | null, qname: string, prefix: string | null, local: string, value: string): void;
+  text(doc: D, data: string): object;
+  cdata(doc: D, data: string): object;
+  comment(doc: D, data: string): object;
+  pi(doc: D, target: string, data: string): object;
+  append(doc: D, parent: object, node: object, top: boolean): void;
+}
+
+/** xmldom nodes, as its DOMParser builds them (the DOM Herald edits and serializes). */
+export const XMLDOM_BUILDER: TreeBuilder<Document> = {
+  document: () => new DOMImplementation().createDocument(null, "") as unknown as Document,
+  element: (doc, ns, qname, prefix, local) => newElement(doc, ns, qname, prefix, local),
+  attribute: (doc, el, ns, qname, prefix, local, value) => addAttribute(doc, el as Element, ns, qname, prefix, local, value),
+  text: (doc, data) => newText(doc, data),
+  cdata: (doc, data) => doc.createCDATASection(data),
+  comment: (doc, data) => doc.createComment(data),
+  pi: (doc, target, data) => doc.createProcessingInstruction(target, data),
+  // inside the root element the new node is linked directly; the document's few children (and
+  // documentElement) through xmldom
+  append: (doc, parent, node, top) => (top ? (parent as Node).appendChild(node as Node) : append(doc, parent as Node, node as Node)),
+};
+
+/** The read-only tree of lib/xml-tree.ts. */
+export const TREE_BUILDER: TreeBuilder<TreeDocument> = {
+  document: () => new TreeDocument(),
+  element: (_doc, ns, qname, prefix, local) => new TreeElement(ns, qname, prefix, local),
+  attribute: (_doc, el, ns, qname, prefix, local, value) => (el as TreeElement).attributes.push(new TreeAttr(ns, qname, prefix, local, value)),
+  text: (_doc, data) => new TreeText(3, data),
+  cdata: (_doc, data) => new TreeText(4, data),
+  comment: (_doc, data) => new TreeMarkup(8, data),
+  pi: (_doc, target, data) => new TreeMarkup(7, data, target),
+  append: (doc, parent, node, top) => {
+    (parent as TreeElement | TreeDocument).append(node as TreeChild);
+    if (top && (node as TreeChild).nodeType === 1) doc.documentElement = node as TreeElement;
+  },
+};
+
 const XML_DECL_RE =
   /<\?xml[ \t\n]+version[ \t\n]*=[ \t\n]*(?:"1\.[0-9]+"|'1\.[0-9]+')(?:[ \t\n]+encoding[ \t\n]*=[ \t\n]*(?:"[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?(?:[ \t\n]+standalone[ \t\n]*=[ \t\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\n]*\?>/y;
 
 interface OpenElement {
-  el: Element;
+  el: object;
   qname: string;
   scope: Scope;
 }
@@ -199,7 +247,9 @@ interface OpenElement {
  * Parse `input` (a whole document) into an xmldom Document. Throws XmlSyntaxError. Refuse
  * DOCTYPE and entity declarations before calling this: a `<!DOCTYPE` here is a syntax error.
  */
-export function parseDocument(input: string, options: ParseDocumentOptions = {}): Document {
+export function parseDocument(input: string, options?: ParseDocumentOptions): Document;
+export function parseDocument<D extends object>(input: string, options: ParseDocumentOptions, builder: TreeBuilder<D>): D;
+export function parseDocument<D extends object>(input: string, options: ParseDocumentOptions = {}, builder: TreeBuilder<D> = XMLDOM_BUILDER as unknown as TreeBuilder<D>): D {
   const bad = NOT_CHAR_RE.exec(input);
   if (bad) {
     throw new XmlSyntaxError(`character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML`, bad.index);
@@ -207,12 +257,13 @@ export function parseDocument(input: string, options: ParseDocumentOptions = {})
   // §2.11: CRLF and lone CR become LF before parsing
   const text = input.indexOf("\r") >= 0 ? input.replace(/\r\n?/g, "\n") : input;
   const maxDepth = options.maxDepth ?? Infinity;
-  const doc = new DOMImplementation().createDocument(null, "") as unknown as Document;
+  const b = builder;
+  const doc = b.document();
   const n = text.length;
   const stack: OpenElement[] = [];
-  let parent: Node = doc;
+  let parent: object = doc;
   let scope: Scope = ROOT_SCOPE;
-  let root: Element | null = null;
+  let root: object | null = null;
   let i = 0;
   // attribute names and values of the start tag being read (reused)
   const attNames: string[] = [];
@@ -289,12 +340,7 @@ export function parseDocument(input: string, options: ParseDocumentOptions = {})
     return out + s.slice(from);
   };
 
-  // inside the root element the new node is linked directly; the document's few children (and
-  // documentElement) through xmldom
-  const appendChild = (node: Node) => {
-    if (stack.length) append(doc, parent, node);
-    else parent.appendChild(node);
-  };
+  const appendChild = (node: object) => b.append(doc, parent, node, stack.length === 0);
 
   /** Character data from `from` to the next "<" (or the end): text of the current element. */
   const characters = (from: number, to: number) => {
@@ -302,13 +348,13 @@ export function parseDocument(input: string, options: ParseDocumentOptions = {})
     if (stack.length === 0) {
       // §2.1: only white space (and markup) around the root element
       for (let k = 0; k < s.length; k++) if (!isSpace(s.charCodeAt(k))) fail(root ? "content after the root element" : "content before the root element", from + k);
-      appendChild(doc.createTextNode(s));
+      appendChild(b.text(doc, s));
       return;
     }
     const cdEnd = s.indexOf("]]>");
     if (cdEnd >= 0) fail("']]>' is not allowed in text", from + cdEnd);
     if (s.indexOf("&") >= 0) s = expand(s, from);
-    appendChild(newText(doc, s));
+    appendChild(b.text(doc, s));
   };
 
   if (text.startsWith("<?xml", 0) && (isSpace(text.charCodeAt(5)) || text.charCodeAt(5) === 0x3f)) {
@@ -316,7 +362,7 @@ export function parseDocument(input: string, options: ParseDocumentOptions = {})
     XML_DECL_RE.lastIndex = 0;
     if (!XML_DECL_RE.test(text)) fail("the XML declaration is not well-formed", 0);
     const end = XML_DECL_RE.lastIndex;
-    appendChild(doc.createProcessingInstruction("xml", text.slice(6, end - 2).trimStart()));
+    appendChild(b.pi(doc, "xml", text.slice(6, end - 2).trimStart()));
     i = end;
   }
 
@@ -349,13 +395,13 @@ export function parseDocument(input: string, options: ParseDocumentOptions = {})
         if (end < 0) fail("unterminated comment", lt);
         const body = text.slice(lt + 4, end);
         if (body.indexOf("--") >= 0 || body.endsWith("-")) fail("'--' is not allowed inside a comment", lt);
-        appendChild(doc.createComment(body));
+        appendChild(b.comment(doc, body));
         i = end + 3;
       } else if (text.startsWith("<![CDATA[", lt)) {
         if (stack.length === 0) fail("CDATA section outside the root element", lt);
         const end = text.indexOf("]]>", lt + 9);
         if (end < 0) fail("unterminated CDATA section", lt);
-        appendChild(doc.createCDATASection(text.slice(lt + 9, end)));
+        appendChild(b.cdata(doc, text.slice(lt + 9, end)));
         i = end + 3;
       } else {
         fail("markup declarations (DOCTYPE, ENTITY, …) are not allowed", lt);
@@ -371,7 +417,7 @@ export function parseDocument(input: string, options: ParseDocumentOptions = {})
       if (end > tEnd && !isSpace(text.charCodeAt(tEnd))) fail("processing instruction target is not a name", lt);
       let d = tEnd;
       while (d < end && isSpace(text.charCodeAt(d))) d++;
-      appendChild(doc.createProcessingInstruction(target, text.slice(d, end)));
+      appendChild(b.pi(doc, target, text.slice(d, end)));
       i = end + 2;
     } else {
       // start tag (§3.1)
@@ -462,7 +508,7 @@ export function parseDocument(input: string, options: ParseDocumentOptions = {})
         if (uri === undefined) fail(`the prefix ${prefix} of <${qname}> is not declared`, lt);
         ns = uri!;
       } else ns = scope[""] || null;
-      const el = nameColon >= 0 ? newElement(doc, ns, qname, qname.slice(0, nameColon - lt - 1), qname.slice(nameColon - lt)) : newElement(doc, ns, qname, null, qname);
+      const el = nameColon >= 0 ? b.element(doc, ns, qname, qname.slice(0, nameColon - lt - 1), qname.slice(nameColon - lt)) : b.element(doc, ns, qname, null, qname);
       for (let k = 0; k < atts; k++) {
         const a = attNames[k]!;
         const ac = a.indexOf(":");
@@ -481,7 +527,7 @@ export function parseDocument(input: string, options: ParseDocumentOptions = {})
             expanded.add(key);
           }
         }
-        addAttribute(doc, el, ans, a, ac >= 0 ? a.slice(0, ac) : null, ac >= 0 ? a.slice(ac + 1) : a, attValues[k]!);
+        b.attribute(doc, el, ans, a, ac >= 0 ? a.slice(0, ac) : null, ac >= 0 ? a.slice(ac + 1) : a, attValues[k]!);
       }
       appendChild(el);
       if (!root) root = el;

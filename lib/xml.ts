@@ -1,6 +1,7 @@
 /**
  * The one XML library of Herald (server and browser): @xmldom/xmldom's DOM, built by Herald's own
- * strict parser (lib/xml-parser.ts: XML 1.0 + Namespaces, every well-formedness error is an error).
+ * strict parser (lib/xml-parser.ts: XML 1.0 + Namespaces, every well-formedness error is an error);
+ * `parseXmlTree` builds a lighter read-only tree (lib/xml-tree.ts) for code that only reads.
  *
  * - DOCTYPE declarations are refused outright, so no external entity is ever resolved and
  *   no entity expansion ("billion laughs") can happen.
@@ -8,11 +9,48 @@
  *   before any DOM is built.
  */
 import { DOMImplementation, XMLSerializer } from "@xmldom/xmldom";
-import { XmlDepthError, XmlSyntaxError, parseDocument } from "./xml-parser";
+import { TREE_BUILDER, XmlDepthError, XmlSyntaxError, parseDocument } from "./xml-parser";
+import type { TreeDocument } from "./xml-tree";
 
 export type XmlDocument = globalThis.Document;
 export type XmlElement = globalThis.Element;
 export type XmlNode = globalThis.Node;
+
+/*
+ * The read-only part of the DOM that validators and readers use. xmldom's nodes have it, and so
+ * has the tree `parseXmlTree` builds (lib/xml-tree.ts): code typed with these reads either.
+ */
+export interface XmlNodeView {
+  readonly nodeType: number;
+  readonly firstChild: XmlNodeView | null;
+  readonly nextSibling: XmlNodeView | null;
+  readonly textContent: string | null;
+}
+export interface XmlAttrView {
+  readonly namespaceURI: string | null;
+  /** Qualified name. */
+  readonly name: string;
+  readonly prefix: string | null;
+  readonly localName: string;
+  readonly value: string;
+}
+export interface XmlElementView extends XmlNodeView {
+  readonly namespaceURI: string | null;
+  readonly localName: string;
+  readonly prefix: string | null;
+  readonly tagName: string;
+  readonly attributes: ArrayLike<XmlAttrView>;
+  getAttribute(name: string): string | null;
+  hasAttribute(name: string): boolean;
+  getAttributeNS(namespaceURI: string | null, localName: string): string | null;
+}
+export interface XmlTextView extends XmlNodeView {
+  /** nodeType 3 (text) or 4 (CDATA). */
+  readonly data: string;
+}
+export interface XmlDocumentView extends XmlNodeView {
+  readonly documentElement: XmlElementView | null;
+}
 
 export const DEFAULT_MAX_XML_BYTES = 1024 * 1024;
 /** Deepest element nesting accepted by default (the root element is level 1). */
@@ -109,8 +147,8 @@ export function xmlDepthExceeds(text: string, max: number): boolean {
   }
 }
 
-/** Parse an XML document from text or bytes. Throws XmlParseError. */
-export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = {}): XmlDocument {
+/** The checks before any tree is built: size, UTF-8, no declarations, depth. Returns the text. */
+function checkedText(input: string | Uint8Array, options: ParseXmlOptions): string {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_XML_BYTES;
   let text: string;
   if (typeof input === "string") {
@@ -128,13 +166,32 @@ export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = 
   if (maxDepth !== Infinity && xmlDepthExceeds(text, maxDepth)) {
     throw new XmlParseError("too-deep", `elements nested deeper than ${maxDepth} levels`);
   }
+  return text;
+}
+
+function wellFormed<T>(parse: () => T): T {
   try {
-    return parseDocument(text) as XmlDocument;
+    return parse();
   } catch (err) {
     if (err instanceof XmlDepthError) throw new XmlParseError("too-deep", err.message);
     if (err instanceof XmlSyntaxError) throw new XmlParseError("not-well-formed", err.message);
     throw err;
   }
+}
+
+/** Parse an XML document from text or bytes into xmldom's DOM. Throws XmlParseError. */
+export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = {}): XmlDocument {
+  const text = checkedText(input, options);
+  return wellFormed(() => parseDocument(text) as XmlDocument);
+}
+
+/**
+ * Parse like `parseXml` (the same checks and errors) into a read-only tree (lib/xml-tree.ts), for
+ * code that only reads the document (validation): a third of the time and of the garbage.
+ */
+export function parseXmlTree(input: string | Uint8Array, options: ParseXmlOptions = {}): XmlDocumentView {
+  const text = checkedText(input, options);
+  return wellFormed(() => parseDocument<TreeDocument>(text, {}, TREE_BUILDER));
 }
 
 /** Serialize a document or node to text. */

@@ -1,14 +1,15 @@
 /**
  * lib/xml-parser.ts (behind lib/xml.ts parseXml): the same xmldom tree as xmldom's own DOMParser
  * on every well-formed input, and an error on everything xmldom refused — and on the
- * not-well-formed input xmldom let through with a warning.
+ * not-well-formed input xmldom let through with a warning. parseXmlTree (the read-only tree of
+ * lib/xml-tree.ts): what the XmlNodeView types show of it is what they show of the xmldom tree.
  */
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
 import { parseDocument, XmlSyntaxError } from "@/lib/xml-parser";
-import { parseXml, XmlParseError, type XmlErrorCode } from "@/lib/xml";
+import { parseXml, parseXmlTree, XmlParseError, type XmlAttrView, type XmlDocumentView, type XmlElementView, type XmlErrorCode, type XmlNodeView } from "@/lib/xml";
 import { serializeFaithful } from "@/lib/xcap/serialize";
 import { numberedContacts, presRulesXml, resourceListsXml, rlsServicesXml } from "../helpers/kamailio-documents";
 import { pidf } from "../helpers/sip-client";
@@ -198,6 +199,80 @@ describe("parseDocument refuses what is not well-formed", () => {
     let depth = 0;
     for (let e: Node | null = doc.documentElement; e; e = e.firstChild) depth++;
     expect(depth).toBe(n);
+  });
+});
+
+/** What the XmlNodeView types show, node by node (iterative). */
+function view(root: XmlNodeView): string[] {
+  const out: string[] = [];
+  const todo: Array<[XmlNodeView, number]> = [[root, 0]];
+  while (todo.length) {
+    const [n, d] = todo.pop()!;
+    const line = [" ".repeat(d), n.nodeType, `text=${JSON.stringify(n.textContent)}`];
+    if (n.nodeType === 1) {
+      const el = n as XmlElementView;
+      line.push(`{${el.namespaceURI}|${el.prefix}|${el.localName}|${el.tagName}}`);
+      for (let i = 0; i < el.attributes.length; i++) {
+        const a: XmlAttrView = el.attributes[i]!;
+        line.push(`${a.name}{${a.namespaceURI}|${a.prefix}|${a.localName}}=${JSON.stringify(a.value)}`);
+        // the lookups agree with the list
+        line.push(`${el.getAttribute(a.name) === a.value}/${el.hasAttribute(a.name)}/${JSON.stringify(el.getAttributeNS(a.namespaceURI, a.localName))}`);
+      }
+      line.push(`missing=${el.getAttribute("no-such")}/${el.hasAttribute("no-such")}/${el.getAttributeNS("urn:none", "x")}`);
+    } else if (n.nodeType === 9) {
+      const de = (n as XmlDocumentView).documentElement;
+      line.push(`root=${de?.tagName}`);
+    } else {
+      line.push(`data=${JSON.stringify((n as unknown as { data: string }).data)}`);
+      if (n.nodeType === 7) line.push(`target=${(n as unknown as { target: string }).target}`);
+    }
+    out.push(line.join(" "));
+    const kids: XmlNodeView[] = [];
+    for (let c = n.firstChild; c; c = c.nextSibling) kids.push(c);
+    for (let k = kids.length - 1; k >= 0; k--) todo.push([kids[k]!, d + 1]);
+  }
+  return out;
+}
+
+describe("parseXmlTree reads as the xmldom tree", () => {
+  for (const [name, text] of corpus) {
+    it(name, () => {
+      expect(view(parseXmlTree(text))).toEqual(view(parseXml(text)));
+    });
+  }
+
+  it("refuses with parseXml's codes", () => {
+    const code = (parse: typeof parseXml | typeof parseXmlTree, input: string, options?: Parameters<typeof parseXml>[1]) => {
+      try {
+        parse(input, options);
+        return undefined;
+      } catch (e) {
+        return (e as XmlParseError).code;
+      }
+    };
+    const inputs: Array<[string, Parameters<typeof parseXml>[1]?]> = [
+      [`<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>`],
+      [`<a xmlns="urn:a"><q:b/></a>`],
+      [`<a><b></a>`],
+      [`<a>&xxe;</a>`],
+      [`<a>${"x".repeat(2048)}</a>`, { maxBytes: 1024 }],
+      [`${"<a>".repeat(101)}${"</a>".repeat(101)}`],
+      [`<a><b><c/></b></a>`, { maxDepth: 2 }],
+      [`<a><b><c/></b></a>`, { maxDepth: 3 }],
+    ];
+    const codes = inputs.map(([input, options]) => code(parseXmlTree, input, options));
+    expect(codes).toEqual(inputs.map(([input, options]) => code(parseXml, input, options)));
+    expect(codes).toEqual(["doctype", "not-well-formed", "not-well-formed", "not-well-formed", "too-large", "too-deep", "too-deep", undefined]);
+  });
+
+  it("textContent does not recurse on depth: 30,000 nested elements", () => {
+    const n = 30_000;
+    const doc = parseXmlTree(`${"<a>".repeat(n)}x${"</a>".repeat(n)}<!--c-->`, { maxDepth: Infinity });
+    let depth = 0;
+    let e: XmlNodeView | null = doc.documentElement;
+    for (; e; e = e.firstChild) depth++;
+    expect(depth).toBe(n + 1); // the text node below the deepest element
+    expect(doc.documentElement!.textContent).toBe("x");
   });
 });
 

@@ -3,7 +3,7 @@
  * document namespace, the trees it lives in, and how its documents are validated (or, for
  * xcap-caps and xcap-directory, generated).
  */
-import type { XmlDocument } from "../../xml";
+import type { XmlDocumentView } from "../../xml";
 import type { XcapDocumentKey, XcapScope } from "../uri";
 import type { XcapStore } from "./store";
 
@@ -50,5 +50,5 @@ export interface ApplicationUsage {
    * Check a document about to be stored; throw an XcapConflict (schema-validation-error,
    * uniqueness-failure, constraint-failure) to refuse it (RFC 4825 §5.3, §8.2.5).
    */
-  validate?(doc: XmlDocument, ctx: ApplicationContext): Promise<ValidatedDocument | void> | ValidatedDocument | void;
+  validate?(doc: XmlDocumentView, ctx: ApplicationContext): Promise<ValidatedDocument | void> | ValidatedDocument | void;
 }

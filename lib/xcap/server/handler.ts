@@ -4,7 +4,17 @@
  * `user`; a 401 from here means "challenge this request".
  */
 import { createHash } from "node:crypto";
-import { DEFAULT_MAX_XML_DEPTH, XMLNS_NAMESPACE, XmlParseError, decodeUtf8, parseXml, type XmlDocument, type XmlElement } from "../../xml";
+import {
+  DEFAULT_MAX_XML_DEPTH,
+  XMLNS_NAMESPACE,
+  XmlParseError,
+  decodeUtf8,
+  parseXml,
+  parseXmlTree,
+  type XmlDocument,
+  type XmlDocumentView,
+  type XmlElement,
+} from "../../xml";
 import { canonicalAor } from "../../sip/aor";
 import { XcapConflict, XcapError } from "../errors";
 import {
@@ -220,10 +230,13 @@ function bodyText(body: Uint8Array): string {
   }
 }
 
-/** Parse a document body; every failure is 409 not-well-formed (DOCTYPE included: entities are never processed). */
-function parseDocumentBody(text: string, maxBytes: number, maxDepth: number): XmlDocument {
+/**
+ * Parse a whole-document body, for validation only (a read-only tree: nothing edits or serializes
+ * it); every failure is 409 not-well-formed (DOCTYPE included: entities are never processed).
+ */
+function parseDocumentBody(text: string, maxBytes: number, maxDepth: number): XmlDocumentView {
   try {
-    return parseXml(text, { maxBytes, maxDepth });
+    return parseXmlTree(text, { maxBytes, maxDepth });
   } catch (err) {
     if (err instanceof XmlParseError) {
       if (err.code === "too-large") throw new XcapError(413, err.message);
@@ -569,9 +582,11 @@ async function put(
   const text = bodyText(req.body);
   const maxDoc = options.maxDocumentBytes ?? maxBody;
 
-  let newDoc: XmlDocument;
+  let newDoc: XmlDocumentView;
   let content: string;
   let created: boolean;
+  // the xmldom tree of `content` when this request built one (element and attribute PUTs)
+  let built: XmlDocument | null = null;
 
   if (!sel) {
     const pre = evaluatePreconditions(req.headers, "PUT", cur?.etag ?? null, cur !== null);
@@ -623,9 +638,9 @@ async function put(
       // scope at its new place, so the modified tree is what parsing `content` would give (the
       // element-for-element replacement or insertion merges no text nodes), and the §8.2.5
       // check can run on it. (Attribute PUTs and DELETEs still reparse.)
-      newDoc = doc;
+      newDoc = built = doc;
       // §8.2.5: selecting with the same URI must give back what was put
-      const again = selectElement(newDoc, steps, r.ns);
+      const again = selectElement(doc, steps, r.ns);
       if (again.kind !== "found" || again.element !== el) {
         throw new XcapConflict("cannot-insert", "the element would not be selected by the request URI");
       }
@@ -659,8 +674,8 @@ async function put(
       }
       created = existing === null;
       content = serializeFaithful(doc);
-      newDoc = reparseModified(content, maxDoc);
-      const again = selectElement(newDoc, sel.steps, r.ns);
+      newDoc = built = reparseModified(content, maxDoc);
+      const again = selectElement(built, sel.steps, r.ns);
       const attAgain = again.kind === "found" ? findAttribute(again.element, r) : null;
       if (!attAgain || attAgain.value !== value) {
         throw new XcapConflict("cannot-insert", "the attribute would not be selected by the request URI");
@@ -670,19 +685,20 @@ async function put(
     }
   }
 
-  const etag = await commitWrite(r, options, newDoc, content, cur, created && !sel ? "create" : "replace");
+  const etag = await commitWrite(r, options, newDoc, built, content, cur, created && !sel ? "create" : "replace");
   return respond(created ? 201 : 200, { etag: quoteEtag(etag) });
 }
 
 /**
- * Validate and store a new document text (compare-and-set on the ETag of `previous`, the stored
- * version it was derived from), keep its parsed tree in the cache and announce the change.
- * Returns the new ETag.
+ * Validate `newDoc` and store its text `content` (compare-and-set on the ETag of `previous`, the
+ * stored version it was derived from), keep `tree` (its xmldom tree, when the request built one)
+ * in the cache and announce the change. Returns the new ETag.
  */
 async function commitWrite(
   r: Resolved,
   options: XcapServerOptions,
-  newDoc: XmlDocument,
+  newDoc: XmlDocumentView,
+  tree: XmlDocument | null,
   content: string,
   previous: StoredXcapDocument | null,
   action: "create" | "replace",
@@ -700,7 +716,10 @@ async function commitWrite(
     if (result.reason === "etag-mismatch") throw new RetryWrite();
     throw await serviceUriConflict(result.uris, r.ctx, new Set(validated.serviceUris ?? []));
   }
-  r.cache?.set(r.key, { content, etag }, newDoc);
+  // without a tree, the next node-selector request parses the new text (a cached tree of the old
+  // one would not be served: the cache compares texts, but it would take room)
+  if (tree) r.cache?.set(r.key, { content, etag }, tree);
+  else r.cache?.delete(r.key);
   await notify(options, {
     user: r.key.xui,
     auid: r.key.auid,
@@ -784,7 +803,7 @@ async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions, cu
   const again = selectElement(newDoc, sel.steps, r.ns);
   const stillThere = again.kind === "ambiguous" || (again.kind === "found" && (!terminal || findAttribute(again.element, r) !== null));
   if (stillThere) throw new XcapConflict("cannot-delete", "the request URI would still select a node");
-  const etag = await commitWrite(r, options, newDoc, content, cur, "replace");
+  const etag = await commitWrite(r, options, newDoc, newDoc, content, cur, "replace");
   return respond(200, { etag: quoteEtag(etag) });
 }
 

@@ -3,16 +3,16 @@
  * over one-letter tokens per child element (fast, and close enough to the XSDs in
  * ../shared/schemas that the tests cross-check them with xmllint).
  */
-import type { XmlElement } from "../../xml";
+import type { XmlDocumentView, XmlElementView, XmlTextView } from "../../xml";
 import { schemaError } from "../errors";
 
-export function describe(el: XmlElement): string {
+export function describe(el: XmlElementView): string {
   return el.namespaceURI ? `{${el.namespaceURI}}${el.localName}` : String(el.localName);
 }
 
 /** Root element must be `{ns}local`. */
-export function expectRoot(doc: Document, ns: string, local: string): XmlElement {
-  const root = doc.documentElement as XmlElement;
+export function expectRoot(doc: XmlDocumentView, ns: string, local: string): XmlElementView {
+  const root = doc.documentElement as XmlElementView;
   if (root.namespaceURI !== ns || root.localName !== local) {
     throw schemaError(`root element must be {${ns}}${local}, not ${describe(root)}`);
   }
@@ -25,21 +25,21 @@ export function expectRoot(doc: Document, ns: string, local: string): XmlElement
  * Also refuses non-whitespace text in element-only content.
  */
 export function checkContent(
-  el: XmlElement,
+  el: XmlElementView,
   ns: string | readonly string[],
   tokens: Record<string, string>,
   model: RegExp,
-): XmlElement[] {
+): XmlElementView[] {
   const own = typeof ns === "string" ? [ns] : ns;
   let s = "";
-  const kids: XmlElement[] = [];
+  const kids: XmlElementView[] = [];
   for (let c = el.firstChild; c; c = c.nextSibling) {
     if (c.nodeType === 3 || c.nodeType === 4) {
-      if ((c as Text).data.trim() !== "") throw schemaError(`text not allowed in ${describe(el)}`);
+      if ((c as XmlTextView).data.trim() !== "") throw schemaError(`text not allowed in ${describe(el)}`);
       continue;
     }
     if (c.nodeType !== 1) continue;
-    const k = c as XmlElement;
+    const k = c as XmlElementView;
     kids.push(k);
     const kns = k.namespaceURI ?? "";
     if (kns === own[0] || own.includes(kns)) {
@@ -59,7 +59,7 @@ export function checkContent(
  * Unqualified attributes must be among `allowed`; `required` ones must be present.
  * Namespaced attributes (extensions, xml:lang, xmlns) pass.
  */
-export function checkAttributes(el: XmlElement, allowed: readonly string[], required: readonly string[] = []): void {
+export function checkAttributes(el: XmlElementView, allowed: readonly string[], required: readonly string[] = []): void {
   for (let i = 0; i < el.attributes.length; i++) {
     const a = el.attributes[i]!;
     if (a.namespaceURI) continue;
@@ -72,12 +72,12 @@ export function checkAttributes(el: XmlElement, allowed: readonly string[], requ
 }
 
 /** Element with simple (text-only) content. */
-export function textOnly(el: XmlElement): string {
+export function textOnly(el: XmlElementView): string {
   // with no element children, textContent is the text and CDATA children (without xmldom's walkDOM)
   let text = "";
   for (let c = el.firstChild; c; c = c.nextSibling) {
     if (c.nodeType === 1) throw schemaError(`${describe(el)} must contain text only`);
-    if (c.nodeType === 3 || c.nodeType === 4) text += (c as Text).data;
+    if (c.nodeType === 3 || c.nodeType === 4) text += (c as XmlTextView).data;
   }
   return text;
 }

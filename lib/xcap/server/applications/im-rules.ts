@@ -4,7 +4,7 @@
  * `{urn:iptel:xml:ns:im-rules}im-handling` = allow | block. Default namespace for node selectors:
  * the im-rules namespace (as pres-rules uses its own, RFC 5025 §9.4). Evaluation: lib/im/im-rules.ts.
  */
-import type { XmlElement } from "../../../xml";
+import type { XmlDocumentView, XmlElementView } from "../../../xml";
 import { schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
 import { checkContent, textOnly } from "../validation";
@@ -12,7 +12,7 @@ import { validateRuleset } from "./pres-rules";
 import { AUID, CONTENT_TYPES, NS } from "../../../presence/namespaces";
 
 
-function checkActions(actions: XmlElement): void {
+function checkActions(actions: XmlElementView): void {
   let handling = 0;
   for (const k of checkContent(actions, NS.commonPolicy, {}, /^O*$/)) {
     if (k.namespaceURI !== NS.imRules) continue;
@@ -23,12 +23,12 @@ function checkActions(actions: XmlElement): void {
   }
 }
 
-function checkTransformations(tr: XmlElement): void {
+function checkTransformations(tr: XmlElementView): void {
   if (checkContent(tr, NS.commonPolicy, {}, /^O*$/).some((k) => k.namespaceURI === NS.imRules)) throw schemaError("im-rules defines no transformations");
 }
 
 /** Validate a common-policy ruleset carrying im-rules actions. */
-export function validateImRules(doc: Document): void {
+export function validateImRules(doc: XmlDocumentView): void {
   validateRuleset(doc, { actions: checkActions, transformations: checkTransformations });
 }
 
@@ -38,5 +38,5 @@ export const imRulesApplication: ApplicationUsage = {
   mimeType: CONTENT_TYPES.authPolicy,
   namespaces: [NS.imRules, NS.commonPolicy, NS.omaCommonPolicy],
   scopes: ["users"],
-  validate: (doc: Document) => validateImRules(doc),
+  validate: (doc: XmlDocumentView) => validateImRules(doc),
 };

@@ -1,4 +1,5 @@
 /** pidf-manipulation application usage (RFC 4827): a PIDF document the presence server composes in. */
+import type { XmlElementView } from "../../../xml";
 import { schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
 import { checkAttributes, checkContent, expectRoot, isAnyUri, isDateTime, isNCName, textOnly } from "../validation";
@@ -18,7 +19,7 @@ export const pidfManipulationApplication: ApplicationUsage = {
     const ids = new Set<string>();
     for (let c = root.firstChild; c; c = c.nextSibling) {
       if (c.nodeType !== 1) continue;
-      const e = c as Element;
+      const e = c as XmlElementView;
       const isTuple = e.namespaceURI === NS.pidf && e.localName === "tuple";
       const isDm = e.namespaceURI === NS.dm && (e.localName === "person" || e.localName === "device");
       if (!isTuple && !isDm) continue;

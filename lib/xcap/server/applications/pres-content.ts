@@ -4,7 +4,7 @@
  * against the decoded bytes' magic number and the decoded size is bounded. Anyone may read it
  * (watchers fetch the icon a CIPID `icon` URL points at).
  */
-import type { XmlDocument } from "../../../xml";
+import type { XmlDocumentView } from "../../../xml";
 import { firstChildNS, parseXml } from "../../../xml";
 import { constraintError, schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
@@ -54,7 +54,7 @@ export interface PresContentIcon {
 }
 
 /** Validate and decode a pres-content document. Throws XcapConflict. */
-export function decodePresContent(doc: XmlDocument, maxIconBytes = DEFAULT_MAX_ICON_BYTES): PresContentIcon {
+export function decodePresContent(doc: XmlDocumentView, maxIconBytes = DEFAULT_MAX_ICON_BYTES): PresContentIcon {
   const root = expectRoot(doc, NS.presContent, "content");
   const kids = checkContent(
     root,

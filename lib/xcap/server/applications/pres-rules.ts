@@ -5,7 +5,7 @@
  * anonymous-request). Both use `urn:ietf:params:xml:ns:pres-rules` as the default namespace for
  * node selectors (RFC 5025 §9.4).
  */
-import type { XmlElement } from "../../../xml";
+import type { XmlDocumentView, XmlElementView } from "../../../xml";
 import { schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
 import { checkAttributes, checkContent, expectRoot, isAnyUri, isDateTime, isNCName, textOnly } from "../validation";
@@ -19,7 +19,7 @@ const BOOLEAN_PERMISSIONS = new Set([
 ]);
 const USER_INPUT = new Set(["false", "bare", "thresholds", "full"]);
 
-function checkIdentity(identity: XmlElement): void {
+function checkIdentity(identity: XmlElementView): void {
   const kids = checkContent(identity, NS.commonPolicy, { one: "N", many: "M" }, /^[NMO]+$/);
   for (const k of kids) {
     if (k.namespaceURI !== NS.commonPolicy) continue;
@@ -39,7 +39,7 @@ function checkIdentity(identity: XmlElement): void {
   }
 }
 
-function checkConditions(cond: XmlElement): void {
+function checkConditions(cond: XmlElementView): void {
   const kids = checkContent(cond, NS.commonPolicy, { identity: "I", sphere: "S", validity: "V" }, /^I?S?V?O*$/);
   for (const k of kids) {
     if (k.namespaceURI === NS.commonPolicy) {
@@ -69,7 +69,7 @@ function checkConditions(cond: XmlElement): void {
   }
 }
 
-function checkActions(actions: XmlElement): void {
+function checkActions(actions: XmlElementView): void {
   let subHandling = 0;
   for (const k of checkContent(actions, NS.commonPolicy, {}, /^O*$/)) {
     if (k.namespaceURI !== NS.presRules) continue;
@@ -83,7 +83,7 @@ function checkActions(actions: XmlElement): void {
   }
 }
 
-function checkTransformations(tr: XmlElement): void {
+function checkTransformations(tr: XmlElementView): void {
   for (const k of checkContent(tr, NS.commonPolicy, {}, /^O*$/)) {
     if (k.namespaceURI !== NS.presRules) continue;
     const name = k.localName ?? "";
@@ -103,7 +103,7 @@ function checkTransformations(tr: XmlElement): void {
 }
 
 /** Validate a common-policy ruleset carrying pres-rules (RFC 4745 §7, RFC 5025 §5). */
-export function validatePresRules(doc: Document): void {
+export function validatePresRules(doc: XmlDocumentView): void {
   validateRuleset(doc, { actions: checkActions, transformations: checkTransformations });
 }
 
@@ -111,7 +111,7 @@ export function validatePresRules(doc: Document): void {
  * An RFC 4745 ruleset: unique NCName rule ids, conditions/actions/transformations in that order,
  * conditions as above; the usage checks its own actions and transformations (pres-rules, im-rules).
  */
-export function validateRuleset(doc: Document, usage: { actions(el: XmlElement): void; transformations(el: XmlElement): void }): void {
+export function validateRuleset(doc: XmlDocumentView, usage: { actions(el: XmlElementView): void; transformations(el: XmlElementView): void }): void {
   const root = expectRoot(doc, NS.commonPolicy, "ruleset");
   checkAttributes(root, []);
   const rules = checkContent(root, NS.commonPolicy, { rule: "R" }, /^R*$/);
@@ -135,7 +135,7 @@ const base = {
   defaultNamespace: NS.presRules,
   mimeType: CONTENT_TYPES.authPolicy,
   scopes: ["users"] as const,
-  validate: (doc: Document) => validatePresRules(doc),
+  validate: (doc: XmlDocumentView) => validatePresRules(doc),
 };
 
 export const presRulesApplication: ApplicationUsage = {

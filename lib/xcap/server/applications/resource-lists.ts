@@ -1,11 +1,11 @@
 /** resource-lists application usage (RFC 4826 §3). */
-import { XML_NAMESPACE, type XmlElement } from "../../../xml";
+import { XML_NAMESPACE, type XmlElementView } from "../../../xml";
 import { XcapConflict, constraintError, schemaError } from "../../errors";
 import type { ApplicationUsage } from "../application-usage";
 import { checkAttributes, checkContent, expectRoot, isAnyUri, isAbsoluteUri, isHttpUri, textOnly } from "../validation";
 import { AUID, CONTENT_TYPES, NS } from "../../../presence/namespaces";
 
-function checkDisplayName(el: XmlElement): void {
+function checkDisplayName(el: XmlElementView): void {
   textOnly(el);
   checkAttributes(el, []);
   for (let i = 0; i < el.attributes.length; i++) {
@@ -25,7 +25,7 @@ function uniqueness(field: string, value: string): XcapConflict {
  * siblings, entry uri / external anchor / entry-ref ref unique within the list. Nested lists are
  * walked with an explicit stack, never by recursion on the input's depth.
  */
-export function validateListType(top: XmlElement, topPath: string): void {
+export function validateListType(top: XmlElementView, topPath: string): void {
   const pending: NestedList[] = [{ list: top, path: topPath }];
   for (let item = pending.pop(); item; item = pending.pop()) {
     const nested = validateOneList(item.list, item.path);
@@ -35,12 +35,12 @@ export function validateListType(top: XmlElement, topPath: string): void {
 }
 
 interface NestedList {
-  list: XmlElement;
+  list: XmlElementView;
   path: string;
 }
 
 /** One list's own content; returns its nested lists. */
-function validateOneList(list: XmlElement, path: string): NestedList[] {
+function validateOneList(list: XmlElementView, path: string): NestedList[] {
   const nested: NestedList[] = [];
   checkAttributes(list, ["name"]);
   const kids = checkContent(

@@ -1,5 +1,5 @@
 /** rls-services application usage (RFC 4826 §4): service URIs are unique across all users. */
-import type { XmlElement } from "../../../xml";
+import type { XmlElementView } from "../../../xml";
 import { XcapConflict, constraintError, schemaError } from "../../errors";
 import type { XcapDocumentKey } from "../../uri";
 import type { ApplicationContext, ApplicationUsage } from "../application-usage";
@@ -48,7 +48,7 @@ export async function serviceUriConflict(uris: string[], ctx: UniquenessContext,
   return new XcapConflict("uniqueness-failure", `service URI already in use: ${uris.join(", ")}`, { exists });
 }
 
-function validateService(svc: XmlElement): string {
+function validateService(svc: XmlElementView): string {
   checkAttributes(svc, ["uri"], ["uri"]);
   // stored decoded: Blink writes `sip%3Aalice%2Bpresence%40…`, the RLS looks up `sip:alice+presence@…`
   const uri = decodeQuotedUri(svc.getAttribute("uri")!.trim());

@@ -75,25 +75,43 @@ describe("XCAP parsed-document cache", () => {
     }
   });
 
-  it("a whole-document PUT is parsed once and its tree is what the next node GETs read", async () => {
+  it("a whole-document PUT builds no DOM (it is validated on the read-only tree); the first node GET parses it once for the ones after", async () => {
     const cache = new XcapDocumentCache();
     const c = client(new MemoryXcapStore(), { documentCache: cache });
-    // every parse (lib/xml-parser.ts) starts with one new document
+    // every xmldom parse (lib/xml-parser.ts) starts with one new document
     const parse = vi.spyOn(DOMImplementation.prototype, "createDocument");
     try {
       const put = await c.put(RL, RL_DOC, RL_MIME);
       expect(put.status).toBe(201);
+      expect(parse).toHaveBeenCalledTimes(0);
+      expect(cache.size).toBe(0);
+      // the tree-based validation still refuses what the schema refuses, and stores nothing
+      const dup = RL_DOC.replace("sip:carol@example.test", "sip:bob@example.test");
+      expect((await c.put(RL, dup, RL_MIME)).status).toBe(409);
+      expect((await c.get(RL)).text).toBe(RL_DOC);
+      expect(parse).toHaveBeenCalledTimes(0);
+      expect((await c.get(entry("sip:bob@example.test") + "/display-name")).text).toBe("<display-name>Bob</display-name>");
       expect(parse).toHaveBeenCalledTimes(1);
       const tree = parse.mock.results[0]!.value as Document;
       expect(cache.lookup(KEY, { content: RL_DOC, etag: put.etag!.slice(1, -1) })).toBe(tree);
-      expect((await c.get(entry("sip:bob@example.test") + "/display-name")).text).toBe("<display-name>Bob</display-name>");
       expect((await c.get(entry("sip:carol@example.test"))).text).toContain("keep me");
-      // served from that tree: no parse, no cache miss
       expect(parse).toHaveBeenCalledTimes(1);
-      expect(cache.stats.misses).toBe(0);
     } finally {
       parse.mockRestore();
     }
+  });
+
+  it("a whole-document PUT drops the cached tree of the text it replaces", async () => {
+    const cache = new XcapDocumentCache();
+    const c = client(new MemoryXcapStore(), { documentCache: cache });
+    expect((await c.put(RL, RL_DOC, RL_MIME)).status).toBe(201);
+    expect((await c.get(entry("sip:bob@example.test"))).status).toBe(200);
+    expect(cache.size).toBe(1);
+    const renamed = RL_DOC.replace("sip:bob@example.test", "sip:robert@example.test");
+    expect((await c.put(RL, renamed, RL_MIME)).status).toBe(200);
+    expect(cache.size).toBe(0);
+    expect((await c.get(entry("sip:bob@example.test"))).status).toBe(404);
+    expect((await c.get(entry("sip:robert@example.test"))).status).toBe(200);
   });
 
   it("never serves a cached tree once the store holds other text (another process wrote)", async () => {
