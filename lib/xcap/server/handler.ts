@@ -30,7 +30,7 @@ import {
 } from "../node-selector";
 import { escapeAttValue, serializeFaithful } from "../serialize";
 import { buildXcapUri, parseXcapUri, type XcapDocumentKey, type XcapUri } from "../uri";
-import type { ApplicationContext, ApplicationUsage } from "./application-usage";
+import type { ApplicationContext, ApplicationUsage, ValidatedDocument } from "./application-usage";
 import { DEFAULT_APPLICATIONS } from "./applications";
 import { serviceUriConflict } from "./applications/rls-services";
 import type { StoredXcapDocument, XcapStore } from "./store";
@@ -404,13 +404,17 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   const isUriTaken = options.isUriTaken && key.xui ? (u: string, user?: string) => options.isUriTaken!(u, user ?? key.xui!) : undefined;
   const r: Resolved = { uri, key, app, ns, ctx: { key, store, rootUri: req.rootUri, applications, ...(isUriTaken ? { isUriTaken } : {}) }, cache };
   if (reading) return get(r, method, headers);
+  // A whole-document body is parsed and validated before the document's write queue: nothing in it
+  // depends on the stored version, so the next body is checked while a write waits on the
+  // database. (Bad content is 409 whatever the preconditions say: RFC 9110 §13.2.1.)
+  const whole = method === "PUT" && !uri.nodeSelector ? await checkDocumentBody(r, req, options, maxBody) : null;
   const attempts = options.maxWriteAttempts ?? 8;
   return serializedWrite(store, key, async () => {
     for (let i = 0; i < attempts; i++) {
       try {
         // the first attempt may read from the store's cache; every retry reads what is stored
         const cur = await store.get(key, i > 0 ? { fresh: true } : undefined);
-        return await settle(cur, () => (method === "PUT" ? put(r, req, options, maxBody, cur) : del(r, req, options, cur)));
+        return await settle(cur, () => (whole ? putDocument(r, req, options, whole, cur) : method === "PUT" ? put(r, req, options, maxBody, cur) : del(r, req, options, cur)));
       } catch (err) {
         if (!(err instanceof RetryWrite)) throw err;
       }
@@ -569,6 +573,33 @@ function insertElement(parent: XmlElement | XmlDocument, el: XmlElement, step: N
   parent.insertBefore(el, after.nextSibling);
 }
 
+/** A new document text, parsed and validated (ready to store). */
+interface CheckedDocument {
+  content: string;
+  /** Its xmldom tree, when the request built one (element and attribute PUTs, DELETEs). */
+  tree: XmlDocument | null;
+  validated: ValidatedDocument;
+}
+
+async function validate(r: Resolved, doc: XmlDocumentView, tree: XmlDocument | null, content: string): Promise<CheckedDocument> {
+  return { content, tree, validated: (await r.app.validate?.(doc, r.ctx)) ?? {} };
+}
+
+/** The body of a whole-document PUT (§8.2.1), checked against the application usage. */
+async function checkDocumentBody(r: Resolved, req: XcapRequest, options: XcapServerOptions, maxBody: number): Promise<CheckedDocument> {
+  requireMediaType(req.headers, r.app.mimeType);
+  const text = bodyText(req.body);
+  return validate(r, parseDocumentBody(text, maxBody, options.maxDepth ?? DEFAULT_MAX_XML_DEPTH), null, text);
+}
+
+async function putDocument(r: Resolved, req: XcapRequest, options: XcapServerOptions, checked: CheckedDocument, cur: StoredXcapDocument | null): Promise<XcapResponse> {
+  const pre = evaluatePreconditions(req.headers, "PUT", cur?.etag ?? null, cur !== null);
+  if (pre) return respond(412, cur ? { etag: quoteEtag(cur.etag) } : {});
+  const etag = await commitWrite(r, options, checked, cur, cur === null ? "create" : "replace");
+  return respond(cur === null ? 201 : 200, { etag: quoteEtag(etag) });
+}
+
+/** Element and attribute PUTs (§8.2.3, §8.2.4). */
 async function put(
   r: Resolved,
   req: XcapRequest,
@@ -576,135 +607,121 @@ async function put(
   maxBody: number,
   cur: StoredXcapDocument | null,
 ): Promise<XcapResponse> {
-  const sel = r.uri.nodeSelector;
-  const terminal = sel?.terminal ?? null;
-  requireMediaType(req.headers, !sel ? r.app.mimeType : terminal ? CONTENT_TYPES.xcapAttribute : CONTENT_TYPES.xcapElement);
+  const sel = r.uri.nodeSelector!;
+  const terminal = sel.terminal;
+  requireMediaType(req.headers, terminal ? CONTENT_TYPES.xcapAttribute : CONTENT_TYPES.xcapElement);
   const text = bodyText(req.body);
   const maxDoc = options.maxDocumentBytes ?? maxBody;
 
-  let newDoc: XmlDocumentView;
+  let newDoc: XmlDocument;
   let content: string;
   let created: boolean;
-  // the xmldom tree of `content` when this request built one (element and attribute PUTs)
-  let built: XmlDocument | null = null;
 
-  if (!sel) {
-    const pre = evaluatePreconditions(req.headers, "PUT", cur?.etag ?? null, cur !== null);
-    if (pre) return respond(412, cur ? { etag: quoteEtag(cur.etag) } : {});
-    newDoc = parseDocumentBody(text, maxBody, options.maxDepth ?? DEFAULT_MAX_XML_DEPTH);
-    content = text;
-    created = cur === null;
-  } else {
-    // §8.2.1: the parent of the new node (the document) does not exist
-    if (!cur) throw new XcapConflict("no-parent", "the document does not exist");
-    const tree = writableTree(r, cur);
-    const doc = tree.doc;
-    const found = findElement(doc, r);
-    if (!terminal) {
-      // element PUT (§8.2.3)
-      if (found.kind === "ambiguous") throw new XcapConflict("cannot-insert", "the node selector selects more than one element");
-      const pre = evaluatePreconditions(req.headers, "PUT", cur.etag, found.kind === "found");
-      if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
-      const steps = sel.steps;
-      let parent: XmlElement | XmlDocument;
-      if (found.kind === "found") {
-        parent = (found.element.parentNode as XmlElement | XmlDocument) ?? doc;
-      } else {
-        const parentSteps = steps.slice(0, -1);
-        if (parentSteps.length === 0) parent = doc;
-        else {
-          const p = selectElement(doc, parentSteps, r.ns);
-          if (p.kind !== "found") {
-            throw new XcapConflict("no-parent", "the parent element does not exist", {
-              ancestor: documentUri(r, parentSteps.slice(0, p.matched)),
-            });
-          }
-          parent = p.element;
-        }
-      }
-      const scope = parent.nodeType === 1 ? inScopeNamespaces(parent as XmlElement) : new Map<string, string>();
-      // the new element's subtree may use the levels below its parent
-      let parentDepth = 0;
-      for (let n: Node | null = parent; n && n.nodeType === 1; n = n.parentNode) parentDepth++;
-      const fragment = parseElementFragment(text, scope, maxBody, (options.maxDepth ?? DEFAULT_MAX_XML_DEPTH) - parentDepth);
-      tree.own();
-      const el = doc.importNode(fragment, true) as XmlElement;
-      if (found.kind === "found") parent.replaceChild(el, found.element);
-      else insertElement(parent, el, steps[steps.length - 1]!, r);
-      created = found.kind !== "found";
-      content = serializeFaithful(doc);
-      checkDocumentSize(content, maxDoc);
-      // No reparse of `content`: the fragment was parsed with exactly the namespace bindings in
-      // scope at its new place, so the modified tree is what parsing `content` would give (the
-      // element-for-element replacement or insertion merges no text nodes), and the §8.2.5
-      // check can run on it. (Attribute PUTs and DELETEs still reparse.)
-      newDoc = built = doc;
-      // §8.2.5: selecting with the same URI must give back what was put
-      const again = selectElement(doc, steps, r.ns);
-      if (again.kind !== "found" || again.element !== el) {
-        throw new XcapConflict("cannot-insert", "the element would not be selected by the request URI");
-      }
-    } else if (terminal.kind === "attribute") {
-      // attribute PUT (§8.2.4)
-      if (found.kind !== "found") {
-        const steps = sel.steps;
-        throw new XcapConflict("no-parent", "the element does not exist", {
-          ancestor: documentUri(r, steps.slice(0, found.kind === "none" ? found.matched : found.matched)),
-        });
-      }
-      const existing = findAttribute(found.element, r);
-      const pre = evaluatePreconditions(req.headers, "PUT", cur.etag, existing !== null);
-      if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
-      const value = decodeAttValue(text);
-      if (value === undefined) throw new XcapConflict("not-xml-att-value", "the body is not a valid attribute value");
-      tree.own();
-      const el = found.element;
-      const attNs = resolveAttributeNs(terminal.name, r.ns);
-      if (existing) existing.value = value;
-      else if (attNs === null) el.setAttribute(terminal.name.local, value);
-      else {
-        const scope = inScopeNamespaces(el);
-        let prefix = [...scope].find(([p, u]) => p !== "" && u === attNs)?.[0];
-        if (!prefix) {
-          prefix = terminal.name.prefix ?? "ns";
-          for (let n = 1; scope.has(prefix) && scope.get(prefix) !== attNs; n++) prefix = `${terminal.name.prefix ?? "ns"}${n}`;
-          el.setAttributeNS(XMLNS_NAMESPACE, `xmlns:${prefix}`, attNs);
-        }
-        el.setAttributeNS(attNs, `${prefix}:${terminal.name.local}`, value);
-      }
-      created = existing === null;
-      content = serializeFaithful(doc);
-      newDoc = built = reparseModified(content, maxDoc);
-      const again = selectElement(built, sel.steps, r.ns);
-      const attAgain = again.kind === "found" ? findAttribute(again.element, r) : null;
-      if (!attAgain || attAgain.value !== value) {
-        throw new XcapConflict("cannot-insert", "the attribute would not be selected by the request URI");
-      }
+  // §8.2.1: the parent of the new node (the document) does not exist
+  if (!cur) throw new XcapConflict("no-parent", "the document does not exist");
+  const tree = writableTree(r, cur);
+  const doc = tree.doc;
+  const found = findElement(doc, r);
+  if (!terminal) {
+    // element PUT (§8.2.3)
+    if (found.kind === "ambiguous") throw new XcapConflict("cannot-insert", "the node selector selects more than one element");
+    const pre = evaluatePreconditions(req.headers, "PUT", cur.etag, found.kind === "found");
+    if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
+    const steps = sel.steps;
+    let parent: XmlElement | XmlDocument;
+    if (found.kind === "found") {
+      parent = (found.element.parentNode as XmlElement | XmlDocument) ?? doc;
     } else {
-      throw new XcapError(405, "namespace bindings are read-only", { allow: "GET, HEAD" });
+      const parentSteps = steps.slice(0, -1);
+      if (parentSteps.length === 0) parent = doc;
+      else {
+        const p = selectElement(doc, parentSteps, r.ns);
+        if (p.kind !== "found") {
+          throw new XcapConflict("no-parent", "the parent element does not exist", {
+            ancestor: documentUri(r, parentSteps.slice(0, p.matched)),
+          });
+        }
+        parent = p.element;
+      }
     }
+    const scope = parent.nodeType === 1 ? inScopeNamespaces(parent as XmlElement) : new Map<string, string>();
+    // the new element's subtree may use the levels below its parent
+    let parentDepth = 0;
+    for (let n: Node | null = parent; n && n.nodeType === 1; n = n.parentNode) parentDepth++;
+    const fragment = parseElementFragment(text, scope, maxBody, (options.maxDepth ?? DEFAULT_MAX_XML_DEPTH) - parentDepth);
+    tree.own();
+    const el = doc.importNode(fragment, true) as XmlElement;
+    if (found.kind === "found") parent.replaceChild(el, found.element);
+    else insertElement(parent, el, steps[steps.length - 1]!, r);
+    created = found.kind !== "found";
+    content = serializeFaithful(doc);
+    checkDocumentSize(content, maxDoc);
+    // No reparse of `content`: the fragment was parsed with exactly the namespace bindings in
+    // scope at its new place, so the modified tree is what parsing `content` would give (the
+    // element-for-element replacement or insertion merges no text nodes), and the §8.2.5
+    // check can run on it. (Attribute PUTs and DELETEs still reparse.)
+    newDoc = doc;
+    // §8.2.5: selecting with the same URI must give back what was put
+    const again = selectElement(doc, steps, r.ns);
+    if (again.kind !== "found" || again.element !== el) {
+      throw new XcapConflict("cannot-insert", "the element would not be selected by the request URI");
+    }
+  } else if (terminal.kind === "attribute") {
+    // attribute PUT (§8.2.4)
+    if (found.kind !== "found") {
+      const steps = sel.steps;
+      throw new XcapConflict("no-parent", "the element does not exist", {
+        ancestor: documentUri(r, steps.slice(0, found.kind === "none" ? found.matched : found.matched)),
+      });
+    }
+    const existing = findAttribute(found.element, r);
+    const pre = evaluatePreconditions(req.headers, "PUT", cur.etag, existing !== null);
+    if (pre) return respond(412, { etag: quoteEtag(cur.etag) });
+    const value = decodeAttValue(text);
+    if (value === undefined) throw new XcapConflict("not-xml-att-value", "the body is not a valid attribute value");
+    tree.own();
+    const el = found.element;
+    const attNs = resolveAttributeNs(terminal.name, r.ns);
+    if (existing) existing.value = value;
+    else if (attNs === null) el.setAttribute(terminal.name.local, value);
+    else {
+      const scope = inScopeNamespaces(el);
+      let prefix = [...scope].find(([p, u]) => p !== "" && u === attNs)?.[0];
+      if (!prefix) {
+        prefix = terminal.name.prefix ?? "ns";
+        for (let n = 1; scope.has(prefix) && scope.get(prefix) !== attNs; n++) prefix = `${terminal.name.prefix ?? "ns"}${n}`;
+        el.setAttributeNS(XMLNS_NAMESPACE, `xmlns:${prefix}`, attNs);
+      }
+      el.setAttributeNS(attNs, `${prefix}:${terminal.name.local}`, value);
+    }
+    created = existing === null;
+    content = serializeFaithful(doc);
+    newDoc = reparseModified(content, maxDoc);
+    const again = selectElement(newDoc, sel.steps, r.ns);
+    const attAgain = again.kind === "found" ? findAttribute(again.element, r) : null;
+    if (!attAgain || attAgain.value !== value) {
+      throw new XcapConflict("cannot-insert", "the attribute would not be selected by the request URI");
+    }
+  } else {
+    throw new XcapError(405, "namespace bindings are read-only", { allow: "GET, HEAD" });
   }
 
-  const etag = await commitWrite(r, options, newDoc, built, content, cur, created && !sel ? "create" : "replace");
+  const etag = await commitWrite(r, options, await validate(r, newDoc, newDoc, content), cur, "replace");
   return respond(created ? 201 : 200, { etag: quoteEtag(etag) });
 }
 
 /**
- * Validate `newDoc` and store its text `content` (compare-and-set on the ETag of `previous`, the
- * stored version it was derived from), keep `tree` (its xmldom tree, when the request built one)
- * in the cache and announce the change. Returns the new ETag.
+ * Store a checked document (compare-and-set on the ETag of `previous`, the stored version it was
+ * derived from), keep its tree in the cache and announce the change. Returns the new ETag.
  */
 async function commitWrite(
   r: Resolved,
   options: XcapServerOptions,
-  newDoc: XmlDocumentView,
-  tree: XmlDocument | null,
-  content: string,
+  { content, tree, validated }: CheckedDocument,
   previous: StoredXcapDocument | null,
   action: "create" | "replace",
 ): Promise<string> {
   const previousEtag = previous?.etag ?? null;
-  const validated = (await r.app.validate?.(newDoc, r.ctx)) ?? {};
   const etag = etagOf(content);
   const store = () => r.ctx.store.put(r.key, { content, etag, ...validated }, previousEtag);
   const bytes = Buffer.byteLength(content);
@@ -803,7 +820,7 @@ async function del(r: Resolved, req: XcapRequest, options: XcapServerOptions, cu
   const again = selectElement(newDoc, sel.steps, r.ns);
   const stillThere = again.kind === "ambiguous" || (again.kind === "found" && (!terminal || findAttribute(again.element, r) !== null));
   if (stillThere) throw new XcapConflict("cannot-delete", "the request URI would still select a node");
-  const etag = await commitWrite(r, options, newDoc, newDoc, content, cur, "replace");
+  const etag = await commitWrite(r, options, await validate(r, newDoc, newDoc, content), cur, "replace");
   return respond(200, { etag: quoteEtag(etag) });
 }
 

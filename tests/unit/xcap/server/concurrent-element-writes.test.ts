@@ -1,9 +1,11 @@
 /**
  * Concurrent element PUTs to one document from one process (found by tests/bench/xcap.ts: ten
  * concurrent writers got 503 after exhausting the compare-and-set attempts). They are now queued
- * per document: every write succeeds and none is lost.
+ * per document: every write succeeds and none is lost. A whole-document body is parsed and
+ * validated before that queue (it does not depend on the stored version).
  */
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../../../helpers/wait";
 import { EL_MIME, RL, RL_DOC, RL_MIME, setup } from "./helpers";
 
 describe("concurrent writes to one document", () => {
@@ -34,5 +36,38 @@ describe("concurrent writes to one document", () => {
     ]);
     expect(bad.status).toBe(409);
     expect(good.status).toBe(201);
+  });
+
+  it("a whole-document PUT is parsed and validated while an earlier write to the document waits on the store", async () => {
+    const { store, put, call } = setup();
+    expect((await put(RL, RL_DOC, RL_MIME)).status).toBe(201);
+    const realPut = store.put.bind(store);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let waiting = 0;
+    store.put = async (key, doc, expected) => {
+      waiting++;
+      await gate;
+      return realPut(key, doc, expected);
+    };
+    const first = put(RL, RL_DOC.replace("sip:bob@example.test", "sip:first@example.test"), RL_MIME);
+    await waitFor(() => waiting === 1, { what: "the first write to reach the store" });
+    // a body the schema refuses (a duplicate entry) is answered while the first write waits
+    let refused: number | undefined;
+    void put(RL, RL_DOC.replace("sip:carol@example.test", "sip:bob@example.test"), RL_MIME).then((r) => (refused = r.status));
+    // bad content is 409 whatever the preconditions: never 412 (RFC 9110 §13.2.1)
+    let mismatched: number | undefined;
+    void put(RL, "<resource-lists", RL_MIME, { headers: { "if-match": '"not-this"' } }).then((r) => (mismatched = r.status));
+    // a good one waits its turn
+    let secondDone = false;
+    const second = put(RL, RL_DOC.replace("sip:bob@example.test", "sip:second@example.test"), RL_MIME).then((r) => ((secondDone = true), r));
+    await waitFor(() => refused !== undefined && mismatched !== undefined, { what: "the bad bodies answered while the first write waits" });
+    expect([refused, mismatched, waiting, secondDone]).toEqual([409, 409, 1, false]);
+    open();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+    const stored = (await call({ path: RL })).text;
+    expect(stored).toContain("sip:second@example.test");
+    expect(stored).not.toContain("sip:first@example.test");
   });
 });
