@@ -4,6 +4,7 @@
  */
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PrismaClient as SqliteClient } from "./generated/sqlite/client";
@@ -91,7 +92,7 @@ export function openDb(databaseUrl: string): Db {
     return client;
   }
   const factory = new PrismaPg({ connectionString: target.url });
-  const holder: { pool?: PostgresPool } = {};
+  const holder: PostgresHolder = { url: target.url };
   // the adapter factory as Prisma calls it, keeping the pg pool each connect() opens
   const adapter = {
     provider: factory.provider,
@@ -101,8 +102,9 @@ export function openDb(databaseUrl: string): Db {
       const pool = a.underlyingDriver() as unknown as PostgresPool;
       holder.pool = pool;
       const dispose = a.dispose.bind(a);
-      a.dispose = () => {
+      a.dispose = async () => {
         if (holder.pool === pool) holder.pool = undefined;
+        await holder.pipeline?.end();
         return dispose();
       };
       return a;
@@ -118,7 +120,12 @@ export function openDb(databaseUrl: string): Db {
 export interface PostgresPool {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rowCount: number | null; rows: R[] }>;
 }
-const postgresPools = new WeakMap<object, { pool?: PostgresPool }>();
+interface PostgresHolder {
+  url: string;
+  pool?: PostgresPool;
+  pipeline?: PostgresPipelineConnection;
+}
+const postgresPools = new WeakMap<object, PostgresHolder>();
 
 /**
  * The pg pool Prisma's adapter opened for `client` (connecting first), or undefined when `client`
@@ -130,6 +137,57 @@ export async function postgresPool(client: Db): Promise<PostgresPool | undefined
   if (!h) return undefined;
   if (!h.pool) await client.$connect();
   return h.pool;
+}
+
+/**
+ * Statements on one PostgreSQL connection in pipeline mode: each is sent as soon as it is issued,
+ * before the previous one is answered, and they run (each in its own implicit transaction) in the
+ * order they were issued. The order is fixed when `query` is called.
+ */
+export interface PostgresPipeline {
+  query(name: string, text: string, values: unknown[]): Promise<{ rowCount: number | null }>;
+}
+interface PostgresPipelineConnection extends PostgresPipeline {
+  end(): Promise<void>;
+}
+
+/**
+ * The pipelined connection of `client` (opened on first use, again after it failed), or
+ * undefined when `client` is not PostgreSQL. Separate from the pool: a pooled connection serves
+ * one caller at a time.
+ */
+export function postgresPipeline(client: Db): PostgresPipeline | undefined {
+  const h = postgresPools.get(client);
+  if (!h) return undefined;
+  return (h.pipeline ??= pipelineConnection(h.url));
+}
+
+function pipelineConnection(url: string): PostgresPipelineConnection {
+  let open: Promise<pg.Client> | null = null;
+  const connect = (): Promise<pg.Client> => {
+    if (open) return open;
+    // `pipeline` is pg's option (8.23) that @types/pg does not list yet
+    const c = new pg.Client({ connectionString: url, pipeline: true } as pg.ClientConfig);
+    const p = c.connect().then(() => c);
+    const drop = () => {
+      if (open === p) open = null;
+    };
+    // a lost connection fails the statements in flight; the next ones open a new connection
+    c.on("error", drop);
+    c.on("end", drop);
+    p.catch(drop);
+    return (open = p);
+  };
+  return {
+    // every caller chains on the same promise, so the statements reach the connection in call order
+    query: (name, text, values) => connect().then((c) => c.query({ name, text, values })),
+    async end() {
+      const p = open;
+      open = null;
+      const c = p ? await p.catch(() => null) : null;
+      await c?.end().catch(() => undefined);
+    },
+  };
 }
 
 type Query = unknown;

@@ -13,7 +13,7 @@
  *   by another process (a second portal process on the same database) is seen within `ttlMs`.
  * Absent documents are not cached.
  */
-import { postgresPool, runSqliteStatement, sqliteDateTime, type Db } from "../db";
+import { postgresPipeline, postgresPool, runSqliteStatement, sqliteDateTime, type Db } from "../db";
 import type {
   StoredXcapDocument,
   XcapDocumentKey,
@@ -56,6 +56,18 @@ export interface XcapTextCacheOptions {
   /** Clock (tests). Default Date.now. */
   now?: () => number;
 }
+
+const COMPARE_AND_SET_POSTGRES = `UPDATE "XcapDocument" SET "content" = $1, "etag" = $2, "updatedAt" = $3 WHERE "auid" = $4 AND "scope" = $5 AND "xui" = $6 AND "path" = $7 AND "etag" = $8`;
+const compareAndSetValues = (key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string) => [
+  doc.content,
+  doc.etag,
+  new Date().toISOString(),
+  key.auid,
+  key.scope,
+  key.xui ?? "",
+  key.docPath,
+  expectedEtag,
+];
 
 export interface PrismaXcapStoreOptions {
   /** Cache document texts in this process (see the file comment). Default: no cache. */
@@ -274,17 +286,39 @@ export class PrismaXcapStore implements XcapStore {
   }
 
   async put(key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string | null): Promise<XcapPutResult> {
+    return this.cached(key, doc, this.write(key, doc, expectedEtag));
+  }
+
+  /**
+   * PostgreSQL: the compare-and-set of a replacement on the pipelined connection (lib/db.ts), so
+   * that the next write of a document is on the wire while this one is answered. Null for
+   * creations, rls-services (a transaction) and SQLite (its writes complete at once anyway).
+   */
+  orderedPut(key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string): Promise<XcapPutResult> | null {
+    if (doc.serviceUris !== undefined || key.auid === "rls-services") return null;
+    const pipeline = postgresPipeline(this.db);
+    if (!pipeline) return null;
+    const written = pipeline
+      .query("xcap-compare-and-set", COMPARE_AND_SET_POSTGRES, compareAndSetValues(key, doc, expectedEtag))
+      .then((r): XcapPutResult => (r.rowCount === 1 ? { ok: true } : { ok: false, reason: "etag-mismatch" }));
+    return this.cached(key, doc, written);
+  }
+
+  /** Keep the text cache right around a write (the entry leaves before it, comes back after it). */
+  private async cached(key: XcapDocumentKey, doc: XcapPutInput, written: Promise<XcapPutResult>): Promise<XcapPutResult> {
     const cache = this.cache;
     const k = docId(key);
     if (cache) {
       cache.writes++;
       cache.delete(k);
     }
-    const result = await this.write(key, doc, expectedEtag);
-    if (cache) {
-      cache.writes++;
-      if (result.ok) cache.set(k, doc);
+    let result: XcapPutResult;
+    try {
+      result = await written;
+    } finally {
+      if (cache) cache.writes++;
     }
+    if (cache && result.ok) cache.set(k, doc);
     return result;
   }
 
@@ -369,10 +403,7 @@ export class PrismaXcapStore implements XcapStore {
       return this.db.$executeRaw`UPDATE "XcapDocument" SET "content" = ${doc.content}, "etag" = ${doc.etag}, "updatedAt" = ${new Date()}
         WHERE "auid" = ${key.auid} AND "scope" = ${key.scope} AND "xui" = ${key.xui ?? ""} AND "path" = ${key.docPath} AND "etag" = ${expectedEtag}`;
     }
-    const r = await pool.query(
-      `UPDATE "XcapDocument" SET "content" = $1, "etag" = $2, "updatedAt" = $3 WHERE "auid" = $4 AND "scope" = $5 AND "xui" = $6 AND "path" = $7 AND "etag" = $8`,
-      [doc.content, doc.etag, new Date().toISOString(), key.auid, key.scope, key.xui ?? "", key.docPath, expectedEtag],
-    );
+    const r = await pool.query(COMPARE_AND_SET_POSTGRES, compareAndSetValues(key, doc, expectedEtag));
     return r.rowCount ?? 0;
   }
 

@@ -299,6 +299,8 @@ interface Resolved {
   ctx: ApplicationContext;
   /** null: no caching (disabled, or a generated document) */
   cache: XcapDocumentCache | null;
+  /** The write's place in its document's queue (writes only). */
+  turn?: WriteTurn;
 }
 
 const sharedCaches = new WeakMap<XcapStore, XcapDocumentCache>();
@@ -409,11 +411,20 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   // database. (Bad content is 409 whatever the preconditions say: RFC 9110 §13.2.1.)
   const whole = method === "PUT" && !uri.nodeSelector ? await checkDocumentBody(r, req, options, maxBody) : null;
   const attempts = options.maxWriteAttempts ?? 8;
-  return serializedWrite(store, key, async () => {
+  return serializedWrite(store, key, async (turn) => {
+    r.turn = turn;
     for (let i = 0; i < attempts; i++) {
       try {
-        // the first attempt may read from the store's cache; every retry reads what is stored
-        const cur = await store.get(key, i > 0 ? { fresh: true } : undefined);
+        let cur: StoredXcapDocument | null;
+        if (i === 0 && turn.previous) {
+          // the version the previous writer is storing: a failure against it is tried again once
+          // that writer is done (it is marked as a cached read)
+          cur = { ...turn.previous.doc, cached: true };
+        } else {
+          if (turn.previous) await turn.previous.done;
+          // the first attempt may read from the store's cache; every retry reads what is stored
+          cur = await store.get(key, i > 0 ? { fresh: true } : undefined);
+        }
         return await settle(cur, () => (whole ? putDocument(r, req, options, whole, cur) : method === "PUT" ? put(r, req, options, maxBody, cur) : del(r, req, options, cur)));
       } catch (err) {
         if (!(err instanceof RetryWrite)) throw err;
@@ -423,26 +434,55 @@ async function handle(req: XcapRequest, store: XcapStore, options: XcapServerOpt
   });
 }
 
+/** What a writer whose write is ordered in the store (XcapStore.orderedPut) hands the next one. */
+interface Handover {
+  /** The version being stored. */
+  doc: StoredXcapDocument;
+  /** Settles when that writer has answered, whatever the outcome. */
+  done: Promise<void>;
+}
+
+interface WriteTurn {
+  /** The previous writer's handover, when it handed over before it was done. */
+  previous: Handover | null;
+  /** Let the next writer start on `doc` (call once this write is ordered in the store). */
+  handOver(doc: StoredXcapDocument): void;
+}
+
 /**
  * Writes to one document from this process run one after another. Without this, concurrent element
  * PUTs to one document (ten browser tabs, a benchmark) all read the same version, all but one lose
  * the compare-and-set, and after maxWriteAttempts rounds they fail with 503. The CAS loop stays for
  * writers in other processes sharing the store.
+ *
+ * A writer whose compare-and-set the store has ordered (PostgreSQL's pipelined connection) hands
+ * over at once: the next writer starts on the version being written, and its own compare-and-set
+ * follows on the wire instead of waiting for the previous answer. If that version is not stored
+ * after all, the next compare-and-set fails too and is retried after the previous writer is done.
  */
-const writeQueues = new WeakMap<XcapStore, Map<string, Promise<void>>>();
-function serializedWrite<T>(store: XcapStore, key: XcapDocumentKey, fn: () => Promise<T>): Promise<T> {
+const writeQueues = new WeakMap<XcapStore, Map<string, Promise<Handover | null>>>();
+function serializedWrite<T>(store: XcapStore, key: XcapDocumentKey, fn: (turn: WriteTurn) => Promise<T>): Promise<T> {
   let queues = writeQueues.get(store);
   if (!queues) writeQueues.set(store, (queues = new Map()));
   const id = JSON.stringify([key.auid, key.scope, key.xui, key.docPath]);
-  const run = (queues.get(id) ?? Promise.resolve()).then(fn);
-  const tail = run.then(
-    () => undefined,
-    () => undefined,
-  );
-  queues.set(id, tail);
-  void tail.then(() => {
-    if (queues.get(id) === tail) queues.delete(id);
-  });
+  const before = queues.get(id) ?? Promise.resolve(null);
+  let start!: (h: Handover | null) => void;
+  const next = new Promise<Handover | null>((resolve) => (start = resolve));
+  queues.set(id, next);
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const run = before.then((previous) => fn({ previous, handOver: (doc) => start({ doc, done }) }));
+  void run
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .then(() => {
+      finished();
+      // no handover (or one already made): the next writer reads the store
+      start(null);
+      if (queues.get(id) === next) queues.delete(id);
+    });
   return run;
 }
 
@@ -723,7 +763,13 @@ async function commitWrite(
 ): Promise<string> {
   const previousEtag = previous?.etag ?? null;
   const etag = etagOf(content);
-  const store = () => r.ctx.store.put(r.key, { content, etag, ...validated }, previousEtag);
+  const input = { content, etag, ...validated };
+  const store = () => {
+    const ordered = previousEtag !== null && r.turn ? r.ctx.store.orderedPut?.(r.key, input, previousEtag) : null;
+    if (!ordered) return r.ctx.store.put(r.key, input, previousEtag);
+    r.turn!.handOver({ content, etag });
+    return ordered;
+  };
   const bytes = Buffer.byteLength(content);
   const previousBytes = previous ? Buffer.byteLength(previous.content) : 0;
   // quotas only for what can grow a user's tree: a new document, or a larger one
@@ -733,6 +779,8 @@ async function commitWrite(
     if (result.reason === "etag-mismatch") throw new RetryWrite();
     throw await serviceUriConflict(result.uris, r.ctx, new Set(validated.serviceUris ?? []));
   }
+  // the previous writer's tree and change event first
+  if (r.turn?.previous) await r.turn.previous.done;
   // without a tree, the next node-selector request parses the new text (a cached tree of the old
   // one would not be served: the cache compares texts, but it would take room)
   if (tree) r.cache?.set(r.key, { content, etag }, tree);

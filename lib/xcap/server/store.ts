@@ -70,6 +70,13 @@ export interface XcapStore {
    * a string: replace only if the stored ETag is exactly that.
    */
   put(key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string | null): Promise<XcapPutResult>;
+  /**
+   * `put` with its order fixed at the call: a write issued after this one (by this method) takes
+   * effect after it even when it is issued before this one completes. Null when the store cannot
+   * order this write (then the caller uses `put` and waits). The XCAP core lets the next writer of
+   * a document start on the version being written as soon as the write is ordered.
+   */
+  orderedPut?(key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string): Promise<XcapPutResult> | null;
   /** Compare-and-set delete: true when deleted, false when the ETag no longer matches or it is gone. */
   delete(key: XcapDocumentKey, expectedEtag: string): Promise<boolean>;
   /** All documents in one user's tree (for xcap-directory), any order. */

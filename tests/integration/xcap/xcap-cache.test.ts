@@ -10,12 +10,14 @@ import { digestHa1 } from "@/lib/accounts/password";
 import { portalXcapStore, XCAP_DOCUMENT_CACHE_TTL_MS } from "@/lib/portal/xcap-http";
 import { PrismaXcapStore } from "@/lib/storage/xcap-prisma-store";
 import type { Db } from "@/lib/db";
+import type { XcapDocumentKey } from "@/lib/xcap/uri";
 import { createXcapServer, type XcapServer } from "@/lib/xcap/server";
 import { XcapClient } from "@/lib/xcap/client";
 import { heldTransaction } from "../../helpers/held-transaction";
 import { bothDatabases, tempSqliteDb, type TempDb } from "../../helpers/temp-db";
 import { serveFetch } from "../../helpers/xcap-http-server";
 import { testXcapHttp } from "../../helpers/test-xcap-http";
+import { waitFor } from "../../helpers/wait";
 
 const TTL = XCAP_DOCUMENT_CACHE_TTL_MS;
 const XUI = "sip:alice@example.test";
@@ -311,6 +313,36 @@ describe.each(backends)("XCAP document cache (PrismaXcapStore on %s)", (_name, o
     const older = answered.find((w) => w !== current)!;
     expect((await putDoc(a.x, DOC_PATH, doc("sip:late@example.test"), { "if-match": older.etag })).status).toBe(412);
     expect((await putDoc(b.x, DOC_PATH, doc("sip:late@example.test"), { "if-match": current!.etag })).status).toBe(200);
+  });
+
+  it("ordered compare-and-sets (PostgreSQL's pipelined connection) issued together land in call order, and again after the connection is lost", async () => {
+    const { store } = proc();
+    const key: XcapDocumentKey = { auid: "resource-lists", scope: "users", xui: XUI, docPath: "index" };
+    await store.put(key, { content: doc("sip:v0@example.test"), etag: "v0" }, null);
+    if (_name === "sqlite") return expect(store.orderedPut(key, { content: doc("sip:v1@example.test"), etag: "v1" }, "v0")).toBeNull();
+    // each expects the version the one before it writes: any other order fails all that follow
+    const chain = () => Array.from({ length: 30 }, (_, i) => store.orderedPut(key, { content: doc(`sip:v${i + 1}@example.test`), etag: `v${i + 1}` }, `v${i}`)!);
+    const results = await Promise.all(chain());
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect((await stored(t.db)).etag).toBe("v30");
+    // an rls-services document is written in a transaction: not ordered
+    expect(store.orderedPut({ ...key, auid: "rls-services" }, { content: "<x/>", etag: "r" }, "r0")).toBeNull();
+    // the server drops the pipelined connection: statements fail, then a new connection serves
+    const killed = await t.db.$queryRawUnsafe<Array<{ killed: boolean }>>(
+      `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE query LIKE 'UPDATE "XcapDocument"%' AND pid <> pg_backend_pid()`,
+    );
+    expect(killed).toEqual([{ killed: true }]);
+    let etag = "v30";
+    await waitFor(
+      async () => {
+        const next = `w${etag}`;
+        const r = await store.orderedPut(key, { content: doc(`sip:${next}@example.test`), etag: next }, etag)!.catch(() => null);
+        if (r?.ok) etag = next;
+        return r?.ok;
+      },
+      { what: "a compare-and-set on a new pipelined connection" },
+    );
+    expect((await stored(t.db)).etag).toBe(etag);
   });
 });
 

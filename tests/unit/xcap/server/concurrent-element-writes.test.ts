@@ -2,9 +2,25 @@
  * Concurrent element PUTs to one document from one process (found by tests/bench/xcap.ts: ten
  * concurrent writers got 503 after exhausting the compare-and-set attempts). They are now queued
  * per document: every write succeeds and none is lost. A whole-document body is parsed and
- * validated before that queue (it does not depend on the stored version).
+ * validated before that queue (it does not depend on the stored version). With a store that
+ * orders its writes (orderedPut: PostgreSQL's pipelined connection) the next writer starts on the
+ * version being written.
  */
+
+/** orderedPut: writes held behind one gate, then run in call order (as a pipelined connection). */
+class OrderedStore extends MemoryXcapStore {
+  ordered = 0;
+  gate: Promise<void> = Promise.resolve();
+  orderedPut(key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string): Promise<XcapPutResult> {
+    this.ordered++;
+    return this.gate.then(() => super.put(key, doc, expectedEtag));
+  }
+}
+
+const version = (i: number) => RL_DOC.replace("sip:bob@example.test", `sip:v${i}@example.test`);
 import { describe, expect, it } from "vitest";
+import { MemoryXcapStore, type XcapPutInput, type XcapPutResult } from "@/lib/xcap/server";
+import type { XcapDocumentKey } from "@/lib/xcap/uri";
 import { waitFor } from "../../../helpers/wait";
 import { EL_MIME, RL, RL_DOC, RL_MIME, setup } from "./helpers";
 
@@ -69,5 +85,45 @@ describe("concurrent writes to one document", () => {
     const stored = (await call({ path: RL })).text;
     expect(stored).toContain("sip:second@example.test");
     expect(stored).not.toContain("sip:first@example.test");
+  });
+
+  it("with an ordering store, the next writers' compare-and-sets are issued while the first is in flight, and land in order", async () => {
+    const store = new OrderedStore();
+    const { put, call, events } = setup({}, store);
+    expect((await put(RL, RL_DOC, RL_MIME)).status).toBe(201);
+    let open!: () => void;
+    store.gate = new Promise<void>((r) => (open = r));
+    const writes = [1, 2, 3, 4, 5].map((i) => put(RL, version(i), RL_MIME));
+    // without the handover only the first would be issued until it completes
+    await waitFor(() => store.ordered === 5, { what: "five compare-and-sets in flight" });
+    open();
+    const results = await Promise.all(writes);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect((await call({ path: RL })).text).toBe(version(5));
+    // one change event per write, in order, each from the version the previous one stored
+    const changes = events.slice(1);
+    expect(changes.map((e) => e.etag)).toEqual(results.map((r) => r.headers.etag!.slice(1, -1)));
+    expect(changes.slice(1).map((e) => e.previousEtag)).toEqual(changes.slice(0, -1).map((e) => e.etag));
+  });
+
+  it("with an ordering store, a handed-over version that is never stored makes the next writer retry on what is", async () => {
+    const store = new OrderedStore();
+    const { put, call, events } = setup({}, store);
+    expect((await put(RL, RL_DOC, RL_MIME)).status).toBe(201);
+    let open!: () => void;
+    store.gate = new Promise<void>((r) => (open = r));
+    const first = put(RL, version(1), RL_MIME);
+    const second = put(RL, version(2), RL_MIME);
+    await waitFor(() => store.ordered === 2, { what: "both compare-and-sets in flight" });
+    // another process replaces the document first: both compare-and-sets miss
+    const cur = (await store.get({ auid: "resource-lists", scope: "users", xui: "sip:alice@example.test", docPath: "index" }))!;
+    expect((await store.put({ auid: "resource-lists", scope: "users", xui: "sip:alice@example.test", docPath: "index" }, { content: version(0), etag: "other" }, cur.etag)).ok).toBe(true);
+    store.gate = Promise.resolve();
+    open();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+    expect((await call({ path: RL })).text).toBe(version(2));
+    const changes = events.slice(1);
+    expect(changes.map((e) => e.previousEtag)).toEqual(["other", changes[0]!.etag]);
   });
 });

@@ -19,8 +19,7 @@ export interface Result extends XcapResponse {
   text: string;
 }
 
-export function setup(options: XcapServerOptions = {}) {
-  const store = new MemoryXcapStore();
+export function setup<S extends MemoryXcapStore = MemoryXcapStore>(options: XcapServerOptions = {}, store: S = new MemoryXcapStore() as S) {
   const events: XcapChangeEvent[] = [];
   const opts: XcapServerOptions = { onChange: (e) => void events.push(e), ...options };
   async function call(input: CallInput): Promise<Result> {
