@@ -86,6 +86,7 @@ export const configSchema = z.object({
   SIP_HEADER_TIMEOUT_SECONDS: positiveInt.max(60, "must be at most 60").default(30),
   SIP_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").default(100),
   SIP_MAX_PUBLICATIONS_PER_PRESENTITY: positiveInt.default(20),
+  SIP_MAX_SEND_BACKLOG_BYTES: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").default(4 * 1024 * 1024),
   SIP_NOTIFY_INTERVAL_MS: z.coerce.number({ message: "must be a number" }).int("must be a whole number").min(0, "must be 0 (no limit) or more").max(60_000, "must be at most 60000").default(1000),
   IM_MAX_MESSAGE_BYTES: positiveInt.default(16384),
   IM_OFFLINE_MAX_PER_USER: positiveInt.default(100),

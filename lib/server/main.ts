@@ -95,6 +95,7 @@ export async function startEmbeddedSipServer(
     digestAlgorithms: cfg.SIP_DIGEST_ALGORITHMS,
     headerTimeoutMs: cfg.SIP_HEADER_TIMEOUT_SECONDS * 1000,
     maxConnectionsPerAddress: cfg.SIP_MAX_CONNECTIONS_PER_ADDRESS,
+    maxSendBacklogBytes: cfg.SIP_MAX_SEND_BACKLOG_BYTES,
     notifyIntervalMs: cfg.SIP_NOTIFY_INTERVAL_MS,
     ...serverExtra,
     publish: { maxPerPresentity: cfg.SIP_MAX_PUBLICATIONS_PER_PRESENTITY, ...serverExtra.publish },

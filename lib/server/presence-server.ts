@@ -145,6 +145,8 @@ export interface PresenceServerOptions {
   authLimiter?: AuthLimiter;
   /** Inbound TCP/TLS connections per source address (default 100; 0 = no limit). In-process bridge flows are not counted. */
   maxConnectionsPerAddress?: number;
+  /** Bytes a peer may leave unread before its connection is destroyed (default 4 MiB; 0 = no limit). */
+  maxSendBacklogBytes?: number;
   /** Header timeout (ms): an unfinished message older than this closes its connection. Default 30,000. */
   headerTimeoutMs?: number;
 }
@@ -187,6 +189,7 @@ export class PresenceServer {
       tlsClient: options.tlsClient,
       maxMessageSize: options.maxMessageSize,
       maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+      maxSendBacklogBytes: options.maxSendBacklogBytes,
       headerTimeoutMs: options.headerTimeoutMs,
       timers: this.timers,
       logger: options.logger,

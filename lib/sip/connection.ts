@@ -17,6 +17,8 @@ export interface SipByteStream {
   readonly localPort?: number;
   readonly destroyed: boolean;
   readonly writableEnded: boolean;
+  /** Bytes written and not yet taken by the peer (queued in this process). */
+  readonly writableLength: number;
   /** False: wait for `'drain'` before writing more. */
   write(data: Buffer | string): boolean;
   end(): unknown;
@@ -35,7 +37,17 @@ export interface SipByteStream {
 
 export interface SipConnectionEvents {
   close: [];
+  /** The peer left more than `maxSendBacklog` bytes unread: the connection was destroyed. */
+  backlog: [bytes: number];
 }
+
+/**
+ * Bytes written to a connection and not yet taken by its peer beyond which the connection is
+ * destroyed: a peer that stops reading (a dead or hostile client holding subscriptions) would
+ * otherwise make every NOTIFY to it wait in this process's memory without bound. A full RLS
+ * state of a few hundred members is well under 1 MiB.
+ */
+export const DEFAULT_MAX_SEND_BACKLOG = 4 * 1024 * 1024;
 
 export interface SipConnectionOptions {
   /** An in-process flow (`SipTransport.openFlow`): reached only by its id, never by address. */
@@ -49,6 +61,8 @@ export interface SipConnectionOptions {
    * gateway: bare JIDs of its XMPP domains as `sip:` URIs). See `SipConnection.asserts`.
    */
   asserts?: (aor: string) => boolean;
+  /** See DEFAULT_MAX_SEND_BACKLOG (the default); 0: no limit. */
+  maxSendBacklog?: number;
 }
 
 export class SipConnection extends EventEmitter<SipConnectionEvents> {
@@ -79,6 +93,7 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   private readonly vouches?: (aor: string) => boolean;
   private isClosed = false;
   private closeTimer?: NodeJS.Timeout;
+  private readonly maxSendBacklog: number;
 
   constructor(id: string, transport: StreamTransport, stream: SipByteStream, direction: "inbound" | "outbound", options: SipConnectionOptions = {}) {
     super();
@@ -95,6 +110,7 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
     if (options.owner) this.owners = new Set([options.owner]);
     if (options.inProcess && options.owner) this.openedFor = options.owner;
     this.vouches = options.inProcess ? options.asserts : undefined;
+    this.maxSendBacklog = options.maxSendBacklog ?? DEFAULT_MAX_SEND_BACKLOG;
     stream.once("close", () => {
       this.isClosed = true;
       this.emit("close");
@@ -134,7 +150,7 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   /** Serialize and write. Throws if the connection is closed (transaction layers treat it as a transport error). */
   send(message: SipMessage | Buffer): void {
     if (this.closed) throw new Error(`connection ${this.id} is closed`);
-    if (Buffer.isBuffer(message)) this.stream.write(message);
+    if (Buffer.isBuffer(message)) this.write(message);
     else this.writeWhole(serializeMessage(message));
   }
 
@@ -145,13 +161,27 @@ export class SipConnection extends EventEmitter<SipConnectionEvents> {
   sendAll(serialized: Buffer[]): void {
     if (this.closed) throw new Error(`connection ${this.id} is closed`);
     if (serialized.length === 1 || this.stream instanceof MemoryFlowEnd) for (const m of serialized) this.writeWhole(m);
-    else this.stream.write(Buffer.concat(serialized));
+    else this.write(Buffer.concat(serialized));
   }
 
   /** One whole serialized message: an in-process peer (the bridge) relays it without framing. */
   private writeWhole(bytes: Buffer): void {
-    if (this.stream instanceof MemoryFlowEnd) this.stream.writeMessage(bytes);
-    else this.stream.write(bytes);
+    if (this.stream instanceof MemoryFlowEnd) {
+      if (!this.stream.writeMessage(bytes)) this.checkBacklog();
+    } else this.write(bytes);
+  }
+
+  private write(bytes: Buffer): void {
+    if (!this.stream.write(bytes)) this.checkBacklog();
+  }
+
+  /** After a write the stream asked to wait on: too much unread, and the flow goes. */
+  private checkBacklog(): void {
+    const bytes = this.stream.writableLength;
+    if (this.maxSendBacklog > 0 && bytes > this.maxSendBacklog && !this.stream.destroyed) {
+      this.stream.destroy();
+      this.emit("backlog", bytes);
+    }
   }
 
   /** RFC 5626 §4.4.1 pong. */

@@ -105,6 +105,11 @@ export class MemoryFlowEnd extends EventEmitter<MemoryFlowEndEvents> {
     return this.inboxBytes;
   }
 
+  /** Bytes written here and not yet emitted by the peer. */
+  get writableLength(): number {
+    return this.peer.inboxBytes;
+  }
+
   /**
    * Queue `data` for the other end. The chunk is handed over as it is (not copied): do not
    * change it afterwards, as with `socket.write`. False when the peer is paused and more than

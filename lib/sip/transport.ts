@@ -79,6 +79,11 @@ export interface SipTransportOptions {
   headerTimeoutMs?: number;
   /** Timers for the header timeout (tests: fake time). Default real timers. */
   timers?: TimerApi;
+  /**
+   * Bytes a peer may leave unread on its connection before the connection is destroyed (see
+   * DEFAULT_MAX_SEND_BACKLOG, the default: 4 MiB); 0 = no limit.
+   */
+  maxSendBacklogBytes?: number;
   logger?: SipLogger;
 }
 
@@ -311,7 +316,9 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
 
   private adopt(socket: SipByteStream, transport: StreamTransport, direction: "inbound" | "outbound", kind: string = transport.toLowerCase(), options?: SipConnectionOptions): SipConnection {
     const id = `${kind}-${this.runId}-${this.nextId++}`;
-    const conn = new SipConnection(id, transport, socket, direction, options);
+    const maxSendBacklog = this.options.maxSendBacklogBytes;
+    const conn = new SipConnection(id, transport, socket, direction, maxSendBacklog === undefined ? options : { ...options, maxSendBacklog });
+    conn.on("backlog", (bytes) => this.log("warn", "peer does not read: connection closed", { id, address: conn.clientAddress, unreadBytes: bytes }));
     this.connections.set(id, conn);
     this.addAlias(conn, conn.remoteAddress, conn.remotePort); // a source address; not for flows
     socket.on("error", (err) => this.log("debug", "socket error", { id, error: err.message }));

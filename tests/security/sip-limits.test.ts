@@ -12,6 +12,7 @@ import { addAccount, addDomain } from "@/lib/accounts/service";
 import { loadConfig } from "@/lib/config";
 import { startEmbeddedSipServer } from "@/lib/server";
 import { MemoryXcapStore } from "@/lib/xcap/server";
+import type { SipConnection } from "@/lib/sip/connection";
 import { RawSipConnection, rawRequest } from "../helpers/raw-sip";
 import { pidf, SipTestClient } from "../helpers/sip-client";
 import { tempSqliteDb } from "../helpers/temp-db";
@@ -171,5 +172,37 @@ describe("configuration", () => {
     const third = await raw(port); // alice's and `second` are open: one too many
     await third.waitClosed(2000);
     expect(second.closed).toBe(false);
+  });
+
+  it("passes SIP_MAX_SEND_BACKLOG_BYTES to the server's connections", async () => {
+    const tdb = await tempSqliteDb();
+    cleanup.push(() => tdb.close());
+    const dataDir = mkdtempSync(path.join(tmpdir(), "herald-limits-"));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const cfg = loadConfig({ SIP_HOST: "127.0.0.1", SIP_PORT: "0", HERALD_DATA_DIR: dataDir, SIP_MAX_SEND_BACKLOG_BYTES: "65536" }, dataDir);
+    const sip = await startEmbeddedSipServer(cfg, tdb.db, { store: new MemoryXcapStore() }, { logger: () => {}, rls: false });
+    cleanup.push(() => sip.stop());
+    const accepted: SipConnection[] = [];
+    sip.server.transport.on("connection", (c) => accepted.push(c));
+    const peer = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: "127.0.0.1", port: sip.ports.tcp! }, () => resolve(s));
+      s.once("error", reject);
+    });
+    cleanup.push(() => peer.destroy());
+    peer.pause(); // a peer that never reads
+    const conn = await waitFor(() => accepted[0], { what: "the server's side of the connection" });
+    const unread: number[] = [];
+    conn.on("backlog", (bytes) => unread.push(bytes));
+    const chunk = Buffer.alloc(16 * 1024, "x");
+    let sent = 0;
+    while (!conn.closed && sent < 64 * 1024 * 1024) {
+      conn.send(chunk);
+      sent += chunk.length;
+    }
+    // closed once more than 64 KiB waited in the process beyond what the kernel took
+    expect(conn.closed).toBe(true);
+    expect(unread).toHaveLength(1);
+    expect(unread[0]).toBeGreaterThan(65536);
+    expect(unread[0]).toBeLessThanOrEqual(65536 + chunk.length);
   });
 });

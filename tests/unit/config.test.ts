@@ -26,9 +26,9 @@ describe("configuration", () => {
     expect(c.authSecret.length).toBeGreaterThanOrEqual(32);
   });
 
-  it("bounds the embedded SIP server by default: header timeout, connections per address, publications per presentity", () => {
+  it("bounds the embedded SIP server by default: header timeout, connections per address, publications per presentity, unread bytes per connection", () => {
     const c = loadConfig({ HERALD_DATA_DIR: dir() });
-    expect([c.SIP_HEADER_TIMEOUT_SECONDS, c.SIP_MAX_CONNECTIONS_PER_ADDRESS, c.SIP_MAX_PUBLICATIONS_PER_PRESENTITY]).toEqual([30, 100, 20]);
+    expect([c.SIP_HEADER_TIMEOUT_SECONDS, c.SIP_MAX_CONNECTIONS_PER_ADDRESS, c.SIP_MAX_PUBLICATIONS_PER_PRESENTITY, c.SIP_MAX_SEND_BACKLOG_BYTES]).toEqual([30, 100, 20, 4 * 1024 * 1024]);
   });
 
   it("rate-limits NOTIFYs per presentity to one round a second by default; SIP_NOTIFY_INTERVAL_MS=0 turns it off", () => {
@@ -75,6 +75,7 @@ describe("configuration", () => {
     [{ SIP_HEADER_TIMEOUT_SECONDS: "0" }, "SIP_HEADER_TIMEOUT_SECONDS", /at least 1/],
     [{ SIP_MAX_CONNECTIONS_PER_ADDRESS: "-1" }, "SIP_MAX_CONNECTIONS_PER_ADDRESS", /0 \(no limit\) or more/],
     [{ SIP_MAX_PUBLICATIONS_PER_PRESENTITY: "0" }, "SIP_MAX_PUBLICATIONS_PER_PRESENTITY", /at least 1/],
+    [{ SIP_MAX_SEND_BACKLOG_BYTES: "-1" }, "SIP_MAX_SEND_BACKLOG_BYTES", /0 \(no limit\) or more/],
     [{ SIP_NOTIFY_INTERVAL_MS: "-5" }, "SIP_NOTIFY_INTERVAL_MS", /0 \(no limit\) or more/],
     [{ BRIDGE_MAX_CONNECTIONS_PER_USER: "0" }, "BRIDGE_MAX_CONNECTIONS_PER_USER", /at least 1/],
     [{ BRIDGE_MAX_CONNECTIONS_PER_ADDRESS: "many" }, "BRIDGE_MAX_CONNECTIONS_PER_ADDRESS", /number/],

@@ -196,6 +196,48 @@ describe("SipTransport over TCP", () => {
     await waitFor(() => srv.getConnection(ids[0]) === undefined, "connection gone");
     await expect(srv.send(register("TCP", 1), { connectionId: ids[0] })).rejects.toThrow(/gone/);
   });
+
+  it("destroys a connection whose peer stops reading once its unread backlog passes maxSendBacklogBytes; a reading peer keeps its connection", async () => {
+    const { t: srv, addr } = await server({ tcp: { host: "127.0.0.1", port: 0 }, maxSendBacklogBytes: 256 * 1024 });
+    const conns: SipConnection[] = [];
+    srv.on("connection", (c) => conns.push(c));
+    const chunk = Buffer.alloc(16 * 1024, "x");
+    // sends until the connection goes, bounded at 64 MiB (the kernel's buffers take a few first)
+    const flood = (conn: SipConnection) => {
+      let sent = 0;
+      while (!conn.closed && sent < 64 * 1024 * 1024) {
+        conn.send(chunk);
+        sent += chunk.length;
+      }
+      return sent;
+    };
+    const reader = await rawClient(addr.tcp!.port);
+    let read = 0;
+    reader.socket.on("data", (d) => (read += d.length));
+    await waitFor(() => conns.length === 1, "the reader's connection");
+    // a reader takes what it is sent: 2 MiB written as it drains stays one connection
+    for (let k = 0; k < 128; k++) {
+      conns[0]!.send(chunk);
+      if (conns[0]!.stream.writableLength > 128 * 1024) await new Promise((r) => conns[0]!.stream.once("drain", () => r(undefined)));
+    }
+    await waitFor(() => read === 128 * chunk.length, "the reader to get everything");
+    expect(conns[0]!.closed).toBe(false);
+
+    const before = logs.length;
+    const stalled = await rawClient(addr.tcp!.port);
+    stalled.socket.pause();
+    await waitFor(() => conns.length === 2, "the stalled peer's connection");
+    const sent = flood(conns[1]!);
+    expect(conns[1]!.closed).toBe(true);
+    expect(sent).toBeLessThan(64 * 1024 * 1024);
+    // reading again, the peer finds the connection ended after what the kernel had taken
+    stalled.socket.resume();
+    await waitFor(() => stalled.closed(), "the stalled peer to see its connection end");
+    expect(logs.slice(before)).toContainEqual(["warn", "sip:transport peer does not read: connection closed"]);
+    await expect(srv.send(chunk, { connectionId: conns[1]!.id })).rejects.toThrow();
+    // the reader is untouched
+    expect(conns[0]!.closed).toBe(false);
+  });
 });
 
 describe("SipTransport over TLS", () => {

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createMemoryFlow, type MemoryFlowEnd } from "@/lib/sip/memory-flow";
 import { parseMessage } from "@/lib/sip/parser";
+import { SipConnection } from "@/lib/sip/connection";
 
 const A = { address: "0.0.0.0", port: 7 };
 const B = { address: "127.0.0.1", port: 5060 };
@@ -145,5 +146,28 @@ describe("memory flow", () => {
     a.destroy();
     vi.advanceTimersByTime(1000);
     expect(fired).not.toHaveBeenCalled();
+  });
+
+  it("a SipConnection on a flow whose reader stays paused (the bridge, its browser not reading) destroys it past maxSendBacklog", async () => {
+    const [server, bridge] = createMemoryFlow(B, A, { highWaterMark: 64 * 1024 });
+    const conn = new SipConnection("flow-1", "TCP", server, "inbound", { inProcess: true, maxSendBacklog: 256 * 1024 });
+    const overflow: number[] = [];
+    conn.on("backlog", (bytes) => overflow.push(bytes));
+    const events = record(bridge);
+    bridge.pause();
+    const message = Buffer.alloc(16 * 1024, "x");
+    let sent = 0;
+    while (!conn.closed && sent < 4 * 1024 * 1024) {
+      conn.send(message);
+      sent += message.length;
+    }
+    expect(conn.closed).toBe(true);
+    expect(sent).toBe(256 * 1024 + message.length);
+    expect(overflow).toEqual([256 * 1024 + message.length]);
+    // the reader still gets what was written before, then the end
+    bridge.resume();
+    await settle();
+    expect(events.filter((e) => e.startsWith("data:")).length).toBe(sent / message.length);
+    expect(events.slice(-2)).toEqual(["end", "close"]);
   });
 });
