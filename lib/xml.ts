@@ -199,30 +199,36 @@ export function serializeXml(node: XmlNode): string {
   return new XMLSerializer().serializeToString(node as never);
 }
 
-/** Child elements of a node (skipping text, comments, PIs). */
-export function childElements(node: XmlNode): XmlElement[] {
-  const out: XmlElement[] = [];
-  for (let c = node.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) out.push(c as XmlElement);
+/** Child elements of a node (skipping text, comments, PIs); read-only trees' nodes give theirs. */
+export function childElements(node: XmlNode): XmlElement[];
+export function childElements(node: XmlNodeView): XmlElementView[];
+export function childElements(node: XmlNodeView): XmlElementView[] {
+  const out: XmlElementView[] = [];
+  for (let c = node.firstChild; c; c = c.nextSibling) if (c.nodeType === 1) out.push(c as XmlElementView);
   return out;
 }
 
 /** Child elements with the given namespace and local name. */
-export function childrenNS(node: XmlNode, ns: string | null, localName: string): XmlElement[] {
+export function childrenNS(node: XmlNode, ns: string | null, localName: string): XmlElement[];
+export function childrenNS(node: XmlNodeView, ns: string | null, localName: string): XmlElementView[];
+export function childrenNS(node: XmlNodeView, ns: string | null, localName: string): XmlElementView[] {
   return childElements(node).filter((e) => e.namespaceURI === ns && e.localName === localName);
 }
 
 /** First child element with the given namespace and local name. */
-export function firstChildNS(node: XmlNode, ns: string | null, localName: string): XmlElement | undefined {
+export function firstChildNS(node: XmlNode, ns: string | null, localName: string): XmlElement | undefined;
+export function firstChildNS(node: XmlNodeView, ns: string | null, localName: string): XmlElementView | undefined;
+export function firstChildNS(node: XmlNodeView, ns: string | null, localName: string): XmlElementView | undefined {
   for (let c = node.firstChild; c; c = c.nextSibling) {
-    if (c.nodeType === 1 && (c as XmlElement).namespaceURI === ns && (c as XmlElement).localName === localName) {
-      return c as XmlElement;
+    if (c.nodeType === 1 && (c as XmlElementView).namespaceURI === ns && (c as XmlElementView).localName === localName) {
+      return c as XmlElementView;
     }
   }
   return undefined;
 }
 
 /** Text content of an element, trimmed. */
-export function textOf(el: XmlElement | undefined): string | undefined {
+export function textOf(el: XmlNodeView | undefined): string | undefined {
   if (!el) return undefined;
   return (el.textContent ?? "").trim();
 }

@@ -12,7 +12,9 @@ import {
   XML_NAMESPACE,
   XmlParseError,
   type ParseXmlOptions,
+  parseXmlTree,
   type XmlDocument,
+  type XmlDocumentView,
   type XmlElement,
 } from "../xml";
 import { PresencePayloadError } from "./errors";
@@ -38,8 +40,18 @@ import {
 /** Parse XML text/bytes (or take a parsed document) into a DOM, mapping XML errors to PresencePayloadError. */
 export function parsePayloadXml(input: string | Uint8Array | XmlDocument, options?: ParseXmlOptions): XmlDocument {
   if (typeof input !== "string" && !(input instanceof Uint8Array)) return input;
+  return payload(() => parseXml(input, options));
+}
+
+/** As parsePayloadXml, into the read-only tree (`parseXmlTree`) when given text or bytes: for readers. */
+export function parsePayloadTree(input: string | Uint8Array | XmlDocumentView, options?: ParseXmlOptions): XmlDocumentView {
+  if (typeof input !== "string" && !(input instanceof Uint8Array)) return input;
+  return payload(() => parseXmlTree(input, options));
+}
+
+function payload<T>(parse: () => T): T {
   try {
-    return parseXml(input, options);
+    return parse();
   } catch (err) {
     if (err instanceof XmlParseError) {
       throw new PresencePayloadError(err.code === "too-large" ? "too-large" : "not-xml", err.message);

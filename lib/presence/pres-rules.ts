@@ -3,10 +3,10 @@
  * common-policy extensions (`urn:oma:xml:xdm:common-policy`: external-list, other-identity,
  * anonymous-request). Parsing only; evaluation is in pres-rules-evaluation.ts.
  */
-import { childElements, textOf, type ParseXmlOptions, type XmlDocument, type XmlElement } from "../xml";
+import { childElements, textOf, type ParseXmlOptions, type XmlDocumentView, type XmlElementView } from "../xml";
 import { PresencePayloadError } from "./errors";
 import { NS } from "./namespaces";
-import { parsePayloadXml } from "./pidf-parser";
+import { parsePayloadTree } from "./pidf-parser";
 
 /** RFC 5025 §3.2.1, in increasing permissiveness (RFC 4745 §10 combining takes the maximum). */
 export type SubHandling = "block" | "confirm" | "polite-block" | "allow";
@@ -104,12 +104,12 @@ export function emptyProvideSet(all = false): ProvideSet {
   return { all, serviceUris: [], serviceUriSchemes: [], deviceIds: [], occurrenceIds: [], classes: [] };
 }
 
-function isTrue(el: XmlElement): boolean {
+function isTrue(el: XmlElementView): boolean {
   const t = (textOf(el) ?? "").toLowerCase();
   return t === "true" || t === "1";
 }
 
-function provideSet(el: XmlElement): ProvideSet {
+function provideSet(el: XmlElementView): ProvideSet {
   const out = emptyProvideSet();
   for (const c of childElements(el)) {
     if (c.namespaceURI !== NS.presRules) continue;
@@ -141,7 +141,7 @@ function provideSet(el: XmlElement): ProvideSet {
 }
 
 /** The RFC 4745 `<conditions>` of a rule (+ OMA conditions); shared with other common-policy usages (im-rules). */
-export function parseConditions(el: XmlElement | undefined): RuleConditions {
+export function parseConditions(el: XmlElementView | undefined): RuleConditions {
   const out: RuleConditions = { unknown: [] };
   if (!el) return out;
   for (const c of childElements(el)) {
@@ -192,7 +192,7 @@ export function parseConditions(el: XmlElement | undefined): RuleConditions {
   return out;
 }
 
-function parseTransformations(el: XmlElement | undefined): Transformations {
+function parseTransformations(el: XmlElementView | undefined): Transformations {
   const out: Transformations = { booleans: {}, unknownAttributes: {} };
   if (!el) return out;
   for (const c of childElements(el)) {
@@ -213,8 +213,10 @@ function parseTransformations(el: XmlElement | undefined): Transformations {
 }
 
 /** Parse a pres-rules document (`application/auth-policy+xml`, root `{common-policy}ruleset`). */
-export function parsePresRules(input: string | Uint8Array | XmlDocument, options?: ParseXmlOptions): PresRules {
-  const root = parsePayloadXml(input, options).documentElement;
+export function parsePresRules(input: string | Uint8Array | XmlDocumentView, options?: ParseXmlOptions): PresRules {
+  // read only: the light tree (lib/xml-tree.ts) when given text
+  const root = parsePayloadTree(input, options).documentElement;
+  if (!root) throw new PresencePayloadError("wrong-root", "no root element");
   if (root.namespaceURI !== NS.commonPolicy || root.localName !== "ruleset") {
     throw new PresencePayloadError("wrong-root", `expected {${NS.commonPolicy}}ruleset, got {${root.namespaceURI ?? ""}}${root.localName}`);
   }

@@ -13,14 +13,14 @@
  */
 import { evaluatePresRules, parseExternalListAnchor, parsePidfManipulation, parsePresRules, type Permissions, type PresRules, type PresenceDocument, type WatcherIdentity } from "../presence";
 import { componentLogger, internString, type SipLogger } from "../sip";
-import { childElements, parseXml, type XmlElement } from "../xml";
+import { childElements, parseXmlTree, type XmlElementView } from "../xml";
 import { decodeAnyUri } from "../xcap/addressbook";
 import { canonicalAor } from "./aor";
 import type { XcapChangeEvent, XcapStore } from "../xcap/server";
 import { NS, AUID } from "../presence/namespaces";
 
 /** Resource-lists documents read while resolving one rules document's anchors: each read and parsed once. */
-type ListDocuments = Map<string, Promise<XmlElement | undefined>>;
+type ListDocuments = Map<string, Promise<XmlElementView | undefined>>;
 
 const MAX_LIST_DEPTH = 6;
 
@@ -244,7 +244,8 @@ async function resolveAnchor(r: ListReader, anchor: string, out: Set<string>, ow
     pending = r.store.get({ auid: a.auid, scope: "users", xui, docPath: a.document }).then((doc) => {
       if (!doc) return undefined;
       try {
-        return parseXml(doc.content).documentElement;
+        // read only: the light tree (lib/xml-tree.ts)
+        return parseXmlTree(doc.content).documentElement ?? undefined;
       } catch (e) {
         r.log("warn", "unparsable resource-lists", { xui, error: String(e) });
         return undefined;
@@ -254,13 +255,13 @@ async function resolveAnchor(r: ListReader, anchor: string, out: Set<string>, ow
   }
   const root = await pending;
   if (!root) return;
-  let lists: XmlElement[] = childElements(root).filter((e) => e.namespaceURI === NS.resourceLists && e.localName === "list");
+  let lists: XmlElementView[] = childElements(root).filter((e) => e.namespaceURI === NS.resourceLists && e.localName === "list");
   if (a.listName !== undefined) lists = lists.filter((l) => l.getAttribute("name") === a.listName);
   else if (a.nodeSelector) return; // a selector we do not understand designates nothing we can use
   for (const l of lists) await collect(r, l, out, owners, depth);
 }
 
-async function collect(r: ListReader, list: XmlElement, out: Set<string>, owners: Set<string>, depth: number): Promise<void> {
+async function collect(r: ListReader, list: XmlElementView, out: Set<string>, owners: Set<string>, depth: number): Promise<void> {
   for (const c of childElements(list)) {
     if (c.namespaceURI !== NS.resourceLists) continue;
     if (c.localName === "entry") {

@@ -13,7 +13,7 @@
  */
 import { parseExternalListAnchor } from "../../presence";
 import { componentLogger, type SipLogger } from "../../sip";
-import { childElements, parseXml, type XmlDocument, type XmlElement } from "../../xml";
+import { childElements, parseXml, parseXmlTree, type XmlDocument, type XmlDocumentView, type XmlElement, type XmlElementView } from "../../xml";
 import { decodeAnyUri } from "../../xcap/addressbook";
 import { parseNodeSelector, selectElement } from "../../xcap/node-selector";
 import type { XcapDocumentKey, XcapStore } from "../../xcap/server";
@@ -115,9 +115,10 @@ export class ServiceResolver {
     return { uri: wanted, owner: o.owner, packages, resources: acc.list };
   }
 
-  private parse(content: string, key: XcapDocumentKey): XmlElement | undefined {
+  private parse(content: string, key: XcapDocumentKey): XmlElementView | undefined {
     try {
-      return parseXml(content).documentElement;
+      // read only: the light tree (lib/xml-tree.ts)
+      return parseXmlTree(content).documentElement ?? undefined;
     } catch (e) {
       this.log("warn", "unparsable document", { auid: key.auid, xui: key.xui, error: String(e) });
       return undefined;
@@ -125,7 +126,7 @@ export class ServiceResolver {
   }
 
   /** RFC 4826 §3.2 list content: entry, entry-ref, external, nested list (any namespace prefix). */
-  private async collectList(list: XmlElement, owner: string, acc: Accumulator, depth: number): Promise<void> {
+  private async collectList(list: XmlElementView, owner: string, acc: Accumulator, depth: number): Promise<void> {
     if (depth > MAX_DEPTH) return;
     for (const c of childElements(list)) {
       if (c.namespaceURI !== NS.resourceLists && c.namespaceURI !== NS.rlsServices) continue;
@@ -157,16 +158,18 @@ export class ServiceResolver {
       this.log("warn", "list reference is not an XCAP URI", { ref: text });
       return;
     }
-    const target = await this.target(a.auid, a.tree, a.xui, a.document, owner);
-    if (!target) return;
-    let lists: XmlElement[];
+    // a list by name or the whole document: read on the light tree; a node selector on xmldom's
+    const target = await this.target(a.auid, a.tree, a.xui, a.document, owner, a.listName !== undefined || !a.nodeSelector ? parseXmlTree : parseXml);
+    const root = target?.documentElement;
+    if (!target || !root) return;
+    let lists: XmlElementView[];
     if (a.listName !== undefined) {
-      lists = childElements(target.doc.documentElement).filter((l) => isRl(l, "list") && l.getAttribute("name") === a.listName);
+      lists = childElements(root).filter((l) => isRl(l, "list") && l.getAttribute("name") === a.listName);
     } else if (a.nodeSelector) {
-      const el = this.select(target.doc, a.nodeSelector);
+      const el = this.select(target as XmlDocument, a.nodeSelector);
       lists = el && isRl(el, "list") ? [el] : [];
     } else {
-      lists = childElements(target.doc.documentElement).filter((l) => isRl(l, "list"));
+      lists = childElements(root).filter((l) => isRl(l, "list"));
     }
     for (const l of lists) await this.collectList(l, owner, acc, depth + 1);
   }
@@ -177,13 +180,21 @@ export class ServiceResolver {
     if (!text || depth > MAX_DEPTH) return;
     const a = parseExternalListAnchor(/^[a-z][a-z0-9+.-]*:/i.test(text) ? text : `/${text.replace(/^\/+/, "")}`);
     if (!a || !a.nodeSelector) return;
-    const target = await this.target(a.auid, a.tree, a.xui, a.document, owner);
+    const target = await this.target(a.auid, a.tree, a.xui, a.document, owner, parseXml);
     if (!target) return;
-    const el = this.select(target.doc, a.nodeSelector);
+    const el = this.select(target, a.nodeSelector);
     if (el && isRl(el, "entry")) acc.add(el.getAttribute("uri"), name ?? displayName(el));
   }
 
-  private async target(auid: string, tree: "users" | "global", xui: string | undefined, document: string, owner: string): Promise<{ doc: XmlDocument } | undefined> {
+  /** A resource-lists document the owner may use, parsed with `parse`. */
+  private async target<D extends XmlDocumentView>(
+    auid: string,
+    tree: "users" | "global",
+    xui: string | undefined,
+    document: string,
+    owner: string,
+    parse: (content: string) => D,
+  ): Promise<D | undefined> {
     if (auid !== AUID.resourceLists) return undefined;
     let key: XcapDocumentKey;
     if (tree === "users") {
@@ -196,7 +207,7 @@ export class ServiceResolver {
     const doc = await this.store.get(key);
     if (!doc) return undefined;
     try {
-      return { doc: parseXml(doc.content) };
+      return parse(doc.content);
     } catch (e) {
       this.log("warn", "unparsable resource-lists", { owner, error: String(e) });
       return undefined;
@@ -230,11 +241,11 @@ class Accumulator {
   }
 }
 
-function isRl(el: XmlElement, local: string): boolean {
+function isRl(el: XmlElementView, local: string): boolean {
   return el.namespaceURI === NS.resourceLists && el.localName === local;
 }
 
-function displayName(el: XmlElement): string | undefined {
+function displayName(el: XmlElementView): string | undefined {
   const d = childElements(el).find((c) => c.localName === "display-name");
   const t = d?.textContent?.trim();
   return t ? t : undefined;

@@ -1,5 +1,6 @@
 /** PresenceAuthorizer's per-watcher decision cache: reused while the rules stay, never across a change or a validity window. */
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { DOMImplementation } from "@xmldom/xmldom";
 import { PresenceAuthorizer } from "@/lib/server/presence-authorizer";
 import { MemoryXcapStore, computeEtag } from "@/lib/xcap/server";
 
@@ -22,6 +23,18 @@ async function put(store: MemoryXcapStore, content: string): Promise<void> {
 afterEach(() => vi.useRealTimers());
 
 describe("PresenceAuthorizer decisions", () => {
+  it("reads the rules without building xmldom's DOM (the read-only tree)", async () => {
+    const store = new MemoryXcapStore();
+    await put(store, rules("allow"));
+    const documents = vi.spyOn(DOMImplementation.prototype, "createDocument");
+    try {
+      expect((await new PresenceAuthorizer({ store }).authorize(ALICE, BOB)).subHandling).toBe("allow");
+      expect(documents).not.toHaveBeenCalled();
+    } finally {
+      documents.mockRestore();
+    }
+  });
+
   it("answers from the cache while the rules stay and re-evaluates after a change event", async () => {
     const store = new MemoryXcapStore();
     await put(store, rules("allow"));

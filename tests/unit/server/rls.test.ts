@@ -3,7 +3,8 @@
  * other users' trees), and lib/presence's multipart/RLMI parser reading Kamailio 5.6's captured
  * RLS NOTIFYs (../shared/fixtures) as well as a body Herald composes the way the RLS does.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { DOMImplementation } from "@xmldom/xmldom";
 import { composeRlsNotifyBody, parseMultipartRelated, parsePidf, partText } from "@/lib/presence";
 import { ServiceResolver } from "@/lib/server/rls";
 import { expectValidXml } from "../presence/xsd";
@@ -62,6 +63,20 @@ describe("ServiceResolver", () => {
     expect(s).toMatchObject({ owner: ALICE, packages: ["presence"] });
     expect(s!.resources.map((e) => e.uri)).toEqual(["sip:bob@example.test", "sip:carol@example.test"]);
     expect(await r.resolve("sip:nobody+presence@example.test")).toBeUndefined();
+  });
+
+  it("reads Blink's documents without building xmldom's DOM (the read-only tree)", async () => {
+    const x = new RlsXcap();
+    await x.put(ALICE, "resource-lists", resourceListsXml({ sipsimple_presence_rls: ["sip:bob@example.test", "sip:carol@example.test"] }));
+    await x.put(ALICE, "rls-services", rlsServicesXml(ALICE, "alice"));
+    const documents = vi.spyOn(DOMImplementation.prototype, "createDocument");
+    try {
+      const s = await new ServiceResolver({ store: x.store }).resolve("sip:alice+presence@example.test");
+      expect(s!.resources.map((e) => e.uri)).toEqual(["sip:bob@example.test", "sip:carol@example.test"]);
+      expect(documents).not.toHaveBeenCalled();
+    } finally {
+      documents.mockRestore();
+    }
   });
 
   it("ignores references into another user's tree and stops on reference cycles", async () => {
