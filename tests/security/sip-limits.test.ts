@@ -17,6 +17,7 @@ import { RawSipConnection, rawRequest } from "../helpers/raw-sip";
 import { pidf, SipTestClient } from "../helpers/sip-client";
 import { tempSqliteDb } from "../helpers/temp-db";
 import { waitFor } from "../helpers/wait";
+import { sendUntilClosed } from "../helpers/send-until-closed";
 import { DOMAIN, client, startServer } from "../integration/server/harness";
 
 const ALICE = `sip:alice@${DOMAIN}`;
@@ -194,11 +195,7 @@ describe("configuration", () => {
     const unread: number[] = [];
     conn.on("backlog", (bytes) => unread.push(bytes));
     const chunk = Buffer.alloc(16 * 1024, "x");
-    let sent = 0;
-    while (!conn.closed && sent < 64 * 1024 * 1024) {
-      conn.send(chunk);
-      sent += chunk.length;
-    }
+    sendUntilClosed(conn, chunk, 64 * 1024 * 1024);
     // closed once more than 64 KiB waited in the process beyond what the kernel took
     expect(conn.closed).toBe(true);
     expect(unread).toHaveLength(1);

@@ -11,6 +11,7 @@ import { serializeMessage } from "../../../lib/sip/serializer";
 import { TransactionLayer } from "../../../lib/sip/transaction-layer";
 import type { SipConnection } from "../../../lib/sip/connection";
 import type { LogLevel } from "../../../lib/sip/logger";
+import { sendUntilClosed } from "../../helpers/send-until-closed";
 
 /** Resolve when `pred` holds; poll on the event loop, bounded. */
 async function waitFor<T>(pred: () => T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
@@ -202,15 +203,6 @@ describe("SipTransport over TCP", () => {
     const conns: SipConnection[] = [];
     srv.on("connection", (c) => conns.push(c));
     const chunk = Buffer.alloc(16 * 1024, "x");
-    // sends until the connection goes, bounded at 64 MiB (the kernel's buffers take a few first)
-    const flood = (conn: SipConnection) => {
-      let sent = 0;
-      while (!conn.closed && sent < 64 * 1024 * 1024) {
-        conn.send(chunk);
-        sent += chunk.length;
-      }
-      return sent;
-    };
     const reader = await rawClient(addr.tcp!.port);
     let read = 0;
     reader.socket.on("data", (d) => (read += d.length));
@@ -227,7 +219,8 @@ describe("SipTransport over TCP", () => {
     const stalled = await rawClient(addr.tcp!.port);
     stalled.socket.pause();
     await waitFor(() => conns.length === 2, "the stalled peer's connection");
-    const sent = flood(conns[1]!);
+    // bounded at 64 MiB (the kernel's buffers take a few first)
+    const sent = sendUntilClosed(conns[1]!, chunk, 64 * 1024 * 1024);
     expect(conns[1]!.closed).toBe(true);
     expect(sent).toBeLessThan(64 * 1024 * 1024);
     // reading again, the peer finds the connection ended after what the kernel had taken

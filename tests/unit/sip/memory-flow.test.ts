@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createMemoryFlow, type MemoryFlowEnd } from "@/lib/sip/memory-flow";
 import { parseMessage } from "@/lib/sip/parser";
 import { SipConnection } from "@/lib/sip/connection";
+import { sendUntilClosed } from "../../helpers/send-until-closed";
 
 const A = { address: "0.0.0.0", port: 7 };
 const B = { address: "127.0.0.1", port: 5060 };
@@ -156,11 +157,7 @@ describe("memory flow", () => {
     const events = record(bridge);
     bridge.pause();
     const message = Buffer.alloc(16 * 1024, "x");
-    let sent = 0;
-    while (!conn.closed && sent < 4 * 1024 * 1024) {
-      conn.send(message);
-      sent += message.length;
-    }
+    const sent = sendUntilClosed(conn, message, 4 * 1024 * 1024);
     expect(conn.closed).toBe(true);
     expect(sent).toBe(256 * 1024 + message.length);
     expect(overflow).toEqual([256 * 1024 + message.length]);
