@@ -90,6 +90,8 @@ export interface SubscribeRequestContext {
 export interface PackageNotifier {
   /** Live subscriptions of `event` to `resource`. */
   subscriptionsOf(event: string, resource: string): SubscriptionView[];
+  /** Whether `resource` has any live subscription of `event` (without listing them). */
+  hasSubscribers(event: string, resource: string): boolean;
   /** Every live subscription (restore hooks filter their own). */
   all(): IterableIterator<SubscriptionView>;
   /** Queue a NOTIFY (coalesced per subscription). */

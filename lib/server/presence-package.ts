@@ -454,6 +454,12 @@ export class PresencePackage implements EventPackage {
    */
   private notifyWatchers(presentity: string): void {
     const st = this.state(presentity);
+    if (!this.o.notifier.hasSubscribers(this.name, presentity)) {
+      // nobody to tell: no composition now (the first SUBSCRIBE or reader composes), and the next
+      // round compares with nothing (a new watcher's first NOTIFY carried a later state)
+      st.notified = undefined;
+      return;
+    }
     const version = st.version;
     // polite-blocked watchers only ever see the same neutral document: nothing to send
     const send = () => this.o.notifier.notifyResource(this.name, presentity, "full", (s) => slotOf(s)?.permissions.subHandling !== "polite-block");

@@ -56,6 +56,30 @@ describe("presence agent on fake time", () => {
     expect(s.presence.compositions).toBe(compositions + 1);
   });
 
+  it("composes nothing for a PUBLISH nobody watches; a watcher that joins later still gets every change", async () => {
+    const { s } = await server();
+    const first: InternalNotification[] = [];
+    const w0 = await s.subscribeInternal(BOB, ALICE, (n) => first.push(n));
+    let etag = s.presence.publish(publish(doc("A")), ALICE).getHeader("SIP-ETag");
+    await flush();
+    expect(first.at(-1)?.body?.body.toString()).toContain(">A<");
+    w0.close();
+    await flush();
+    const compositions = s.presence.compositions;
+    etag = s.presence.publish(publish(doc("B"), { etag }), ALICE).getHeader("SIP-ETag");
+    await flush();
+    expect(s.presence.compositions).toBe(compositions);
+    const seen: InternalNotification[] = [];
+    await s.subscribeInternal(BOB, ALICE, (n) => seen.push(n));
+    await flush();
+    expect(seen.at(-1)?.body?.body.toString()).toContain(">B<");
+    // back to what the last round before B carried: still news to this watcher
+    s.presence.publish(publish(doc("A"), { etag }), ALICE);
+    await flush();
+    await flush();
+    expect(seen.at(-1)?.body?.body.toString()).toContain(">A<");
+  });
+
   it("expires publications on time and notifies closed", async () => {
     const { s, clock } = await server();
     const seen: InternalNotification[] = [];
