@@ -4,18 +4,12 @@
  * option, and its variable passed through startEmbeddedSipServer.
  */
 import net from "node:net";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { addAccount, addDomain } from "@/lib/accounts/service";
-import { loadConfig } from "@/lib/config";
-import { startEmbeddedSipServer } from "@/lib/server";
-import { MemoryXcapStore } from "@/lib/xcap/server";
 import type { SipConnection } from "@/lib/sip/connection";
 import { RawSipConnection, rawRequest } from "../helpers/raw-sip";
 import { pidf, SipTestClient } from "../helpers/sip-client";
-import { tempSqliteDb } from "../helpers/temp-db";
+import { embeddedSipFromEnv } from "../helpers/embedded-sip";
 import { waitFor } from "../helpers/wait";
 import { sendUntilClosed } from "../helpers/send-until-closed";
 import { DOMAIN, client, startServer } from "../integration/server/harness";
@@ -148,18 +142,17 @@ describe("publications per presentity", () => {
 
 describe("configuration", () => {
   it("passes SIP_HEADER_TIMEOUT_SECONDS, SIP_MAX_CONNECTIONS_PER_ADDRESS and SIP_MAX_PUBLICATIONS_PER_PRESENTITY to the server", async () => {
-    const tdb = await tempSqliteDb();
-    cleanup.push(() => tdb.close());
-    const dataDir = mkdtempSync(path.join(tmpdir(), "herald-limits-"));
-    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    await addDomain(tdb.db, DOMAIN);
-    await addAccount(tdb.db, { address: `alice@${DOMAIN}`, password: "Correct-Horse-9" });
-    const cfg = loadConfig(
-      { SIP_HOST: "127.0.0.1", SIP_PORT: "0", HERALD_DATA_DIR: dataDir, SIP_HEADER_TIMEOUT_SECONDS: "1", SIP_MAX_CONNECTIONS_PER_ADDRESS: "2", SIP_MAX_PUBLICATIONS_PER_PRESENTITY: "1" },
-      dataDir,
+    const { sip, close } = await embeddedSipFromEnv(
+      { SIP_HEADER_TIMEOUT_SECONDS: "1", SIP_MAX_CONNECTIONS_PER_ADDRESS: "2", SIP_MAX_PUBLICATIONS_PER_PRESENTITY: "1" },
+      {
+        rls: false,
+        seed: async (db) => {
+          await addDomain(db, DOMAIN);
+          await addAccount(db, { address: `alice@${DOMAIN}`, password: "Correct-Horse-9" });
+        },
+      },
     );
-    const sip = await startEmbeddedSipServer(cfg, tdb.db, { store: new MemoryXcapStore() }, { logger: () => {}, rls: false });
-    cleanup.push(() => sip.stop());
+    cleanup.push(close);
     const port = sip.ports.tcp!;
     const alice = await SipTestClient.connect({ host: "127.0.0.1", port, user: "alice", domain: DOMAIN, password: "Correct-Horse-9" });
     cleanup.push(() => alice.close());
@@ -176,13 +169,8 @@ describe("configuration", () => {
   });
 
   it("passes SIP_MAX_SEND_BACKLOG_BYTES to the server's connections", async () => {
-    const tdb = await tempSqliteDb();
-    cleanup.push(() => tdb.close());
-    const dataDir = mkdtempSync(path.join(tmpdir(), "herald-limits-"));
-    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const cfg = loadConfig({ SIP_HOST: "127.0.0.1", SIP_PORT: "0", HERALD_DATA_DIR: dataDir, SIP_MAX_SEND_BACKLOG_BYTES: "65536" }, dataDir);
-    const sip = await startEmbeddedSipServer(cfg, tdb.db, { store: new MemoryXcapStore() }, { logger: () => {}, rls: false });
-    cleanup.push(() => sip.stop());
+    const { sip, close } = await embeddedSipFromEnv({ SIP_MAX_SEND_BACKLOG_BYTES: "65536" }, { rls: false });
+    cleanup.push(close);
     const accepted: SipConnection[] = [];
     sip.server.transport.on("connection", (c) => accepted.push(c));
     const peer = await new Promise<net.Socket>((resolve, reject) => {

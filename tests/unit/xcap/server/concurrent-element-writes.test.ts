@@ -10,10 +10,19 @@
 /** orderedPut: writes held behind one gate, then run in call order (as a pipelined connection). */
 class OrderedStore extends MemoryXcapStore {
   ordered = 0;
-  gate: Promise<void> = Promise.resolve();
+  private gate: Promise<void> = Promise.resolve();
   orderedPut(key: XcapDocumentKey, doc: XcapPutInput, expectedEtag: string): Promise<XcapPutResult> {
     this.ordered++;
     return this.gate.then(() => super.put(key, doc, expectedEtag));
+  }
+  /** Hold the ordered writes issued from now on; returns what lets them run (later ones too). */
+  hold(): () => void {
+    let open!: () => void;
+    this.gate = new Promise<void>((r) => (open = r));
+    return () => {
+      this.gate = Promise.resolve();
+      open();
+    };
   }
 }
 
@@ -91,8 +100,7 @@ describe("concurrent writes to one document", () => {
     const store = new OrderedStore();
     const { put, call, events } = setup({}, store);
     expect((await put(RL, RL_DOC, RL_MIME)).status).toBe(201);
-    let open!: () => void;
-    store.gate = new Promise<void>((r) => (open = r));
+    const open = store.hold();
     const writes = [1, 2, 3, 4, 5].map((i) => put(RL, version(i), RL_MIME));
     // without the handover only the first would be issued until it completes
     await waitFor(() => store.ordered === 5, { what: "five compare-and-sets in flight" });
@@ -110,15 +118,13 @@ describe("concurrent writes to one document", () => {
     const store = new OrderedStore();
     const { put, call, events } = setup({}, store);
     expect((await put(RL, RL_DOC, RL_MIME)).status).toBe(201);
-    let open!: () => void;
-    store.gate = new Promise<void>((r) => (open = r));
+    const open = store.hold();
     const first = put(RL, version(1), RL_MIME);
     const second = put(RL, version(2), RL_MIME);
     await waitFor(() => store.ordered === 2, { what: "both compare-and-sets in flight" });
     // another process replaces the document first: both compare-and-sets miss
     const cur = (await store.get({ auid: "resource-lists", scope: "users", xui: "sip:alice@example.test", docPath: "index" }))!;
     expect((await store.put({ auid: "resource-lists", scope: "users", xui: "sip:alice@example.test", docPath: "index" }, { content: version(0), etag: "other" }, cur.etag)).ok).toBe(true);
-    store.gate = Promise.resolve();
     open();
     expect((await first).status).toBe(200);
     expect((await second).status).toBe(200);
